@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// One config for every package. `quiver-source` makes workspace imports resolve to src/ so
+// tests never depend on a prior build.
+export default defineConfig({
+  resolve: { conditions: ["quiver-source"] },
+  ssr: { resolve: { conditions: ["quiver-source"], externalConditions: ["quiver-source"] } },
+  test: {
+    include: ["packages/*/test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    reporters: process.env.CI ? ["default"] : ["default"],
+  },
+});
