@@ -1,0 +1,47 @@
+/**
+ * @quiver/format: the Quiver container frame (spec/container.md), the bounds-checked cursor,
+ * `QuiverFormatError`, CRC-32, and Arrow IPC / typed-array sections.
+ * Implements container spec 1.0.
+ */
+export { QuiverFormatError, FORMAT_ERROR_CODES, isQuiverFormatError } from "./errors.js";
+export type { FormatErrorCode, DecodeStage, QuiverFormatErrorOptions } from "./errors.js";
+export { crc32 } from "./checksum.js";
+export { ByteCursor, alignUp } from "./internal/cursor.js";
+export {
+  FRAME_HEADER,
+  SECTION_ENTRY,
+  SECTION_ENCODINGS,
+  FRAME_MAGIC,
+  FRAME_VERSION_MAJOR,
+  FRAME_VERSION_MINOR,
+  SECTION_ALIGNMENT,
+  MAX_SECTION_COUNT,
+  MAX_TYPE_NAME_LENGTH,
+  sectionEncodingByCode,
+  tableEnd,
+} from "./layout.js";
+export type { Layout, LayoutField, FieldType, SectionEncoding } from "./layout.js";
+export {
+  encodeFrame,
+  decodeFrame,
+  decodeFirstFrame,
+  inspectFrameHeader,
+  frameTableLength,
+  verifySection,
+  getSection,
+  FRAME_HEADER_SIZE,
+} from "./frame.js";
+export type { Frame, FrameHeader, FrameInput, FrameSection, SectionInput, DecodeFrameOptions } from "./frame.js";
+export {
+  rawSection,
+  typedSection,
+  jsonSection,
+  arrowSection,
+  readTypedSection,
+  readJsonSection,
+  readArrowSection,
+  decodeArrowIpc,
+  parseJsonBytes,
+  typedView,
+} from "./sections.js";
+export type { TypedArrayByEncoding, TypedEncoding } from "./sections.js";

@@ -1,0 +1,125 @@
+import { type Table, tableFromIPC, tableToIPC, RecordBatch, Table as ArrowTable } from "apache-arrow";
+import { QuiverFormatError } from "./errors.js";
+import { type FrameSection, type SectionInput, getSection } from "./frame.js";
+import type { SectionEncoding } from "./layout.js";
+
+/** Typed arrays a section can hold, by encoding. */
+export interface TypedArrayByEncoding {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  u64: BigUint64Array;
+  i32: Int32Array;
+  f32: Float32Array;
+  f64: Float64Array;
+}
+/** Encodings that map to a typed array. */
+export type TypedEncoding = keyof TypedArrayByEncoding;
+
+const CTORS = {
+  u8: Uint8Array,
+  u16: Uint16Array,
+  u32: Uint32Array,
+  u64: BigUint64Array,
+  i32: Int32Array,
+  f32: Float32Array,
+  f64: Float64Array,
+} as const;
+
+/** A raw byte section. */
+export function rawSection(id: number, bytes: Uint8Array): SectionInput {
+  return { id, encoding: "raw", bytes };
+}
+
+/** A typed-array section (little-endian, as on every platform Node supports). */
+export function typedSection<E extends TypedEncoding>(id: number, encoding: E, array: TypedArrayByEncoding[E]): SectionInput {
+  return { id, encoding, bytes: new Uint8Array(array.buffer, array.byteOffset, array.byteLength) };
+}
+
+/** A UTF-8 JSON section. */
+export function jsonSection(id: number, value: unknown): SectionInput {
+  return { id, encoding: "json", bytes: new TextEncoder().encode(JSON.stringify(value)) };
+}
+
+/** An Arrow IPC stream section holding a table or a single record batch. */
+export function arrowSection(id: number, data: Table | RecordBatch): SectionInput {
+  const table = data instanceof RecordBatch ? new ArrowTable(data) : data;
+  return { id, encoding: "arrow-ipc-stream", bytes: tableToIPC(table, "stream") };
+}
+
+/**
+ * A typed view of a section (no copy). The frame's sections are 64-byte aligned and decodeFrame
+ * guarantees an 8-byte-aligned input, so the view is always legal for frames from decodeFrame.
+ */
+export function readTypedSection<E extends TypedEncoding>(
+  frame: { readonly sections: readonly FrameSection[] },
+  id: number,
+  encoding: E,
+): TypedArrayByEncoding[E] {
+  const s = getSection(frame, id, encoding);
+  return typedView(s.bytes, encoding, s.offset);
+}
+
+/** View bytes as a typed array; copies only when the bytes are not aligned for the element type. */
+export function typedView<E extends TypedEncoding>(bytes: Uint8Array, encoding: E, offsetForErrors = 0): TypedArrayByEncoding[E] {
+  const Ctor = CTORS[encoding];
+  const size = Ctor.BYTES_PER_ELEMENT;
+  if (bytes.byteLength % size !== 0) {
+    throw new QuiverFormatError("SECTION_LENGTH_NOT_MULTIPLE", `${bytes.byteLength} bytes is not a multiple of ${size}`, {
+      stage: "payload",
+      offset: offsetForErrors,
+    });
+  }
+  const src = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return new Ctor(src.buffer as ArrayBuffer, src.byteOffset, src.byteLength / size) as TypedArrayByEncoding[E];
+}
+
+/** Parse a JSON section (BAD_JSON on invalid UTF-8 or JSON). */
+export function readJsonSection(frame: { readonly sections: readonly FrameSection[] }, id: number): unknown {
+  const s = getSection(frame, id, "json");
+  return parseJsonBytes(s.bytes, s.offset);
+}
+
+/** Parse UTF-8 JSON bytes, failing with BAD_JSON. */
+export function parseJsonBytes(bytes: Uint8Array, offsetForErrors = 0): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (cause) {
+    throw new QuiverFormatError("BAD_JSON", `section is not UTF-8 JSON: ${(cause as Error).message}`, { stage: "payload", offset: offsetForErrors, cause });
+  }
+}
+
+/**
+ * Read an Arrow IPC stream section as a Table. Zero-copy: the columns' buffers are views of the
+ * frame bytes (Arrow JS copies any message body that is not 8-byte aligned; sections are 64-byte
+ * aligned, so it never does for frames from decodeFrame). Any Arrow failure is BAD_ARROW_IPC.
+ */
+export function readArrowSection(frame: { readonly sections: readonly FrameSection[] }, id: number): Table {
+  const s = getSection(frame, id, "arrow-ipc-stream");
+  return decodeArrowIpc(s.bytes, s.offset);
+}
+
+/** Decode Arrow IPC (stream or file) bytes into a Table, failing with BAD_ARROW_IPC. */
+export function decodeArrowIpc(bytes: Uint8Array, offsetForErrors = 0): Table {
+  if (bytes.byteLength === 0) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", "empty Arrow IPC section", { stage: "payload", offset: offsetForErrors });
+  }
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (cause) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `Arrow IPC decode failed: ${(cause as Error)?.message ?? String(cause)}`, {
+      stage: "payload",
+      offset: offsetForErrors,
+      cause,
+    });
+  }
+  if (table.schema.fields.length === 0 && table.numRows === 0 && table.batches.length === 0) {
+    // A stream with no schema message decodes to an empty table in Arrow JS; that is not a table we wrote.
+    throw new QuiverFormatError("BAD_ARROW_IPC", "Arrow IPC stream has no schema", { stage: "payload", offset: offsetForErrors });
+  }
+  return table;
+}
+
+/** Encoding of a section as written. */
+export type { SectionEncoding };

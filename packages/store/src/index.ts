@@ -1,0 +1,20 @@
+/**
+ * @quiver/store: object storage as Quiver uses it, with honest IO accounting.
+ */
+export { QuiverStoreError, isStoreError } from "./errors.js";
+export type { StoreErrorCode } from "./errors.js";
+export {
+  coalesceRanges,
+  getRangesViaCoalescing,
+  checkPath,
+  checkRange,
+  DEFAULT_COALESCE_GAP,
+  DEFAULT_MAX_REQUEST_BYTES,
+} from "./object-store.js";
+export type { ObjectStore, ByteRange, ObjectMeta, GetRangesOptions, CoalescedRequest } from "./object-store.js";
+export { MemoryObjectStore } from "./memory-store.js";
+export { LocalDirectoryStore, TEMP_FILE_PREFIX } from "./local-store.js";
+export { IoStatsStore } from "./io-stats-store.js";
+export type { IoCounters, IoStatsSnapshot } from "./io-stats-store.js";
+export { LatencyStore } from "./latency-store.js";
+export type { LatencyModel } from "./latency-store.js";

@@ -1,0 +1,112 @@
+import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, getRangesViaCoalescing } from "./object-store.js";
+
+/** Request counters of an {@link IoStatsStore}, in total or for one path. */
+export interface IoCounters {
+  /** get + getRange requests (a coalesced getRanges counts one per merged request). */
+  readRequests: number;
+  bytesRead: number;
+  heads: number;
+  lists: number;
+  /** put, copy and rename requests. */
+  writes: number;
+  bytesWritten: number;
+  deletes: number;
+}
+
+/** A point-in-time copy of an {@link IoStatsStore}'s counters. */
+export interface IoStatsSnapshot {
+  readonly total: Readonly<IoCounters>;
+  /** Counters per object path (list requests are counted under their prefix). */
+  readonly perPath: Readonly<Record<string, Readonly<IoCounters>>>;
+}
+
+function zero(): IoCounters {
+  return { readRequests: 0, bytesRead: 0, heads: 0, lists: 0, writes: 0, bytesWritten: 0, deletes: 0 };
+}
+
+/**
+ * Counts every request that reaches the wrapped store. This is how Quiver proves "zero IO": a
+ * test wraps the real store, resets, runs the workload and asserts the counters, with no mocks.
+ */
+export class IoStatsStore implements ObjectStore {
+  readonly inner: ObjectStore;
+  #total = zero();
+  #perPath = new Map<string, IoCounters>();
+
+  constructor(inner: ObjectStore) {
+    this.inner = inner;
+  }
+
+  /** Current counters (a copy). */
+  snapshot(): IoStatsSnapshot {
+    const perPath: Record<string, IoCounters> = Object.create(null);
+    for (const [p, c] of this.#perPath) perPath[p] = { ...c };
+    return { total: { ...this.#total }, perPath };
+  }
+
+  /** Zero every counter and return what they were. */
+  reset(): IoStatsSnapshot {
+    const s = this.snapshot();
+    this.#total = zero();
+    this.#perPath = new Map();
+    return s;
+  }
+
+  #count(path: string, f: (c: IoCounters) => void): void {
+    f(this.#total);
+    let c = this.#perPath.get(path);
+    if (c === undefined) this.#perPath.set(path, (c = zero()));
+    f(c);
+  }
+
+  async get(path: string): Promise<Uint8Array> {
+    this.#count(path, (c) => c.readRequests++);
+    const data = await this.inner.get(path);
+    this.#count(path, (c) => (c.bytesRead += data.byteLength));
+    return data;
+  }
+
+  async getRange(path: string, range: ByteRange): Promise<Uint8Array> {
+    this.#count(path, (c) => c.readRequests++);
+    const data = await this.inner.getRange(path, range);
+    this.#count(path, (c) => (c.bytesRead += data.byteLength));
+    return data;
+  }
+
+  getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
+    return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  async head(path: string): Promise<ObjectMeta> {
+    this.#count(path, (c) => c.heads++);
+    return this.inner.head(path);
+  }
+
+  async put(path: string, data: Uint8Array): Promise<void> {
+    this.#count(path, (c) => {
+      c.writes++;
+      c.bytesWritten += data.byteLength;
+    });
+    return this.inner.put(path, data);
+  }
+
+  async list(prefix: string): Promise<ObjectMeta[]> {
+    this.#count(prefix, (c) => c.lists++);
+    return this.inner.list(prefix);
+  }
+
+  async delete(path: string): Promise<void> {
+    this.#count(path, (c) => c.deletes++);
+    return this.inner.delete(path);
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    this.#count(to, (c) => c.writes++);
+    return this.inner.copy(from, to);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    this.#count(to, (c) => c.writes++);
+    return this.inner.rename(from, to);
+  }
+}

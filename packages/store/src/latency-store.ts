@@ -1,0 +1,70 @@
+import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, getRangesViaCoalescing } from "./object-store.js";
+
+/** How a {@link LatencyStore} delays requests. */
+export interface LatencyModel {
+  /** Fixed time to first byte of every request, in milliseconds (default 20). */
+  readonly latencyMs?: number;
+  /** Transfer rate per request in bytes per second (default unlimited). */
+  readonly bandwidthBytesPerSecond?: number;
+}
+
+/**
+ * Models a remote object store for benchmarks: every request waits `latencyMs` plus its bytes
+ * divided by the bandwidth. Concurrent requests overlap, as they do against S3-like stores.
+ */
+export class LatencyStore implements ObjectStore {
+  readonly inner: ObjectStore;
+  readonly latencyMs: number;
+  readonly bandwidthBytesPerSecond: number;
+
+  constructor(inner: ObjectStore, model: LatencyModel = {}) {
+    this.inner = inner;
+    this.latencyMs = model.latencyMs ?? 20;
+    this.bandwidthBytesPerSecond = model.bandwidthBytesPerSecond ?? Number.POSITIVE_INFINITY;
+  }
+
+  async #delay<T>(p: Promise<T>, bytes: (v: T) => number): Promise<T> {
+    const started = performance.now();
+    const v = await p;
+    const wanted = this.latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000;
+    const left = wanted - (performance.now() - started);
+    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    return v;
+  }
+
+  get(path: string): Promise<Uint8Array> {
+    return this.#delay(this.inner.get(path), (d) => d.byteLength);
+  }
+
+  getRange(path: string, range: ByteRange): Promise<Uint8Array> {
+    return this.#delay(this.inner.getRange(path, range), (d) => d.byteLength);
+  }
+
+  getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
+    return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  head(path: string): Promise<ObjectMeta> {
+    return this.#delay(this.inner.head(path), () => 0);
+  }
+
+  put(path: string, data: Uint8Array): Promise<void> {
+    return this.#delay(this.inner.put(path, data), () => data.byteLength);
+  }
+
+  list(prefix: string): Promise<ObjectMeta[]> {
+    return this.#delay(this.inner.list(prefix), () => 0);
+  }
+
+  delete(path: string): Promise<void> {
+    return this.#delay(this.inner.delete(path), () => 0);
+  }
+
+  copy(from: string, to: string): Promise<void> {
+    return this.#delay(this.inner.copy(from, to), () => 0);
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.#delay(this.inner.rename(from, to), () => 0);
+  }
+}

@@ -1,0 +1,72 @@
+import { QuiverStoreError } from "./errors.js";
+import {
+  type ByteRange,
+  type GetRangesOptions,
+  type ObjectMeta,
+  type ObjectStore,
+  checkPath,
+  checkRange,
+  getRangesViaCoalescing,
+  ownedCopy,
+} from "./object-store.js";
+
+/** An in-process object store. Puts replace a map entry in one step, so they are atomic. */
+export class MemoryObjectStore implements ObjectStore {
+  readonly #objects = new Map<string, Uint8Array>();
+
+  async get(path: string): Promise<Uint8Array> {
+    return ownedCopy(this.#object(path));
+  }
+
+  async getRange(path: string, range: ByteRange): Promise<Uint8Array> {
+    checkRange(path, range);
+    const obj = this.#object(path);
+    if (range.offset > obj.byteLength || range.length > obj.byteLength - range.offset) {
+      throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${range.offset}+${range.length} of a ${obj.byteLength}-byte object`);
+    }
+    return ownedCopy(obj.subarray(range.offset, range.offset + range.length));
+  }
+
+  getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
+    return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  async head(path: string): Promise<ObjectMeta> {
+    return { path, size: this.#object(path).byteLength };
+  }
+
+  async put(path: string, data: Uint8Array): Promise<void> {
+    checkPath(path);
+    this.#objects.set(path, ownedCopy(data));
+  }
+
+  async list(prefix: string): Promise<ObjectMeta[]> {
+    const out: ObjectMeta[] = [];
+    for (const [path, data] of this.#objects) if (path.startsWith(prefix)) out.push({ path, size: data.byteLength });
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  async delete(path: string): Promise<void> {
+    checkPath(path);
+    this.#objects.delete(path);
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    checkPath(to);
+    this.#objects.set(to, this.#object(from));
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    checkPath(to);
+    const obj = this.#object(from);
+    this.#objects.set(to, obj);
+    if (from !== to) this.#objects.delete(from);
+  }
+
+  #object(path: string): Uint8Array {
+    checkPath(path);
+    const obj = this.#objects.get(path);
+    if (obj === undefined) throw new QuiverStoreError("NOT_FOUND", path, "no such object");
+    return obj;
+  }
+}
