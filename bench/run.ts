@@ -1,0 +1,66 @@
+/**
+ * `pnpm bench [name...]`: runs bench/<name>.bench.ts modules (all when no name is given), prints
+ * each one's table and writes its rows to bench/results/<name>.json. A bench module exports
+ * `run(ctx)` returning `{ rows, notes? }`; timing targets live here, never in unit tests.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cpus } from "node:os";
+
+/** What a bench module gets from the harness. */
+export interface BenchContext {
+  /** True when stdout is a TTY: show progress; stay quiet otherwise. */
+  readonly tty: boolean;
+  /** Write a progress line (only on a TTY). */
+  progress(message: string): void;
+  /** BENCH_QUICK=1 asks for a reduced-size run (smoke test of the bench itself). */
+  readonly quick: boolean;
+}
+
+/** What a bench module returns: table rows (also written as JSON) and free-text notes. */
+export interface BenchResult {
+  readonly rows: Record<string, string | number | boolean | null>[];
+  readonly notes?: string[];
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const names = readdirSync(here)
+    .filter((f) => f.endsWith(".bench.ts"))
+    .map((f) => f.slice(0, -".bench.ts".length))
+    .filter((n) => wanted.length === 0 || wanted.includes(n))
+    .sort();
+  if (names.length === 0) throw new Error(`no bench matches ${wanted.join(", ")}`);
+  const tty = process.stdout.isTTY === true;
+  const ctx: BenchContext = {
+    tty,
+    quick: process.env.BENCH_QUICK === "1",
+    progress(message: string) {
+      if (tty) process.stdout.write(`\r\x1b[2K${message}`);
+    },
+  };
+  mkdirSync(join(here, "results"), { recursive: true });
+  for (const name of names) {
+    const mod = (await import(join(here, `${name}.bench.ts`))) as { run(ctx: BenchContext): Promise<BenchResult> };
+    const started = performance.now();
+    const result = await mod.run(ctx);
+    if (tty) process.stdout.write("\r\x1b[2K");
+    console.log(`\n## ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    console.table(result.rows);
+    for (const n of result.notes ?? []) console.log(`- ${n}`);
+    const out = {
+      name,
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version },
+      quick: ctx.quick,
+      rows: result.rows,
+      notes: result.notes ?? [],
+    };
+    writeFileSync(join(here, "results", `${name}.json`), JSON.stringify(out, null, 2) + "\n");
+  }
+}
+
+await main();
