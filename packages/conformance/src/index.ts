@@ -1,0 +1,2 @@
+export type { OperationFixture, OperationFn } from "./operation.js";
+export { referenceOperations } from "./operations/index.js";
