@@ -28,6 +28,11 @@ export interface FrameInput {
   readonly kind: number;
   readonly kindVersion: number;
   readonly typeName?: string;
+  /**
+   * Container minor version to write; default {@link FRAME_VERSION_MINOR}. Only for re-encoding a
+   * decoded frame byte-exactly (conformance, tools); writers leave it unset.
+   */
+  readonly versionMinor?: number;
   readonly sections: readonly SectionInput[];
 }
 
@@ -92,6 +97,8 @@ export function encodeFrame(input: FrameInput): Uint8Array {
   if (nameBytes.length > MAX_TYPE_NAME_LENGTH || !TYPE_NAME_RE.test(typeName)) fail("BAD_TYPE_NAME", `type name ${JSON.stringify(typeName)}`);
   if (!isU32(input.kind)) fail("INVALID_VALUE", `kind ${input.kind} is not a u32`);
   if (!isU32(input.kindVersion)) fail("INVALID_VALUE", `kind version ${input.kindVersion} is not a u32`);
+  const versionMinor = input.versionMinor ?? FRAME_VERSION_MINOR;
+  if (!Number.isInteger(versionMinor) || versionMinor < 0 || versionMinor > 0xffff) fail("INVALID_VALUE", `minor version ${versionMinor} is not a u16`);
   if (input.sections.length > MAX_SECTION_COUNT) fail("LIMIT_EXCEEDED", `${input.sections.length} sections`);
   const seen = new Set<number>();
   for (const s of input.sections) {
@@ -116,7 +123,7 @@ export function encodeFrame(input: FrameInput): Uint8Array {
   const view = new DataView(out.buffer);
   out.set(FRAME_MAGIC, 0);
   view.setUint16(4, FRAME_VERSION_MAJOR, true);
-  view.setUint16(6, FRAME_VERSION_MINOR, true);
+  view.setUint16(6, versionMinor, true);
   view.setUint32(8, 0, true);
   view.setUint32(12, input.kind, true);
   view.setUint32(16, input.kindVersion, true);
