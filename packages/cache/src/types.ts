@@ -72,10 +72,12 @@ export interface CacheCodec<T> {
   readonly typeName: string;
   /** Current codec version; frames with a newer version are misses. */
   readonly version: number;
+  /** Oldest frame version `decode` still reads (default 0); older frames are misses. */
+  readonly minVersion?: number;
   encode(value: T): SectionInput[];
   /** Decode a verified frame (kind, type name and checksums already checked); `frame.kindVersion` <= `version`. */
   decode(frame: Frame): T;
-  /** Bytes the value keeps alive. */
+  /** Bytes the value keeps alive: count whole underlying buffers of views (see `retainedBytes`). */
   sizeOf(value: T): number;
 }
 
@@ -86,4 +88,9 @@ export interface CacheKey<T> {
   readonly codec?: CacheCodec<T>;
   /** Size of a value; required when there is no codec (the codec's `sizeOf` is used otherwise). */
   readonly sizeOf?: (value: T) => number;
+}
+
+/** Where backends report problems they absorb (dropped writes, deleted corrupt entries). */
+export interface CacheLogger {
+  warn(message: string): void;
 }

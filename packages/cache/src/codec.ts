@@ -1,0 +1,74 @@
+import { type Frame, QuiverFormatError, decodeFrame, encodeFrame } from "@quiver/format";
+import { CACHE_ENTRY_KIND } from "./cache-key.js";
+import type { CacheCodec, CacheEntry, ErasedCodec } from "./types.js";
+
+/** Wrap a value in a cache-entry frame: kind 16, the codec's type name and version, its sections. */
+export function encodeCacheEntry<T>(codec: CacheCodec<T>, value: T): Uint8Array {
+  return encodeFrame({ kind: CACHE_ENTRY_KIND, kindVersion: codec.version, typeName: codec.typeName, sections: codec.encode(value) });
+}
+
+/** A decoded cache entry: the value, the frame version it came from and the bytes it keeps alive. */
+export interface DecodedCacheEntry<T> {
+  readonly value: T;
+  readonly version: number;
+  readonly sizeBytes: number;
+}
+
+/**
+ * Verify and decode a cache-entry frame. Throws QuiverFormatError on every bad input: wrong kind,
+ * wrong type name, a version outside `[minVersion, version]`, checksum or truncation errors, and
+ * whatever the codec raises (a non-QuiverFormatError from the codec becomes CACHE_CODEC_FAILED).
+ * When `bytes` is a view of a larger buffer it is copied first, so the value never pins memory
+ * the cache does not count (spec/cache.md#size-accounting).
+ */
+export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): DecodedCacheEntry<T> {
+  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : bytes.slice();
+  const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version });
+  const minVersion = codec.minVersion ?? 0;
+  if (frame.kindVersion < minVersion) {
+    throw new QuiverFormatError("UNSUPPORTED_KIND_VERSION", `codec version ${frame.kindVersion} is older than ${minVersion}`, { stage: "header", offset: 16 });
+  }
+  let value: T;
+  try {
+    value = codec.decode(frame);
+  } catch (cause) {
+    if (cause instanceof QuiverFormatError) throw cause;
+    throw new QuiverFormatError("CACHE_CODEC_FAILED", `${codec.typeName} decode threw ${String(cause)}`, { stage: "payload", cause });
+  }
+  return { value, version: frame.kindVersion, sizeBytes: codec.sizeOf(value) };
+}
+
+/** The type-erased form of a codec that backends receive. */
+export function frameCodec<T>(codec: CacheCodec<T>): ErasedCodec {
+  return {
+    typeName: codec.typeName,
+    version: codec.version,
+    encode: (value: unknown) => encodeCacheEntry(codec, value as T),
+    decode: (bytes: Uint8Array): CacheEntry => {
+      const d = decodeCacheEntry(codec, bytes);
+      return { value: d.value, sizeBytes: d.sizeBytes };
+    },
+  };
+}
+
+/** Anything backed by an ArrayBuffer: typed arrays, DataViews, Buffers. */
+export type BufferView = ArrayBufferView;
+
+/**
+ * Bytes kept alive by these views: the sum of the byteLength of each distinct underlying buffer
+ * (not of the views). Codecs build `sizeOf` on it so that a zero-copy value that views a larger
+ * buffer reports the whole buffer.
+ */
+export function retainedBytes(views: Iterable<BufferView | null | undefined>): number {
+  const seen = new Set<ArrayBufferLike>();
+  let total = 0;
+  for (const v of views) {
+    if (v == null || seen.has(v.buffer)) continue;
+    seen.add(v.buffer);
+    total += v.buffer.byteLength;
+  }
+  return total;
+}
+
+/** The frame a codec's `decode` received; re-exported for codec authors. */
+export type { Frame };
