@@ -371,7 +371,7 @@ describe("ranged reads", () => {
     const entry = h.sections[1]!;
     expectCode(() => verifySection(entry, b.slice(entry.offset, entry.offset + entry.length - 1)), "TRUNCATED", "section");
     const bad = b.slice(entry.offset, entry.offset + entry.length);
-    bad[0] ^= 1;
+    bad[0] = bad[0]! ^ 1;
     expectCode(() => verifySection(entry, bad), "CHECKSUM_MISMATCH", "checksum");
   });
 
