@@ -1,4 +1,8 @@
-/** Public entry of @quiver/ivf: compute half (k-means, quantizers, kernels) and index half (format, writer, search, cache codecs). */
+/**
+ * @quiver/ivf: the IVF vector index. Compute half (k-means, Flat/SQ/PQ/RaBitQ quantizers, WASM
+ * kernels, worker pool) and index half (on-store format, finalize writer, search, cache codecs).
+ * Implements IVF index spec 1.0 (spec/ivf.md) over container spec 1.0.
+ */
 export * from "./compute/index.js";
 export type {
   DistanceType,
@@ -7,3 +11,36 @@ export type {
   PartitionScorer,
   TrainedQuantizer,
 } from "./quantizer.js";
+export {
+  IVF_INDEX_KIND,
+  IVF_INDEX_KIND_VERSION,
+  IVF_INDEX_TYPE_NAME,
+  IVF_SECTION,
+  IVF_LIMITS,
+  COLD_OPEN_PREFIX_BYTES,
+  parseIvfIndexMetadata,
+  partitionSectionLength,
+} from "./index-format.js";
+export type { IvfIndexMetadata, PartitionLocation, QuantizerArrayInfo, QuantizerArrayEncoding } from "./index-format.js";
+export { InMemoryPartitionSource, ivfPayloadSchema, ivfPayloadBatch, PAYLOAD_FIELDS } from "./memory-partition-source.js";
+export type { InMemoryPartitionInput } from "./memory-partition-source.js";
+export { encodeIvfIndex, writeIvfIndex } from "./writer.js";
+export type { IvfIndexWriteInput, IvfIndexWriteResult } from "./writer.js";
+export { ivfIndexStateCodec, IVF_INDEX_STATE_TYPE_NAME, STATE_SECTION } from "./state-codec.js";
+export type { IvfIndexState } from "./state-codec.js";
+export {
+  partitionEntryCodecs,
+  partitionVectorsCodec,
+  partitionEntryFromSection,
+  PARTITION_TYPE_NAMES,
+  PARTITION_VECTORS_TYPE_NAME,
+  PARTITION_ENTRY_SECTION,
+  PARTITION_VECTORS_SECTION,
+} from "./partition-codecs.js";
+export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
+export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES } from "./reader.js";
+export type { OpenVectorIndexOptions, VectorSearchOptions, VectorSearchHit } from "./reader.js";
+export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
+export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
+export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";
+export type { GaussianMixtureOptions } from "./dataset.js";

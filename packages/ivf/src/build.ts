@@ -1,0 +1,126 @@
+/**
+ * The direct build: train the IVF model and the quantizer on samples, assign + encode every row
+ * (worker threads, WASM kernels of the compute half), group in memory and finalize to a store.
+ */
+import type { ObjectStore } from "@quiver/store";
+import { assignNearest, encodeAndAssignParallel, normalize, trainIvfModel, trainQuantizer } from "./compute/index.js";
+import type { IvfModel } from "./compute/index.js";
+import { InMemoryPartitionSource } from "./memory-partition-source.js";
+import type { DistanceType, QuantizerKind, TrainedQuantizer } from "./quantizer.js";
+import { type IvfIndexWriteResult, writeIvfIndex } from "./writer.js";
+
+/** Options of {@link buildIvfIndex}. */
+export interface BuildIvfIndexOptions {
+  readonly quantizer: QuantizerKind;
+  readonly distance: DistanceType;
+  readonly numPartitions: number;
+  readonly seed?: number;
+  /** PQ sub-vectors (default: the compute half's, 16 or dim/16). */
+  readonly numSubVectors?: number;
+  /** IVF training rows per partition (default 256). */
+  readonly sampleRate?: number;
+  /** k-means iteration cap (default 50). */
+  readonly maxIters?: number;
+  /** Quantizer training sample (default 65,536 rows). */
+  readonly quantizerSampleSize?: number;
+  /** Encode residuals (default: PQ and RaBitQ with l2/cosine, as the modelled system does). */
+  readonly residual?: boolean;
+  /** Store raw vectors so searches can refine (default true). */
+  readonly storeRawVectors?: boolean;
+  /** Row ids (default: row index). */
+  readonly rowIds?: BigUint64Array;
+  /** Worker threads of assign + encode (default: the compute half's choice). */
+  readonly threads?: number;
+  /** Called with a short phase name as the build progresses. */
+  readonly onPhase?: (phase: "train-ivf" | "train-quantizer" | "assign-encode" | "write", ms: number) => void;
+}
+
+/** Result of a build, with phase timings in milliseconds. */
+export interface IvfBuildResult extends IvfIndexWriteResult {
+  readonly model: IvfModel;
+  readonly quantizer: TrainedQuantizer;
+  readonly timings: { readonly trainIvfMs: number; readonly trainQuantizerMs: number; readonly assignEncodeMs: number; readonly writeMs: number; readonly totalMs: number };
+}
+
+/** Default quantizer training sample: 256 x 2^8 rows, the modelled system's PQ default. */
+export const DEFAULT_QUANTIZER_SAMPLE = 65_536;
+
+/** Evenly spaced sample of up to `m` rows, offset by the seed (deterministic, no per-row allocation). */
+function sampleRows(vectors: Float32Array, n: number, dim: number, m: number, seed: number): { data: Float32Array; rows: number } {
+  if (m >= n) return { data: vectors.slice(0, n * dim), rows: n };
+  const out = new Float32Array(m * dim);
+  const step = n / m;
+  const shift = (seed >>> 0) % Math.max(1, Math.floor(step));
+  for (let i = 0; i < m; i++) {
+    const r = Math.min(n - 1, Math.floor(i * step) + shift);
+    out.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim);
+  }
+  return { data: out, rows: m };
+}
+
+/** Build an IVF index over `n` vectors of `dim` and write it to `store` at `path`. */
+export async function buildIvfIndex(store: ObjectStore, path: string, vectors: Float32Array, n: number, dim: number, o: BuildIvfIndexOptions): Promise<IvfBuildResult> {
+  if (vectors.length !== n * dim) throw new RangeError(`vectors has ${vectors.length} values, expected ${n * dim}`);
+  const seed = o.seed ?? 42;
+  const t0 = performance.now();
+  const ivfOpts = { numPartitions: o.numPartitions, distance: o.distance, seed, ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), ...(o.maxIters === undefined ? {} : { maxIters: o.maxIters }) };
+  const model = trainIvfModel(vectors, n, dim, ivfOpts);
+  const t1 = performance.now();
+  o.onPhase?.("train-ivf", t1 - t0);
+  const residual = o.residual ?? ((o.quantizer === "pq" || o.quantizer === "rabitq") && o.distance !== "dot");
+  const sample = sampleRows(vectors, n, dim, o.quantizerSampleSize ?? DEFAULT_QUANTIZER_SAMPLE, seed);
+  if (o.distance === "cosine") for (let i = 0; i < sample.rows; i++) normalize(sample.data.subarray(i * dim, (i + 1) * dim));
+  if (residual) {
+    const assign = assignNearest(sample.data, sample.rows, dim, model.centroids, model.numPartitions, o.distance);
+    for (let i = 0; i < sample.rows; i++) {
+      const c = assign[i]! * dim;
+      for (let j = 0; j < dim; j++) sample.data[i * dim + j]! -= model.centroids[c + j]!;
+    }
+  }
+  const quantizer = trainQuantizer(o.quantizer, sample.data, sample.rows, dim, {
+    distance: o.distance,
+    seed,
+    residual,
+    ...(o.numSubVectors === undefined ? {} : { numSubVectors: o.numSubVectors }),
+    ...(o.maxIters === undefined ? {} : { maxIters: o.maxIters }),
+  });
+  const t2 = performance.now();
+  o.onPhase?.("train-quantizer", t2 - t1);
+  const encoded = await encodeAndAssignParallel({
+    vectors,
+    n,
+    dim,
+    centroids: model.centroids,
+    k: model.numPartitions,
+    distance: o.distance,
+    quantizer,
+    ...(o.threads === undefined ? {} : { threads: o.threads }),
+  });
+  const t3 = performance.now();
+  o.onPhase?.("assign-encode", t3 - t2);
+  const source = new InMemoryPartitionSource({
+    numPartitions: model.numPartitions,
+    partitions: encoded.partitions,
+    codes: encoded.codes,
+    codeWidth: encoded.codeWidth,
+    dim,
+    ...(o.rowIds === undefined ? {} : { rowIds: o.rowIds }),
+    ...((o.storeRawVectors ?? true) ? { vectors } : {}),
+  });
+  const written = await writeIvfIndex(store, path, {
+    dim,
+    distance: o.distance,
+    centroids: model.centroids,
+    quantizer: quantizer.metadata,
+    codeWidth: quantizer.codeWidth,
+    source,
+  });
+  const t4 = performance.now();
+  o.onPhase?.("write", t4 - t3);
+  return {
+    ...written,
+    model,
+    quantizer,
+    timings: { trainIvfMs: t1 - t0, trainQuantizerMs: t2 - t1, assignEncodeMs: t3 - t2, writeMs: t4 - t3, totalMs: t4 - t0 },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * `IvfIndexState`: everything needed to rebuild a live IVF index without touching the store (no
+ * read, no HEAD), and its cache codec (spec/ivf.md#cached-state).
+ */
+import type { CacheCodec } from "@quiver/cache";
+import {
+  type Frame,
+  type SectionInput,
+  QuiverFormatError,
+  getSection,
+  jsonSection,
+  readJsonSection,
+  readTypedSection,
+  typedSection,
+} from "@quiver/format";
+import {
+  IVF_SECTION,
+  type IvfIndexMetadata,
+  type PartitionLocation,
+  checkPartitionLocations,
+  parseIvfIndexMetadata,
+  quantizerMetadataOf,
+} from "./index-format.js";
+import type { QuantizerMetadata } from "./quantizer.js";
+import { quantizerArraySection } from "./writer.js";
+
+/** The cacheable state of an opened IVF index. */
+export interface IvfIndexState {
+  /** Object path of the index file. */
+  readonly path: string;
+  /** Size of the index file in bytes (so a reconstruction needs no HEAD). */
+  readonly fileSize: number;
+  readonly metadata: IvfIndexMetadata;
+  /** numPartitions x dim centroids. */
+  readonly centroids: Float32Array;
+  readonly quantizer: QuantizerMetadata;
+  /** Where each partition's sections are in the file. */
+  readonly partitions: readonly PartitionLocation[];
+}
+
+/** Cache type name of {@link IvfIndexState} (spec/registry.csv). */
+export const IVF_INDEX_STATE_TYPE_NAME = "IvfIndexState";
+
+/** Section ids of the cached state frame. */
+export const STATE_SECTION = {
+  /** JSON: { path, fileSize, metadata }. */
+  info: 0,
+  centroids: 1,
+  /** u32 rows per partition. */
+  rowCounts: 2,
+  /** u64 per partition: code offset, code length, raw offset, raw length (raw 0/0 when absent). */
+  ranges: 3,
+  /** u32 per partition: code CRC-32, raw CRC-32 (0 when absent). */
+  checksums: 4,
+  quantizerArrayBase: 16,
+} as const;
+
+/** Bytes kept alive by a set of views: each distinct underlying buffer counted once, whole. */
+export function retainedBufferBytes(views: readonly ArrayBufferView[]): number {
+  const seen = new Set<ArrayBufferLike>();
+  let total = 0;
+  for (const v of views) {
+    if (seen.has(v.buffer)) continue;
+    seen.add(v.buffer);
+    total += v.buffer.byteLength;
+  }
+  return total;
+}
+
+function fail(code: string, message: string, offset?: number): never {
+  throw new QuiverFormatError(code, message, offset === undefined ? { stage: "payload" } : { stage: "payload", offset });
+}
+
+/** Validate partition locations against the file size (every section inside the file, in order). */
+export function checkLocationsInFile(meta: IvfIndexMetadata, parts: readonly PartitionLocation[], fileSize: number, stage: string): void {
+  checkPartitionLocations(meta, parts, stage);
+  let prevEnd = 0;
+  const check = (offset: number, length: number, what: string): void => {
+    if (offset < prevEnd || offset > fileSize || length > fileSize - offset) {
+      throw new QuiverFormatError("SECTION_OUT_OF_BOUNDS", `${what}: [${offset}, +${length}) is outside [${prevEnd}, ${fileSize})`, { stage, offset });
+    }
+    prevEnd = offset + length;
+  };
+  parts.forEach((p, i) => {
+    check(p.offset, p.length, `partition ${i}`);
+    if (p.raw !== undefined) check(p.raw.offset, p.raw.length, `partition ${i} raw vectors`);
+  });
+}
+
+/** The codec of {@link IvfIndexState}: JSON info, centroids and quantizer arrays as aligned typed sections. */
+export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
+  typeName: IVF_INDEX_STATE_TYPE_NAME,
+  version: 1,
+  encode(state: IvfIndexState): SectionInput[] {
+    const P = state.partitions.length;
+    const rowCounts = new Uint32Array(P);
+    const ranges = new BigUint64Array(P * 4);
+    const checksums = new Uint32Array(P * 2);
+    state.partitions.forEach((p, i) => {
+      rowCounts[i] = p.rows;
+      ranges[i * 4] = BigInt(p.offset);
+      ranges[i * 4 + 1] = BigInt(p.length);
+      checksums[i * 2] = p.crc32;
+      if (p.raw !== undefined) {
+        ranges[i * 4 + 2] = BigInt(p.raw.offset);
+        ranges[i * 4 + 3] = BigInt(p.raw.length);
+        checksums[i * 2 + 1] = p.raw.crc32;
+      }
+    });
+    return [
+      jsonSection(STATE_SECTION.info, { path: state.path, fileSize: state.fileSize, metadata: state.metadata }),
+      typedSection(STATE_SECTION.centroids, "f32", state.centroids),
+      typedSection(STATE_SECTION.rowCounts, "u32", rowCounts),
+      typedSection(STATE_SECTION.ranges, "u64", ranges),
+      typedSection(STATE_SECTION.checksums, "u32", checksums),
+      ...state.metadata.quantizer.arrays.map((a, i) => quantizerArraySection(STATE_SECTION.quantizerArrayBase + i, state.quantizer.arrays[a.name]!)),
+    ];
+  },
+  decode(frame: Frame): IvfIndexState {
+    const info = readJsonSection(frame, STATE_SECTION.info);
+    if (typeof info !== "object" || info === null || Array.isArray(info)) fail("SCHEMA_VIOLATION", "state info is not an object");
+    const o = info as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== "path" && k !== "fileSize" && k !== "metadata") fail("SCHEMA_VIOLATION", `state info: unknown field ${JSON.stringify(k)}`);
+    if (typeof o.path !== "string" || o.path.length === 0 || o.path.length > 4096) fail("SCHEMA_VIOLATION", "state info: path");
+    if (typeof o.fileSize !== "number" || !Number.isSafeInteger(o.fileSize) || o.fileSize < 0) fail("SCHEMA_VIOLATION", "state info: fileSize");
+    const metadata = parseIvfIndexMetadata(o.metadata, "payload");
+    const P = metadata.numPartitions;
+    const centroids = readTypedSection(frame, STATE_SECTION.centroids, "f32");
+    if (centroids.length !== P * metadata.dim) fail("SCHEMA_VIOLATION", `centroids has ${centroids.length} values, expected ${P * metadata.dim}`);
+    const rowCounts = readTypedSection(frame, STATE_SECTION.rowCounts, "u32");
+    const ranges = readTypedSection(frame, STATE_SECTION.ranges, "u64");
+    const checksums = readTypedSection(frame, STATE_SECTION.checksums, "u32");
+    if (rowCounts.length !== P || ranges.length !== P * 4 || checksums.length !== P * 2) fail("SCHEMA_VIOLATION", "partition table length does not match numPartitions");
+    const arrays = metadata.quantizer.arrays.map((a, i) => {
+      const id = STATE_SECTION.quantizerArrayBase + i;
+      const arr = readTypedSection(frame, id, a.encoding);
+      if (arr.length !== a.length) fail("SCHEMA_VIOLATION", `quantizer array ${a.name}: ${arr.length} values, expected ${a.length}`, getSection(frame, id).offset);
+      return arr;
+    });
+    const max = BigInt(Number.MAX_SAFE_INTEGER);
+    const num = (v: bigint): number => (v > max ? fail("LIMIT_EXCEEDED", `offset ${v} exceeds 2^53-1`) : Number(v));
+    const partitions: PartitionLocation[] = [];
+    for (let i = 0; i < P; i++) {
+      const base = { rows: rowCounts[i]!, offset: num(ranges[i * 4]!), length: num(ranges[i * 4 + 1]!), crc32: checksums[i * 2]! };
+      partitions.push(
+        metadata.rawVectors
+          ? { ...base, raw: { offset: num(ranges[i * 4 + 2]!), length: num(ranges[i * 4 + 3]!), crc32: checksums[i * 2 + 1]! } }
+          : base,
+      );
+      if (!metadata.rawVectors && (ranges[i * 4 + 2] !== 0n || ranges[i * 4 + 3] !== 0n || checksums[i * 2 + 1] !== 0)) {
+        fail("RESERVED_NONZERO", `partition ${i}: raw-vector fields set in an index without raw vectors`);
+      }
+    }
+    checkLocationsInFile(metadata, partitions, o.fileSize, "payload");
+    return { path: o.path, fileSize: o.fileSize, metadata, centroids, quantizer: quantizerMetadataOf(metadata, arrays), partitions };
+  },
+  sizeOf(state: IvfIndexState): number {
+    return retainedBufferBytes([state.centroids, ...Object.values(state.quantizer.arrays)]) + 64 * state.partitions.length + 1024;
+  },
+};

@@ -1,0 +1,96 @@
+/**
+ * Bounded selection of the best `capacity` candidates by (distance, rowId): a max-heap whose root
+ * is the worst kept candidate, so most rows are rejected by one comparison and no allocation.
+ */
+export class TopKCandidates {
+  readonly capacity: number;
+  size = 0;
+  readonly distances: Float64Array;
+  readonly rowIds: BigUint64Array;
+  /** Caller-defined tags (e.g. probe slot and row index), two per candidate. */
+  readonly tagA: Int32Array;
+  readonly tagB: Int32Array;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.distances = new Float64Array(capacity);
+    this.rowIds = new BigUint64Array(capacity);
+    this.tagA = new Int32Array(capacity);
+    this.tagB = new Int32Array(capacity);
+  }
+
+  /** Distance of the worst kept candidate, or +Infinity while not full. */
+  threshold(): number {
+    return this.size < this.capacity ? Number.POSITIVE_INFINITY : this.distances[0]!;
+  }
+
+  #worse(i: number, j: number): boolean {
+    const di = this.distances[i]!;
+    const dj = this.distances[j]!;
+    return di > dj || (di === dj && this.rowIds[i]! > this.rowIds[j]!);
+  }
+
+  #swap(i: number, j: number): void {
+    const d = this.distances[i]!;
+    this.distances[i] = this.distances[j]!;
+    this.distances[j] = d;
+    const r = this.rowIds[i]!;
+    this.rowIds[i] = this.rowIds[j]!;
+    this.rowIds[j] = r;
+    const a = this.tagA[i]!;
+    this.tagA[i] = this.tagA[j]!;
+    this.tagA[j] = a;
+    const b = this.tagB[i]!;
+    this.tagB[i] = this.tagB[j]!;
+    this.tagB[j] = b;
+  }
+
+  /** Offer a candidate whose distance already passed `d <= threshold()`; `rowId` is read lazily by the caller. */
+  offer(d: number, rowId: bigint, a: number, b: number): void {
+    if (this.capacity === 0) return;
+    if (this.size < this.capacity) {
+      let i = this.size++;
+      this.distances[i] = d;
+      this.rowIds[i] = rowId;
+      this.tagA[i] = a;
+      this.tagB[i] = b;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.#worse(i, parent)) break;
+        this.#swap(i, parent);
+        i = parent;
+      }
+      return;
+    }
+    const root = this.distances[0]!;
+    if (d > root || (d === root && rowId >= this.rowIds[0]!)) return;
+    this.distances[0] = d;
+    this.rowIds[0] = rowId;
+    this.tagA[0] = a;
+    this.tagB[0] = b;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < this.size && this.#worse(l, w)) w = l;
+      if (r < this.size && this.#worse(r, w)) w = r;
+      if (w === i) break;
+      this.#swap(i, w);
+      i = w;
+    }
+  }
+
+  /** Indexes of the kept candidates, best first (sorted by distance, then row id). */
+  sortedOrder(): number[] {
+    const order = Array.from({ length: this.size }, (_, i) => i);
+    order.sort((i, j) => {
+      const d = this.distances[i]! - this.distances[j]!;
+      if (d !== 0) return d;
+      const a = this.rowIds[i]!;
+      const b = this.rowIds[j]!;
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+    return order;
+  }
+}

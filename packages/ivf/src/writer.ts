@@ -1,0 +1,121 @@
+/**
+ * The finalize writer: consumes any `PartitionSource`, partition by partition, and writes the IVF
+ * index file (spec/ivf.md) to an object store with one atomic put.
+ */
+import type { PartitionSource } from "@quiver/artifact";
+import { type SectionInput, encodeFrame, jsonSection, rawSection, typedSection } from "@quiver/format";
+import type { ObjectStore } from "@quiver/store";
+import type { Data, RecordBatch } from "apache-arrow";
+import {
+  IVF_INDEX_KIND,
+  IVF_INDEX_KIND_VERSION,
+  IVF_INDEX_TYPE_NAME,
+  IVF_LIMITS,
+  IVF_SECTION,
+  type IvfIndexMetadata,
+  describeIndex,
+  partitionSectionLength,
+} from "./index-format.js";
+import { PAYLOAD_FIELDS } from "./memory-partition-source.js";
+import type { DistanceType, QuantizerMetadata } from "./quantizer.js";
+
+/** What the finalize writer needs besides the partitions. */
+export interface IvfIndexWriteInput {
+  readonly dim: number;
+  readonly distance: DistanceType;
+  /** IVF centroids, numPartitions x dim. */
+  readonly centroids: Float32Array;
+  readonly quantizer: QuantizerMetadata;
+  /** Bytes per encoded row. */
+  readonly codeWidth: number;
+  /** Encoded rows grouped by partition; a `vector` column (FixedSizeList<Float32>[dim]) makes the index store raw vectors. */
+  readonly source: PartitionSource;
+}
+
+/** Summary of a written index. */
+export interface IvfIndexWriteResult {
+  readonly path: string;
+  readonly fileSize: number;
+  readonly numRows: number;
+  readonly metadata: IvfIndexMetadata;
+}
+
+/** Bytes of a batch column of fixed width per row: a view over the column's child values (no copy). */
+function fixedWidthColumnBytes(batch: RecordBatch, name: string, bytesPerRow: number): Uint8Array {
+  const col = batch.getChild(name);
+  if (col === null) throw new TypeError(`partition batch has no ${JSON.stringify(name)} column`);
+  const data = col.data[0] as Data | undefined;
+  const n = batch.numRows;
+  if (data === undefined) return new Uint8Array(0);
+  const child = data.children[0];
+  const values = (child === undefined ? data.values : child.values) as ArrayBufferView | undefined;
+  if (values === undefined) throw new TypeError(`column ${name} has no values buffer`);
+  const elem = (values as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  const perRowElems = bytesPerRow / elem;
+  const firstElem = child === undefined ? data.offset : (data.offset * perRowElems) + child.offset;
+  const bytes = new Uint8Array(values.buffer, values.byteOffset + firstElem * elem, n * bytesPerRow);
+  return bytes;
+}
+
+/** Encode the whole index file in memory from a partition source. */
+export async function encodeIvfIndex(input: IvfIndexWriteInput): Promise<{ bytes: Uint8Array; metadata: IvfIndexMetadata }> {
+  const { source, dim, codeWidth } = input;
+  const P = source.numPartitions;
+  if (P < 1 || P > IVF_LIMITS.maxPartitions) throw new RangeError(`numPartitions ${P}`);
+  if (input.centroids.length !== P * dim) throw new RangeError(`centroids has ${input.centroids.length} values, expected ${P * dim}`);
+  const rawVectors = source.payloadSchema.fields.some((f: { name: string }) => f.name === PAYLOAD_FIELDS.vector);
+  const rowCounts = new Uint32Array(P);
+  const partitionSections: SectionInput[] = [];
+  let numRows = 0;
+  for (let p = 0; p < P; p++) {
+    const rows = source.partitionSize(p);
+    if (!Number.isSafeInteger(rows) || rows < 0 || rows > IVF_LIMITS.maxRowsPerPartition) throw new RangeError(`partition ${p}: ${rows} rows`);
+    const body = new Uint8Array(partitionSectionLength(rows, codeWidth));
+    const ids = new BigUint64Array(body.buffer, 0, rows);
+    const raw = rawVectors ? new Float32Array(rows * dim) : undefined;
+    const rawBytes = raw === undefined ? undefined : new Uint8Array(raw.buffer);
+    let at = 0;
+    for await (const batch of source.readPartition(p)) {
+      const n = batch.numRows;
+      if (at + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
+      ids.set(fixedWidthColumnBytesAsU64(batch), at);
+      body.set(fixedWidthColumnBytes(batch, PAYLOAD_FIELDS.code, codeWidth), rows * 8 + at * codeWidth);
+      if (rawBytes !== undefined) rawBytes.set(fixedWidthColumnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4), at * dim * 4);
+      at += n;
+    }
+    if (at !== rows) throw new RangeError(`partition ${p} yields ${at} rows, partitionSize says ${rows}`);
+    rowCounts[p] = rows;
+    numRows += rows;
+    partitionSections.push(rawSection(IVF_SECTION.partitionBase + p, body));
+    if (raw !== undefined) partitionSections.push(typedSection(IVF_SECTION.rawVectorBase + p, "f32", raw));
+  }
+  const metadata = describeIndex({ dim, distance: input.distance, numPartitions: P, numRows, rawVectors, quantizer: input.quantizer, codeWidth });
+  const sections: SectionInput[] = [
+    jsonSection(IVF_SECTION.metadata, metadata),
+    typedSection(IVF_SECTION.centroids, "f32", input.centroids),
+    typedSection(IVF_SECTION.rowCounts, "u32", rowCounts),
+    ...metadata.quantizer.arrays.map((a, i) => quantizerArraySection(IVF_SECTION.quantizerArrayBase + i, input.quantizer.arrays[a.name]!)),
+    ...partitionSections,
+  ];
+  return { bytes: encodeFrame({ kind: IVF_INDEX_KIND, kindVersion: IVF_INDEX_KIND_VERSION, typeName: IVF_INDEX_TYPE_NAME, sections }), metadata };
+}
+
+function fixedWidthColumnBytesAsU64(batch: RecordBatch): BigUint64Array {
+  const bytes = fixedWidthColumnBytes(batch, PAYLOAD_FIELDS.rowId, 8);
+  if (bytes.byteOffset % 8 === 0) return new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  return new BigUint64Array(bytes.slice().buffer);
+}
+
+/** A section holding one quantizer array with its natural encoding. */
+export function quantizerArraySection(id: number, a: Float32Array | Uint8Array | Uint32Array): SectionInput {
+  if (a instanceof Float32Array) return typedSection(id, "f32", a);
+  if (a instanceof Uint32Array) return typedSection(id, "u32", a);
+  return typedSection(id, "u8", a);
+}
+
+/** Write the index to `store` at `path` (one atomic put, so a reader never sees a partial index). */
+export async function writeIvfIndex(store: ObjectStore, path: string, input: IvfIndexWriteInput): Promise<IvfIndexWriteResult> {
+  const { bytes, metadata } = await encodeIvfIndex(input);
+  await store.put(path, bytes);
+  return { path, fileSize: bytes.byteLength, numRows: metadata.numRows, metadata };
+}
