@@ -70,6 +70,16 @@ function formatError(code: string, message: string, stage: string, offset?: numb
   return new QuiverFormatError(code, message, offset === undefined ? { stage } : { stage, offset });
 }
 
+/** A ranged read where a range past the object's end (the file is shorter than its header says) is TRUNCATED. */
+async function readRange(store: ObjectStore, path: string, offset: number, length: number, stage: string): Promise<Uint8Array> {
+  try {
+    return await store.getRange(path, { offset, length });
+  } catch (cause) {
+    if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+    throw new QuiverFormatError("TRUNCATED", `${path}: bytes [${offset}, +${length}) are past the end of the object`, { stage, offset, cause });
+  }
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a, 0);
@@ -87,12 +97,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export async function readIvfIndexState(store: ObjectStore, path: string, fileSize?: number): Promise<IvfIndexState> {
   let prefix: Uint8Array;
   if (fileSize !== undefined) {
-    prefix = await store.getRange(path, { offset: 0, length: Math.min(COLD_OPEN_PREFIX_BYTES, fileSize) });
+    prefix = await readRange(store, path, 0, Math.min(COLD_OPEN_PREFIX_BYTES, fileSize), "header");
   } else {
     try {
       prefix = await store.getRange(path, { offset: 0, length: COLD_OPEN_PREFIX_BYTES });
     } catch (e) {
-      if (!isStoreError(e) || e.code !== "RANGE_OUT_OF_BOUNDS") throw e;
+      if (!isStoreError(e, "RANGE_OUT_OF_BOUNDS")) throw e;
       prefix = await store.get(path);
     }
   }
@@ -101,13 +111,17 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
     throw formatError("BAD_FRAME_LENGTH", `frame_length ${frameLength}, but the file has ${fileSize} bytes`, "header", 32);
   }
   if (prefix.byteLength > frameLength) throw formatError("TRAILING_BYTES", `${prefix.byteLength - frameLength} bytes after the frame`, "header", frameLength);
-  if (tableEnd > prefix.byteLength) prefix = concat(prefix, await store.getRange(path, { offset: prefix.byteLength, length: tableEnd - prefix.byteLength }));
+  // A first read shorter than the prefix was the whole object: it must hold the whole frame.
+  if (prefix.byteLength < COLD_OPEN_PREFIX_BYTES && prefix.byteLength < frameLength) {
+    throw formatError("TRUNCATED", `the object has ${prefix.byteLength} bytes, frame_length says ${frameLength}`, "header", prefix.byteLength);
+  }
+  if (tableEnd > prefix.byteLength) prefix = concat(prefix, await readRange(store, path, prefix.byteLength, tableEnd - prefix.byteLength, "section-table"));
   const header = inspectFrameHeader(prefix, { kind: IVF_INDEX_KIND, typeName: IVF_INDEX_TYPE_NAME, maxKindVersion: IVF_INDEX_KIND_VERSION });
   // Metadata sections come first; the first partition section ends them.
   const firstPartition = header.sections.findIndex((s) => s.id >= IVF_SECTION.partitionBase);
   const metaSections = firstPartition < 0 ? header.sections : header.sections.slice(0, firstPartition);
   const metaEnd = metaSections.reduce((end, s) => Math.max(end, s.offset + s.length), header.tableEnd);
-  if (metaEnd > prefix.byteLength) prefix = concat(prefix, await store.getRange(path, { offset: prefix.byteLength, length: metaEnd - prefix.byteLength }));
+  if (metaEnd > prefix.byteLength) prefix = concat(prefix, await readRange(store, path, prefix.byteLength, metaEnd - prefix.byteLength, "section"));
   const byId = new Map<number, FrameSection>();
   for (const s of metaSections) {
     if (s.id >= IVF_SECTION.partitionBase) throw formatError("SCHEMA_VIOLATION", `section ${s.id} is not a metadata section`, "section-table");
@@ -204,7 +218,7 @@ export class IvfVectorIndex {
     const loc = this.#location(p);
     const { kind, codeWidth } = this.state.metadata.quantizer;
     if (loc.rows === 0) return partitionEntryFromSection(kind, p, 0, codeWidth, new Uint8Array(0));
-    const bytes = await this.store.getRange(this.state.path, { offset: loc.offset, length: loc.length });
+    const bytes = await readRange(this.store, this.state.path, loc.offset, loc.length, "section");
     verifySection({ id: IVF_SECTION.partitionBase + p, encoding: "raw", offset: loc.offset, length: loc.length, crc32: loc.crc32 }, bytes);
     return partitionEntryFromSection(kind, p, loc.rows, codeWidth, bytes);
   }
@@ -215,7 +229,7 @@ export class IvfVectorIndex {
     const dim = this.dim;
     if (loc.raw === undefined) throw new RangeError("this index stores no raw vectors");
     if (loc.rows === 0) return { partition: p, rows: 0, dim, vectors: new Float32Array(0) };
-    const bytes = await this.store.getRange(this.state.path, { offset: loc.raw.offset, length: loc.raw.length });
+    const bytes = await readRange(this.store, this.state.path, loc.raw.offset, loc.raw.length, "section");
     verifySection({ id: IVF_SECTION.rawVectorBase + p, encoding: "f32", ...loc.raw }, bytes);
     return { partition: p, rows: loc.rows, dim, vectors: typedView(bytes, "f32", loc.raw.offset) };
   }
