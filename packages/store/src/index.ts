@@ -7,6 +7,7 @@ export {
   coalesceRanges,
   getRangesViaCoalescing,
   checkPath,
+  checkPrefix,
   checkRange,
   DEFAULT_COALESCE_GAP,
   DEFAULT_MAX_REQUEST_BYTES,

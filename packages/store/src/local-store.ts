@@ -8,6 +8,7 @@ import {
   type ObjectMeta,
   type ObjectStore,
   checkPath,
+  checkPrefix,
   checkRange,
   getRangesViaCoalescing,
 } from "./object-store.js";
@@ -34,16 +35,12 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async get(path: string): Promise<Uint8Array> {
-    return this.#withFile(path, async (fh) => {
-      const { size } = await fh.stat();
-      return readExactly(fh, path, 0, size);
-    });
+    return this.#withFile(path, (fh, size) => readExactly(fh, path, 0, size));
   }
 
   async getRange(path: string, range: ByteRange): Promise<Uint8Array> {
     checkRange(path, range);
-    return this.#withFile(path, async (fh) => {
-      const { size } = await fh.stat();
+    return this.#withFile(path, async (fh, size) => {
       if (range.offset > size || range.length > size - range.offset) {
         throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${range.offset}+${range.length} of a ${size}-byte object`);
       }
@@ -67,9 +64,9 @@ export class LocalDirectoryStore implements ObjectStore {
 
   async put(path: string, data: Uint8Array): Promise<void> {
     const target = this.filePath(path);
-    await fs.mkdir(nodePath.dirname(target), { recursive: true });
     const tmp = tempPathFor(target);
     try {
+      await fs.mkdir(nodePath.dirname(target), { recursive: true });
       await fs.writeFile(tmp, data);
       await fs.rename(tmp, target);
     } catch (e) {
@@ -79,6 +76,7 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
+    checkPrefix(prefix);
     const out: ObjectMeta[] = [];
     // Walk only the directory the prefix points into, not the whole root.
     const slash = prefix.lastIndexOf("/");
@@ -111,15 +109,25 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async delete(path: string): Promise<void> {
-    await fs.rm(this.filePath(path), { force: true });
+    const file = this.filePath(path);
+    try {
+      await fs.unlink(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // Absent, or a directory (a prefix of other objects, not an object): nothing to delete.
+      if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "EPERM") {
+        if (code !== "EPERM" || (await fs.stat(file).catch(() => undefined))?.isDirectory() === true) return;
+      }
+      throw mapError(e, path);
+    }
   }
 
   async copy(from: string, to: string): Promise<void> {
     const src = this.filePath(from);
     const target = this.filePath(to);
-    await fs.mkdir(nodePath.dirname(target), { recursive: true });
     const tmp = tempPathFor(target);
     try {
+      await fs.mkdir(nodePath.dirname(target), { recursive: true });
       await fs.copyFile(src, tmp);
       await fs.rename(tmp, target);
     } catch (e) {
@@ -129,24 +137,35 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 
   async rename(from: string, to: string): Promise<void> {
+    const source = this.filePath(from);
     const target = this.filePath(to);
-    await fs.mkdir(nodePath.dirname(target), { recursive: true });
     try {
-      await fs.rename(this.filePath(from), target);
+      // Check the source first so a missing one is NOT_FOUND without creating directories.
+      const st = await fs.stat(source);
+      if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", from, "not a file");
+      await fs.mkdir(nodePath.dirname(target), { recursive: true });
+      await fs.rename(source, target);
     } catch (e) {
       throw mapError(e, from);
     }
   }
 
-  async #withFile<T>(path: string, fn: (fh: fs.FileHandle) => Promise<T>): Promise<T> {
+  /** Open the object's file (size from the open descriptor, so a concurrent replace cannot change it). */
+  async #withFile<T>(path: string, fn: (fh: fs.FileHandle, size: number) => Promise<T>): Promise<T> {
+    const file = this.filePath(path);
     let fh: fs.FileHandle;
     try {
-      fh = await fs.open(this.filePath(path), "r");
+      fh = await fs.open(file, "r");
     } catch (e) {
       throw mapError(e, path);
     }
     try {
-      return await fn(fh);
+      const st = await fh.stat();
+      // open(2) succeeds on a directory; a directory is a prefix of objects, not an object.
+      if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", path, "not a file");
+      return await fn(fh, st.size);
+    } catch (e) {
+      throw mapError(e, path);
     } finally {
       await fh.close();
     }

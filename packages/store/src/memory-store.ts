@@ -5,6 +5,7 @@ import {
   type ObjectMeta,
   type ObjectStore,
   checkPath,
+  checkPrefix,
   checkRange,
   getRangesViaCoalescing,
   ownedCopy,
@@ -41,6 +42,7 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
+    checkPrefix(prefix);
     const out: ObjectMeta[] = [];
     for (const [path, data] of this.#objects) if (path.startsWith(prefix)) out.push({ path, size: data.byteLength });
     return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

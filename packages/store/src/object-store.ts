@@ -100,9 +100,24 @@ export function checkRange(path: string, range: ByteRange): void {
 
 /** Validate a path (see {@link ObjectStore}). */
 export function checkPath(path: string): void {
-  if (path.length === 0 || path.startsWith("/") || path.split("/").some((s) => s === "" || s === "." || s === "..") || path.includes("\0")) {
+  if (!isValidPath(path)) {
     throw new QuiverStoreError("INVALID_PATH", path, "paths are /-separated, relative, with no empty, '.' or '..' segments");
   }
+}
+
+/**
+ * Validate a `list` prefix: the part up to its last `/` must be a valid path (so a prefix can never
+ * walk outside the store), and the whole prefix must be relative and free of NUL. `""` lists all.
+ */
+export function checkPrefix(prefix: string): void {
+  const slash = prefix.lastIndexOf("/");
+  if (prefix.startsWith("/") || prefix.includes("\0") || (slash >= 0 && !isValidPath(prefix.slice(0, slash)))) {
+    throw new QuiverStoreError("INVALID_PATH", prefix, "a list prefix is a valid path, optionally followed by / and a partial segment");
+  }
+}
+
+function isValidPath(path: string): boolean {
+  return !(path.length === 0 || path.startsWith("/") || path.split("/").some((s) => s === "" || s === "." || s === "..") || path.includes("\0"));
 }
 
 /**
