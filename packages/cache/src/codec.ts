@@ -22,7 +22,7 @@ export interface DecodedCacheEntry<T> {
  * the cache does not count (spec/cache.md#size-accounting).
  */
 export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): DecodedCacheEntry<T> {
-  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : bytes.slice();
+  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : copyBytes(bytes);
   const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version });
   const minVersion = codec.minVersion ?? 0;
   if (frame.kindVersion < minVersion) {
@@ -36,6 +36,13 @@ export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): De
     throw new QuiverFormatError("CACHE_CODEC_FAILED", `${codec.typeName} decode threw ${String(cause)}`, { stage: "payload", cause });
   }
   return { value, version: frame.kindVersion, sizeBytes: codec.sizeOf(value) };
+}
+
+/** A copy in a fresh, exactly sized buffer (not `slice()`: on a Node Buffer that is a view). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 /** The type-erased form of a codec that backends receive. */

@@ -31,3 +31,5 @@ export {
 export type { DiskCacheBackendOptions, DiskCacheCounters } from "./disk-backend.js";
 export { testVectorsCodec } from "./test-vectors-codec.js";
 export type { TestVectors } from "./test-vectors-codec.js";
+export { RedisCacheBackend } from "./redis-backend.js";
+export type { RedisCacheBackendOptions, RedisCacheCounters } from "./redis-backend.js";

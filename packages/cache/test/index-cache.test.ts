@@ -274,3 +274,14 @@ describe("size accounting", () => {
     expect(d.sizeBytes).toBeLessThan(4096);
   });
 });
+
+describe("decoding from Node Buffers", () => {
+  it("decodes a frame held in a misaligned view of a pooled Buffer (Buffer.slice is a view, not a copy)", async () => {
+    const { decodeCacheEntry } = await import("@quiver/cache");
+    const frame = encodeCacheEntry(testVectorsCodec, vectors("a", 3, 3));
+    const pool = Buffer.alloc(frame.byteLength + 3);
+    pool.set(frame, 3);
+    const d = decodeCacheEntry(testVectorsCodec, pool.subarray(3));
+    expect(Array.from(d.value.data)).toEqual(Array.from(vectors("a", 3, 3).data));
+  });
+});
