@@ -1,0 +1,44 @@
+/** Assign + encode of a row range: shared by the worker threads and the single-thread path. */
+import type { DistanceType, TrainedQuantizer } from "../../quantizer.js";
+import { assignNearest } from "./vector-math.js";
+import { prepareRows } from "./quantizers.js";
+
+/** Rows per claimed chunk: large enough to amortise kernel calls, small enough to balance two threads. */
+export const ASSIGN_ENCODE_CHUNK_ROWS = 4096;
+
+/** What every participant of an assign+encode job reads. */
+export interface AssignEncodeJob {
+  readonly vectors: Float32Array;
+  readonly n: number;
+  readonly dim: number;
+  readonly centroids: Float32Array;
+  readonly k: number;
+  readonly distance: DistanceType;
+  readonly quantizer: TrainedQuantizer;
+  readonly partitions: Uint32Array;
+  readonly codes: Uint8Array;
+}
+
+/** Per-thread scratch so chunks allocate nothing per row. */
+export interface AssignEncodeScratch {
+  readonly prepared: Float32Array;
+  readonly parts: Uint32Array;
+}
+
+/** Scratch buffers for one thread. */
+export function createScratch(dim: number): AssignEncodeScratch {
+  return { prepared: new Float32Array(ASSIGN_ENCODE_CHUNK_ROWS * dim), parts: new Uint32Array(ASSIGN_ENCODE_CHUNK_ROWS) };
+}
+
+/** Assigns rows [start, end) to partitions and encodes them into the job's shared outputs. */
+export function assignEncodeRange(job: AssignEncodeJob, start: number, end: number, scratch: AssignEncodeScratch): void {
+  const { dim, quantizer } = job;
+  const meta = quantizer.metadata;
+  const count = end - start;
+  const rows = job.vectors.subarray(start * dim, end * dim);
+  const parts = scratch.parts.subarray(0, count);
+  assignNearest(rows, count, dim, job.centroids, job.k, job.distance, parts);
+  job.partitions.set(parts, start);
+  const prepared = prepareRows(rows, count, dim, meta.distance, meta.residual, job.centroids, parts, scratch.prepared.subarray(0, count * dim));
+  quantizer.encode(prepared, count, job.codes.subarray(start * quantizer.codeWidth, end * quantizer.codeWidth));
+}

@@ -1,0 +1,187 @@
+/**
+ * Lloyd's k-means on the SIMD assignment kernel. Deterministic for a given seed: the only
+ * randomness is the seeded initialisation, and updates run in row order in f64.
+ */
+import type { DistanceType } from "../../quantizer.js";
+import { createRng } from "./rng.js";
+import type { Rng } from "./rng.js";
+import { assignScored, assignmentTerms, batchKernel, normalizeRows, squaredNorms } from "./vector-math.js";
+
+/** Options for k-means. */
+export interface KMeansOptions {
+  /** Iteration cap (default 50, the modelled system's default). */
+  readonly maxIters?: number;
+  /** Stop when the relative loss change falls below this (default 1e-4). */
+  readonly tolerance?: number;
+  /** PRNG seed (default 42). */
+  readonly seed?: number;
+  /** l2 (default), cosine (unit rows and centroids, spherical) or dot (max inner product). */
+  readonly distance?: DistanceType;
+  /**
+   * "kmeans++" (default: its seeding costs about one assignment pass and avoids most empty
+   * clusters and slow starts on clustered data) or "random" (k distinct sample rows, the
+   * modelled system's default).
+   */
+  readonly init?: "random" | "kmeans++";
+}
+
+/** Result of k-means training. */
+export interface KMeansResult {
+  /** k * dim centroids, row-major. */
+  readonly centroids: Float32Array;
+  /** Lloyd iterations run. */
+  readonly iterations: number;
+  /** Mean distance of rows to their centroid at the last assignment (L2 squared, or -dot). */
+  readonly loss: number;
+  /** True when the tolerance was reached before the cap. */
+  readonly converged: boolean;
+}
+
+const DEFAULT_SEED = 42;
+
+/** Trains k centroids on `n` rows of `dim` floats. Throws RangeError when n < k or k < 1. */
+export function trainKMeans(data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
+  if (!Number.isInteger(n) || n < k) throw new RangeError(`k-means needs at least k=${k} rows, got ${n}`);
+  if (data.length < n * dim) throw new RangeError(`data holds ${data.length} floats, need ${n * dim}`);
+  const maxIters = opts.maxIters ?? 50;
+  const tolerance = opts.tolerance ?? 1e-4;
+  const type = opts.distance ?? "l2";
+  const rng = createRng(opts.seed ?? DEFAULT_SEED);
+  const x = type === "cosine" ? normalizeRows(data.slice(0, n * dim), n, dim) : data;
+
+  const centroids = opts.init === "random" ? initRandom(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
+  if (type === "cosine") normalizeRows(centroids, k, dim);
+  const rowNorms = type === "dot" ? undefined : squaredNorms(x, n, dim);
+  const assignment = new Uint32Array(n);
+  const scores = new Float32Array(n);
+  const sums = new Float64Array(k * dim);
+  const counts = new Float64Array(k);
+
+  let prevLoss = Infinity;
+  let loss = Infinity;
+  let iterations = 0;
+  let converged = false;
+  while (iterations < maxIters) {
+    const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
+    assignScored(x, n, dim, dim, 0, centroids, k, bias, alpha, assignment, scores);
+    iterations++;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const s = (scores[i] as number) + (rowNorms === undefined ? 0 : (rowNorms[i] as number));
+      total += rowNorms === undefined ? s : Math.max(0, s);
+    }
+    loss = total / n;
+    updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
+    repairEmpty(centroids, counts, k, dim, rng);
+    if (type === "cosine") normalizeRows(centroids, k, dim);
+    const change = Math.abs(prevLoss - loss);
+    if (change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE) || loss === 0) {
+      converged = true;
+      break;
+    }
+    prevLoss = loss;
+  }
+  return { centroids, iterations, loss, converged };
+}
+
+/** k distinct rows chosen uniformly (partial Fisher-Yates). */
+function initRandom(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const c = new Float32Array(k * dim);
+  for (let j = 0; j < k; j++) {
+    const r = j + rng.nextInt(n - j);
+    const pick = idx[r] as number;
+    idx[r] = idx[j] as number;
+    idx[j] = pick;
+    c.set(x.subarray(pick * dim, pick * dim + dim), j * dim);
+  }
+  return c;
+}
+
+/** k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2. */
+function initPlusPlus(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
+  const c = new Float32Array(k * dim);
+  const minD = new Float32Array(n).fill(Infinity);
+  const d = new Float32Array(n);
+  let pick = rng.nextInt(n);
+  for (let j = 0; j < k; j++) {
+    const row = x.subarray(pick * dim, pick * dim + dim);
+    c.set(row, j * dim);
+    if (j === k - 1) break;
+    batchKernel(row, x, n, dim, d, false);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const v = Math.min(minD[i] as number, Math.max(0, d[i] as number));
+      minD[i] = v;
+      total += v;
+    }
+    if (!(total > 0)) {
+      // every row coincides with a chosen centroid: fall back to any row (repair splits later)
+      pick = rng.nextInt(n);
+      continue;
+    }
+    let target = rng.next() * total;
+    pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      target -= minD[i] as number;
+      if (target < 0) {
+        pick = i;
+        break;
+      }
+    }
+  }
+  return c;
+}
+
+/** Centroid = mean of its rows (f64 sums); empty clusters keep their old value until repaired. */
+function updateCentroids(
+  x: Float32Array, n: number, dim: number, k: number, assignment: Uint32Array,
+  centroids: Float32Array, sums: Float64Array, counts: Float64Array,
+): void {
+  sums.fill(0);
+  counts.fill(0);
+  for (let i = 0; i < n; i++) {
+    const j = assignment[i] as number;
+    counts[j] = (counts[j] as number) + 1;
+    const sb = j * dim;
+    const xb = i * dim;
+    for (let t = 0; t < dim; t++) sums[sb + t] = (sums[sb + t] as number) + (x[xb + t] as number);
+  }
+  for (let j = 0; j < k; j++) {
+    const cnt = counts[j] as number;
+    if (cnt === 0) continue;
+    const inv = 1 / cnt;
+    const b = j * dim;
+    for (let t = 0; t < dim; t++) centroids[b + t] = (sums[b + t] as number) * inv;
+  }
+}
+
+/**
+ * Empty-cluster repair: each empty cluster takes half of the currently largest one, by
+ * moving both centroids a small symmetric step apart (the next assignment splits the rows).
+ */
+export function repairEmpty(centroids: Float32Array, counts: Float64Array, k: number, dim: number, rng: Rng): number {
+  const EPS = 1 / 1024;
+  let repaired = 0;
+  for (let j = 0; j < k; j++) {
+    if ((counts[j] as number) > 0) continue;
+    let largest = 0;
+    for (let l = 1; l < k; l++) if ((counts[l] as number) > (counts[largest] as number)) largest = l;
+    if ((counts[largest] as number) < 2) break;
+    const eb = j * dim;
+    const lb = largest * dim;
+    for (let t = 0; t < dim; t++) {
+      const v = centroids[lb + t] as number;
+      const step = (Math.abs(v) + 1e-6) * EPS * (rng.next() < 0.5 ? 1 : -1);
+      centroids[eb + t] = v + step;
+      centroids[lb + t] = v - step;
+    }
+    const half = Math.floor((counts[largest] as number) / 2);
+    counts[j] = half;
+    counts[largest] = (counts[largest] as number) - half;
+    repaired++;
+  }
+  return repaired;
+}

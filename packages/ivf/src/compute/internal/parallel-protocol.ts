@@ -1,0 +1,42 @@
+/** Shared-memory protocol between `encodeAndAssignParallel` and its worker threads. */
+import type { DistanceType, QuantizerMetadata } from "../../quantizer.js";
+
+/** control[0]: next chunk number to claim (Atomics.add). */
+export const CONTROL_NEXT_CHUNK = 0;
+/** Slot states: a worker moves IDLE -> RUNNING -> DONE; the main thread may move IDLE -> CANCELLED. */
+export const SLOT_IDLE = 0;
+export const SLOT_RUNNING = 1;
+export const SLOT_DONE = 2;
+export const SLOT_CANCELLED = 3;
+
+/** Index of worker `slot`'s state word. */
+export function slotIndex(slot: number): number {
+  return 1 + slot;
+}
+
+/** Index of worker `slot`'s processed-chunk counter. */
+export function chunkCountIndex(slots: number, slot: number): number {
+  return 1 + slots + slot;
+}
+
+/** Int32 words the control block needs for `slots` workers. */
+export function controlWords(slots: number): number {
+  return 1 + 2 * slots;
+}
+
+/** workerData of one assign+encode worker; typed arrays are views of SharedArrayBuffers. */
+export interface WorkerPayload {
+  readonly vectors: Float32Array;
+  readonly n: number;
+  readonly dim: number;
+  readonly centroids: Float32Array;
+  readonly k: number;
+  readonly distance: DistanceType;
+  readonly meta: QuantizerMetadata;
+  readonly partitions: Uint32Array;
+  readonly codes: Uint8Array;
+  readonly control: Int32Array;
+  readonly slot: number;
+  readonly slots: number;
+  readonly chunkRows: number;
+}

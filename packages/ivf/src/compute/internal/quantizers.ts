@@ -1,0 +1,435 @@
+/**
+ * The four quantizers (Flat, SQ, PQ, RaBitQ): training, encoding and per-partition scorers.
+ * `buildQuantizer` trusts its metadata (callers validate first, see metadata-validation.ts);
+ * it keeps metadata arrays as given, so views over a cached buffer stay zero-copy.
+ *
+ * Input to `encode` is "prepared" rows: L2-normalised when the distance is cosine, then minus
+ * the row's IVF centroid when `metadata.residual` (see `prepareRows`).
+ */
+import type { DistanceType, PartitionScorer, QuantizerKind, QuantizerMetadata, TrainedQuantizer } from "../../quantizer.js";
+import { adcScan } from "./adc.js";
+import { createRng } from "./rng.js";
+import { trainKMeans } from "./kmeans.js";
+import { assignNearest, assignScored, batchKernel, normalizeRows, squaredNorms } from "./vector-math.js";
+import { kernels, paddedDim } from "./wasm-kernels.js";
+
+/** Codewords per PQ sub-space (8-bit codes). */
+export const PQ_CENTROIDS = 256;
+
+/** Options for quantizer training. */
+export interface QuantizerTrainOptions {
+  readonly distance: DistanceType;
+  /** PRNG seed for sampling, k-means and the RaBitQ rotation (default 42). */
+  readonly seed?: number;
+  /** PQ sub-vectors (default dim/16, else dim/8, else 1). */
+  readonly numSubVectors?: number;
+  /** PQ bits per code; only 8 is implemented. */
+  readonly nbits?: number;
+  /** PQ k-means iteration cap (default 50). */
+  readonly maxIters?: number;
+  /** PQ k-means tolerance (default 1e-4). */
+  readonly tolerance?: number;
+  /** PQ training rows (default 65,536 = 256 * 2^nbits); larger inputs are sampled. */
+  readonly sampleSize?: number;
+  /** Encode residuals against IVF centroids. Default: PQ with l2/cosine and RaBitQ always. */
+  readonly residual?: boolean;
+  /** IVF centroids (numPartitions * dim), needed when residual. */
+  readonly ivfCentroids?: Float32Array;
+  /** Number of IVF centroids in `ivfCentroids`. */
+  readonly numPartitions?: number;
+}
+
+/** Default PQ sub-vector count: dim/16, else dim/8, else 1 (the modelled system's rule). */
+export function defaultNumSubVectors(dim: number): number {
+  if (dim % 16 === 0) return dim / 16;
+  if (dim % 8 === 0) return dim / 8;
+  return 1;
+}
+
+/** Whether rows of this kind/distance are encoded as residuals by default. */
+export function defaultResidual(kind: QuantizerKind, distance: DistanceType): boolean {
+  if (kind === "pq") return distance !== "dot";
+  return kind === "rabitq";
+}
+
+/**
+ * Prepared copy of `n` rows for encoding: normalised for cosine, minus their IVF centroid
+ * (`partitions[i]`) when residual. Writes into `out` when given.
+ */
+export function prepareRows(
+  vectors: Float32Array, n: number, dim: number, distance: DistanceType, residual: boolean,
+  ivfCentroids: Float32Array | undefined, partitions: Uint32Array | undefined, out: Float32Array = new Float32Array(n * dim),
+): Float32Array {
+  out.set(vectors.subarray(0, n * dim));
+  if (distance === "cosine") normalizeRows(out, n, dim);
+  if (residual) {
+    if (ivfCentroids === undefined || partitions === undefined) throw new RangeError("residual encoding needs IVF centroids and assignments");
+    for (let i = 0; i < n; i++) {
+      const cb = (partitions[i] as number) * dim;
+      const b = i * dim;
+      for (let t = 0; t < dim; t++) out[b + t] = (out[b + t] as number) - (ivfCentroids[cb + t] as number);
+    }
+  }
+  return out;
+}
+
+/** The query as the scorer needs it: normalised for cosine, minus `centroid` when residual. */
+function prepareQuery(query: Float32Array, centroid: Float32Array, dim: number, distance: DistanceType, residual: boolean): Float32Array {
+  const q = query.slice(0, dim);
+  if (distance === "cosine") normalizeRows(q, 1, dim);
+  if (residual) for (let t = 0; t < dim; t++) q[t] = (q[t] as number) - (centroid[t] as number);
+  return q;
+}
+
+/** Trains a quantizer of `kind` on `n` sample rows (raw vectors; preparation happens here). */
+export function trainQuantizer(
+  kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions,
+): TrainedQuantizer {
+  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${dim}`);
+  const distance = opts.distance;
+  const seed = opts.seed ?? 42;
+  const residual = opts.residual ?? defaultResidual(kind, distance);
+  if (kind === "flat") {
+    return buildQuantizer({ kind, dim, distance, residual, params: {}, arrays: {} });
+  }
+  if (kind === "rabitq") {
+    return buildQuantizer({ kind, dim, distance, residual: true, params: { bits: 1, seed }, arrays: { rotation: randomRotation(dim, seed) } });
+  }
+  const rows = kind === "pq" ? Math.min(n, opts.sampleSize ?? 256 * PQ_CENTROIDS) : n;
+  const picked = rows < n ? sampleRows(sample, n, dim, rows, seed) : sample.subarray(0, n * dim);
+  let partitions: Uint32Array | undefined;
+  if (residual) {
+    const k = opts.numPartitions ?? 0;
+    if (opts.ivfCentroids === undefined || k < 1) throw new RangeError("residual quantizer training needs ivfCentroids and numPartitions");
+    const normalised = distance === "cosine" ? normalizeRows(picked.slice(), rows, dim) : picked;
+    partitions = assignNearest(normalised, rows, dim, opts.ivfCentroids, k, distance);
+  }
+  const prepared = prepareRows(picked, rows, dim, distance, residual, opts.ivfCentroids, partitions);
+  if (kind === "sq") {
+    const lower = new Float32Array(dim).fill(Infinity);
+    const upper = new Float32Array(dim).fill(-Infinity);
+    for (let i = 0; i < rows; i++) {
+      for (let t = 0; t < dim; t++) {
+        const v = prepared[i * dim + t] as number;
+        if (v < (lower[t] as number)) lower[t] = v;
+        if (v > (upper[t] as number)) upper[t] = v;
+      }
+    }
+    for (let t = 0; t < dim; t++) if (!(lower[t]! <= upper[t]!)) lower[t] = upper[t] = 0;
+    return buildQuantizer({ kind, dim, distance, residual, params: { bits: 8 }, arrays: { lower, upper } });
+  }
+  // PQ
+  const nbits = opts.nbits ?? 8;
+  if (nbits !== 8) throw new RangeError(`PQ nbits ${nbits} is not supported (8 only)`);
+  const m = opts.numSubVectors ?? defaultNumSubVectors(dim);
+  if (!Number.isInteger(m) || m < 1 || dim % m !== 0) throw new RangeError(`numSubVectors ${m} must divide dim ${dim}`);
+  const dsub = dim / m;
+  const codebook = new Float32Array(m * PQ_CENTROIDS * dsub);
+  const sub = new Float32Array(rows * dsub);
+  for (let s = 0; s < m; s++) {
+    for (let i = 0; i < rows; i++) sub.set(prepared.subarray(i * dim + s * dsub, i * dim + s * dsub + dsub), i * dsub);
+    const k = Math.min(PQ_CENTROIDS, rows);
+    const km = trainKMeans(sub, rows, dsub, k, {
+      maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? 1e-4, seed: seed + s, distance: "l2",
+    });
+    const base = s * PQ_CENTROIDS * dsub;
+    codebook.set(km.centroids, base);
+    // fewer rows than codewords: repeat the last codeword (a duplicate is never chosen)
+    for (let j = k; j < PQ_CENTROIDS; j++) codebook.copyWithin(base + j * dsub, base + (k - 1) * dsub, base + k * dsub);
+  }
+  return buildQuantizer({ kind, dim, distance, residual, params: { numSubVectors: m, nbits: 8 }, arrays: { codebook } });
+}
+
+/** `rows` distinct rows drawn uniformly with a seeded partial shuffle. */
+export function sampleRows(data: Float32Array, n: number, dim: number, rows: number, seed: number): Float32Array {
+  const rng = createRng(seed ^ 0x5a5a5a5a);
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  const out = new Float32Array(rows * dim);
+  for (let j = 0; j < rows; j++) {
+    const r = j + rng.nextInt(n - j);
+    const pick = idx[r] as number;
+    idx[r] = idx[j] as number;
+    idx[j] = pick;
+    out.set(data.subarray(pick * dim, pick * dim + dim), j * dim);
+  }
+  return out;
+}
+
+/** A seeded random orthogonal dim x dim matrix (Gaussian rows, modified Gram-Schmidt in f64). */
+export function randomRotation(dim: number, seed: number): Float32Array {
+  const rng = createRng(seed ^ 0x2b1e5a);
+  const m = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) {
+    for (;;) {
+      const b = i * dim;
+      for (let t = 0; t < dim; t++) m[b + t] = rng.nextGaussian();
+      for (let p = 0; p < i; p++) {
+        let d = 0;
+        for (let t = 0; t < dim; t++) d += (m[b + t] as number) * (m[p * dim + t] as number);
+        for (let t = 0; t < dim; t++) m[b + t] = (m[b + t] as number) - d * (m[p * dim + t] as number);
+      }
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += (m[b + t] as number) ** 2;
+      if (s > 1e-12) {
+        const inv = 1 / Math.sqrt(s);
+        for (let t = 0; t < dim; t++) m[b + t] = (m[b + t] as number) * inv;
+        break;
+      }
+    }
+  }
+  return Float32Array.from(m);
+}
+
+/** Builds the live quantizer for already-validated metadata (no copies of its arrays). */
+export function buildQuantizer(meta: QuantizerMetadata): TrainedQuantizer {
+  switch (meta.kind) {
+    case "flat":
+      return new FlatQuantizer(meta);
+    case "sq":
+      return new ScalarQuantizer(meta);
+    case "pq":
+      return new ProductQuantizer(meta);
+    case "rabitq":
+      return new RaBitQuantizer(meta);
+  }
+}
+
+function f32Array(meta: QuantizerMetadata, name: string): Float32Array {
+  const a = meta.arrays[name];
+  if (!(a instanceof Float32Array)) throw new RangeError(`quantizer metadata lacks Float32Array "${name}"`);
+  return a;
+}
+
+/** f32 view of raw little-endian floats in `bytes`; copies only when the offset is unaligned. */
+function floatView(bytes: Uint8Array, count: number): Float32Array {
+  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
+  return new Float32Array(bytes.slice(0, count * 4).buffer);
+}
+
+/** Raw f32 rows. */
+class FlatQuantizer implements TrainedQuantizer {
+  readonly codeWidth: number;
+  constructor(readonly metadata: QuantizerMetadata) {
+    this.codeWidth = metadata.dim * 4;
+  }
+  encode(vectors: Float32Array, n: number, out: Uint8Array): void {
+    out.set(new Uint8Array(vectors.buffer, vectors.byteOffset, n * this.codeWidth));
+  }
+  scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
+    const { dim, distance, residual } = this.metadata;
+    const q = prepareQuery(query, centroid, dim, distance, residual);
+    const inner = distance === "dot";
+    return {
+      score(codes: Uint8Array, n: number, out: Float32Array): void {
+        batchKernel(q, floatView(codes, n * dim), n, dim, out, inner);
+        if (inner) for (let i = 0; i < n; i++) out[i] = -(out[i] as number);
+      },
+    };
+  }
+}
+
+/** 8-bit scalar quantization with per-dimension [lower, upper] bounds. */
+class ScalarQuantizer implements TrainedQuantizer {
+  readonly codeWidth: number;
+  private readonly lower: Float32Array;
+  private readonly step: Float32Array;
+  private readonly inv: Float32Array;
+  constructor(readonly metadata: QuantizerMetadata) {
+    const dim = metadata.dim;
+    this.codeWidth = dim;
+    this.lower = f32Array(metadata, "lower");
+    const upper = f32Array(metadata, "upper");
+    this.step = new Float32Array(dim);
+    this.inv = new Float32Array(dim);
+    for (let t = 0; t < dim; t++) {
+      const range = (upper[t] as number) - (this.lower[t] as number);
+      this.step[t] = range / 255;
+      this.inv[t] = range > 0 ? 255 / range : 0;
+    }
+  }
+  encode(vectors: Float32Array, n: number, out: Uint8Array): void {
+    const dim = this.metadata.dim;
+    const lower = this.lower;
+    const inv = this.inv;
+    for (let i = 0; i < n; i++) {
+      const b = i * dim;
+      for (let t = 0; t < dim; t++) {
+        const c = Math.round(((vectors[b + t] as number) - (lower[t] as number)) * (inv[t] as number));
+        out[b + t] = c < 0 ? 0 : c > 255 ? 255 : c; // NaN stores 0 (Uint8Array assignment)
+      }
+    }
+  }
+  scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
+    const { dim, distance, residual } = this.metadata;
+    const q = prepareQuery(query, centroid, dim, distance, residual);
+    // per-dimension tables turn scoring into the same byte-lookup scan as PQ
+    const table = new Float32Array(dim * 256);
+    for (let t = 0; t < dim; t++) {
+      const lo = this.lower[t] as number;
+      const st = this.step[t] as number;
+      const qt = q[t] as number;
+      for (let c = 0; c < 256; c++) {
+        const v = Math.fround(lo + c * st);
+        table[t * 256 + c] = distance === "dot" ? -v * qt : (v - qt) * (v - qt);
+      }
+    }
+    return { score: (codes, n, out) => adcScan(codes, n, dim, dim, table, out) };
+  }
+  /** Decoded value of code `c` in dimension `t` (used by tests). */
+  decode(t: number, c: number): number {
+    return Math.fround((this.lower[t] as number) + c * (this.step[t] as number));
+  }
+}
+
+/** Product quantization: m sub-spaces, 256 codewords each, scored by ADC tables. */
+class ProductQuantizer implements TrainedQuantizer {
+  readonly codeWidth: number;
+  private readonly m: number;
+  private readonly dsub: number;
+  private readonly codebook: Float32Array;
+  private readonly bias: Float32Array;
+  constructor(readonly metadata: QuantizerMetadata) {
+    this.m = metadata.params.numSubVectors as number;
+    this.dsub = metadata.dim / this.m;
+    this.codeWidth = this.m;
+    this.codebook = f32Array(metadata, "codebook");
+    this.bias = squaredNorms(this.codebook, this.m * PQ_CENTROIDS, this.dsub);
+  }
+  encode(vectors: Float32Array, n: number, out: Uint8Array): void {
+    const { m, dsub } = this;
+    const dim = this.metadata.dim;
+    const idx = new Uint32Array(n);
+    const span = PQ_CENTROIDS * dsub;
+    for (let s = 0; s < m; s++) {
+      // nearest codeword by L2 (reconstruction error) whatever the index distance
+      assignScored(vectors, n, dsub, dim, s * dsub, this.codebook.subarray(s * span, s * span + span), PQ_CENTROIDS,
+        this.bias.subarray(s * PQ_CENTROIDS, s * PQ_CENTROIDS + PQ_CENTROIDS), -2, idx);
+      for (let i = 0; i < n; i++) out[i * m + s] = idx[i] as number;
+    }
+  }
+  scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
+    const { dim, distance, residual } = this.metadata;
+    const { m, dsub } = this;
+    const q = prepareQuery(query, centroid, dim, distance, residual);
+    const table = new Float32Array(m * PQ_CENTROIDS);
+    const cb = this.codebook;
+    for (let s = 0; s < m; s++) {
+      for (let j = 0; j < PQ_CENTROIDS; j++) {
+        const b = (s * PQ_CENTROIDS + j) * dsub;
+        let acc = 0;
+        if (distance === "dot") {
+          for (let t = 0; t < dsub; t++) acc -= (q[s * dsub + t] as number) * (cb[b + t] as number);
+        } else {
+          for (let t = 0; t < dsub; t++) {
+            const d = (q[s * dsub + t] as number) - (cb[b + t] as number);
+            acc += d * d;
+          }
+        }
+        table[s * PQ_CENTROIDS + j] = acc;
+      }
+    }
+    return { score: (codes, n, out) => adcScan(codes, n, m, m, table, out) };
+  }
+}
+
+/**
+ * RaBitQ: the residual r is rotated (o' = P r / |r|), stored as sign bits (dimension 8j+t is bit t
+ * of byte j) plus two little-endian f32 factors: |r| and <x̄, o'> with x̄ = sign / sqrt(D).
+ * The estimator <o, q> ≈ <x̄, P q> / <x̄, o'> is unbiased over the random rotation.
+ */
+class RaBitQuantizer implements TrainedQuantizer {
+  readonly codeWidth: number;
+  private readonly bytes: number;
+  private readonly rotation: Float32Array;
+  constructor(readonly metadata: QuantizerMetadata) {
+    this.bytes = Math.ceil(metadata.dim / 8);
+    this.codeWidth = this.bytes + 8;
+    this.rotation = f32Array(metadata, "rotation");
+  }
+  encode(vectors: Float32Array, n: number, out: Uint8Array): void {
+    const dim = this.metadata.dim;
+    const cw = this.codeWidth;
+    const nb = this.bytes;
+    const sqrtD = Math.sqrt(dim);
+    const w = kernels();
+    const mark = w.mark();
+    try {
+      const pd = paddedDim(dim);
+      const pp = w.putRows(this.rotation, dim, dim, pd);
+      const rp = w.alloc(pd * 4);
+      const op = w.alloc(dim * 4);
+      const rv = w.f32(rp, pd);
+      const ov = w.f32(op, dim);
+      const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
+      for (let i = 0; i < n; i++) {
+        const b = i * dim;
+        let norm2 = 0;
+        for (let t = 0; t < dim; t++) {
+          const v = vectors[b + t] as number;
+          rv[t] = v;
+          norm2 += v * v;
+        }
+        w.exports.dot_batch(rp, pp, dim, pd, op);
+        const norm = Math.sqrt(norm2);
+        const cb = i * cw;
+        out.fill(0, cb, cb + nb);
+        let abs = 0;
+        for (let t = 0; t < dim; t++) {
+          const v = ov[t] as number;
+          if (v > 0) out[cb + (t >> 3)] = (out[cb + (t >> 3)] as number) | (1 << (t & 7));
+          abs += Math.abs(v);
+        }
+        // <x̄, o'> with o' unit: sum |o'_t| / sqrt(D); a zero residual stores 1 to keep the divisor sane
+        const ip = norm > 0 ? abs / (norm * sqrtD) : 1;
+        dv.setFloat32(cb + nb, norm, true);
+        dv.setFloat32(cb + nb + 4, ip, true);
+      }
+    } finally {
+      w.release(mark);
+    }
+  }
+  scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
+    const { dim, distance } = this.metadata;
+    const nb = this.bytes;
+    const cw = this.codeWidth;
+    const sqrtD = Math.sqrt(dim);
+    const isDot = distance === "dot";
+    const q = prepareQuery(query, centroid, dim, distance, !isDot);
+    let cdot = 0;
+    if (isDot) for (let t = 0; t < dim; t++) cdot += (q[t] as number) * (centroid[t] as number);
+    let qn2 = 0;
+    for (let t = 0; t < dim; t++) qn2 += (q[t] as number) ** 2;
+    const rq = new Float32Array(dim);
+    const rot = this.rotation;
+    let sumAll = 0;
+    for (let i = 0; i < dim; i++) {
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += (rot[i * dim + t] as number) * (q[t] as number);
+      rq[i] = s;
+      sumAll += s;
+    }
+    // table[j][v] = sum of rotated query coordinates 8j+t whose bit t is set in v
+    const table = new Float32Array(nb * 256);
+    for (let j = 0; j < nb; j++) {
+      for (let v = 1; v < 256; v++) {
+        const low = 31 - Math.clz32(v & -v);
+        const d = j * 8 + low;
+        table[j * 256 + v] = (table[j * 256 + (v & (v - 1))] as number) + (d < dim ? (rq[d] as number) : 0);
+      }
+    }
+    return {
+      score(codes: Uint8Array, n: number, out: Float32Array): void {
+        adcScan(codes, n, nb, cw, table, out);
+        const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength);
+        for (let i = 0; i < n; i++) {
+          const norm = dv.getFloat32(i * cw + nb, true);
+          const ip = dv.getFloat32(i * cw + nb + 4, true);
+          const xq = (2 * (out[i] as number) - sumAll) / sqrtD;
+          const est = ip > 0 ? xq / ip : 0;
+          out[i] = isDot ? -(cdot + norm * est) : norm * norm + qn2 - 2 * norm * est;
+        }
+      },
+    };
+  }
+}

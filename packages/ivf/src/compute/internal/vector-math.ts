@@ -1,0 +1,193 @@
+/**
+ * Distances and nearest-centroid search over row-major Float32Arrays, on the SIMD kernels.
+ * Cosine is "normalise, then L2"; dot is the negated inner product, so smaller is closer for all.
+ */
+import type { DistanceType } from "../../quantizer.js";
+import { kernels, paddedDim } from "./wasm-kernels.js";
+
+/** Rows per kernel call: bounds the arena (copy-in) size independent of n. */
+const ASSIGN_BLOCK_ROWS = 8192;
+
+/** L2-normalises `v` in place (a zero vector stays zero); returns `v`. */
+export function normalize(v: Float32Array): Float32Array {
+  return normalizeRows(v, 1, v.length);
+}
+
+/** L2-normalises each of `n` rows of `dim` floats in place; returns `data`. */
+export function normalizeRows(data: Float32Array, n: number, dim: number): Float32Array {
+  for (let i = 0; i < n; i++) {
+    const base = i * dim;
+    let s = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = data[base + t] as number;
+      s += x * x;
+    }
+    if (s > 0) {
+      const inv = 1 / Math.sqrt(s);
+      for (let t = 0; t < dim; t++) data[base + t] = (data[base + t] as number) * inv;
+    }
+  }
+  return data;
+}
+
+/** Distance between `a` and `b` (first `dim` floats) under `type`. */
+export function distance(a: Float32Array, b: Float32Array, dim: number, type: DistanceType): number {
+  if (type === "cosine") {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = a[t] as number;
+      const y = b[t] as number;
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    // L2 between the normalised vectors = 2 - 2 cos; a zero vector counts as normalised to zero.
+    const na = aa > 0 ? Math.sqrt(aa) : 1;
+    const nb = bb > 0 ? Math.sqrt(bb) : 1;
+    return aa / (na * na) + bb / (nb * nb) - (2 * ab) / (na * nb);
+  }
+  let s = 0;
+  if (type === "dot") {
+    for (let t = 0; t < dim; t++) s += (a[t] as number) * (b[t] as number);
+    return -s;
+  }
+  for (let t = 0; t < dim; t++) {
+    const d = (a[t] as number) - (b[t] as number);
+    s += d * d;
+  }
+  return s;
+}
+
+/** Squared L2 norms of `n` rows. */
+export function squaredNorms(data: Float32Array, n: number, dim: number, out = new Float32Array(n)): Float32Array {
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    const base = i * dim;
+    for (let t = 0; t < dim; t++) {
+      const x = data[base + t] as number;
+      s += x * x;
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
+/** out[i] = squared L2 (or inner product when `inner`) of `q` against `n` rows of `x`, via SIMD. */
+export function batchKernel(q: Float32Array, x: Float32Array, n: number, dim: number, out: Float32Array, inner: boolean): void {
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pd = paddedDim(dim);
+    const qp = w.putRows(q, 1, dim, pd);
+    const block = Math.max(1, Math.min(n, ASSIGN_BLOCK_ROWS));
+    const xp = w.alloc(block * pd * 4);
+    const op = w.alloc(block * 4);
+    for (let start = 0; start < n; start += block) {
+      const count = Math.min(block, n - start);
+      copyRowsPadded(w.f32(xp, count * pd), x, start, count, dim, dim, 0, pd);
+      if (inner) w.exports.dot_batch(qp, xp, count, pd, op);
+      else w.exports.l2_batch(qp, xp, count, pd, op);
+      out.set(w.f32(op, count), start);
+    }
+  } finally {
+    w.release(mark);
+  }
+}
+
+/** Copies `count` rows starting at row `start` (stride `stride` floats, `offset` into the row, `dim` long) to `dst` with row pitch `pitch`. */
+export function copyRowsPadded(
+  dst: Float32Array, src: Float32Array, start: number, count: number,
+  dim: number, stride: number, offset: number, pitch: number,
+): void {
+  if (pitch === dim && stride === dim && offset === 0) {
+    dst.set(src.subarray(start * dim, (start + count) * dim));
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const s = (start + i) * stride + offset;
+    const d = i * pitch;
+    for (let t = 0; t < dim; t++) dst[d + t] = src[s + t] as number;
+  }
+}
+
+/**
+ * Low-level GEMM-style assignment: for each row, argmin_j bias[j] + alpha * (x . c_j). Rows are
+ * `dim` floats at `offset` within rows of `stride` floats (so PQ sub-spaces need no copy by the
+ * caller). Writes the index, and the score when `outScore` is given.
+ */
+export function assignScored(
+  x: Float32Array, n: number, dim: number, stride: number, offset: number,
+  centroids: Float32Array, k: number, bias: Float32Array, alpha: number,
+  outIdx: Uint32Array, outScore?: Float32Array,
+): void {
+  if (k < 1) throw new RangeError("assignment needs at least one centroid");
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pd = paddedDim(dim);
+    const kEven = k + (k & 1);
+    // an odd k duplicates the last centroid: equal scores never win a strict less-than
+    const cp = w.alloc(kEven * pd * 4);
+    const cv = w.f32(cp, kEven * pd);
+    copyRowsPadded(cv, centroids, 0, k, dim, dim, 0, pd);
+    const bp = w.alloc(kEven * 4);
+    const bv = w.f32(bp, kEven);
+    bv.set(bias.subarray(0, k));
+    if (kEven !== k) {
+      cv.copyWithin(k * pd, (k - 1) * pd, k * pd);
+      bv[k] = bv[k - 1] as number;
+    }
+    const block = Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3);
+    const xp = w.alloc(Math.max(4, block) * pd * 4);
+    const ip = w.alloc(Math.max(4, block) * 4);
+    const sp = w.alloc(Math.max(4, block) * 4);
+    for (let start = 0; start < n; start += block) {
+      const count = Math.min(block, n - start);
+      const count4 = (count + 3) & ~3;
+      const xv = w.f32(xp, count4 * pd);
+      copyRowsPadded(xv, x, start, count, dim, stride, offset, pd);
+      if (count4 !== count) xv.fill(0, count * pd);
+      w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp);
+      outIdx.set(w.u32(ip, count), start);
+      if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
+    }
+  } finally {
+    w.release(mark);
+  }
+}
+
+/** Bias and alpha making `assignScored` rank centroids by `type` (cosine expects unit centroids). */
+export function assignmentTerms(centroids: Float32Array, k: number, dim: number, type: DistanceType): { bias: Float32Array; alpha: number } {
+  if (type === "l2") return { bias: squaredNorms(centroids, k, dim), alpha: -2 };
+  return { bias: new Float32Array(k), alpha: -1 };
+}
+
+/** Index of the nearest of `k` centroids for each of `n` rows, by `type`. */
+export function assignNearest(
+  data: Float32Array, n: number, dim: number, centroids: Float32Array, k: number,
+  type: DistanceType, out: Uint32Array = new Uint32Array(n),
+): Uint32Array {
+  const c = type === "cosine" ? normalizeRows(centroids.slice(0, k * dim), k, dim) : centroids;
+  // cosine: argmin over unit centroids of -x.c; the row's own norm does not change the winner
+  const { bias, alpha } = assignmentTerms(c, k, dim, type);
+  assignScored(data, n, dim, dim, 0, c, k, bias, alpha, out);
+  return out;
+}
+
+/** The `nprobes` centroids nearest to `query`, closest first (ties by index). */
+export function nearestCentroids(
+  query: Float32Array, centroids: Float32Array, k: number, dim: number, type: DistanceType, nprobes: number,
+): Uint32Array {
+  const scores = new Float32Array(k);
+  const q = type === "cosine" ? normalize(query.slice(0, dim)) : query;
+  const c = type === "cosine" ? normalizeRows(centroids.slice(0, k * dim), k, dim) : centroids;
+  batchKernel(q, c, k, dim, scores, type === "dot");
+  if (type === "dot") for (let j = 0; j < k; j++) scores[j] = -(scores[j] as number);
+  const p = Math.max(0, Math.min(k, Math.trunc(nprobes)));
+  const order = new Uint32Array(k);
+  for (let j = 0; j < k; j++) order[j] = j;
+  order.sort((a, b) => (scores[a] as number) - (scores[b] as number) || a - b);
+  return order.slice(0, p);
+}

@@ -1,0 +1,107 @@
+/**
+ * Thin owner of one instance of the SIMD kernel module per thread: a bump allocator over its
+ * memory and typed wrappers of the four exports. Callers copy inputs in, call, and read
+ * outputs through fresh views (memory growth detaches old views).
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
+
+/** The slice of the WebAssembly JS API used here (the repo's TS lib set has no WebAssembly types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface KernelExports {
+  readonly memory: WasmMemory;
+  l2_batch(q: number, x: number, n: number, dim: number, out: number): void;
+  dot_batch(q: number, x: number, n: number, dim: number, out: number): void;
+  assign(
+    x: number, xstride: number, n: number, c: number, k: number, dim: number,
+    bias: number, alpha: number, outIdx: number, outScore: number,
+  ): void;
+  adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
+}
+
+const PAGE = 65536;
+// wasm32 addresses are u32; stay below 4 GiB minus a page so offsets never wrap.
+const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
+
+/** Bytes of the kernel module. */
+export function kernelModuleBytes(): Uint8Array {
+  return new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, "base64"));
+}
+
+/** One instance of the SIMD kernels with a stack-like arena. */
+export class WasmKernels {
+  readonly exports: KernelExports;
+  private top = 16;
+
+  constructor(module?: object) {
+    const mod = module ?? new WA.Module(kernelModuleBytes());
+    this.exports = new WA.Instance(mod, {}).exports as KernelExports;
+  }
+
+  /** Current arena position, to pass to {@link release}. */
+  mark(): number {
+    return this.top;
+  }
+
+  /** Frees everything allocated after `mark`. */
+  release(mark: number): void {
+    this.top = mark;
+  }
+
+  /** Allocates `bytes` (16-byte aligned, zero-filled), growing memory as needed; returns the offset. */
+  alloc(bytes: number): number {
+    const start = (this.top + 15) & ~15;
+    const end = start + bytes;
+    if (!Number.isSafeInteger(end) || end > MAX_BYTES) throw new RangeError(`kernel arena exhausted (${end} bytes)`);
+    const mem = this.exports.memory;
+    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+    new Uint8Array(mem.buffer, start, bytes).fill(0);
+    this.top = end;
+    return start;
+  }
+
+  /** f32 view of `len` floats at `ptr`. */
+  f32(ptr: number, len: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, ptr, len);
+  }
+
+  /** u32 view of `len` values at `ptr`. */
+  u32(ptr: number, len: number): Uint32Array {
+    return new Uint32Array(this.exports.memory.buffer, ptr, len);
+  }
+
+  /** u8 view of `len` bytes at `ptr`. */
+  u8(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, ptr, len);
+  }
+
+  /** Copies `n` rows of `dim` floats into the arena with rows padded to `padDim` floats; returns the offset. */
+  putRows(src: Float32Array, n: number, dim: number, padDim: number, extraRows = 0): number {
+    const ptr = this.alloc((n + extraRows) * padDim * 4);
+    const dst = this.f32(ptr, (n + extraRows) * padDim);
+    if (padDim === dim) dst.set(src.subarray(0, n * dim));
+    else for (let i = 0; i < n; i++) dst.set(src.subarray(i * dim, i * dim + dim), i * padDim);
+    return ptr;
+  }
+}
+
+let shared: WasmKernels | undefined;
+
+/** The per-thread kernel instance (created on first use). */
+export function kernels(): WasmKernels {
+  shared ??= new WasmKernels();
+  return shared;
+}
+
+/** Rounds `dim` up to the kernels' lane multiple (4). */
+export function paddedDim(dim: number): number {
+  return (dim + 3) & ~3;
+}

@@ -1,0 +1,209 @@
+;; Quiver IVF hot kernels, WebAssembly SIMD (f32x4). Assembled by scripts/build-kernels.ts.
+;;
+;; Conventions: every pointer is a byte offset into the exported memory; vectors are row-major
+;; f32; `dim` is a multiple of 4 (callers zero-pad, which changes neither dot products nor L2).
+;; `assign` processes rows four at a time and centroids two at a time, so callers round `n` up
+;; to a multiple of 4 (padding rows readable) and `k` up to an even count (duplicating the last
+;; centroid: a duplicate never wins because the minimum is taken with a strict less-than).
+(module
+  (memory (export "memory") 1)
+
+  ;; out[i] = sum_t (q[t] - x_i[t])^2 for n rows of dim floats starting at x.
+  (func (export "l2_batch") (param $q i32) (param $x i32) (param $n i32) (param $dim i32) (param $out i32)
+    (local $i i32) (local $t i32) (local $bytes i32) (local $d v128) (local $a0 v128) (local $a1 v128)
+    (local.set $bytes (i32.shl (local.get $dim) (i32.const 2)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $t (i32.const 0))
+        ;; two independent accumulators over 8 floats per step hide the add latency
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.gt_u (i32.add (local.get $t) (i32.const 32)) (local.get $bytes)))
+            (local.set $d (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $t)))
+                                     (v128.load (i32.add (local.get $x) (local.get $t)))))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))
+            (local.set $d (f32x4.sub (v128.load offset=16 (i32.add (local.get $q) (local.get $t)))
+                                     (v128.load offset=16 (i32.add (local.get $x) (local.get $t)))))
+            (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $d) (local.get $d))))
+            (local.set $t (i32.add (local.get $t) (i32.const 32)))
+            (br $cols)))
+        (if (i32.lt_u (local.get $t) (local.get $bytes))
+          (then
+            (local.set $d (f32x4.sub (v128.load (i32.add (local.get $q) (local.get $t)))
+                                     (v128.load (i32.add (local.get $x) (local.get $t)))))
+            (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $d) (local.get $d))))))
+        (local.set $a0 (f32x4.add (local.get $a0) (local.get $a1)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+            (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; out[i] = sum_t q[t] * x_i[t] for n rows of dim floats starting at x.
+  (func (export "dot_batch") (param $q i32) (param $x i32) (param $n i32) (param $dim i32) (param $out i32)
+    (local $i i32) (local $t i32) (local $bytes i32) (local $a0 v128) (local $a1 v128)
+    (local.set $bytes (i32.shl (local.get $dim) (i32.const 2)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $a0 (v128.const i32x4 0 0 0 0))
+        (local.set $a1 (v128.const i32x4 0 0 0 0))
+        (local.set $t (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.gt_u (i32.add (local.get $t) (i32.const 32)) (local.get $bytes)))
+            (local.set $a0 (f32x4.add (local.get $a0)
+              (f32x4.mul (v128.load (i32.add (local.get $q) (local.get $t)))
+                         (v128.load (i32.add (local.get $x) (local.get $t))))))
+            (local.set $a1 (f32x4.add (local.get $a1)
+              (f32x4.mul (v128.load offset=16 (i32.add (local.get $q) (local.get $t)))
+                         (v128.load offset=16 (i32.add (local.get $x) (local.get $t))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 32)))
+            (br $cols)))
+        (if (i32.lt_u (local.get $t) (local.get $bytes))
+          (then
+            (local.set $a0 (f32x4.add (local.get $a0)
+              (f32x4.mul (v128.load (i32.add (local.get $q) (local.get $t)))
+                         (v128.load (i32.add (local.get $x) (local.get $t))))))))
+        (local.set $a0 (f32x4.add (local.get $a0) (local.get $a1)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
+            (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
+        (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; Nearest centroid, GEMM-style: score(i, j) = bias[j] + alpha * (x_i . c_j), minimised over j.
+  ;; For L2 pass bias = ||c_j||^2 and alpha = -2 (the caller adds ||x_i||^2); for dot pass bias = 0
+  ;; and alpha = -1. Rows start at x with a stride of xstride bytes (PQ sub-spaces are strided
+  ;; views); centroids are contiguous with dim floats each. Writes the winning index (u32) and its
+  ;; score (f32) per row. A 4-row x 2-centroid register block: 6 loads feed 8 multiply-adds.
+  (func (export "assign")
+    (param $x i32) (param $xstride i32) (param $n i32) (param $c i32) (param $k i32) (param $dim i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
+    (local $i i32) (local $j i32) (local $t i32) (local $bytes i32)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $c0 i32) (local $c1 i32)
+    (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
+    (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
+    (local $cv0 v128) (local $cv1 v128) (local $xv v128) (local $p v128) (local $r v128)
+    (local $s v128) (local $m v128) (local $best v128) (local $bidx v128) (local $al v128)
+    (local.set $bytes (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $xstride))))
+        (local.set $x1 (i32.add (local.get $x0) (local.get $xstride)))
+        (local.set $x2 (i32.add (local.get $x1) (local.get $xstride)))
+        (local.set $x3 (i32.add (local.get $x2) (local.get $xstride)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (local.set $c0 (local.get $c))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $j) (local.get $k)))
+            (local.set $c1 (i32.add (local.get $c0) (local.get $bytes)))
+            (local.set $a00 (v128.const i32x4 0 0 0 0)) (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a02 (v128.const i32x4 0 0 0 0)) (local.set $a03 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0)) (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $a12 (v128.const i32x4 0 0 0 0)) (local.set $a13 (v128.const i32x4 0 0 0 0))
+            (local.set $t (i32.const 0))
+            (block $cols_done
+              (loop $cols
+                (br_if $cols_done (i32.ge_u (local.get $t) (local.get $bytes)))
+                (local.set $cv0 (v128.load (i32.add (local.get $c0) (local.get $t))))
+                (local.set $cv1 (v128.load (i32.add (local.get $c1) (local.get $t))))
+                (local.set $xv (v128.load (i32.add (local.get $x0) (local.get $t))))
+                (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x1) (local.get $t))))
+                (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x2) (local.get $t))))
+                (local.set $a02 (f32x4.add (local.get $a02) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a12 (f32x4.add (local.get $a12) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x3) (local.get $t))))
+                (local.set $a03 (f32x4.add (local.get $a03) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a13 (f32x4.add (local.get $a13) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $t (i32.add (local.get $t) (i32.const 16)))
+                (br $cols)))
+            ;; transpose-add: [sum a00, sum a01, sum a02, sum a03] in 6 shuffles and 3 adds
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a00) (local.get $a01))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a00) (local.get $a01))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a02) (local.get $a03))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a02) (local.get $a03))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $s (f32x4.add
+              (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
+            (local.set $bidx (v128.bitselect (i32x4.splat (local.get $j)) (local.get $bidx) (local.get $m)))
+            ;; second centroid of the pair
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a10) (local.get $a11))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a10) (local.get $a11))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a12) (local.get $a13))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a12) (local.get $a13))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $s (f32x4.add
+              (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
+            (local.set $bidx (v128.bitselect (i32x4.splat (i32.add (local.get $j) (i32.const 1)))
+                                             (local.get $bidx) (local.get $m)))
+            (local.set $c0 (i32.add (local.get $c1) (local.get $bytes)))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; Asymmetric distance scan: out[i] = sum_s table[s * 256 + codes[i * stride + s]] over m
+  ;; sub-spaces. Used for PQ (one byte per sub-vector) and for RaBitQ (one byte of sign bits per
+  ;; 8 dimensions, table entry = sum of the query's rotated coordinates whose bit is set).
+  (func (export "adc") (param $codes i32) (param $n i32) (param $m i32) (param $stride i32) (param $table i32) (param $out i32)
+    (local $i i32) (local $s i32) (local $p i32) (local $tp i32) (local $acc0 f32) (local $acc1 f32)
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $codes) (i32.mul (local.get $i) (local.get $stride))))
+        (local.set $tp (local.get $table))
+        (local.set $s (i32.const 0))
+        (local.set $acc0 (f32.const 0))
+        (local.set $acc1 (f32.const 0))
+        (block $subs_done
+          (loop $subs
+            (br_if $subs_done (i32.gt_u (i32.add (local.get $s) (i32.const 2)) (local.get $m)))
+            (local.set $acc0 (f32.add (local.get $acc0)
+              (f32.load (i32.add (local.get $tp) (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $acc1 (f32.add (local.get $acc1)
+              (f32.load offset=1024 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=1 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $tp (i32.add (local.get $tp) (i32.const 2048)))
+            (local.set $s (i32.add (local.get $s) (i32.const 2)))
+            (br $subs)))
+        (if (i32.lt_u (local.get $s) (local.get $m))
+          (then
+            (local.set $acc0 (f32.add (local.get $acc0)
+              (f32.load (i32.add (local.get $tp) (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 2)))
+          (f32.add (local.get $acc0) (local.get $acc1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+)
