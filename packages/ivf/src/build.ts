@@ -3,7 +3,7 @@
  * (worker threads, WASM kernels of the compute half), group in memory and finalize to a store.
  */
 import type { ObjectStore } from "@quiver/store";
-import { assignNearest, encodeAndAssignParallel, normalize, trainIvfModel, trainQuantizer } from "./compute/index.js";
+import { encodeAndAssignParallel, trainIvfModel, trainQuantizer } from "./compute/index.js";
 import type { IvfModel } from "./compute/index.js";
 import { InMemoryPartitionSource } from "./memory-partition-source.js";
 import type { DistanceType, QuantizerKind, TrainedQuantizer } from "./quantizer.js";
@@ -23,7 +23,7 @@ export interface BuildIvfIndexOptions {
   readonly maxIters?: number;
   /** Quantizer training sample (default 65,536 rows). */
   readonly quantizerSampleSize?: number;
-  /** Encode residuals (default: PQ and RaBitQ with l2/cosine, as the modelled system does). */
+  /** Encode residuals (default: the compute half's rule, PQ with l2/cosine and RaBitQ always). */
   readonly residual?: boolean;
   /** Store raw vectors so searches can refine (default true). */
   readonly storeRawVectors?: boolean;
@@ -45,19 +45,6 @@ export interface IvfBuildResult extends IvfIndexWriteResult {
 /** Default quantizer training sample: 256 x 2^8 rows, the modelled system's PQ default. */
 export const DEFAULT_QUANTIZER_SAMPLE = 65_536;
 
-/** Evenly spaced sample of up to `m` rows, offset by the seed (deterministic, no per-row allocation). */
-function sampleRows(vectors: Float32Array, n: number, dim: number, m: number, seed: number): { data: Float32Array; rows: number } {
-  if (m >= n) return { data: vectors.slice(0, n * dim), rows: n };
-  const out = new Float32Array(m * dim);
-  const step = n / m;
-  const shift = (seed >>> 0) % Math.max(1, Math.floor(step));
-  for (let i = 0; i < m; i++) {
-    const r = Math.min(n - 1, Math.floor(i * step) + shift);
-    out.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim);
-  }
-  return { data: out, rows: m };
-}
-
 /** Build an IVF index over `n` vectors of `dim` and write it to `store` at `path`. */
 export async function buildIvfIndex(store: ObjectStore, path: string, vectors: Float32Array, n: number, dim: number, o: BuildIvfIndexOptions): Promise<IvfBuildResult> {
   if (vectors.length !== n * dim) throw new RangeError(`vectors has ${vectors.length} values, expected ${n * dim}`);
@@ -67,20 +54,14 @@ export async function buildIvfIndex(store: ObjectStore, path: string, vectors: F
   const model = trainIvfModel(vectors, n, dim, ivfOpts);
   const t1 = performance.now();
   o.onPhase?.("train-ivf", t1 - t0);
-  const residual = o.residual ?? ((o.quantizer === "pq" || o.quantizer === "rabitq") && o.distance !== "dot");
-  const sample = sampleRows(vectors, n, dim, o.quantizerSampleSize ?? DEFAULT_QUANTIZER_SAMPLE, seed);
-  if (o.distance === "cosine") for (let i = 0; i < sample.rows; i++) normalize(sample.data.subarray(i * dim, (i + 1) * dim));
-  if (residual) {
-    const assign = assignNearest(sample.data, sample.rows, dim, model.centroids, model.numPartitions, o.distance);
-    for (let i = 0; i < sample.rows; i++) {
-      const c = assign[i]! * dim;
-      for (let j = 0; j < dim; j++) sample.data[i * dim + j]! -= model.centroids[c + j]!;
-    }
-  }
-  const quantizer = trainQuantizer(o.quantizer, sample.data, sample.rows, dim, {
+  // trainQuantizer samples (65,536 rows by default), normalises for cosine and takes residuals itself.
+  const quantizer = trainQuantizer(o.quantizer, vectors, n, dim, {
     distance: o.distance,
     seed,
-    residual,
+    ivfCentroids: model.centroids,
+    numPartitions: model.numPartitions,
+    ...(o.residual === undefined ? {} : { residual: o.residual }),
+    ...(o.quantizerSampleSize === undefined ? {} : { sampleSize: o.quantizerSampleSize }),
     ...(o.numSubVectors === undefined ? {} : { numSubVectors: o.numSubVectors }),
     ...(o.maxIters === undefined ? {} : { maxIters: o.maxIters }),
   });
