@@ -27,8 +27,10 @@ export class LatencyStore implements ObjectStore {
     const started = performance.now();
     const v = await p;
     const wanted = this.latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000;
-    const left = wanted - (performance.now() - started);
-    if (left > 0) await new Promise((r) => setTimeout(r, left));
+    // Timers run on a whole-millisecond clock and can fire a fraction early: wait until really due.
+    for (let left = wanted - (performance.now() - started); left > 0; left = wanted - (performance.now() - started)) {
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(left))));
+    }
     return v;
   }
 
