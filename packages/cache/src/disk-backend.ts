@@ -62,6 +62,7 @@ export class DiskCacheBackend implements CacheBackend {
   readonly #tmpDir: string;
   readonly #logger: CacheLogger;
   readonly #inflight = new InflightLoads();
+  readonly #keyWrites = new Map<string, Promise<void>>();
   readonly #ready: Promise<void>;
   #count = 0;
   #size = 0;
@@ -126,7 +127,15 @@ export class DiskCacheBackend implements CacheBackend {
       return;
     }
     const frame = codec.encode(entry.value);
-    await this.#writeEntryFile(key, frame);
+    // Serialise writes of one key in this process so that the size bookkeeping (stat old, rename new) is exact.
+    const prev = this.#keyWrites.get(key) ?? Promise.resolve();
+    const next = prev.then(() => this.#writeEntryFile(key, frame));
+    this.#keyWrites.set(key, next);
+    try {
+      await next;
+    } finally {
+      if (this.#keyWrites.get(key) === next) this.#keyWrites.delete(key);
+    }
   }
 
   /** The cached entry or the de-duplicated (in this process) result of `loader`. */

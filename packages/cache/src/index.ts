@@ -33,3 +33,5 @@ export { testVectorsCodec } from "./test-vectors-codec.js";
 export type { TestVectors } from "./test-vectors-codec.js";
 export { RedisCacheBackend } from "./redis-backend.js";
 export type { RedisCacheBackendOptions, RedisCacheCounters } from "./redis-backend.js";
+export { TieredCacheBackend } from "./tiered-backend.js";
+export type { TieredCacheCounters } from "./tiered-backend.js";

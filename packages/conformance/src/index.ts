@@ -34,3 +34,4 @@ export { formatConformanceReport, conformanceReportJson } from "./report.js";
 export { defineConformanceSuite } from "./vitest-suite.js";
 export type { ConformanceSuiteOptions } from "./vitest-suite.js";
 export { defaultRepoRoot } from "./internal/paths.js";
+export { runCacheBackendConformance } from "./cache-backend-suite.js";
