@@ -1,0 +1,44 @@
+/**
+ * @quiver/artifact: the partition artifact (spec/artifact.md, format version 1), a payload-agnostic
+ * shuffle layout: a JSON manifest head, an Arrow IPC ranges table and N Arrow IPC bucket files.
+ * Also the two-file shuffle baseline, both as {@link PartitionSource}s.
+ */
+export type { PartitionSource } from "./partition-source.js";
+export {
+  PartitionArtifactWriter,
+  bucketFileName,
+  DEFAULT_MEMORY_BUDGET_BYTES,
+  DEFAULT_PARTITION_ID_COLUMN,
+  MAX_BUCKET_ROWS,
+} from "./writer.js";
+export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
+export { PartitionArtifactReader, readManifest } from "./reader.js";
+export type { PartitionArtifactReaderOptions, ReadCost } from "./reader.js";
+export { validateArtifact } from "./validate.js";
+export type { ArtifactProblem } from "./validate.js";
+export {
+  ARTIFACT_FORMAT_VERSION,
+  ARTIFACT_FORMAT_NAME,
+  MANIFEST_FILE,
+  RANGES_FILE,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+  encodeManifest,
+  bucketOfPartition,
+} from "./manifest.js";
+export type { ArtifactManifest, ArtifactFileRecord, BucketPolicyKind, BucketPolicyRecord } from "./manifest.js";
+export {
+  planBucketPolicy,
+  adaptiveBucketCount,
+  BucketAssignment,
+  DEFAULT_TARGET_BUCKET_BYTES,
+  DEFAULT_MIN_BUCKETS,
+  DEFAULT_MAX_BUCKETS,
+  MAX_BUCKETS,
+  MAX_PARTITIONS,
+} from "./policy.js";
+export type { BucketPlanInput } from "./policy.js";
+export { payloadFieldsOf, payloadSchemaOf, parsePayloadType, payloadTypeName, payloadTypeWidth, MAX_PAYLOAD_FIELDS } from "./payload-schema.js";
+export type { PayloadField } from "./payload-schema.js";
+export { TwoFileShuffleWriter, TwoFileShuffleSource, DEFAULT_FLUSH_GROUP_BYTES } from "./two-file-shuffle.js";
+export type { TwoFileShuffleWriterOptions } from "./two-file-shuffle.js";

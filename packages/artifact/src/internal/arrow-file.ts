@@ -1,0 +1,182 @@
+import { Message, type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
+import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
+import { MetadataVersion } from "apache-arrow/enum";
+import { QuiverFormatError, crc32 } from "@quiver/format";
+
+/** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
+const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
+const TRAILING_MAGIC = LEADING_MAGIC.subarray(0, 6);
+const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+/** Bytes after the footer: int32 footer length + "ARROW1". */
+export const FILE_TRAILER_SIZE = 10;
+/** MUST-level maximum of one bucket file's footer (and so of its record batch count). */
+export const MAX_FOOTER_BYTES = 256 * 1024 * 1024;
+
+/** Where a record batch message lives in an Arrow IPC file. */
+export interface BatchBlock {
+  readonly offset: number;
+  readonly metaDataLength: number;
+  readonly bodyLength: number;
+}
+
+/** Somewhere a file's bytes go, in order. */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** The IPC stream bytes of a schema message (no batches, no end-of-stream marker). */
+export function schemaMessageBytes(schema: Schema): Uint8Array {
+  const stream = tableToIPC(new Table(schema), "stream");
+  return stream.subarray(0, messageEnd(stream, 0, stream.byteLength));
+}
+
+/** End offset of the IPC message starting at `pos` (continuation, length, metadata, body). */
+function messageEnd(bytes: Uint8Array, pos: number, limit: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (limit - pos < 8 || view.getUint32(pos, true) !== 0xffffffff) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `no IPC message at ${pos}`, { stage: "bucket", offset: pos });
+  }
+  const metaLen = view.getInt32(pos + 4, true);
+  if (metaLen <= 0 || metaLen > limit - pos - 8) throw new QuiverFormatError("BAD_ARROW_IPC", `message metadata of ${metaLen} bytes at ${pos}`, { stage: "bucket", offset: pos });
+  const msg = decodeMessage(bytes.subarray(pos + 8, pos + 8 + metaLen), pos);
+  const end = pos + 8 + metaLen + msg.bodyLength;
+  if (end > limit) throw new QuiverFormatError("BAD_ARROW_IPC", `message body at ${pos} runs past ${limit}`, { stage: "bucket", offset: pos });
+  return end;
+}
+
+function decodeMessage(meta: Uint8Array, pos: number): { bodyLength: number } {
+  try {
+    const m = Message.decode(meta);
+    const bodyLength = Number(m.bodyLength);
+    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`body length ${bodyLength}`);
+    return { bodyLength };
+  } catch (e) {
+    if (e instanceof QuiverFormatError) throw e;
+    throw new QuiverFormatError("BAD_ARROW_IPC", `message metadata at ${pos} does not decode`, { stage: "bucket", offset: pos, cause: e });
+  }
+}
+
+/**
+ * Writes one Arrow IPC file incrementally with bounded memory: each `append` serialises its
+ * batches and hands the bytes to the sink at once; the footer (block list) is written by
+ * `finish`. Also keeps the running size and CRC-32 of everything written.
+ */
+export class ArrowFileAppender {
+  readonly #sink: ByteSink;
+  readonly #schema: Schema;
+  readonly #schemaLen: number;
+  readonly #blocks: FileBlock[] = [];
+  #size = 0;
+  #crc = 0;
+  #rows = 0;
+
+  constructor(schema: Schema, sink: ByteSink) {
+    this.#schema = schema;
+    this.#sink = sink;
+    this.#schemaLen = schemaMessageBytes(schema).byteLength;
+  }
+
+  get byteSize(): number {
+    return this.#size;
+  }
+  get crc32(): number {
+    return this.#crc;
+  }
+  get numRows(): number {
+    return this.#rows;
+  }
+  get numBatches(): number {
+    return this.#blocks.length;
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    this.#crc = crc32(bytes, this.#crc);
+    this.#size += bytes.byteLength;
+    await this.#sink.write(bytes);
+  }
+
+  /** Start the file: magic and schema. */
+  async start(): Promise<void> {
+    await this.#write(LEADING_MAGIC);
+    await this.#write(schemaMessageBytes(this.#schema));
+  }
+
+  /** Append record batches, one IPC message each, in order. */
+  async append(batches: readonly RecordBatch[]): Promise<void> {
+    if (batches.length === 0) return;
+    const stream = RecordBatchStreamWriter.writeAll(batches as RecordBatch[]).toUint8Array(true);
+    const bodyEnd = stream.byteLength - EOS.byteLength;
+    let pos = this.#schemaLen;
+    const base = this.#size - this.#schemaLen;
+    const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+    for (const b of batches) {
+      const end = messageEnd(stream, pos, bodyEnd);
+      const metaLen = 8 + view.getInt32(pos + 4, true);
+      this.#blocks.push(new FileBlock(metaLen, end - pos - metaLen, base + pos));
+      this.#rows += b.numRows;
+      pos = end;
+    }
+    await this.#write(stream.subarray(this.#schemaLen, bodyEnd));
+  }
+
+  /** End the file: end-of-stream marker, footer, footer length, magic. */
+  async finish(): Promise<void> {
+    const footer = Footer.encode(new Footer(this.#schema, MetadataVersion.V5, this.#blocks, []));
+    const trailer = new Uint8Array(FILE_TRAILER_SIZE);
+    new DataView(trailer.buffer).setInt32(0, footer.byteLength, true);
+    trailer.set(TRAILING_MAGIC, 4);
+    await this.#write(EOS);
+    await this.#write(footer);
+    await this.#write(trailer);
+  }
+}
+
+/** Footer length from the file's last 10 bytes; checks the trailing magic. */
+export function footerLength(trailer: Uint8Array, fileSize: number): number {
+  if (trailer.byteLength !== FILE_TRAILER_SIZE || fileSize < LEADING_MAGIC.byteLength + FILE_TRAILER_SIZE) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `a ${fileSize}-byte file is too small for an Arrow IPC file`, { stage: "bucket" });
+  }
+  for (let i = 0; i < 6; i++) {
+    if (trailer[4 + i] !== TRAILING_MAGIC[i]) throw new QuiverFormatError("BAD_ARROW_IPC", "no trailing ARROW1 magic", { stage: "bucket", offset: fileSize - 6 });
+  }
+  const len = new DataView(trailer.buffer, trailer.byteOffset, 4).getInt32(0, true);
+  if (len <= 0 || len > MAX_FOOTER_BYTES || len > fileSize - LEADING_MAGIC.byteLength - FILE_TRAILER_SIZE) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `footer length ${len} in a ${fileSize}-byte file`, { stage: "bucket", offset: fileSize - 10 });
+  }
+  return len;
+}
+
+/** Decode a footer and check every record batch block lies in the file's message area, 8-aligned. */
+export function decodeFooter(footerBytes: Uint8Array, fileSize: number): { schema: Schema; blocks: BatchBlock[] } {
+  const messagesEnd = fileSize - FILE_TRAILER_SIZE - footerBytes.byteLength;
+  let footer: Footer;
+  try {
+    footer = Footer.decode(footerBytes);
+  } catch (e) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", "footer does not decode", { stage: "bucket", cause: e });
+  }
+  const blocks: BatchBlock[] = [];
+  const n = footer.numRecordBatches;
+  if (!Number.isSafeInteger(n) || n < 0 || n * 24 > footerBytes.byteLength) throw new QuiverFormatError("BAD_ARROW_IPC", `footer lists ${n} batches`, { stage: "bucket" });
+  for (let i = 0; i < n; i++) {
+    const b = footer.getRecordBatch(i);
+    const offset = Number(b?.offset);
+    const metaDataLength = Number(b?.metaDataLength);
+    const bodyLength = Number(b?.bodyLength);
+    if (
+      !Number.isSafeInteger(offset) || !Number.isSafeInteger(metaDataLength) || !Number.isSafeInteger(bodyLength) ||
+      offset < LEADING_MAGIC.byteLength || metaDataLength < 8 || bodyLength < 0 || offset % 8 !== 0 ||
+      metaDataLength > messagesEnd - offset || bodyLength > messagesEnd - offset - metaDataLength
+    ) {
+      throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage: "bucket" });
+    }
+    blocks.push({ offset, metaDataLength, bodyLength });
+  }
+  let schema: Schema;
+  try {
+    schema = footer.schema;
+  } catch (e) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", "footer schema does not decode", { stage: "bucket", cause: e });
+  }
+  return { schema, blocks };
+}

@@ -1,0 +1,126 @@
+import { Ajv, type ValidateFunction } from "ajv";
+import { QuiverFormatError, parseJsonBytes } from "@quiver/format";
+import { MANIFEST_SCHEMA } from "./internal/manifest-schema.js";
+import { type PayloadField, parsePayloadType } from "./payload-schema.js";
+
+/** The artifact format this package writes and reads (spec/artifact.md, manifest `version`). */
+export const ARTIFACT_FORMAT_VERSION = 1;
+/** The manifest's `format` marker. */
+export const ARTIFACT_FORMAT_NAME = "quiver-partition-artifact";
+/** Object names inside an artifact directory. */
+export const MANIFEST_FILE = "manifest.json";
+export const RANGES_FILE = "ranges.arrow";
+/** MUST-level maximum size of manifest.json in bytes. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** How partitions are assigned to buckets. */
+export type BucketPolicyKind = "hash-modulo" | "range-by-partition-id" | "size-balanced-range";
+
+/** The manifest's `bucket_policy`. Range policies list the first partition of every bucket. */
+export interface BucketPolicyRecord {
+  readonly kind: BucketPolicyKind;
+  readonly num_buckets: number;
+  readonly bucket_first_partition?: readonly number[];
+}
+
+/** One bucket file (or the ranges file) as the manifest records it. */
+export interface ArtifactFileRecord {
+  readonly path: string;
+  readonly num_rows: number;
+  readonly byte_size: number;
+  readonly crc32: number;
+}
+
+/** The decoded JSON head of an artifact (spec/artifact.md#manifest). */
+export interface ArtifactManifest {
+  readonly format: typeof ARTIFACT_FORMAT_NAME;
+  readonly version: number;
+  readonly num_partitions: number;
+  readonly payload_schema: readonly PayloadField[];
+  readonly bucket_policy: BucketPolicyRecord;
+  readonly buckets: readonly ArtifactFileRecord[];
+  readonly ranges: { readonly path: string; readonly num_ranges: number; readonly byte_size: number; readonly crc32: number };
+  readonly total_rows: number;
+}
+
+let validateSchema: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  if (validateSchema === undefined) validateSchema = new Ajv({ allErrors: true, strict: true }).compile(MANIFEST_SCHEMA);
+  return validateSchema;
+}
+
+function fail(code: string, message: string): never {
+  throw new QuiverFormatError(code, message, { stage: "manifest" });
+}
+
+/** Bucket of partition `p` under a policy (spec/artifact.md#bucket-policies). */
+export function bucketOfPartition(policy: BucketPolicyRecord, p: number): number {
+  if (policy.kind === "hash-modulo") return p % policy.num_buckets;
+  const first = policy.bucket_first_partition!;
+  // Largest b with first[b] <= p (first[0] === 0, ascending).
+  let lo = 0;
+  let hi = first.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (first[mid]! <= p) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * Parse and check manifest.json bytes: UTF-8 JSON (BAD_JSON), the JSON Schema (SCHEMA_VIOLATION),
+ * version (UNSUPPORTED_VERSION), and the cross-field rules the schema cannot say.
+ */
+export function parseManifest(bytes: Uint8Array): ArtifactManifest {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) fail("LIMIT_EXCEEDED", `manifest of ${bytes.byteLength} bytes > ${MAX_MANIFEST_BYTES}`);
+  let value: unknown;
+  try {
+    value = parseJsonBytes(bytes);
+  } catch (e) {
+    throw new QuiverFormatError("BAD_JSON", "manifest.json is not UTF-8 JSON", { stage: "manifest", cause: e });
+  }
+  if (typeof value === "object" && value !== null && "version" in value && typeof value.version === "number" && value.version !== ARTIFACT_FORMAT_VERSION) {
+    fail("UNSUPPORTED_VERSION", `manifest version ${value.version}, this reader implements ${ARTIFACT_FORMAT_VERSION}`);
+  }
+  const validate = schemaValidator();
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    fail("SCHEMA_VIOLATION", `manifest.json: ${first?.instancePath ?? ""} ${first?.message ?? "invalid"}`);
+  }
+  const m = value as ArtifactManifest;
+  const names = new Set<string>();
+  for (const f of m.payload_schema) {
+    if (names.has(f.name)) fail("SCHEMA_VIOLATION", `duplicate payload field ${f.name}`);
+    names.add(f.name);
+    parsePayloadType(f.type);
+  }
+  const policy = m.bucket_policy;
+  if (policy.num_buckets !== m.buckets.length) fail("SCHEMA_VIOLATION", `bucket_policy.num_buckets ${policy.num_buckets} but ${m.buckets.length} buckets`);
+  if (policy.num_buckets > m.num_partitions) fail("SCHEMA_VIOLATION", `${policy.num_buckets} buckets for ${m.num_partitions} partitions`);
+  if (policy.kind === "hash-modulo") {
+    if (policy.bucket_first_partition !== undefined) fail("SCHEMA_VIOLATION", "hash-modulo takes no bucket_first_partition");
+  } else {
+    const first = policy.bucket_first_partition;
+    if (first === undefined || first.length !== policy.num_buckets) fail("SCHEMA_VIOLATION", `${policy.kind} needs bucket_first_partition with num_buckets entries`);
+    if (first[0] !== 0) fail("SCHEMA_VIOLATION", "bucket_first_partition[0] must be 0");
+    for (let b = 1; b < first.length; b++) {
+      if (first[b]! <= first[b - 1]! || first[b]! >= m.num_partitions) fail("SCHEMA_VIOLATION", `bucket_first_partition[${b}] = ${first[b]} is not ascending inside [1, num_partitions)`);
+    }
+  }
+  const paths = new Set<string>([MANIFEST_FILE, m.ranges.path]);
+  let rows = 0;
+  for (const b of m.buckets) {
+    if (paths.has(b.path)) fail("SCHEMA_VIOLATION", `path ${b.path} is used twice`);
+    paths.add(b.path);
+    rows += b.num_rows;
+  }
+  if (rows !== m.total_rows) fail("ARTIFACT_ROW_COUNT_MISMATCH", `buckets hold ${rows} rows, total_rows says ${m.total_rows}`);
+  return m;
+}
+
+/** Canonical manifest bytes: the JSON with keys in the order of the spec, UTF-8, no trailing newline. */
+export function encodeManifest(m: ArtifactManifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(m));
+}

@@ -1,0 +1,243 @@
+import { type RecordBatch, type Schema, type Table, tableFromIPC } from "apache-arrow";
+import { QuiverFormatError, crc32 } from "@quiver/format";
+import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
+import { type BatchBlock, FILE_TRAILER_SIZE, decodeFooter, footerLength, schemaMessageBytes } from "./internal/arrow-file.js";
+import { artifactPath } from "./internal/output.js";
+import { ProblemList } from "./internal/problems.js";
+import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
+import { type ArtifactManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
+import type { PartitionSource } from "./partition-source.js";
+import { payloadSchemaOf, sameFields } from "./payload-schema.js";
+
+/** Requests and bytes one read cost (requests after coalescing, as the store counts them). */
+export interface ReadCost {
+  readonly requests: number;
+  readonly bytes: number;
+}
+
+/** Options of {@link PartitionArtifactReader.open}. */
+export interface PartitionArtifactReaderOptions {
+  /** Coalescing rule for a partition's byte ranges (default: the store's 1 MiB gap, 64 MiB cap). */
+  readonly coalesce?: GetRangesOptions;
+  /** Bytes of a bucket file's tail read at once to find its footer (default 64 KiB). */
+  readonly footerProbeBytes?: number;
+}
+
+const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+
+/** Read manifest.json; a missing manifest means the artifact was never committed. */
+export async function readManifest(store: ObjectStore, uri: string): Promise<ArtifactManifest> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(artifactPath(uri, MANIFEST_FILE));
+  } catch (e) {
+    if (isStoreError(e, "NOT_FOUND")) {
+      throw new QuiverFormatError("ARTIFACT_UNCOMMITTED", `no ${MANIFEST_FILE} under ${JSON.stringify(uri)}: the artifact was never committed (or is still being written)`, { stage: "manifest" });
+    }
+    throw e;
+  }
+  return parseManifest(bytes);
+}
+
+/** Read and check ranges.arrow against the manifest's size and CRC-32. */
+export async function readRangesBytes(store: ObjectStore, uri: string, m: ArtifactManifest): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await store.get(artifactPath(uri, m.ranges.path));
+  } catch (e) {
+    if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `ranges table ${m.ranges.path} is missing`, { stage: "ranges" });
+    throw e;
+  }
+  if (bytes.byteLength !== m.ranges.byte_size) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `ranges table is ${bytes.byteLength} bytes, manifest says ${m.ranges.byte_size}`, { stage: "ranges" });
+  const crc = crc32(bytes);
+  if (crc !== m.ranges.crc32) throw new QuiverFormatError("CHECKSUM_MISMATCH", `ranges table CRC-32 ${crc}, manifest says ${m.ranges.crc32}`, { stage: "ranges" });
+  return bytes;
+}
+
+interface BucketFooter {
+  readonly blocks: readonly BatchBlock[];
+  readonly schema: Schema;
+}
+
+/**
+ * Reads a committed partition artifact partition by partition. `readPartition(p)` fetches only
+ * p's recorded ranges (each range is one record batch message, so one contiguous byte range),
+ * coalescing adjacent ones; `lastCost(p)` says what that read cost. Implements {@link PartitionSource}.
+ */
+export class PartitionArtifactReader implements PartitionSource {
+  readonly manifest: ArtifactManifest;
+  readonly numPartitions: number;
+  readonly payloadSchema: Schema;
+  /** Requests and bytes spent opening (manifest + ranges table), plus bucket footers as they load. */
+  readonly openCost: { requests: number; bytes: number };
+  readonly #store: ObjectStore;
+  readonly #uri: string;
+  readonly #index: RangesIndex;
+  readonly #options: PartitionArtifactReaderOptions;
+  readonly #footers = new Map<number, Promise<BucketFooter>>();
+  readonly #costs = new Map<number, ReadCost>();
+  readonly #schemaMessage: Uint8Array;
+
+  private constructor(store: ObjectStore, uri: string, m: ArtifactManifest, index: RangesIndex, options: PartitionArtifactReaderOptions, openCost: ReadCost) {
+    this.#store = store;
+    this.#uri = uri;
+    this.manifest = m;
+    this.numPartitions = m.num_partitions;
+    this.payloadSchema = payloadSchemaOf(m.payload_schema);
+    this.#index = index;
+    this.#options = options;
+    this.openCost = { ...openCost };
+    this.#schemaMessage = schemaMessageBytes(this.payloadSchema);
+  }
+
+  /** Open an artifact: read and check the manifest and the ranges table (2 requests). */
+  static async open(store: ObjectStore, uri: string, options: PartitionArtifactReaderOptions = {}): Promise<PartitionArtifactReader> {
+    const m = await readManifest(store, uri);
+    const rangesBytes = await readRangesBytes(store, uri, m);
+    const problems = new ProblemList(1);
+    const index = indexRanges(decodeRangesTable(rangesBytes), m, problems);
+    problems.throwFirst();
+    return new PartitionArtifactReader(store, uri, m, index!, options, { requests: 2, bytes: rangesBytes.byteLength + JSON.stringify(m).length });
+  }
+
+  /** Rows in partition p (0 when empty). */
+  partitionSize(p: number): number {
+    this.#check(p);
+    return this.#index.partitionRows[p]!;
+  }
+
+  /** The (bucket, row offset, row count) ranges of partition p, in read order. */
+  rangesOf(p: number): { bucket: number; rowOffset: number; rowCount: number }[] {
+    this.#check(p);
+    const ix = this.#index;
+    const out = [];
+    for (let i = ix.partStart[p]!; i < ix.partStart[p + 1]!; i++) out.push({ bucket: ix.bucket[i]!, rowOffset: ix.rowOffset[i]!, rowCount: ix.rowCount[i]! });
+    return out;
+  }
+
+  /** Requests and bytes the last `readPartition(p)` cost, once it has finished. */
+  lastCost(p: number): ReadCost | undefined {
+    return this.#costs.get(p);
+  }
+
+  #check(p: number): void {
+    if (!Number.isInteger(p) || p < 0 || p >= this.numPartitions) throw new RangeError(`partition ${p} is not in [0, ${this.numPartitions})`);
+  }
+
+  #footer(b: number): Promise<BucketFooter> {
+    let f = this.#footers.get(b);
+    if (f === undefined) {
+      f = this.#loadFooter(b);
+      this.#footers.set(b, f);
+    }
+    return f;
+  }
+
+  async #loadFooter(b: number): Promise<BucketFooter> {
+    const rec = this.manifest.buckets[b]!;
+    const path = artifactPath(this.#uri, rec.path);
+    const size = rec.byte_size;
+    const probe = Math.min(size, this.#options.footerProbeBytes ?? 64 * 1024);
+    let tail: Uint8Array;
+    try {
+      tail = await this.#store.getRange(path, { offset: size - probe, length: probe });
+    } catch (e) {
+      if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `bucket file ${rec.path} is missing`, { stage: "bucket" });
+      if (isStoreError(e, "RANGE_OUT_OF_BOUNDS")) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `bucket file ${rec.path} is shorter than ${size} bytes`, { stage: "bucket" });
+      throw e;
+    }
+    this.openCost.requests++;
+    this.openCost.bytes += tail.byteLength;
+    const len = footerLength(tail.subarray(probe - FILE_TRAILER_SIZE), size);
+    let footerBytes: Uint8Array;
+    if (len + FILE_TRAILER_SIZE <= probe) footerBytes = tail.subarray(probe - FILE_TRAILER_SIZE - len, probe - FILE_TRAILER_SIZE);
+    else {
+      footerBytes = await this.#store.getRange(path, { offset: size - FILE_TRAILER_SIZE - len, length: len });
+      this.openCost.requests++;
+      this.openCost.bytes += len;
+    }
+    const { schema, blocks } = decodeFooter(footerBytes, size);
+    if (!sameFields(schema, this.payloadSchema)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `bucket ${rec.path} schema differs from the manifest payload schema`, { stage: "bucket" });
+    if (blocks.length !== this.#index.rangesPerBucket[b]) {
+      throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it`, { stage: "bucket" });
+    }
+    return { schema, blocks };
+  }
+
+  /** Load every bucket footer now (otherwise each loads on first use), `concurrency` at a time. */
+  async loadFooters(concurrency = 32): Promise<void> {
+    let next = 0;
+    const B = this.manifest.buckets.length;
+    await Promise.all(Array.from({ length: Math.min(concurrency, B) }, async () => {
+      while (next < B) await this.#footer(next++);
+    }));
+  }
+
+  /** Partition p's rows as record batches (one per range), reading only its ranges. */
+  async *readPartition(p: number): AsyncIterable<RecordBatch> {
+    for (const b of await this.readPartitionBatches(p)) yield b;
+  }
+
+  /** Partition p's rows, all at once (what `readPartition` yields). */
+  async readPartitionBatches(p: number): Promise<RecordBatch[]> {
+    this.#check(p);
+    const ix = this.#index;
+    const first = ix.partStart[p]!;
+    const end = ix.partStart[p + 1]!;
+    if (first === end) {
+      this.#costs.set(p, { requests: 0, bytes: 0 });
+      return [];
+    }
+    // Ranges are sorted by bucket within a partition: one getRanges per bucket.
+    const groups: { bucket: number; from: number; to: number }[] = [];
+    for (let i = first; i < end; i++) {
+      const g = groups[groups.length - 1];
+      if (g !== undefined && g.bucket === ix.bucket[i]) g.to = i + 1;
+      else groups.push({ bucket: ix.bucket[i]!, from: i, to: i + 1 });
+    }
+    let requests = 0;
+    let bytes = 0;
+    const perGroup = await Promise.all(groups.map(async (g) => {
+      const footer = await this.#footer(g.bucket);
+      const byteRanges = [];
+      for (let i = g.from; i < g.to; i++) {
+        const blk = footer.blocks[ix.batchIndex[i]!]!;
+        byteRanges.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength });
+      }
+      const plan = coalesceRanges(byteRanges, this.#options.coalesce);
+      requests += plan.length;
+      for (const r of plan) bytes += r.length;
+      const path = artifactPath(this.#uri, this.manifest.buckets[g.bucket]!.path);
+      const parts = await this.#store.getRanges(path, byteRanges, this.#options.coalesce);
+      return this.#decode(parts, g.from, g.to);
+    }));
+    this.#costs.set(p, { requests, bytes });
+    return perGroup.flat();
+  }
+
+  /** Decode record batch messages by framing them as an IPC stream with the payload schema. */
+  #decode(parts: Uint8Array[], from: number, to: number): RecordBatch[] {
+    const total = this.#schemaMessage.byteLength + parts.reduce((s, x) => s + x.byteLength, 0) + EOS.byteLength;
+    const stream = new Uint8Array(total);
+    stream.set(this.#schemaMessage, 0);
+    let o = this.#schemaMessage.byteLength;
+    for (const x of parts) {
+      stream.set(x, o);
+      o += x.byteLength;
+    }
+    stream.set(EOS, o);
+    let table: Table;
+    try {
+      table = tableFromIPC(stream);
+    } catch (e) {
+      throw new QuiverFormatError("BAD_ARROW_IPC", `record batches of ranges ${from}..${to} do not decode`, { stage: "bucket", cause: e });
+    }
+    const batches = table.batches;
+    if (batches.length !== to - from) throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `expected ${to - from} record batches, decoded ${batches.length}`, { stage: "bucket" });
+    for (let k = 0; k < batches.length; k++) {
+      const want = this.#index.rowCount[from + k]!;
+      if (batches[k]!.numRows !== want) throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `record batch has ${batches[k]!.numRows} rows, its range says ${want}`, { stage: "bucket" });
+    }
+    return batches;
+  }
+}
