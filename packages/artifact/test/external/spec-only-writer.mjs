@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// A partition artifact writer that knows only spec/artifact.md: apache-arrow for the IPC files,
+// JSON for the manifest and its own CRC-32. It imports nothing from the Quiver repository, so a
+// reader that accepts its output is reading the spec, not sharing code with the writer.
+//
+// usage: node spec-only-writer.mjs <out-dir> [rows=5000] [partitions=37] [buckets=3] [max-run=50] [code-width=16] [seed=1]
+// Row r goes to partition partitionOfRow(r) and carries code bytes codeByte(r, j) (formulas below),
+// so a consumer can check every row. Runs longer than max-run rows are split into several ranges.
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint32, Uint64, Uint8, makeData, tableToIPC } from "apache-arrow";
+
+const [out, rowsArg, partsArg, bucketsArg, runArg, widthArg, seedArg] = process.argv.slice(2);
+if (out === undefined) throw new Error("usage: spec-only-writer.mjs <out-dir> [rows] [partitions] [buckets] [max-run] [code-width] [seed]");
+const ROWS = Number(rowsArg ?? 5000);
+const P = Number(partsArg ?? 37);
+const B = Number(bucketsArg ?? 3);
+const MAX_RUN = Number(runArg ?? 50);
+const M = Number(widthArg ?? 16);
+const SEED = Number(seedArg ?? 1);
+
+function codeByte(rowId, j) {
+  return ((Math.imul(rowId + 1, 2654435761) >>> (j % 24)) & 0xff) ^ j;
+}
+function partitionOfRow(rowId) {
+  const u = (Math.imul(rowId ^ SEED, 2246822519) >>> 0) / 4294967296;
+  let p = Math.floor(u * u * P);
+  if (P >= 3 && p % 3 === 2) p -= 1;
+  return p;
+}
+
+// CRC-32/ISO-HDLC (zlib): reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF.
+const CRC_TABLE = new Uint32Array(256).map((_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const codeType = new FixedSizeList(M, new Field("item", new Uint8(), false));
+const schema = new Schema([new Field("row_id", new Uint64(), false), new Field("code", codeType, false)]);
+function batchOfRows(rowIds) {
+  const n = rowIds.length;
+  const codes = new Uint8Array(n * M);
+  rowIds.forEach((r, i) => {
+    for (let j = 0; j < M; j++) codes[i * M + j] = codeByte(r, j);
+  });
+  const children = [
+    makeData({ type: new Uint64(), length: n, nullCount: 0, data: BigUint64Array.from(rowIds, BigInt) }),
+    makeData({ type: codeType, length: n, nullCount: 0, child: makeData({ type: new Uint8(), length: n * M, nullCount: 0, data: codes }) }),
+  ];
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children }));
+}
+
+// Group rows by partition (the hand-off's input is already partitioned; here we compute it).
+const byPartition = Array.from({ length: P }, () => []);
+for (let r = 0; r < ROWS; r++) byPartition[partitionOfRow(r)].push(r);
+
+mkdirSync(join(out, "buckets"), { recursive: true });
+const ranges = [];
+const buckets = [];
+for (let b = 0; b < B; b++) {
+  // hash-modulo: bucket b holds partitions b, b+B, b+2B, ...; one record batch per range.
+  const batches = [];
+  let rowsInBucket = 0;
+  for (let p = b; p < P; p += B) {
+    const rows = byPartition[p];
+    for (let s = 0; s < rows.length; s += MAX_RUN) {
+      const chunk = rows.slice(s, s + MAX_RUN);
+      batches.push(batchOfRows(chunk));
+      ranges.push([p, b, rowsInBucket, chunk.length]);
+      rowsInBucket += chunk.length;
+    }
+  }
+  const bytes = tableToIPC(batches.length > 0 ? new Table(batches) : new Table(schema), "file");
+  const path = `buckets/bucket-${String(b).padStart(5, "0")}.arrow`;
+  writeFileSync(join(out, path), bytes);
+  buckets.push({ path, num_rows: rowsInBucket, byte_size: bytes.byteLength, crc32: crc32(bytes) });
+}
+
+// Ranges table: (partition, bucket, row_offset) order, four uint32 columns.
+ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+const col = (k) => makeData({ type: new Uint32(), length: ranges.length, nullCount: 0, data: Uint32Array.from(ranges, (r) => r[k]) });
+const rangesSchema = new Schema(["partition", "bucket", "row_offset", "row_count"].map((n) => new Field(n, new Uint32(), false)));
+const rangesBatch = new RecordBatch(rangesSchema, makeData({ type: new Struct(rangesSchema.fields), length: ranges.length, nullCount: 0, children: [0, 1, 2, 3].map(col) }));
+const rangesBytes = tableToIPC(new Table([rangesBatch]), "file");
+writeFileSync(join(out, "ranges.arrow"), rangesBytes);
+
+const manifest = {
+  format: "quiver-partition-artifact",
+  version: 1,
+  num_partitions: P,
+  payload_schema: [
+    { name: "row_id", type: "uint64" },
+    { name: "code", type: `fixed_size_list<uint8>[${M}]` },
+  ],
+  bucket_policy: { kind: "hash-modulo", num_buckets: B },
+  buckets,
+  ranges: { path: "ranges.arrow", num_ranges: ranges.length, byte_size: rangesBytes.byteLength, crc32: crc32(rangesBytes) },
+  total_rows: ROWS,
+};
+// Commit: the manifest last, atomically (temp file + rename).
+writeFileSync(join(out, ".manifest.json.tmp"), JSON.stringify(manifest));
+renameSync(join(out, ".manifest.json.tmp"), join(out, "manifest.json"));
+process.stdout.write(JSON.stringify({ rows: ROWS, partitions: P, buckets: B, ranges: ranges.length }) + "\n");
