@@ -1,0 +1,6 @@
+/** @quiver/cli: the `quiver` command, callable in-process for tests and embedding. */
+export { runCli, USAGE } from "./run-cli.js";
+export { processIo, UsageError } from "./io.js";
+export type { CliIo } from "./io.js";
+export { describeFrame, formatInspection } from "./commands/inspect.js";
+export type { FrameInspection } from "./commands/inspect.js";

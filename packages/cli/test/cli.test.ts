@@ -1,0 +1,155 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CliIo, runCli } from "@quiver/cli";
+import { CliAdapter, defaultRepoRoot, loadCatalog, runConformance } from "@quiver/conformance";
+import { decodeFrame } from "@quiver/format";
+
+const root = defaultRepoRoot();
+
+/** Run the CLI in-process, capturing both streams. */
+async function cli(argv: string[], cwd = root): Promise<{ code: number; out: string; bytes: Uint8Array; err: string }> {
+  const chunks: Uint8Array[] = [];
+  let err = "";
+  const io: CliIo = {
+    stdout: (c) => void chunks.push(typeof c === "string" ? new TextEncoder().encode(c) : c),
+    stderr: (t) => void (err += t),
+    tty: false,
+    cwd,
+  };
+  const code = await runCli(argv, io);
+  const bytes = new Uint8Array(Buffer.concat(chunks));
+  return { code, out: new TextDecoder().decode(bytes), bytes, err };
+}
+
+const catalog = loadCatalog(root);
+const containerValid = catalog.cases.filter((c) => c.area === "container" && c.validity === "valid" && c.fixtureType === "file");
+const containerInvalid = catalog.cases.filter((c) => c.area === "container" && c.validity === "invalid");
+const sidecarOf = (sidecar: string): { expected?: unknown; error?: unknown } => JSON.parse(readFileSync(join(root, sidecar), "utf8")) as { expected?: unknown; error?: unknown };
+
+describe("quiver inspect", () => {
+  it("prints the header and section table of a valid frame, as text and as JSON", async () => {
+    const entry = containerValid.find((c) => c.name === "base-three-sections") ?? containerValid[0]!;
+    const frame = decodeFrame(new Uint8Array(readFileSync(join(root, entry.fixture))));
+    const text = await cli(["inspect", entry.fixture]);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain(`kind               ${frame.kind} (kind_version ${frame.kindVersion})`);
+    expect(text.out).toContain(`frame length       ${frame.frameLength}`);
+    const json = await cli(["inspect", entry.fixture, "--json"]);
+    const parsed = JSON.parse(json.out) as { header: { frameLength: string; typeName: string }; sections: { id: number; offset: string; crcCheck: string }[] };
+    expect(parsed.header.frameLength).toBe(String(frame.frameLength));
+    expect(parsed.header.typeName).toBe(frame.typeName);
+    expect(parsed.sections.map((s) => [s.id, s.offset, s.crcCheck])).toEqual(frame.sections.map((s) => [s.id, String(s.offset), "ok"]));
+  });
+
+  it("reports a malformed frame with its code and stage and exits 1", async () => {
+    const entry = containerInvalid.find((c) => c.name === "bad-magic") ?? containerInvalid[0]!;
+    const r = await cli(["inspect", entry.fixture, "--json"]);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.out) as { error: { code: string } }).error.code).toBe("BAD_MAGIC");
+  });
+
+  it("usage errors exit 2", async () => {
+    expect((await cli(["inspect"])).code).toBe(2);
+    expect((await cli(["inspect", "x", "--bogus"])).code).toBe(2);
+    expect((await cli(["nope"])).code).toBe(2);
+    expect((await cli([])).code).toBe(2);
+    expect((await cli(["help"])).out).toContain("usage: quiver");
+  });
+});
+
+describe("quiver adapter (the CLI contract over the reference implementation)", () => {
+  it("capabilities list the reference operations", async () => {
+    const r = await cli(["adapter", "capabilities"]);
+    const caps = JSON.parse(r.out) as { operations: string[]; unsupported: unknown[] };
+    expect(caps.operations).toContain("decode-frame");
+    expect(caps.unsupported).toEqual([]);
+  });
+
+  it("decode prints the expected value or the error envelope; encode prints the fixture bytes", async () => {
+    const v = containerValid[0]!;
+    const decoded = await cli(["adapter", "decode", v.fixture, "--operation", v.operation]);
+    expect(decoded.code).toBe(0);
+    expect(JSON.parse(decoded.out)).toEqual(sidecarOf(v.sidecar).expected);
+    const encoded = await cli(["adapter", "encode", v.sidecar, "--operation", "encode-frame"]);
+    expect(encoded.bytes).toEqual(new Uint8Array(readFileSync(join(root, v.fixture))));
+    const bad = containerInvalid[0]!;
+    const rejected = await cli(["adapter", "decode", bad.fixture, "--operation", bad.operation]);
+    expect(rejected.code).toBe(0);
+    expect(JSON.parse(rejected.out)).toEqual({ error: sidecarOf(bad.sidecar).error });
+  });
+
+  it("passes a sample of the catalog when driven as a subprocess by CliAdapter", async () => {
+    const sample = new Set([...containerValid.slice(0, 2), ...containerInvalid.slice(0, 2)].map((c) => c.id));
+    const adapter = new CliAdapter(["node", "--import", "tsx", "--conditions=quiver-source", join(root, "packages/cli/src/bin.ts"), "adapter"], { cwd: root });
+    const report = await runConformance(adapter, { root, filter: (c) => sample.has(c.id), concurrency: 2 });
+    expect(report.cases.map((c) => `${c.id} ${c.status} ${c.reason ?? ""}`.trim())).toEqual([...sample].sort().map((id) => `${id} passed`));
+    expect(report.cases.filter((c) => c.checks.includes("re-encode")).length).toBe(2);
+  });
+});
+
+describe("quiver conformance and main", () => {
+  it("conformance --json reports the container area with no failures", async () => {
+    const r = await cli(["conformance", "--json", "--area", "container"]);
+    const report = JSON.parse(r.out) as { failed: number; skipped: number; passed: number; areas: Record<string, unknown> };
+    expect(r.code).toBe(0);
+    expect(Object.keys(report.areas)).toEqual(["container"]);
+    expect(report).toMatchObject({ failed: 0, skipped: 0, passed: containerValid.length + containerInvalid.length });
+  });
+
+  it("conformance with --adapter-cmd runs an external adapter and exits 1 when it fails", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "quiver-cli-test-"));
+    try {
+      const script = join(dir, "liar.mjs");
+      // Claims decode-frame but answers every fixture with the same wrong error.
+      writeFileSync(
+        script,
+        `if (process.argv[2] === "capabilities") console.log(JSON.stringify({ name: "liar", version: "0", operations: ["decode-frame"], unsupported: [] }));
+else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`,
+      );
+      const r = await cli(["conformance", "--area", "container", "--adapter-cmd", `node "${script}"`]);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(new RegExp(`container\\s+0\\s+${containerValid.length + containerInvalid.length}\\s+0`));
+      expect(r.out).toContain("got NOPE at stage header");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("main runs the whole reference suite and exits 0 when it passes", async () => {
+    const r = await cli(["main"]);
+    expect(r.out).toMatch(/total\s+\d+\s+0\s+0/);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe("quiver fixtures check", () => {
+  let tmp: string;
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), "quiver-fixtures-cli-"));
+    cpSync(join(root, "spec", "schemas"), join(tmp, "spec", "schemas"), { recursive: true });
+    mkdirSync(join(tmp, "fixtures", "_gen", "areas"), { recursive: true });
+    writeFileSync(
+      join(tmp, "fixtures", "_gen", "areas", "demo.ts"),
+      `export function cases() {
+  return [{ area: "demo", validity: "valid", name: "one", description: "one byte", spec: "demo.md", operation: "decode-demo", bin: new Uint8Array([1]), expected: { v: 1 } }];
+}
+`,
+    );
+  });
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it("fails with the list of missing files, then passes once generated, then fails on a hand edit", async () => {
+    const missing = await cli(["fixtures", "check", "--root", tmp]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("fixtures/demo/v1/valid/one.bin");
+    const { generateFixtures, loadFixtureCases } = await import("@quiver/conformance");
+    generateFixtures(tmp, await loadFixtureCases(join(tmp, "fixtures", "_gen", "areas")));
+    expect((await cli(["fixtures", "check"], join(tmp, "fixtures"))).code).toBe(0);
+    writeFileSync(join(tmp, "fixtures/demo/v1/valid/one.bin"), new Uint8Array([2]));
+    const edited = await cli(["fixtures", "check", "--root", tmp]);
+    expect(edited.code).toBe(1);
+    expect(edited.err).toMatch(/differing bytes \(1\):\n {2}fixtures\/demo\/v1\/valid\/one\.bin/);
+  });
+});
