@@ -1,6 +1,6 @@
 // Worker bootstrap (plain ESM so Node can start it without a TypeScript loader): runs the
 // compiled worker next to this file when present (built package), else the TypeScript source,
-// registering tsx's ESM loader first when none is installed (e.g. under vitest's forks).
+// registering tsx's ESM loader first (loaders of the parent, tsx or vitest, do not reach workers).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -8,9 +8,8 @@ const compiled = new URL("./assign-encode-worker.js", import.meta.url);
 const source = new URL("./assign-encode-worker.ts", import.meta.url);
 if (existsSync(fileURLToPath(compiled))) {
   await import(compiled.href);
-} else if (process.execArgv.some((a) => a.includes("tsx"))) {
-  await import(source.href);
 } else {
+  // a loader installed in the parent (tsx, vitest) does not reach worker threads: register one here
   const { register } = await import("tsx/esm/api");
   register();
   await import(source.href);

@@ -24,8 +24,35 @@ export function controlWords(slots: number): number {
   return 1 + 2 * slots;
 }
 
-/** workerData of one assign+encode worker; typed arrays are views of SharedArrayBuffers. */
-export interface WorkerPayload {
+/** Fields every worker task carries. */
+interface PayloadBase {
+  readonly control: Int32Array;
+  readonly slot: number;
+  readonly slots: number;
+}
+
+/** workerData of a worker: one task kind, typed arrays as views of SharedArrayBuffers. */
+export type WorkerPayload = AssignEncodePayload | PqTrainPayload;
+
+/** Train PQ sub-spaces claimed from control[0] into the shared codebook. */
+export interface PqTrainPayload extends PayloadBase {
+  readonly task: "pq-train";
+  readonly prepared: Float32Array;
+  readonly rows: number;
+  readonly dim: number;
+  readonly m: number;
+  readonly dsub: number;
+  readonly distance: DistanceType;
+  readonly residual: boolean;
+  readonly seed: number;
+  readonly maxIters: number;
+  readonly tolerance: number;
+  readonly codebook: Float32Array;
+}
+
+/** Assign + encode row chunks claimed from control[0]. */
+export interface AssignEncodePayload extends PayloadBase {
+  readonly task: "assign-encode";
   readonly vectors: Float32Array;
   readonly n: number;
   readonly dim: number;
@@ -35,8 +62,5 @@ export interface WorkerPayload {
   readonly meta: QuantizerMetadata;
   readonly partitions: Uint32Array;
   readonly codes: Uint8Array;
-  readonly control: Int32Array;
-  readonly slot: number;
-  readonly slots: number;
   readonly chunkRows: number;
 }

@@ -1,21 +1,31 @@
 /**
- * `encodeAndAssignParallel`: assignment + encoding of the full dataset over worker threads and
- * the main thread, which all claim 4,096-row chunks from a shared atomic counter and write into
- * SharedArrayBuffer outputs. Workers that cannot start leave their share to the others, so a
- * missing worker runtime degrades to a single thread rather than failing.
+ * Parallel entry points over worker threads + the main thread. Every participant claims work
+ * items (4,096-row chunks, or PQ sub-spaces) from a shared atomic counter and writes into
+ * SharedArrayBuffer outputs, so results are identical to the single-thread path. Workers that
+ * cannot start leave their share to the others: a missing worker runtime degrades to one thread.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { DistanceType, TrainedQuantizer } from "../../quantizer.js";
+import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../../quantizer.js";
 import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./assign-encode.js";
 import type { AssignEncodeJob } from "./assign-encode.js";
 import {
   CONTROL_NEXT_CHUNK, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, chunkCountIndex, controlWords, slotIndex,
 } from "./parallel-protocol.js";
 import type { WorkerPayload } from "./parallel-protocol.js";
+import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
+import type { QuantizerTrainOptions } from "./quantizers.js";
+
+/** Thread options of the parallel entry points. */
+export interface ParallelOptions {
+  /** Threads in total, main thread included (default: os.availableParallelism()). */
+  readonly threads?: number;
+  /** Let the main thread take work too (default true; false is for tests of the workers). */
+  readonly useMainThread?: boolean;
+}
 
 /** Input to the parallel assign+encode. */
-export interface AssignEncodeInput {
+export interface AssignEncodeInput extends ParallelOptions {
   /** n * dim raw vectors (as stored; cosine normalisation and residuals happen inside). */
   readonly vectors: Float32Array;
   readonly n: number;
@@ -25,56 +35,50 @@ export interface AssignEncodeInput {
   readonly k: number;
   readonly distance: DistanceType;
   readonly quantizer: TrainedQuantizer;
-  /** Threads in total, main thread included (default: os.availableParallelism()). */
-  readonly threads?: number;
-  /** Let the main thread take chunks too (default true; false is for tests of the workers). */
-  readonly useMainThread?: boolean;
 }
 
-/** Output of the parallel assign+encode. */
-export interface AssignEncodeResult {
-  /** Partition id per row. */
-  readonly partitions: Uint32Array;
-  /** n * codeWidth code bytes, row-major. */
-  readonly codes: Uint8Array;
-  readonly codeWidth: number;
-  /** Chunks processed by the main thread (index 0) and by each worker. */
+/** How the work was spread. */
+export interface ParallelReport {
+  /** Items processed by the main thread (index 0) and by each worker. */
   readonly chunksByThread: readonly number[];
   /** Workers that failed to start (their share went to the others). */
   readonly workersUnavailable: number;
 }
 
+/** Output of the parallel assign+encode. */
+export interface AssignEncodeResult extends ParallelReport {
+  /** Partition id per row. */
+  readonly partitions: Uint32Array;
+  /** n * codeWidth code bytes, row-major. */
+  readonly codes: Uint8Array;
+  readonly codeWidth: number;
+}
+
 const WORKER_URL = new URL("./assign-encode-worker.mjs", import.meta.url);
 
-/** Assigns every row to its nearest IVF centroid and encodes it, spread over worker threads. */
-export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise<AssignEncodeResult> {
-  const { n, dim, k, quantizer } = input;
-  const cw = quantizer.codeWidth;
-  const threads = Math.max(1, Math.trunc(input.threads ?? availableParallelism()));
-  const useMain = input.useMainThread ?? true;
-  const workers = useMain ? threads - 1 : Math.max(1, threads);
-  const shared = workers > 0;
-  const alloc = (bytes: number): ArrayBuffer | SharedArrayBuffer => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
-  const partitions = new Uint32Array(alloc(n * 4));
-  const codes = new Uint8Array(alloc(n * cw));
-  const control = new Int32Array(alloc(controlWords(workers) * 4));
-  let vectors = input.vectors.subarray(0, n * dim);
-  if (shared && !(vectors.buffer instanceof SharedArrayBuffer)) {
-    const copy = new Float32Array(new SharedArrayBuffer(n * dim * 4));
-    copy.set(vectors);
-    vectors = copy;
-  }
-  const job: AssignEncodeJob = { vectors, n, dim, centroids: input.centroids, k, distance: input.distance, quantizer, partitions, codes };
+type Alloc = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
+function threadPlan(opts: ParallelOptions): { workers: number; useMain: boolean; alloc: Alloc } {
+  const threads = Math.max(1, Math.trunc(opts.threads ?? availableParallelism()));
+  const useMain = opts.useMainThread ?? true;
+  const workers = useMain ? threads - 1 : threads;
+  const alloc: Alloc = (b) => (workers > 0 ? new SharedArrayBuffer(b) : new ArrayBuffer(b));
+  return { workers, useMain, alloc };
+}
+
+/**
+ * Starts `workers` workers on payloads from `payloadFor`, runs `mainLoop` (which claims items
+ * from control[0] and returns how many it did) on this thread, then collects the workers.
+ */
+async function spreadOverWorkers(
+  workers: number, useMain: boolean, control: Int32Array,
+  payloadFor: (slot: number) => WorkerPayload, mainLoop: () => number,
+): Promise<ParallelReport> {
   const outcomes: Promise<{ ok: boolean; error?: unknown }>[] = [];
-  const handles: Worker[] = [];
+  const handles: (Worker | undefined)[] = [];
   for (let slot = 0; slot < workers; slot++) {
-    const payload: WorkerPayload = {
-      vectors, n, dim, centroids: input.centroids.slice(0, k * dim), k, distance: input.distance,
-      meta: quantizer.metadata, partitions, codes, control, slot, slots: workers, chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
-    };
     try {
-      const w = new Worker(WORKER_URL, { workerData: payload });
+      const w = new Worker(WORKER_URL, { workerData: payloadFor(slot) });
       handles.push(w);
       outcomes.push(new Promise((resolve) => {
         w.once("message", () => resolve({ ok: true }));
@@ -82,42 +86,91 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
         w.once("exit", (code) => resolve({ ok: false, error: new Error(`worker exited with ${code}`) }));
       }));
     } catch (error) {
+      handles.push(undefined);
       outcomes.push(Promise.resolve({ ok: false, error }));
     }
   }
+  let mainItems = useMain ? mainLoop() : 0;
+  let unavailable = 0;
+  const chunksByThread = [0];
+  try {
+    for (let slot = 0; slot < workers; slot++) {
+      // a worker still loading when the work ran out is cancelled rather than waited for
+      if (useMain && Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED) === SLOT_IDLE) {
+        chunksByThread.push(0);
+        continue;
+      }
+      const outcome = await outcomes[slot]!;
+      const state = Atomics.load(control, slotIndex(slot));
+      if (!outcome.ok && state !== SLOT_DONE) {
+        if (state !== SLOT_IDLE) throw new Error("a compute worker failed mid-run", { cause: outcome.error });
+        unavailable++;
+      }
+      chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
+    }
+  } finally {
+    for (const w of handles) void w?.terminate();
+  }
+  // without the main thread, items left by workers that never started are finished here
+  if (!useMain) mainItems = mainLoop();
+  chunksByThread[0] = mainItems;
+  return { chunksByThread, workersUnavailable: unavailable };
+}
 
-  let mainChunks = 0;
-  const runOn = (): void => {
+/** Assigns every row to its nearest IVF centroid and encodes it, spread over worker threads. */
+export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise<AssignEncodeResult> {
+  const { n, dim, k, quantizer } = input;
+  const cw = quantizer.codeWidth;
+  const { workers, useMain, alloc } = threadPlan(input);
+  const partitions = new Uint32Array(alloc(n * 4));
+  const codes = new Uint8Array(alloc(n * cw));
+  const control = new Int32Array(alloc(controlWords(workers) * 4));
+  let vectors = input.vectors.subarray(0, n * dim);
+  if (workers > 0 && !(vectors.buffer instanceof SharedArrayBuffer)) {
+    const copy = new Float32Array(new SharedArrayBuffer(n * dim * 4));
+    copy.set(vectors);
+    vectors = copy;
+  }
+  const centroids = input.centroids.slice(0, k * dim);
+  const job: AssignEncodeJob = { vectors, n, dim, centroids, k, distance: input.distance, quantizer, partitions, codes };
+  const report = await spreadOverWorkers(workers, useMain, control, (slot) => ({
+    task: "assign-encode", vectors, n, dim, centroids, k, distance: input.distance, meta: quantizer.metadata,
+    partitions, codes, control, slot, slots: workers, chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
+  }), () => {
     const scratch = createScratch(dim);
+    let items = 0;
     for (;;) {
       const start = Atomics.add(control, CONTROL_NEXT_CHUNK, 1) * ASSIGN_ENCODE_CHUNK_ROWS;
-      if (start >= n) break;
+      if (start >= n) return items;
       assignEncodeRange(job, start, Math.min(n, start + ASSIGN_ENCODE_CHUNK_ROWS), scratch);
-      mainChunks++;
+      items++;
     }
-  };
-  if (useMain) runOn();
+  });
+  return { partitions, codes, codeWidth: cw, ...report };
+}
 
-  let unavailable = 0;
-  const chunksByThread = [mainChunks];
-  for (let slot = 0; slot < workers; slot++) {
-    // a worker still loading when the work ran out is cancelled rather than waited for
-    if (useMain && Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED) === SLOT_IDLE) {
-      void handles[slot]?.terminate();
-      chunksByThread.push(0);
-      continue;
+/**
+ * `trainQuantizer` with PQ's independent sub-space k-means spread over worker threads; the
+ * result is identical to the single-thread `trainQuantizer`. Other kinds train on this thread.
+ */
+export async function trainQuantizerParallel(
+  kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions & ParallelOptions,
+): Promise<TrainedQuantizer> {
+  const { workers, useMain, alloc } = threadPlan(opts);
+  if (kind !== "pq" || workers === 0) return trainQuantizer(kind, sample, n, dim, opts);
+  const { prepared, rows } = prepareTrainingSample(kind, sample, n, dim, opts);
+  const sharedPrepared = new Float32Array(alloc(rows * dim * 4));
+  sharedPrepared.set(prepared.subarray(0, rows * dim));
+  const plan = planPqTraining(sharedPrepared, rows, dim, opts, alloc);
+  const control = new Int32Array(alloc(controlWords(workers) * 4));
+  await spreadOverWorkers(workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
+    let items = 0;
+    for (;;) {
+      const s = Atomics.add(control, CONTROL_NEXT_CHUNK, 1);
+      if (s >= plan.m) return items;
+      trainPqSubspace(plan, s);
+      items++;
     }
-    const outcome = await outcomes[slot]!;
-    const state = Atomics.load(control, slotIndex(slot));
-    if (!outcome.ok && state !== SLOT_DONE) {
-      if (state !== SLOT_IDLE) throw new Error("an assign+encode worker failed mid-run", { cause: outcome.error });
-      unavailable++;
-    }
-    chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
-  }
-  // without the main thread, workers that never started leave work behind: finish it here
-  if (!useMain) runOn();
-  chunksByThread[0] = mainChunks;
-  for (const w of handles) void w.terminate();
-  return { partitions, codes, codeWidth: cw, chunksByThread, workersUnavailable: unavailable };
+  });
+  return pqFromPlan(plan);
 }

@@ -95,16 +95,7 @@ export function trainQuantizer(
   if (kind === "rabitq") {
     return buildQuantizer({ kind, dim, distance, residual: true, params: { bits: 1, seed }, arrays: { rotation: randomRotation(dim, seed) } });
   }
-  const rows = kind === "pq" ? Math.min(n, opts.sampleSize ?? 256 * PQ_CENTROIDS) : n;
-  const picked = rows < n ? sampleRows(sample, n, dim, rows, seed) : sample.subarray(0, n * dim);
-  let partitions: Uint32Array | undefined;
-  if (residual) {
-    const k = opts.numPartitions ?? 0;
-    if (opts.ivfCentroids === undefined || k < 1) throw new RangeError("residual quantizer training needs ivfCentroids and numPartitions");
-    const normalised = distance === "cosine" ? normalizeRows(picked.slice(), rows, dim) : picked;
-    partitions = assignNearest(normalised, rows, dim, opts.ivfCentroids, k, distance);
-  }
-  const prepared = prepareRows(picked, rows, dim, distance, residual, opts.ivfCentroids, partitions);
+  const { prepared, rows } = prepareTrainingSample(kind, sample, n, dim, opts);
   if (kind === "sq") {
     const lower = new Float32Array(dim).fill(Infinity);
     const upper = new Float32Array(dim).fill(-Infinity);
@@ -118,26 +109,86 @@ export function trainQuantizer(
     for (let t = 0; t < dim; t++) if (!(lower[t]! <= upper[t]!)) lower[t] = upper[t] = 0;
     return buildQuantizer({ kind, dim, distance, residual, params: { bits: 8 }, arrays: { lower, upper } });
   }
-  // PQ
+  const plan = planPqTraining(prepared, rows, dim, opts);
+  for (let s = 0; s < plan.m; s++) trainPqSubspace(plan, s);
+  return pqFromPlan(plan);
+}
+
+/** Everything needed to train the PQ sub-spaces independently (also on worker threads). */
+export interface PqTrainingPlan {
+  readonly prepared: Float32Array;
+  readonly rows: number;
+  readonly dim: number;
+  readonly m: number;
+  readonly dsub: number;
+  readonly distance: DistanceType;
+  readonly residual: boolean;
+  readonly seed: number;
+  readonly maxIters: number;
+  readonly tolerance: number;
+  /** m * 256 * dsub, filled by trainPqSubspace. */
+  readonly codebook: Float32Array;
+}
+
+/** Checks PQ parameters and lays out the training job over already prepared sample rows. */
+export function planPqTraining(
+  prepared: Float32Array, rows: number, dim: number, opts: QuantizerTrainOptions,
+  alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b),
+): PqTrainingPlan {
   const nbits = opts.nbits ?? 8;
   if (nbits !== 8) throw new RangeError(`PQ nbits ${nbits} is not supported (8 only)`);
   const m = opts.numSubVectors ?? defaultNumSubVectors(dim);
   if (!Number.isInteger(m) || m < 1 || dim % m !== 0) throw new RangeError(`numSubVectors ${m} must divide dim ${dim}`);
   const dsub = dim / m;
-  const codebook = new Float32Array(m * PQ_CENTROIDS * dsub);
+  return {
+    prepared, rows, dim, m, dsub, distance: opts.distance,
+    residual: opts.residual ?? defaultResidual("pq", opts.distance), seed: opts.seed ?? 42,
+    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? 1e-4,
+    codebook: new Float32Array(alloc(m * PQ_CENTROIDS * dsub * 4)),
+  };
+}
+
+/** Trains sub-space `s` of a plan (k-means with 256 codewords, seed + s) into its codebook. */
+export function trainPqSubspace(plan: PqTrainingPlan, s: number): void {
+  const { prepared, rows, dim, dsub, codebook } = plan;
   const sub = new Float32Array(rows * dsub);
-  for (let s = 0; s < m; s++) {
-    for (let i = 0; i < rows; i++) sub.set(prepared.subarray(i * dim + s * dsub, i * dim + s * dsub + dsub), i * dsub);
-    const k = Math.min(PQ_CENTROIDS, rows);
-    const km = trainKMeans(sub, rows, dsub, k, {
-      maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? 1e-4, seed: seed + s, distance: "l2",
-    });
-    const base = s * PQ_CENTROIDS * dsub;
-    codebook.set(km.centroids, base);
-    // fewer rows than codewords: repeat the last codeword (a duplicate is never chosen)
-    for (let j = k; j < PQ_CENTROIDS; j++) codebook.copyWithin(base + j * dsub, base + (k - 1) * dsub, base + k * dsub);
+  for (let i = 0; i < rows; i++) {
+    const b = i * dim + s * dsub;
+    for (let t = 0; t < dsub; t++) sub[i * dsub + t] = prepared[b + t] as number;
   }
-  return buildQuantizer({ kind, dim, distance, residual, params: { numSubVectors: m, nbits: 8 }, arrays: { codebook } });
+  const k = Math.min(PQ_CENTROIDS, rows);
+  const km = trainKMeans(sub, rows, dsub, k, { maxIters: plan.maxIters, tolerance: plan.tolerance, seed: plan.seed + s, distance: "l2" });
+  const base = s * PQ_CENTROIDS * dsub;
+  codebook.set(km.centroids, base);
+  // fewer rows than codewords: repeat the last codeword (a duplicate is never chosen)
+  for (let j = k; j < PQ_CENTROIDS; j++) codebook.copyWithin(base + j * dsub, base + (k - 1) * dsub, base + k * dsub);
+}
+
+/** The trained quantizer of a plan whose sub-spaces are all trained. */
+export function pqFromPlan(plan: PqTrainingPlan): TrainedQuantizer {
+  const codebook = plan.codebook.buffer instanceof ArrayBuffer ? plan.codebook : plan.codebook.slice();
+  return buildQuantizer({
+    kind: "pq", dim: plan.dim, distance: plan.distance, residual: plan.residual,
+    params: { numSubVectors: plan.m, nbits: 8 }, arrays: { codebook },
+  });
+}
+
+/** Raw sample rows prepared for quantizer training: PQ-sampled, normalised for cosine, residuals when needed. */
+export function prepareTrainingSample(
+  kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions,
+): { prepared: Float32Array; rows: number; residual: boolean } {
+  const residual = opts.residual ?? defaultResidual(kind, opts.distance);
+  const seed = opts.seed ?? 42;
+  const rows = kind === "pq" ? Math.min(n, opts.sampleSize ?? 256 * PQ_CENTROIDS) : n;
+  const picked = rows < n ? sampleRows(sample, n, dim, rows, seed) : sample.subarray(0, n * dim);
+  let partitions: Uint32Array | undefined;
+  if (residual) {
+    const k = opts.numPartitions ?? 0;
+    if (opts.ivfCentroids === undefined || k < 1) throw new RangeError("residual quantizer training needs ivfCentroids and numPartitions");
+    const normalised = opts.distance === "cosine" ? normalizeRows(picked.slice(), rows, dim) : picked;
+    partitions = assignNearest(normalised, rows, dim, opts.ivfCentroids, k, opts.distance);
+  }
+  return { prepared: prepareRows(picked, rows, dim, opts.distance, residual, opts.ivfCentroids, partitions), rows, residual };
 }
 
 /** `rows` distinct rows drawn uniformly with a seeded partial shuffle. */
