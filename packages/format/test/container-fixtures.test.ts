@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { QuiverFormatError, decodeFrame, encodeFrame, readArrowSection } from "@quiver/format";
 import { cases } from "../../../fixtures/_gen/areas/container.js";
@@ -78,5 +80,18 @@ describe("container fixtures", () => {
     expect(t.numRows).toBe(4);
     expect(Array.from(t.getChild("id")!.toArray() as Int32Array)).toEqual([0, 1, 2, 3]);
     expect(Array.from(t.getChild("x")!.toArray() as Float32Array)).toEqual([0.5, 1.5, -2, 1024]);
+  });
+
+  it("the worked hex example in spec/container.md is the base-three-sections fixture", () => {
+    const md = readFileSync(fileURLToPath(new URL("../../../spec/container.md", import.meta.url)), "utf8");
+    const example = md.slice(md.indexOf("## Worked example"));
+    let dumped = "";
+    for (const m of example.matchAll(/^([0-9a-f]{4}): ((?:[0-9a-f]{2} {1,2}){15}[0-9a-f]{2})/gm)) {
+      expect(Number.parseInt(m[1]!, 16)).toBe(dumped.length / 2);
+      dumped += m[2]!.replaceAll(" ", "");
+    }
+    const c = all.find((x) => x.name === "base-three-sections")!;
+    expect(dumped).toBe(hex(c.bin!));
+    expect(example).toContain(JSON.stringify(c.expected, null, 2).split("\n")[1]!);
   });
 });
