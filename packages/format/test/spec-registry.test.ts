@@ -114,4 +114,12 @@ describe("spec/registry.csv and spec/error-codes.csv", () => {
     }
     expect(registry.find((r) => r["category"] === "kind" && r["name"] === "quiver.test")?.["code"]).toBe("1");
   });
+
+  it("spec/README.md renders error codes that are all in the CSV, including every format code", () => {
+    const readme = readFileSync(`${specDir}README.md`, "utf8");
+    const rendered = tableAfter(readme, "Error codes").map((r) => r[0]!.replaceAll("`", ""));
+    const listed = new Set(errorCodes.map((r) => r["code"]));
+    for (const c of rendered) expect(listed.has(c), c).toBe(true);
+    for (const c of FORMAT_ERROR_CODES) expect(rendered).toContain(c);
+  });
 });
