@@ -1,0 +1,57 @@
+/**
+ * Worker-thread entry points: identical results to one thread, workers really do the work under
+ * vitest (tsx loader registered by the bootstrap) and under tsx (child process).
+ */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { createRng, encodeAndAssignParallel, trainKMeans, trainQuantizer, trainQuantizerParallel } from "../src/compute/index.js";
+import type { QuantizerKind } from "../src/quantizer.js";
+
+const n = 30000;
+const dim = 32;
+const rng = createRng(5);
+const data = new Float32Array(n * dim).map(() => rng.nextGaussian());
+const ivf = trainKMeans(data.subarray(0, 4000 * dim), 4000, dim, 16, { maxIters: 5 }).centroids;
+
+describe("encodeAndAssignParallel", () => {
+  for (const kind of ["pq", "rabitq"] as const satisfies readonly QuantizerKind[]) {
+    it(`workers give byte-identical output to one thread (${kind})`, async () => {
+      const quantizer = trainQuantizer(kind, data, 4000, dim, { distance: "l2", ivfCentroids: ivf, numPartitions: 16, maxIters: 5 });
+      const input = { vectors: data, n, dim, centroids: ivf, k: 16, distance: "l2" as const, quantizer };
+      const one = await encodeAndAssignParallel({ ...input, threads: 1 });
+      expect(one.chunksByThread).toEqual([Math.ceil(n / 4096)]);
+      const workersOnly = await encodeAndAssignParallel({ ...input, threads: 2, useMainThread: false });
+      expect(workersOnly.workersUnavailable).toBe(0);
+      expect(workersOnly.chunksByThread[0]).toBe(0);
+      expect(workersOnly.chunksByThread.reduce((a, b) => a + b, 0)).toBe(Math.ceil(n / 4096));
+      expect(Buffer.from(workersOnly.partitions.buffer).equals(Buffer.from(one.partitions.buffer))).toBe(true);
+      expect(Buffer.from(workersOnly.codes.buffer).equals(Buffer.from(one.codes.buffer))).toBe(true);
+      const mixed = await encodeAndAssignParallel({ ...input, threads: 2 });
+      expect(Buffer.from(mixed.codes.buffer).equals(Buffer.from(one.codes.buffer))).toBe(true);
+    });
+  }
+
+  it("starts its workers under tsx too (child process)", () => {
+    const script = fileURLToPath(new URL("../scripts/parallel-smoke.ts", import.meta.url));
+    const out = execFileSync(process.execPath, ["--import", "tsx", "--conditions=quiver-source", script], {
+      encoding: "utf8", cwd: fileURLToPath(new URL("../../..", import.meta.url)),
+    });
+    const r = JSON.parse(out) as { chunksByThread: number[]; workersUnavailable: number };
+    expect(r.workersUnavailable).toBe(0);
+    expect(r.chunksByThread[0]).toBe(0);
+    expect(r.chunksByThread.reduce((a, b) => a + b, 0)).toBe(Math.ceil(20000 / 4096));
+  });
+});
+
+describe("trainQuantizerParallel", () => {
+  it("trains PQ sub-spaces on workers with the same codebook as one thread", async () => {
+    const opts = { distance: "l2" as const, ivfCentroids: ivf, numPartitions: 16, maxIters: 8, numSubVectors: 4 };
+    const sync = trainQuantizer("pq", data, 5000, dim, opts);
+    const par = await trainQuantizerParallel("pq", data, 5000, dim, { ...opts, threads: 2, useMainThread: false });
+    const a = sync.metadata.arrays.codebook as Float32Array;
+    const b = par.metadata.arrays.codebook as Float32Array;
+    expect(b.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength))).toBe(true);
+  });
+});
