@@ -10,7 +10,10 @@ export {
   DEFAULT_MEMORY_BUDGET_BYTES,
   DEFAULT_PARTITION_ID_COLUMN,
   MAX_BUCKET_ROWS,
+  encodePayloadFile,
 } from "./writer.js";
+export { encodeRangesTable, decodeRangesTable, RANGE_COLUMNS } from "./internal/ranges-table.js";
+export type { RangeColumns } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
 export { PartitionArtifactReader, readManifest } from "./reader.js";
 export type { PartitionArtifactReaderOptions, ReadCost } from "./reader.js";
@@ -42,3 +45,4 @@ export { payloadFieldsOf, payloadSchemaOf, parsePayloadType, payloadTypeName, pa
 export type { PayloadField } from "./payload-schema.js";
 export { TwoFileShuffleWriter, TwoFileShuffleSource, DEFAULT_FLUSH_GROUP_BYTES } from "./two-file-shuffle.js";
 export type { TwoFileShuffleWriterOptions } from "./two-file-shuffle.js";
+export { canonicalPayloadRows } from "./canonical-rows.js";

@@ -164,13 +164,10 @@ export class PartitionArtifactWriter {
 
   /** Append a batch of the input schema: the payload fields plus the partition id column. */
   async append(batch: RecordBatch): Promise<void> {
-    if (this.#state !== "open") throw new QuiverFormatError("INVALID_VALUE", `writer is ${this.#state}`, { stage: "write" });
-    const n = batch.numRows;
-    if (n === 0) return;
+    if (batch.numRows === 0) return;
     const idName = this.#o.partitionIdColumn ?? DEFAULT_PARTITION_ID_COLUMN;
     const idVec = batch.getChild(idName);
     if (idVec === null || idVec.type.typeId !== Type.Int) throw new QuiverFormatError("INVALID_VALUE", `input has no integer column ${idName}`, { stage: "write" });
-    const ids = idVec.toArray() as ArrayLike<number | bigint>;
     const srcs = this.#o.payloadSchema.fields.map((f, c) => {
       const v = batch.getChild(f.name);
       if (v === null || payloadTypeWidth(v.type) !== this.#widths[c] || v.type.typeId !== f.type.typeId) {
@@ -178,15 +175,28 @@ export class PartitionArtifactWriter {
       }
       return fixedWidthBytes(singleChunk(v, "write"), this.#widths[c]!, "write");
     });
+    await this.appendRows(idVec.toArray() as ArrayLike<number | bigint>, srcs);
+  }
+
+  /**
+   * Append rows given as column bytes: `columns[c]` holds `partitionIds.length` rows of payload
+   * field c, row-contiguous and little-endian (the Arrow value layout). No Arrow objects needed.
+   */
+  async appendRows(partitionIds: ArrayLike<number | bigint>, columns: readonly Uint8Array[]): Promise<void> {
+    if (this.#state !== "open") throw new QuiverFormatError("INVALID_VALUE", `writer is ${this.#state}`, { stage: "write" });
+    const n = partitionIds.length;
+    const widths = this.#widths;
+    if (columns.length !== widths.length || columns.some((col, c) => col.byteLength !== n * widths[c]!)) {
+      throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `expected ${widths.length} columns of ${widths.join("/")} bytes per row for ${n} rows`, { stage: "write" });
+    }
     const P = this.#o.numPartitions;
     const bucketOf = this.#assign.bucketOf;
-    const widths = this.#widths;
     const T = this.flushThresholdRows;
     for (let i = 0; i < n; i++) {
-      const p = Number(ids[i]);
+      const p = Number(partitionIds[i]);
       if (!(p >= 0 && p < P) || !Number.isInteger(p)) {
         this.#state = "failed";
-        throw new QuiverFormatError("INVALID_VALUE", `row ${i}: partition id ${String(ids[i])} is not in [0, ${P})`, { stage: "write" });
+        throw new QuiverFormatError("INVALID_VALUE", `row ${i}: partition id ${String(partitionIds[i])} is not in [0, ${P})`, { stage: "write" });
       }
       const bs = this.#buckets[bucketOf[p]!]!;
       if (bs.part === undefined) {
@@ -197,7 +207,7 @@ export class PartitionArtifactWriter {
       bs.part[slot] = p;
       for (let c = 0; c < widths.length; c++) {
         const w = widths[c]!;
-        const src = srcs[c]!;
+        const src = columns[c]!;
         const dst = bs.cols![c]!;
         let s = i * w;
         let d = slot * w;
@@ -312,4 +322,25 @@ export class PartitionArtifactWriter {
 /** Relative path of bucket b: `buckets/bucket-00000.arrow`. */
 export function bucketFileName(b: number): string {
   return `buckets/bucket-${String(b).padStart(5, "0")}.arrow`;
+}
+
+/** An Arrow IPC file of payload rows (column bytes as in {@link PartitionArtifactWriter.appendRows}), one record batch per entry of `batchRows`. */
+export async function encodePayloadFile(payloadSchema: Schema, columns: readonly Uint8Array[], batchRows: readonly number[]): Promise<Uint8Array> {
+  const widths = payloadSchema.fields.map((f) => payloadTypeWidth(f.type));
+  const chunks: Uint8Array[] = [];
+  const appender = new ArrowFileAppender(payloadSchema, { write: async (b) => void chunks.push(b.slice()) });
+  await appender.start();
+  let row = 0;
+  for (const n of batchRows) {
+    await appender.append([batchOf(payloadSchema, columns.map((col, c) => col.slice(row * widths[c]!, (row + n) * widths[c]!)), n)]);
+    row += n;
+  }
+  await appender.finish();
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.byteLength, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
 }
