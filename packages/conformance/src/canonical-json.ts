@@ -24,7 +24,8 @@ export function toCanonicalValue(value: unknown, path = "$"): JsonValue {
     if (proto !== Object.prototype && proto !== null) {
       throw new TypeError(`${path}: ${Object.prototype.toString.call(value)} is not a plain object`);
     }
-    const out: { [key: string]: JsonValue } = {};
+    // Null prototype: a "__proto__" key must stay an ordinary member, never set the prototype.
+    const out = Object.create(null) as { [key: string]: JsonValue };
     for (const key of Object.keys(value).sort()) {
       const v = (value as Record<string, unknown>)[key];
       if (v === undefined) continue; // JSON.stringify drops undefined members too

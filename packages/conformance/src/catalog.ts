@@ -83,7 +83,7 @@ export function loadCase(root: string, entry: CatalogCase): LoadedCase {
 
 /** Every file under `dir`, keyed by forward-slash relative path. */
 export function readDirectoryFiles(dir: string): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
+  const out = Object.create(null) as Record<string, Uint8Array>;
   const walk = (rel: string): void => {
     for (const name of readdirSync(join(dir, rel))) {
       const childRel = rel === "" ? name : `${rel}/${name}`;

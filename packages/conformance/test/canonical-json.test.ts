@@ -12,6 +12,11 @@ describe("canonical JSON", () => {
     expect(toCanonicalValue({ n: 2n ** 64n - 1n, b: new Uint8Array([0, 171, 255]), u: undefined })).toEqual({ b: "00abff", n: "18446744073709551615" });
   });
 
+  it("keeps a __proto__ key as an ordinary member", () => {
+    const v = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as unknown;
+    expect(canonicalJson(v)).toBe('{\n  "__proto__": {\n    "x": 1\n  },\n  "a": 2\n}\n');
+  });
+
   it("rejects values without an exact JSON form", () => {
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(/\$\.x/);
     expect(() => canonicalJson([Infinity])).toThrow(TypeError);
