@@ -207,18 +207,23 @@ export class DiskCacheBackend implements CacheBackend {
       throw e;
     }
     try {
-      const size = (await fh.stat()).size;
-      const header = await readExactly(fh, 0, Math.min(size, DISK_ENTRY_HEADER_SIZE));
-      const h = parseDiskEntryHeader(header, size);
-      const keyBytes = await readExactly(fh, DISK_ENTRY_HEADER_SIZE, h.keyLength);
-      if (crc32(keyBytes) !== h.keyCrc) throw new QuiverFormatError("CHECKSUM_MISMATCH", "disk entry key CRC-32 mismatch", { stage: "disk-entry", offset: 12 });
+      const st = await fh.stat();
+      const size = st.size;
       const want = utf8.encode(key);
+      // One read for header and key: the key we expect tells how long it should be.
+      const head = await readExactly(fh, 0, Math.min(size, DISK_ENTRY_HEADER_SIZE + want.byteLength));
+      const h = parseDiskEntryHeader(head, size);
+      if (h.keyLength !== want.byteLength) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 8 });
+      const keyBytes = head.subarray(DISK_ENTRY_HEADER_SIZE);
+      if (keyBytes.byteLength !== h.keyLength) throw new QuiverFormatError("TRUNCATED", "disk entry ends inside its key", { stage: "disk-entry", offset: 24 });
+      if (crc32(keyBytes) !== h.keyCrc) throw new QuiverFormatError("CHECKSUM_MISMATCH", "disk entry key CRC-32 mismatch", { stage: "disk-entry", offset: 12 });
       if (!bytesEqual(keyBytes, want)) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 24 });
       // A fresh, exactly sized buffer: decoded views then pin only the frame (size accounting).
       const frame = new Uint8Array(h.frameLength);
       await readInto(fh, DISK_ENTRY_HEADER_SIZE + h.keyLength, frame);
-      const now = new Date();
-      await fh.utimes(now, now).catch(() => undefined); // LRU-by-access; best effort
+      // LRU by access: refresh mtime, at most once per second per file (saves a syscall on hot keys).
+      const now = Date.now();
+      if (now - st.mtimeMs > 1000) await fh.utimes(new Date(now), new Date(now)).catch(() => undefined);
       return frame;
     } finally {
       await fh.close();
