@@ -11,7 +11,7 @@ import {
   decodeFrame,
   encodeFrame,
 } from "@quiver/format";
-import { atByteOffset, hex, rewriteHeaderCrc, tableStartOf, writeUint } from "./frame-bytes.js";
+import { atByteOffset, hex, readUint, rewriteHeaderCrc, tableStartOf, writeUint } from "./frame-bytes.js";
 
 const NUM_RUNS = 10_000;
 const ENCODINGS = Object.keys(SECTION_ENCODINGS) as SectionEncoding[];
@@ -73,22 +73,38 @@ function fieldValueArb(size: number): fc.Arbitrary<bigint> {
 }
 
 /** A field of the header or of some section entry, with a value to write there. */
-type FieldOverwrite = { table: "header" | "entry"; index: number; field: number; value: bigint };
+type FieldOverwrite = { table: "header" | "entry"; index: number; field: number; value: bigint; add: boolean };
 
 const fieldOverwriteArb: fc.Arbitrary<FieldOverwrite> = fc.oneof(
   fc.nat({ max: FRAME_HEADER.fields.length - 1 }).chain((field) =>
-    fieldValueArb(Math.min(FRAME_HEADER.fields[field]!.size, 8)).map((value) => ({ table: "header" as const, index: 0, field, value })),
+    fieldValueArb(Math.min(FRAME_HEADER.fields[field]!.size, 8)).map((value) => ({ table: "header" as const, index: 0, field, value, add: false })),
   ),
   fc
     .record({ index: fc.nat({ max: 3 }), field: fc.nat({ max: SECTION_ENTRY.fields.length - 1 }) })
-    .chain(({ index, field }) => fieldValueArb(Math.min(SECTION_ENTRY.fields[field]!.size, 8)).map((value) => ({ table: "entry" as const, index, field, value }))),
+    .chain(({ index, field }) => fieldValueArb(Math.min(SECTION_ENTRY.fields[field]!.size, 8)).map((value) => ({ table: "entry" as const, index, field, value, add: false }))),
+  // Small steps from the current value (an offset 64 too far, an id equal to a neighbour's, ...)
+  // reach the placement checks far more often than arbitrary values do.
+  fc
+    .record({
+      table: fc.constantFrom("header" as const, "entry" as const),
+      index: fc.nat({ max: 3 }),
+      field: fc.nat({ max: 6 }),
+      value: fc.oneof(fc.constantFrom(-128n, -64n, -8n, -1n, 1n, 4n, 8n, 64n, 128n), fc.bigInt({ min: -256n, max: 256n })),
+    })
+    .map((o) => ({ ...o, field: o.table === "header" ? [4, 5, 10][o.field % 3]! : o.field, add: true })),
 );
+
+/** Write `o.value`, or add it (wrapping) to the current value when `o.add`. */
+function writeField(bytes: Uint8Array, at: number, size: number, o: FieldOverwrite): void {
+  const mask = (1n << BigInt(8 * size)) - 1n;
+  writeUint(bytes, at, size, o.add ? (readUint(bytes, at, size) + o.value) & mask : o.value & mask);
+}
 
 function applyOverwrite(bytes: Uint8Array, o: FieldOverwrite): void {
   if (o.table === "header") {
     const f = FRAME_HEADER.fields[o.field]!;
     if (f.type === "bytes") bytes.fill(Number(o.value & 0xffn), f.offset, f.offset + f.size);
-    else writeUint(bytes, f.offset, f.size, o.value);
+    else writeField(bytes, f.offset, f.size, o);
   } else {
     const count = new DataView(bytes.buffer, bytes.byteOffset).getUint32(24, true);
     if (count === 0) return;
@@ -97,7 +113,7 @@ function applyOverwrite(bytes: Uint8Array, o: FieldOverwrite): void {
     // An earlier overwrite of type_name_length or section_count can move the table past the end.
     if (at + f.size > bytes.byteLength) return;
     if (f.type === "bytes") bytes.fill(Number(o.value & 0xffn), at, at + f.size);
-    else writeUint(bytes, at, f.size, o.value);
+    else writeField(bytes, at, f.size, o);
   }
 }
 
@@ -175,6 +191,7 @@ describe("frame properties", () => {
       }),
       { numRuns: NUM_RUNS },
     );
+    if (process.env.QUIVER_PRINT_SEEN === "1") console.log(JSON.stringify([...seen].sort()));
     // The generator must actually exercise the checks behind the header CRC.
     for (const code of [
       "valid",
@@ -186,10 +203,37 @@ describe("frame properties", () => {
       "UNKNOWN_SECTION_ENCODING",
       "SECTION_OUT_OF_BOUNDS",
       "SECTION_MISALIGNED",
-      "SECTION_GAP",
+      "SECTION_LENGTH_NOT_MULTIPLE",
+      "BAD_TYPE_NAME",
       "CHECKSUM_MISMATCH",
-      "TRUNCATED",
     ]) {
+      expect.soft(seen.get(code) ?? 0, code).toBeGreaterThan(0);
+    }
+  });
+
+  it("small edits of section ids, offsets and lengths behind a valid header CRC hit each placement check", () => {
+    const seen = new Map<string, number>();
+    const manySections = frameInputArb.filter((f) => f.sections.length >= 3);
+    const edit = fc.record({ index: fc.nat({ max: 3 }), field: fc.constantFrom(0, 3, 4), value: fc.constantFrom(-128n, -64n, -1n, 1n, 4n, 64n, 128n), other: fc.nat({ max: 3 }) });
+    fc.assert(
+      fc.property(fc.tuple(manySections.map((f) => ({ ...f, sections: f.sections.slice(0, 4) })), edit), ([input, e]) => {
+        const b = encodeFrame(input);
+        const count = input.sections.length;
+        if (e.field === 0) {
+          // Copy another entry's id: a duplicate unless it is the same entry.
+          const from = tableStartOf(b) + (e.other % count) * SECTION_ENTRY.size;
+          writeUint(b, tableStartOf(b) + (e.index % count) * SECTION_ENTRY.size, 4, readUint(b, from, 4));
+        } else {
+          applyOverwrite(b, { table: "entry", index: e.index, field: e.field, value: e.value, add: true });
+        }
+        rewriteHeaderCrc(b);
+        const r = decodesCanonicallyOrRejects(b);
+        seen.set(r, (seen.get(r) ?? 0) + 1);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+    if (process.env.QUIVER_PRINT_SEEN === "1") console.log(JSON.stringify([...seen].sort()));
+    for (const code of ["DUPLICATE_SECTION_ID", "SECTION_OUT_OF_BOUNDS", "SECTION_MISALIGNED", "SECTION_UNSORTED", "SECTION_OVERLAP", "SECTION_GAP", "BAD_FRAME_LENGTH"]) {
       expect.soft(seen.get(code) ?? 0, code).toBeGreaterThan(0);
     }
   });
