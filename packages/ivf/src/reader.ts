@@ -205,6 +205,20 @@ export class IvfVectorIndex {
     }
   }
 
+  /** The cache key of partition p's entry (for tools that pre-populate a cache). */
+  partitionCacheKey(p: number): CacheKey<IvfPartitionEntry> {
+    const k = this.#entryKeys[p];
+    if (k === undefined) throw new RangeError(`partition ${p} of ${this.numPartitions}`);
+    return k;
+  }
+
+  /** The cache key of partition p's raw vectors. */
+  vectorsCacheKey(p: number): CacheKey<IvfPartitionVectors> {
+    const k = this.#vectorKeys[p];
+    if (k === undefined) throw new RangeError(`partition ${p} of ${this.numPartitions}`);
+    return k;
+  }
+
   get dim(): number {
     return this.state.metadata.dim;
   }

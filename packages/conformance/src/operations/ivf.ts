@@ -1,4 +1,96 @@
+/**
+ * IVF conformance operations (spec/ivf.md):
+ * - `ivf-open-index`: an index file (.bin) -> the canonical state summary a cold open produces.
+ * - `ivf-decode-state`: an `IvfIndexState` cache entry (.bin) -> the same canonical state summary.
+ * - `ivf-decode-partition`: a partition cache entry (.bin; the codec is chosen by the frame's type
+ *   name) -> `{ typeName, partition, rows, codeWidth, rowIds, codes }`.
+ * - `ivf-search`: a directory with `state.bin` and `partition-<p>.bin` cache entries, and `input`
+ *   `{ query: <hex f32>, k, nprobes }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal
+ *   string rounded to 4 places (the stated tolerance), with no object-store access at all.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { IndexCache, decodeCacheEntry } from "@quiver/cache";
+import { QuiverFormatError, inspectFrameHeader } from "@quiver/format";
+import {
+  IvfVectorIndex,
+  type IvfIndexState,
+  PARTITION_TYPE_NAMES,
+  type QuantizerKind,
+  ivfIndexStateCodec,
+  partitionEntryCodecs,
+  readIvfIndexState,
+} from "@quiver/ivf";
+import { MemoryObjectStore } from "@quiver/store";
+import { bytesToHex, hexToBytes } from "../canonical-json.js";
 import type { OperationFn } from "../operation.js";
 
-/** Conformance operations of this area, keyed by operation name (stub until the area owner fills it). */
-export const operations: Record<string, OperationFn> = {};
+function bytesOfView(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Canonical summary of an index state (offsets as decimal strings via bigint, arrays as hex). */
+function stateSummary(s: IvfIndexState): unknown {
+  const arrays: Record<string, string> = {};
+  for (const [name, a] of Object.entries(s.quantizer.arrays)) arrays[name] = bytesToHex(bytesOfView(a));
+  return {
+    path: s.path,
+    fileSize: BigInt(s.fileSize),
+    metadata: s.metadata,
+    centroids: bytesToHex(bytesOfView(s.centroids)),
+    quantizerArrays: arrays,
+    partitions: s.partitions.map((p) => ({
+      rows: p.rows,
+      offset: BigInt(p.offset),
+      length: BigInt(p.length),
+      crc32: p.crc32,
+      ...(p.raw === undefined ? {} : { raw: { offset: BigInt(p.raw.offset), length: BigInt(p.raw.length), crc32: p.raw.crc32 } }),
+    })),
+  };
+}
+
+function kindOfTypeName(typeName: string): QuantizerKind {
+  for (const [kind, name] of Object.entries(PARTITION_TYPE_NAMES)) if (name === typeName) return kind as QuantizerKind;
+  throw new QuiverFormatError("WRONG_TYPE_NAME", `${JSON.stringify(typeName)} is not an IVF partition entry type`, { stage: "type-name", offset: 64 });
+}
+
+function needBin(bin: Uint8Array | undefined, op: string): Uint8Array {
+  if (bin === undefined) throw new Error(`${op} needs a single-file fixture (.bin)`);
+  return bin;
+}
+
+/** Conformance operations of the IVF area, keyed by operation name. */
+export const operations: Record<string, OperationFn> = {
+  "ivf-open-index": async (fixture) => {
+    const bin = needBin(fixture.bin, "ivf-open-index");
+    const store = new MemoryObjectStore();
+    await store.put("index.qvr", bin);
+    return stateSummary(await readIvfIndexState(store, "index.qvr", bin.byteLength));
+  },
+  "ivf-decode-state": async (fixture) => stateSummary(decodeCacheEntry(ivfIndexStateCodec, needBin(fixture.bin, "ivf-decode-state")).value),
+  "ivf-decode-partition": async (fixture) => {
+    const bin = needBin(fixture.bin, "ivf-decode-partition");
+    const kind = kindOfTypeName(inspectFrameHeader(bin).typeName);
+    const codec = partitionEntryCodecs[kind];
+    const e = decodeCacheEntry(codec, bin).value;
+    return { typeName: codec.typeName, partition: e.partition, rows: e.rows, codeWidth: e.codeWidth, rowIds: [...e.rowIds], codes: bytesToHex(e.codes) };
+  },
+  "ivf-search": async (fixture) => {
+    if (fixture.dir === undefined) throw new Error("ivf-search needs a multi-file fixture (directory)");
+    const input = fixture.input as { query: string; k: number; nprobes: number };
+    const state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(fixture.dir, "state.bin"))).value;
+    // An empty store: any read would fail, so the search runs from the cache entries alone.
+    const cache = IndexCache.inMemory();
+    const index = new IvfVectorIndex(new MemoryObjectStore(), state, { cache });
+    const codec = partitionEntryCodecs[state.metadata.quantizer.kind];
+    for (let p = 0; p < state.metadata.numPartitions; p++) {
+      const entry = decodeCacheEntry(codec, await readFile(join(fixture.dir, `partition-${p}.bin`))).value;
+      if (entry.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `partition-${p}.bin holds partition ${entry.partition}`, { stage: "payload" });
+      await cache.insert(index.partitionCacheKey(p), entry);
+    }
+    const qb = hexToBytes(input.query);
+    const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
+    const hits = await index.search(query, { k: input.k, nprobes: input.nprobes });
+    return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
+  },
+};
