@@ -5,7 +5,10 @@
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { createRng, encodeAndAssignParallel, trainKMeans, trainQuantizer, trainQuantizerParallel } from "../src/compute/index.js";
+import {
+  createRng, encodeAndAssignParallel, trainIvfModel, trainIvfModelParallel, trainKMeans, trainKMeansParallel, trainQuantizer,
+  trainQuantizerParallel,
+} from "../src/compute/index.js";
 import type { QuantizerKind } from "../src/quantizer.js";
 
 const n = 30000;
@@ -53,5 +56,21 @@ describe("trainQuantizerParallel", () => {
     const b = par.metadata.arrays.codebook as Float32Array;
     expect(b.buffer).toBeInstanceOf(ArrayBuffer);
     expect(Buffer.from(b.buffer, b.byteOffset, b.byteLength).equals(Buffer.from(a.buffer, a.byteOffset, a.byteLength))).toBe(true);
+  });
+});
+
+describe("trainKMeansParallel / trainIvfModelParallel", () => {
+  it("gives exactly the single-thread centroids, iterations and loss", async () => {
+    for (const distance of ["l2", "cosine"] as const) {
+      const opts = { maxIters: 6, seed: 3, distance };
+      const one = trainKMeans(data, 12000, dim, 24, opts);
+      const two = await trainKMeansParallel(data, 12000, dim, 24, { ...opts, threads: 2 });
+      expect(two.iterations).toBe(one.iterations);
+      expect(two.loss).toBe(one.loss);
+      expect(Buffer.from(two.centroids.buffer).equals(Buffer.from(one.centroids.buffer))).toBe(true);
+    }
+    const m1 = trainIvfModel(data, n, dim, { numPartitions: 16, distance: "l2", sampleRate: 300, maxIters: 4 });
+    const m2 = await trainIvfModelParallel(data, n, dim, { numPartitions: 16, distance: "l2", sampleRate: 300, maxIters: 4, threads: 2 });
+    expect([...m2.centroids]).toEqual([...m1.centroids]);
   });
 });

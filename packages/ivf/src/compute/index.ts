@@ -14,5 +14,5 @@ export type { IvfModel, IvfTrainOptions } from "./internal/ivf-model.js";
 export { trainQuantizer, prepareRows, defaultNumSubVectors, defaultResidual, PQ_CENTROIDS } from "./internal/quantizers.js";
 export type { QuantizerTrainOptions } from "./internal/quantizers.js";
 export { quantizerFromMetadata, validateQuantizerMetadata, MAX_VECTOR_DIM, MAX_RABITQ_DIM } from "./internal/metadata-validation.js";
-export { encodeAndAssignParallel, trainQuantizerParallel } from "./internal/parallel.js";
+export { encodeAndAssignParallel, trainQuantizerParallel, trainKMeansParallel, trainIvfModelParallel } from "./internal/parallel.js";
 export type { AssignEncodeInput, AssignEncodeResult, ParallelOptions, ParallelReport } from "./internal/parallel.js";

@@ -5,12 +5,17 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { WorkerPayload } from "./parallel-protocol.js";
-import { CONTROL_NEXT_CHUNK, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING, chunkCountIndex, slotIndex } from "./parallel-protocol.js";
+import {
+  CONTROL_NEXT_CHUNK, KM_DONE, KM_GENERATION, KM_NEXT, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING,
+  chunkCountIndex, kmSlotIndex, slotIndex,
+} from "./parallel-protocol.js";
+import type { KMeansAssignPayload } from "./parallel-protocol.js";
+import { assignScored } from "./vector-math.js";
 import { assignEncodeRange, createScratch } from "./assign-encode.js";
 import { buildQuantizer, trainPqSubspace } from "./quantizers.js";
 
 /** Runs the task's claim loop; returns the number of items this thread processed. */
-function runTask(d: WorkerPayload): number {
+function runTask(d: Exclude<WorkerPayload, KMeansAssignPayload>): number {
   let items = 0;
   if (d.task === "pq-train") {
     for (;;) {
@@ -33,11 +38,42 @@ function runTask(d: WorkerPayload): number {
   }
 }
 
-const d = workerData as WorkerPayload;
-// claim the slot before the first item; the main thread cancels slots that never started
-if (Atomics.compareExchange(d.control, slotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) === SLOT_IDLE) {
-  const items = runTask(d);
-  Atomics.store(d.control, chunkCountIndex(d.slots, d.slot), items);
-  Atomics.store(d.control, slotIndex(d.slot), SLOT_DONE);
+/** Serves k-means assignment generations until the main thread sets generation -1. */
+function serveKMeans(d: KMeansAssignPayload): void {
+  const c = d.control;
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(c, KM_GENERATION, seen);
+    const gen = Atomics.load(c, KM_GENERATION);
+    if (gen < 0) return;
+    if (gen === seen) continue;
+    seen = gen;
+    const alpha = d.alpha[0] as number;
+    for (;;) {
+      const start = Atomics.add(c, KM_NEXT, 1) * d.chunkRows;
+      if (start >= d.n) break;
+      const end = Math.min(d.n, start + d.chunkRows);
+      assignScored(d.x.subarray(start * d.dim, end * d.dim), end - start, d.dim, d.dim, 0, d.centroids, d.k, d.bias, alpha,
+        d.assignment.subarray(start, end), d.scores.subarray(start, end));
+    }
+    Atomics.add(c, KM_DONE, 1);
+    Atomics.notify(c, KM_DONE);
+  }
 }
-parentPort?.postMessage({ cancelled: Atomics.load(d.control, slotIndex(d.slot)) === SLOT_CANCELLED });
+
+const d = workerData as WorkerPayload;
+if (d.task === "kmeans-assign") {
+  // claim the slot (and wake a main thread waiting for it) unless the main thread gave up on us
+  if (Atomics.compareExchange(d.control, kmSlotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) === SLOT_IDLE) {
+    Atomics.notify(d.control, kmSlotIndex(d.slot));
+    serveKMeans(d);
+  }
+} else {
+  // claim the slot before the first item; the main thread cancels slots that never started
+  if (Atomics.compareExchange(d.control, slotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) === SLOT_IDLE) {
+    const items = runTask(d);
+    Atomics.store(d.control, chunkCountIndex(d.slots, d.slot), items);
+    Atomics.store(d.control, slotIndex(d.slot), SLOT_DONE);
+  }
+  parentPort?.postMessage({ cancelled: Atomics.load(d.control, slotIndex(d.slot)) === SLOT_CANCELLED });
+}

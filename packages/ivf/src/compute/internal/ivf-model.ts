@@ -1,7 +1,7 @@
 /** IVF model training: k-means over a seeded sample of numPartitions * sampleRate rows. */
 import type { DistanceType } from "../../quantizer.js";
 import { trainKMeans } from "./kmeans.js";
-import type { KMeansOptions } from "./kmeans.js";
+import type { KMeansOptions, KMeansResult } from "./kmeans.js";
 import { sampleRows } from "./quantizers.js";
 
 /** Options for IVF model training. */
@@ -36,6 +36,14 @@ export interface IvfModel {
 
 /** Trains the IVF centroids on a sample of the `n` rows (rows with non-finite values are skipped). */
 export function trainIvfModel(vectors: Float32Array, n: number, dim: number, opts: IvfTrainOptions): IvfModel {
+  const { rows, sample, kmeansOptions } = ivfTrainingSample(vectors, n, dim, opts);
+  return ivfModelFrom(opts, dim, rows, trainKMeans(sample, rows, dim, opts.numPartitions, kmeansOptions));
+}
+
+/** The seeded training sample (numPartitions * sampleRate finite rows) and the k-means options. */
+export function ivfTrainingSample(
+  vectors: Float32Array, n: number, dim: number, opts: IvfTrainOptions,
+): { rows: number; sample: Float32Array; kmeansOptions: KMeansOptions } {
   const k = opts.numPartitions;
   const seed = opts.seed ?? 42;
   const want = Math.min(n, k * (opts.sampleRate ?? 256));
@@ -50,15 +58,20 @@ export function trainIvfModel(vectors: Float32Array, n: number, dim: number, opt
     rows++;
   }
   // dot trains with L2: maximum-inner-product k-means lets large-norm centroids absorb every row
-  const km = trainKMeans(picked, rows, dim, k, {
+  const kmeansOptions: KMeansOptions = {
     maxIters: opts.maxIters ?? 50,
     tolerance: opts.tolerance ?? 1e-4,
     seed,
     distance: opts.distance === "dot" ? "l2" : opts.distance,
     ...(opts.init === undefined ? {} : { init: opts.init }),
-  });
+  };
+  return { rows, sample: picked.subarray(0, rows * dim), kmeansOptions };
+}
+
+/** The model record for a finished k-means. */
+export function ivfModelFrom(opts: IvfTrainOptions, dim: number, rows: number, km: KMeansResult): IvfModel {
   return {
-    dim, numPartitions: k, distance: opts.distance, centroids: km.centroids,
+    dim, numPartitions: opts.numPartitions, distance: opts.distance, centroids: km.centroids,
     iterations: km.iterations, loss: km.loss, converged: km.converged, sampleRows: rows,
   };
 }

@@ -39,16 +39,42 @@ export interface KMeansResult {
 
 const DEFAULT_SEED = 42;
 
+/**
+ * Assignment step: for every row, the centroid minimising bias[j] + alpha * (x . c_j) and its
+ * score. The default runs on this thread; the parallel trainer spreads it over workers.
+ */
+export type RowAssigner = (
+  centroids: Float32Array, bias: Float32Array, alpha: number, assignment: Uint32Array, scores: Float32Array,
+) => void;
+
 /** Trains k centroids on `n` rows of `dim` floats. Throws RangeError when n < k or k < 1. */
 export function trainKMeans(data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
+  checkKMeansShape(data, n, dim, k);
+  return runKMeans(kmeansRows(data, n, dim, opts.distance ?? "l2"), n, dim, k, opts);
+}
+
+/** Throws RangeError unless k >= 1, n >= k and data holds n * dim floats. */
+export function checkKMeansShape(data: Float32Array, n: number, dim: number, k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
   if (!Number.isInteger(n) || n < k) throw new RangeError(`k-means needs at least k=${k} rows, got ${n}`);
   if (data.length < n * dim) throw new RangeError(`data holds ${data.length} floats, need ${n * dim}`);
+}
+
+/** The rows k-means works on: a normalised copy (into `out` when given) for cosine, else `data`. */
+export function kmeansRows(data: Float32Array, n: number, dim: number, type: DistanceType, out?: Float32Array): Float32Array {
+  if (type !== "cosine") return data;
+  const copy = out ?? new Float32Array(n * dim);
+  copy.set(data.subarray(0, n * dim));
+  return normalizeRows(copy, n, dim);
+}
+
+/** Lloyd iterations over prepared rows (see kmeansRows), with a pluggable assignment step. */
+export function runKMeans(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, assigner?: RowAssigner): KMeansResult {
   const maxIters = opts.maxIters ?? 50;
   const tolerance = opts.tolerance ?? 1e-4;
   const type = opts.distance ?? "l2";
   const rng = createRng(opts.seed ?? DEFAULT_SEED);
-  const x = type === "cosine" ? normalizeRows(data.slice(0, n * dim), n, dim) : data;
+  const assign: RowAssigner = assigner ?? ((c, bias, alpha, out, sc) => assignScored(x, n, dim, dim, 0, c, k, bias, alpha, out, sc));
 
   const centroids = opts.init === "random" ? initRandom(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
   if (type === "cosine") normalizeRows(centroids, k, dim);
@@ -64,7 +90,7 @@ export function trainKMeans(data: Float32Array, n: number, dim: number, k: numbe
   let converged = false;
   while (iterations < maxIters) {
     const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
-    assignScored(x, n, dim, dim, 0, centroids, k, bias, alpha, assignment, scores);
+    assign(centroids, bias, alpha, assignment, scores);
     iterations++;
     let total = 0;
     for (let i = 0; i < n; i++) {

@@ -32,7 +32,39 @@ interface PayloadBase {
 }
 
 /** workerData of a worker: one task kind, typed arrays as views of SharedArrayBuffers. */
-export type WorkerPayload = AssignEncodePayload | PqTrainPayload;
+export type WorkerPayload = AssignEncodePayload | PqTrainPayload | KMeansAssignPayload;
+
+/** k-means control words: next chunk, generation (-1 = stop), workers done with the generation. */
+export const KM_NEXT = 0;
+export const KM_GENERATION = 1;
+export const KM_DONE = 2;
+/** Index of worker `slot`'s state word in the k-means control block. */
+export function kmSlotIndex(slot: number): number {
+  return 3 + slot;
+}
+/** Int32 words of the k-means control block. */
+export function kmControlWords(slots: number): number {
+  return 3 + slots;
+}
+
+/**
+ * Persistent k-means assignment worker: waits for each new generation, assigns claimed row
+ * chunks against the shared centroids/bias/alpha, counts itself done, until generation -1.
+ */
+export interface KMeansAssignPayload extends PayloadBase {
+  readonly task: "kmeans-assign";
+  readonly x: Float32Array;
+  readonly n: number;
+  readonly dim: number;
+  readonly k: number;
+  readonly centroids: Float32Array;
+  readonly bias: Float32Array;
+  /** [alpha] */
+  readonly alpha: Float32Array;
+  readonly assignment: Uint32Array;
+  readonly scores: Float32Array;
+  readonly chunkRows: number;
+}
 
 /** Train PQ sub-spaces claimed from control[0] into the shared codebook. */
 export interface PqTrainPayload extends PayloadBase {

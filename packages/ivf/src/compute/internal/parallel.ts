@@ -10,11 +10,17 @@ import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../../quanti
 import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./assign-encode.js";
 import type { AssignEncodeJob } from "./assign-encode.js";
 import {
-  CONTROL_NEXT_CHUNK, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, chunkCountIndex, controlWords, slotIndex,
+  CONTROL_NEXT_CHUNK, KM_DONE, KM_GENERATION, KM_NEXT, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE,
+  chunkCountIndex, controlWords, kmControlWords, kmSlotIndex, slotIndex,
 } from "./parallel-protocol.js";
 import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
 import type { QuantizerTrainOptions } from "./quantizers.js";
+import { checkKMeansShape, kmeansRows, runKMeans } from "./kmeans.js";
+import type { KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
+import { assignScored } from "./vector-math.js";
+import { ivfModelFrom, ivfTrainingSample } from "./ivf-model.js";
+import type { IvfModel, IvfTrainOptions } from "./ivf-model.js";
 
 /** Thread options of the parallel entry points. */
 export interface ParallelOptions {
@@ -173,4 +179,105 @@ export async function trainQuantizerParallel(
     }
   });
   return pqFromPlan(plan);
+}
+
+/** Rows per k-means assignment chunk claimed by a thread. */
+const KMEANS_CHUNK_ROWS = 4096;
+/** How long the first iteration waits for a still-loading worker before going on without it. */
+const WORKER_START_WAIT_MS = 3000;
+/** A generation that takes longer than this means a worker died: fail instead of hanging. */
+const GENERATION_TIMEOUT_MS = 600_000;
+
+/**
+ * `trainKMeans` with each iteration's assignment step spread over persistent worker threads
+ * (they wait on a shared generation counter between iterations). Identical result to
+ * `trainKMeans` for the same inputs: only the assignment is split, by rows.
+ */
+export async function trainKMeansParallel(
+  data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions & ParallelOptions = {},
+): Promise<KMeansResult> {
+  checkKMeansShape(data, n, dim, k);
+  const type = opts.distance ?? "l2";
+  const { workers } = threadPlan({ ...opts, useMainThread: true });
+  if (workers === 0) return runKMeans(kmeansRows(data, n, dim, type), n, dim, k, opts);
+  const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
+  let x = kmeansRows(data, n, dim, type, new Float32Array(sab(n * dim)));
+  if (!(x.buffer instanceof SharedArrayBuffer)) {
+    const copy = new Float32Array(sab(n * dim));
+    copy.set(x.subarray(0, n * dim));
+    x = copy;
+  }
+  const centroids = new Float32Array(sab(k * dim));
+  const bias = new Float32Array(sab(k));
+  const alphaBox = new Float32Array(sab(1));
+  const assignment = new Uint32Array(sab(n));
+  const scores = new Float32Array(sab(n));
+  const control = new Int32Array(sab(kmControlWords(workers)));
+  const handles: Worker[] = [];
+  const started: boolean[] = [];
+  for (let slot = 0; slot < workers; slot++) {
+    const payload: WorkerPayload = {
+      task: "kmeans-assign", x, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores,
+      control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
+    };
+    try {
+      const w = new Worker(WORKER_URL, { workerData: payload });
+      w.on("error", () => undefined); // a worker that fails to load simply never claims its slot
+      handles.push(w);
+      started[slot] = true;
+    } catch {
+      // no worker runtime: the slot stays idle and is cancelled below
+    }
+  }
+  let active = -1;
+  const assigner: RowAssigner = (c, b, alpha, outIdx, outScore) => {
+    if (active < 0) {
+      // first iteration: k-means++ seeding gave workers time to load; wait a little more if not
+      active = 0;
+      for (let slot = 0; slot < workers; slot++) {
+        const word = kmSlotIndex(slot);
+        if (Atomics.load(control, word) === SLOT_IDLE && started[slot] === true) Atomics.wait(control, word, SLOT_IDLE, WORKER_START_WAIT_MS);
+        if (Atomics.compareExchange(control, word, SLOT_IDLE, SLOT_CANCELLED) !== SLOT_IDLE) active++;
+      }
+    }
+    centroids.set(c.subarray(0, k * dim));
+    bias.set(b.subarray(0, k));
+    alphaBox[0] = alpha;
+    Atomics.store(control, KM_NEXT, 0);
+    Atomics.store(control, KM_DONE, 0);
+    Atomics.add(control, KM_GENERATION, 1);
+    Atomics.notify(control, KM_GENERATION);
+    for (;;) {
+      const start = Atomics.add(control, KM_NEXT, 1) * KMEANS_CHUNK_ROWS;
+      if (start >= n) break;
+      const end = Math.min(n, start + KMEANS_CHUNK_ROWS);
+      assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
+        assignment.subarray(start, end), scores.subarray(start, end));
+    }
+    for (let done = Atomics.load(control, KM_DONE); done < active; done = Atomics.load(control, KM_DONE)) {
+      if (Atomics.wait(control, KM_DONE, done, GENERATION_TIMEOUT_MS) === "timed-out") throw new Error("a k-means worker stopped responding");
+    }
+    outIdx.set(assignment);
+    outScore.set(scores);
+  };
+  try {
+    return runKMeans(x, n, dim, k, opts, assigner);
+  } finally {
+    Atomics.store(control, KM_GENERATION, -1);
+    Atomics.notify(control, KM_GENERATION);
+    for (const w of handles) void w.terminate();
+  }
+}
+
+/** `trainIvfModel` with the k-means assignment spread over worker threads (same result). */
+export async function trainIvfModelParallel(
+  vectors: Float32Array, n: number, dim: number, opts: IvfTrainOptions & ParallelOptions,
+): Promise<IvfModel> {
+  const { rows, sample, kmeansOptions } = ivfTrainingSample(vectors, n, dim, opts);
+  const km = await trainKMeansParallel(sample, rows, dim, opts.numPartitions, { ...kmeansOptions, ...threadOpts(opts) });
+  return ivfModelFrom(opts, dim, rows, km);
+}
+
+function threadOpts(opts: ParallelOptions): ParallelOptions {
+  return opts.threads === undefined ? {} : { threads: opts.threads };
 }
