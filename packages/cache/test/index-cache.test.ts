@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   DiskCacheBackend,
   IndexCache,
@@ -12,6 +12,16 @@ import {
   testVectorsCodec,
 } from "@quiver/cache";
 import { deferred, recordingLogger, tempDir, ticks, vectors } from "./helpers.js";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+async function freshDisk(): Promise<DiskCacheBackend> {
+  const t = await tempDir();
+  cleanups.push(t.cleanup);
+  return DiskCacheBackend.open({ directory: t.dir });
+}
 
 class LoaderError extends Error {
   readonly tag = "loader";
@@ -151,8 +161,8 @@ describe("IndexCache", () => {
 });
 
 describe("load de-duplication", () => {
-  for (const make of [() => new MemoryCacheBackend(), async () => DiskCacheBackend.open({ directory: (await tempDir()).dir })]) {
-    it(`runs the loader once for N concurrent callers (${make.name || "backend"})`, async () => {
+  for (const [label, make] of [["memory", async () => new MemoryCacheBackend()], ["disk", freshDisk]] as const) {
+    it(`runs the loader once for N concurrent callers (${label})`, async () => {
       const cache = new IndexCache(await make());
       const key = cacheKey("v", testVectorsCodec);
       const gate = deferred<void>();
@@ -197,7 +207,7 @@ describe("load de-duplication", () => {
   it("never starts a second load for a caller arriving at any microtask of the first one's finish", async () => {
     // For every k, the second caller arrives k microtasks after the loader resolves: while the
     // value is being stored, just after, and after the first caller returned.
-    for (const make of [() => new MemoryCacheBackend(), async () => DiskCacheBackend.open({ directory: (await tempDir()).dir })]) {
+    for (const make of [() => new MemoryCacheBackend(), freshDisk]) {
       for (let k = 0; k <= 40; k++) {
         const backend = await make();
         const cache = new IndexCache(backend);
