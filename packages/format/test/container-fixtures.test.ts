@@ -94,4 +94,15 @@ describe("container fixtures", () => {
     expect(dumped).toBe(hex(c.bin!));
     expect(example).toContain(JSON.stringify(c.expected, null, 2).split("\n")[1]!);
   });
+
+  it("every fixture's spec anchor is a heading of spec/container.md", () => {
+    const md = readFileSync(fileURLToPath(new URL("../../../spec/container.md", import.meta.url)), "utf8");
+    // GitHub-style slugs: lowercase, spaces to hyphens, punctuation dropped.
+    const anchors = new Set([...md.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, "").replaceAll(" ", "-")));
+    for (const c of all) {
+      const [page, anchor] = c.spec.split("#");
+      expect(page).toBe("container.md");
+      expect(anchors.has(anchor!), `${c.name}: #${anchor}`).toBe(true);
+    }
+  });
 });

@@ -13,7 +13,8 @@ import {
 } from "@quiver/format";
 import { atByteOffset, hex, readUint, rewriteHeaderCrc, tableStartOf, writeUint } from "./frame-bytes.js";
 
-const NUM_RUNS = 10_000;
+// QUIVER_SOAK=1 runs every property 20x longer (a soak run, not for CI).
+const NUM_RUNS = process.env.QUIVER_SOAK === "1" ? 200_000 : 10_000;
 const ENCODINGS = Object.keys(SECTION_ENCODINGS) as SectionEncoding[];
 const TYPE_NAME_CHARS = "ABCXYZabcxyz0189._:-";
 
