@@ -125,7 +125,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         row(`ms/query nprobes ${nprobes} refine ${refine}`, quiver.msPerQueryRefine, lance.msPerQueryRefine, 3),
       ],
       notes: [
-        `data: ${n} x ${dim} seeded mixture of ${clusters} Gaussians (sigma 0.25); ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors, L2`,
+        `data: ${n} x ${dim} seeded mixture of ${clusters} Gaussians (sigma 0.5); ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors, L2`,
         "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
         "Quiver queries: index on a LocalDirectoryStore, partitions through a memory-over-disk tiered cache; LanceDB: local directory with its default caches",
         "measured on a 2-core machine shared with other CPU-heavy work until ~05:30 UTC; rerun later for clean numbers",

@@ -13,7 +13,7 @@ export interface GaussianMixtureOptions {
   readonly seed: number;
   /** Cluster centres are uniform in [-centerScale, centerScale]^dim (default 1). */
   readonly centerScale?: number;
-  /** Standard deviation of every coordinate around its centre (default 0.25). */
+  /** Standard deviation of every coordinate around its centre (default 0.5: clusters overlap enough that nprobes matters). */
   readonly sigma?: number;
   /** Seed of the cluster centres (default `seed`); queries share the data's centres through it. */
   readonly centerSeed?: number;
@@ -38,7 +38,7 @@ function mulberry32(seed: number): () => number {
 export function gaussianMixture(o: GaussianMixtureOptions): Float32Array {
   const clusters = o.clusters ?? 64;
   const scale = o.centerScale ?? 1;
-  const sigma = o.sigma ?? 0.25;
+  const sigma = o.sigma ?? 0.5;
   const cr = mulberry32(o.centerSeed ?? o.seed);
   const centres = new Float32Array(clusters * o.dim);
   for (let i = 0; i < centres.length; i++) centres[i] = (cr() * 2 - 1) * scale;
