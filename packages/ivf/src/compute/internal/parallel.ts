@@ -127,7 +127,9 @@ async function spreadOverWorkers(
 export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise<AssignEncodeResult> {
   const { n, dim, k, quantizer } = input;
   const cw = quantizer.codeWidth;
-  const { workers, useMain, alloc } = threadPlan(input);
+  // one chunk or less is not worth a worker start (~0.3 s when loading TypeScript sources)
+  const small = n <= ASSIGN_ENCODE_CHUNK_ROWS && input.useMainThread !== false;
+  const { workers, useMain, alloc } = threadPlan(small ? { threads: 1 } : input);
   const partitions = new Uint32Array(alloc(n * 4));
   const codes = new Uint8Array(alloc(n * cw));
   const control = new Int32Array(alloc(controlWords(workers) * 4));
@@ -163,7 +165,7 @@ export async function trainQuantizerParallel(
   kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions & ParallelOptions,
 ): Promise<TrainedQuantizer> {
   const { workers, useMain, alloc } = threadPlan(opts);
-  if (kind !== "pq" || workers === 0) return trainQuantizer(kind, sample, n, dim, opts);
+  if (kind !== "pq" || workers === 0 || (opts.numSubVectors === 1 && useMain)) return trainQuantizer(kind, sample, n, dim, opts);
   const { prepared, rows } = prepareTrainingSample(kind, sample, n, dim, opts);
   const sharedPrepared = new Float32Array(alloc(rows * dim * 4));
   sharedPrepared.set(prepared.subarray(0, rows * dim));
@@ -199,7 +201,7 @@ export async function trainKMeansParallel(
   checkKMeansShape(data, n, dim, k);
   const type = opts.distance ?? "l2";
   const { workers } = threadPlan({ ...opts, useMainThread: true });
-  if (workers === 0) return runKMeans(kmeansRows(data, n, dim, type), n, dim, k, opts);
+  if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return runKMeans(kmeansRows(data, n, dim, type), n, dim, k, opts);
   const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
   let x = kmeansRows(data, n, dim, type, new Float32Array(sab(n * dim)));
   if (!(x.buffer instanceof SharedArrayBuffer)) {
