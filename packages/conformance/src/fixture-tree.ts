@@ -255,13 +255,14 @@ export function isEmptyDiff(diff: FixtureTreeDiff): boolean {
   return diff.missing.length === 0 && diff.extra.length === 0 && diff.differing.length === 0;
 }
 
-/** The diff as a readable list (one path per line, grouped). */
-export function formatFixtureTreeDiff(diff: FixtureTreeDiff): string {
+/** The diff as a readable list (one path per line, grouped; at most `maxPerGroup` paths shown per group). */
+export function formatFixtureTreeDiff(diff: FixtureTreeDiff, maxPerGroup = 50): string {
   const lines: string[] = [];
   const group = (title: string, paths: readonly string[]): void => {
     if (paths.length === 0) return;
     lines.push(`${title} (${paths.length}):`);
-    for (const p of paths) lines.push(`  ${p}`);
+    for (const p of paths.slice(0, maxPerGroup)) lines.push(`  ${p}`);
+    if (paths.length > maxPerGroup) lines.push(`  ... and ${paths.length - maxPerGroup} more`);
   };
   group("missing (generated but not committed)", diff.missing);
   group("extra (committed but not generated)", diff.extra);

@@ -5,6 +5,7 @@ import {
   type FixtureCaseInput,
   FixtureCaseError,
   checkFixtures,
+  formatFixtureTreeDiff,
   directoryDigest,
   generateFixtures,
   isEmptyDiff,
@@ -132,6 +133,18 @@ describe("fixture tree", () => {
     expect(diff.differing).toEqual(["conformance/catalog.json", "fixtures/demo/v1/valid/one.bin"]);
     expect(diff.extra).toEqual(["fixtures/demo/v1/valid/stray.bin"]);
     expect(diff.missing).toEqual(["fixtures/demo/v1/valid/four.bin", "fixtures/demo/v1/valid/four.json"]);
+    expect(formatFixtureTreeDiff(diff, 1)).toBe(
+      [
+        "missing (generated but not committed) (2):",
+        "  fixtures/demo/v1/valid/four.bin",
+        "  ... and 1 more",
+        "extra (committed but not generated) (1):",
+        "  fixtures/demo/v1/valid/stray.bin",
+        "differing bytes (2):",
+        "  conformance/catalog.json",
+        "  ... and 1 more",
+      ].join("\n"),
+    );
     // A tampered fixture no longer matches its sidecar's sha256.
     expect(() => loadCase(root, catalog.cases[1]!)).toThrow(/sha256/);
 
