@@ -175,6 +175,62 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
+  ;; Nearest centroid for rows of at most 8 floats (PQ sub-vectors): same contract as `assign`
+  ;; with dim = 8, but rows arrive transposed in blocks of four, block b at xt + 128 * b holding
+  ;; dimension d of rows 4b..4b+3 at offset 16 * d. The eight row vectors stay in registers and
+  ;; each centroid coordinate is a broadcast load, so no horizontal sums are needed; `assign`
+  ;; spends half its time on them at this width.
+  (func (export "assign_t8")
+    (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $xb i32)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
+    (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
+    (local $best v128) (local $bidx v128) (local $al v128)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $xb (i32.add (local.get $xt) (i32.shl (local.get $i) (i32.const 5))))
+        (local.set $x0 (v128.load (local.get $xb)))
+        (local.set $x1 (v128.load offset=16 (local.get $xb)))
+        (local.set $x2 (v128.load offset=32 (local.get $xb)))
+        (local.set $x3 (v128.load offset=48 (local.get $xb)))
+        (local.set $x4 (v128.load offset=64 (local.get $xb)))
+        (local.set $x5 (v128.load offset=80 (local.get $xb)))
+        (local.set $x6 (v128.load offset=96 (local.get $xb)))
+        (local.set $x7 (v128.load offset=112 (local.get $xb)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (local.set $cp (local.get $c))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $j) (local.get $k)))
+            ;; two partial sums (even / odd dimensions) halve the dependency chain
+            (local.set $ea (f32x4.mul (local.get $x0) (v128.load32_splat (local.get $cp))))
+            (local.set $eb (f32x4.mul (local.get $x1) (v128.load32_splat offset=4 (local.get $cp))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x2) (v128.load32_splat offset=8 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x3) (v128.load32_splat offset=12 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x4) (v128.load32_splat offset=16 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x5) (v128.load32_splat offset=20 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x6) (v128.load32_splat offset=24 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x7) (v128.load32_splat offset=28 (local.get $cp)))))
+            (local.set $s (f32x4.add
+              (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
+            (local.set $bidx (v128.bitselect (i32x4.splat (local.get $j)) (local.get $bidx) (local.get $m)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 32)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
   ;; Asymmetric distance scan: out[i] = sum_s table[s * 256 + codes[i * stride + s]] over m
   ;; sub-spaces. Used for PQ (one byte per sub-vector) and for RaBitQ (one byte of sign bits per
   ;; 8 dimensions, table entry = sum of the query's rotated coordinates whose bit is set).

@@ -4,6 +4,7 @@
  */
 import type { DistanceType } from "../../quantizer.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
+import type { WasmKernels } from "./wasm-kernels.js";
 
 /** Rows per kernel call: bounds the arena (copy-in) size independent of n. */
 const ASSIGN_BLOCK_ROWS = 8192;
@@ -126,6 +127,10 @@ export function assignScored(
   const w = kernels();
   const mark = w.mark();
   try {
+    if (dim <= 8) {
+      assignNarrow(w, x, n, dim, stride, offset, centroids, k, bias, alpha, outIdx, outScore);
+      return;
+    }
     const pd = paddedDim(dim);
     const kEven = k + (k & 1);
     // an odd k duplicates the last centroid: equal scores never win a strict less-than
@@ -155,6 +160,37 @@ export function assignScored(
     }
   } finally {
     w.release(mark);
+  }
+}
+
+/** `assignScored` for rows of at most 8 floats: zero-padded to 8, transposed into 4-row blocks. */
+function assignNarrow(
+  w: WasmKernels, x: Float32Array, n: number, dim: number, stride: number, offset: number,
+  centroids: Float32Array, k: number, bias: Float32Array, alpha: number,
+  outIdx: Uint32Array, outScore: Float32Array | undefined,
+): void {
+  const cp = w.alloc(k * 32);
+  copyRowsPadded(w.f32(cp, k * 8), centroids, 0, k, dim, dim, 0, 8);
+  const bp = w.alloc(k * 4);
+  w.f32(bp, k).set(bias.subarray(0, k));
+  const block = Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3);
+  const xp = w.alloc(Math.max(4, block) * 32);
+  const ip = w.alloc(Math.max(4, block) * 4);
+  const sp = w.alloc(Math.max(4, block) * 4);
+  for (let start = 0; start < n; start += block) {
+    const count = Math.min(block, n - start);
+    const count4 = (count + 3) & ~3;
+    const xt = w.f32(xp, count4 * 8);
+    xt.fill(0);
+    for (let i = 0; i < count; i++) {
+      // row i goes to lane i % 4 of block i / 4; dimension t at float 4 * t of the block
+      const dst = (i >> 2) * 32 + (i & 3);
+      const src = (start + i) * stride + offset;
+      for (let t = 0; t < dim; t++) xt[dst + 4 * t] = x[src + t] as number;
+    }
+    w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp);
+    outIdx.set(w.u32(ip, count), start);
+    if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
   }
 }
 

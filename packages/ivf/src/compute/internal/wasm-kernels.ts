@@ -24,6 +24,9 @@ interface KernelExports {
     x: number, xstride: number, n: number, c: number, k: number, dim: number,
     bias: number, alpha: number, outIdx: number, outScore: number,
   ): void;
+  assign_t8(
+    xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
+  ): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
 }
 
