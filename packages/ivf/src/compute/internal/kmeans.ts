@@ -5,7 +5,8 @@
 import type { DistanceType } from "../../quantizer.js";
 import { createRng } from "./rng.js";
 import type { Rng } from "./rng.js";
-import { assignScored, assignmentTerms, batchKernel, normalizeRows, squaredNorms } from "./vector-math.js";
+import { assignScored, assignmentTerms, normalizeRows, squaredNorms } from "./vector-math.js";
+import { kernels, paddedDim } from "./wasm-kernels.js";
 
 /** Options for k-means. */
 export interface KMeansOptions {
@@ -99,10 +100,11 @@ export function runKMeans(x: Float32Array, n: number, dim: number, k: number, op
     }
     loss = total / n;
     updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
-    repairEmpty(centroids, counts, k, dim, rng);
+    const repaired = repairEmpty(centroids, counts, k, dim, rng);
     if (type === "cosine") normalizeRows(centroids, k, dim);
     const change = Math.abs(prevLoss - loss);
-    if (change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE) || loss === 0) {
+    // an iteration that moved centroids for repair has not converged, whatever its loss did
+    if (repaired === 0 && change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE) || loss === 0) {
       converged = true;
       break;
     }
@@ -126,37 +128,52 @@ function initRandom(x: Float32Array, n: number, dim: number, k: number, rng: Rng
   return c;
 }
 
-/** k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2. */
+/**
+ * k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2. The rows
+ * stay resident in kernel memory for all k distance passes (copying them per pass cost more
+ * than the passes themselves at 65,536 x 128).
+ */
 function initPlusPlus(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
   const c = new Float32Array(k * dim);
   const minD = new Float32Array(n).fill(Infinity);
-  const d = new Float32Array(n);
-  let pick = rng.nextInt(n);
-  for (let j = 0; j < k; j++) {
-    const row = x.subarray(pick * dim, pick * dim + dim);
-    c.set(row, j * dim);
-    if (j === k - 1) break;
-    batchKernel(row, x, n, dim, d, false);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const v = Math.min(minD[i] as number, Math.max(0, d[i] as number));
-      minD[i] = v;
-      total += v;
-    }
-    if (!(total > 0)) {
-      // every row coincides with a chosen centroid: fall back to any row (repair splits later)
-      pick = rng.nextInt(n);
-      continue;
-    }
-    let target = rng.next() * total;
-    pick = n - 1;
-    for (let i = 0; i < n; i++) {
-      target -= minD[i] as number;
-      if (target < 0) {
-        pick = i;
-        break;
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pd = paddedDim(dim);
+    const xp = w.putRows(x, n, dim, pd);
+    const qp = w.alloc(pd * 4);
+    const op = w.alloc(n * 4);
+    const mem = w.f32(0, (op >> 2) + n); // no allocation below, so this view stays valid
+    const dist = w.f32(op, n);
+    let pick = rng.nextInt(n);
+    for (let j = 0; j < k; j++) {
+      c.set(x.subarray(pick * dim, pick * dim + dim), j * dim);
+      if (j === k - 1) break;
+      mem.copyWithin(qp >> 2, (xp >> 2) + pick * pd, (xp >> 2) + pick * pd + pd);
+      w.exports.l2_batch(qp, xp, n, pd, op);
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const v = Math.min(minD[i] as number, Math.max(0, dist[i] as number));
+        minD[i] = v;
+        total += v;
+      }
+      if (!(total > 0)) {
+        // every row coincides with a chosen centroid: take any row (repair splits later)
+        pick = rng.nextInt(n);
+        continue;
+      }
+      let target = rng.next() * total;
+      pick = n - 1;
+      for (let i = 0; i < n; i++) {
+        target -= minD[i] as number;
+        if (target < 0) {
+          pick = i;
+          break;
+        }
       }
     }
+  } finally {
+    w.release(mark);
   }
   return c;
 }
