@@ -14,7 +14,9 @@ import {
 import { atByteOffset, hex, readUint, rewriteHeaderCrc, tableStartOf, writeUint } from "./frame-bytes.js";
 
 // QUIVER_SOAK=1 runs every property 20x longer (a soak run, not for CI).
-const NUM_RUNS = process.env.QUIVER_SOAK === "1" ? 200_000 : 10_000;
+const SOAK = process.env.QUIVER_SOAK === "1";
+const NUM_RUNS = SOAK ? 200_000 : 10_000;
+const TIMEOUT_MS = SOAK ? 1_800_000 : 60_000;
 const ENCODINGS = Object.keys(SECTION_ENCODINGS) as SectionEncoding[];
 const TYPE_NAME_CHARS = "ABCXYZabcxyz0189._:-";
 
@@ -138,7 +140,7 @@ describe("frame properties", () => {
       }),
       { numRuns: NUM_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it("every truncation and every appended tail is rejected with TRUNCATED / TRAILING_BYTES", () => {
     fc.assert(
@@ -153,7 +155,7 @@ describe("frame properties", () => {
       }),
       { numRuns: NUM_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it("single byte flips: canonical frame or QuiverFormatError, never another exception", () => {
     fc.assert(
@@ -166,7 +168,7 @@ describe("frame properties", () => {
       }),
       { numRuns: NUM_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it("multi-byte random overwrites: canonical frame or QuiverFormatError", () => {
     fc.assert(
@@ -178,7 +180,7 @@ describe("frame properties", () => {
       }),
       { numRuns: NUM_RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it("header and section-table field overwrites with a recomputed header CRC reach the deeper checks", () => {
     const seen = new Map<string, number>();
@@ -210,7 +212,7 @@ describe("frame properties", () => {
     ]) {
       expect.soft(seen.get(code) ?? 0, code).toBeGreaterThan(0);
     }
-  });
+  }, TIMEOUT_MS);
 
   it("small edits of section ids, offsets and lengths behind a valid header CRC hit each placement check", () => {
     const seen = new Map<string, number>();
@@ -237,5 +239,5 @@ describe("frame properties", () => {
     for (const code of ["DUPLICATE_SECTION_ID", "SECTION_OUT_OF_BOUNDS", "SECTION_MISALIGNED", "SECTION_UNSORTED", "SECTION_OVERLAP", "SECTION_GAP", "BAD_FRAME_LENGTH"]) {
       expect.soft(seen.get(code) ?? 0, code).toBeGreaterThan(0);
     }
-  });
+  }, TIMEOUT_MS);
 });
