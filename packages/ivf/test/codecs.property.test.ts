@@ -24,7 +24,9 @@ const shapes = fc.record({
   seed: fc.integer({ min: 1, max: 1 << 30 }),
 });
 
-async function stateOf(shape: fc.RecordValue<typeof shapes extends fc.Arbitrary<infer T> ? T : never>): Promise<{ state: IvfIndexState; file: Uint8Array }> {
+type Shape = typeof shapes extends fc.Arbitrary<infer T> ? T : never;
+
+async function stateOf(shape: Shape): Promise<{ state: IvfIndexState; file: Uint8Array }> {
   const input = syntheticIndexInput({ ...shape, codeWidth: Math.min(shape.codeWidth, shape.dim * 4) });
   const { bytes } = await encodeIvfIndex(input);
   const store = new MemoryObjectStore();
