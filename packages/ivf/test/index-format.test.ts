@@ -1,10 +1,16 @@
+import { readFileSync } from "node:fs";
 import { decodeCacheEntry, encodeCacheEntry } from "@quiver/cache";
 import { QuiverFormatError, encodeFrame, jsonSection } from "@quiver/format";
 import { IoStatsStore, MemoryObjectStore } from "@quiver/store";
 import { describe, expect, it } from "vitest";
 import {
   COLD_OPEN_PREFIX_BYTES,
+  IVF_INDEX_KIND,
+  IVF_INDEX_STATE_TYPE_NAME,
+  IVF_INDEX_TYPE_NAME,
   IVF_SECTION,
+  PARTITION_TYPE_NAMES,
+  PARTITION_VECTORS_TYPE_NAME,
   encodeIvfIndex,
   ivfIndexStateCodec,
   partitionEntryCodecs,
@@ -142,5 +148,22 @@ describe("cache codecs", () => {
     const bytes = encodeCacheEntry(codec, { kind: "pq", partition: 0, rows: 3, codeWidth: 2, rowIds: BigUint64Array.from([1n, 2n]), codes: new Uint8Array(6) });
     expect(() => decodeCacheEntry(codec, bytes)).toThrow(expect.objectContaining({ code: "PARTITION_LENGTH_MISMATCH" }));
     expect(IVF_SECTION.partitionBase).toBe(0x10000000);
+  });
+});
+
+describe("spec registries", () => {
+  const read = (name: string) =>
+    readFileSync(new URL(`../../../spec/${name}`, import.meta.url), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
+  it("spec/registry.csv lists the IVF kind and every IVF type name the code uses", () => {
+    const rows = read("registry.csv");
+    expect(rows).toContainEqual(["kind", IVF_INDEX_TYPE_NAME, String(IVF_INDEX_KIND), "ivf", "ivf.md"]);
+    const types = rows.filter((r) => r[0] === "type" && r[3] === "ivf").map((r) => r[1]);
+    for (const name of [IVF_INDEX_TYPE_NAME, IVF_INDEX_STATE_TYPE_NAME, PARTITION_VECTORS_TYPE_NAME, ...Object.values(PARTITION_TYPE_NAMES)]) expect(types).toContain(name);
+  });
+  it("spec/error-codes.csv defines the IVF error code", () => {
+    expect(read("error-codes.csv").map((r) => r[0])).toContain("PARTITION_LENGTH_MISMATCH");
   });
 });
