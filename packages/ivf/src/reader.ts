@@ -19,6 +19,7 @@ import {
   IVF_INDEX_KIND,
   IVF_INDEX_KIND_VERSION,
   IVF_INDEX_TYPE_NAME,
+  IVF_LIMITS,
   IVF_SECTION,
   type PartitionLocation,
   parseIvfIndexMetadata,
@@ -134,6 +135,7 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
     return s;
   };
   const metaSection = need(IVF_SECTION.metadata, "json");
+  if (metaSection.length > IVF_LIMITS.maxMetadataBytes) throw formatError("LIMIT_EXCEEDED", `metadata of ${metaSection.length} bytes (max ${IVF_LIMITS.maxMetadataBytes})`, "metadata", metaSection.offset);
   const metadata = parseIvfIndexMetadata(parseJsonBytes(metaSection.bytes, metaSection.offset), "metadata");
   const P = metadata.numPartitions;
   const centroids = typedView(need(IVF_SECTION.centroids, "f32").bytes, "f32");

@@ -14,6 +14,7 @@ import {
   typedSection,
 } from "@quiver/format";
 import {
+  IVF_LIMITS,
   IVF_SECTION,
   type IvfIndexMetadata,
   type PartitionLocation,
@@ -117,6 +118,8 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
     ];
   },
   decode(frame: Frame): IvfIndexState {
+    const infoSection = getSection(frame, STATE_SECTION.info, "json");
+    if (infoSection.length > IVF_LIMITS.maxMetadataBytes + 8192) fail("LIMIT_EXCEEDED", `state info of ${infoSection.length} bytes`, infoSection.offset);
     const info = readJsonSection(frame, STATE_SECTION.info);
     if (typeof info !== "object" || info === null || Array.isArray(info)) fail("SCHEMA_VIOLATION", "state info is not an object");
     const o = info as Record<string, unknown>;
