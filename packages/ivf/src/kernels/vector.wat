@@ -82,12 +82,12 @@
   ;; Nearest centroid, GEMM-style: score(i, j) = bias[j] + alpha * (x_i . c_j), minimised over j.
   ;; For L2 pass bias = ||c_j||^2 and alpha = -2 (the caller adds ||x_i||^2); for dot pass bias = 0
   ;; and alpha = -1. Rows start at x with a stride of xstride bytes (PQ sub-spaces are strided
-  ;; views); centroids are contiguous with dim floats each. Writes the winning index (u32) and its
-  ;; score (f32) per row. A 4-row x 2-centroid register block: 6 loads feed 8 multiply-adds.
+  ;; views); centroids are contiguous with dim floats each. Writes the winning index (u32), its
+  ;; score (f32) and the runner-up score (f32, for k-means bounds) per row. A 4-row x 2-centroid register block: 6 loads feed 8 multiply-adds.
   (func (export "assign")
     (param $x i32) (param $xstride i32) (param $n i32) (param $c i32) (param $k i32) (param $dim i32)
-    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
-    (local $i i32) (local $j i32) (local $t i32) (local $bytes i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $t i32) (local $bytes i32) (local $second v128)
     (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $c0 i32) (local $c1 i32)
     (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
     (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
@@ -103,6 +103,7 @@
         (local.set $x2 (i32.add (local.get $x1) (local.get $xstride)))
         (local.set $x3 (i32.add (local.get $x2) (local.get $xstride)))
         (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
         (local.set $bidx (v128.const i32x4 0 0 0 0))
         (local.set $j (i32.const 0))
         (local.set $c0 (local.get $c))
@@ -147,6 +148,8 @@
             (local.set $s (f32x4.add
               (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
               (f32x4.mul (local.get $al) (local.get $s))))
+            ;; runner-up score (k-means distance bounds): min(second, max(s, best)) before best moves
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
             (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
             (local.set $bidx (v128.bitselect (i32x4.splat (local.get $j)) (local.get $bidx) (local.get $m)))
@@ -163,6 +166,8 @@
             (local.set $s (f32x4.add
               (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
               (f32x4.mul (local.get $al) (local.get $s))))
+            ;; runner-up score (k-means distance bounds): min(second, max(s, best)) before best moves
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
             (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
             (local.set $bidx (v128.bitselect (i32x4.splat (i32.add (local.get $j) (i32.const 1)))
@@ -172,6 +177,7 @@
             (br $cents)))
         (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
         (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
@@ -182,8 +188,8 @@
   ;; spends half its time on them at this width.
   (func (export "assign_t8")
     (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
-    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
-    (local $i i32) (local $j i32) (local $cp i32) (local $xb i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $xb i32) (local $second v128)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
     (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
     (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
@@ -202,6 +208,7 @@
         (local.set $x6 (v128.load offset=96 (local.get $xb)))
         (local.set $x7 (v128.load offset=112 (local.get $xb)))
         (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
         (local.set $bidx (v128.const i32x4 0 0 0 0))
         (local.set $j (i32.const 0))
         (local.set $cp (local.get $c))
@@ -220,6 +227,8 @@
             (local.set $s (f32x4.add
               (v128.load32_splat (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
               (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            ;; runner-up score (k-means distance bounds): min(second, max(s, best)) before best moves
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
             (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
             (local.set $best (v128.bitselect (local.get $s) (local.get $best) (local.get $m)))
             (local.set $bidx (v128.bitselect (i32x4.splat (local.get $j)) (local.get $bidx) (local.get $m)))
@@ -228,6 +237,7 @@
             (br $cents)))
         (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
         (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 

@@ -28,14 +28,16 @@ export function dotBatchRef(q: Float32Array, x: Float32Array, n: number, dim: nu
 
 /**
  * For each row i (at offset i * xstride floats, dim floats long) the centroid j minimising
- * bias[j] + alpha * (x_i . c_j); ties go to the smaller j. Writes index and score.
+ * bias[j] + alpha * (x_i . c_j); ties go to the smaller j. Writes index, score and the
+ * runner-up score (the smallest score of any other centroid).
  */
 export function assignRef(
   x: Float32Array, xstride: number, n: number, c: Float32Array, k: number, dim: number,
-  bias: Float32Array, alpha: number, outIdx: Uint32Array, outScore: Float32Array,
+  bias: Float32Array, alpha: number, outIdx: Uint32Array, outScore: Float32Array, outSecond?: Float32Array,
 ): void {
   for (let i = 0; i < n; i++) {
     let best = Infinity;
+    let second = Infinity;
     let bestJ = 0;
     const xb = i * xstride;
     for (let j = 0; j < k; j++) {
@@ -43,6 +45,7 @@ export function assignRef(
       const cb = j * dim;
       for (let t = 0; t < dim; t++) dot += (x[xb + t] as number) * (c[cb + t] as number);
       const s = (bias[j] as number) + alpha * dot;
+      second = Math.min(second, Math.max(s, best));
       if (s < best) {
         best = s;
         bestJ = j;
@@ -50,6 +53,7 @@ export function assignRef(
     }
     outIdx[i] = bestJ;
     outScore[i] = best;
+    if (outSecond !== undefined) outSecond[i] = second;
   }
 }
 

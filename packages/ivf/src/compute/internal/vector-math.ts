@@ -116,19 +116,20 @@ export function copyRowsPadded(
 /**
  * Low-level GEMM-style assignment: for each row, argmin_j bias[j] + alpha * (x . c_j). Rows are
  * `dim` floats at `offset` within rows of `stride` floats (so PQ sub-spaces need no copy by the
- * caller). Writes the index, and the score when `outScore` is given.
+ * caller). Writes the index, the score when `outScore` is given and the runner-up score (a lower
+ * bound for every other centroid; Infinity when k = 1) when `outSecond` is given.
  */
 export function assignScored(
   x: Float32Array, n: number, dim: number, stride: number, offset: number,
   centroids: Float32Array, k: number, bias: Float32Array, alpha: number,
-  outIdx: Uint32Array, outScore?: Float32Array,
+  outIdx: Uint32Array, outScore?: Float32Array, outSecond?: Float32Array,
 ): void {
   if (k < 1) throw new RangeError("assignment needs at least one centroid");
   const w = kernels();
   const mark = w.mark();
   try {
     if (dim <= 8) {
-      assignNarrow(w, x, n, dim, stride, offset, centroids, k, bias, alpha, outIdx, outScore);
+      assignNarrow(w, x, n, dim, stride, offset, centroids, k, bias, alpha, outIdx, outScore, outSecond);
       return;
     }
     const pd = paddedDim(dim);
@@ -148,15 +149,17 @@ export function assignScored(
     const xp = w.alloc(Math.max(4, block) * pd * 4);
     const ip = w.alloc(Math.max(4, block) * 4);
     const sp = w.alloc(Math.max(4, block) * 4);
+    const s2p = w.alloc(Math.max(4, block) * 4);
     for (let start = 0; start < n; start += block) {
       const count = Math.min(block, n - start);
       const count4 = (count + 3) & ~3;
       const xv = w.f32(xp, count4 * pd);
       copyRowsPadded(xv, x, start, count, dim, stride, offset, pd);
       if (count4 !== count) xv.fill(0, count * pd);
-      w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp);
+      w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp, s2p);
       outIdx.set(w.u32(ip, count), start);
       if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
+      if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
     }
   } finally {
     w.release(mark);
@@ -167,7 +170,7 @@ export function assignScored(
 function assignNarrow(
   w: WasmKernels, x: Float32Array, n: number, dim: number, stride: number, offset: number,
   centroids: Float32Array, k: number, bias: Float32Array, alpha: number,
-  outIdx: Uint32Array, outScore: Float32Array | undefined,
+  outIdx: Uint32Array, outScore: Float32Array | undefined, outSecond: Float32Array | undefined,
 ): void {
   const cp = w.alloc(k * 32);
   copyRowsPadded(w.f32(cp, k * 8), centroids, 0, k, dim, dim, 0, 8);
@@ -177,6 +180,7 @@ function assignNarrow(
   const xp = w.alloc(Math.max(4, block) * 32);
   const ip = w.alloc(Math.max(4, block) * 4);
   const sp = w.alloc(Math.max(4, block) * 4);
+  const s2p = w.alloc(Math.max(4, block) * 4);
   for (let start = 0; start < n; start += block) {
     const count = Math.min(block, n - start);
     const count4 = (count + 3) & ~3;
@@ -188,9 +192,10 @@ function assignNarrow(
       const src = (start + i) * stride + offset;
       for (let t = 0; t < dim; t++) xt[dst + 4 * t] = x[src + t] as number;
     }
-    w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp);
+    w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
     outIdx.set(w.u32(ip, count), start);
     if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
+    if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
   }
 }
 

@@ -22,10 +22,11 @@ interface KernelExports {
   dot_batch(q: number, x: number, n: number, dim: number, out: number): void;
   assign(
     x: number, xstride: number, n: number, c: number, k: number, dim: number,
-    bias: number, alpha: number, outIdx: number, outScore: number,
+    bias: number, alpha: number, outIdx: number, outScore: number, outSecond: number,
   ): void;
   assign_t8(
     xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
+    outSecond: number,
   ): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
 }
