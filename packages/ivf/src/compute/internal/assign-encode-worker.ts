@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { WorkerPayload } from "./parallel-protocol.js";
 import {
-  CONTROL_NEXT_CHUNK, KM_DONE, KM_GENERATION, KM_NEXT, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING,
+  CONTROL_NEXT_CHUNK, KM_COUNT, KM_DONE, KM_GENERATION, KM_NEXT, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING,
   chunkCountIndex, kmSlotIndex, slotIndex,
 } from "./parallel-protocol.js";
 import type { KMeansAssignPayload } from "./parallel-protocol.js";
@@ -49,12 +49,14 @@ function serveKMeans(d: KMeansAssignPayload): void {
     if (gen === seen) continue;
     seen = gen;
     const alpha = d.alpha[0] as number;
+    const count = Atomics.load(c, KM_COUNT);
+    const rows = Atomics.load(c, KM_SOURCE) === 0 ? d.x : d.gather;
     for (;;) {
       const start = Atomics.add(c, KM_NEXT, 1) * d.chunkRows;
-      if (start >= d.n) break;
-      const end = Math.min(d.n, start + d.chunkRows);
-      assignScored(d.x.subarray(start * d.dim, end * d.dim), end - start, d.dim, d.dim, 0, d.centroids, d.k, d.bias, alpha,
-        d.assignment.subarray(start, end), d.scores.subarray(start, end));
+      if (start >= count) break;
+      const end = Math.min(count, start + d.chunkRows);
+      assignScored(rows.subarray(start * d.dim, end * d.dim), end - start, d.dim, d.dim, 0, d.centroids, d.k, d.bias, alpha,
+        d.assignment.subarray(start, end), d.scores.subarray(start, end), d.second.subarray(start, end));
     }
     Atomics.add(c, KM_DONE, 1);
     Atomics.notify(c, KM_DONE);

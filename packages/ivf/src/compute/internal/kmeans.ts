@@ -41,12 +41,19 @@ export interface KMeansResult {
 const DEFAULT_SEED = 42;
 
 /**
- * Assignment step: for every row, the centroid minimising bias[j] + alpha * (x . c_j) and its
- * score. The default runs on this thread; the parallel trainer spreads it over workers.
+ * Assignment step over `count` rows of `rows` (either the k-means rows themselves or the
+ * assigner's `gather` buffer holding the rows that need it): for each, the centroid minimising
+ * bias[j] + alpha * (x . c_j), its score and the runner-up score. The default runs on this
+ * thread; the parallel trainer spreads it over workers.
  */
-export type RowAssigner = (
-  centroids: Float32Array, bias: Float32Array, alpha: number, assignment: Uint32Array, scores: Float32Array,
-) => void;
+export interface RowAssigner {
+  /** n * dim buffer the rows that need assignment are gathered into (shared memory for workers). */
+  readonly gather: Float32Array;
+  assign(
+    rows: Float32Array, count: number, centroids: Float32Array, bias: Float32Array, alpha: number,
+    outIdx: Uint32Array, outScore: Float32Array, outSecond: Float32Array,
+  ): void;
+}
 
 /** Trains k centroids on `n` rows of `dim` floats. Throws RangeError when n < k or k < 1. */
 export function trainKMeans(data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
@@ -69,48 +76,158 @@ export function kmeansRows(data: Float32Array, n: number, dim: number, type: Dis
   return normalizeRows(copy, n, dim);
 }
 
-/** Lloyd iterations over prepared rows (see kmeansRows), with a pluggable assignment step. */
+/**
+ * Lloyd iterations over prepared rows (see kmeansRows), with a pluggable assignment step.
+ *
+ * For l2 and cosine, Hamerly's bounds skip most of the work after the first iterations: each row
+ * keeps an upper bound on the distance to its centroid (made exact each iteration at the cost of
+ * one distance) and a lower bound on every other centroid (the kernel's runner-up, minus how far
+ * centroids moved since). A row whose distance is below both that lower bound and half the gap
+ * from its centroid to the nearest other centroid keeps its centroid without a full scan. The
+ * skipped rows provably keep the same winner, up to f32 rounding (guarded by a margin).
+ */
 export function runKMeans(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, assigner?: RowAssigner): KMeansResult {
   const maxIters = opts.maxIters ?? 50;
   const tolerance = opts.tolerance ?? 1e-4;
   const type = opts.distance ?? "l2";
   const rng = createRng(opts.seed ?? DEFAULT_SEED);
-  const assign: RowAssigner = assigner ?? ((c, bias, alpha, out, sc) => assignScored(x, n, dim, dim, 0, c, k, bias, alpha, out, sc));
+  const step: RowAssigner = assigner ?? {
+    gather: new Float32Array(0),
+    assign: (rows, count, c, bias, alpha, outIdx, outScore, outSecond) =>
+      assignScored(rows, count, dim, dim, 0, c, k, bias, alpha, outIdx, outScore, outSecond),
+  };
+  let gather = step.gather;
 
   const centroids = opts.init === "random" ? initRandom(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
   if (type === "cosine") normalizeRows(centroids, k, dim);
-  const rowNorms = type === "dot" ? undefined : squaredNorms(x, n, dim);
+  const bounded = type !== "dot";
+  const rowNorms = bounded ? squaredNorms(x, n, dim) : undefined;
   const assignment = new Uint32Array(n);
-  const scores = new Float32Array(n);
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n);
+  const active = new Uint32Array(n);
+  const idx = new Uint32Array(n);
+  const best = new Float32Array(n);
+  const second = new Float32Array(n);
   const sums = new Float64Array(k * dim);
   const counts = new Float64Array(k);
+  const previous = new Float32Array(k * dim);
+  const moved = new Float64Array(k);
+  const halfGap = new Float64Array(k);
 
   let prevLoss = Infinity;
   let loss = Infinity;
   let iterations = 0;
   let converged = false;
+  let first = true;
   while (iterations < maxIters) {
-    const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
-    assign(centroids, bias, alpha, assignment, scores);
-    iterations++;
+    const { bias, alpha } = assignmentTerms(centroids, k, dim, bounded ? "l2" : "dot");
     let total = 0;
-    for (let i = 0; i < n; i++) {
-      const s = (scores[i] as number) + (rowNorms === undefined ? 0 : (rowNorms[i] as number));
-      total += rowNorms === undefined ? s : Math.max(0, s);
+    let count = 0;
+    if (first || !bounded) {
+      for (let i = 0; i < n; i++) active[i] = i;
+      count = n;
+    } else {
+      halfGaps(centroids, k, dim, halfGap);
+      let maxMove = 0;
+      let maxAt = -1;
+      let nextMove = 0;
+      for (let j = 0; j < k; j++) {
+        const m = moved[j] as number;
+        if (m > maxMove) {
+          nextMove = maxMove;
+          maxMove = m;
+          maxAt = j;
+        } else if (m > nextMove) nextMove = m;
+      }
+      let maxCn2 = 0;
+      for (let j = 0; j < k; j++) maxCn2 = Math.max(maxCn2, bias[j] as number);
+      for (let i = 0; i < n; i++) {
+        const a = assignment[i] as number;
+        const xb = i * dim;
+        const cb = a * dim;
+        let d2 = 0;
+        for (let t = 0; t < dim; t++) {
+          const d = (x[xb + t] as number) - (centroids[cb + t] as number);
+          d2 += d * d;
+        }
+        const u = Math.sqrt(d2);
+        const l = (lower[i] as number) - (a === maxAt ? nextMove : maxMove);
+        lower[i] = l;
+        upper[i] = u;
+        const bound = Math.max(l, halfGap[a] as number);
+        // margin in squared terms: the kernel's expanded-form scores carry f32 cancellation error
+        if (u <= bound && bound * bound - d2 >= 1e-6 * ((rowNorms![i] as number) + maxCn2)) {
+          total += d2;
+          continue;
+        }
+        active[count++] = i;
+      }
     }
+    let rows = x;
+    if (count < n) {
+      if (gather.length < n * dim) gather = new Float32Array(n * dim);
+      for (let r = 0; r < count; r++) {
+        const i = active[r] as number;
+        gather.set(x.subarray(i * dim, i * dim + dim), r * dim);
+      }
+      rows = gather;
+    }
+    if (count > 0) step.assign(rows, count, centroids, bias, alpha, idx, best, second);
+    for (let r = 0; r < count; r++) {
+      const i = active[r] as number;
+      assignment[i] = idx[r] as number;
+      if (rowNorms === undefined) {
+        total += best[r] as number;
+      } else {
+        const xn = rowNorms[i] as number;
+        const d2 = Math.max(0, (best[r] as number) + xn);
+        total += d2;
+        upper[i] = Math.sqrt(d2);
+        lower[i] = Math.sqrt(Math.max(0, (second[r] as number) + xn));
+      }
+    }
+    iterations++;
+    first = false;
     loss = total / n;
+    previous.set(centroids);
     updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
     const repaired = repairEmpty(centroids, counts, k, dim, rng);
     if (type === "cosine") normalizeRows(centroids, k, dim);
+    for (let j = 0; j < k; j++) {
+      let m2 = 0;
+      for (let t = 0; t < dim; t++) {
+        const d = (centroids[j * dim + t] as number) - (previous[j * dim + t] as number);
+        m2 += d * d;
+      }
+      moved[j] = Math.sqrt(m2);
+    }
     const change = Math.abs(prevLoss - loss);
     // an iteration that moved centroids for repair has not converged, whatever its loss did
-    if (repaired === 0 && change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE) || loss === 0) {
+    if (loss === 0 || (repaired === 0 && change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE))) {
       converged = true;
       break;
     }
     prevLoss = loss;
   }
   return { centroids, iterations, loss, converged };
+}
+
+/** half[j] = half the distance from centroid j to its nearest other centroid (Infinity when k = 1). */
+function halfGaps(c: Float32Array, k: number, dim: number, half: Float64Array): void {
+  half.fill(Infinity);
+  for (let j = 0; j < k; j++) {
+    for (let l = j + 1; l < k; l++) {
+      let d2 = 0;
+      for (let t = 0; t < dim; t++) {
+        const d = (c[j * dim + t] as number) - (c[l * dim + t] as number);
+        d2 += d * d;
+      }
+      const h = Math.sqrt(d2) / 2;
+      if (h < (half[j] as number)) half[j] = h;
+      if (h < (half[l] as number)) half[l] = h;
+    }
+  }
 }
 
 /** k distinct rows chosen uniformly (partial Fisher-Yates). */

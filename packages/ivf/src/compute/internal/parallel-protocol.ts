@@ -38,13 +38,17 @@ export type WorkerPayload = AssignEncodePayload | PqTrainPayload | KMeansAssignP
 export const KM_NEXT = 0;
 export const KM_GENERATION = 1;
 export const KM_DONE = 2;
+/** Rows to assign in this generation. */
+export const KM_COUNT = 3;
+/** Which buffer holds them: 0 = `x` (all rows), 1 = `gather` (the rows that need assignment). */
+export const KM_SOURCE = 4;
 /** Index of worker `slot`'s state word in the k-means control block. */
 export function kmSlotIndex(slot: number): number {
-  return 3 + slot;
+  return 5 + slot;
 }
 /** Int32 words of the k-means control block. */
 export function kmControlWords(slots: number): number {
-  return 3 + slots;
+  return 5 + slots;
 }
 
 /**
@@ -54,6 +58,7 @@ export function kmControlWords(slots: number): number {
 export interface KMeansAssignPayload extends PayloadBase {
   readonly task: "kmeans-assign";
   readonly x: Float32Array;
+  readonly gather: Float32Array;
   readonly n: number;
   readonly dim: number;
   readonly k: number;
@@ -63,6 +68,7 @@ export interface KMeansAssignPayload extends PayloadBase {
   readonly alpha: Float32Array;
   readonly assignment: Uint32Array;
   readonly scores: Float32Array;
+  readonly second: Float32Array;
   readonly chunkRows: number;
 }
 

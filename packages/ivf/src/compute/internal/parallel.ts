@@ -10,7 +10,7 @@ import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../../quanti
 import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./assign-encode.js";
 import type { AssignEncodeJob } from "./assign-encode.js";
 import {
-  CONTROL_NEXT_CHUNK, KM_DONE, KM_GENERATION, KM_NEXT, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE,
+  CONTROL_NEXT_CHUNK, KM_COUNT, KM_DONE, KM_GENERATION, KM_NEXT, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE,
   chunkCountIndex, controlWords, kmControlWords, kmSlotIndex, slotIndex,
 } from "./parallel-protocol.js";
 import type { WorkerPayload } from "./parallel-protocol.js";
@@ -212,14 +212,16 @@ export async function trainKMeansParallel(
   const centroids = new Float32Array(sab(k * dim));
   const bias = new Float32Array(sab(k));
   const alphaBox = new Float32Array(sab(1));
+  const gather = new Float32Array(sab(n * dim));
   const assignment = new Uint32Array(sab(n));
   const scores = new Float32Array(sab(n));
+  const second = new Float32Array(sab(n));
   const control = new Int32Array(sab(kmControlWords(workers)));
   const handles: Worker[] = [];
   const started: boolean[] = [];
   for (let slot = 0; slot < workers; slot++) {
     const payload: WorkerPayload = {
-      task: "kmeans-assign", x, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores,
+      task: "kmeans-assign", x, gather, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
       control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
     };
     try {
@@ -232,7 +234,7 @@ export async function trainKMeansParallel(
     }
   }
   let active = -1;
-  const assigner: RowAssigner = (c, b, alpha, outIdx, outScore) => {
+  const assign: RowAssigner["assign"] = (rows, count, c, b, alpha, outIdx, outScore, outSecond) => {
     if (active < 0) {
       // first iteration: k-means++ seeding gave workers time to load; wait a little more if not
       active = 0;
@@ -242,26 +244,31 @@ export async function trainKMeansParallel(
         if (Atomics.compareExchange(control, word, SLOT_IDLE, SLOT_CANCELLED) !== SLOT_IDLE) active++;
       }
     }
+    if (rows !== x && rows !== gather) throw new Error("k-means rows must be the shared row or gather buffer");
     centroids.set(c.subarray(0, k * dim));
     bias.set(b.subarray(0, k));
     alphaBox[0] = alpha;
+    Atomics.store(control, KM_COUNT, count);
+    Atomics.store(control, KM_SOURCE, rows === x ? 0 : 1);
     Atomics.store(control, KM_NEXT, 0);
     Atomics.store(control, KM_DONE, 0);
     Atomics.add(control, KM_GENERATION, 1);
     Atomics.notify(control, KM_GENERATION);
     for (;;) {
       const start = Atomics.add(control, KM_NEXT, 1) * KMEANS_CHUNK_ROWS;
-      if (start >= n) break;
-      const end = Math.min(n, start + KMEANS_CHUNK_ROWS);
-      assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
-        assignment.subarray(start, end), scores.subarray(start, end));
+      if (start >= count) break;
+      const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
+      assignScored(rows.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
+        assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
     }
     for (let done = Atomics.load(control, KM_DONE); done < active; done = Atomics.load(control, KM_DONE)) {
       if (Atomics.wait(control, KM_DONE, done, GENERATION_TIMEOUT_MS) === "timed-out") throw new Error("a k-means worker stopped responding");
     }
-    outIdx.set(assignment);
-    outScore.set(scores);
+    outIdx.set(assignment.subarray(0, count));
+    outScore.set(scores.subarray(0, count));
+    outSecond.set(second.subarray(0, count));
   };
+  const assigner: RowAssigner = { gather, assign };
   try {
     return runKMeans(x, n, dim, k, opts, assigner);
   } finally {
