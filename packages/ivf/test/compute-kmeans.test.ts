@@ -1,7 +1,7 @@
 /** k-means and IVF training: determinism, convergence, empty-cluster repair, distances. */
 import { describe, expect, it } from "vitest";
 import { assignNearest, createRng, distance, nearestCentroids, normalize, trainIvfModel, trainKMeans } from "../src/compute/index.js";
-import { repairEmpty } from "../src/compute/internal/kmeans.js";
+import { repairEmpty, runKMeans } from "../src/compute/internal/kmeans.js";
 
 /** n rows around `clusters` centres spread `spread` apart with unit noise; returns rows and labels. */
 function clustered(n: number, dim: number, clusters: number, spread: number, seed: number): { x: Float32Array; labels: Uint32Array; centres: Float32Array } {
@@ -69,6 +69,23 @@ describe("trainKMeans", () => {
     // and every learned centroid sits on a true centre
     for (const [label, j] of map) {
       expect(distance(centres.subarray(label * 32), r.centroids.subarray(j * 32), 32, "l2")).toBeLessThan(0.01);
+    }
+  });
+
+  it("Hamerly bounds give the same clustering as full Lloyd scans", () => {
+    for (const [data, n, dim, k] of [
+      [clustered(3000, 24, 12, 2, 8).x, 3000, 24, 40],
+      [new Float32Array(4000 * 8), 4000, 8, 64], // pure noise below: the hard case for bounds
+    ] as const) {
+      const rng = createRng(10);
+      const x = data.map(() => rng.nextGaussian()).map((v, i) => v * 0.3 + data[i]!);
+      const fast = runKMeans(x, n, dim, k, { seed: 4, maxIters: 25 });
+      const full = runKMeans(x, n, dim, k, { seed: 4, maxIters: 25 }, undefined, false);
+      expect(fast.iterations).toBe(full.iterations);
+      expect(fast.loss).toBeCloseTo(full.loss, 4);
+      let maxDiff = 0;
+      for (let i = 0; i < fast.centroids.length; i++) maxDiff = Math.max(maxDiff, Math.abs(fast.centroids[i]! - full.centroids[i]!));
+      expect(maxDiff).toBeLessThan(1e-4);
     }
   });
 

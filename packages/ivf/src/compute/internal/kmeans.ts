@@ -86,7 +86,9 @@ export function kmeansRows(data: Float32Array, n: number, dim: number, type: Dis
  * from its centroid to the nearest other centroid keeps its centroid without a full scan. The
  * skipped rows provably keep the same winner, up to f32 rounding (guarded by a margin).
  */
-export function runKMeans(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, assigner?: RowAssigner): KMeansResult {
+export function runKMeans(
+  x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, assigner?: RowAssigner, useBounds = true,
+): KMeansResult {
   const maxIters = opts.maxIters ?? 50;
   const tolerance = opts.tolerance ?? 1e-4;
   const type = opts.distance ?? "l2";
@@ -100,8 +102,8 @@ export function runKMeans(x: Float32Array, n: number, dim: number, k: number, op
 
   const centroids = opts.init === "random" ? initRandom(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
   if (type === "cosine") normalizeRows(centroids, k, dim);
-  const bounded = type !== "dot";
-  const rowNorms = bounded ? squaredNorms(x, n, dim) : undefined;
+  const bounded = type !== "dot" && useBounds;
+  const rowNorms = type !== "dot" ? squaredNorms(x, n, dim) : undefined;
   const assignment = new Uint32Array(n);
   const upper = new Float64Array(n);
   const lower = new Float64Array(n);
@@ -121,7 +123,7 @@ export function runKMeans(x: Float32Array, n: number, dim: number, k: number, op
   let converged = false;
   let first = true;
   while (iterations < maxIters) {
-    const { bias, alpha } = assignmentTerms(centroids, k, dim, bounded ? "l2" : "dot");
+    const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
     let total = 0;
     let count = 0;
     if (first || !bounded) {
