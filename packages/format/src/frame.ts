@@ -360,7 +360,8 @@ export function decodeFirstFrame(bytes: Uint8Array, options: DecodeFrameOptions 
   let input = bytes.subarray(0, header.frameLength);
   let copied = false;
   if (input.byteOffset % 8 !== 0) {
-    input = input.slice();
+    // Uint8Array.prototype.slice copies; Buffer#slice would return a view, so copy explicitly.
+    input = copyBytes(input);
     copied = true;
   }
   const c = new ByteCursor(input, base);
@@ -410,6 +411,13 @@ export function getSection(frame: { readonly sections: readonly FrameSection[] }
     throw new QuiverFormatError("WRONG_SECTION_ENCODING", `section ${id} is ${s.encoding}, expected ${encoding}`, { stage: "payload", offset: s.offset });
   }
   return s;
+}
+
+/** A copy of `bytes` in a fresh ArrayBuffer at byteOffset 0 (also for Node Buffers). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
 }
 
 function hex32(n: number): string {

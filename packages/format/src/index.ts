@@ -29,6 +29,7 @@ export {
   frameTableLength,
   verifySection,
   getSection,
+  copyBytes,
   FRAME_HEADER_SIZE,
 } from "./frame.js";
 export type { Frame, FrameHeader, FrameInput, FrameSection, SectionInput, DecodeFrameOptions } from "./frame.js";

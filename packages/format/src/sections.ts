@@ -1,6 +1,6 @@
 import { type Table, tableFromIPC, tableToIPC, RecordBatch, Table as ArrowTable } from "apache-arrow";
 import { QuiverFormatError } from "./errors.js";
-import { type FrameSection, type SectionInput, getSection } from "./frame.js";
+import { type FrameSection, type SectionInput, copyBytes, getSection } from "./frame.js";
 import type { SectionEncoding } from "./layout.js";
 
 /** Typed arrays a section can hold, by encoding. */
@@ -70,7 +70,7 @@ export function typedView<E extends TypedEncoding>(bytes: Uint8Array, encoding: 
       offset: offsetForErrors,
     });
   }
-  const src = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  const src = bytes.byteOffset % size === 0 ? bytes : copyBytes(bytes);
   return new Ctor(src.buffer as ArrayBuffer, src.byteOffset, src.byteLength / size) as TypedArrayByEncoding[E];
 }
 

@@ -330,6 +330,19 @@ describe("zero-copy", () => {
     expect(Array.from(big)).toEqual([1n, 2n ** 63n]);
   });
 
+  it("a misaligned Node Buffer is copied too (Buffer#slice would only make a view)", () => {
+    const src = sample();
+    const backing = Buffer.alloc(src.byteLength + 3);
+    backing.set(src, 3);
+    const b = backing.subarray(3);
+    expect(b.byteOffset % 8).not.toBe(0);
+    const f = decodeFrame(b);
+    expect(f.copied).toBe(true);
+    expect(f.bytes.byteOffset % 8).toBe(0);
+    expect(Array.from(readTypedSection(f, 3, "u64"))).toEqual([1n, 2n ** 63n]);
+    expect(Array.from(typedView(b.subarray(0, 8), "u64"))).toHaveLength(1);
+  });
+
   it("Arrow columns are views of the frame input", () => {
     const table = tableFromArrays({ x: Float32Array.from({ length: 100 }, (_, i) => i * 0.5), id: Int32Array.from({ length: 100 }, (_, i) => i) });
     const b = encodeFrame({ kind: 1, kindVersion: 1, sections: [rawSection(1, Uint8Array.of(1, 2, 3)), arrowSection(2, table)] });
