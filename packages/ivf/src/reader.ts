@@ -288,12 +288,15 @@ export class IvfVectorIndex {
     const entries = await Promise.all(Array.from(probes, (p) => this.loadPartition(p)));
     const top = new TopKCandidates(k * (refine ?? 1));
     let scratch = new Float32Array(0);
+    // Codes of a non-residual quantizer do not depend on the partition, so neither does the
+    // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
+    const shared = this.quantizer.metadata.residual ? undefined : this.quantizer.scorer(query, this.state.centroids.subarray(0, dim));
     entries.forEach((entry, slot) => {
       const n = entry.rows;
       if (n === 0) return;
       if (scratch.length < n) scratch = new Float32Array(n);
       const p = probes[slot]!;
-      const scorer = this.quantizer.scorer(query, this.state.centroids.subarray(p * dim, (p + 1) * dim));
+      const scorer = shared ?? this.quantizer.scorer(query, this.state.centroids.subarray(p * dim, (p + 1) * dim));
       scorer.score(entry.codes, n, scratch);
       const ids = entry.rowIds;
       for (let i = 0; i < n; i++) {
