@@ -9,7 +9,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KERNELS_WAT_PATH, assembleKernels, renderKernelsModule, KERNELS_GENERATED_PATH } from "../scripts/build-kernels.js";
 import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256 } from "../src/compute/internal/kernels.wasm.js";
-import { adcRef, assignRef, dotBatchRef, l2BatchRef } from "../src/compute/internal/reference.js";
+import { adcRef, assignRef, dotBatchRef, l2BatchRef, pqTableRef } from "../src/compute/internal/reference.js";
+import { kernels } from "../src/compute/internal/wasm-kernels.js";
 import { adcScan } from "../src/compute/internal/adc.js";
 import { assignScored, batchKernel } from "../src/compute/internal/vector-math.js";
 import { createRng } from "../src/compute/index.js";
@@ -100,6 +101,35 @@ describe("kernels match the TypeScript reference", () => {
       adcRef(codes, n, m, stride, table, want);
       for (let i = 0; i < n; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + 4 * m));
     }), { numRuns: 80 });
+  });
+
+  it("PQ table kernel (transposed codebook) and the resident block", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 1 << 30 }), (m, dsub, seed) => {
+      const q = randomArray(m * dsub, seed);
+      const cb = randomArray(m * 256 * dsub, seed + 1);
+      const bias = randomArray(m * 256, seed + 2);
+      const block = new Float32Array(m * 256 * (dsub + 1));
+      for (let s = 0; s < m; s++) {
+        for (let j = 0; j < 256; j++) {
+          for (let d = 0; d < dsub; d++) block[((s * 64 + (j >> 2)) * dsub + d) * 4 + (j & 3)] = cb[(s * 256 + j) * dsub + d]!;
+        }
+      }
+      block.set(bias, m * 256 * dsub);
+      const w = kernels();
+      const owner = {};
+      const ptr = w.resident(owner, block);
+      expect(w.resident(owner, block)).toBe(ptr); // same owner: no re-upload
+      const mark = w.mark();
+      const qp = w.alloc(q.byteLength);
+      w.f32(qp, q.length).set(q);
+      const op = w.alloc(m * 256 * 4);
+      w.exports.pq_table(qp, ptr, m, dsub, ptr + m * 256 * dsub * 4, -2, op);
+      const got = w.f32(op, m * 256).slice();
+      w.release(mark);
+      const want = new Float32Array(m * 256);
+      pqTableRef(q, cb, m, dsub, bias, -2, want);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-4 * (1 + 4 * dsub));
+    }), { numRuns: 40 });
   });
 
   it("assignment is exact on a hand-made case, ties going to the lower index", () => {

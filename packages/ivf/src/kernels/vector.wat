@@ -241,6 +241,47 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
+  ;; PQ distance tables: out[s * 256 + j] = bias[s * 256 + j] + alpha * (q_s . y_sj) for m
+  ;; sub-spaces of dsub floats (q_s = q[s * dsub ..]). The codebook arrives transposed in groups of
+  ;; four codewords: cbt + 16 * ((s * 64 + g) * dsub + d) holds dimension d of codewords 4g..4g+3
+  ;; of sub-space s, so four table entries come out of one f32x4 accumulator without shuffles.
+  (func (export "pq_table")
+    (param $q i32) (param $cbt i32) (param $m i32) (param $dsub i32) (param $bias i32) (param $alpha f32) (param $out i32)
+    (local $s i32) (local $g i32) (local $d i32) (local $qs i32) (local $cp i32) (local $op i32) (local $bp i32)
+    (local $acc v128) (local $al v128)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (local.set $cp (local.get $cbt))
+    (local.set $op (local.get $out))
+    (local.set $bp (local.get $bias))
+    (local.set $qs (local.get $q))
+    (block $subs_done
+      (loop $subs
+        (br_if $subs_done (i32.ge_u (local.get $s) (local.get $m)))
+        (local.set $g (i32.const 0))
+        (block $groups_done
+          (loop $groups
+            (br_if $groups_done (i32.ge_u (local.get $g) (i32.const 64)))
+            (local.set $acc (v128.const i32x4 0 0 0 0))
+            (local.set $d (i32.const 0))
+            (block $dims_done
+              (loop $dims
+                (br_if $dims_done (i32.ge_u (local.get $d) (local.get $dsub)))
+                (local.set $acc (f32x4.add (local.get $acc)
+                  (f32x4.mul (v128.load32_splat (i32.add (local.get $qs) (i32.shl (local.get $d) (i32.const 2))))
+                             (v128.load (local.get $cp)))))
+                (local.set $cp (i32.add (local.get $cp) (i32.const 16)))
+                (local.set $d (i32.add (local.get $d) (i32.const 1)))
+                (br $dims)))
+            (v128.store (local.get $op)
+              (f32x4.add (v128.load (local.get $bp)) (f32x4.mul (local.get $al) (local.get $acc))))
+            (local.set $op (i32.add (local.get $op) (i32.const 16)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 16)))
+            (local.set $g (i32.add (local.get $g) (i32.const 1)))
+            (br $groups)))
+        (local.set $qs (i32.add (local.get $qs) (i32.shl (local.get $dsub) (i32.const 2))))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $subs))))
+
   ;; Asymmetric distance scan: out[i] = sum_s table[s * 256 + codes[i * stride + s]] over m
   ;; sub-spaces. Used for PQ (one byte per sub-vector) and for RaBitQ (one byte of sign bits per
   ;; 8 dimensions, table entry = sum of the query's rotated coordinates whose bit is set).

@@ -10,7 +10,7 @@ import type { DistanceType, PartitionScorer, QuantizerKind, QuantizerMetadata, T
 import { adcScan } from "./adc.js";
 import { createRng } from "./rng.js";
 import { trainKMeans } from "./kmeans.js";
-import { assignNearest, assignScored, batchKernel, normalizeRows, squaredNorms } from "./vector-math.js";
+import { assignNearest, assignScored, batchKernel, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
 /** Codewords per PQ sub-space (8-bit codes). */
@@ -236,6 +236,20 @@ export function randomRotation(dim: number, seed: number): Float32Array {
   return Float32Array.from(m);
 }
 
+function sumSquares(v: Float32Array): number {
+  let s = 0;
+  for (let t = 0; t < v.length; t++) s += (v[t] as number) ** 2;
+  return s;
+}
+
+/** out[i] = max(0, out[i] + c): the expanded-form distance can dip below 0 by rounding. */
+function addClamped(out: Float32Array, n: number, c: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = (out[i] as number) + c;
+    out[i] = v > 0 ? v : 0;
+  }
+}
+
 /** Builds the live quantizer for already-validated metadata (no copies of its arrays). */
 export function buildQuantizer(meta: QuantizerMetadata): TrainedQuantizer {
   switch (meta.kind) {
@@ -318,19 +332,52 @@ class ScalarQuantizer implements TrainedQuantizer {
   scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
     const { dim, distance, residual } = this.metadata;
     const q = prepareQuery(query, centroid, dim, distance, residual);
-    // per-dimension tables turn scoring into the same byte-lookup scan as PQ
+    // per-dimension tables turn scoring into the same byte-lookup scan as PQ; they are built by
+    // the PQ table kernel with one-float "codewords" (the 256 decoded values of each dimension)
     const table = new Float32Array(dim * 256);
+    const w = kernels();
+    const block = w.resident(this.residentToken, this.tableInputs());
+    const mark = w.mark();
+    try {
+      const qp = w.alloc(dim * 4);
+      w.f32(qp, dim).set(q);
+      const op = w.alloc(dim * 256 * 4);
+      const isDot = distance === "dot";
+      w.exports.pq_table(qp, block, dim, 1, block + dim * 256 * 4, isDot ? -1 : -2, op);
+      table.set(w.f32(op, dim * 256));
+    } finally {
+      w.release(mark);
+    }
+    // (v - q)² = v² - 2vq + q²: the tables hold the first two terms, ||q||² is added per row
+    const qq = distance === "dot" ? 0 : sumSquares(q);
+    return {
+      score(codes: Uint8Array, n: number, out: Float32Array): void {
+        adcScan(codes, n, dim, dim, table, out);
+        if (distance !== "dot") addClamped(out, n, qq);
+      },
+    };
+  }
+
+  private readonly residentToken = {};
+  private tableBlock: Float32Array | undefined;
+
+  /** [decoded value of (t, c) | its square (0 for dot)], t-major: the pq_table inputs with dsub = 1. */
+  private tableInputs(): Float32Array {
+    if (this.tableBlock !== undefined) return this.tableBlock;
+    const dim = this.metadata.dim;
+    const block = new Float32Array(dim * 256 * 2);
+    const isDot = this.metadata.distance === "dot";
     for (let t = 0; t < dim; t++) {
-      const lo = this.lower[t] as number;
-      const st = this.step[t] as number;
-      const qt = q[t] as number;
       for (let c = 0; c < 256; c++) {
-        const v = Math.fround(lo + c * st);
-        table[t * 256 + c] = distance === "dot" ? -v * qt : (v - qt) * (v - qt);
+        const v = this.decode(t, c);
+        block[t * 256 + c] = v;
+        block[dim * 256 + t * 256 + c] = isDot ? 0 : v * v;
       }
     }
-    return { score: (codes, n, out) => adcScan(codes, n, dim, dim, table, out) };
+    this.tableBlock = block;
+    return block;
   }
+
   /** Decoded value of code `c` in dimension `t` (used by tests). */
   decode(t: number, c: number): number {
     return Math.fround((this.lower[t] as number) + c * (this.step[t] as number));
@@ -368,23 +415,49 @@ class ProductQuantizer implements TrainedQuantizer {
     const { m, dsub } = this;
     const q = prepareQuery(query, centroid, dim, distance, residual);
     const table = new Float32Array(m * PQ_CENTROIDS);
+    const w = kernels();
+    // the transposed codebook stays resident in kernel memory across this quantizer's scorers
+    const cbt = w.resident(this.residentToken, this.tableInputs());
+    const mark = w.mark();
+    try {
+      const qp = w.alloc(dim * 4);
+      w.f32(qp, dim).set(q);
+      const op = w.alloc(m * PQ_CENTROIDS * 4);
+      const isDot = distance === "dot";
+      w.exports.pq_table(qp, cbt, m, dsub, cbt + m * PQ_CENTROIDS * dsub * 4, isDot ? -1 : -2, op);
+      table.set(w.f32(op, m * PQ_CENTROIDS));
+    } finally {
+      w.release(mark);
+    }
+    // ||q_s - y||² = ||y||² - 2 q_s.y + ||q_s||²: the tables hold the first two terms and the
+    // sum of the last over sub-spaces, ||q||², is added once per row
+    const qq = distance === "dot" ? 0 : sumSquares(q);
+    return {
+      score(codes: Uint8Array, n: number, out: Float32Array): void {
+        adcScan(codes, n, m, m, table, out);
+        if (distance !== "dot") addClamped(out, n, qq);
+      },
+    };
+  }
+
+  private readonly residentToken = {};
+  private tableBlock: Float32Array | undefined;
+
+  /** [codebook transposed in groups of 4 codewords | bias per codeword] for the pq_table kernel. */
+  private tableInputs(): Float32Array {
+    if (this.tableBlock !== undefined) return this.tableBlock;
+    const { m, dsub } = this;
     const cb = this.codebook;
+    const block = new Float32Array(m * PQ_CENTROIDS * (dsub + 1));
     for (let s = 0; s < m; s++) {
       for (let j = 0; j < PQ_CENTROIDS; j++) {
-        const b = (s * PQ_CENTROIDS + j) * dsub;
-        let acc = 0;
-        if (distance === "dot") {
-          for (let t = 0; t < dsub; t++) acc -= (q[s * dsub + t] as number) * (cb[b + t] as number);
-        } else {
-          for (let t = 0; t < dsub; t++) {
-            const d = (q[s * dsub + t] as number) - (cb[b + t] as number);
-            acc += d * d;
-          }
-        }
-        table[s * PQ_CENTROIDS + j] = acc;
+        const g = (s * 64 + (j >> 2)) * dsub;
+        for (let d = 0; d < dsub; d++) block[(g + d) * 4 + (j & 3)] = cb[(s * PQ_CENTROIDS + j) * dsub + d] as number;
       }
     }
-    return { score: (codes, n, out) => adcScan(codes, n, m, m, table, out) };
+    if (this.metadata.distance !== "dot") block.set(this.bias, m * PQ_CENTROIDS * dsub);
+    this.tableBlock = block;
+    return block;
   }
 }
 
@@ -402,6 +475,32 @@ class RaBitQuantizer implements TrainedQuantizer {
     this.codeWidth = this.bytes + 8;
     this.rotation = f32Array(metadata, "rotation");
   }
+  private readonly residentToken = {};
+  private paddedRotation: Float32Array | undefined;
+
+  /** P v (dim floats) on the SIMD kernel, with P resident in kernel memory across scorers. */
+  private rotate(v: Float32Array): Float32Array {
+    const dim = this.metadata.dim;
+    const pd = paddedDim(dim);
+    if (this.paddedRotation === undefined) {
+      const padded = new Float32Array(dim * pd);
+      copyRowsPadded(padded, this.rotation, 0, dim, dim, dim, 0, pd);
+      this.paddedRotation = padded;
+    }
+    const w = kernels();
+    const pp = w.resident(this.residentToken, this.paddedRotation);
+    const mark = w.mark();
+    try {
+      const vp = w.alloc(pd * 4);
+      w.f32(vp, dim).set(v.subarray(0, dim));
+      const op = w.alloc(dim * 4);
+      w.exports.dot_batch(vp, pp, dim, pd, op);
+      return w.f32(op, dim).slice();
+    } finally {
+      w.release(mark);
+    }
+  }
+
   encode(vectors: Float32Array, n: number, out: Uint8Array): void {
     const dim = this.metadata.dim;
     const cw = this.codeWidth;
@@ -455,15 +554,9 @@ class RaBitQuantizer implements TrainedQuantizer {
     if (isDot) for (let t = 0; t < dim; t++) cdot += (q[t] as number) * (centroid[t] as number);
     let qn2 = 0;
     for (let t = 0; t < dim; t++) qn2 += (q[t] as number) ** 2;
-    const rq = new Float32Array(dim);
-    const rot = this.rotation;
+    const rq = this.rotate(q);
     let sumAll = 0;
-    for (let i = 0; i < dim; i++) {
-      let s = 0;
-      for (let t = 0; t < dim; t++) s += (rot[i * dim + t] as number) * (q[t] as number);
-      rq[i] = s;
-      sumAll += s;
-    }
+    for (let i = 0; i < dim; i++) sumAll += rq[i] as number;
     // table[j][v] = sum of rotated query coordinates 8j+t whose bit t is set in v
     const table = new Float32Array(nb * 256);
     for (let j = 0; j < nb; j++) {

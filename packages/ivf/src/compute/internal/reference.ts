@@ -66,3 +66,16 @@ export function adcRef(codes: Uint8Array, n: number, m: number, stride: number, 
     out[i] = s;
   }
 }
+
+/** out[s * 256 + j] = bias[s * 256 + j] + alpha * (q_s . y_sj), codebook laid out [s][j][dsub]. */
+export function pqTableRef(
+  q: Float32Array, codebook: Float32Array, m: number, dsub: number, bias: Float32Array, alpha: number, out: Float32Array,
+): void {
+  for (let s = 0; s < m; s++) {
+    for (let j = 0; j < 256; j++) {
+      let dot = 0;
+      for (let d = 0; d < dsub; d++) dot += (q[s * dsub + d] as number) * (codebook[(s * 256 + j) * dsub + d] as number);
+      out[s * 256 + j] = (bias[s * 256 + j] as number) + alpha * dot;
+    }
+  }
+}

@@ -28,10 +28,13 @@ interface KernelExports {
     xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
     outSecond: number,
   ): void;
+  pq_table(q: number, cbt: number, m: number, dsub: number, bias: number, alpha: number, out: number): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
 }
 
 const PAGE = 65536;
+/** First byte used (offset 0 stays unused so no valid pointer is 0). */
+const RESIDENT_START = 16;
 // wasm32 addresses are u32; stay below 4 GiB minus a page so offsets never wrap.
 const MAX_BYTES = 4 * 1024 * 1024 * 1024 - PAGE;
 
@@ -43,11 +46,32 @@ export function kernelModuleBytes(): Uint8Array {
 /** One instance of the SIMD kernels with a stack-like arena. */
 export class WasmKernels {
   readonly exports: KernelExports;
-  private top = 16;
+  /** Start of the stack-like arena; below it (from RESIDENT_START) sits the resident block. */
+  private base = RESIDENT_START;
+  private top = RESIDENT_START;
+  private residentOwner: object | undefined;
 
   constructor(module?: object) {
     const mod = module ?? new WA.Module(kernelModuleBytes());
     this.exports = new WA.Instance(mod, {}).exports as KernelExports;
+  }
+
+  /**
+   * Keeps `data` resident below the arena for `owner` (e.g. a PQ codebook used by every scorer of
+   * that quantizer) and returns its offset; re-uploads only when another owner took the slot.
+   * Must not be called while arena allocations are live.
+   */
+  resident(owner: object, data: Float32Array): number {
+    if (this.residentOwner === owner) return RESIDENT_START;
+    if (this.top !== this.base) throw new Error("resident data can only change between kernel calls");
+    this.residentOwner = undefined;
+    this.base = RESIDENT_START;
+    this.top = RESIDENT_START;
+    const ptr = this.alloc(data.byteLength);
+    this.f32(ptr, data.length).set(data);
+    this.base = this.top;
+    this.residentOwner = owner;
+    return ptr;
   }
 
   /** Current arena position, to pass to {@link release}. */
