@@ -170,8 +170,9 @@ export function runKMeans(
     if (count < n) {
       if (gather.length < n * dim) gather = new Float32Array(n * dim);
       for (let r = 0; r < count; r++) {
-        const i = active[r] as number;
-        gather.set(x.subarray(i * dim, i * dim + dim), r * dim);
+        const xb = (active[r] as number) * dim;
+        const gb = r * dim;
+        for (let t = 0; t < dim; t++) gather[gb + t] = x[xb + t] as number;
       }
       rows = gather;
     }

@@ -210,11 +210,23 @@ export function assignNearest(
   data: Float32Array, n: number, dim: number, centroids: Float32Array, k: number,
   type: DistanceType, out: Uint32Array = new Uint32Array(n),
 ): Uint32Array {
-  const c = type === "cosine" ? normalizeRows(centroids.slice(0, k * dim), k, dim) : centroids;
+  const c = type === "cosine" ? unitCentroids(centroids, k, dim) : centroids;
   // cosine: argmin over unit centroids of -x.c; the row's own norm does not change the winner
   const { bias, alpha } = assignmentTerms(c, k, dim, type);
   assignScored(data, n, dim, dim, 0, c, k, bias, alpha, out);
   return out;
+}
+
+// per-query search calls nearestCentroids with the same centroid array every time
+const unitCache = new WeakMap<Float32Array, Float32Array>();
+
+/** Normalised copy of `k` centroids, cached per centroid array (callers do not mutate it). */
+function unitCentroids(centroids: Float32Array, k: number, dim: number): Float32Array {
+  const hit = unitCache.get(centroids);
+  if (hit !== undefined && hit.length === k * dim) return hit;
+  const unit = normalizeRows(centroids.slice(0, k * dim), k, dim);
+  unitCache.set(centroids, unit);
+  return unit;
 }
 
 /** The `nprobes` centroids nearest to `query`, closest first (ties by index). */
@@ -223,7 +235,7 @@ export function nearestCentroids(
 ): Uint32Array {
   const scores = new Float32Array(k);
   const q = type === "cosine" ? normalize(query.slice(0, dim)) : query;
-  const c = type === "cosine" ? normalizeRows(centroids.slice(0, k * dim), k, dim) : centroids;
+  const c = type === "cosine" ? unitCentroids(centroids, k, dim) : centroids;
   batchKernel(q, c, k, dim, scores, type === "dot");
   if (type === "dot") for (let j = 0; j < k; j++) scores[j] = -(scores[j] as number);
   const p = Math.max(0, Math.min(k, Math.trunc(nprobes)));
