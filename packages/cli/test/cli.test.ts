@@ -50,6 +50,19 @@ describe("quiver inspect", () => {
     expect((JSON.parse(r.out) as { error: { code: string } }).error.code).toBe("BAD_MAGIC");
   });
 
+  it("reads sections one at a time and flags a CRC mismatch or a section past the end of the file", async () => {
+    const checks = async (name: string): Promise<{ code: number; crc: string[] }> => {
+      const r = await cli(["inspect", `fixtures/container/v1/invalid/${name}.bin`, "--json"]);
+      return { code: r.code, crc: (JSON.parse(r.out) as { sections: { crcCheck: string }[] }).sections.map((x) => x.crcCheck) };
+    };
+    const mismatch = await checks("section-checksum-mismatch");
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.crc).toContain("mismatch");
+    const truncated = await checks("truncated-body");
+    expect(truncated.code).toBe(1);
+    expect(truncated.crc).toContain("truncated");
+  });
+
   it("usage errors exit 2", async () => {
     expect((await cli(["inspect"])).code).toBe(2);
     expect((await cli(["inspect", "x", "--bogus"])).code).toBe(2);

@@ -1,8 +1,8 @@
 /** `quiver inspect <file> [--json]`: the frame header and section table, with each section's CRC checked. */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type FrameHeader, crc32, inspectFrameHeader, isQuiverFormatError } from "@quiver/format";
+import { FRAME_HEADER_SIZE, type FrameHeader, crc32, frameTableLength, inspectFrameHeader, isQuiverFormatError } from "@quiver/format";
 import { canonicalJson } from "@quiver/conformance";
 import { type CliIo, UsageError } from "../io.js";
 
@@ -38,26 +38,40 @@ export async function inspectCommand(args: readonly string[], io: CliIo): Promis
   const { values, positionals } = parseArgs({ args: [...args], options: { json: { type: "boolean", default: false } }, strict: true, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError("inspect <file> [--json]");
   const file = positionals[0]!;
-  const bytes = new Uint8Array(readFileSync(resolve(io.cwd, file)));
-  let header: FrameHeader;
+  const fd = openSync(resolve(io.cwd, file), "r");
   try {
-    header = inspectFrameHeader(bytes);
-  } catch (e) {
-    if (!isQuiverFormatError(e)) throw e;
-    if (values.json) io.stdout(canonicalJson({ error: { code: e.code, stage: e.stage, offset: e.offset ?? null, message: e.message } }));
-    else io.stderr(`${file}: ${e.message} (stage ${e.stage}${e.offset === undefined ? "" : `, offset ${e.offset}`})\n`);
-    return 1;
+    const fileLength = fstatSync(fd).size;
+    // Ranged reads, as a reader on an object store would do: 64 bytes, then the table, then one section at a time.
+    const readAt = (offset: number, length: number): Uint8Array => {
+      const n = Math.max(0, Math.min(length, fileLength - offset));
+      const buf = new Uint8Array(n);
+      let got = 0;
+      while (got < n) got += readSync(fd, buf, got, n - got, offset + got);
+      return buf;
+    };
+    let header: FrameHeader;
+    try {
+      const { tableEnd } = frameTableLength(readAt(0, FRAME_HEADER_SIZE));
+      header = inspectFrameHeader(readAt(0, tableEnd));
+    } catch (e) {
+      if (!isQuiverFormatError(e)) throw e;
+      if (values.json) io.stdout(canonicalJson({ error: { code: e.code, stage: e.stage, offset: e.offset ?? null, message: e.message } }));
+      else io.stderr(`${file}: ${e.message} (stage ${e.stage}${e.offset === undefined ? "" : `, offset ${e.offset}`})\n`);
+      return 1;
+    }
+    const result = describeFrame(file, fileLength, header, (offset, length) => readAt(offset, length));
+    io.stdout(values.json ? canonicalJson(result) : formatInspection(result));
+    return result.sections.every((s) => s.crcCheck === "ok") ? 0 : 1;
+  } finally {
+    closeSync(fd);
   }
-  const result = describeFrame(file, bytes, header);
-  io.stdout(values.json ? canonicalJson(result) : formatInspection(result));
-  return result.sections.every((s) => s.crcCheck === "ok") ? 0 : 1;
 }
 
-/** The inspection of a frame whose header and table decoded. */
-export function describeFrame(file: string, bytes: Uint8Array, header: FrameHeader): FrameInspection {
+/** The inspection of a frame whose header and table decoded; `read(offset, length)` fetches one section's bytes. */
+export function describeFrame(file: string, fileLength: number, header: FrameHeader, read: (offset: number, length: number) => Uint8Array): FrameInspection {
   return {
     file,
-    fileLength: String(bytes.length),
+    fileLength: String(fileLength),
     header: {
       versionMajor: header.versionMajor,
       versionMinor: header.versionMinor,
@@ -69,11 +83,11 @@ export function describeFrame(file: string, bytes: Uint8Array, header: FrameHead
       frameLength: String(header.frameLength),
     },
     sections: header.sections.map((s) => {
-      const inside = s.offset + s.length <= bytes.length;
-      const crcCheck = !inside ? "truncated" : crc32(bytes.subarray(s.offset, s.offset + s.length)) === s.crc32 ? "ok" : "mismatch";
+      const inside = s.offset + s.length <= fileLength;
+      const crcCheck = !inside ? "truncated" : crc32(read(s.offset, s.length)) === s.crc32 ? "ok" : "mismatch";
       return { id: s.id, encoding: s.encoding, offset: String(s.offset), length: String(s.length), crc32: hex32(s.crc32), crcCheck };
     }),
-    trailingBytes: String(Math.max(0, bytes.length - header.frameLength)),
+    trailingBytes: String(Math.max(0, fileLength - header.frameLength)),
   };
 }
 
