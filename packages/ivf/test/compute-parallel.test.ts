@@ -74,3 +74,27 @@ describe("trainKMeansParallel / trainIvfModelParallel", () => {
     expect([...m2.centroids]).toEqual([...m1.centroids]);
   });
 });
+
+describe("without a worker runtime", () => {
+  const missing = new URL("./no-such-worker.mjs", import.meta.url);
+  it("assign+encode and PQ training fall back to this thread with the same result", async () => {
+    const quantizer = trainQuantizer("pq", data, 4000, dim, { distance: "l2", ivfCentroids: ivf, numPartitions: 16, maxIters: 5 });
+    const input = { vectors: data, n, dim, centroids: ivf, k: 16, distance: "l2" as const, quantizer };
+    const one = await encodeAndAssignParallel({ ...input, threads: 1 });
+    const broken = await encodeAndAssignParallel({ ...input, threads: 2, useMainThread: false, workerUrl: missing });
+    expect(broken.workersUnavailable).toBe(2);
+    expect(broken.chunksByThread[0]).toBe(Math.ceil(n / 4096));
+    expect(Buffer.from(broken.codes.buffer).equals(Buffer.from(one.codes.buffer))).toBe(true);
+    const opts = { distance: "l2" as const, ivfCentroids: ivf, numPartitions: 16, maxIters: 4, numSubVectors: 4 };
+    const a = trainQuantizer("pq", data, 3000, dim, opts).metadata.arrays.codebook as Float32Array;
+    const b = (await trainQuantizerParallel("pq", data, 3000, dim, { ...opts, threads: 2, workerUrl: missing })).metadata.arrays.codebook as Float32Array;
+    expect([...b]).toEqual([...a]);
+  });
+
+  it("k-means falls back too (after a bounded wait for the workers)", async () => {
+    const opts = { maxIters: 3, seed: 3 };
+    const one = trainKMeans(data, 12000, dim, 24, opts);
+    const two = await trainKMeansParallel(data, 12000, dim, 24, { ...opts, threads: 2, workerUrl: missing });
+    expect([...two.centroids]).toEqual([...one.centroids]);
+  });
+});

@@ -28,6 +28,8 @@ export interface ParallelOptions {
   readonly threads?: number;
   /** Let the main thread take work too (default true; false is for tests of the workers). */
   readonly useMainThread?: boolean;
+  /** Worker entry module (default: the bundled bootstrap); tests point it at a missing file. */
+  readonly workerUrl?: URL;
 }
 
 /** Input to the parallel assign+encode. */
@@ -77,14 +79,14 @@ function threadPlan(opts: ParallelOptions): { workers: number; useMain: boolean;
  * from control[0] and returns how many it did) on this thread, then collects the workers.
  */
 async function spreadOverWorkers(
-  workers: number, useMain: boolean, control: Int32Array,
+  workerUrl: URL, workers: number, useMain: boolean, control: Int32Array,
   payloadFor: (slot: number) => WorkerPayload, mainLoop: () => number,
 ): Promise<ParallelReport> {
   const outcomes: Promise<{ ok: boolean; error?: unknown }>[] = [];
   const handles: (Worker | undefined)[] = [];
   for (let slot = 0; slot < workers; slot++) {
     try {
-      const w = new Worker(WORKER_URL, { workerData: payloadFor(slot) });
+      const w = new Worker(workerUrl, { workerData: payloadFor(slot) });
       handles.push(w);
       outcomes.push(new Promise((resolve) => {
         w.once("message", () => resolve({ ok: true }));
@@ -141,7 +143,7 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
   }
   const centroids = input.centroids.slice(0, k * dim);
   const job: AssignEncodeJob = { vectors, n, dim, centroids, k, distance: input.distance, quantizer, partitions, codes };
-  const report = await spreadOverWorkers(workers, useMain, control, (slot) => ({
+  const report = await spreadOverWorkers(input.workerUrl ?? WORKER_URL, workers, useMain, control, (slot) => ({
     task: "assign-encode", vectors, n, dim, centroids, k, distance: input.distance, meta: quantizer.metadata,
     partitions, codes, control, slot, slots: workers, chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
   }), () => {
@@ -171,7 +173,7 @@ export async function trainQuantizerParallel(
   sharedPrepared.set(prepared.subarray(0, rows * dim));
   const plan = planPqTraining(sharedPrepared, rows, dim, opts, alloc);
   const control = new Int32Array(alloc(controlWords(workers) * 4));
-  await spreadOverWorkers(workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
+  await spreadOverWorkers(opts.workerUrl ?? WORKER_URL, workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
     let items = 0;
     for (;;) {
       const s = Atomics.add(control, CONTROL_NEXT_CHUNK, 1);
@@ -225,7 +227,7 @@ export async function trainKMeansParallel(
       control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
     };
     try {
-      const w = new Worker(WORKER_URL, { workerData: payload });
+      const w = new Worker(opts.workerUrl ?? WORKER_URL, { workerData: payload });
       w.on("error", () => undefined); // a worker that fails to load simply never claims its slot
       handles.push(w);
       started[slot] = true;
