@@ -1,13 +1,14 @@
-import { type RecordBatch, type Schema, type Table, tableFromIPC } from "apache-arrow";
+import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverFormatError, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
-import { type BatchBlock, FILE_TRAILER_SIZE, decodeFooter, footerLength, schemaMessageBytes } from "./internal/arrow-file.js";
+import { type BatchBlock, FILE_TRAILER_SIZE, decodeFooterBlocks, footerLength } from "./internal/arrow-file.js";
+import { type PayloadLayout, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
 import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
 import { type ArtifactManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
 import type { PartitionSource } from "./partition-source.js";
-import { payloadSchemaOf, sameFields } from "./payload-schema.js";
+import { payloadSchemaOf } from "./payload-schema.js";
 
 /** Requests and bytes one read cost (requests after coalescing, as the store counts them). */
 export interface ReadCost {
@@ -23,7 +24,6 @@ export interface PartitionArtifactReaderOptions {
   readonly footerProbeBytes?: number;
 }
 
-const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
 
 /** Read manifest.json; a missing manifest means the artifact was never committed. */
 export async function readManifest(store: ObjectStore, uri: string): Promise<ArtifactManifest> {
@@ -56,7 +56,6 @@ export async function readRangesBytes(store: ObjectStore, uri: string, m: Artifa
 
 interface BucketFooter {
   readonly blocks: readonly BatchBlock[];
-  readonly schema: Schema;
 }
 
 /**
@@ -76,7 +75,7 @@ export class PartitionArtifactReader implements PartitionSource {
   readonly #options: PartitionArtifactReaderOptions;
   readonly #footers = new Map<number, Promise<BucketFooter>>();
   readonly #costs = new Map<number, ReadCost>();
-  readonly #schemaMessage: Uint8Array;
+  readonly #layout: PayloadLayout;
 
   private constructor(store: ObjectStore, uri: string, m: ArtifactManifest, index: RangesIndex, options: PartitionArtifactReaderOptions, openCost: ReadCost) {
     this.#store = store;
@@ -87,7 +86,7 @@ export class PartitionArtifactReader implements PartitionSource {
     this.#index = index;
     this.#options = options;
     this.openCost = { ...openCost };
-    this.#schemaMessage = schemaMessageBytes(this.payloadSchema);
+    this.#layout = payloadLayout(this.payloadSchema);
   }
 
   /** Open an artifact: read and check the manifest and the ranges table (2 requests). */
@@ -156,12 +155,11 @@ export class PartitionArtifactReader implements PartitionSource {
       this.openCost.requests++;
       this.openCost.bytes += len;
     }
-    const { schema, blocks } = decodeFooter(footerBytes, size);
-    if (!sameFields(schema, this.payloadSchema)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `bucket ${rec.path} schema differs from the manifest payload schema`, { stage: "bucket" });
+    const blocks = decodeFooterBlocks(footerBytes, size);
     if (blocks.length !== this.#index.rangesPerBucket[b]) {
       throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it`, { stage: "bucket" });
     }
-    return { schema, blocks };
+    return { blocks };
   }
 
   /** Load every bucket footer now (otherwise each loads on first use), `concurrency` at a time. */
@@ -199,45 +197,19 @@ export class PartitionArtifactReader implements PartitionSource {
     let bytes = 0;
     const perGroup = await Promise.all(groups.map(async (g) => {
       const footer = await this.#footer(g.bucket);
-      const byteRanges = [];
+      const byteRanges: { offset: number; length: number; meta: number }[] = [];
       for (let i = g.from; i < g.to; i++) {
         const blk = footer.blocks[ix.batchIndex[i]!]!;
-        byteRanges.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength });
+        byteRanges.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, meta: blk.metaDataLength });
       }
       const plan = coalesceRanges(byteRanges, this.#options.coalesce);
       requests += plan.length;
       for (const r of plan) bytes += r.length;
       const path = artifactPath(this.#uri, this.manifest.buckets[g.bucket]!.path);
       const parts = await this.#store.getRanges(path, byteRanges, this.#options.coalesce);
-      return this.#decode(parts, g.from, g.to);
+      return parts.map((part, k) => decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[g.from + k]!));
     }));
     this.#costs.set(p, { requests, bytes });
     return perGroup.flat();
-  }
-
-  /** Decode record batch messages by framing them as an IPC stream with the payload schema. */
-  #decode(parts: Uint8Array[], from: number, to: number): RecordBatch[] {
-    const total = this.#schemaMessage.byteLength + parts.reduce((s, x) => s + x.byteLength, 0) + EOS.byteLength;
-    const stream = new Uint8Array(total);
-    stream.set(this.#schemaMessage, 0);
-    let o = this.#schemaMessage.byteLength;
-    for (const x of parts) {
-      stream.set(x, o);
-      o += x.byteLength;
-    }
-    stream.set(EOS, o);
-    let table: Table;
-    try {
-      table = tableFromIPC(stream);
-    } catch (e) {
-      throw new QuiverFormatError("BAD_ARROW_IPC", `record batches of ranges ${from}..${to} do not decode`, { stage: "bucket", cause: e });
-    }
-    const batches = table.batches;
-    if (batches.length !== to - from) throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `expected ${to - from} record batches, decoded ${batches.length}`, { stage: "bucket" });
-    for (let k = 0; k < batches.length; k++) {
-      const want = this.#index.rowCount[from + k]!;
-      if (batches[k]!.numRows !== want) throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `record batch has ${batches[k]!.numRows} rows, its range says ${want}`, { stage: "bucket" });
-    }
-    return batches;
   }
 }

@@ -1,12 +1,12 @@
-import { Message, type RecordBatch, type Schema, Type } from "apache-arrow";
-import type { RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverFormatError } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges } from "@quiver/store";
-import { ArrowFileAppender, type BatchBlock, FILE_TRAILER_SIZE, decodeFooter, footerLength } from "./internal/arrow-file.js";
-import { batchOf, fixedWidthBytes, singleChunk } from "./internal/columns.js";
+import { ArrowFileAppender, type BatchBlock, FILE_TRAILER_SIZE, decodeFooterBlocks, footerLength } from "./internal/arrow-file.js";
+import { batchOf, fixedWidthBytes, payloadLayout, singleChunk } from "./internal/columns.js";
+import { recordBatchMeta } from "./internal/flatbuffer.js";
 import { type PendingFile, artifactPath, openPendingFile } from "./internal/output.js";
 import type { PartitionSource } from "./partition-source.js";
-import { payloadFieldsOf, payloadTypeWidth, sameFields } from "./payload-schema.js";
+import { payloadFieldsOf, payloadTypeWidth } from "./payload-schema.js";
 import type { ReadCost } from "./reader.js";
 
 /** Default flush group of the two-file shuffle: 128 MiB of buffered rows (as the modelled system). */
@@ -123,22 +123,6 @@ interface ColumnSlices {
   readonly groupFirstRow: number[];
 }
 
-/** Data buffer index of every column, walking the Arrow buffer order (validity, then data / child buffers). */
-function dataBufferIndexes(schema: Schema): number[] {
-  const out: number[] = [];
-  let idx = 0;
-  for (const f of schema.fields) {
-    if (f.type.typeId === Type.FixedSizeList) {
-      out.push(idx + 2);
-      idx += 3;
-    } else {
-      out.push(idx + 1);
-      idx += 2;
-    }
-  }
-  return out;
-}
-
 /**
  * Reads a two-file shuffle as a {@link PartitionSource}. Open preloads the data file footer, every
  * group's batch metadata and the whole offsets table; a partition then costs one byte range per
@@ -187,8 +171,7 @@ export class TwoFileShuffleSource implements PartitionSource {
       requests++;
       bytes += len;
     }
-    const { schema, blocks } = decodeFooter(footerBytes, size);
-    if (!sameFields(schema, options.payloadSchema)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", "shuffle data schema differs", { stage: "bucket" });
+    const blocks = decodeFooterBlocks(footerBytes, size);
     const metaRanges = blocks.map((b) => ({ offset: b.offset, length: b.metaDataLength }));
     requests += coalesceRanges(metaRanges, options.coalesce).length;
     const metas = await store.getRanges(dataPath, metaRanges, options.coalesce);
@@ -204,29 +187,24 @@ export class TwoFileShuffleSource implements PartitionSource {
   }
 
   static #layout(schema: Schema, blocks: readonly BatchBlock[], metas: Uint8Array[]): ColumnSlices {
-    const dataIdx = dataBufferIndexes(schema);
-    const widths = schema.fields.map((f) => payloadTypeWidth(f.type));
+    const layout = payloadLayout(schema);
     const dataOffset: number[][] = [];
     const groupFirstRow: number[] = [];
     let row = 0;
     blocks.forEach((blk, g) => {
       const meta = metas[g]!;
-      const len = new DataView(meta.buffer, meta.byteOffset, meta.byteLength).getInt32(4, true);
-      let header: RecordBatchHeader;
-      try {
-        header = Message.decode(meta.subarray(8, 8 + len)).header() as RecordBatchHeader;
-      } catch (e) {
-        throw new QuiverFormatError("BAD_ARROW_IPC", `group ${g} metadata does not decode`, { stage: "bucket", cause: e });
-      }
-      const rows = Number(header.length);
-      if (header.compression !== null) throw new QuiverFormatError("BAD_ARROW_IPC", "compressed bodies are not supported", { stage: "bucket" });
+      const len = meta.byteLength >= 8 ? new DataView(meta.buffer, meta.byteOffset, meta.byteLength).getInt32(4, true) : -1;
+      if (len <= 0 || len > meta.byteLength - 8) throw new QuiverFormatError("BAD_ARROW_IPC", `group ${g} metadata length ${len}`, { stage: "bucket" });
+      const header = recordBatchMeta(meta.subarray(8, 8 + len));
+      const rows = header.length;
+      if (header.buffers.length !== layout.bufferCount) throw new QuiverFormatError("BAD_ARROW_IPC", `group ${g}: ${header.buffers.length} buffers`, { stage: "bucket" });
       const bodyStart = blk.offset + blk.metaDataLength;
-      dataOffset.push(dataIdx.map((bi, c) => {
-        const region = header.buffers[bi];
-        if (region === undefined || Number(region.length) < rows * widths[c]! || Number(region.offset) + Number(region.length) > blk.bodyLength) {
+      dataOffset.push(layout.dataBuffer.map((bi, c) => {
+        const region = header.buffers[bi]!;
+        if (region.length < rows * layout.widths[c]! || region.offset + region.length > blk.bodyLength) {
           throw new QuiverFormatError("BAD_ARROW_IPC", `group ${g} column ${c} data buffer is out of bounds`, { stage: "bucket" });
         }
-        return bodyStart + Number(region.offset);
+        return bodyStart + region.offset;
       }));
       groupFirstRow.push(row);
       row += rows;

@@ -2,6 +2,7 @@ import { Message, type RecordBatch, RecordBatchStreamWriter, type Schema, Table,
 import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion } from "apache-arrow/enum";
 import { QuiverFormatError, crc32 } from "@quiver/format";
+import { footerBlocks } from "./flatbuffer.js";
 
 /** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
 const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
@@ -146,37 +147,25 @@ export function footerLength(trailer: Uint8Array, fileSize: number): number {
   return len;
 }
 
-/** Decode a footer and check every record batch block lies in the file's message area, 8-aligned. */
-export function decodeFooter(footerBytes: Uint8Array, fileSize: number): { schema: Schema; blocks: BatchBlock[] } {
+/** Read a footer's block list (bounds-checked, no apache-arrow) and check every block lies in the file's message area, 8-aligned. */
+export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number): BatchBlock[] {
   const messagesEnd = fileSize - FILE_TRAILER_SIZE - footerBytes.byteLength;
-  let footer: Footer;
-  try {
-    footer = Footer.decode(footerBytes);
-  } catch (e) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", "footer does not decode", { stage: "bucket", cause: e });
-  }
-  const blocks: BatchBlock[] = [];
-  const n = footer.numRecordBatches;
-  if (!Number.isSafeInteger(n) || n < 0 || n * 24 > footerBytes.byteLength) throw new QuiverFormatError("BAD_ARROW_IPC", `footer lists ${n} batches`, { stage: "bucket" });
-  for (let i = 0; i < n; i++) {
-    const b = footer.getRecordBatch(i);
-    const offset = Number(b?.offset);
-    const metaDataLength = Number(b?.metaDataLength);
-    const bodyLength = Number(b?.bodyLength);
-    if (
-      !Number.isSafeInteger(offset) || !Number.isSafeInteger(metaDataLength) || !Number.isSafeInteger(bodyLength) ||
-      offset < LEADING_MAGIC.byteLength || metaDataLength < 8 || bodyLength < 0 || offset % 8 !== 0 ||
-      metaDataLength > messagesEnd - offset || bodyLength > messagesEnd - offset - metaDataLength
-    ) {
+  return footerBlocks(footerBytes).map(({ offset, metaDataLength, bodyLength }, i) => {
+    if (offset < LEADING_MAGIC.byteLength || metaDataLength < 8 || offset % 8 !== 0 || metaDataLength > messagesEnd - offset || bodyLength > messagesEnd - offset - metaDataLength) {
       throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage: "bucket" });
     }
-    blocks.push({ offset, metaDataLength, bodyLength });
-  }
-  let schema: Schema;
+    return { offset, metaDataLength, bodyLength };
+  });
+}
+
+/**
+ * The footer's schema, decoded by apache-arrow. Only for bytes whose CRC-32 already matched the
+ * manifest: apache-arrow's flatbuffer decoding trusts vector lengths.
+ */
+export function decodeFooterSchema(footerBytes: Uint8Array): Schema {
   try {
-    schema = footer.schema;
+    return Footer.decode(footerBytes).schema;
   } catch (e) {
     throw new QuiverFormatError("BAD_ARROW_IPC", "footer schema does not decode", { stage: "bucket", cause: e });
   }
-  return { schema, blocks };
 }

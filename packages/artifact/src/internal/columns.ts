@@ -1,6 +1,7 @@
 import { type Data, type DataType, FixedSizeList, RecordBatch, type Schema, Struct, Type, type Vector, makeData } from "apache-arrow";
 import { QuiverFormatError } from "@quiver/format";
 import { payloadTypeWidth } from "../payload-schema.js";
+import { recordBatchMeta } from "./flatbuffer.js";
 
 function elementBytes(t: DataType): number {
   return t.typeId === Type.FixedSizeList ? elementBytes((t as FixedSizeList).children[0]!.type) : t.typeId === Type.FixedSizeBinary ? 1 : payloadTypeWidth(t);
@@ -45,4 +46,64 @@ export function batchOf(schema: Schema, columns: readonly Uint8Array[], n: numbe
 export function singleChunk(v: Vector, stage: string): Data {
   if (v.data.length !== 1) throw new QuiverFormatError("INVALID_VALUE", `column has ${v.data.length} chunks`, { stage });
   return v.data[0]!;
+}
+
+/** Where each payload column's bytes are in a record batch body (Arrow buffer order). */
+export interface PayloadLayout {
+  readonly nodeCount: number;
+  readonly bufferCount: number;
+  /** Index into the message's buffers of each column's value buffer. */
+  readonly dataBuffer: readonly number[];
+  readonly widths: readonly number[];
+}
+
+/** The Arrow buffer layout of a payload schema: validity + values per column, FSL adds a child. */
+export function payloadLayout(schema: Schema): PayloadLayout {
+  const dataBuffer: number[] = [];
+  let nodes = 0;
+  let buffers = 0;
+  for (const f of schema.fields) {
+    if (f.type.typeId === Type.FixedSizeList) {
+      dataBuffer.push(buffers + 2);
+      buffers += 3;
+      nodes += 2;
+    } else {
+      dataBuffer.push(buffers + 1);
+      buffers += 2;
+      nodes += 1;
+    }
+  }
+  return { nodeCount: nodes, bufferCount: buffers, dataBuffer, widths: schema.fields.map((f) => payloadTypeWidth(f.type)) };
+}
+
+/**
+ * Decode one record batch message (`FFFFFFFF`, metadata length, metadata, body) of a payload
+ * schema with bounds-checked metadata parsing: exactly `rows` rows, no nulls, every value buffer
+ * inside the body (`rows` < 0 accepts the message's own count). Column bytes are copied into fresh (aligned) buffers.
+ */
+export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number): RecordBatch {
+  const fail = (what: string): never => {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `record batch message: ${what}`, { stage: "bucket" });
+  };
+  if (message.byteLength < 8 || metaDataLength < 8 || metaDataLength > message.byteLength) fail(`${message.byteLength} bytes with ${metaDataLength} metadata bytes`);
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  if (view.getUint32(0, true) !== 0xffffffff) fail("no continuation marker");
+  const len = view.getInt32(4, true);
+  if (len <= 0 || len > metaDataLength - 8) fail(`metadata length ${len}`);
+  const meta = recordBatchMeta(message.subarray(8, 8 + len));
+  if (rows < 0) rows = meta.length;
+  if (meta.length !== rows) {
+    throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `record batch has ${meta.length} rows, its range says ${rows}`, { stage: "bucket" });
+  }
+  if (meta.nodes.length !== layout.nodeCount || meta.buffers.length !== layout.bufferCount) fail(`${meta.nodes.length} nodes / ${meta.buffers.length} buffers, the payload schema needs ${layout.nodeCount} / ${layout.bufferCount}`);
+  if (meta.nodes.some((n) => n.nullCount !== 0)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", "payload record batch has nulls", { stage: "bucket" });
+  const body = message.subarray(metaDataLength);
+  const cols = layout.dataBuffer.map((bi, c) => {
+    const b = meta.buffers[bi]!;
+    const need = rows * layout.widths[c]!;
+    if (b.length < need) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `column ${c} holds ${b.length} value bytes, ${rows} rows of its payload type need ${need}`, { stage: "bucket" });
+    if (b.offset > body.byteLength || need > body.byteLength - b.offset) fail(`column ${c} values (${b.offset}+${need}) outside a ${body.byteLength}-byte body`);
+    return body.slice(b.offset, b.offset + need);
+  });
+  return batchOf(schema, cols, rows);
 }

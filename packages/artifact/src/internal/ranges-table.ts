@@ -1,4 +1,6 @@
-import { Field, RecordBatch, Schema, Struct, Table, Type, Uint32, makeData, tableFromIPC, tableToIPC } from "apache-arrow";
+import { Field, RecordBatch, Schema, Struct, Table, Uint32, makeData, tableToIPC } from "apache-arrow";
+import { FILE_TRAILER_SIZE, decodeFooterBlocks, footerLength } from "./arrow-file.js";
+import { decodePayloadMessage, payloadLayout } from "./columns.js";
 import { QuiverFormatError } from "@quiver/format";
 import { type ArtifactManifest, bucketOfPartition } from "../manifest.js";
 import type { ProblemList } from "./problems.js";
@@ -36,25 +38,31 @@ export function encodeRangesTable(cols: RangeColumns): Uint8Array {
   return tableToIPC(new Table([batch]), "file");
 }
 
-/** Decode ranges.arrow into flat columns; BAD_ARROW_IPC / SCHEMA_VIOLATION on bad input. */
+/**
+ * Decode ranges.arrow into flat columns with Quiver's bounds-checked IPC parsing (columns are
+ * identified by position: four non-null uint32 columns). BAD_ARROW_IPC / SCHEMA_VIOLATION.
+ */
 export function decodeRangesTable(bytes: Uint8Array): RangeColumns {
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (e) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", `ranges table does not decode: ${(e as Error).message}`, { stage: "ranges", cause: e });
-  }
-  const fields = table.schema.fields;
-  if (fields.length !== 4 || fields.some((f, i) => f.name !== RANGE_COLUMNS[i] || f.type.typeId !== Type.Int || (f.type as Uint32).bitWidth !== 32 || (f.type as Uint32).isSigned)) {
-    throw new QuiverFormatError("SCHEMA_VIOLATION", `ranges table schema is not ${RANGE_COLUMNS.join(", ")} as uint32`, { stage: "ranges" });
-  }
-  const out = RANGE_COLUMNS.map((_, c) => {
-    const col = table.getChildAt(c)!;
-    if (col.nullCount !== 0) throw new QuiverFormatError("SCHEMA_VIOLATION", `ranges column ${RANGE_COLUMNS[c]} has nulls`, { stage: "ranges" });
-    // One batch is a zero-copy view; several are concatenated.
-    const arr = col.toArray() as Uint32Array;
-    return arr;
+  const size = bytes.byteLength;
+  if (size < 8 + FILE_TRAILER_SIZE) throw new QuiverFormatError("BAD_ARROW_IPC", `ranges table of ${size} bytes`, { stage: "ranges" });
+  const len = footerLength(bytes.subarray(size - FILE_TRAILER_SIZE), size);
+  const blocks = decodeFooterBlocks(bytes.subarray(size - FILE_TRAILER_SIZE - len, size - FILE_TRAILER_SIZE), size);
+  const layout = payloadLayout(RANGES_SCHEMA);
+  const batches = blocks.map((blk) => {
+    try {
+      return decodePayloadMessage(bytes.subarray(blk.offset, blk.offset + blk.metaDataLength + blk.bodyLength), blk.metaDataLength, RANGES_SCHEMA, layout, -1);
+    } catch (e) {
+      if (e instanceof QuiverFormatError && e.code !== "BAD_ARROW_IPC") throw new QuiverFormatError("SCHEMA_VIOLATION", `ranges table: ${e.message}`, { stage: "ranges", cause: e });
+      throw e;
+    }
   });
+  const n = batches.reduce((s, b) => s + b.numRows, 0);
+  const out = RANGE_COLUMNS.map(() => new Uint32Array(n));
+  let row = 0;
+  for (const b of batches) {
+    for (let c = 0; c < 4; c++) out[c]!.set(b.getChildAt(c)!.toArray() as Uint32Array, row);
+    row += b.numRows;
+  }
   return { partition: out[0]!, bucket: out[1]!, rowOffset: out[2]!, rowCount: out[3]! };
 }
 
