@@ -71,14 +71,23 @@ export class TwoFileShuffleWriter {
   async append(batch: RecordBatch): Promise<void> {
     const ids = batch.getChild(this.#o.partitionIdColumn ?? "_part_id")?.toArray() as ArrayLike<number> | undefined;
     if (ids === undefined) throw new QuiverFormatError("INVALID_VALUE", "input has no partition id column", { stage: "write" });
-    const srcs = this.#o.payloadSchema.fields.map((f, c) => fixedWidthBytes(singleChunk(batch.getChild(f.name)!, "write"), this.#widths[c]!, "write"));
-    for (let i = 0; i < batch.numRows; i++) {
-      const p = Number(ids[i]);
+    await this.appendRows(ids, this.#o.payloadSchema.fields.map((f, c) => fixedWidthBytes(singleChunk(batch.getChild(f.name)!, "write"), this.#widths[c]!, "write")));
+  }
+
+  /** Append rows as column bytes (see PartitionArtifactWriter.appendRows). */
+  async appendRows(partitionIds: ArrayLike<number | bigint>, srcs: readonly Uint8Array[]): Promise<void> {
+    for (let i = 0; i < partitionIds.length; i++) {
+      const p = Number(partitionIds[i]);
       if (!(p >= 0 && p < this.#o.numPartitions)) throw new QuiverFormatError("INVALID_VALUE", `partition id ${p}`, { stage: "write" });
       this.#part[this.#fill] = p;
       for (let c = 0; c < this.#widths.length; c++) {
         const w = this.#widths[c]!;
-        this.#cols[c]!.set(srcs[c]!.subarray(i * w, i * w + w), this.#fill * w);
+        const src = srcs[c]!;
+        const dst = this.#cols[c]!;
+        let s = i * w;
+        let d = this.#fill * w;
+        const end = s + w;
+        while (s < end) dst[d++] = src[s++]!;
       }
       if (++this.#fill === this.groupRows) await this.#flush();
     }
@@ -98,7 +107,9 @@ export class TwoFileShuffleWriter {
       const d = next[this.#part[i]!]!++;
       for (let c = 0; c < this.#widths.length; c++) {
         const w = this.#widths[c]!;
-        this.#sorted[c]!.set(this.#cols[c]!.subarray(i * w, i * w + w), d * w);
+        const src = this.#cols[c]!;
+        const dst = this.#sorted[c]!;
+        for (let k = 0; k < w; k++) dst[d * w + k] = src[i * w + k]!;
       }
     }
     await this.#appender.append([batchOf(this.#o.payloadSchema, this.#sorted.map((s, c) => s.subarray(0, n * this.#widths[c]!)), n)]);

@@ -1,0 +1,263 @@
+/**
+ * `pnpm bench artifact`: the numbers the partition artifact review asked for (spec/artifact.md#rationale).
+ * 1. Write: rows/s, MB/s and peak RSS at 1M and 4M rows of 16-byte PQ codes under one memory
+ *    budget, each run in its own child process (`process.resourceUsage().maxRSS`), artifact vs the
+ *    two-file shuffle.
+ * 2. Manifest head: ranges table (Arrow IPC) vs an all-JSON manifest at 32,768 partitions x 200 ranges:
+ *    bytes and parse time (child process each).
+ * 3. Finalize-style read of every partition over a 20 ms LatencyStore with 64 partitions in flight:
+ *    requests/partition, bytes, total time, for 1,024 and 32,768 partitions; 1 bucket vs 16 buckets
+ *    vs the two-file shuffle, all written under the same memory budget.
+ * BENCH_QUICK=1 shrinks every size. Other work shares this 2-core machine: timings are indicative.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type ArtifactManifest,
+  PartitionArtifactReader,
+  PartitionArtifactWriter,
+  type PartitionSource,
+  TwoFileShuffleSource,
+  TwoFileShuffleWriter,
+  encodeRangesTable,
+  parseManifest,
+  payloadSchemaOf,
+} from "@quiver/artifact";
+import { IoStatsStore, LatencyStore, LocalDirectoryStore, MemoryObjectStore, type ObjectStore } from "@quiver/store";
+import type { BenchContext, BenchResult } from "./run.js";
+
+const M = 16;
+const payload = payloadSchemaOf([
+  { name: "row_id", type: "uint64" },
+  { name: "code", type: `fixed_size_list<uint8>[${M}]` },
+]);
+const CHUNK = 65_536;
+const BUDGET = 32 * 1024 * 1024;
+
+/** Column bytes and partition ids of rows [from, from + n) (skewed partition sizes). */
+function chunk(from: number, n: number, P: number): { parts: Uint32Array; cols: Uint8Array[] } {
+  const parts = new Uint32Array(n);
+  const ids = new Uint8Array(n * 8);
+  const view = new DataView(ids.buffer);
+  const codes = new Uint8Array(n * M);
+  for (let i = 0; i < n; i++) {
+    const r = from + i;
+    const u = (Math.imul(r ^ 0x9e3779b9, 2246822519) >>> 0) / 4294967296;
+    parts[i] = Math.min(P - 1, Math.floor(u * u * P * 0.5 + u * P * 0.5));
+    view.setBigUint64(i * 8, BigInt(r), true);
+    for (let j = 0; j < M; j++) codes[i * M + j] = (r * 31 + j) & 0xff;
+  }
+  return { parts, cols: [ids, codes] };
+}
+
+
+async function writeRows(kind: "artifact" | "two-file", store: ObjectStore, uri: string, rows: number, P: number, budget: number, buckets?: number): Promise<{ seconds: number; info: Record<string, number> }> {
+  let append: (p: Uint32Array, c: Uint8Array[]) => Promise<void>;
+  let finish: () => Promise<Record<string, number>>;
+  if (kind === "artifact") {
+    const w = await PartitionArtifactWriter.create({ store, uri, numPartitions: P, payloadSchema: payload, memoryBudgetBytes: budget, estimatedRows: rows, ...(buckets !== undefined ? { numBuckets: buckets } : {}) });
+    append = (p, c) => w.appendRows(p, c);
+    finish = async () => {
+      const m = await w.finish();
+      return { buckets: w.numBuckets, flushes: w.stats.flushes, ranges: m.ranges.num_ranges, bytes: w.stats.bytesWritten + m.ranges.byte_size };
+    };
+  } else {
+    const w = await TwoFileShuffleWriter.create({ store, uri, numPartitions: P, payloadSchema: payload, flushGroupBytes: budget });
+    append = (p, c) => w.appendRows(p, c);
+    finish = async () => {
+      await w.finish();
+      return { buckets: 1, flushes: w.groups, ranges: w.groups * P, bytes: 0 };
+    };
+  }
+  let seconds = 0;
+  for (let r = 0; r < rows; r += CHUNK) {
+    const { parts, cols } = chunk(r, Math.min(CHUNK, rows - r), P);
+    const t = performance.now();
+    await append(parts, cols);
+    seconds += (performance.now() - t) / 1000;
+  }
+  const t = performance.now();
+  const info = await finish();
+  seconds += (performance.now() - t) / 1000;
+  return { seconds, info };
+}
+
+/** Child process entry: one measurement, printed as JSON on stdout. */
+async function child(spec: string): Promise<void> {
+  const [what, a, b, c] = spec.split(":");
+  if (what === "write") {
+    const kind = a as "artifact" | "two-file";
+    const rows = Number(b);
+    const P = Number(c);
+    const dir = mkdtempSync(join(tmpdir(), "quiver-artifact-bench-"));
+    try {
+      const { seconds, info } = await writeRows(kind, new LocalDirectoryStore(dir), "a", rows, P, BUDGET);
+      process.stdout.write(JSON.stringify({ seconds, ...info, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
+  // Manifest head comparison at P partitions x R ranges each (ranges spread over 256 buckets).
+  const P = Number(b);
+  const R = Number(c);
+  const n = P * R;
+  const B = 256;
+  const cols = { partition: new Uint32Array(n), bucket: new Uint32Array(n), rowOffset: new Uint32Array(n), rowCount: new Uint32Array(n) };
+  const bucketRows = new Array<number>(B).fill(0);
+  let i = 0;
+  for (let p = 0; p < P; p++) {
+    for (let k = 0; k < R; k++, i++) {
+      const bk = p % B;
+      cols.partition[i] = p;
+      cols.bucket[i] = bk;
+      cols.rowOffset[i] = 0; // filled below in bucket order
+      cols.rowCount[i] = 5 + ((p + k) % 7);
+    }
+  }
+  // Row offsets: per bucket, ranges tile the bucket in flush order k, then partition order.
+  for (let k = 0; k < R; k++) for (let p = 0; p < P; p++) {
+    const j = p * R + k;
+    const bk = cols.bucket[j]!;
+    cols.rowOffset[j] = bucketRows[bk]!;
+    bucketRows[bk]! += cols.rowCount[j]!;
+  }
+  if (a === "arrow") {
+    const t0 = performance.now();
+    const bytes = encodeRangesTable(cols);
+    const encodeMs = performance.now() - t0;
+    const manifest: ArtifactManifest = {
+      format: "quiver-partition-artifact", version: 1, num_partitions: P, payload_schema: [{ name: "row_id", type: "uint64" }, { name: "code", type: "fixed_size_list<uint8>[16]" }],
+      bucket_policy: { kind: "hash-modulo", num_buckets: B },
+      buckets: bucketRows.map((r, bk) => ({ path: `buckets/bucket-${String(bk).padStart(5, "0")}.arrow`, num_rows: r, byte_size: 1, crc32: 0 })),
+      ranges: { path: "ranges.arrow", num_ranges: n, byte_size: bytes.byteLength, crc32: 0 }, total_rows: bucketRows.reduce((x, y) => x + y, 0),
+    };
+    const head = new TextEncoder().encode(JSON.stringify(manifest));
+    const store = new MemoryObjectStore();
+    await store.put("m/manifest.json", head);
+    await store.put("m/ranges.arrow", bytes);
+    const { crc32 } = await import("@quiver/format");
+    await store.put("m/manifest.json", new TextEncoder().encode(JSON.stringify({ ...manifest, ranges: { ...manifest.ranges, crc32: crc32(bytes) } })));
+    const t1 = performance.now();
+    const reader = await PartitionArtifactReader.open(store, "m");
+    const openMs = performance.now() - t1;
+    parseManifest(head);
+    process.stdout.write(JSON.stringify({ headBytes: head.byteLength, rangesBytes: bytes.byteLength, encodeMs, parseMs: openMs, check: reader.rangesOf(P - 1).length, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  } else {
+    // The modelled system's manifest: one JSON document listing every range of every partition.
+    const t0 = performance.now();
+    const parts = [];
+    for (let p = 0, j = 0; p < P; p++) {
+      const ranges = [];
+      for (let k = 0; k < R; k++, j++) ranges.push({ offset: cols.rowOffset[j]!, num_rows: cols.rowCount[j]! });
+      parts.push({ path: `partitions/bucket-${String(p % B).padStart(5, "0")}.lance`, num_rows: ranges.reduce((s, x) => s + x.num_rows, 0), ranges });
+    }
+    const text = JSON.stringify({ version: 1, num_partitions: P, partitions: parts });
+    const encodeMs = performance.now() - t0;
+    const bytes = new TextEncoder().encode(text);
+    const t1 = performance.now();
+    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { partitions: { ranges: unknown[] }[] };
+    const parseMs = performance.now() - t1;
+    process.stdout.write(JSON.stringify({ headBytes: bytes.byteLength, rangesBytes: 0, encodeMs, parseMs, check: parsed.partitions[P - 1]!.ranges.length, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  }
+}
+
+function runChild(spec: string): Record<string, number> {
+  const r = spawnSync(process.execPath, ["--max-old-space-size=8192", "--import", "tsx", "--conditions=quiver-source", fileURLToPath(import.meta.url)], {
+    env: { ...process.env, ARTIFACT_BENCH_CHILD: spec },
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench child ${spec} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+}
+
+/** Read every partition with `concurrency` partitions in flight; requests and bytes as the store saw them. */
+async function readAll(source: PartitionSource & { readPartitionBatches(p: number): Promise<unknown[]> }, stats: IoStatsStore, concurrency: number, ctx: BenchContext, label: string) {
+  stats.reset();
+  const P = source.numPartitions;
+  let next = 0;
+  let maxReq = 0;
+  let done = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < P) {
+      const p = next++;
+      const before = stats.snapshot().total.readRequests;
+      await source.readPartitionBatches(p);
+      maxReq = Math.max(maxReq, (source as unknown as { lastCost(p: number): { requests: number } }).lastCost(p).requests);
+      void before;
+      if (++done % 1024 === 0) ctx.progress(`${label}: ${done}/${P}`);
+    }
+  }));
+  const seconds = (performance.now() - t) / 1000;
+  const s = stats.snapshot().total;
+  return { seconds, requests: s.readRequests, bytes: s.bytesRead, maxReq };
+}
+
+export async function run(ctx: BenchContext): Promise<BenchResult> {
+  const child = process.env.ARTIFACT_BENCH_CHILD;
+  if (child !== undefined) throw new Error(`child mode ${child} runs as a script`);
+  const rows: BenchResult["rows"] = [];
+  const notes: string[] = [];
+  const writeSizes = ctx.quick ? [100_000, 400_000] : [1_000_000, 4_000_000];
+  for (const kind of ["artifact", "two-file"] as const) {
+    for (const n of writeSizes) {
+      ctx.progress(`write ${kind} ${n}`);
+      const r = runChild(`write:${kind}:${n}:1024`);
+      const mb = (n * (8 + M)) / 1e6;
+      rows.push({ bench: "write", layout: kind, rows: n, partitions: 1024, budgetMiB: BUDGET / 1048576, buckets: r.buckets!, flushes: r.flushes!, seconds: +r.seconds!.toFixed(2), rowsPerSec: Math.round(n / r.seconds!), payloadMBps: +(mb / r.seconds!).toFixed(1), peakRssMiB: Math.round(r.maxRssMiB!) });
+    }
+  }
+  const P0 = ctx.quick ? 4096 : 32_768;
+  const R0 = ctx.quick ? 20 : 200;
+  for (const fmt of ["arrow", "json"]) {
+    ctx.progress(`manifest ${fmt}`);
+    const r = runChild(`manifest:${fmt}:${P0}:${R0}`);
+    rows.push({ bench: "manifest", layout: fmt === "arrow" ? "JSON head + Arrow ranges table" : "all-JSON manifest", partitions: P0, rangesPerPartition: R0, headBytes: r.headBytes!, rangesBytes: r.rangesBytes!, totalMB: +((r.headBytes! + r.rangesBytes!) / 1e6).toFixed(1), encodeMs: Math.round(r.encodeMs!), parseMs: Math.round(r.parseMs!), peakRssMiB: Math.round(r.maxRssMiB!) });
+  }
+  const readRows = ctx.quick ? 100_000 : 1_000_000;
+  const readBudget = 8 * 1024 * 1024;
+  const concurrency = 64;
+  for (const P of ctx.quick ? [1024] : [1024, 32_768]) {
+    const layouts: { name: string; make: (s: ObjectStore) => Promise<PartitionSource & { readPartitionBatches(p: number): Promise<unknown[]>; openCost: { requests: number } }> }[] = [];
+    const mem = new MemoryObjectStore();
+    for (const [name, buckets] of [["artifact, 1 bucket", 1], ["artifact, 16 buckets", 16]] as const) {
+      ctx.progress(`write ${name} P=${P}`);
+      await writeRows("artifact", mem, name.replace(/\W+/g, "-"), readRows, P, readBudget, buckets);
+      layouts.push({ name, make: async (s) => {
+        const r = await PartitionArtifactReader.open(s, name.replace(/\W+/g, "-"));
+        await r.loadFooters();
+        return r;
+      } });
+    }
+    await writeRows("two-file", mem, "two-file", readRows, P, readBudget);
+    layouts.push({ name: "two-file shuffle", make: (s) => TwoFileShuffleSource.open(s, "two-file", { numPartitions: P, payloadSchema: payload }) });
+    let base: { seconds: number; requests: number } | undefined;
+    for (const l of layouts) {
+      const stats = new IoStatsStore(new LatencyStore(mem, { latencyMs: 20 }));
+      const source = await l.make(stats);
+      const openRequests = stats.snapshot().total.readRequests + stats.snapshot().total.heads;
+      const r = await readAll(source, stats, concurrency, ctx, `${l.name} P=${P}`);
+      if (l.name === "two-file shuffle") base = r;
+      rows.push({ bench: "read", layout: l.name, rows: readRows, partitions: P, openRequests, requestsPerPartition: +(r.requests / P).toFixed(2), maxRequestsPerPartition: r.maxReq, bytesReadMB: +(r.bytes / 1e6).toFixed(1), seconds: +r.seconds.toFixed(1) });
+    }
+    for (const row of rows) {
+      if (row.bench === "read" && row.partitions === P && base !== undefined) {
+        row.requestsVsTwoFile = +(((row.requestsPerPartition as number) * P) / base.requests).toFixed(2);
+        row.timeVsTwoFile = +((row.seconds as number) / base.seconds).toFixed(2);
+      }
+    }
+  }
+  notes.push(`write: ${BUDGET / 1048576} MiB budget (artifact) / ${BUDGET / 1048576} MiB flush groups (two-file), LocalDirectoryStore in a temp dir, one child process per row; payload = row_id u64 + 16-byte code (24 B/row)`);
+  notes.push(`read: ${readRows} rows written under an ${readBudget / 1048576} MiB budget / flush group, MemoryObjectStore behind LatencyStore(20 ms), ${concurrency} partitions in flight, default coalescing (1 MiB gap)`);
+  notes.push("other CPU-heavy work runs concurrently on this 2-core machine: times are indicative, request and byte counts are exact");
+  return { rows, notes };
+}
+
+if (process.env.ARTIFACT_BENCH_CHILD !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
+  await child(process.env.ARTIFACT_BENCH_CHILD);
+}
