@@ -122,11 +122,15 @@ export function runKMeans(
   let iterations = 0;
   let converged = false;
   let first = true;
+  let lastActive = 0; // rows the last bounds check left active (0: try them on iteration 2)
   while (iterations < maxIters) {
     const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
     let total = 0;
     let count = 0;
-    if (first || !bounded) {
+    // when the bounds pruned little last time, their bookkeeping (an exact distance per row and
+    // a gather copy) costs more than it saves: run plain full passes, re-trying every 4th one
+    const tryBounds = bounded && !first && (lastActive < 0.7 * n || iterations % 4 === 0);
+    if (!tryBounds) {
       for (let i = 0; i < n; i++) active[i] = i;
       count = n;
     } else {
@@ -177,6 +181,7 @@ export function runKMeans(
       rows = gather;
     }
     if (count > 0) step.assign(rows, count, centroids, bias, alpha, idx, best, second);
+    if (tryBounds) lastActive = count;
     for (let r = 0; r < count; r++) {
       const i = active[r] as number;
       assignment[i] = idx[r] as number;
@@ -233,7 +238,7 @@ function halfGaps(c: Float32Array, k: number, dim: number, half: Float64Array): 
   }
 }
 
-/** k distinct rows chosen uniformly (partial Fisher-Yates). */
+/** k distinct rows chosen uniformly (partial Fisher-Yates); also used to draw the ++ subsample. */
 function initRandom(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
@@ -251,9 +256,21 @@ function initRandom(x: Float32Array, n: number, dim: number, k: number, rng: Rng
 /**
  * k-means++ seeding: each next centroid drawn with probability proportional to D(x)^2. The rows
  * stay resident in kernel memory for all k distance passes (copying them per pass cost more
- * than the passes themselves at 65,536 x 128).
+ * than the passes themselves at 65,536 x 128). Large inputs seed on a subsample.
  */
 function initPlusPlus(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
+  // seeding on a 32-rows-per-centroid subsample: k serial passes over it instead of over all n
+  if (n > PLUS_PLUS_ROWS_PER_CENTROID * k) {
+    const rows = PLUS_PLUS_ROWS_PER_CENTROID * k;
+    return seedPlusPlus(initRandom(x, n, dim, rows, rng), rows, dim, k, rng);
+  }
+  return seedPlusPlus(x, n, dim, k, rng);
+}
+
+/** Rows per centroid the k-means++ seeding looks at (a seeded uniform subsample when n is larger). */
+const PLUS_PLUS_ROWS_PER_CENTROID = 32;
+
+function seedPlusPlus(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
   const c = new Float32Array(k * dim);
   const minD = new Float32Array(n).fill(Infinity);
   const w = kernels();
