@@ -110,7 +110,10 @@ export class PartitionArtifactReader implements PartitionSource {
     this.#check(p);
     const ix = this.#index;
     const out = [];
-    for (let i = ix.partStart[p]!; i < ix.partStart[p + 1]!; i++) out.push({ bucket: ix.bucket[i]!, rowOffset: ix.rowOffset[i]!, rowCount: ix.rowCount[i]! });
+    for (let k = ix.partStart[p]!; k < ix.partStart[p + 1]!; k++) {
+      const i = ix.byPartition[k]!;
+      out.push({ bucket: ix.bucket[i]!, rowOffset: ix.rowOffset[i]!, rowCount: ix.rowCount[i]! });
+    }
     return out;
   }
 
@@ -186,20 +189,21 @@ export class PartitionArtifactReader implements PartitionSource {
       this.#costs.set(p, { requests: 0, bytes: 0 });
       return [];
     }
-    // Ranges are sorted by bucket within a partition: one getRanges per bucket.
+    // A partition's ranges are all in one bucket (the policy), but nothing here relies on it.
     const groups: { bucket: number; from: number; to: number }[] = [];
-    for (let i = first; i < end; i++) {
+    for (let k = first; k < end; k++) {
+      const b = ix.bucket[ix.byPartition[k]!]!;
       const g = groups[groups.length - 1];
-      if (g !== undefined && g.bucket === ix.bucket[i]) g.to = i + 1;
-      else groups.push({ bucket: ix.bucket[i]!, from: i, to: i + 1 });
+      if (g !== undefined && g.bucket === b) g.to = k + 1;
+      else groups.push({ bucket: b, from: k, to: k + 1 });
     }
     let requests = 0;
     let bytes = 0;
     const perGroup = await Promise.all(groups.map(async (g) => {
       const footer = await this.#footer(g.bucket);
       const byteRanges: { offset: number; length: number; meta: number }[] = [];
-      for (let i = g.from; i < g.to; i++) {
-        const blk = footer.blocks[ix.batchIndex[i]!]!;
+      for (let k = g.from; k < g.to; k++) {
+        const blk = footer.blocks[ix.batchIndex[ix.byPartition[k]!]!]!;
         byteRanges.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, meta: blk.metaDataLength });
       }
       const plan = coalesceRanges(byteRanges, this.#options.coalesce);
@@ -207,7 +211,7 @@ export class PartitionArtifactReader implements PartitionSource {
       for (const r of plan) bytes += r.length;
       const path = artifactPath(this.#uri, this.manifest.buckets[g.bucket]!.path);
       const parts = await this.#store.getRanges(path, byteRanges, this.#options.coalesce);
-      return parts.map((part, k) => decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[g.from + k]!));
+      return parts.map((part, k) => decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[ix.byPartition[g.from + k]!]!));
     }));
     this.#costs.set(p, { requests, bytes });
     return perGroup.flat();

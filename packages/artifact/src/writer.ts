@@ -276,20 +276,21 @@ export class PartitionArtifactWriter {
       await bs.file.commit();
       buckets.push({ path: bucketFileName(b), num_rows: bs.appender.numRows, byte_size: bs.appender.byteSize, crc32: bs.appender.crc32 });
     }
-    // Ranges come out in flush order; a stable counting sort by partition gives (partition, bucket,
-    // row_offset) order because a partition lives in one bucket and its flushes only move forward.
+    // Ranges come out in flush order, and a bucket's flushes only move forward: a stable counting
+    // sort by bucket gives the table's (bucket, row_offset) order.
     const m = this.#rangePart.length;
+    const B = this.numBuckets;
     const P = o.numPartitions;
-    const start = new Uint32Array(P + 1);
-    const rp = this.#rangePart.view();
-    for (let i = 0; i < m; i++) start[rp[i]! + 1]!++;
-    for (let p = 0; p < P; p++) start[p + 1]! += start[p]!;
-    const cols = { partition: new Uint32Array(m), bucket: new Uint32Array(m), rowOffset: new Uint32Array(m), rowCount: new Uint32Array(m) };
+    const start = new Uint32Array(B + 1);
     const rb = this.#rangeBucket.view();
+    for (let i = 0; i < m; i++) start[rb[i]! + 1]!++;
+    for (let b = 0; b < B; b++) start[b + 1]! += start[b]!;
+    const cols = { partition: new Uint32Array(m), bucket: new Uint32Array(m), rowOffset: new Uint32Array(m), rowCount: new Uint32Array(m) };
+    const rp = this.#rangePart.view();
     const ro = this.#rangeOffset.view();
     const rc = this.#rangeCount.view();
     for (let i = 0; i < m; i++) {
-      const j = start[rp[i]!]!++;
+      const j = start[rb[i]!]!++;
       cols.partition[j] = rp[i]!;
       cols.bucket[j] = rb[i]!;
       cols.rowOffset[j] = ro[i]!;

@@ -18,8 +18,9 @@ export interface RangeColumns {
 
 /** The ranges table indexed for reads: per-partition slices and each range's record batch in its bucket. */
 export interface RangesIndex extends RangeColumns {
-  /** Ranges of partition p are [partStart[p], partStart[p+1]). */
+  /** Ranges of partition p are byPartition[partStart[p] .. partStart[p+1]) (table indexes, row order). */
   readonly partStart: Uint32Array;
+  readonly byPartition: Uint32Array;
   /** Record batch index of each range inside its bucket file (its rank by row_offset). */
   readonly batchIndex: Uint32Array;
   /** Number of ranges (= record batches) in each bucket. */
@@ -68,7 +69,9 @@ export function decodeRangesTable(bytes: Uint8Array): RangeColumns {
 
 /**
  * Check the ranges table against the manifest (every rule of spec/artifact.md#ranges-table) and
- * index it. Problems go to `problems`; the index is returned only when there were none.
+ * index it, in O(ranges + partitions): the table is sorted by (bucket, row_offset), so a range's
+ * record batch is its position in its bucket's run and tiling is one linear walk. Problems go to
+ * `problems`; the index is returned only when there were none.
  */
 export function indexRanges(cols: RangeColumns, m: ArtifactManifest, problems: ProblemList): RangesIndex | undefined {
   const n = cols.partition.length;
@@ -79,10 +82,16 @@ export function indexRanges(cols: RangeColumns, m: ArtifactManifest, problems: P
   if (n !== m.ranges.num_ranges) problems.add("ARTIFACT_ROW_COUNT_MISMATCH", stage, `ranges table has ${n} rows, manifest says ${m.ranges.num_ranges}`);
   const partStart = new Uint32Array(P + 1);
   const partitionRows = new Float64Array(P);
-  let prevP = 0;
-  let prevB = 0;
+  const rangesPerBucket = new Uint32Array(B);
+  const batchIndex = new Uint32Array(n);
+  let prevB = -1;
   let prevO = -1;
-  let bad = false;
+  let end = 0;
+  let runStart = 0;
+  const closeBucket = (b: number): void => {
+    const rows = m.buckets[b]!.num_rows;
+    if (end < rows) problems.add("ARTIFACT_RANGE_GAP", stage, `bucket ${b}: rows ${end}..${rows} belong to no range`);
+  };
   for (let i = 0; i < n; i++) {
     const p = cols.partition[i]!;
     const b = cols.bucket[i]!;
@@ -90,64 +99,49 @@ export function indexRanges(cols: RangeColumns, m: ArtifactManifest, problems: P
     const c = cols.rowCount[i]!;
     if (p >= P) {
       problems.add("ARTIFACT_PARTITION_OUT_OF_RANGE", stage, `range ${i}: partition ${p} >= num_partitions ${P}`);
-      bad = true;
       continue;
     }
     if (b >= B) {
       problems.add("ARTIFACT_BUCKET_OUT_OF_RANGE", stage, `range ${i}: bucket ${b} >= ${B} buckets`);
-      bad = true;
       continue;
     }
     if (c === 0) problems.add("ARTIFACT_EMPTY_RANGE", stage, `range ${i} has row_count 0`);
-    if (p < prevP || (p === prevP && (b < prevB || (b === prevB && o <= prevO)))) {
-      problems.add("ARTIFACT_RANGES_UNSORTED", stage, `range ${i} is not after range ${i - 1} in (partition, bucket, row_offset) order`);
-      bad = true;
+    if (b < prevB || (b === prevB && o <= prevO)) {
+      problems.add("ARTIFACT_RANGES_UNSORTED", stage, `range ${i} (bucket ${b}, row ${o}) is not after range ${i - 1} in (bucket, row_offset) order`);
+      continue;
     }
-    prevP = p;
+    if (b !== prevB) {
+      if (prevB >= 0) closeBucket(prevB);
+      for (let e = prevB + 1; e < b; e++) {
+        end = 0;
+        closeBucket(e);
+      }
+      end = 0;
+      runStart = i;
+    }
     prevB = b;
     prevO = o;
-    if (bucketOfPartition(m.bucket_policy, p) !== b) problems.add("ARTIFACT_POLICY_VIOLATION", stage, `range ${i}: partition ${p} is in bucket ${b}, the ${m.bucket_policy.kind} policy says ${bucketOfPartition(m.bucket_policy, p)}`);
+    const policyBucket = bucketOfPartition(m.bucket_policy, p);
+    if (policyBucket !== b) problems.add("ARTIFACT_POLICY_VIOLATION", stage, `range ${i}: partition ${p} is in bucket ${b}, the ${m.bucket_policy.kind} policy says ${policyBucket}`);
     if (o + c > m.buckets[b]!.num_rows) problems.add("ARTIFACT_RANGE_PAST_END", stage, `range ${i}: rows ${o}+${c} past the ${m.buckets[b]!.num_rows} rows of bucket ${b}`);
+    if (o < end) problems.add("ARTIFACT_RANGE_OVERLAP", stage, `bucket ${b}: range at row ${o} overlaps the previous range ending at ${end}`);
+    else if (o > end) problems.add("ARTIFACT_RANGE_GAP", stage, `bucket ${b}: rows ${end}..${o} belong to no range`);
+    end = Math.max(end, o + c);
+    batchIndex[i] = i - runStart;
+    rangesPerBucket[b]!++;
     partStart[p + 1]!++;
     partitionRows[p]! += c;
   }
-  if (bad) return undefined;
-  for (let p = 0; p < P; p++) partStart[p + 1]! += partStart[p]!;
-  // Rank every range inside its bucket by row_offset: sort composite keys bucket * 2^32 + offset.
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = cols.bucket[i]! * 4294967296 + cols.rowOffset[i]!;
-  const sorted = keys.slice().sort();
-  const rangesPerBucket = new Uint32Array(B);
-  const bucketFirstRank = new Uint32Array(B + 1);
-  for (let i = 0; i < n; i++) rangesPerBucket[cols.bucket[i]!]!++;
-  for (let b = 0; b < B; b++) bucketFirstRank[b + 1] = bucketFirstRank[b]! + rangesPerBucket[b]!;
-  const batchIndex = new Uint32Array(n);
-  const countByRank = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = keys[i]!;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid]! < k) lo = mid + 1;
-      else hi = mid;
-    }
-    batchIndex[i] = lo - bucketFirstRank[cols.bucket[i]!]!;
-    if (countByRank[lo] !== 0) problems.add("ARTIFACT_RANGE_OVERLAP", stage, `two ranges start at row ${cols.rowOffset[i]} of bucket ${cols.bucket[i]}`);
-    countByRank[lo] = cols.rowCount[i]!;
-  }
-  // Walk each bucket in row order: ranges must tile [0, num_rows) exactly.
-  for (let b = 0; b < B; b++) {
-    let end = 0;
-    for (let r = bucketFirstRank[b]!; r < bucketFirstRank[b + 1]!; r++) {
-      const start = sorted[r]! - b * 4294967296;
-      if (start < end) problems.add("ARTIFACT_RANGE_OVERLAP", stage, `bucket ${b}: range at row ${start} overlaps the previous range ending at ${end}`);
-      else if (start > end) problems.add("ARTIFACT_RANGE_GAP", stage, `bucket ${b}: rows ${end}..${start} belong to no range`);
-      end = Math.max(end, start + countByRank[r]!);
-    }
-    const rows = m.buckets[b]!.num_rows;
-    if (end < rows) problems.add("ARTIFACT_RANGE_GAP", stage, `bucket ${b}: rows ${end}..${rows} belong to no range`);
+  if (prevB >= 0) closeBucket(prevB);
+  for (let e = prevB + 1; e < B; e++) {
+    end = 0;
+    closeBucket(e);
   }
   if (problems.items.length !== before) return undefined;
-  return { ...cols, partStart, batchIndex, rangesPerBucket, partitionRows };
+  for (let p = 0; p < P; p++) partStart[p + 1]! += partStart[p]!;
+  // Stable counting sort by partition: a partition's ranges stay in row_offset order.
+  const next = partStart.slice(0, P);
+  const byPartition = new Uint32Array(n);
+  for (let i = 0; i < n; i++) byPartition[next[cols.partition[i]!]!++] = i;
+  return { ...cols, partStart, byPartition, batchIndex, rangesPerBucket, partitionRows };
 }

@@ -82,8 +82,8 @@ for (let b = 0; b < B; b++) {
   buckets.push({ path, num_rows: rowsInBucket, byte_size: bytes.byteLength, crc32: crc32(bytes) });
 }
 
-// Ranges table: (partition, bucket, row_offset) order, four uint32 columns.
-ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
+// Ranges table: (bucket, row_offset) order, four uint32 columns.
+ranges.sort((x, y) => x[1] - y[1] || x[2] - y[2]);
 const col = (k) => makeData({ type: new Uint32(), length: ranges.length, nullCount: 0, data: Uint32Array.from(ranges, (r) => r[k]) });
 const rangesSchema = new Schema(["partition", "bucket", "row_offset", "row_count"].map((n) => new Field(n, new Uint32(), false)));
 const rangesBatch = new RecordBatch(rangesSchema, makeData({ type: new Struct(rangesSchema.fields), length: ranges.length, nullCount: 0, children: [0, 1, 2, 3].map(col) }));
