@@ -3,7 +3,7 @@
  * (worker threads, WASM kernels of the compute half), group in memory and finalize to a store.
  */
 import type { ObjectStore } from "@quiver/store";
-import { encodeAndAssignParallel, trainIvfModel, trainQuantizer } from "./compute/index.js";
+import { encodeAndAssignParallel, trainIvfModelParallel, trainQuantizerParallel } from "./compute/index.js";
 import type { IvfModel } from "./compute/index.js";
 import { InMemoryPartitionSource } from "./memory-partition-source.js";
 import type { DistanceType, QuantizerKind, TrainedQuantizer } from "./quantizer.js";
@@ -51,11 +51,14 @@ export async function buildIvfIndex(store: ObjectStore, path: string, vectors: F
   const seed = o.seed ?? 42;
   const t0 = performance.now();
   const ivfOpts = { numPartitions: o.numPartitions, distance: o.distance, seed, ...(o.sampleRate === undefined ? {} : { sampleRate: o.sampleRate }), ...(o.maxIters === undefined ? {} : { maxIters: o.maxIters }) };
-  const model = trainIvfModel(vectors, n, dim, ivfOpts);
+  const threads = o.threads === undefined ? {} : { threads: o.threads };
+  // Training is most of the build's CPU: both k-means runs spread their assignment steps over the worker pool.
+  const model = await trainIvfModelParallel(vectors, n, dim, { ...ivfOpts, ...threads });
   const t1 = performance.now();
   o.onPhase?.("train-ivf", t1 - t0);
   // trainQuantizer samples (65,536 rows by default), normalises for cosine and takes residuals itself.
-  const quantizer = trainQuantizer(o.quantizer, vectors, n, dim, {
+  const quantizer = await trainQuantizerParallel(o.quantizer, vectors, n, dim, {
+    ...threads,
     distance: o.distance,
     seed,
     ivfCentroids: model.centroids,
