@@ -17,7 +17,8 @@ const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CliIo) => 
 /** Usage text. */
 export const USAGE = `usage: quiver <command> [options]
 
-  main                                   run the reference conformance suite (exit 1 on failures)
+  main [--rows N] [--queries N] [--partitions N] [--work-dir D] [--keep]
+                                         end-to-end job: build IVF_PQ, prewarm a disk cache, reopen in a fresh process with 0 reads, query, recall@10
   conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>]
                                          run the conformance catalog against an adapter
   inspect <file> [--json]                frame header and section table of a Quiver frame

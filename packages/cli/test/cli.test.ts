@@ -130,11 +130,21 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     }
   });
 
-  it("main runs the whole reference suite and exits 0 when it passes", async () => {
-    const r = await cli(["main"]);
+  it("conformance runs the whole reference suite and exits 0 when it passes", async () => {
+    const r = await cli(["conformance"]);
     expect(r.out).toMatch(/total\s+\d+\s+0\s+0/);
     expect(r.code).toBe(0);
   });
+
+  it("main runs the end-to-end job (small) and the fresh-process reopen makes no store request", async () => {
+    const r = await cli(["main", "--rows", "5000", "--queries", "50", "--partitions", "16"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/store read requests 0, HEAD requests 0/);
+    const recall = [...r.out.matchAll(/recall@10 ([0-9.]+)/g)].map((m) => Number(m[1]));
+    expect(recall).toHaveLength(2);
+    // With refine 10 on clustered data the job must find nearly every true neighbour.
+    expect(recall[1]).toBeGreaterThan(0.8);
+  }, 120_000);
 });
 
 describe("quiver fixtures check", () => {
