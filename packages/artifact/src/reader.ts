@@ -174,7 +174,7 @@ export class PartitionArtifactReader implements PartitionSource {
     }));
   }
 
-  /** Partition p's rows as record batches (one per range), reading only its ranges. */
+  /** Partition p's rows as record batches (one per range), reading only its ranges; each range's CRC-32 is checked (ARTIFACT_RANGE_CHECKSUM_MISMATCH). */
   async *readPartition(p: number): AsyncIterable<RecordBatch> {
     for (const b of await this.readPartitionBatches(p)) yield b;
   }
@@ -211,7 +211,15 @@ export class PartitionArtifactReader implements PartitionSource {
       for (const r of plan) bytes += r.length;
       const path = artifactPath(this.#uri, this.manifest.buckets[g.bucket]!.path);
       const parts = await this.#store.getRanges(path, byteRanges, this.#options.coalesce);
-      return parts.map((part, k) => decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[ix.byPartition[g.from + k]!]!));
+      return parts.map((part, k) => {
+        const i = ix.byPartition[g.from + k]!;
+        // The range CRC covers exactly the fetched message: check it before any byte is decoded.
+        const crc = crc32(part);
+        if (crc !== ix.crc32[i]) {
+          throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${g.bucket}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
+        }
+        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!);
+      });
     }));
     this.#costs.set(p, { requests, bytes });
     return perGroup.flat();

@@ -15,7 +15,7 @@ export type { ArtifactProblem } from "./internal/problems.js";
  * Check a whole artifact and return every problem found (empty when valid): manifest schema and
  * rules, ranges table (sorted, inside buckets, no overlaps or gaps, partitions and buckets in range,
  * policy), every bucket file (present, size, CRC-32, Arrow IPC footer, payload schema, record
- * batches one per range with matching row counts) and row totals. What a third-party backend runs
+ * batches one per range with matching row counts and per-range CRC-32s) and row totals. What a third-party backend runs
  * on its output before handing it over.
  */
 export async function validateArtifact(store: ObjectStore, uri: string): Promise<ArtifactProblem[]> {
@@ -98,9 +98,15 @@ async function checkBucket(
       problems.add("ARTIFACT_BATCH_MISMATCH", stage, `bucket ${rec.path} record batch ${k} belongs to no range`);
       return;
     }
-    // Decodes with bounds-checked metadata parsing; throws the batch's problem (caught by the caller).
-    decodePayloadMessage(bytes.subarray(blk.offset, blk.offset + blk.metaDataLength + blk.bodyLength), blk.metaDataLength, payload, layout, index.rowCount[r]!);
     rows += index.rowCount[r]!;
+    const message = bytes.subarray(blk.offset, blk.offset + blk.metaDataLength + blk.bodyLength);
+    const rangeCrc = crc32(message);
+    if (rangeCrc !== index.crc32[r]) {
+      problems.add("ARTIFACT_RANGE_CHECKSUM_MISMATCH", stage, `range ${r} (partition ${index.partition[r]}, bucket ${b}, row ${index.rowOffset[r]}): record batch ${k} of ${rec.path} has CRC-32 ${rangeCrc}, ranges table says ${index.crc32[r]}`);
+      continue;
+    }
+    // Decodes with bounds-checked metadata parsing; throws the batch's problem (caught by the caller).
+    decodePayloadMessage(message, blk.metaDataLength, payload, layout, index.rowCount[r]!);
   }
   if (rows !== rec.num_rows) problems.add("ARTIFACT_ROW_COUNT_MISMATCH", stage, `bucket ${rec.path} holds ${rows} rows, manifest says ${rec.num_rows}`);
 }

@@ -106,6 +106,7 @@ export class PartitionArtifactWriter {
   readonly #rangeBucket = new GrowableU32();
   readonly #rangeOffset = new GrowableU32();
   readonly #rangeCount = new GrowableU32();
+  readonly #rangeCrc = new GrowableU32();
   #rows = 0;
   #flushes = 0;
   #state: "open" | "finished" | "failed" = "open";
@@ -256,7 +257,8 @@ export class PartitionArtifactWriter {
       this.#rangeCount.push(cnt);
       batches.push(batchOf(this.#o.payloadSchema, this.#scratch.map((col, c) => col.subarray(s * widths[c]!, (s + cnt) * widths[c]!)), cnt));
     }
-    await bs.appender.append(batches);
+    // One record batch per range, in the order the ranges were pushed: the CRCs line up.
+    for (const c of await bs.appender.append(batches)) this.#rangeCrc.push(c);
     bs.fill = 0;
     this.#flushes++;
   }
@@ -285,16 +287,18 @@ export class PartitionArtifactWriter {
     const rb = this.#rangeBucket.view();
     for (let i = 0; i < m; i++) start[rb[i]! + 1]!++;
     for (let b = 0; b < B; b++) start[b + 1]! += start[b]!;
-    const cols = { partition: new Uint32Array(m), bucket: new Uint32Array(m), rowOffset: new Uint32Array(m), rowCount: new Uint32Array(m) };
+    const cols = { partition: new Uint32Array(m), bucket: new Uint32Array(m), rowOffset: new Uint32Array(m), rowCount: new Uint32Array(m), crc32: new Uint32Array(m) };
     const rp = this.#rangePart.view();
     const ro = this.#rangeOffset.view();
     const rc = this.#rangeCount.view();
+    const rcrc = this.#rangeCrc.view();
     for (let i = 0; i < m; i++) {
       const j = start[rb[i]!]!++;
       cols.partition[j] = rp[i]!;
       cols.bucket[j] = rb[i]!;
       cols.rowOffset[j] = ro[i]!;
       cols.rowCount[j] = rc[i]!;
+      cols.crc32[j] = rcrc[i]!;
     }
     const rangesBytes = encodeRangesTable(cols);
     await o.store.put(artifactPath(o.uri, RANGES_FILE), rangesBytes);

@@ -102,22 +102,29 @@ export class ArrowFileAppender {
     await this.#write(schemaMessageBytes(this.#schema));
   }
 
-  /** Append record batches, one IPC message each, in order. */
-  async append(batches: readonly RecordBatch[]): Promise<void> {
-    if (batches.length === 0) return;
+  /**
+   * Append record batches, one IPC message each, in order. Returns the CRC-32 of each batch's
+   * message bytes (`[block.offset, block.offset + metaDataLength + bodyLength)`), computed from the
+   * bytes as they are written, so a writer never re-reads its output.
+   */
+  async append(batches: readonly RecordBatch[]): Promise<number[]> {
+    if (batches.length === 0) return [];
     const stream = RecordBatchStreamWriter.writeAll(batches as RecordBatch[]).toUint8Array(true);
     const bodyEnd = stream.byteLength - EOS.byteLength;
     let pos = this.#schemaLen;
     const base = this.#size - this.#schemaLen;
     const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
+    const crcs: number[] = [];
     for (const b of batches) {
       const end = messageEnd(stream, pos, bodyEnd);
       const metaLen = 8 + view.getInt32(pos + 4, true);
       this.#blocks.push(new FileBlock(metaLen, end - pos - metaLen, base + pos));
+      crcs.push(crc32(stream.subarray(pos, end)));
       this.#rows += b.numRows;
       pos = end;
     }
     await this.#write(stream.subarray(this.#schemaLen, bodyEnd));
+    return crcs;
   }
 
   /** End the file: end-of-stream marker, footer, footer length, magic. */

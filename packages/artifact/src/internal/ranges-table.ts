@@ -6,15 +6,20 @@ import { type ArtifactManifest, bucketOfPartition } from "../manifest.js";
 import type { ProblemList } from "./problems.js";
 
 /** Column names of ranges.arrow, in order (spec/artifact.md#ranges-table). */
-export const RANGE_COLUMNS = ["partition", "bucket", "row_offset", "row_count"] as const;
+export const RANGE_COLUMNS = ["partition", "bucket", "row_offset", "row_count", "crc32"] as const;
 
-/** The ranges table as flat columns sorted by (partition, bucket, row_offset). */
+/** The ranges table as flat columns sorted by (bucket, row_offset). */
 export interface RangeColumns {
   readonly partition: Uint32Array;
   readonly bucket: Uint32Array;
   readonly rowOffset: Uint32Array;
   readonly rowCount: Uint32Array;
+  /** CRC-32 of each range's record batch message bytes in its bucket file (spec/artifact.md#ranges-table). */
+  readonly crc32: Uint32Array;
 }
+
+/** Input of {@link encodeRangesTable}: `crc32` may be omitted only for tables without bucket files behind them (benchmarks); it is then all zeros, which readers reject on the first range read. */
+export type RangeColumnsInput = Omit<RangeColumns, "crc32"> & { readonly crc32?: Uint32Array };
 
 /** The ranges table indexed for reads: per-partition slices and each range's record batch in its bucket. */
 export interface RangesIndex extends RangeColumns {
@@ -32,16 +37,16 @@ export interface RangesIndex extends RangeColumns {
 const RANGES_SCHEMA = new Schema(RANGE_COLUMNS.map((n) => new Field(n, new Uint32(), false)));
 
 /** Encode range columns as an Arrow IPC file with one record batch. */
-export function encodeRangesTable(cols: RangeColumns): Uint8Array {
+export function encodeRangesTable(cols: RangeColumnsInput): Uint8Array {
   const n = cols.partition.length;
-  const children = [cols.partition, cols.bucket, cols.rowOffset, cols.rowCount].map((data) => makeData({ type: new Uint32(), length: n, nullCount: 0, data }));
+  const children = [cols.partition, cols.bucket, cols.rowOffset, cols.rowCount, cols.crc32 ?? new Uint32Array(n)].map((data) => makeData({ type: new Uint32(), length: n, nullCount: 0, data }));
   const batch = new RecordBatch(RANGES_SCHEMA, makeData({ type: new Struct(RANGES_SCHEMA.fields), length: n, nullCount: 0, children }));
   return tableToIPC(new Table([batch]), "file");
 }
 
 /**
  * Decode ranges.arrow into flat columns with Quiver's bounds-checked IPC parsing (columns are
- * identified by position: four non-null uint32 columns). BAD_ARROW_IPC / SCHEMA_VIOLATION.
+ * identified by position: five non-null uint32 columns). BAD_ARROW_IPC / SCHEMA_VIOLATION.
  */
 export function decodeRangesTable(bytes: Uint8Array): RangeColumns {
   const size = bytes.byteLength;
@@ -61,10 +66,10 @@ export function decodeRangesTable(bytes: Uint8Array): RangeColumns {
   const out = RANGE_COLUMNS.map(() => new Uint32Array(n));
   let row = 0;
   for (const b of batches) {
-    for (let c = 0; c < 4; c++) out[c]!.set(b.getChildAt(c)!.toArray() as Uint32Array, row);
+    for (let c = 0; c < RANGE_COLUMNS.length; c++) out[c]!.set(b.getChildAt(c)!.toArray() as Uint32Array, row);
     row += b.numRows;
   }
-  return { partition: out[0]!, bucket: out[1]!, rowOffset: out[2]!, rowCount: out[3]! };
+  return { partition: out[0]!, bucket: out[1]!, rowOffset: out[2]!, rowCount: out[3]!, crc32: out[4]! };
 }
 
 /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A partition artifact writer that knows only spec/artifact.md: apache-arrow for the IPC files,
-// JSON for the manifest and its own CRC-32. It imports nothing from the Quiver repository, so a
+// JSON for the manifest and Node's zlib.crc32. It imports nothing from the Quiver repository, so a
 // reader that accepts its output is reading the spec, not sharing code with the writer.
 //
 // usage: node spec-only-writer.mjs <out-dir> [rows=5000] [partitions=37] [buckets=3] [max-run=50] [code-width=16] [seed=1]
@@ -8,7 +8,8 @@
 // so a consumer can check every row. Runs longer than max-run rows are split into several ranges.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Field, FixedSizeList, RecordBatch, Schema, Struct, Table, Uint32, Uint64, Uint8, makeData, tableToIPC } from "apache-arrow";
+import { crc32 } from "node:zlib";
+import { Field, FixedSizeList, RecordBatch, RecordBatchFileReader, Schema, Struct, Table, Uint32, Uint64, Uint8, makeData, tableToIPC } from "apache-arrow";
 
 const [out, rowsArg, partsArg, bucketsArg, runArg, widthArg, seedArg] = process.argv.slice(2);
 if (out === undefined) throw new Error("usage: spec-only-writer.mjs <out-dir> [rows] [partitions] [buckets] [max-run] [code-width] [seed]");
@@ -29,17 +30,7 @@ function partitionOfRow(rowId) {
   return p;
 }
 
-// CRC-32/ISO-HDLC (zlib): reflected polynomial 0xEDB88320, init and final XOR 0xFFFFFFFF.
-const CRC_TABLE = new Uint32Array(256).map((_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes) {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+// CRC-32/ISO-HDLC (zlib): node:zlib's crc32 returns it as an unsigned 32-bit number.
 
 const codeType = new FixedSizeList(M, new Field("item", new Uint8(), false));
 const schema = new Schema([new Field("row_id", new Uint64(), false), new Field("code", codeType, false)]);
@@ -77,16 +68,26 @@ for (let b = 0; b < B; b++) {
     }
   }
   const bytes = tableToIPC(batches.length > 0 ? new Table(batches) : new Table(schema), "file");
+  // Range crc32 = CRC-32 of record batch k's message bytes, located by footer block k:
+  // [offset, offset + metaDataLength + bodyLength).
+  const footer = RecordBatchFileReader.from(bytes).open().footer;
+  if (footer.numRecordBatches !== batches.length) throw new Error(`bucket ${b}: ${footer.numRecordBatches} blocks for ${batches.length} batches`);
+  const firstRange = ranges.length - batches.length;
+  for (let k = 0; k < batches.length; k++) {
+    const blk = footer.getRecordBatch(k);
+    const start = Number(blk.offset);
+    ranges[firstRange + k].push(crc32(bytes.subarray(start, start + blk.metaDataLength + Number(blk.bodyLength))));
+  }
   const path = `buckets/bucket-${String(b).padStart(5, "0")}.arrow`;
   writeFileSync(join(out, path), bytes);
   buckets.push({ path, num_rows: rowsInBucket, byte_size: bytes.byteLength, crc32: crc32(bytes) });
 }
 
-// Ranges table: (bucket, row_offset) order, four uint32 columns.
+// Ranges table: (bucket, row_offset) order, five uint32 columns.
 ranges.sort((x, y) => x[1] - y[1] || x[2] - y[2]);
 const col = (k) => makeData({ type: new Uint32(), length: ranges.length, nullCount: 0, data: Uint32Array.from(ranges, (r) => r[k]) });
-const rangesSchema = new Schema(["partition", "bucket", "row_offset", "row_count"].map((n) => new Field(n, new Uint32(), false)));
-const rangesBatch = new RecordBatch(rangesSchema, makeData({ type: new Struct(rangesSchema.fields), length: ranges.length, nullCount: 0, children: [0, 1, 2, 3].map(col) }));
+const rangesSchema = new Schema(["partition", "bucket", "row_offset", "row_count", "crc32"].map((n) => new Field(n, new Uint32(), false)));
+const rangesBatch = new RecordBatch(rangesSchema, makeData({ type: new Struct(rangesSchema.fields), length: ranges.length, nullCount: 0, children: [0, 1, 2, 3, 4].map(col) }));
 const rangesBytes = tableToIPC(new Table([rangesBatch]), "file");
 writeFileSync(join(out, "ranges.arrow"), rangesBytes);
 
