@@ -48,6 +48,8 @@ export const MANIFEST_SCHEMA = {
       items: { $ref: "#/definitions/file" },
     },
     ranges: {
+      description:
+        "The ranges table file (spec/artifact.md#ranges-table): an Arrow IPC file of five non-null uint32 columns partition, bucket, row_offset, row_count, crc32 (CRC-32 of the range's record batch message bytes in its bucket file), sorted by (bucket, row_offset); crc32 here covers the whole file.",
       type: "object",
       additionalProperties: false,
       required: ["path", "num_ranges", "byte_size", "crc32"],

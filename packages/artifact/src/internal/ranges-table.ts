@@ -59,6 +59,8 @@ export function decodeRangesTable(bytes: Uint8Array): RangeColumns {
       return decodePayloadMessage(bytes.subarray(blk.offset, blk.offset + blk.metaDataLength + blk.bodyLength), blk.metaDataLength, RANGES_SCHEMA, layout, -1);
     } catch (e) {
       if (e instanceof QuiverFormatError && e.code !== "BAD_ARROW_IPC") throw new QuiverFormatError("SCHEMA_VIOLATION", `ranges table: ${e.message}`, { stage: "ranges", cause: e });
+      // Wrong column count (an earlier 4-column draft, say) lands here too: report it against the ranges table.
+      if (e instanceof QuiverFormatError) throw new QuiverFormatError(e.code, `ranges table: ${e.message}`, { stage: "ranges", cause: e });
       throw e;
     }
   });
