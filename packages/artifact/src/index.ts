@@ -13,7 +13,7 @@ export {
   encodePayloadFile,
 } from "./writer.js";
 export { encodeRangesTable, decodeRangesTable, RANGE_COLUMNS } from "./internal/ranges-table.js";
-export type { RangeColumns, RangeColumnsInput } from "./internal/ranges-table.js";
+export type { RangeColumns } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
 export { PartitionArtifactReader, readManifest } from "./reader.js";
 export type { PartitionArtifactReaderOptions, ReadCost } from "./reader.js";

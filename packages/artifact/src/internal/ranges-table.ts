@@ -18,9 +18,6 @@ export interface RangeColumns {
   readonly crc32: Uint32Array;
 }
 
-/** Input of {@link encodeRangesTable}: `crc32` may be omitted only for tables without bucket files behind them (benchmarks); it is then all zeros, which readers reject on the first range read. */
-export type RangeColumnsInput = Omit<RangeColumns, "crc32"> & { readonly crc32?: Uint32Array };
-
 /** The ranges table indexed for reads: per-partition slices and each range's record batch in its bucket. */
 export interface RangesIndex extends RangeColumns {
   /** Ranges of partition p are byPartition[partStart[p] .. partStart[p+1]) (table indexes, row order). */
@@ -37,9 +34,9 @@ export interface RangesIndex extends RangeColumns {
 const RANGES_SCHEMA = new Schema(RANGE_COLUMNS.map((n) => new Field(n, new Uint32(), false)));
 
 /** Encode range columns as an Arrow IPC file with one record batch. */
-export function encodeRangesTable(cols: RangeColumnsInput): Uint8Array {
+export function encodeRangesTable(cols: RangeColumns): Uint8Array {
   const n = cols.partition.length;
-  const children = [cols.partition, cols.bucket, cols.rowOffset, cols.rowCount, cols.crc32 ?? new Uint32Array(n)].map((data) => makeData({ type: new Uint32(), length: n, nullCount: 0, data }));
+  const children = [cols.partition, cols.bucket, cols.rowOffset, cols.rowCount, cols.crc32].map((data) => makeData({ type: new Uint32(), length: n, nullCount: 0, data }));
   const batch = new RecordBatch(RANGES_SCHEMA, makeData({ type: new Struct(RANGES_SCHEMA.fields), length: n, nullCount: 0, children }));
   return tableToIPC(new Table([batch]), "file");
 }
