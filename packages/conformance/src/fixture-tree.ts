@@ -11,18 +11,28 @@ import type { Catalog, CatalogCase } from "./catalog.js";
 import { isSafeRelativePath } from "./internal/paths.js";
 import { assertSchema } from "./internal/schemas.js";
 
-/** One fixture case as an area module produces it (same shape as `fixtures/_gen/types.ts#FixtureCase`). */
+/** One fixture case as an area module (fixtures/_gen/areas/<area>.ts) produces it. */
 export interface FixtureCaseInput {
+  /** Area folder: "container", "cache", "artifact", "ivf", ... */
   readonly area: string;
   readonly validity: "valid" | "invalid";
+  /** kebab-case, one behaviour: `section-offset-past-end`. Unique within the area. */
   readonly name: string;
+  /** Short, unique. */
   readonly description: string;
+  /** Spec anchor, e.g. "container.md#section-table". */
   readonly spec: string;
+  /** Conformance operation that consumes the fixture, e.g. "decode-frame". */
   readonly operation: string;
+  /** Single-file fixture bytes (written as <name>.bin). Exactly one of `bin` / `files`. */
   readonly bin?: Uint8Array;
+  /** Multi-file fixture: relative path -> bytes (written under <name>/). */
   readonly files?: Readonly<Record<string, Uint8Array>>;
+  /** Extra inputs of the operation (canonical JSON: 64-bit ints as decimal strings, bytes as hex). */
   readonly input?: unknown;
+  /** Expected result (canonical JSON) for a valid case. */
   readonly expected?: unknown;
+  /** Expected error for an invalid case. */
   readonly error?: { readonly code: string; readonly stage: string };
 }
 

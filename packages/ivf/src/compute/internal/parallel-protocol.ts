@@ -1,5 +1,6 @@
 /** Shared-memory protocol between `encodeAndAssignParallel` and its worker threads. */
 import type { DistanceType, QuantizerMetadata } from "../../quantizer.js";
+import type { PqTrainingPlan } from "./quantizers.js";
 
 /** control[0]: next chunk number to claim (Atomics.add). */
 export const CONTROL_NEXT_CHUNK = 0;
@@ -73,19 +74,8 @@ export interface KMeansAssignPayload extends PayloadBase {
 }
 
 /** Train PQ sub-spaces claimed from control[0] into the shared codebook. */
-export interface PqTrainPayload extends PayloadBase {
+export interface PqTrainPayload extends PayloadBase, PqTrainingPlan {
   readonly task: "pq-train";
-  readonly prepared: Float32Array;
-  readonly rows: number;
-  readonly dim: number;
-  readonly m: number;
-  readonly dsub: number;
-  readonly distance: DistanceType;
-  readonly residual: boolean;
-  readonly seed: number;
-  readonly maxIters: number;
-  readonly tolerance: number;
-  readonly codebook: Float32Array;
 }
 
 /** Assign + encode row chunks claimed from control[0]. */
