@@ -3,6 +3,7 @@
  * (spec/ivf.md#synthetic-dataset), exact k-nearest-neighbour ground truth and recall.
  */
 import type { DistanceType } from "./quantizer.js";
+import { mulberry32 } from "./compute/internal/rng.js";
 
 /** Parameters of {@link gaussianMixture}. */
 export interface GaussianMixtureOptions {
@@ -19,17 +20,6 @@ export interface GaussianMixtureOptions {
   readonly centerSeed?: number;
 }
 
-/** mulberry32: a small, fast, seedable 32-bit generator; the dataset's only random source. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * n x dim row-major vectors: row i picks component `floor(u * clusters)` and adds N(0, sigma^2)

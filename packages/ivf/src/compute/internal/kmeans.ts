@@ -100,7 +100,7 @@ export function runKMeans(
   };
   let gather = step.gather;
 
-  const centroids = opts.init === "random" ? initRandom(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
+  const centroids = opts.init === "random" ? pickDistinctRows(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
   if (type === "cosine") normalizeRows(centroids, k, dim);
   const bounded = type !== "dot" && useBounds;
   const rowNorms = type !== "dot" ? squaredNorms(x, n, dim) : undefined;
@@ -238,8 +238,8 @@ function halfGaps(c: Float32Array, k: number, dim: number, half: Float64Array): 
   }
 }
 
-/** k distinct rows chosen uniformly (partial Fisher-Yates); also used to draw the ++ subsample. */
-function initRandom(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
+/** k distinct rows chosen uniformly (partial Fisher-Yates); random init, the ++ subsample and training samples. */
+export function pickDistinctRows(x: Float32Array, n: number, dim: number, k: number, rng: Rng): Float32Array {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
   const c = new Float32Array(k * dim);
@@ -262,7 +262,7 @@ function initPlusPlus(x: Float32Array, n: number, dim: number, k: number, rng: R
   // seeding on a 32-rows-per-centroid subsample: k serial passes over it instead of over all n
   if (n > PLUS_PLUS_ROWS_PER_CENTROID * k) {
     const rows = PLUS_PLUS_ROWS_PER_CENTROID * k;
-    return seedPlusPlus(initRandom(x, n, dim, rows, rng), rows, dim, k, rng);
+    return seedPlusPlus(pickDistinctRows(x, n, dim, rows, rng), rows, dim, k, rng);
   }
   return seedPlusPlus(x, n, dim, k, rng);
 }

@@ -9,7 +9,7 @@
 import type { DistanceType, PartitionScorer, QuantizerKind, QuantizerMetadata, TrainedQuantizer } from "../../quantizer.js";
 import { adcScan } from "./adc.js";
 import { createRng } from "./rng.js";
-import { trainKMeans } from "./kmeans.js";
+import { pickDistinctRows, trainKMeans } from "./kmeans.js";
 import { assignNearest, assignScored, batchKernel, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
@@ -197,18 +197,7 @@ export function prepareTrainingSample(
 
 /** `rows` distinct rows drawn uniformly with a seeded partial shuffle. */
 export function sampleRows(data: Float32Array, n: number, dim: number, rows: number, seed: number): Float32Array {
-  const rng = createRng(seed ^ 0x5a5a5a5a);
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = i;
-  const out = new Float32Array(rows * dim);
-  for (let j = 0; j < rows; j++) {
-    const r = j + rng.nextInt(n - j);
-    const pick = idx[r] as number;
-    idx[r] = idx[j] as number;
-    idx[j] = pick;
-    out.set(data.subarray(pick * dim, pick * dim + dim), j * dim);
-  }
-  return out;
+  return pickDistinctRows(data, n, dim, rows, createRng(seed ^ 0x5a5a5a5a));
 }
 
 /** A seeded random orthogonal dim x dim matrix (Gaussian rows, modified Gram-Schmidt in f64). */

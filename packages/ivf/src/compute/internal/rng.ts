@@ -10,17 +10,22 @@ export interface Rng {
   nextGaussian(): number;
 }
 
-/** Creates a seeded PRNG; equal seeds give equal sequences. */
-export function createRng(seed: number): Rng {
-  let state = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;
-  let spare: number | undefined;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
+/** mulberry32: uniform floats in [0, 1) from a 32-bit seed; the one generator core of the package. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Creates a seeded PRNG; equal seeds give equal sequences. */
+export function createRng(seed: number): Rng {
+  let spare: number | undefined;
+  const next = mulberry32(Math.trunc(seed) ^ 0x9e3779b9);
   return {
     next,
     nextInt(n: number): number {
