@@ -6,6 +6,16 @@
 export { QuiverFormatError, FORMAT_ERROR_CODES, isQuiverFormatError } from "./errors.js";
 export type { FormatErrorCode, DecodeStage, QuiverFormatErrorOptions } from "./errors.js";
 export { crc32 } from "./checksum.js";
+export {
+  QuiverArgumentError,
+  ARGUMENT_ERROR_CODES,
+  isQuiverArgumentError,
+  describeValue,
+  checkOptions,
+  checkInteger,
+  checkOneOf,
+} from "./arguments.js";
+export type { ArgumentErrorCode, QuiverArgumentErrorOptions } from "./arguments.js";
 export { ByteCursor, alignUp } from "./internal/cursor.js";
 export {
   FRAME_HEADER,
@@ -43,6 +53,8 @@ export {
   readArrowSection,
   decodeArrowIpc,
   parseJsonBytes,
+  jsonDepthViolation,
+  MAX_JSON_DEPTH,
   typedView,
 } from "./sections.js";
 export type { TypedArrayByEncoding, TypedEncoding } from "./sections.js";

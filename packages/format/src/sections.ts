@@ -80,13 +80,42 @@ export function readJsonSection(frame: { readonly sections: readonly FrameSectio
   return parseJsonBytes(s.bytes, s.offset);
 }
 
-/** Parse UTF-8 JSON bytes, failing with BAD_JSON. */
+/** Maximum nesting depth of any JSON document Quiver parses (objects and arrays), spec/README.md. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Parse UTF-8 JSON bytes, failing with BAD_JSON: invalid UTF-8, a byte-order mark (forbidden by the
+ * spec; TextDecoder would otherwise strip it silently), invalid JSON, or nesting deeper than
+ * MAX_JSON_DEPTH (checked by a linear scan before JSON.parse, so no deep value is ever built).
+ */
 export function parseJsonBytes(bytes: Uint8Array, offsetForErrors = 0): unknown {
-  try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (cause) {
-    throw new QuiverFormatError("BAD_JSON", `section is not UTF-8 JSON: ${(cause as Error).message}`, { stage: "payload", offset: offsetForErrors, cause });
+  const depthAt = jsonDepthViolation(bytes, MAX_JSON_DEPTH);
+  if (depthAt >= 0) {
+    throw new QuiverFormatError("BAD_JSON", `JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { stage: "payload", offset: offsetForErrors + depthAt });
   }
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch (cause) {
+    const detail = String((cause as Error)?.message ?? cause).slice(0, 120);
+    throw new QuiverFormatError("BAD_JSON", `section is not UTF-8 JSON: ${detail}`, { stage: "payload", offset: offsetForErrors, cause });
+  }
+}
+
+/** Byte position where `[`/`{` nesting first exceeds `max` (outside strings), or -1. */
+export function jsonDepthViolation(bytes: Uint8Array, max: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped byte
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x5b || b === 0x7b) {
+      if (++depth > max) return i;
+    } else if (b === 0x5d || b === 0x7d) depth--;
+  }
+  return -1;
 }
 
 /**
