@@ -12,7 +12,6 @@ import {
   type CacheBackend,
   DiskCacheBackend,
   MemoryCacheBackend,
-  RedisCacheBackend,
   TieredCacheBackend,
   decodeCacheEntry,
   encodeCacheEntry,
@@ -21,7 +20,8 @@ import {
   testVectorsCodec,
   type TestVectors,
 } from "@quiver/cache";
-import { redisServerUnavailable, startRedisServer } from "../packages/cache/test/redis-server.js";
+import { RedisCacheBackend } from "@quiver/cache-redis";
+import { redisServerUnavailable, startRedisServer } from "../packages/cache-redis/test/redis-server.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 const KiB = 1024;

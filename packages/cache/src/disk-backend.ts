@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { QuiverFormatError, crc32 } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions, crc32 } from "@quiver/format";
 import { MAX_CACHE_KEY_BYTES } from "./cache-key.js";
-import { InflightLoads } from "./internal/inflight.js";
+import { LoadDeduplicator } from "./load-deduplicator.js";
 import type { CacheBackend, CacheEntry, CacheLogger, ErasedCodec, GetOrInsertResult } from "./types.js";
 
 /** Magic of a disk entry file: "QVCD". */
@@ -12,10 +12,22 @@ export const DISK_ENTRY_MAGIC = Uint8Array.of(0x51, 0x56, 0x43, 0x44);
 export const DISK_ENTRY_VERSION = 1;
 /** Bytes of the fixed disk entry header before the key. */
 export const DISK_ENTRY_HEADER_SIZE = 24;
+/** Default age after which a temp file under `tmp/` is a crashed writer's leftover: 1 hour. */
+export const DEFAULT_DISK_TEMP_MAX_AGE_MS = 60 * 60 * 1000;
 /** File extension of disk entries. */
 const ENTRY_EXT = ".qce";
-/** Temp files older than this are leftovers of a crashed writer. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
+/**
+ * Share of the capacity that all processes together may write between two scans: each process
+ * rescans after `WRITE_SLACK * maxBytes / writers` bytes, so the directory stays within about
+ * `(1 + WRITE_SLACK) * maxBytes` however many processes write (spec/cache.md#disk).
+ */
+const WRITE_SLACK = 0.05;
+/** A writer's heartbeat file older than this belongs to a process that stopped writing. */
+const WRITER_STALE_MS = 60 * 1000;
+/** How often a writing process refreshes its heartbeat. */
+const HEARTBEAT_EVERY_MS = 10 * 1000;
+/** How long a backend whose directory could not be created waits before trying again. */
+const DIRECTORY_RETRY_MS = 1000;
 
 /** Options of {@link DiskCacheBackend}. */
 export interface DiskCacheBackendOptions {
@@ -23,6 +35,8 @@ export interface DiskCacheBackendOptions {
   readonly directory: string;
   /** Byte capacity of the entry files; least recently accessed entries are evicted above it. Default 1 GiB. */
   readonly maxBytes?: number;
+  /** Temp files older than this (by mtime) are removed on open and on every rescan. Default 1 hour. */
+  readonly tempFileMaxAgeMs?: number;
   /** Where absorbed problems are reported; default console. */
   readonly logger?: CacheLogger;
 }
@@ -33,10 +47,16 @@ export interface DiskCacheCounters {
   skippedWithoutCodec: number;
   /** Corrupt, truncated or foreign entry files found, deleted and reported as misses. */
   corruptDeleted: number;
-  /** Writes that failed with an IO error and were dropped. */
+  /** Writes that failed (IO error, short write, full disk, no directory) and were dropped; the old entry is kept. */
   writeErrors: number;
-  /** Entry files removed by capacity eviction. */
+  /** Reads that failed with an IO error and were reported as misses. */
+  readErrors: number;
+  /** Attempts to create the cache directory that failed (every operation is then a miss / a dropped write). */
+  directoryErrors: number;
+  /** Entry files this process removed by capacity eviction (not files another process removed first). */
   evicted: number;
+  /** Stale temp files this process removed. */
+  tempFilesRemoved: number;
 }
 
 interface ScannedFile {
@@ -49,55 +69,83 @@ const utf8 = new TextEncoder();
 
 /**
  * A directory of cache-entry files shared safely by several processes: one file per key (named by
- * the SHA-256 of the key), written to a temp file and renamed into place, so a reader sees either
- * the old or the new complete file. Hits refresh the file's mtime; eviction removes the oldest
- * mtimes first. A file that fails any check is deleted and reported as a miss.
+ * the SHA-256 of the key), written to a temp file, checked for its full length and renamed into
+ * place, so a reader sees either the old or the new complete file. Hits refresh the file's mtime;
+ * eviction removes the oldest mtimes first. A file that fails any check is deleted and reported as
+ * a miss. A directory that cannot be created or written makes every operation a miss or a dropped
+ * write (counted), never an exception.
+ *
+ * Not durable: a cache entry may be lost on power failure (it is reloaded from the store); an
+ * entry is never visible partially, because the rename happens only after the whole file is written.
  */
 export class DiskCacheBackend implements CacheBackend {
   readonly persistent = true;
   readonly directory: string;
   readonly maxBytes: number;
-  readonly counters: DiskCacheCounters = { skippedWithoutCodec: 0, corruptDeleted: 0, writeErrors: 0, evicted: 0 };
+  readonly tempFileMaxAgeMs: number;
+  readonly counters: DiskCacheCounters = {
+    skippedWithoutCodec: 0,
+    corruptDeleted: 0,
+    writeErrors: 0,
+    readErrors: 0,
+    directoryErrors: 0,
+    evicted: 0,
+    tempFilesRemoved: 0,
+  };
   readonly #entriesDir: string;
   readonly #tmpDir: string;
+  readonly #writersDir: string;
+  readonly #heartbeat: string;
   readonly #logger: CacheLogger;
-  readonly #inflight = new InflightLoads();
+  readonly #loads = new LoadDeduplicator();
   readonly #keyWrites = new Map<string, Promise<void>>();
-  readonly #ready: Promise<void>;
+  #ready: Promise<boolean>;
+  #readyAt = 0;
   #count = 0;
   #size = 0;
   #writtenSinceScan = 0;
+  #heartbeatAt = 0;
   #scanning: Promise<void> | undefined;
 
   constructor(options: DiskCacheBackendOptions) {
+    checkOptions("DiskCacheBackend options", options, ["directory", "maxBytes", "tempFileMaxAgeMs", "logger"]);
+    if (typeof options.directory !== "string" || options.directory === "") {
+      throw new QuiverArgumentError(options.directory === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", {
+        argument: "options.directory",
+        expected: "a non-empty path string",
+        given: options.directory,
+      });
+    }
     this.directory = options.directory;
     this.maxBytes = options.maxBytes ?? 1024 * 1024 * 1024;
-    if (!Number.isSafeInteger(this.maxBytes) || this.maxBytes < 1) throw new RangeError(`maxBytes ${this.maxBytes}`);
-    const entriesDir = join(this.directory, "entries");
-    const tmpDir = join(this.directory, "tmp");
-    this.#entriesDir = entriesDir;
-    this.#tmpDir = tmpDir;
+    checkInteger("options.maxBytes", this.maxBytes, 1, Number.MAX_SAFE_INTEGER);
+    this.tempFileMaxAgeMs = options.tempFileMaxAgeMs ?? DEFAULT_DISK_TEMP_MAX_AGE_MS;
+    checkInteger("options.tempFileMaxAgeMs", this.tempFileMaxAgeMs, 0, Number.MAX_SAFE_INTEGER);
+    this.#entriesDir = join(this.directory, "entries");
+    this.#tmpDir = join(this.directory, "tmp");
+    this.#writersDir = join(this.directory, "writers");
+    this.#heartbeat = join(this.#writersDir, `${process.pid}-${randomBytes(6).toString("hex")}`);
     this.#logger = options.logger ?? console;
-    this.#ready = (async () => {
-      await mkdir(entriesDir, { recursive: true });
-      await mkdir(tmpDir, { recursive: true });
-      await this.#scanAndEvict();
-    })();
-    // Surface the error on first use, not as an unhandled rejection.
-    this.#ready.catch(() => undefined);
+    this.#ready = this.#setUp();
   }
 
-  /** Open a backend over `directory` once its initial scan has finished. */
+  /** Open a backend over `directory` once its initial scan has finished (never rejects on IO errors). */
   static async open(options: DiskCacheBackendOptions): Promise<DiskCacheBackend> {
     const b = new DiskCacheBackend(options);
     await b.#ready;
     return b;
   }
 
-  /** The decoded entry; a miss when absent, without a codec, or when the file fails a check (then it is deleted). */
+  /** True when the directory exists and the initial scan ran; false while degraded. */
+  async isAvailable(): Promise<boolean> {
+    return this.#available();
+  }
+
+  /** The decoded entry; a miss when absent, without a codec, when the file fails a check (then deleted), or on an IO error. */
   async get(key: string, codec?: ErasedCodec): Promise<CacheEntry | undefined> {
-    await this.#ready;
-    if (codec === undefined) return undefined;
+    const pending = this.#loads.peek(key);
+    if (pending !== undefined) return pending;
+    if (codec === undefined || !(await this.#available())) return undefined;
     const path = this.#pathFor(key);
     let frame: Uint8Array | undefined;
     try {
@@ -107,7 +155,8 @@ export class DiskCacheBackend implements CacheBackend {
         await this.#deleteCorrupt(path, e);
         return undefined;
       }
-      this.#logger.warn(`quiver cache: disk read of ${path} failed: ${String(e)}`);
+      this.counters.readErrors++;
+      this.#logger.warn(`quiver cache: disk read of ${path} failed: ${describeError(e)}`);
       return undefined;
     }
     if (frame === undefined) return undefined;
@@ -119,14 +168,17 @@ export class DiskCacheBackend implements CacheBackend {
     }
   }
 
-  /** Write `codec.encode(value)` atomically; without a codec the insert is skipped and counted. */
+  /** Write `codec.encode(value)` atomically; without a codec the insert is skipped and counted. Never throws on IO errors. */
   async insert(key: string, entry: CacheEntry, codec?: ErasedCodec): Promise<void> {
-    await this.#ready;
     if (codec === undefined) {
       this.counters.skippedWithoutCodec++;
       return;
     }
     const frame = codec.encode(entry.value);
+    if (!(await this.#available())) {
+      this.counters.writeErrors++;
+      return;
+    }
     // Serialise writes of one key in this process so that the size bookkeeping (stat old, rename new) is exact.
     const prev = this.#keyWrites.get(key) ?? Promise.resolve();
     const next = prev.then(() => this.#writeEntryFile(key, frame));
@@ -138,24 +190,21 @@ export class DiskCacheBackend implements CacheBackend {
     }
   }
 
-  /** The cached entry or the de-duplicated (in this process) result of `loader`. */
+  /** The cached entry or the de-duplicated (in this process) result of `loader`; the write happens in the background. */
   getOrInsert(key: string, loader: () => Promise<CacheEntry>, codec?: ErasedCodec): Promise<GetOrInsertResult> {
-    return this.#inflight.run(
-      key,
-      () => this.get(key, codec),
-      loader,
-      (e) => this.insert(key, e, codec),
-    );
+    return this.#loads.getOrInsert(this, key, loader, codec);
   }
 
   /** Delete every entry whose key starts with `prefix` (reads each file's key header). */
   async invalidatePrefix(prefix: string): Promise<void> {
-    await this.#ready;
+    if (!(await this.#available())) return;
+    await this.#loads.flush();
     for (const f of await this.#listEntries()) {
       let key: string | undefined;
       try {
         key = await readEntryKey(f.path);
-      } catch {
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") continue; // removed meanwhile
         key = undefined; // unreadable header: a corrupt file, remove it too
       }
       if (key === undefined || key.startsWith(prefix)) await this.#remove(f.path, f.size);
@@ -164,7 +213,8 @@ export class DiskCacheBackend implements CacheBackend {
 
   /** Delete every entry file. */
   async clear(): Promise<void> {
-    await this.#ready;
+    if (!(await this.#available())) return;
+    await this.#loads.flush();
     for (const f of await this.#listEntries()) await this.#remove(f.path, f.size);
     this.#count = 0;
     this.#size = 0;
@@ -180,16 +230,75 @@ export class DiskCacheBackend implements CacheBackend {
     return this.#size;
   }
 
-  /** Re-read the directory (picks up other processes' writes) and evict down to capacity. */
+  /** Re-read the directory (picks up other processes' writes), evict down to capacity, reclaim stale temp files. */
   async refresh(): Promise<void> {
-    await this.#ready;
+    if (!(await this.#available())) return;
     await this.#scanAndEvict();
   }
 
-  /** Nothing to release (files are opened per operation). */
+  /**
+   * Remove temp files under `tmp/` whose mtime is older than `olderThanMs` (default
+   * `tempFileMaxAgeMs`). A live writer's temp file is younger: its mtime moves while it is written.
+   * Returns how many were removed.
+   */
+  async reclaimTempFiles(olderThanMs = this.tempFileMaxAgeMs): Promise<number> {
+    checkInteger("olderThanMs", olderThanMs, 0, Number.MAX_SAFE_INTEGER);
+    const now = Date.now();
+    let removed = 0;
+    for (const n of await readdir(this.#tmpDir).catch(() => [] as string[])) {
+      const p = join(this.#tmpDir, n);
+      const s = await stat(p).catch(() => undefined);
+      if (s === undefined || !s.isFile() || (olderThanMs > 0 && now - s.mtimeMs < olderThanMs)) continue;
+      try {
+        await unlink(p);
+        removed++;
+      } catch {
+        // removed by another process meanwhile
+      }
+    }
+    this.counters.tempFilesRemoved += removed;
+    return removed;
+  }
+
+  /** Wait until the background writes of `getOrInsert` started so far have finished. */
+  async flush(): Promise<void> {
+    await this.#loads.flush();
+  }
+
+  /** Wait for background writes, then release this process's writer registration. */
   async close(): Promise<void> {
-    await this.#ready.catch(() => undefined);
+    await this.#loads.flush();
+    await Promise.all([...this.#keyWrites.values()]).catch(() => undefined);
+    await this.#ready;
     await this.#scanning;
+    await rm(this.#heartbeat, { force: true }).catch(() => undefined);
+  }
+
+  async #setUp(): Promise<boolean> {
+    try {
+      await mkdir(this.#entriesDir, { recursive: true });
+      await mkdir(this.#tmpDir, { recursive: true });
+      await mkdir(this.#writersDir, { recursive: true });
+      await writeFile(this.#heartbeat, "");
+      this.#heartbeatAt = Date.now();
+    } catch (e) {
+      this.counters.directoryErrors++;
+      this.#readyAt = Date.now();
+      this.#logger.warn(`quiver cache: disk cache directory ${this.directory} is unusable, every operation is a miss: ${describeError(e)}`);
+      return false;
+    }
+    await this.#scanAndEvict();
+    return true;
+  }
+
+  /** Whether the directory is usable; a failed set-up is retried at most every few seconds. */
+  async #available(): Promise<boolean> {
+    const ok = await this.#ready;
+    if (ok) return true;
+    if (Date.now() - this.#readyAt < DIRECTORY_RETRY_MS) return false;
+    this.#readyAt = Date.now();
+    this.#ready = this.#setUp();
+    return this.#ready;
   }
 
   #pathFor(key: string): string {
@@ -243,14 +352,18 @@ export class DiskCacheBackend implements CacheBackend {
     const total = header.byteLength + keyBytes.byteLength + frame.byteLength;
     const path = this.#pathFor(key);
     const tmp = join(this.#tmpDir, `${process.pid}-${randomBytes(8).toString("hex")}.tmp`);
+    let old = 0;
     try {
       const fh = await open(tmp, "w");
       try {
-        await fh.writev([header, keyBytes, frame]);
+        await writeFully(fh, [header, keyBytes, frame], total);
+        // The length on disk is what the rename publishes: check it, whatever the writes reported.
+        const written = (await fh.stat()).size;
+        if (written !== total) throw new Error(`short write: ${written} of ${total} bytes on disk`);
       } finally {
         await fh.close();
       }
-      const old = await stat(path).then((s) => s.size, () => 0);
+      old = await stat(path).then((s) => s.size, () => 0);
       try {
         await rename(tmp, path);
       } catch (e) {
@@ -259,35 +372,58 @@ export class DiskCacheBackend implements CacheBackend {
         await mkdir(join(path, ".."), { recursive: true });
         await rename(tmp, path);
       }
-      if (old === 0) this.#count++;
-      this.#size += total - old;
-      this.#writtenSinceScan += total;
     } catch (e) {
       this.counters.writeErrors++;
-      this.#logger.warn(`quiver cache: disk write to ${path} dropped: ${String(e)}`);
+      this.#logger.warn(`quiver cache: disk write to ${path} dropped (the previous entry, if any, is kept): ${describeError(e)}`);
       await rm(tmp, { force: true }).catch(() => undefined);
       return;
     }
-    // Other processes write too: rescan when our view may be stale by a tenth of the capacity.
-    if (this.#size > this.maxBytes || this.#writtenSinceScan > this.maxBytes / 10) await this.#scanAndEvict();
+    if (old === 0) this.#count++;
+    this.#size += total - old;
+    this.#writtenSinceScan += total;
+    await this.#beat();
+    // Other processes write too: rescan once this process has written its share of the slack.
+    if (this.#size > this.maxBytes || this.#writtenSinceScan > (WRITE_SLACK * this.maxBytes) / (await this.#writerCount())) {
+      await this.#scanAndEvict();
+    }
+  }
+
+  /** Refresh this process's heartbeat (so other writers count it) at most every few seconds. */
+  async #beat(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#heartbeatAt < HEARTBEAT_EVERY_MS) return;
+    this.#heartbeatAt = now;
+    const t = new Date(now);
+    await utimes(this.#heartbeat, t, t).catch(() => writeFile(this.#heartbeat, "").catch(() => undefined));
+  }
+
+  /** Processes registered as writers of this directory (at least this one). */
+  async #writerCount(): Promise<number> {
+    const names = await readdir(this.#writersDir).catch(() => [] as string[]);
+    return Math.max(1, names.length);
   }
 
   async #deleteCorrupt(path: string, e: unknown): Promise<void> {
     this.counters.corruptDeleted++;
-    const code = e instanceof QuiverFormatError ? e.code : String(e);
+    const code = e instanceof QuiverFormatError ? e.code : describeError(e);
     this.#logger.warn(`quiver cache: deleted unreadable entry ${path} (${code})`);
     const size = await stat(path).then((s) => s.size, () => 0);
     await this.#remove(path, size);
   }
 
-  async #remove(path: string, size: number): Promise<void> {
+  /** Unlink an entry file; true when this call removed it (false when it was already gone). */
+  async #remove(path: string, size: number): Promise<boolean> {
     try {
       await unlink(path);
-      this.#count = Math.max(0, this.#count - 1);
-      this.#size = Math.max(0, this.#size - size);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return false;
+      this.#logger.warn(`quiver cache: could not remove ${path}: ${describeError(e)}`);
+      return false;
     }
+    this.#count = Math.max(0, this.#count - 1);
+    this.#size = Math.max(0, this.#size - size);
+    return true;
   }
 
   async #listEntries(): Promise<ScannedFile[]> {
@@ -334,11 +470,14 @@ export class DiskCacheBackend implements CacheBackend {
           files.sort((a, b) => a.mtimeMs - b.mtimeMs);
           for (const f of files) {
             if (this.#size <= target) break;
-            await this.#remove(f.path, f.size);
-            this.counters.evicted++;
+            if (await this.#remove(f.path, f.size)) this.counters.evicted++;
+            else this.#size = Math.max(0, this.#size - f.size); // another process removed it: gone all the same
           }
         }
-        await this.#removeStaleTemps();
+        await this.reclaimTempFiles();
+        await this.#reclaimHeartbeats();
+      } catch (e) {
+        this.#logger.warn(`quiver cache: disk cache scan failed: ${describeError(e)}`);
       } finally {
         this.#scanning = undefined;
       }
@@ -346,14 +485,45 @@ export class DiskCacheBackend implements CacheBackend {
     return this.#scanning;
   }
 
-  async #removeStaleTemps(): Promise<void> {
+  /** Remove heartbeats of writers that stopped (crashed without close) and refresh our own. */
+  async #reclaimHeartbeats(): Promise<void> {
     const now = Date.now();
-    for (const n of await readdir(this.#tmpDir).catch(() => [] as string[])) {
-      const p = join(this.#tmpDir, n);
+    for (const n of await readdir(this.#writersDir).catch(() => [] as string[])) {
+      const p = join(this.#writersDir, n);
+      if (p === this.#heartbeat) continue;
       const s = await stat(p).catch(() => undefined);
-      if (s !== undefined && now - s.mtimeMs > STALE_TEMP_MS) await rm(p, { force: true }).catch(() => undefined);
+      if (s !== undefined && now - s.mtimeMs > WRITER_STALE_MS) await rm(p, { force: true }).catch(() => undefined);
     }
+    this.#heartbeatAt = 0;
+    await this.#beat();
   }
+}
+
+/** Write every buffer completely: writev may write less than asked (a nearly full disk); continue, and fail on no progress. */
+async function writeFully(fh: FileHandle, buffers: Uint8Array[], total: number): Promise<void> {
+  let done = 0;
+  let rest = buffers.filter((b) => b.byteLength > 0);
+  while (done < total) {
+    const { bytesWritten } = await fh.writev(rest, done);
+    if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${total} bytes written, then no progress`);
+    done += bytesWritten;
+    let skip = bytesWritten;
+    const next: Uint8Array[] = [];
+    for (const b of rest) {
+      if (skip >= b.byteLength) {
+        skip -= b.byteLength;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
+  }
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) return `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message.slice(0, 200)}`;
+  return typeof e;
 }
 
 interface DiskEntryHeader {

@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import { InflightLoads } from "./internal/inflight.js";
+import { LoadDeduplicator } from "./load-deduplicator.js";
 import type { CacheBackend, CacheEntry, ErasedCodec, GetOrInsertResult } from "./types.js";
 
 /** Options of {@link MemoryCacheBackend}. */
@@ -19,7 +19,7 @@ export class MemoryCacheBackend implements CacheBackend {
   readonly persistent = false;
   readonly maxBytes: number;
   readonly #lru: LRUCache<string, CacheEntry>;
-  readonly #inflight = new InflightLoads();
+  readonly #loads = new LoadDeduplicator();
 
   constructor(options: MemoryCacheBackendOptions = {}) {
     this.maxBytes = options.maxBytes ?? DEFAULT_MEMORY_CACHE_BYTES;
@@ -33,7 +33,7 @@ export class MemoryCacheBackend implements CacheBackend {
 
   /** The live entry, or undefined. */
   async get(key: string, _codec?: ErasedCodec): Promise<CacheEntry | undefined> {
-    return this.#lru.get(key);
+    return this.#loads.peek(key) ?? this.#lru.get(key);
   }
 
   /** Store the live entry (not stored when larger than the capacity). */
@@ -42,22 +42,19 @@ export class MemoryCacheBackend implements CacheBackend {
   }
 
   /** The cached entry or the de-duplicated result of `loader`. */
-  getOrInsert(key: string, loader: () => Promise<CacheEntry>, _codec?: ErasedCodec): Promise<GetOrInsertResult> {
-    return this.#inflight.run(
-      key,
-      async () => this.#lru.get(key),
-      loader,
-      async (e) => this.#insertSync(key, e),
-    );
+  getOrInsert(key: string, loader: () => Promise<CacheEntry>, codec?: ErasedCodec): Promise<GetOrInsertResult> {
+    return this.#loads.getOrInsert(this, key, loader, codec);
   }
 
   /** Remove every key starting with `prefix`. */
   async invalidatePrefix(prefix: string): Promise<void> {
+    await this.#loads.flush();
     for (const k of [...this.#lru.keys()]) if (k.startsWith(prefix)) this.#lru.delete(k);
   }
 
   /** Remove everything. */
   async clear(): Promise<void> {
+    await this.#loads.flush();
     this.#lru.clear();
   }
 

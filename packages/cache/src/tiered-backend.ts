@@ -1,4 +1,4 @@
-import { InflightLoads } from "./internal/inflight.js";
+import { LoadDeduplicator } from "./load-deduplicator.js";
 import type { CacheBackend, CacheEntry, ErasedCodec, GetOrInsertResult } from "./types.js";
 
 /** Counters of the tiered backend. */
@@ -19,7 +19,7 @@ export class TieredCacheBackend implements CacheBackend {
   readonly memory: CacheBackend;
   readonly lower: CacheBackend;
   readonly counters: TieredCacheCounters = { memoryHits: 0, persistentHits: 0 };
-  readonly #inflight = new InflightLoads();
+  readonly #loads = new LoadDeduplicator();
 
   constructor(memory: CacheBackend, lower: CacheBackend) {
     this.memory = memory;
@@ -29,6 +29,8 @@ export class TieredCacheBackend implements CacheBackend {
 
   /** Memory first, then the persistent tier (promoting the hit). */
   async get(key: string, codec?: ErasedCodec): Promise<CacheEntry | undefined> {
+    const pending = this.#loads.peek(key);
+    if (pending !== undefined) return pending;
     const m = await this.memory.get(key, codec);
     if (m !== undefined) {
       this.counters.memoryHits++;
@@ -49,21 +51,18 @@ export class TieredCacheBackend implements CacheBackend {
 
   /** The cached entry (either tier) or the de-duplicated result of `loader`, written to both tiers. */
   getOrInsert(key: string, loader: () => Promise<CacheEntry>, codec?: ErasedCodec): Promise<GetOrInsertResult> {
-    return this.#inflight.run(
-      key,
-      () => this.get(key, codec),
-      loader,
-      (e) => this.insert(key, e, codec),
-    );
+    return this.#loads.getOrInsert(this, key, loader, codec);
   }
 
   /** Invalidate in both tiers. */
   async invalidatePrefix(prefix: string): Promise<void> {
+    await this.#loads.flush();
     await Promise.all([this.memory.invalidatePrefix(prefix), this.lower.invalidatePrefix(prefix)]);
   }
 
   /** Clear both tiers. */
   async clear(): Promise<void> {
+    await this.#loads.flush();
     await Promise.all([this.memory.clear(), this.lower.clear()]);
   }
 
@@ -77,8 +76,14 @@ export class TieredCacheBackend implements CacheBackend {
     return this.memory.approxSizeBytes() + this.lower.approxSizeBytes();
   }
 
+  /** Wait until the background writes of `getOrInsert` started so far have finished. */
+  async flush(): Promise<void> {
+    await this.#loads.flush();
+  }
+
   /** Close both tiers. */
   async close(): Promise<void> {
+    await this.#loads.flush();
     await Promise.all([this.memory.close?.(), this.lower.close?.()]);
   }
 }

@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { DiskCacheBackend, MemoryCacheBackend, RedisCacheBackend, TieredCacheBackend } from "@quiver/cache";
+import { DiskCacheBackend, MemoryCacheBackend, TieredCacheBackend } from "@quiver/cache";
+import { RedisCacheBackend } from "@quiver/cache-redis";
 import { runCacheBackendConformance } from "@quiver/conformance";
-import { redisServerUnavailable, startRedisServer, type RedisServerHandle } from "../../cache/test/redis-server.js";
+import { redisServerUnavailable, startRedisServer, type RedisServerHandle } from "../../cache-redis/test/redis-server.js";
 
 const dirs: string[] = [];
 const tempDir = () => {

@@ -8,10 +8,11 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CacheBackend, DiskCacheBackend, IndexCache, RedisCacheBackend } from "@quiver/cache";
+import { type CacheBackend, DiskCacheBackend, IndexCache } from "@quiver/cache";
+import { RedisCacheBackend } from "@quiver/cache-redis";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisServerHandle, redisServerUnavailable, startRedisServer } from "../../cache/test/redis-server.js";
+import { type RedisServerHandle, redisServerUnavailable, startRedisServer } from "../../cache-redis/test/redis-server.js";
 import { PARTITION_TYPE_NAMES, type QuantizerKind, type VectorSearchHit, buildIvfIndex, gaussianMixture, openVectorIndex, prewarm } from "../src/index.js";
 
 const N = 4000;

@@ -1,6 +1,6 @@
 /**
  * Test helper: a throwaway `redis-server` on a free loopback port. Import it from any package's
- * tests: `import { redisServerUnavailable, startRedisServer } from "<repo>/packages/cache/test/redis-server.js"`.
+ * tests: `import { redisServerUnavailable, startRedisServer } from "<repo>/packages/cache-redis/test/redis-server.js"`.
  * Use `describe.skipIf(redisServerUnavailable() !== undefined)` so that a machine without
  * redis-server reports the tests as skipped (with the reason printed), never as passed.
  */
