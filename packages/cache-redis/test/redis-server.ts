@@ -59,11 +59,19 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
+/** Options of {@link startRedisServer}. */
+export interface StartRedisServerOptions {
+  /** Listen on this port (to restart a killed server where clients expect it); default a free one. */
+  readonly port?: number;
+  /** Extra server arguments, e.g. `["--maxmemory", "1mb"]`. */
+  readonly args?: readonly string[];
+}
+
 /** Start `redis-server` on a free loopback port without persistence; resolves once PING answers. */
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export async function startRedisServer(options: StartRedisServerOptions = {}): Promise<RedisServerHandle> {
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    const port = options.port ?? (await freePort());
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...(options.args ?? [])], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let exited = false;
@@ -77,6 +85,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
         const stop = async () => {
           if (exited) return;
           const gone = new Promise<void>((r) => child.once("exit", () => r()));
+          child.kill("SIGCONT"); // a frozen server must be resumed to be reaped promptly
           child.kill("SIGKILL");
           await gone;
         };

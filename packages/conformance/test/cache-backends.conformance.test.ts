@@ -22,6 +22,8 @@ afterAll(() => {
 });
 const quiet = { warn: () => undefined };
 const big = 512 * 1024 * 1024;
+// No deadline may turn a loaded machine into a failure: these runs check behaviour, not latency.
+const patient = { stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 };
 
 await runCacheBackendConformance("MemoryCacheBackend", () => new MemoryCacheBackend({ maxBytes: big }));
 
@@ -55,17 +57,17 @@ if (redisSkip === undefined) {
     if (server === undefined) throw new Error("redis-server did not start");
     return server.url;
   };
-  await runCacheBackendConformance("RedisCacheBackend (real redis-server)", () => RedisCacheBackend.connect({ redis: url(), namespace: `conf${namespaceSeq++}:`, logger: quiet }), {
-    reopen: (first) => RedisCacheBackend.connect({ redis: url(), namespace: (first as RedisCacheBackend).namespace, logger: quiet }),
+  await runCacheBackendConformance("RedisCacheBackend (real redis-server)", () => RedisCacheBackend.connect({ redis: url(), namespace: `conf${namespaceSeq++}:`, logger: quiet, ...patient }), {
+    reopen: (first) => RedisCacheBackend.connect({ redis: url(), namespace: (first as RedisCacheBackend).namespace, logger: quiet, ...patient }),
   });
   await runCacheBackendConformance(
     "TieredCacheBackend (memory over Redis)",
-    async () => new TieredCacheBackend(new MemoryCacheBackend({ maxBytes: big }), await RedisCacheBackend.connect({ redis: url(), namespace: `tconf${namespaceSeq++}:`, logger: quiet })),
+    async () => new TieredCacheBackend(new MemoryCacheBackend({ maxBytes: big }), await RedisCacheBackend.connect({ redis: url(), namespace: `tconf${namespaceSeq++}:`, logger: quiet, ...patient })),
     {
       reopen: async (first) =>
         new TieredCacheBackend(
           new MemoryCacheBackend({ maxBytes: big }),
-          await RedisCacheBackend.connect({ redis: url(), namespace: ((first as TieredCacheBackend).lower as RedisCacheBackend).namespace, logger: quiet }),
+          await RedisCacheBackend.connect({ redis: url(), namespace: ((first as TieredCacheBackend).lower as RedisCacheBackend).namespace, logger: quiet, ...patient }),
         ),
     },
   );

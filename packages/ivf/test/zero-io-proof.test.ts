@@ -59,9 +59,9 @@ const disk: BackendFactory = {
 
 const redisFactory: BackendFactory = {
   name: "RedisCacheBackend",
-  make: (tag) => RedisCacheBackend.connect({ redis: redis!.url, namespace: `proof:${tag}:`, logger: silent }),
+  make: (tag) => RedisCacheBackend.connect({ redis: redis!.url, namespace: `proof:${tag}:`, logger: silent, stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 }),
   async corrupt(tag, byteKey) {
-    const b = await RedisCacheBackend.connect({ redis: redis!.url, namespace: `proof:${tag}:`, logger: silent });
+    const b = await RedisCacheBackend.connect({ redis: redis!.url, namespace: `proof:${tag}:`, logger: silent, stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 });
     const key = `proof:${tag}:${byteKey}`;
     const bytes = await b.client.getBuffer(key);
     expect(bytes).not.toBeNull();
