@@ -35,3 +35,6 @@ export { defineConformanceSuite } from "./vitest-suite.js";
 export type { ConformanceSuiteOptions } from "./vitest-suite.js";
 export { defaultRepoRoot } from "./internal/paths.js";
 export { runCacheBackendConformance } from "./cache-backend-suite.js";
+export type { CacheBackendConformanceOptions, CacheBackendFactory } from "./cache-backend-suite.js";
+export { runObjectStoreConformance } from "./object-store-suite.js";
+export type { ObjectStoreConformanceOptions, ObjectStoreFactory, ObjectStoreUnderTest } from "./object-store-suite.js";

@@ -9,12 +9,15 @@ export {
   checkPath,
   checkPrefix,
   checkRange,
+  checkWritablePath,
+  RESERVED_TEMP_PREFIX,
   DEFAULT_COALESCE_GAP,
   DEFAULT_MAX_REQUEST_BYTES,
 } from "./object-store.js";
-export type { ObjectStore, ByteRange, ObjectMeta, GetRangesOptions, CoalescedRequest } from "./object-store.js";
+export type { ObjectStore, ByteRange, ObjectMeta, GetRangesOptions, CoalescedRequest, PutOptions } from "./object-store.js";
 export { MemoryObjectStore } from "./memory-store.js";
-export { LocalDirectoryStore, TEMP_FILE_PREFIX } from "./local-store.js";
+export { LocalDirectoryStore, TEMP_FILE_PREFIX, DEFAULT_TEMP_MAX_AGE_MS } from "./local-store.js";
+export type { LocalDirectoryStoreOptions, TempReclaimResult } from "./local-store.js";
 export { IoStatsStore } from "./io-stats-store.js";
 export type { IoCounters, IoStatsSnapshot } from "./io-stats-store.js";
 export { LatencyStore } from "./latency-store.js";

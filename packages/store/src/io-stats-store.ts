@@ -1,4 +1,4 @@
-import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, getRangesViaCoalescing } from "./object-store.js";
+import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
 
 /** Request counters of an {@link IoStatsStore}, in total or for one path. */
 export interface IoCounters {
@@ -82,12 +82,12 @@ export class IoStatsStore implements ObjectStore {
     return this.inner.head(path);
   }
 
-  async put(path: string, data: Uint8Array): Promise<void> {
+  async put(path: string, data: Uint8Array, options?: PutOptions): Promise<void> {
     this.#count(path, (c) => {
       c.writes++;
       c.bytesWritten += data.byteLength;
     });
-    return this.inner.put(path, data);
+    return this.inner.put(path, data, options);
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {

@@ -1,4 +1,4 @@
-import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, getRangesViaCoalescing } from "./object-store.js";
+import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
 
 /** How a {@link LatencyStore} delays requests. */
 export interface LatencyModel {
@@ -50,8 +50,8 @@ export class LatencyStore implements ObjectStore {
     return this.#delay(this.inner.head(path), () => 0);
   }
 
-  put(path: string, data: Uint8Array): Promise<void> {
-    return this.#delay(this.inner.put(path, data), () => data.byteLength);
+  put(path: string, data: Uint8Array, options?: PutOptions): Promise<void> {
+    return this.#delay(this.inner.put(path, data, options), () => data.byteLength);
   }
 
   list(prefix: string): Promise<ObjectMeta[]> {

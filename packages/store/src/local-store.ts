@@ -1,31 +1,122 @@
 import { randomBytes } from "node:crypto";
 import { promises as fs } from "node:fs";
 import * as nodePath from "node:path";
+import { QuiverArgumentError, checkInteger, checkOptions } from "@quiver/format";
 import { QuiverStoreError } from "./errors.js";
 import {
   type ByteRange,
   type GetRangesOptions,
   type ObjectMeta,
   type ObjectStore,
+  type PutOptions,
+  RESERVED_TEMP_PREFIX,
   checkPath,
   checkPrefix,
   checkRange,
+  checkWritablePath,
   getRangesViaCoalescing,
 } from "./object-store.js";
 
-/** Temporary files of in-flight puts start with this; `list` never reports them. */
-export const TEMP_FILE_PREFIX = ".quiver-tmp-";
+/** Temporary files of in-flight puts start with this (the reserved prefix); `list` never reports them. */
+export const TEMP_FILE_PREFIX = RESERVED_TEMP_PREFIX;
+/** Default age after which a temp file is a crashed writer's leftover: 1 hour. */
+export const DEFAULT_TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+/** A put sweeps its target directory for stale temp files at most this often. */
+const SWEEP_EVERY_MS = 60 * 1000;
+
+/** Options of {@link LocalDirectoryStore}. */
+export interface LocalDirectoryStoreOptions {
+  /** Default of {@link PutOptions.durable} for this store's puts, copies and renames (default false). */
+  readonly durable?: boolean;
+  /**
+   * Temp files (`.quiver-tmp-*`) whose mtime is older than this are leftovers of a crashed writer
+   * and are removed by `open`, `list`, `put` (in the target directory) and `gc`. A write in
+   * progress keeps its temp file's mtime current. Default 1 hour.
+   */
+  readonly tempFileMaxAgeMs?: number;
+}
+
+/** What {@link LocalDirectoryStore.gc} removed. */
+export interface TempReclaimResult {
+  readonly removed: number;
+  readonly bytes: number;
+}
 
 /**
  * An object store over a local directory. A put writes a temporary file next to the target and
  * renames it over the target (rename is atomic on POSIX file systems), so readers see the old or
  * the new object. A reader holds its file descriptor, so a concurrent replace never tears a read.
+ *
+ * Durability: by default a put is atomic but not durable: after a power loss (not a process
+ * crash) the object may be the old version, or on file systems that do not order the rename after
+ * the data, missing or empty. With `durable` (per store or per put) the put fsyncs the file before
+ * the rename and the directory after it, so a resolved put survives power loss.
+ *
+ * Temp files: a put that dies leaves a `.quiver-tmp-*` file; those older than
+ * `tempFileMaxAgeMs` are removed on open, list, put (its directory, at most once a minute) and gc.
  */
 export class LocalDirectoryStore implements ObjectStore {
   readonly root: string;
+  readonly durable: boolean;
+  readonly tempFileMaxAgeMs: number;
+  readonly #swept = new Map<string, number>();
 
-  constructor(root: string) {
+  constructor(root: string, options: LocalDirectoryStoreOptions = {}) {
+    if (typeof root !== "string" || root === "") {
+      throw new QuiverArgumentError(root === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "root", expected: "a directory path", given: root });
+    }
+    checkOptions("LocalDirectoryStore options", options, ["durable", "tempFileMaxAgeMs"]);
+    if (options.durable !== undefined && typeof options.durable !== "boolean") {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.durable", expected: "a boolean", given: options.durable });
+    }
     this.root = nodePath.resolve(root);
+    this.durable = options.durable ?? false;
+    this.tempFileMaxAgeMs = checkInteger("options.tempFileMaxAgeMs", options.tempFileMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS, 0, Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Create the root if needed and reclaim stale temp files under it (the store's open step). */
+  static async open(root: string, options: LocalDirectoryStoreOptions = {}): Promise<LocalDirectoryStore> {
+    const store = new LocalDirectoryStore(root, options);
+    try {
+      await fs.mkdir(store.root, { recursive: true });
+    } catch (e) {
+      throw mapError(e, "");
+    }
+    await store.gc();
+    return store;
+  }
+
+  /**
+   * Remove every temp file under the root whose mtime is older than `olderThanMs` (default
+   * `tempFileMaxAgeMs`; 0 removes all, for use when no writer is running).
+   */
+  async gc(options: { readonly olderThanMs?: number } = {}): Promise<TempReclaimResult> {
+    checkOptions("gc options", options, ["olderThanMs"]);
+    const bound = checkInteger("options.olderThanMs", options.olderThanMs ?? this.tempFileMaxAgeMs, 0, Number.MAX_SAFE_INTEGER);
+    let removed = 0;
+    let bytes = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const ent of entries) {
+        const p = nodePath.join(dir, ent.name);
+        if (ent.name.startsWith(TEMP_FILE_PREFIX)) {
+          const n = await this.#reclaim(p, bound);
+          if (n >= 0) {
+            removed++;
+            bytes += n;
+          }
+        } else if (ent.isDirectory()) {
+          await walk(p);
+        }
+      }
+    };
+    await walk(this.root);
+    return { removed, bytes };
   }
 
   /** Absolute file-system path of an object. */
@@ -62,17 +153,32 @@ export class LocalDirectoryStore implements ObjectStore {
     }
   }
 
-  async put(path: string, data: Uint8Array): Promise<void> {
+  async put(path: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
+    checkWritablePath(path);
+    const durable = options.durable ?? this.durable;
     const target = this.filePath(path);
     const tmp = tempPathFor(target);
     try {
-      await fs.mkdir(nodePath.dirname(target), { recursive: true });
-      await fs.writeFile(tmp, data);
+      const created = await fs.mkdir(nodePath.dirname(target), { recursive: true });
+      const fh = await fs.open(tmp, "w");
+      try {
+        let done = 0;
+        while (done < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, done, data.byteLength - done);
+          if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${data.byteLength} bytes`);
+          done += bytesWritten;
+        }
+        if (durable) await fh.sync();
+      } finally {
+        await fh.close();
+      }
       await fs.rename(tmp, target);
+      if (durable) await this.#syncDirs(nodePath.dirname(target), created);
     } catch (e) {
-      await fs.rm(tmp, { force: true });
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw mapError(e, path);
     }
+    await this.#sweep(nodePath.dirname(target));
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
@@ -90,7 +196,11 @@ export class LocalDirectoryStore implements ObjectStore {
         throw mapError(e, rel);
       }
       for (const ent of entries) {
-        if (ent.name.startsWith(TEMP_FILE_PREFIX)) continue;
+        if (ent.name.startsWith(TEMP_FILE_PREFIX)) {
+          // Never listed; a stale one is reclaimed on the way.
+          await this.#reclaim(nodePath.join(rel === "" ? this.root : nodePath.join(this.root, ...rel.split("/")), ent.name), this.tempFileMaxAgeMs);
+          continue;
+        }
         const p = rel === "" ? ent.name : `${rel}/${ent.name}`;
         if (ent.isDirectory()) {
           if (p.startsWith(prefix) || prefix.startsWith(`${p}/`)) await walk(p);
@@ -124,12 +234,18 @@ export class LocalDirectoryStore implements ObjectStore {
 
   async copy(from: string, to: string): Promise<void> {
     const src = this.filePath(from);
+    checkWritablePath(to);
     const target = this.filePath(to);
     const tmp = tempPathFor(target);
     try {
-      await fs.mkdir(nodePath.dirname(target), { recursive: true });
+      const created = await fs.mkdir(nodePath.dirname(target), { recursive: true });
       await fs.copyFile(src, tmp);
+      if (this.durable) {
+        const fh = await fs.open(tmp, "r+");
+        await fh.sync().finally(() => fh.close());
+      }
       await fs.rename(tmp, target);
+      if (this.durable) await this.#syncDirs(nodePath.dirname(target), created);
     } catch (e) {
       await fs.rm(tmp, { force: true });
       throw mapError(e, from);
@@ -138,16 +254,63 @@ export class LocalDirectoryStore implements ObjectStore {
 
   async rename(from: string, to: string): Promise<void> {
     const source = this.filePath(from);
+    checkWritablePath(to);
     const target = this.filePath(to);
     try {
       // Check the source first so a missing one is NOT_FOUND without creating directories.
       const st = await fs.stat(source);
       if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", from, "not a file");
-      await fs.mkdir(nodePath.dirname(target), { recursive: true });
+      const created = await fs.mkdir(nodePath.dirname(target), { recursive: true });
       await fs.rename(source, target);
+      if (this.durable) await this.#syncDirs(nodePath.dirname(target), created, nodePath.dirname(source));
     } catch (e) {
       throw mapError(e, from);
     }
+  }
+
+  /** fsync `dir`, every directory `mkdir` just created down to it (and their parent), and `also`. */
+  async #syncDirs(dir: string, created: string | undefined, also?: string): Promise<void> {
+    const dirs = new Set<string>([dir]);
+    if (created !== undefined) {
+      // mkdir -p returned the first directory it created: its parent and everything below must be synced.
+      for (let d = dir; d.length >= created.length; d = nodePath.dirname(d)) {
+        dirs.add(d);
+        if (d === created) break;
+      }
+      dirs.add(nodePath.dirname(created));
+    }
+    if (also !== undefined) dirs.add(also);
+    for (const d of dirs) {
+      const fh = await fs.open(d, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  /** Remove `file` if it is older than `olderThanMs`; its size when removed, -1 otherwise. */
+  async #reclaim(file: string, olderThanMs: number): Promise<number> {
+    const st = await fs.stat(file).catch(() => undefined);
+    if (st === undefined || !st.isFile()) return -1;
+    if (olderThanMs > 0 && Date.now() - st.mtimeMs < olderThanMs) return -1;
+    try {
+      await fs.unlink(file);
+      return st.size;
+    } catch {
+      return -1; // removed meanwhile (its writer renamed it, or another reclaimer)
+    }
+  }
+
+  /** Reclaim stale temp files in one directory, at most once a minute per directory. */
+  async #sweep(dir: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.#swept.get(dir) ?? 0) < SWEEP_EVERY_MS) return;
+    if (this.#swept.size > 10_000) this.#swept.clear(); // bounded memory over very many directories
+    this.#swept.set(dir, now);
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const n of names) if (n.startsWith(TEMP_FILE_PREFIX)) await this.#reclaim(nodePath.join(dir, n), this.tempFileMaxAgeMs);
   }
 
   /** Open the object's file (size from the open descriptor, so a concurrent replace cannot change it). */

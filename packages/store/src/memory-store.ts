@@ -4,8 +4,10 @@ import {
   type GetRangesOptions,
   type ObjectMeta,
   type ObjectStore,
+  type PutOptions,
   checkPath,
   checkPrefix,
+  checkWritablePath,
   checkRange,
   getRangesViaCoalescing,
   ownedCopy,
@@ -36,8 +38,8 @@ export class MemoryObjectStore implements ObjectStore {
     return { path, size: this.#object(path).byteLength };
   }
 
-  async put(path: string, data: Uint8Array): Promise<void> {
-    checkPath(path);
+  async put(path: string, data: Uint8Array, _options?: PutOptions): Promise<void> {
+    checkWritablePath(path);
     this.#objects.set(path, ownedCopy(data));
   }
 
@@ -54,12 +56,12 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   async copy(from: string, to: string): Promise<void> {
-    checkPath(to);
+    checkWritablePath(to);
     this.#objects.set(to, this.#object(from));
   }
 
   async rename(from: string, to: string): Promise<void> {
-    checkPath(to);
+    checkWritablePath(to);
     const obj = this.#object(from);
     this.#objects.set(to, obj);
     if (from !== to) this.#objects.delete(from);

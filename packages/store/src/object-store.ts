@@ -25,6 +25,23 @@ export interface GetRangesOptions {
   readonly maxRequestBytes?: number;
 }
 
+/** Options of {@link ObjectStore.put}. */
+export interface PutOptions {
+  /**
+   * Durable put: when the call resolves the object survives a power loss (local: fsync the file,
+   * rename, fsync the directory). Default: the store's own default (atomic, not durable, for
+   * {@link LocalDirectoryStore}; object stores such as S3 are always durable).
+   */
+  readonly durable?: boolean;
+}
+
+/**
+ * Object names (any path segment) starting with this are reserved for the temp files of
+ * in-flight writes: every store rejects them on put, copy and rename (INVALID_PATH), so that no
+ * store lists what another hides.
+ */
+export const RESERVED_TEMP_PREFIX = ".quiver-tmp-";
+
 /** Default coalescing gap of {@link ObjectStore.getRanges}: 1 MiB. */
 export const DEFAULT_COALESCE_GAP = 1024 * 1024;
 /** Default cap on a coalesced request: 64 MiB. */
@@ -32,7 +49,7 @@ export const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 /**
  * Object storage as Quiver uses it. Paths are `/`-separated keys with no leading slash, no empty,
- * `.` or `..` segments. Returned byte arrays are owned by the caller and start at byteOffset 0 of
+ * `.` or `..` segments; a segment starting with {@link RESERVED_TEMP_PREFIX} cannot be written. Returned byte arrays are owned by the caller and start at byteOffset 0 of
  * their own buffer (so typed-array and Arrow views of them are aligned).
  */
 export interface ObjectStore {
@@ -45,7 +62,7 @@ export interface ObjectStore {
   /** Size of an object. NOT_FOUND when absent. */
   head(path: string): Promise<ObjectMeta>;
   /** Atomic put: a concurrent reader sees the old object or the new one, never a part. */
-  put(path: string, data: Uint8Array): Promise<void>;
+  put(path: string, data: Uint8Array, options?: PutOptions): Promise<void>;
   /** Objects whose path starts with `prefix`, sorted by path. */
   list(prefix: string): Promise<ObjectMeta[]>;
   /** Delete; deleting an absent object is not an error. */
@@ -102,6 +119,14 @@ export function checkRange(path: string, range: ByteRange): void {
 export function checkPath(path: string): void {
   if (!isValidPath(path)) {
     throw new QuiverStoreError("INVALID_PATH", path, "paths are /-separated, relative, with no empty, '.' or '..' segments");
+  }
+}
+
+/** Validate a path that is about to be written: {@link checkPath}, and no reserved temp-file segment. */
+export function checkWritablePath(path: string): void {
+  checkPath(path);
+  if (path.split("/").some((seg) => seg.startsWith(RESERVED_TEMP_PREFIX))) {
+    throw new QuiverStoreError("INVALID_PATH", path, `names starting with ${RESERVED_TEMP_PREFIX} are reserved for temp files`);
   }
 }
 

@@ -2,6 +2,41 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type ByteRange, IoStatsStore, MemoryObjectStore, coalesceRanges } from "@quiver/store";
 
+/**
+ * An independent oracle of the coalescing rule, written from its statement in the README (not
+ * from the implementation): sort the nonempty ranges by (offset, length, input order); a request
+ * is the longest run of consecutive sorted ranges in which every range starts at most
+ * `coalesceGap` bytes after the furthest end so far and whose hull stays within
+ * `maxRequestBytes` (a run of one is always allowed); requests are taken left to right.
+ */
+function oracle(ranges: readonly ByteRange[], gap: number, maxBytes: number): { offset: number; length: number; members: number[] }[] {
+  const sorted = ranges
+    .map((r, i) => ({ ...r, i }))
+    .filter((r) => r.length > 0)
+    .sort((a, b) => a.offset - b.offset || a.length - b.length || a.i - b.i);
+  const runValid = (run: typeof sorted): boolean => {
+    if (run.length === 1) return true;
+    if (gap < 0) return false;
+    let end = run[0]!.offset + run[0]!.length;
+    for (const r of run.slice(1)) {
+      if (r.offset - end > gap) return false;
+      end = Math.max(end, r.offset + r.length);
+    }
+    return end - run[0]!.offset <= maxBytes;
+  };
+  const out: { offset: number; length: number; members: number[] }[] = [];
+  let at = 0;
+  while (at < sorted.length) {
+    let take = 1;
+    while (at + take < sorted.length && runValid(sorted.slice(at, at + take + 1))) take++;
+    const run = sorted.slice(at, at + take);
+    const end = Math.max(...run.map((r) => r.offset + r.length));
+    out.push({ offset: run[0]!.offset, length: end - run[0]!.offset, members: run.map((r) => r.i) });
+    at += take;
+  }
+  return out;
+}
+
 const rangeArb: fc.Arbitrary<ByteRange> = fc.record({ offset: fc.nat({ max: 20_000 }), length: fc.oneof(fc.constant(0), fc.nat({ max: 3000 })) });
 const optionsArb = fc.record({ coalesceGap: fc.integer({ min: -1, max: 4000 }), maxRequestBytes: fc.integer({ min: 1, max: 30_000 }) });
 
@@ -36,6 +71,55 @@ describe("coalesceRanges", () => {
         });
         ranges.forEach((range, i) => expect(servedBy.has(i), `range ${i}`).toBe(range.length > 0));
         for (let r = 1; r < requests.length; r++) expect(requests[r]!.offset).toBeGreaterThanOrEqual(requests[r - 1]!.offset);
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it("equals the independent oracle, request for request, for any ranges and options", () => {
+    fc.assert(
+      fc.property(fc.array(rangeArb, { maxLength: 40 }), optionsArb, (ranges, options) => {
+        expect(coalesceRanges(ranges, options)).toEqual(oracle(ranges, options.coalesceGap, options.maxRequestBytes));
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it("merges: ranges inside one window no larger than maxRequestBytes, with gaps within coalesceGap, are one request", () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 1_000_000 }),
+        fc.array(fc.record({ at: fc.nat({ max: 4000 }), length: fc.integer({ min: 1, max: 1000 }) }), { minLength: 2, maxLength: 30 }),
+        (base, parts) => {
+          const ranges = parts.map((p) => ({ offset: base + p.at, length: p.length }));
+          // Window <= 5000 bytes: every gap is < 5000 and the hull is <= 5000.
+          expect(coalesceRanges(ranges, { coalesceGap: 5000, maxRequestBytes: 5000 })).toEqual([
+            { offset: Math.min(...ranges.map((r) => r.offset)), length: Math.max(...ranges.map((r) => r.offset + r.length)) - Math.min(...ranges.map((r) => r.offset)), members: expect.any(Array) },
+          ]);
+        },
+      ),
+      { numRuns: 10_000 },
+    );
+  });
+
+  it("merges touching ranges at gap 0 and splits ranges further apart than the gap", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 500 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 100 }), (lengths, spacing) => {
+        let at = 0;
+        const touching = lengths.map((length) => {
+          const r = { offset: at, length };
+          at += length;
+          return r;
+        });
+        expect(coalesceRanges(touching, { coalesceGap: 0 })).toHaveLength(1);
+        at = 0;
+        const apart = lengths.map((length) => {
+          const r = { offset: at, length };
+          at += length + spacing + 1;
+          return r;
+        });
+        expect(coalesceRanges(apart, { coalesceGap: spacing })).toHaveLength(lengths.length);
+        expect(coalesceRanges(apart, { coalesceGap: spacing + 1 })).toHaveLength(1);
       }),
       { numRuns: 10_000 },
     );

@@ -1,11 +1,13 @@
 /**
- * The ObjectStore contract as one vitest suite, run against every store and wrapper. A new store
- * passes this suite before anything else uses it.
+ * `runObjectStoreConformance`: the ObjectStore contract (paths, ranges, coalesced multi-range
+ * reads, atomic replace, sorted listing, reserved temp names, delete/copy/rename, IO accounting
+ * through IoStatsStore) as vitest tests, run against every store: memory and local directory here,
+ * S3 and third-party stores in their own packages. vitest is an optional peer dependency, imported
+ * lazily so that importing @quiver/conformance never loads it.
  */
-import { describe, expect, it } from "vitest";
-import { type ObjectStore, type StoreErrorCode, QuiverStoreError } from "@quiver/store";
+import { type ObjectStore, type StoreErrorCode, IoStatsStore, QuiverStoreError, RESERVED_TEMP_PREFIX, coalesceRanges } from "@quiver/store";
 
-/** How the suite gets a fresh, empty store, and optional hooks for store-specific checks. */
+/** A fresh, empty store under test, with optional hooks for store-specific checks. */
 export interface ObjectStoreUnderTest {
   readonly store: ObjectStore;
   /** Leave a half-written temporary file next to `path` (as a crashed put would). */
@@ -13,10 +15,27 @@ export interface ObjectStoreUnderTest {
   readonly cleanup?: () => Promise<void>;
 }
 
-/** Run the ObjectStore contract against stores made by `make` (one fresh store per test). */
-export function describeObjectStoreContract(name: string, make: () => Promise<ObjectStoreUnderTest>): void {
+/** Creates one fresh, empty store per test. */
+export type ObjectStoreFactory = () => ObjectStoreUnderTest | Promise<ObjectStoreUnderTest>;
+
+/** Options of {@link runObjectStoreConformance}. */
+export interface ObjectStoreConformanceOptions {
+  /** Per-test timeout in ms; default 60 000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Register a `describe(name)` whose tests check an {@link ObjectStore} made by `factory` (one fresh
+ * store per test). Call at the top level of a test file:
+ * `await runObjectStoreConformance("MyStore", async () => ({ store: new MyStore(), cleanup }))`.
+ */
+export async function runObjectStoreConformance(name: string, factory: ObjectStoreFactory, options: ObjectStoreConformanceOptions = {}): Promise<void> {
+  const { describe, it: vitestIt, expect } = await import("vitest");
+  const timeout = options.timeoutMs ?? 60_000;
+  const it = (title: string, fn: () => Promise<void>) => vitestIt(title, fn, timeout);
+
   async function withStore(fn: (u: ObjectStoreUnderTest) => Promise<void>): Promise<void> {
-    const u = await make();
+    const u = await factory();
     try {
       await fn(u);
     } finally {
@@ -37,7 +56,7 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
 
   const bytes = (n: number, seed = 1): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
 
-  describe(`ObjectStore contract: ${name}`, () => {
+  describe(`object store conformance: ${name}`, () => {
     it("put then get returns the same bytes in a fresh buffer at byteOffset 0", () =>
       withStore(async ({ store }) => {
         const data = bytes(1000);
@@ -189,6 +208,52 @@ export function describeObjectStoreContract(name: string, make: () => Promise<Ob
         await Promise.all(Array.from({ length: 20 }, (_, i) => store.put(`p/${String(i).padStart(2, "0")}`, bytes(i + 1, i))));
         const listed = await store.list("p/");
         expect(listed.map((m) => m.size)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      }));
+
+    it("reserves the temp-file prefix: put, copy and rename to such a name are INVALID_PATH", () =>
+      withStore(async ({ store }) => {
+        await store.put("ok", bytes(3));
+        for (const p of [`${RESERVED_TEMP_PREFIX}x`, `a/${RESERVED_TEMP_PREFIX}1-abc-obj`, `${RESERVED_TEMP_PREFIX}/b`]) {
+          await expectStoreError(store.put(p, bytes(1)), "INVALID_PATH");
+          await expectStoreError(store.copy("ok", p), "INVALID_PATH");
+          await expectStoreError(store.rename("ok", p), "INVALID_PATH");
+        }
+        // A name that merely contains the prefix later in a segment is an ordinary name.
+        await store.put("a/x.quiver-tmp-y", bytes(2));
+        expect((await store.list("")).map((m) => m.path)).toEqual(["a/x.quiver-tmp-y", "ok"]);
+      }));
+
+    it("IoStatsStore over it counts every request: one per call, one per coalesced range request", () =>
+      withStore(async ({ store: inner }) => {
+        const store = new IoStatsStore(inner);
+        const data = bytes(50_000);
+        await store.put("io/obj", data);
+        expect(store.snapshot().total).toMatchObject({ writes: 1, bytesWritten: 50_000, readRequests: 0 });
+        store.reset();
+        await store.get("io/obj");
+        await store.getRange("io/obj", { offset: 100, length: 200 });
+        await store.head("io/obj");
+        const ranges = [
+          { offset: 0, length: 10 },
+          { offset: 20, length: 10 },
+          { offset: 30_000, length: 100 },
+          { offset: 5, length: 0 },
+        ];
+        const got = await store.getRanges("io/obj", ranges, { coalesceGap: 100 });
+        expect(got.map((g) => g.byteLength)).toEqual([10, 10, 100, 0]);
+        const merged = coalesceRanges(ranges, { coalesceGap: 100 }).length;
+        expect(merged).toBe(2);
+        await store.list("io/");
+        const s = store.snapshot();
+        expect(s.total).toEqual({ readRequests: 2 + merged, bytesRead: 50_000 + 200 + 30 + 100, heads: 1, lists: 1, writes: 0, bytesWritten: 0, deletes: 0 });
+        expect(s.perPath["io/obj"]).toMatchObject({ readRequests: 4, heads: 1 });
+        expect(s.perPath["io/"]).toMatchObject({ lists: 1 });
+        store.reset();
+        await store.copy("io/obj", "io/copy");
+        await store.rename("io/copy", "io/moved");
+        await store.delete("io/obj");
+        expect(store.snapshot().total).toMatchObject({ writes: 2, deletes: 1, readRequests: 0 });
+        expect(await inner.head("io/moved")).toEqual({ path: "io/moved", size: 50_000 });
       }));
   });
 }

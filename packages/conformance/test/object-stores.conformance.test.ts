@@ -1,0 +1,42 @@
+/**
+ * Every store and wrapper of @quiver/store against `runObjectStoreConformance` (the S3 store runs
+ * it from its own package, against a real s3rver).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as nodePath from "node:path";
+import { IoStatsStore, LatencyStore, LocalDirectoryStore, MemoryObjectStore, type ObjectStore, TEMP_FILE_PREFIX } from "@quiver/store";
+import { type ObjectStoreUnderTest, runObjectStoreConformance } from "@quiver/conformance";
+
+async function memory(): Promise<ObjectStoreUnderTest> {
+  return { store: new MemoryObjectStore() };
+}
+
+async function local(options: { durable?: boolean } = {}): Promise<ObjectStoreUnderTest> {
+  const root = await mkdtemp(nodePath.join(tmpdir(), "quiver-store-"));
+  const store = new LocalDirectoryStore(root, options);
+  return {
+    store,
+    plantTempFile: async (path) => {
+      const file = store.filePath(path);
+      await writeFile(nodePath.join(nodePath.dirname(file), `${TEMP_FILE_PREFIX}123-abc-${nodePath.basename(file)}`), "partial");
+    },
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+function wrapped(make: () => Promise<ObjectStoreUnderTest>, wrap: (s: ObjectStore) => ObjectStore) {
+  return async (): Promise<ObjectStoreUnderTest> => {
+    const u = await make();
+    return { ...u, store: wrap(u.store) };
+  };
+}
+
+await runObjectStoreConformance("MemoryObjectStore", memory);
+await runObjectStoreConformance("LocalDirectoryStore", () => local());
+await runObjectStoreConformance("LocalDirectoryStore (durable)", () => local({ durable: true }));
+await runObjectStoreConformance("IoStatsStore(MemoryObjectStore)", wrapped(memory, (s) => new IoStatsStore(s)));
+await runObjectStoreConformance("IoStatsStore(LocalDirectoryStore)", wrapped(local, (s) => new IoStatsStore(s)));
+await runObjectStoreConformance("LatencyStore(MemoryObjectStore, 1 ms)", wrapped(memory, (s) => new LatencyStore(s, { latencyMs: 1 })));
+await runObjectStoreConformance("LatencyStore(LocalDirectoryStore, 1 ms)", wrapped(local, (s) => new LatencyStore(s, { latencyMs: 1 })));
+await runObjectStoreConformance("LatencyStore(IoStatsStore(LocalDirectoryStore))", wrapped(local, (s) => new LatencyStore(new IoStatsStore(s), { latencyMs: 1 })));
