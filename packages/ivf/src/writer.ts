@@ -3,7 +3,7 @@
  * index file (spec/ivf.md) to an object store with one atomic put.
  */
 import type { PartitionSource } from "@quiver/artifact";
-import { type SectionInput, encodeFrame, jsonSection, rawSection, typedSection } from "@quiver/format";
+import { type SectionInput, crc32, encodeFrame, jsonSection, rawSection, typedSection } from "@quiver/format";
 import type { ObjectStore } from "@quiver/store";
 import type { Data, RecordBatch } from "apache-arrow";
 import {
@@ -16,6 +16,7 @@ import {
   describeIndex,
   partitionSectionLength,
 } from "./index-format.js";
+import { computeIndexIdentity } from "./identity.js";
 import { PAYLOAD_FIELDS } from "./memory-partition-source.js";
 import type { DistanceType, QuantizerMetadata } from "./quantizer.js";
 
@@ -37,6 +38,8 @@ export interface IvfIndexWriteResult {
   readonly path: string;
   readonly fileSize: number;
   readonly numRows: number;
+  /** The index identity (content digest, spec/ivf.md#index-identity): pass it to `openVectorIndex` for a zero-IO reopen. */
+  readonly identity: string;
   readonly metadata: IvfIndexMetadata;
 }
 
@@ -66,6 +69,7 @@ export async function encodeIvfIndex(input: IvfIndexWriteInput): Promise<{ bytes
   const rawVectors = source.payloadSchema.fields.some((f: { name: string }) => f.name === PAYLOAD_FIELDS.vector);
   const rowCounts = new Uint32Array(P);
   const partitionSections: SectionInput[] = [];
+  const digestParts: { rows: number; length: number; crc32: number; raw?: { offset: number; length: number; crc32: number } }[] = [];
   let numRows = 0;
   for (let p = 0; p < P; p++) {
     const rows = source.partitionSize(p);
@@ -88,8 +92,11 @@ export async function encodeIvfIndex(input: IvfIndexWriteInput): Promise<{ bytes
     numRows += rows;
     partitionSections.push(rawSection(IVF_SECTION.partitionBase + p, body));
     if (raw !== undefined) partitionSections.push(typedSection(IVF_SECTION.rawVectorBase + p, "f32", raw));
+    digestParts.push({ rows, length: body.byteLength, crc32: crc32(body), ...(rawBytes === undefined ? {} : { raw: { offset: 0, length: rawBytes.byteLength, crc32: crc32(rawBytes) } }) });
   }
-  const metadata = describeIndex({ dim, distance: input.distance, numPartitions: P, numRows, rawVectors, quantizer: input.quantizer, codeWidth });
+  const draft = describeIndex({ identity: "0".repeat(64), dim, distance: input.distance, numPartitions: P, numRows, rawVectors, quantizer: input.quantizer, codeWidth });
+  const identity = computeIndexIdentity({ metadata: draft, centroids: input.centroids, arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!), partitions: digestParts });
+  const metadata = { ...draft, identity };
   const sections: SectionInput[] = [
     jsonSection(IVF_SECTION.metadata, metadata),
     typedSection(IVF_SECTION.centroids, "f32", input.centroids),
@@ -117,5 +124,5 @@ export function quantizerArraySection(id: number, a: Float32Array | Uint8Array |
 export async function writeIvfIndex(store: ObjectStore, path: string, input: IvfIndexWriteInput): Promise<IvfIndexWriteResult> {
   const { bytes, metadata } = await encodeIvfIndex(input);
   await store.put(path, bytes);
-  return { path, fileSize: bytes.byteLength, numRows: metadata.numRows, metadata };
+  return { path, fileSize: bytes.byteLength, numRows: metadata.numRows, identity: metadata.identity, metadata };
 }
