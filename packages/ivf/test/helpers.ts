@@ -44,5 +44,8 @@ export function syntheticIndexInput(o: { n: number; dim: number; numPartitions: 
     batchRows: 7,
     ...(o.raw ? { vectors } : {}),
   });
-  return { dim: o.dim, distance: "l2", centroids, quantizer, codeWidth, source, vectors, partitions };
+  const input: IvfIndexWriteInput = { dim: o.dim, distance: "l2", centroids, quantizer, codeWidth, source };
+  // The test-side extras are not writer input fields (the writer rejects unknown fields).
+  Object.defineProperties(input, { vectors: { value: vectors, enumerable: false }, partitions: { value: partitions, enumerable: false } });
+  return input as IvfIndexWriteInput & { vectors: Float32Array; partitions: Uint32Array };
 }
