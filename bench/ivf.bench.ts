@@ -75,7 +75,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     const slow = new LatencyStore(pqStore, { latencyMs: 20 });
     const q0 = queries.subarray(0, dim);
     const warmBackend = new DiskCacheBackend({ directory: dir });
-    await (await openVectorIndex(pqStore, "idx", { cache: new IndexCache(warmBackend) })).prewarm();
+    const warmed = await openVectorIndex(pqStore, "idx", { cache: new IndexCache(warmBackend) });
+    await warmed.prewarm();
+    const identity = warmed.identity;
     await warmBackend.close();
     const cold: number[] = [];
     const warm: number[] = [];
@@ -89,7 +91,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const backend = new DiskCacheBackend({ directory: dir });
       await backend.get("bench-warmup-key");
       t = performance.now();
-      const w = await openVectorIndex(slow, "idx", { cache: new IndexCache(backend) });
+      const w = await openVectorIndex(slow, "idx", { cache: new IndexCache(backend), identity });
       await w.search(q0, { k: 10, nprobes: 20 });
       warm.push(performance.now() - t);
       await backend.close();

@@ -90,12 +90,12 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     ctx.progress("Quiver: build IVF_PQ");
     const store = new LocalDirectoryStore(join(dir, "quiver"));
     t = performance.now();
-    await buildIvfIndex(store, "vectors/index.qvr", data, n, dim, { quantizer: "pq", distance: "l2", numPartitions: P, numSubVectors: m, seed: 3 });
+    const { identity } = await buildIvfIndex(store, "vectors/index.qvr", data, n, dim, { quantizer: "pq", distance: "l2", numPartitions: P, numSubVectors: m, seed: 3 });
     const quiverBuild = performance.now() - t;
     // Quiver's default in-process cache (the counterpart of LanceDB's in-memory index cache), and a
     // memory-over-disk tiered cache as a deployment that survives restarts would run it.
     const quiverPass = async (cache: IndexCache): Promise<{ plain: { ms: number; results: number[][] }; refine: { ms: number; results: number[][] } }> => {
-      const index = await openVectorIndex(store, "vectors/index.qvr", { cache });
+      const index = await openVectorIndex(store, "vectors/index.qvr", { cache, identity });
       const runOne = (withRefine: boolean) => async (i: number): Promise<number[]> => {
         const hits = await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes });
         return hits.map((h) => Number(h.rowId));

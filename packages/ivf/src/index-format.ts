@@ -3,7 +3,8 @@
  * (`ivf-index`), metadata sections first, then one contiguous section per partition (row ids +
  * codes) and, optionally, one raw-vector section per partition right after it.
  */
-import { QuiverFormatError, SECTION_ALIGNMENT, alignUp } from "@quiver/format";
+import { QuiverFormatError, SECTION_ALIGNMENT, describeValue } from "@quiver/format";
+import { isIndexIdentity } from "./identity.js";
 import type { DistanceType, QuantizerKind, QuantizerMetadata } from "./quantizer.js";
 
 /** Container kind of an IVF index file (spec/registry.csv). */
@@ -11,7 +12,9 @@ export const IVF_INDEX_KIND = 32;
 /** Type name written in the frame header of an IVF index file. */
 export const IVF_INDEX_TYPE_NAME = "ivf-index";
 /** Payload layout version of kind 32 this implementation writes and reads. */
-export const IVF_INDEX_KIND_VERSION = 1;
+export const IVF_INDEX_KIND_VERSION = 2;
+/** Oldest payload layout version read: 2 (version 1 had no identity member). */
+export const IVF_INDEX_MIN_KIND_VERSION = 2;
 
 /** Section ids of an IVF index file. */
 export const IVF_SECTION = {
@@ -64,6 +67,8 @@ export interface QuantizerArrayInfo {
 
 /** The JSON metadata section of an IVF index file (and of the cached state). */
 export interface IvfIndexMetadata {
+  /** Content digest of the index (spec/ivf.md#index-identity): 64 lowercase hex digits. */
+  readonly identity: string;
   readonly dim: number;
   readonly distance: DistanceType;
   readonly numPartitions: number;
@@ -99,13 +104,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function checkKeys(o: Record<string, unknown>, allowed: readonly string[], what: string, stage: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail("SCHEMA_VIOLATION", `${what}: unknown field ${JSON.stringify(k)}`, stage);
-  for (const k of allowed) if (!(k in o)) fail("SCHEMA_VIOLATION", `${what}: missing field ${JSON.stringify(k)}`, stage);
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail("SCHEMA_VIOLATION", `${what}: unknown field ${describeValue(k)}`, stage);
+  for (const k of allowed) if (!Object.hasOwn(o, k)) fail("SCHEMA_VIOLATION", `${what}: missing field ${describeValue(k)}`, stage);
 }
 
+/** Type first (SCHEMA_VIOLATION), then below the minimum (INVALID_VALUE), then above the maximum (LIMIT_EXCEEDED). */
 function intIn(v: unknown, min: number, max: number, what: string, stage: string): number {
-  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail("SCHEMA_VIOLATION", `${what} is not an integer`, stage);
-  if (v < min || v > max) fail("LIMIT_EXCEEDED", `${what} = ${v}, allowed [${min}, ${max}]`, stage);
+  if (typeof v !== "number" || !Number.isSafeInteger(v)) fail("SCHEMA_VIOLATION", `${what} is not an integer: ${describeValue(v)}`, stage);
+  if (v < min) fail("INVALID_VALUE", `${what} = ${v}, below the minimum ${min}`, stage);
+  if (v > max) fail("LIMIT_EXCEEDED", `${what} = ${v}, above the maximum ${max}`, stage);
   return v;
 }
 
@@ -120,45 +127,49 @@ export function partitionSectionLength(rows: number, codeWidth: number): number 
  */
 export function parseIvfIndexMetadata(json: unknown, stage = "metadata"): IvfIndexMetadata {
   if (!isObject(json)) fail("SCHEMA_VIOLATION", "metadata is not an object", stage);
-  checkKeys(json, ["dim", "distance", "numPartitions", "numRows", "rawVectors", "quantizer"], "metadata", stage);
+  checkKeys(json, ["identity", "dim", "distance", "numPartitions", "numRows", "rawVectors", "quantizer"], "metadata", stage);
+  const identity = json.identity;
+  if (!isIndexIdentity(identity)) fail("SCHEMA_VIOLATION", `identity is not 64 lowercase hex digits: ${describeValue(identity)}`, stage);
   const dim = intIn(json.dim, 1, IVF_LIMITS.maxDim, "dim", stage);
   const distance = json.distance;
-  if (typeof distance !== "string" || !DISTANCES.includes(distance as DistanceType)) fail("SCHEMA_VIOLATION", `distance ${JSON.stringify(distance)}`, stage);
+  if (typeof distance !== "string" || !DISTANCES.includes(distance as DistanceType)) fail("SCHEMA_VIOLATION", `distance ${describeValue(distance)}`, stage);
   const numPartitions = intIn(json.numPartitions, 1, IVF_LIMITS.maxPartitions, "numPartitions", stage);
   const numRows = intIn(json.numRows, 0, IVF_LIMITS.maxRows, "numRows", stage);
   if (typeof json.rawVectors !== "boolean") fail("SCHEMA_VIOLATION", "rawVectors is not a boolean", stage);
   const q = json.quantizer;
   if (!isObject(q)) fail("SCHEMA_VIOLATION", "quantizer is not an object", stage);
   checkKeys(q, ["kind", "residual", "codeWidth", "params", "arrays"], "quantizer", stage);
-  if (typeof q.kind !== "string" || !KINDS.includes(q.kind as QuantizerKind)) fail("SCHEMA_VIOLATION", `quantizer kind ${JSON.stringify(q.kind)}`, stage);
+  if (typeof q.kind !== "string" || !KINDS.includes(q.kind as QuantizerKind)) fail("SCHEMA_VIOLATION", `quantizer kind ${describeValue(q.kind)}`, stage);
   if (typeof q.residual !== "boolean") fail("SCHEMA_VIOLATION", "quantizer.residual is not a boolean", stage);
   const codeWidth = intIn(q.codeWidth, 1, dim * IVF_LIMITS.maxCodeWidthPerDim, "codeWidth", stage);
   if (!isObject(q.params)) fail("SCHEMA_VIOLATION", "quantizer.params is not an object", stage);
   const paramKeys = Object.keys(q.params);
-  if (paramKeys.length > IVF_LIMITS.maxQuantizerParams) fail("LIMIT_EXCEEDED", `${paramKeys.length} quantizer params`, stage);
+  if (paramKeys.length > IVF_LIMITS.maxQuantizerParams) fail("LIMIT_EXCEEDED", `${paramKeys.length} quantizer params, above the maximum ${IVF_LIMITS.maxQuantizerParams}`, stage);
   const params: Record<string, number | boolean | string> = Object.create(null);
   for (const k of paramKeys) {
-    if (k.length === 0 || k.length > IVF_LIMITS.maxNameLength) fail("LIMIT_EXCEEDED", `param name of ${k.length} chars`, stage);
+    if (k.length === 0) fail("INVALID_VALUE", "empty param name", stage);
+    if (k.length > IVF_LIMITS.maxNameLength) fail("LIMIT_EXCEEDED", `param name of ${k.length} chars`, stage);
     const v = q.params[k];
     if (typeof v === "number" ? !Number.isFinite(v) : typeof v === "string" ? v.length > IVF_LIMITS.maxParamStringLength : typeof v !== "boolean") {
-      fail("SCHEMA_VIOLATION", `param ${JSON.stringify(k)} is not a finite number, boolean or short string`, stage);
+      fail("SCHEMA_VIOLATION", `param ${describeValue(k)} is not a finite number, boolean or short string: ${describeValue(v)}`, stage);
     }
     params[k] = v as number | boolean | string;
   }
   if (!Array.isArray(q.arrays)) fail("SCHEMA_VIOLATION", "quantizer.arrays is not an array", stage);
-  if (q.arrays.length > IVF_LIMITS.maxQuantizerArrays) fail("LIMIT_EXCEEDED", `${q.arrays.length} quantizer arrays`, stage);
+  if (q.arrays.length > IVF_LIMITS.maxQuantizerArrays) fail("LIMIT_EXCEEDED", `${q.arrays.length} quantizer arrays, above the maximum ${IVF_LIMITS.maxQuantizerArrays}`, stage);
   const names = new Set<string>();
   const arrays: QuantizerArrayInfo[] = q.arrays.map((a: unknown, i: number) => {
     if (!isObject(a)) fail("SCHEMA_VIOLATION", `quantizer.arrays[${i}] is not an object`, stage);
     checkKeys(a, ["name", "encoding", "length"], `quantizer.arrays[${i}]`, stage);
     if (typeof a.name !== "string" || a.name.length === 0 || a.name.length > IVF_LIMITS.maxNameLength) fail("SCHEMA_VIOLATION", `quantizer.arrays[${i}].name`, stage);
-    if (names.has(a.name)) fail("SCHEMA_VIOLATION", `quantizer array ${JSON.stringify(a.name)} appears twice`, stage);
+    if (names.has(a.name)) fail("SCHEMA_VIOLATION", `quantizer array ${describeValue(a.name)} appears twice`, stage);
     names.add(a.name);
     if (!ARRAY_ENCODINGS.includes(a.encoding as QuantizerArrayEncoding)) fail("SCHEMA_VIOLATION", `quantizer.arrays[${i}].encoding`, stage);
     const length = intIn(a.length, 0, Number.MAX_SAFE_INTEGER / 8, `quantizer.arrays[${i}].length`, stage);
     return { name: a.name, encoding: a.encoding as QuantizerArrayEncoding, length };
   });
   return {
+    identity,
     dim,
     distance: distance as DistanceType,
     numPartitions,
@@ -170,6 +181,7 @@ export function parseIvfIndexMetadata(json: unknown, stage = "metadata"): IvfInd
 
 /** Metadata for a trained quantizer and IVF model (the writer's input). */
 export function describeIndex(opts: {
+  identity: string;
   dim: number;
   distance: DistanceType;
   numPartitions: number;
@@ -185,6 +197,7 @@ export function describeIndex(opts: {
       return { name, encoding: arrayEncoding(a), length: a.length };
     });
   const meta: IvfIndexMetadata = {
+    identity: opts.identity,
     dim: opts.dim,
     distance: opts.distance,
     numPartitions: opts.numPartitions,
@@ -241,12 +254,8 @@ export function checkPartitionLocations(meta: IvfIndexMetadata, parts: readonly 
     if (p.raw !== undefined && p.raw.length !== p.rows * meta.dim * 4) {
       fail("PARTITION_LENGTH_MISMATCH", `partition ${i}: raw section of ${p.raw.length} bytes for ${p.rows} rows of dim ${meta.dim}`, stage, p.raw.offset);
     }
+    if (p.raw !== undefined && p.raw.offset % SECTION_ALIGNMENT !== 0) fail("SECTION_MISALIGNED", `raw vectors of partition ${i} at ${p.raw.offset}`, stage, p.raw.offset);
     total += p.rows;
   });
   if (total !== meta.numRows) fail("PARTITION_LENGTH_MISMATCH", `partition rows sum to ${total}, metadata says ${meta.numRows}`, stage);
-}
-
-/** The aligned offset following a section that ends at `end`. */
-export function nextSectionOffset(end: number): number {
-  return alignUp(end, SECTION_ALIGNMENT);
 }

@@ -14,6 +14,7 @@ export type {
 export {
   IVF_INDEX_KIND,
   IVF_INDEX_KIND_VERSION,
+  IVF_INDEX_MIN_KIND_VERSION,
   IVF_INDEX_TYPE_NAME,
   IVF_SECTION,
   IVF_LIMITS,
@@ -26,7 +27,7 @@ export { InMemoryPartitionSource, ivfPayloadSchema, ivfPayloadBatch, PAYLOAD_FIE
 export type { InMemoryPartitionInput } from "./memory-partition-source.js";
 export { encodeIvfIndex, writeIvfIndex } from "./writer.js";
 export type { IvfIndexWriteInput, IvfIndexWriteResult } from "./writer.js";
-export { ivfIndexStateCodec, IVF_INDEX_STATE_TYPE_NAME, STATE_SECTION } from "./state-codec.js";
+export { ivfIndexStateCodec, IVF_INDEX_STATE_TYPE_NAME, IVF_STATE_SECTION } from "./state-codec.js";
 export type { IvfIndexState } from "./state-codec.js";
 export {
   partitionEntryCodecs,
@@ -38,8 +39,10 @@ export {
   PARTITION_VECTORS_SECTION,
 } from "./partition-codecs.js";
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
-export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES } from "./reader.js";
-export type { OpenVectorIndexOptions, VectorSearchOptions, VectorSearchHit } from "./reader.js";
+export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR } from "./reader.js";
+export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH } from "./identity.js";
+export type { IdentityInput } from "./identity.js";
+export type { OpenVectorIndexOptions, VectorSearchOptions, VectorSearchHit, IvfCacheRejects } from "./reader.js";
 export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
 export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";

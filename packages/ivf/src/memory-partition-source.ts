@@ -4,6 +4,7 @@
  * FixedSizeList<UInt8>[codeWidth], optional `vector` FixedSizeList<Float32>[dim]).
  */
 import type { PartitionSource } from "@quiver/artifact";
+import { QuiverArgumentError, checkInteger, checkOptions } from "@quiver/format";
 import { Field, FixedSizeList, Float32, RecordBatch, Schema, Struct, Uint64, Uint8, makeData } from "apache-arrow";
 
 /** Input of {@link InMemoryPartitionSource}. */
@@ -65,10 +66,22 @@ export class InMemoryPartitionSource implements PartitionSource {
   readonly #batchRows: number;
 
   constructor(input: InMemoryPartitionInput) {
-    const { numPartitions, partitions, codes, codeWidth } = input;
+    checkOptions("input", input, ["numPartitions", "partitions", "codes", "codeWidth", "rowIds", "vectors", "dim", "batchRows"]);
+    if (input === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "input", expected: "an InMemoryPartitionInput", given: input });
+    const numPartitions = checkInteger("input.numPartitions", input.numPartitions, 1, 65_536);
+    const codeWidth = checkInteger("input.codeWidth", input.codeWidth, 1, 65_536 * 4);
+    const { partitions, codes } = input;
+    if (!(partitions instanceof Uint32Array)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "input.partitions", expected: "a Uint32Array", given: partitions });
     const n = partitions.length;
-    if (codes.length !== n * codeWidth) throw new RangeError(`codes has ${codes.length} bytes, expected ${n * codeWidth}`);
-    if (input.vectors !== undefined && (input.dim === undefined || input.vectors.length !== n * input.dim)) throw new RangeError("vectors length does not match n * dim");
+    if (!(codes instanceof Uint8Array) || codes.length !== n * codeWidth) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "input.codes", expected: `a Uint8Array of n x codeWidth = ${n * codeWidth} bytes`, given: codes });
+    if (input.rowIds !== undefined && (!(input.rowIds instanceof BigUint64Array) || input.rowIds.length !== n)) {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "input.rowIds", expected: `a BigUint64Array of ${n} row ids`, given: input.rowIds });
+    }
+    if (input.vectors !== undefined) {
+      const dim = checkInteger("input.dim", input.dim, 1, 65_536);
+      if (!(input.vectors instanceof Float32Array) || input.vectors.length !== n * dim) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "input.vectors", expected: `a Float32Array of n x dim = ${n * dim} values`, given: input.vectors });
+    }
+    if (input.batchRows !== undefined) checkInteger("input.batchRows", input.batchRows, 1, 1 << 24);
     this.numPartitions = numPartitions;
     this.#codeWidth = codeWidth;
     this.#dim = input.vectors === undefined ? undefined : input.dim;
@@ -78,7 +91,7 @@ export class InMemoryPartitionSource implements PartitionSource {
     const starts = new Uint32Array(numPartitions + 1);
     for (let i = 0; i < n; i++) {
       const p = partitions[i]!;
-      if (p >= numPartitions) throw new RangeError(`row ${i} assigned to partition ${p} of ${numPartitions}`);
+      if (p >= numPartitions) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `input.partitions[${i}]`, expected: `a partition below numPartitions = ${numPartitions}`, given: p });
       starts[p + 1]!++;
     }
     for (let p = 0; p < numPartitions; p++) starts[p + 1]! += starts[p]!;

@@ -8,6 +8,7 @@ import {
   type Frame,
   type SectionInput,
   QuiverFormatError,
+  describeValue,
   jsonSection,
   readJsonSection,
   readTypedSection,
@@ -60,11 +61,11 @@ function readInfo(frame: Frame, keys: readonly string[]): Record<string, number>
   const info = readJsonSection(frame, 0);
   if (typeof info !== "object" || info === null || Array.isArray(info)) fail("SCHEMA_VIOLATION", "entry info is not an object");
   const o = info as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail("SCHEMA_VIOLATION", `entry info: unknown field ${JSON.stringify(k)}`);
+  for (const k of Object.keys(o)) if (!keys.includes(k)) fail("SCHEMA_VIOLATION", `entry info: unknown field ${describeValue(k)}`);
   const out: Record<string, number> = Object.create(null);
   for (const k of keys) {
     const v = o[k];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) fail("SCHEMA_VIOLATION", `entry info: ${k} is not a non-negative integer`);
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) fail("SCHEMA_VIOLATION", `entry info: ${k} is not a non-negative integer: ${describeValue(v)}`);
     out[k] = v;
   }
   return out;

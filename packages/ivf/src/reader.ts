@@ -1,11 +1,22 @@
 /**
  * Opening an IVF index (cold from the store with a bounded number of reads, or rebuilt from the
  * cached `IvfIndexState` with none), loading partitions through the typed cache, and search.
+ *
+ * Nothing taken from a cache is trusted: a state must carry the identity the caller asked for and
+ * match its own content digest; a partition entry must match the state's partition id, row count,
+ * code width and CRC-32; raw vectors likewise. A mismatch is counted and treated as a miss (the
+ * store is read and the entry replaced); a state that leads to failing reads is replaced by a
+ * fresh cold open, so the index heals itself.
  */
-import { type CacheKey, type IndexCache, cacheKey } from "@quiver/cache";
+import { type CacheKey, IndexCache, cacheKey } from "@quiver/cache";
 import {
   type FrameSection,
+  QuiverArgumentError,
   QuiverFormatError,
+  checkInteger,
+  checkOptions,
+  crc32,
+  describeValue,
   frameTableLength,
   inspectFrameHeader,
   parseJsonBytes,
@@ -18,13 +29,14 @@ import {
   COLD_OPEN_PREFIX_BYTES,
   IVF_INDEX_KIND,
   IVF_INDEX_KIND_VERSION,
+  IVF_INDEX_MIN_KIND_VERSION,
   IVF_INDEX_TYPE_NAME,
   IVF_LIMITS,
   IVF_SECTION,
   type PartitionLocation,
   parseIvfIndexMetadata,
-  quantizerMetadataOf,
 } from "./index-format.js";
+import { isIndexIdentity } from "./identity.js";
 import {
   type IvfPartitionEntry,
   type IvfPartitionVectors,
@@ -33,7 +45,7 @@ import {
   partitionVectorsCodec,
 } from "./partition-codecs.js";
 import type { TrainedQuantizer } from "./quantizer.js";
-import { type IvfIndexState, checkLocationsInFile, ivfIndexStateCodec } from "./state-codec.js";
+import { type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -44,17 +56,24 @@ export interface OpenVectorIndexOptions {
   readonly fileSize?: number;
   /** Cache key namespace of this index (default: the path). */
   readonly cacheKey?: string;
+  /**
+   * The identity of the index file the caller means (from the build result or its own manifest).
+   * With it and a cache holding the state, the open makes no store request; the cold open checks
+   * that the file has this identity (IDENTITY_MISMATCH otherwise). Without it the open always
+   * reads the state from the store (at most three reads) and learns the identity there.
+   */
+  readonly identity?: string;
 }
 
 /** Search parameters. */
 export interface VectorSearchOptions {
-  /** Results wanted (>= 1). */
+  /** Results wanted (1 ..= 100,000). */
   readonly k: number;
   /** Partitions probed (default 20, clamped to the partition count). */
   readonly nprobes?: number;
-  /** Re-rank k * refineFactor candidates with exact distances on raw vectors (needs an index with raw vectors; >= 1). */
+  /** Re-rank k * refineFactor candidates with exact distances on raw vectors (needs an index with raw vectors; 1 ..= 1,000). */
   readonly refineFactor?: number;
-  /** Only these row ids may be returned. */
+  /** Only these row ids may be returned (non-negative integers below 2^64). */
   readonly allowList?: Iterable<bigint | number>;
 }
 
@@ -64,11 +83,94 @@ export interface VectorSearchHit {
   readonly distance: number;
 }
 
+/** Counters of cache contents this index refused (each was replaced by a store read). */
+export interface IvfCacheRejects {
+  /** Cached states that did not match the requested path/identity or their own digest. */
+  state: number;
+  /** Partition entries that did not match the state. */
+  partitions: number;
+  /** Raw-vector entries that did not match the state. */
+  vectors: number;
+  /** Times a state that led to failing reads was replaced by a fresh cold open. */
+  healed: number;
+}
+
 /** Search defaults. */
 export const DEFAULT_NPROBES = 20;
+/** Largest `k` a search accepts. */
+export const MAX_SEARCH_K = 100_000;
+/** Largest `refineFactor` a search accepts. */
+export const MAX_REFINE_FACTOR = 1000;
+
+const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity"] as const;
+const SEARCH_OPTIONS = ["k", "nprobes", "refineFactor", "allowList"] as const;
+/** Read failures that may come from a stale or wrong cached state rather than from the file. */
+const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
 function formatError(code: string, message: string, stage: string, offset?: number): QuiverFormatError {
   return new QuiverFormatError(code, message, offset === undefined ? { stage } : { stage, offset });
+}
+
+function checkStore(store: unknown): asserts store is ObjectStore {
+  const s = store as Partial<ObjectStore> | null;
+  if (typeof s !== "object" || s === null || typeof s.getRange !== "function" || typeof s.get !== "function") {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "store", expected: "an ObjectStore (get, getRange)", given: store });
+  }
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== "string" || path.length === 0 || path.length > 4096) {
+    throw new QuiverArgumentError(path === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "path", expected: "an object path of 1..4096 characters", given: path });
+  }
+}
+
+function checkOpenOptions(options: unknown): void {
+  checkOptions("options", options, OPEN_OPTIONS);
+  const o = (options ?? {}) as Record<string, unknown>;
+  if (o.cache !== undefined && !(o.cache instanceof IndexCache)) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cache", expected: "an IndexCache", given: o.cache });
+  }
+  if (o.fileSize !== undefined) checkInteger("options.fileSize", o.fileSize, 0, Number.MAX_SAFE_INTEGER);
+  if (o.cacheKey !== undefined && (typeof o.cacheKey !== "string" || o.cacheKey.length === 0 || o.cacheKey.length > 4096)) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cacheKey", expected: "a string of 1..4096 characters", given: o.cacheKey });
+  }
+  if (o.identity !== undefined && !isIndexIdentity(o.identity)) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (64 lowercase hex digits)", given: o.identity });
+  }
+}
+
+const MAX_ROW_ID = (1n << 64n) - 1n;
+
+function rowIdOf(v: unknown, i: number): bigint {
+  if (typeof v === "bigint" && v >= 0n && v <= MAX_ROW_ID) return v;
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `options.allowList[${i}]`, expected: "a row id (a non-negative safe integer or a bigint below 2^64)", given: v });
+}
+
+/** The validated query as a Float32Array of `dim` finite values. */
+function checkQuery(query: unknown, dim: number): Float32Array {
+  let q: Float32Array;
+  if (query instanceof Float32Array) q = query;
+  else if (Array.isArray(query)) {
+    if (query.length !== dim) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "query", expected: `${dim} numbers (the index dim)`, given: query });
+    for (let i = 0; i < query.length; i++) {
+      if (typeof query[i] !== "number") throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `query[${i}]`, expected: "a finite number", given: query[i] });
+    }
+    q = Float32Array.from(query as number[]);
+  } else throw new QuiverArgumentError(query === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "query", expected: "a Float32Array or an array of numbers", given: query });
+  if (q.length !== dim) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "query", expected: `${dim} values (the index dim)`, given: query });
+  for (let i = 0; i < q.length; i++) {
+    if (!Number.isFinite(q[i])) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `query[${i}]`, expected: "a finite number", given: q[i] });
+  }
+  return q;
+}
+
+interface CheckedSearch {
+  readonly query: Float32Array;
+  readonly k: number;
+  readonly nprobes: number;
+  readonly refine: number | undefined;
+  readonly allow: Set<bigint> | undefined;
 }
 
 /** A ranged read where a range past the object's end (the file is shorter than its header says) is TRUNCATED. */
@@ -96,6 +198,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * was read, the rest of them. Never a HEAD.
  */
 export async function readIvfIndexState(store: ObjectStore, path: string, fileSize?: number): Promise<IvfIndexState> {
+  checkStore(store);
+  checkPath(path);
+  if (fileSize !== undefined) checkInteger("fileSize", fileSize, 0, Number.MAX_SAFE_INTEGER);
   let prefix: Uint8Array;
   if (fileSize !== undefined) {
     prefix = await readRange(store, path, 0, Math.min(COLD_OPEN_PREFIX_BYTES, fileSize), "header");
@@ -118,6 +223,9 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
   }
   if (tableEnd > prefix.byteLength) prefix = concat(prefix, await readRange(store, path, prefix.byteLength, tableEnd - prefix.byteLength, "section-table"));
   const header = inspectFrameHeader(prefix, { kind: IVF_INDEX_KIND, typeName: IVF_INDEX_TYPE_NAME, maxKindVersion: IVF_INDEX_KIND_VERSION });
+  if (header.kindVersion < IVF_INDEX_MIN_KIND_VERSION) {
+    throw formatError("UNSUPPORTED_KIND_VERSION", `kind version ${header.kindVersion}; this reader reads ${IVF_INDEX_MIN_KIND_VERSION} ..= ${IVF_INDEX_KIND_VERSION}`, "header", 20);
+  }
   // Metadata sections come first; the first partition section ends them.
   const firstPartition = header.sections.findIndex((s) => s.id >= IVF_SECTION.partitionBase);
   const metaSections = firstPartition < 0 ? header.sections : header.sections.slice(0, firstPartition);
@@ -164,8 +272,7 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
       partitions.push({ ...base, raw: { offset: r.offset, length: r.length, crc32: r.crc32 } });
     } else partitions.push(base);
   }
-  checkLocationsInFile(metadata, partitions, frameLength, "payload");
-  return { path, fileSize: frameLength, metadata, centroids, quantizer: quantizerMetadataOf(metadata, arrays), partitions };
+  return assembleState({ path, fileSize: frameLength, metadata, centroids, arrays, partitions }, "payload");
 }
 
 /** Rebuild the quantizer of a state, reporting bad parameters as QuiverFormatError. */
@@ -175,128 +282,352 @@ function liveQuantizer(state: IvfIndexState): TrainedQuantizer {
     q = quantizerFromMetadata(state.quantizer);
   } catch (cause) {
     if (cause instanceof QuiverFormatError) throw cause;
-    throw new QuiverFormatError("INVALID_VALUE", `quantizer metadata rejected: ${(cause as Error)?.message ?? String(cause)}`, { stage: "payload", cause });
+    throw new QuiverFormatError("BAD_QUANTIZER_METADATA", `quantizer metadata rejected: ${describeValue((cause as Error)?.message)}`, { stage: "quantizer-metadata", cause });
   }
   if (q.codeWidth !== state.metadata.quantizer.codeWidth) {
-    throw formatError("SCHEMA_VIOLATION", `quantizer code width ${q.codeWidth}, metadata says ${state.metadata.quantizer.codeWidth}`, "payload");
+    throw formatError("BAD_QUANTIZER_METADATA", `quantizer code width ${q.codeWidth}, metadata says ${state.metadata.quantizer.codeWidth}`, "quantizer-metadata");
   }
   return q;
+}
+
+function viewBytes(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Cache key of an index state: the identity is part of every key of the index. */
+function stateKey(base: string, identity: string): string {
+  return `${base}/${identity}/state`;
+}
+
+/**
+ * A state handed in from a cache, checked as if decoded: states this package built are taken as
+ * they are (after the path/identity match); anything else is rebuilt from its parts through the
+ * full checks. Undefined when it does not hold.
+ */
+function acceptCachedState(value: unknown, path: string, identity: string): IvfIndexState | undefined {
+  try {
+    const s = value as IvfIndexState;
+    if (typeof s !== "object" || s === null || s.path !== path || s.metadata?.identity !== identity) return undefined;
+    if (isCheckedState(s)) return s;
+    const metadata = parseIvfIndexMetadata(JSON.parse(JSON.stringify(s.metadata)) as unknown, "payload");
+    if (!(s.centroids instanceof Float32Array) || s.centroids.length !== metadata.numPartitions * metadata.dim) return undefined;
+    const arrays = metadata.quantizer.arrays.map((a) => {
+      const arr = s.quantizer.arrays[a.name];
+      const ok = a.encoding === "f32" ? arr instanceof Float32Array : a.encoding === "u8" ? arr instanceof Uint8Array : arr instanceof Uint32Array;
+      if (!ok || arr === undefined || arr.length !== a.length) throw new RangeError("array");
+      return arr;
+    });
+    if (!Array.isArray(s.partitions)) return undefined;
+    const int = (v: unknown): number => {
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) throw new RangeError("int");
+      return v;
+    };
+    const partitions: PartitionLocation[] = s.partitions.map((p: PartitionLocation) => {
+      const base = { rows: int(p.rows), offset: int(p.offset), length: int(p.length), crc32: int(p.crc32) };
+      return p.raw === undefined ? base : { ...base, raw: { offset: int(p.raw.offset), length: int(p.raw.length), crc32: int(p.raw.crc32) } };
+    });
+    const checked = assembleState({ path, fileSize: int(s.fileSize), metadata, centroids: s.centroids, arrays, partitions }, "payload");
+    return checked.metadata.identity === identity ? checked : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Insert into a cache without ever failing the caller (a cache write is an optimisation). */
+async function insertQuietly<T>(cache: IndexCache, key: CacheKey<T>, value: T): Promise<void> {
+  try {
+    await cache.insert(key, value);
+  } catch {
+    // Backends degrade to misses on their own; a failed insert only costs a later reload.
+  }
 }
 
 /** A live IVF index: search, partition loads through the cache, prewarm. */
 export class IvfVectorIndex {
   readonly store: ObjectStore;
-  readonly state: IvfIndexState;
-  readonly quantizer: TrainedQuantizer;
   readonly cache: IndexCache | undefined;
   readonly #keyBase: string;
-  readonly #entryKeys: CacheKey<IvfPartitionEntry>[] = [];
-  readonly #vectorKeys: CacheKey<IvfPartitionVectors>[] = [];
+  #state: IvfIndexState;
+  #quantizer: TrainedQuantizer;
+  #entryKeys: CacheKey<IvfPartitionEntry>[] = [];
+  #vectorKeys: CacheKey<IvfPartitionVectors>[] = [];
+  /** Entries already checked against the current state (memory backends hand out the same object). */
+  #checked = new WeakSet<object>();
+  /** True while the state came from a cache and has not been confirmed by a store read. */
+  #stateFromCache: boolean;
+  #healing: Promise<void> | undefined;
+  readonly #rejects: IvfCacheRejects = { state: 0, partitions: 0, vectors: 0, healed: 0 };
 
   /** Build a live index from a state (no IO). */
   constructor(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string } = {}) {
+    checkStore(store);
+    checkOptions("options", options, ["cache", "cacheKey"]);
+    if (options.cache !== undefined && !(options.cache instanceof IndexCache)) {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cache", expected: "an IndexCache", given: options.cache });
+    }
+    if (typeof state !== "object" || state === null || typeof state.metadata !== "object") {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "state", expected: "an IvfIndexState", given: state });
+    }
     this.store = store;
-    this.state = state;
-    this.quantizer = liveQuantizer(state);
+    this.#state = state;
+    this.#quantizer = liveQuantizer(state);
     this.cache = options.cache;
     this.#keyBase = options.cacheKey ?? state.path;
-    const codec = partitionEntryCodecs[state.metadata.quantizer.kind];
-    for (let p = 0; p < state.metadata.numPartitions; p++) {
-      this.#entryKeys.push(cacheKey(`${this.#keyBase}/partition/${p}`, codec));
-      this.#vectorKeys.push(cacheKey(`${this.#keyBase}/vectors/${p}`, partitionVectorsCodec));
+    this.#stateFromCache = false;
+    this.#makeKeys();
+  }
+
+  /** An index over a state that came from a cache (healed by a cold open when it leads to failing reads). */
+  static fromCachedState(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string }, rejectedStates = 0): IvfVectorIndex {
+    const index = new IvfVectorIndex(store, state, options);
+    index.#stateFromCache = true;
+    index.#rejects.state += rejectedStates;
+    return index;
+  }
+
+  /** An index over a freshly read state, counting the cached states refused on the way. */
+  static fromStoreState(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string }, rejectedStates: number): IvfVectorIndex {
+    const index = new IvfVectorIndex(store, state, options);
+    index.#rejects.state += rejectedStates;
+    return index;
+  }
+
+  #makeKeys(): void {
+    const codec = partitionEntryCodecs[this.#state.metadata.quantizer.kind];
+    const base = `${this.#keyBase}/${this.#state.metadata.identity}`;
+    this.#entryKeys = [];
+    this.#vectorKeys = [];
+    for (let p = 0; p < this.#state.metadata.numPartitions; p++) {
+      this.#entryKeys.push(cacheKey(`${base}/partition/${p}`, codec));
+      this.#vectorKeys.push(cacheKey(`${base}/vectors/${p}`, partitionVectorsCodec));
     }
+  }
+
+  /** The index state (replaced when the index heals a bad cached state). */
+  get state(): IvfIndexState {
+    return this.#state;
+  }
+
+  /** The live quantizer. */
+  get quantizer(): TrainedQuantizer {
+    return this.#quantizer;
+  }
+
+  /** The index identity (content digest; part of every cache key). */
+  get identity(): string {
+    return this.#state.metadata.identity;
+  }
+
+  /** Cache contents this index refused so far (each one was a counted miss that reloaded from the store). */
+  cacheRejects(): Readonly<IvfCacheRejects> {
+    return { ...this.#rejects };
   }
 
   /** The cache key of partition p's entry (for tools that pre-populate a cache). */
   partitionCacheKey(p: number): CacheKey<IvfPartitionEntry> {
-    const k = this.#entryKeys[p];
-    if (k === undefined) throw new RangeError(`partition ${p} of ${this.numPartitions}`);
-    return k;
+    checkInteger("p", p, 0, this.numPartitions - 1);
+    return this.#entryKeys[p]!;
   }
 
   /** The cache key of partition p's raw vectors. */
   vectorsCacheKey(p: number): CacheKey<IvfPartitionVectors> {
-    const k = this.#vectorKeys[p];
-    if (k === undefined) throw new RangeError(`partition ${p} of ${this.numPartitions}`);
-    return k;
+    checkInteger("p", p, 0, this.numPartitions - 1);
+    return this.#vectorKeys[p]!;
   }
 
   get dim(): number {
-    return this.state.metadata.dim;
+    return this.#state.metadata.dim;
   }
 
   get numPartitions(): number {
-    return this.state.metadata.numPartitions;
+    return this.#state.metadata.numPartitions;
   }
 
   /** Read and verify partition p's row ids and codes from the store (one ranged read; none when empty). */
   async readPartition(p: number): Promise<IvfPartitionEntry> {
     const loc = this.#location(p);
-    const { kind, codeWidth } = this.state.metadata.quantizer;
-    if (loc.rows === 0) return partitionEntryFromSection(kind, p, 0, codeWidth, new Uint8Array(0));
-    const bytes = await readRange(this.store, this.state.path, loc.offset, loc.length, "section");
-    verifySection({ id: IVF_SECTION.partitionBase + p, encoding: "raw", offset: loc.offset, length: loc.length, crc32: loc.crc32 }, bytes);
-    return partitionEntryFromSection(kind, p, loc.rows, codeWidth, bytes);
+    const { kind, codeWidth } = this.#state.metadata.quantizer;
+    let entry: IvfPartitionEntry;
+    if (loc.rows === 0) entry = partitionEntryFromSection(kind, p, 0, codeWidth, new Uint8Array(0));
+    else {
+      const bytes = await readRange(this.store, this.#state.path, loc.offset, loc.length, "section");
+      verifySection({ id: IVF_SECTION.partitionBase + p, encoding: "raw", offset: loc.offset, length: loc.length, crc32: loc.crc32 }, bytes);
+      entry = partitionEntryFromSection(kind, p, loc.rows, codeWidth, bytes);
+    }
+    this.#checked.add(entry);
+    return entry;
   }
 
   /** Read and verify partition p's raw vectors (one ranged read; none when empty). */
   async readPartitionVectors(p: number): Promise<IvfPartitionVectors> {
     const loc = this.#location(p);
     const dim = this.dim;
-    if (loc.raw === undefined) throw new RangeError("this index stores no raw vectors");
-    if (loc.rows === 0) return { partition: p, rows: 0, dim, vectors: new Float32Array(0) };
-    const bytes = await readRange(this.store, this.state.path, loc.raw.offset, loc.raw.length, "section");
-    verifySection({ id: IVF_SECTION.rawVectorBase + p, encoding: "f32", ...loc.raw }, bytes);
-    return { partition: p, rows: loc.rows, dim, vectors: typedView(bytes, "f32", loc.raw.offset) };
+    if (loc.raw === undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "p", expected: "a partition of an index that stores raw vectors", given: p });
+    let v: IvfPartitionVectors;
+    if (loc.rows === 0) v = { partition: p, rows: 0, dim, vectors: new Float32Array(0) };
+    else {
+      const bytes = await readRange(this.store, this.#state.path, loc.raw.offset, loc.raw.length, "section");
+      verifySection({ id: IVF_SECTION.rawVectorBase + p, encoding: "f32", ...loc.raw }, bytes);
+      v = { partition: p, rows: loc.rows, dim, vectors: typedView(bytes, "f32", loc.raw.offset) };
+    }
+    this.#checked.add(v);
+    return v;
   }
 
   #location(p: number): PartitionLocation {
-    const loc = this.state.partitions[p];
-    if (loc === undefined) throw new RangeError(`partition ${p} of ${this.numPartitions}`);
-    return loc;
+    checkInteger("p", p, 0, this.numPartitions - 1);
+    return this.#state.partitions[p]!;
   }
 
-  /** Partition p's entry, through the cache when there is one. */
-  loadPartition(p: number): Promise<IvfPartitionEntry> {
-    if (this.cache === undefined) return this.readPartition(p);
-    return this.cache.getOrInsert(this.#entryKeys[p]!, () => this.readPartition(p));
+  /** True when a cached partition entry is exactly what the state says partition p holds. */
+  #entryMatches(e: unknown, p: number): boolean {
+    try {
+      if (typeof e !== "object" || e === null) return false;
+      if (this.#checked.has(e)) return true;
+      const entry = e as IvfPartitionEntry;
+      const loc = this.#state.partitions[p]!;
+      const { kind, codeWidth } = this.#state.metadata.quantizer;
+      if (entry.kind !== kind || entry.partition !== p || entry.rows !== loc.rows || entry.codeWidth !== codeWidth) return false;
+      if (!(entry.rowIds instanceof BigUint64Array) || entry.rowIds.length !== loc.rows) return false;
+      if (!(entry.codes instanceof Uint8Array) || entry.codes.length !== loc.rows * codeWidth) return false;
+      if (loc.rows > 0 && crc32(entry.codes, crc32(viewBytes(entry.rowIds))) !== loc.crc32) return false;
+      this.#checked.add(e);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
-  /** Partition p's raw vectors, through the cache when there is one. */
-  loadPartitionVectors(p: number): Promise<IvfPartitionVectors> {
-    if (this.cache === undefined) return this.readPartitionVectors(p);
-    return this.cache.getOrInsert(this.#vectorKeys[p]!, () => this.readPartitionVectors(p));
+  /** True when cached raw vectors are exactly what the state says partition p holds. */
+  #vectorsMatch(v: unknown, p: number): boolean {
+    try {
+      if (typeof v !== "object" || v === null) return false;
+      if (this.#checked.has(v)) return true;
+      const vec = v as IvfPartitionVectors;
+      const loc = this.#state.partitions[p]!;
+      if (loc.raw === undefined) return false;
+      if (vec.partition !== p || vec.rows !== loc.rows || vec.dim !== this.dim) return false;
+      if (!(vec.vectors instanceof Float32Array) || vec.vectors.length !== loc.rows * this.dim) return false;
+      if (loc.rows > 0 && crc32(viewBytes(vec.vectors)) !== loc.raw.crc32) return false;
+      this.#checked.add(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Partition p's entry, through the cache when there is one (a cached entry that disagrees with the state is a counted miss). */
+  async loadPartition(p: number): Promise<IvfPartitionEntry> {
+    checkInteger("p", p, 0, this.numPartitions - 1);
+    const cache = this.cache;
+    if (cache === undefined) return this.readPartition(p);
+    const key = this.#entryKeys[p]!;
+    let entry: IvfPartitionEntry | undefined;
+    try {
+      entry = await cache.getOrInsert(key, () => this.readPartition(p));
+    } catch (e) {
+      if (e instanceof QuiverFormatError) throw e;
+      entry = undefined; // a broken backend is a miss
+    }
+    if (entry !== undefined && this.#entryMatches(entry, p)) return entry;
+    this.#rejects.partitions++;
+    const fresh = await this.readPartition(p);
+    await insertQuietly(cache, key, fresh);
+    return fresh;
+  }
+
+  /** Partition p's raw vectors, through the cache when there is one (checked like {@link loadPartition}). */
+  async loadPartitionVectors(p: number): Promise<IvfPartitionVectors> {
+    checkInteger("p", p, 0, this.numPartitions - 1);
+    const cache = this.cache;
+    if (cache === undefined) return this.readPartitionVectors(p);
+    const key = this.#vectorKeys[p]!;
+    let v: IvfPartitionVectors | undefined;
+    try {
+      v = await cache.getOrInsert(key, () => this.readPartitionVectors(p));
+    } catch (e) {
+      if (e instanceof QuiverFormatError) throw e;
+      v = undefined;
+    }
+    if (v !== undefined && this.#vectorsMatch(v, p)) return v;
+    this.#rejects.vectors++;
+    const fresh = await this.readPartitionVectors(p);
+    await insertQuietly(cache, key, fresh);
+    return fresh;
+  }
+
+  /** Validate search arguments (before any work). */
+  #checkSearch(query: unknown, options: unknown): CheckedSearch {
+    const { dim, numPartitions } = this.#state.metadata;
+    if (options === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options", expected: "search options with k", given: options });
+    checkOptions("options", options, SEARCH_OPTIONS);
+    const o = options as Record<string, unknown>;
+    const k = checkInteger("options.k", o.k, 1, MAX_SEARCH_K);
+    const nprobes = Math.min(o.nprobes === undefined ? DEFAULT_NPROBES : checkInteger("options.nprobes", o.nprobes, 1, IVF_LIMITS.maxPartitions), numPartitions);
+    const refine = o.refineFactor === undefined ? undefined : checkInteger("options.refineFactor", o.refineFactor, 1, MAX_REFINE_FACTOR);
+    if (refine !== undefined && !this.#state.metadata.rawVectors) {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.refineFactor", expected: "no refineFactor: this index stores no raw vectors", given: refine, hint: "build with raw vectors to refine" });
+    }
+    let allow: Set<bigint> | undefined;
+    if (o.allowList !== undefined) {
+      const list = o.allowList as Iterable<unknown> | null;
+      if (typeof list !== "object" || list === null || typeof (list as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
+        throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.allowList", expected: "an iterable of row ids", given: o.allowList });
+      }
+      allow = new Set();
+      let i = 0;
+      for (const id of list) allow.add(rowIdOf(id, i++));
+    }
+    return { query: checkQuery(query, dim), k, nprobes, refine, allow };
   }
 
   /** Nearest rows to `query`: sorted by (distance, rowId). */
-  async search(query: Float32Array, options: VectorSearchOptions): Promise<VectorSearchHit[]> {
-    const { dim, numPartitions, distance } = this.state.metadata;
-    if (query.length !== dim) throw new RangeError(`query has ${query.length} values, index dim is ${dim}`);
-    const k = options.k;
-    if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`k ${k}`);
-    const nprobes = Math.min(options.nprobes ?? DEFAULT_NPROBES, numPartitions);
-    if (!Number.isSafeInteger(nprobes) || nprobes < 1) throw new RangeError(`nprobes ${options.nprobes}`);
-    const refine = options.refineFactor;
-    if (refine !== undefined && (!Number.isSafeInteger(refine) || refine < 1)) throw new RangeError(`refineFactor ${refine} (must be an integer >= 1)`);
-    if (refine !== undefined && !this.state.metadata.rawVectors) throw new RangeError("refineFactor needs an index that stores raw vectors");
-    let allow: Set<bigint> | undefined;
-    if (options.allowList !== undefined) {
-      allow = new Set();
-      for (const id of options.allowList) allow.add(BigInt(id));
+  async search(query: Float32Array | readonly number[], options: VectorSearchOptions): Promise<VectorSearchHit[]> {
+    const args = this.#checkSearch(query, options);
+    try {
+      return await this.#search(args);
+    } catch (e) {
+      if (!this.#stateFromCache || !(e instanceof QuiverFormatError) || !HEALABLE.has(e.code)) throw e;
+      // The state came from a cache and led to a failing read: replace it by a cold open, once.
+      await this.#heal();
+      return this.#search(args);
     }
-    const probes = nearestCentroids(query, this.state.centroids, numPartitions, dim, distance, nprobes);
+  }
+
+  #heal(): Promise<void> {
+    this.#healing ??= (async () => {
+      const fresh = await readIvfIndexState(this.store, this.#state.path);
+      if (fresh.metadata.identity !== this.#state.metadata.identity) {
+        throw formatError("IDENTITY_MISMATCH", `the file at ${describeValue(fresh.path)} now has identity ${fresh.metadata.identity}, not ${this.#state.metadata.identity}`, "identity");
+      }
+      this.#quantizer = liveQuantizer(fresh);
+      this.#state = fresh;
+      this.#checked = new WeakSet();
+      this.#stateFromCache = false;
+      this.#rejects.healed++;
+      this.#makeKeys();
+      if (this.cache !== undefined) await insertQuietly(this.cache, cacheKey(stateKey(this.#keyBase, fresh.metadata.identity), ivfIndexStateCodec), fresh);
+    })();
+    return this.#healing;
+  }
+
+  async #search({ query, k, nprobes, refine, allow }: CheckedSearch): Promise<VectorSearchHit[]> {
+    const state = this.#state;
+    const quantizer = this.#quantizer;
+    const { dim, numPartitions, distance } = state.metadata;
+    const probes = nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes);
     const entries = await Promise.all(Array.from(probes, (p) => this.loadPartition(p)));
     const top = new TopKCandidates(k * (refine ?? 1));
     let scratch = new Float32Array(0);
     // Codes of a non-residual quantizer do not depend on the partition, so neither does the
     // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
-    const shared = this.quantizer.metadata.residual ? undefined : this.quantizer.scorer(query, this.state.centroids.subarray(0, dim));
+    const shared = quantizer.metadata.residual ? undefined : quantizer.scorer(query, state.centroids.subarray(0, dim));
     entries.forEach((entry, slot) => {
       const n = entry.rows;
       if (n === 0) return;
       if (scratch.length < n) scratch = new Float32Array(n);
       const p = probes[slot]!;
-      const scorer = shared ?? this.quantizer.scorer(query, this.state.centroids.subarray(p * dim, (p + 1) * dim));
+      const scorer = shared ?? quantizer.scorer(query, state.centroids.subarray(p * dim, (p + 1) * dim));
       scorer.score(entry.codes, n, scratch);
       const ids = entry.rowIds;
       for (let i = 0; i < n; i++) {
@@ -326,9 +657,14 @@ export class IvfVectorIndex {
 
   /** Load the state and every partition (and raw vectors, when stored) into the cache. */
   async prewarm(options: { concurrency?: number; vectors?: boolean } = {}): Promise<void> {
-    if (this.cache === undefined) throw new RangeError("prewarm needs an index opened with a cache");
-    await this.cache.insert(cacheKey(stateKey(this.#keyBase), ivfIndexStateCodec), this.state);
-    const withVectors = (options.vectors ?? true) && this.state.metadata.rawVectors;
+    checkOptions("options", options, ["concurrency", "vectors"]);
+    const concurrency = options.concurrency === undefined ? 8 : checkInteger("options.concurrency", options.concurrency, 1, 1024);
+    if (options.vectors !== undefined && typeof options.vectors !== "boolean") {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.vectors", expected: "a boolean", given: options.vectors });
+    }
+    if (this.cache === undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "index", expected: "an index opened with a cache", given: undefined, hint: "pass options.cache to openVectorIndex" });
+    await this.cache.insert(cacheKey(stateKey(this.#keyBase, this.identity), ivfIndexStateCodec), this.#state);
+    const withVectors = (options.vectors ?? true) && this.#state.metadata.rawVectors;
     const jobs: (() => Promise<unknown>)[] = [];
     for (let p = 0; p < this.numPartitions; p++) {
       jobs.push(() => this.loadPartition(p));
@@ -338,30 +674,55 @@ export class IvfVectorIndex {
     const worker = async (): Promise<void> => {
       while (next < jobs.length) await jobs[next++]!();
     };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   }
 }
 
-function stateKey(base: string): string {
-  return `${base}/state`;
-}
-
 /**
- * Open an IVF index. With a cache holding its state (e.g. after {@link prewarm} through a
- * persistent backend) this makes no store request at all; otherwise it reads the state with at
- * most three ranged reads (see {@link readIvfIndexState}) and caches it.
+ * Open an IVF index. With `identity` and a cache holding that state (e.g. after {@link prewarm}
+ * through a persistent backend) this makes no store request at all; otherwise it reads the state
+ * with at most three ranged reads (see {@link readIvfIndexState}), checks the identity, and
+ * caches the state under its identity.
  */
 export async function openVectorIndex(store: ObjectStore, path: string, options: OpenVectorIndexOptions = {}): Promise<IvfVectorIndex> {
+  checkStore(store);
+  checkPath(path);
+  checkOpenOptions(options);
   const base = options.cacheKey ?? path;
-  const load = (): Promise<IvfIndexState> => readIvfIndexState(store, path, options.fileSize);
-  const state = options.cache === undefined ? await load() : await options.cache.getOrInsert(cacheKey(stateKey(base), ivfIndexStateCodec), load);
-  if (state.path !== path) throw new RangeError(`cached state is for ${JSON.stringify(state.path)}, not ${JSON.stringify(path)}`);
+  const cache = options.cache;
   const live: { cache?: IndexCache; cacheKey?: string } = { cacheKey: base };
-  if (options.cache !== undefined) live.cache = options.cache;
-  return new IvfVectorIndex(store, state, live);
+  if (cache !== undefined) live.cache = cache;
+  let rejected = 0;
+  if (cache !== undefined && options.identity !== undefined) {
+    let cached: unknown;
+    try {
+      cached = await cache.get(cacheKey(stateKey(base, options.identity), ivfIndexStateCodec));
+    } catch {
+      cached = undefined;
+    }
+    if (cached !== undefined) {
+      const state = acceptCachedState(cached, path, options.identity);
+      if (state !== undefined) {
+        try {
+          return IvfVectorIndex.fromCachedState(store, state, live);
+        } catch {
+          // A state whose quantizer cannot be rebuilt is a miss like any other.
+        }
+      }
+      rejected++;
+    }
+  }
+  const state = await readIvfIndexState(store, path, options.fileSize);
+  if (options.identity !== undefined && state.metadata.identity !== options.identity) {
+    throw formatError("IDENTITY_MISMATCH", `the file has identity ${state.metadata.identity}, the caller asked for ${options.identity}`, "identity");
+  }
+  const index = IvfVectorIndex.fromStoreState(store, state, live, rejected);
+  if (cache !== undefined) await insertQuietly(cache, cacheKey(stateKey(base, state.metadata.identity), ivfIndexStateCodec), state);
+  return index;
 }
 
 /** Load the index state and every partition into the index's cache. */
 export function prewarm(index: IvfVectorIndex): Promise<void> {
+  if (!(index instanceof IvfVectorIndex)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "index", expected: "an IvfVectorIndex", given: index });
   return index.prewarm();
 }

@@ -7,6 +7,7 @@ import {
   type Frame,
   type SectionInput,
   QuiverFormatError,
+  describeValue,
   getSection,
   jsonSection,
   readJsonSection,
@@ -22,6 +23,8 @@ import {
   parseIvfIndexMetadata,
   quantizerMetadataOf,
 } from "./index-format.js";
+import { quantizerCodeWidth, validateQuantizerMetadata } from "./compute/internal/metadata-validation.js";
+import { computeIndexIdentity } from "./identity.js";
 import type { QuantizerMetadata } from "./quantizer.js";
 import { quantizerArraySection } from "./writer.js";
 
@@ -43,7 +46,7 @@ export interface IvfIndexState {
 export const IVF_INDEX_STATE_TYPE_NAME = "IvfIndexState";
 
 /** Section ids of the cached state frame. */
-export const STATE_SECTION = {
+export const IVF_STATE_SECTION = {
   /** JSON: { path, fileSize, metadata }. */
   info: 0,
   centroids: 1,
@@ -88,10 +91,55 @@ export function checkLocationsInFile(meta: IvfIndexMetadata, parts: readonly Par
   });
 }
 
+/** States this process built itself or decoded and checked in full (cold open, codec decode). */
+const checkedStates = new WeakSet<IvfIndexState>();
+
+/** True when `state` was produced by this package's own checks (not handed in from outside). */
+export function isCheckedState(state: unknown): boolean {
+  return typeof state === "object" && state !== null && checkedStates.has(state as IvfIndexState);
+}
+
+/** The parts of a state before the cross-checks of {@link assembleState}. */
+export interface StateParts {
+  readonly path: string;
+  readonly fileSize: number;
+  readonly metadata: IvfIndexMetadata;
+  readonly centroids: Float32Array;
+  readonly arrays: readonly (Float32Array | Uint8Array | Uint32Array)[];
+  readonly partitions: readonly PartitionLocation[];
+}
+
+/**
+ * The checks a cold open and the state codec share, in the order of spec/ivf.md#check-order:
+ * finite centroids (INVALID_VALUE), quantizer metadata and its code width
+ * (BAD_QUANTIZER_METADATA), partition locations, then the identity digest (IDENTITY_MISMATCH).
+ */
+export function assembleState(parts: StateParts, stage: string): IvfIndexState {
+  const { metadata, centroids } = parts;
+  for (let i = 0; i < centroids.length; i++) {
+    if (!Number.isFinite(centroids[i])) throw new QuiverFormatError("INVALID_VALUE", `centroid value ${i} (partition ${Math.floor(i / metadata.dim)}) is ${centroids[i]}`, { stage });
+  }
+  const quantizer = validateQuantizerMetadata(quantizerMetadataOf(metadata, parts.arrays));
+  const width = quantizerCodeWidth(quantizer);
+  if (width !== metadata.quantizer.codeWidth) {
+    throw new QuiverFormatError("BAD_QUANTIZER_METADATA", `codeWidth ${metadata.quantizer.codeWidth}, a ${quantizer.kind} quantizer of dim ${metadata.dim} has ${width}`, { stage: "quantizer-metadata" });
+  }
+  checkLocationsInFile(metadata, parts.partitions, parts.fileSize, stage);
+  const identity = computeIndexIdentity({ metadata, centroids, arrays: parts.arrays, partitions: parts.partitions });
+  if (identity !== metadata.identity) {
+    throw new QuiverFormatError("IDENTITY_MISMATCH", `content digest ${identity} differs from the recorded identity ${describeValue(metadata.identity)}`, { stage: "identity" });
+  }
+  const state: IvfIndexState = { path: parts.path, fileSize: parts.fileSize, metadata, centroids, quantizer, partitions: parts.partitions };
+  checkedStates.add(state);
+  return state;
+}
+
 /** The codec of {@link IvfIndexState}: JSON info, centroids and quantizer arrays as aligned typed sections. */
 export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
   typeName: IVF_INDEX_STATE_TYPE_NAME,
-  version: 1,
+  // Version 2 added the identity to the metadata; version 1 entries are misses (reloaded).
+  version: 2,
+  minVersion: 2,
   encode(state: IvfIndexState): SectionInput[] {
     const P = state.partitions.length;
     const rowCounts = new Uint32Array(P);
@@ -109,33 +157,33 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
       }
     });
     return [
-      jsonSection(STATE_SECTION.info, { path: state.path, fileSize: state.fileSize, metadata: state.metadata }),
-      typedSection(STATE_SECTION.centroids, "f32", state.centroids),
-      typedSection(STATE_SECTION.rowCounts, "u32", rowCounts),
-      typedSection(STATE_SECTION.ranges, "u64", ranges),
-      typedSection(STATE_SECTION.checksums, "u32", checksums),
-      ...state.metadata.quantizer.arrays.map((a, i) => quantizerArraySection(STATE_SECTION.quantizerArrayBase + i, state.quantizer.arrays[a.name]!)),
+      jsonSection(IVF_STATE_SECTION.info, { path: state.path, fileSize: state.fileSize, metadata: state.metadata }),
+      typedSection(IVF_STATE_SECTION.centroids, "f32", state.centroids),
+      typedSection(IVF_STATE_SECTION.rowCounts, "u32", rowCounts),
+      typedSection(IVF_STATE_SECTION.ranges, "u64", ranges),
+      typedSection(IVF_STATE_SECTION.checksums, "u32", checksums),
+      ...state.metadata.quantizer.arrays.map((a, i) => quantizerArraySection(IVF_STATE_SECTION.quantizerArrayBase + i, state.quantizer.arrays[a.name]!)),
     ];
   },
   decode(frame: Frame): IvfIndexState {
-    const infoSection = getSection(frame, STATE_SECTION.info, "json");
+    const infoSection = getSection(frame, IVF_STATE_SECTION.info, "json");
     if (infoSection.length > IVF_LIMITS.maxMetadataBytes + 8192) fail("LIMIT_EXCEEDED", `state info of ${infoSection.length} bytes`, infoSection.offset);
-    const info = readJsonSection(frame, STATE_SECTION.info);
+    const info = readJsonSection(frame, IVF_STATE_SECTION.info);
     if (typeof info !== "object" || info === null || Array.isArray(info)) fail("SCHEMA_VIOLATION", "state info is not an object");
     const o = info as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (k !== "path" && k !== "fileSize" && k !== "metadata") fail("SCHEMA_VIOLATION", `state info: unknown field ${JSON.stringify(k)}`);
+    for (const k of Object.keys(o)) if (k !== "path" && k !== "fileSize" && k !== "metadata") fail("SCHEMA_VIOLATION", `state info: unknown field ${describeValue(k)}`);
     if (typeof o.path !== "string" || o.path.length === 0 || o.path.length > 4096) fail("SCHEMA_VIOLATION", "state info: path");
     if (typeof o.fileSize !== "number" || !Number.isSafeInteger(o.fileSize) || o.fileSize < 0) fail("SCHEMA_VIOLATION", "state info: fileSize");
     const metadata = parseIvfIndexMetadata(o.metadata, "payload");
     const P = metadata.numPartitions;
-    const centroids = readTypedSection(frame, STATE_SECTION.centroids, "f32");
+    const centroids = readTypedSection(frame, IVF_STATE_SECTION.centroids, "f32");
     if (centroids.length !== P * metadata.dim) fail("SCHEMA_VIOLATION", `centroids has ${centroids.length} values, expected ${P * metadata.dim}`);
-    const rowCounts = readTypedSection(frame, STATE_SECTION.rowCounts, "u32");
-    const ranges = readTypedSection(frame, STATE_SECTION.ranges, "u64");
-    const checksums = readTypedSection(frame, STATE_SECTION.checksums, "u32");
+    const rowCounts = readTypedSection(frame, IVF_STATE_SECTION.rowCounts, "u32");
+    const ranges = readTypedSection(frame, IVF_STATE_SECTION.ranges, "u64");
+    const checksums = readTypedSection(frame, IVF_STATE_SECTION.checksums, "u32");
     if (rowCounts.length !== P || ranges.length !== P * 4 || checksums.length !== P * 2) fail("SCHEMA_VIOLATION", "partition table length does not match numPartitions");
     const arrays = metadata.quantizer.arrays.map((a, i) => {
-      const id = STATE_SECTION.quantizerArrayBase + i;
+      const id = IVF_STATE_SECTION.quantizerArrayBase + i;
       const arr = readTypedSection(frame, id, a.encoding);
       if (arr.length !== a.length) fail("SCHEMA_VIOLATION", `quantizer array ${a.name}: ${arr.length} values, expected ${a.length}`, getSection(frame, id).offset);
       return arr;
@@ -154,8 +202,7 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
         fail("RESERVED_NONZERO", `partition ${i}: raw-vector fields set in an index without raw vectors`);
       }
     }
-    checkLocationsInFile(metadata, partitions, o.fileSize, "payload");
-    return { path: o.path, fileSize: o.fileSize, metadata, centroids, quantizer: quantizerMetadataOf(metadata, arrays), partitions };
+    return assembleState({ path: o.path, fileSize: o.fileSize, metadata, centroids, arrays, partitions }, "payload");
   },
   sizeOf(state: IvfIndexState): number {
     return retainedBufferBytes([state.centroids, ...Object.values(state.quantizer.arrays)]) + 64 * state.partitions.length + 1024;

@@ -134,15 +134,16 @@ describe("trainKMeans", () => {
 });
 
 describe("trainIvfModel", () => {
-  it("trains on numPartitions * sampleRate rows, skipping non-finite rows", () => {
+  it("trains on numPartitions * sampleRate rows; non-finite data is rejected before training", () => {
     const { x } = clustered(3000, 8, 6, 5, 6);
-    x[0] = Number.NaN;
     const m = trainIvfModel(x, 3000, 8, { numPartitions: 6, distance: "l2", sampleRate: 100, seed: 3 });
-    expect(m.sampleRows).toBeLessThanOrEqual(600);
-    expect(m.sampleRows).toBeGreaterThanOrEqual(599);
+    expect(m.sampleRows).toBe(600);
     expect(m.centroids.length).toBe(48);
     expect(m.centroids.every(Number.isFinite)).toBe(true);
     const again = trainIvfModel(x, 3000, 8, { numPartitions: 6, distance: "l2", sampleRate: 100, seed: 3 });
     expect([...again.centroids]).toEqual([...m.centroids]);
+    const bad = x.slice();
+    bad[8 * 17 + 3] = Number.NaN;
+    expect(() => trainIvfModel(bad, 3000, 8, { numPartitions: 6, distance: "l2" })).toThrow(expect.objectContaining({ name: "QuiverArgumentError", code: "INVALID_ARGUMENT", argument: "vectors[139]" }));
   });
 });

@@ -71,7 +71,7 @@ describe("IVF index file", () => {
 
   it("cold open reads the metadata past 64 KiB with one more read, and a table past 64 KiB with one more", async () => {
     // 64 partitions x dim 512 centroids = 128 KiB of metadata.
-    const big = await written({ n: 200, dim: 512, numPartitions: 64, codeWidth: 4, raw: false });
+    const big = await written({ n: 200, dim: 512, numPartitions: 64, codeWidth: 512, raw: false });
     big.store.reset();
     const s1 = await readIvfIndexState(big.store, "idx/index.qvr");
     expect(s1.metadata.numPartitions).toBe(64);

@@ -67,9 +67,9 @@ describe("search arguments", () => {
     const inner = new MemoryObjectStore();
     await buildIvfIndex(inner, "a", data, N, DIM, { quantizer: "pq", distance: "l2", numPartitions: 4, threads: 1, maxIters: 5, storeRawVectors: false });
     const index = await openVectorIndex(inner, "a");
-    await expect(index.search(new Float32Array(3), { k: 1 })).rejects.toThrow(RangeError);
-    await expect(index.search(q(0), { k: 0 })).rejects.toThrow(RangeError);
-    await expect(index.search(q(0), { k: 1, refineFactor: 0 })).rejects.toThrow(RangeError);
+    await expect(index.search(new Float32Array(3), { k: 1 })).rejects.toMatchObject({ name: "QuiverArgumentError", code: "INVALID_ARGUMENT", argument: "query" });
+    await expect(index.search(q(0), { k: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", argument: "options.k" });
+    await expect(index.search(q(0), { k: 1, refineFactor: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", argument: "options.refineFactor" });
     await expect(index.search(q(0), { k: 1, refineFactor: 2 })).rejects.toThrow(/raw vectors/);
     expect((await index.search(q(0), { k: 3, nprobes: 99 })).length).toBe(3);
   });

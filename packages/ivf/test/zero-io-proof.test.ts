@@ -76,9 +76,10 @@ const kinds: QuantizerKind[] = ["flat", "sq", "pq", "rabitq"];
 describe.each(kinds)("zero-IO reconstruction, %s", (kind) => {
   let store: LocalDirectoryStore;
   let coldResults: VectorSearchHit[][];
+  let identity: string;
   beforeAll(async () => {
     store = new LocalDirectoryStore(join(root, `store-${kind}`));
-    await buildIvfIndex(store, PATH, data, N, DIM, { quantizer: kind, distance: "l2", numPartitions: 12, seed: 5, threads: 1, maxIters: 10 });
+    ({ identity } = await buildIvfIndex(store, PATH, data, N, DIM, { quantizer: kind, distance: "l2", numPartitions: 12, seed: 5, threads: 1, maxIters: 10 }));
     const cold = await openVectorIndex(new IoStatsStore(store), PATH);
     coldResults = await runQueries(cold, true);
   });
@@ -95,7 +96,7 @@ describe.each(kinds)("zero-IO reconstruction, %s", (kind) => {
       const second = await factory.make(tag);
       const stats = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await openVectorIndex(stats, PATH, { cache });
+      const warm = await openVectorIndex(stats, PATH, { cache, identity });
       const results = await runQueries(warm, true);
       await second.close?.();
       expect(stats.snapshot().total).toMatchObject({ readRequests: 0, heads: 0, lists: 0 });
@@ -111,12 +112,12 @@ describe.each(kinds)("zero-IO reconstruction, %s", (kind) => {
       await first.close?.();
       // Corrupt the entry of the partition nearest to query 0 (so it is surely probed).
       const probe = warmProbe(index, 0);
-      await factory.corrupt(tag, `${PATH}/partition/${probe}\0${PARTITION_TYPE_NAMES[kind]}`);
+      await factory.corrupt(tag, `${PATH}/${identity}/partition/${probe}\0${PARTITION_TYPE_NAMES[kind]}`);
 
       const second = await factory.make(tag);
       const stats = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await openVectorIndex(stats, PATH, { cache });
+      const warm = await openVectorIndex(stats, PATH, { cache, identity });
       const results = await runQueries(warm, true);
       await second.close?.();
       expect(stats.snapshot().total.readRequests).toBe(1);

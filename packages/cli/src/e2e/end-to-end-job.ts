@@ -116,6 +116,7 @@ export async function runEndToEndJob(o: EndToEndJobOptions = {}): Promise<EndToE
       onPhase: (phase, ms) => progress(`build: ${phase} done in ${(ms / 1000).toFixed(1)} s`),
     });
 
+    await writeFile(join(workDir, E2E_FILES.identity), built.identity);
     progress("prewarm: state and every partition into the disk cache");
     t = performance.now();
     const backend = new DiskCacheBackend({ directory: join(workDir, E2E_FILES.cache), maxBytes: 4 * 1024 * 1024 * 1024 });

@@ -17,6 +17,8 @@ export const E2E_FILES = {
   /** Result row ids of a pass: `results-<pass>.u64`, queries x k. */
   results: (pass: string) => `results-${pass}.u64`,
   report: "reopen.json",
+  /** The built index's identity (the reopen passes it so the open needs no store read). */
+  identity: "index.identity",
 } as const;
 
 /** Options of {@link runReopenPhase}. */
@@ -73,8 +75,9 @@ export async function runReopenPhase(o: ReopenPhaseOptions): Promise<ReopenRepor
     new DiskCacheBackend({ directory: join(o.workDir, E2E_FILES.cache), maxBytes: 4 * 1024 * 1024 * 1024 }),
   );
   const cache = new IndexCache(backend);
+  const identity = (await readFile(join(o.workDir, E2E_FILES.identity), "utf8")).trim();
   const t0 = performance.now();
-  const index = await openVectorIndex(store, E2E_FILES.indexPath, { cache });
+  const index = await openVectorIndex(store, E2E_FILES.indexPath, { cache, identity });
   const openMs = performance.now() - t0;
   const passes: QueryPassReport[] = [];
   for (const pass of [

@@ -1,5 +1,7 @@
 /** IVF model training: k-means over a seeded sample of numPartitions * sampleRate rows. */
+import { QuiverArgumentError, checkInteger, checkOneOf } from "@quiver/format";
 import type { DistanceType } from "../../quantizer.js";
+import { MAX_PARTITIONS, PARALLEL_OPTION_NAMES, checkDistance, checkKnownOptions, checkOptionalNumber, checkParallelOptions, checkShape, checkVectors } from "./arguments.js";
 import { trainKMeans } from "./kmeans.js";
 import type { KMeansOptions, KMeansResult } from "./kmeans.js";
 import { sampleRows } from "./quantizers.js";
@@ -40,10 +42,33 @@ export function trainIvfModel(vectors: Float32Array, n: number, dim: number, opt
   return ivfModelFrom(opts, dim, rows, trainKMeans(sample, rows, dim, opts.numPartitions, kmeansOptions));
 }
 
+const IVF_TRAIN_OPTIONS = ["numPartitions", "distance", "sampleRate", "maxIters", "tolerance", "seed", "init", ...PARALLEL_OPTION_NAMES] as const;
+
+/**
+ * Validate IVF training arguments before any work (QuiverArgumentError): shape, options (known
+ * names, types, ranges; `numPartitions` required and at most n), then every value finite.
+ */
+export function checkIvfTraining(vectors: unknown, n: unknown, dim: unknown, opts: unknown): void {
+  const shape = checkShape(n, dim, 1);
+  const o = checkKnownOptions(opts, IVF_TRAIN_OPTIONS);
+  const k = checkInteger("options.numPartitions", o.numPartitions, 1, MAX_PARTITIONS);
+  if (k > shape.n) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.numPartitions", expected: `at most n = ${shape.n} (one row per partition at least)`, given: k });
+  checkDistance("options.distance", o.distance);
+  if (o.sampleRate !== undefined) checkInteger("options.sampleRate", o.sampleRate, 1, 1 << 20);
+  if (o.maxIters !== undefined) checkInteger("options.maxIters", o.maxIters, 1, 10_000);
+  checkOptionalNumber("options.tolerance", o.tolerance);
+  if (typeof o.tolerance === "number" && o.tolerance < 0) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.tolerance", expected: "a finite number >= 0", given: o.tolerance });
+  checkOptionalNumber("options.seed", o.seed);
+  if (o.init !== undefined) checkOneOf("options.init", o.init, ["kmeans++", "random"]);
+  checkParallelOptions(o);
+  checkVectors("vectors", vectors, shape.n, shape.dim);
+}
+
 /** The seeded training sample (numPartitions * sampleRate finite rows) and the k-means options. */
 export function ivfTrainingSample(
   vectors: Float32Array, n: number, dim: number, opts: IvfTrainOptions,
 ): { rows: number; sample: Float32Array; kmeansOptions: KMeansOptions } {
+  checkIvfTraining(vectors, n, dim, opts);
   const k = opts.numPartitions;
   const seed = opts.seed ?? 42;
   const want = Math.min(n, k * (opts.sampleRate ?? 256));

@@ -13,6 +13,21 @@ import { pickDistinctRows, trainKMeans } from "./kmeans.js";
 import { assignNearest, assignScored, batchKernel, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
+import { QuiverArgumentError, checkInteger } from "@quiver/format";
+import {
+  MAX_PARTITIONS,
+  MAX_RABITQ_DIMENSION,
+  PARALLEL_OPTION_NAMES,
+  checkDistance,
+  checkKnownOptions,
+  checkOptionalBoolean,
+  checkOptionalNumber,
+  checkParallelOptions,
+  checkQuantizerKind,
+  checkShape,
+  checkVectors,
+} from "./arguments.js";
+
 /** Codewords per PQ sub-space (8-bit codes). */
 export const PQ_CENTROIDS = 256;
 
@@ -81,11 +96,49 @@ function prepareQuery(query: Float32Array, centroid: Float32Array, dim: number, 
   return q;
 }
 
+const QUANTIZER_TRAIN_OPTIONS = [
+  "distance", "seed", "numSubVectors", "nbits", "maxIters", "tolerance", "sampleSize", "residual", "ivfCentroids", "numPartitions", ...PARALLEL_OPTION_NAMES,
+] as const;
+
+/**
+ * Validate quantizer training arguments before any work (QuiverArgumentError): the kind (no
+ * silent default), the shape and limits (RaBitQ dim <= 4,096 before anything else), options
+ * (known names, types, PQ sub-vectors dividing dim, 8 bits), IVF centroids when residual, then
+ * every sample value finite.
+ */
+export function checkQuantizerTraining(kind: unknown, sample: unknown, n: unknown, dim: unknown, opts: unknown): void {
+  const k = checkQuantizerKind("kind", kind);
+  const shape = checkShape(n, dim, k === "sq" || k === "pq" ? 1 : 0);
+  if (k === "rabitq" && shape.dim > MAX_RABITQ_DIMENSION) {
+    throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "dim", expected: `at most ${MAX_RABITQ_DIMENSION} for rabitq (its rotation is dim^2 floats)`, given: shape.dim, hint: "use pq or sq above 4096 dimensions" });
+  }
+  const o = checkKnownOptions(opts, QUANTIZER_TRAIN_OPTIONS);
+  checkDistance("options.distance", o.distance);
+  checkOptionalNumber("options.seed", o.seed);
+  if (o.numSubVectors !== undefined) {
+    const m = checkInteger("options.numSubVectors", o.numSubVectors, 1, shape.dim);
+    if (shape.dim % m !== 0) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.numSubVectors", expected: `a divisor of dim ${shape.dim}`, given: m });
+  }
+  if (o.nbits !== undefined && o.nbits !== 8) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.nbits", expected: "8 (the only PQ code size implemented)", given: o.nbits });
+  if (o.maxIters !== undefined) checkInteger("options.maxIters", o.maxIters, 1, 10_000);
+  checkOptionalNumber("options.tolerance", o.tolerance);
+  if (o.sampleSize !== undefined) checkInteger("options.sampleSize", o.sampleSize, 1, Number.MAX_SAFE_INTEGER);
+  checkOptionalBoolean("options.residual", o.residual);
+  if (k === "rabitq" && o.residual === false) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.residual", expected: "true or unset: rabitq always encodes residuals", given: false });
+  checkParallelOptions(o);
+  const residual = k === "rabitq" ? false /* its rotation is trained without the sample */ : ((o.residual as boolean | undefined) ?? defaultResidual(k, o.distance as DistanceType));
+  if (residual || o.ivfCentroids !== undefined || o.numPartitions !== undefined) {
+    const parts = checkInteger("options.numPartitions", o.numPartitions, 1, MAX_PARTITIONS);
+    checkVectors("options.ivfCentroids", o.ivfCentroids, parts, shape.dim);
+  }
+  checkVectors("sample", sample, k === "flat" || k === "rabitq" ? 0 : shape.n, shape.dim);
+}
+
 /** Trains a quantizer of `kind` on `n` sample rows (raw vectors; preparation happens here). */
 export function trainQuantizer(
   kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions,
 ): TrainedQuantizer {
-  if (!Number.isInteger(dim) || dim < 1) throw new RangeError(`dim must be a positive integer, got ${dim}`);
+  checkQuantizerTraining(kind, sample, n, dim, opts);
   const distance = opts.distance;
   const seed = opts.seed ?? 42;
   const residual = opts.residual ?? defaultResidual(kind, distance);
@@ -181,6 +234,7 @@ export function pqFromPlan(plan: PqTrainingPlan): TrainedQuantizer {
 export function prepareTrainingSample(
   kind: QuantizerKind, sample: Float32Array, n: number, dim: number, opts: QuantizerTrainOptions,
 ): { prepared: Float32Array; rows: number; residual: boolean } {
+  checkQuantizerTraining(kind, sample, n, dim, opts);
   const residual = opts.residual ?? defaultResidual(kind, opts.distance);
   const seed = opts.seed ?? 42;
   const rows = kind === "pq" ? Math.min(n, opts.sampleSize ?? 256 * PQ_CENTROIDS) : n;

@@ -1,0 +1,102 @@
+/**
+ * Index identity (spec/ivf.md#index-identity): a SHA-256 content digest over everything a search
+ * depends on except byte offsets — metadata, centroids, quantizer arrays and every partition's row
+ * count, section length and CRC-32. It is written into the metadata at build time, recomputed by
+ * a cold open and by the state codec, and is part of every cache key of the index, so a rebuilt,
+ * replaced or restored file is never answered from another file's cache entries.
+ */
+import { createHash } from "node:crypto";
+import type { IvfIndexMetadata, PartitionLocation } from "./index-format.js";
+
+/** Length of an identity: 64 lowercase hex digits (SHA-256). */
+export const IDENTITY_LENGTH = 64;
+const IDENTITY_PATTERN = /^[0-9a-f]{64}$/;
+const DOMAIN = "QVR-IVF-IDENTITY-1";
+const DISTANCE_CODE = { l2: 0, cosine: 1, dot: 2 } as const;
+const KIND_CODE = { flat: 0, sq: 1, pq: 2, rabitq: 3 } as const;
+const ENCODING_CODE = { f32: 0, u8: 1, u32: 2 } as const;
+
+/** True when `s` has the shape of an identity. */
+export function isIndexIdentity(s: unknown): s is string {
+  return typeof s === "string" && IDENTITY_PATTERN.test(s);
+}
+
+/** What the identity digest covers (offsets are deliberately left out: they are checked by CRC on every read). */
+export interface IdentityInput {
+  readonly metadata: Omit<IvfIndexMetadata, "identity">;
+  readonly centroids: Float32Array;
+  /** Quantizer arrays in the order of `metadata.quantizer.arrays`. */
+  readonly arrays: readonly (Float32Array | Uint8Array | Uint32Array)[];
+  readonly partitions: readonly Pick<PartitionLocation, "rows" | "length" | "crc32" | "raw">[];
+}
+
+function viewBytes(v: ArrayBufferView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** The identity of an index: lowercase hex SHA-256 of the canonical bytes of spec/ivf.md#index-identity. */
+export function computeIndexIdentity(input: IdentityInput): string {
+  const h = createHash("sha256");
+  const scratch = new DataView(new ArrayBuffer(8));
+  const u8 = (v: number): void => void h.update(Uint8Array.of(v));
+  const u32 = (v: number): void => {
+    scratch.setUint32(0, v >>> 0, true);
+    h.update(new Uint8Array(scratch.buffer, 0, 4));
+  };
+  const u64 = (v: number): void => {
+    scratch.setBigUint64(0, BigInt(v), true);
+    h.update(new Uint8Array(scratch.buffer, 0, 8));
+  };
+  const str = (s: string): void => {
+    const b = Buffer.from(s, "utf8");
+    u32(b.byteLength);
+    h.update(b);
+  };
+  const m = input.metadata;
+  h.update(Buffer.from(DOMAIN, "ascii"));
+  u32(m.dim);
+  u32(m.numPartitions);
+  u64(m.numRows);
+  u8(DISTANCE_CODE[m.distance]);
+  u8(KIND_CODE[m.quantizer.kind]);
+  u8(m.quantizer.residual ? 1 : 0);
+  u8(m.rawVectors ? 1 : 0);
+  u32(m.quantizer.codeWidth);
+  const names = Object.keys(m.quantizer.params).sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+  u32(names.length);
+  for (const name of names) {
+    str(name);
+    const v = m.quantizer.params[name]!;
+    if (typeof v === "number") {
+      u8(0);
+      scratch.setFloat64(0, v, true);
+      h.update(new Uint8Array(scratch.buffer, 0, 8));
+    } else if (typeof v === "boolean") {
+      u8(1);
+      u8(v ? 1 : 0);
+    } else {
+      u8(2);
+      str(v);
+    }
+  }
+  u32(m.quantizer.arrays.length);
+  m.quantizer.arrays.forEach((a, i) => {
+    const bytes = viewBytes(input.arrays[i]!);
+    str(a.name);
+    u8(ENCODING_CODE[a.encoding]);
+    u64(a.length);
+    u64(bytes.byteLength);
+    h.update(bytes);
+  });
+  const c = viewBytes(input.centroids);
+  u64(c.byteLength);
+  h.update(c);
+  for (const p of input.partitions) {
+    u32(p.rows);
+    u32(p.crc32);
+    u64(p.length);
+    u32(p.raw?.crc32 ?? 0);
+    u64(p.raw?.length ?? 0);
+  }
+  return h.digest("hex");
+}
