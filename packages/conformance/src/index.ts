@@ -23,7 +23,7 @@ export { loadFixtureCases, generateFixtures, checkFixtures } from "./fixture-gen
 export { loadCatalog, loadCase, readDirectoryFiles } from "./catalog.js";
 export type { Catalog, CatalogCase, FixtureSidecar, LoadedCase } from "./catalog.js";
 export { errorCodeAndStage } from "./adapter.js";
-export type { AdapterCapabilities, ConformanceAdapter, OperationOutcome, UnsupportedDeclaration } from "./adapter.js";
+export type { AdapterCapabilities, AdapterFixture, ConformanceAdapter, OperationOutcome, UnsupportedDeclaration } from "./adapter.js";
 export { ReferenceAdapter, runReferenceOperation, runReferenceEncode, toOperationFixture } from "./reference-adapter.js";
 export type { ReferenceAdapterOptions } from "./reference-adapter.js";
 export { CliAdapter, splitCommandLine } from "./cli-adapter.js";

@@ -3,7 +3,10 @@
  * separately; a case is skipped only when the adapter declared its operation (or the case itself)
  * unsupported, with a reason. An operation the adapter neither implements nor declares fails.
  */
-import type { AdapterCapabilities, ConformanceAdapter, OperationOutcome } from "./adapter.js";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AdapterCapabilities, AdapterFixture, ConformanceAdapter, OperationOutcome } from "./adapter.js";
 import { type CatalogCase, type LoadedCase, loadCase, loadCatalog } from "./catalog.js";
 import { canonicalJson, toCanonicalValue } from "./canonical-json.js";
 import { defaultRepoRoot } from "./internal/paths.js";
@@ -95,7 +98,8 @@ export async function runCase(adapter: ConformanceAdapter, caps: AdapterCapabili
   const caseGap = caps.unsupported.find((u) => "case" in u && u.case === entry.id);
   if (caseGap !== undefined) return { ...base, status: "skipped", reason: caseGap.reason, checks };
   if (!caps.operations.includes(entry.operation)) {
-    const opGap = caps.unsupported.find((u) => "operation" in u && u.operation === entry.operation);
+    const opGap =
+      caps.unsupported.find((u) => "operation" in u && u.operation === entry.operation) ?? caps.unsupported.find((u) => "operation" in u && u.operation === "*");
     if (opGap !== undefined) return { ...base, status: "skipped", reason: opGap.reason, checks };
     return fail(`operation "${entry.operation}" is neither supported nor declared unsupported by the adapter`);
   }
@@ -107,10 +111,13 @@ export async function runCase(adapter: ConformanceAdapter, caps: AdapterCapabili
   }
   checks.push("decode");
   let outcome: OperationOutcome;
+  const scratch = mkdtempSync(join(tmpdir(), "quiver-case-"));
   try {
-    outcome = await adapter.decode(entry.operation, loaded);
+    outcome = await adapter.decode(entry.operation, adapterFixture(loaded, scratch));
   } catch (e) {
     return fail(`adapter crashed: ${messageOf(e)}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
   if (entry.validity === "invalid") {
     const want = loaded.sidecar.error!;
@@ -134,7 +141,7 @@ export async function runCase(adapter: ConformanceAdapter, caps: AdapterCapabili
     checks.push("re-encode");
     let bytes: Uint8Array;
     try {
-      bytes = await adapter.encode(encodeOp, loaded);
+      bytes = await adapter.encode(encodeOp, structuredClone(expected));
     } catch (e) {
       return fail(`${encodeOp} crashed: ${messageOf(e)}`);
     }
@@ -142,6 +149,20 @@ export async function runCase(adapter: ConformanceAdapter, caps: AdapterCapabili
     if (at !== -1) return fail(`${encodeOp} of the expected value differs from the fixture at byte ${at} (${bytes.length} vs ${loaded.bin.length} bytes)`);
   }
   return { ...base, status: "passed", checks };
+}
+
+/**
+ * The only inputs an adapter gets (the contract's rule, conformance/README.md): a private copy of the
+ * fixture bytes, or a copy of the fixture directory at `<scratch>/fixture` (a fresh directory with a
+ * random name, removed after the case), and a deep copy of the input document. Neither the sidecar,
+ * nor its path, nor the case's id or name is reachable from here.
+ */
+function adapterFixture(loaded: LoadedCase, scratch: string): AdapterFixture {
+  const input = loaded.sidecar.input === undefined ? {} : { input: structuredClone(loaded.sidecar.input) };
+  if (loaded.bin !== undefined) return { bin: loaded.bin.slice(), ...input };
+  const dir = join(scratch, "fixture");
+  cpSync(loaded.dir!, dir, { recursive: true });
+  return { dir, ...input };
 }
 
 function summarise(caps: AdapterCapabilities, cases: CaseResult[]): ConformanceReport {

@@ -145,7 +145,7 @@ if (cmd === "capabilities") {
   const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => (d.parentPath === path ? "" : d.parentPath.slice(path.length + 1) + "/") + d.name).sort();
   console.log(JSON.stringify({ files, input: JSON.parse(readFileSync(process.argv[inputAt + 1], "utf8")) }));
 } else if (cmd === "encode") {
-  process.stdout.write(JSON.parse(readFileSync(path, "utf8")).expected.name);
+  console.log(JSON.stringify({ bytes: Buffer.from(JSON.parse(readFileSync(path, "utf8")).name).toString("hex") }));
 } else { process.exit(3); }
 `,
     );
