@@ -19,7 +19,7 @@ export const USAGE = `usage: quiver <command> [options]
 
   main [--rows N] [--queries N] [--partitions N] [--work-dir D] [--keep]
                                          end-to-end job: build IVF_PQ, prewarm a disk cache, reopen in a fresh process with 0 reads, query, recall@10
-  conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>]
+  conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--operation <op>]... [--require-all] [--root <repo>] [--concurrency <n>]
                                          run the conformance catalog against an adapter
   inspect <file> [--json]                frame header and section table of a Quiver frame
   adapter capabilities                   the reference implementation behind the CLI contract

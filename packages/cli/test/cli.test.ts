@@ -136,6 +136,20 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     }
   });
 
+  it("conformance: unknown area/operation exit 2; nothing executed exits 1; --require-all and --root pass a full run", async () => {
+    const typo = await cli(["conformance", "--area", "containr"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/unknown area "containr"/);
+    expect((await cli(["conformance", "--operation", "decode-fram"])).code).toBe(2);
+    const minimal = `node "${join(root, "conformance/adapters/minimal-frame/adapter.mjs")}"`;
+    const onlyGaps = await cli(["conformance", "--area", "cache", "--adapter-cmd", minimal]);
+    expect(onlyGaps.code).toBe(1);
+    expect(onlyGaps.out).toMatch(/verdict: FAIL: no case was executed/);
+    const strict = await cli(["conformance", "--operation", "decode-frame", "--require-all", "--json", "--root", root, "--adapter-cmd", minimal]);
+    expect(strict.code).toBe(0);
+    expect(JSON.parse(strict.out)).toMatchObject({ requireAll: true, verdict: { pass: true }, skipped: 0 });
+  });
+
   it("conformance runs the whole reference suite and exits 0 when it passes", async () => {
     const r = await cli(["conformance"]);
     expect(r.out).toMatch(/total\s+\d+\s+0\s+0/);

@@ -28,8 +28,17 @@ export { ReferenceAdapter, runReferenceOperation, runReferenceEncode, toOperatio
 export type { ReferenceAdapterOptions } from "./reference-adapter.js";
 export { CliAdapter, splitCommandLine } from "./cli-adapter.js";
 export type { CliAdapterOptions } from "./cli-adapter.js";
-export { runConformance, runCase, adapterCapabilities, firstDifference } from "./runner.js";
-export type { RunConformanceOptions, CaseResult, ConformanceReport, ConformanceTally } from "./runner.js";
+export {
+  runConformance,
+  runCase,
+  adapterCapabilities,
+  firstDifference,
+  selectCases,
+  conformanceVerdict,
+  conformanceExitCode,
+  ConformanceUsageError,
+} from "./runner.js";
+export type { RunConformanceOptions, CaseResult, ConformanceReport, ConformanceTally, ConformanceVerdict } from "./runner.js";
 export { formatConformanceReport, conformanceReportJson } from "./report.js";
 export { defineConformanceSuite } from "./vitest-suite.js";
 export type { ConformanceSuiteOptions } from "./vitest-suite.js";

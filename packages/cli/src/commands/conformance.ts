@@ -1,10 +1,13 @@
-/** `quiver conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>]`. */
+/** `quiver conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--operation <op>]... [--require-all] [--root <repo>] [--concurrency <n>]`. */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   type ConformanceAdapter,
   type ConformanceReport,
   CliAdapter,
+  ConformanceUsageError,
   ReferenceAdapter,
+  conformanceExitCode,
   conformanceReportJson,
   formatConformanceReport,
   runConformance,
@@ -12,7 +15,7 @@ import {
 } from "@quiver/conformance";
 import { type CliIo, UsageError, progressLine } from "../io.js";
 
-/** Run the catalog against the reference adapter (or an external one) and print the report; 1 when anything failed. */
+/** Run the catalog against the reference adapter (or an external one) and print the report; 1 unless the verdict passes (see runner). */
 export async function conformanceCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -20,6 +23,9 @@ export async function conformanceCommand(args: readonly string[], io: CliIo): Pr
       json: { type: "boolean", default: false },
       "adapter-cmd": { type: "string" },
       area: { type: "string", multiple: true },
+      operation: { type: "string", multiple: true },
+      "require-all": { type: "boolean", default: false },
+      root: { type: "string" },
       concurrency: { type: "string" },
     },
     strict: true,
@@ -32,25 +38,37 @@ export async function conformanceCommand(args: readonly string[], io: CliIo): Pr
   }
   const adapter: ConformanceAdapter =
     values["adapter-cmd"] === undefined ? new ReferenceAdapter() : new CliAdapter(splitCommandLine(values["adapter-cmd"]), { cwd: io.cwd });
-  const report = await runWithProgress(adapter, io, { areas: values.area, concurrency: concurrency ?? (values["adapter-cmd"] === undefined ? 1 : 2) });
+  const report = await runWithProgress(adapter, io, {
+    areas: values.area,
+    operations: values.operation,
+    requireAll: values["require-all"],
+    ...(values.root === undefined ? {} : { root: resolve(io.cwd, values.root) }),
+    concurrency: concurrency ?? (values["adapter-cmd"] === undefined ? 1 : 2),
+  });
   io.stdout(values.json ? conformanceReportJson(report) : formatConformanceReport(report));
-  return report.failed > 0 ? 1 : 0;
+  return conformanceExitCode(report);
 }
 
 /** Run the suite with a progress line on a TTY. */
 export async function runWithProgress(
   adapter: ConformanceAdapter,
   io: CliIo,
-  options: { areas?: readonly string[] | undefined; concurrency?: number } = {},
+  options: { areas?: readonly string[] | undefined; operations?: readonly string[] | undefined; requireAll?: boolean; root?: string; concurrency?: number } = {},
 ): Promise<ConformanceReport> {
   const progress = progressLine(io);
-  const areas = options.areas;
   try {
     return await runConformance(adapter, {
-      ...(areas !== undefined && areas.length > 0 ? { filter: (c) => areas.includes(c.area) } : {}),
+      ...(options.areas === undefined ? {} : { areas: options.areas }),
+      ...(options.operations === undefined ? {} : { operations: options.operations }),
+      ...(options.root === undefined ? {} : { root: options.root }),
+      requireAll: options.requireAll === true,
       concurrency: options.concurrency ?? 1,
       onCase: (r, done, total) => progress.update(`conformance ${done}/${total} ${r.id}`),
     });
+  } catch (e) {
+    // An unknown area/operation (or an empty selection) is the caller's mistake: exit 2, nothing ran.
+    if (e instanceof ConformanceUsageError) throw new UsageError(e.message);
+    throw e;
   } finally {
     progress.done();
   }
