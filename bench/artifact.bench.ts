@@ -235,24 +235,27 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     await writeRows("two-file", mem, "two-file", readRows, P, groupBytes);
     layouts.push({ name: "two-file shuffle", make: (s) => TwoFileShuffleSource.open(s, "two-file", { numPartitions: P, payloadSchema: payload, coalesce }) });
     let base: { seconds: number; requests: number } | undefined;
+    const measured: { row: BenchResult["rows"][number]; raw: { seconds: number; requests: number } }[] = [];
     for (const l of layouts) {
       const stats = new IoStatsStore(new LatencyStore(mem, { latencyMs: 20 }));
       const source = await l.make(stats);
       const openRequests = stats.snapshot().total.readRequests + stats.snapshot().total.heads;
       const r = await readAll(source, stats, concurrency, ctx, `${l.name} P=${P}`);
       if (l.name === "two-file shuffle") base = r;
-      rows.push({ bench: "read", layout: l.name, rows: readRows, partitions: P, openRequests, requestsPerPartition: +(r.requests / P).toFixed(2), maxRequestsPerPartition: r.maxReq, bytesReadMB: +(r.bytes / 1e6).toFixed(1), seconds: +r.seconds.toFixed(1) });
+      measured.push({ row: { bench: "read", layout: l.name, rows: readRows, partitions: P, openRequests, requestsPerPartition: +(r.requests / P).toFixed(2), maxRequestsPerPartition: r.maxReq, bytesReadMB: +(r.bytes / 1e6).toFixed(1), seconds: +r.seconds.toFixed(1) }, raw: r });
     }
-    for (const row of rows) {
-      if (row.bench === "read" && row.partitions === P && base !== undefined) {
-        row.requestsVsTwoFile = +(((row.requestsPerPartition as number) * P) / base.requests).toFixed(2);
-        row.timeVsTwoFile = +((row.seconds as number) / base.seconds).toFixed(2);
+    // Ratios from the unrounded measurements (a rounded time over an unrounded one made the
+    // two-file row compared with itself show 1.14).
+    for (const { row, raw } of measured.splice(0)) {
+      if (base !== undefined) {
+        row.requestsVsTwoFile = +(raw.requests / base.requests).toFixed(2);
+        row.timeVsTwoFile = +(raw.seconds / base.seconds).toFixed(2);
       }
+      rows.push(row);
     }
   }
   notes.push(`write: ${BUDGET / 1048576} MiB budget (artifact) / ${BUDGET / 1048576} MiB flush groups (two-file), LocalDirectoryStore in a temp dir, one child process per row; payload = row_id u64 + 16-byte code (24 B/row)`);
   notes.push(`read: ${readRows} rows; artifact budget ${readBudget / 1048576} MiB, two-file flush groups ${groupBytes / 1048576} MiB (same working memory); MemoryObjectStore behind LatencyStore(20 ms); ${concurrency} partitions in flight; coalescing only of touching ranges (gap 0), so bytes read = bytes needed`);
-  notes.push("other CPU-heavy work runs concurrently on this 2-core machine: times are indicative, request and byte counts are exact");
   return { rows, notes };
 }
 

@@ -143,7 +143,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       ];
   const notes: string[] = [
     "Entries are CacheTestVectors frames (one f32 section of the given size); insert = encode + store, get = fetch + verify CRCs + decode (memory: live value, no codec).",
-    "Other engineers run CPU-heavy work (WASM k-means, builds, test suites) on this 2-core machine concurrently: absolute numbers are noisy, compare within a run.",
     "tiered get = a fresh memory tier over the written disk tier: persistent hit + promotion (a warm tiered get is the memory row).",
     "x copy = codec time / Buffer.copy time of the same frame bytes (Buffer.copy is the physical limit).",
   ];

@@ -143,7 +143,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     `data: ${n} x ${dim} seeded mixture of ${clusters} Gaussians (sigma 0.5), ${Q} queries from the same mixture; ${P} partitions; PQ ${Math.max(1, dim / 8)} sub-vectors (16 at dim 128); search from a prewarmed in-memory cache (no IO)`,
     "open+first query: a fresh DiskCacheBackend instance per round over the prewarmed directory, created before the clock starts; the cold side opens with an in-memory cache over LatencyStore (20 ms per request)",
     "zero-copy decode = header CRC + section table + views (section CRCs skipped); decode incl. CRC-32 = what a cache backend does for an untrusted entry",
-    "measured on a 2-core machine shared with other CPU-heavy work until ~05:30 UTC: treat absolute times as upper bounds",
   );
   return { rows, notes };
 }

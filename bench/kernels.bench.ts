@@ -5,7 +5,7 @@
  * BENCH_QUICK=1 shrinks every size. The machine has 2 cores shared with other people's jobs:
  * the 1-minute load average is reported next to the numbers.
  */
-import { loadavg } from "node:os";
+import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 import {
   createRng, encodeAndAssignParallel, trainIvfModelParallel, trainKMeans, trainKMeansParallel, trainQuantizer,
@@ -49,7 +49,7 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number, number]> 
   return [r, wall, (cpu.user + cpu.system) / 1000];
 }
 
-const load = (): number => Number(loadavg()[0]!.toFixed(2));
+const load = machineLoad;
 
 /** Runs the kernel benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -149,7 +149,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   return {
     rows,
     notes: [
-      "2-core machine shared with other engineers' CPU-heavy jobs: `load` is the 1-minute load average when the row finished; above 2 the wall-clock numbers are pessimistic and 2-thread rows may not beat 1-thread rows. `cpu_ms` is this process's CPU time over all its threads, which load does not inflate much.",
+      "`load` is the 1-minute load average when the row finished (bench/machine.ts); above the core count the wall-clock numbers are pessimistic and 2-thread rows may not beat 1-thread rows. `cpu_ms` is this process's CPU time over all its threads, which load does not inflate much.",
       "TS = the plain TypeScript reference kernels (straight loops), WASM = the f32x4 SIMD kernels from packages/ivf/src/kernels/vector.wat.",
       "Stage rows: IVF k-means on 256 x 256 sample rows, PQ k-means per sub-space on 65,536 residuals, then every row assigned and PQ-encoded.",
     ],

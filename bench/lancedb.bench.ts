@@ -136,7 +136,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         `data: ${n} x ${dim} seeded mixture of ${clusters} Gaussians (sigma 0.5); ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors, L2`,
         "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
         "Quiver queries: index on a LocalDirectoryStore, partitions through IndexCache.inMemory (main rows) or a memory-over-disk TieredCacheBackend (last two rows); LanceDB: local directory with its default caches; both after the same warm-up",
-        "measured on a 2-core machine shared with other CPU-heavy work until ~05:30 UTC; rerun later for clean numbers",
       ],
     };
   } finally {

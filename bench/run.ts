@@ -1,12 +1,17 @@
 /**
  * `pnpm bench [name...]`: runs bench/<name>.bench.ts modules (all when no name is given), prints
  * each one's table and writes its rows to bench/results/<name>.json. A bench module exports
- * `run(ctx)` returning `{ rows, notes? }`; timing targets live here, never in unit tests.
+ * `run(ctx)` returning `{ rows, notes? }`; timing targets live here, never in unit tests. The
+ * harness adds the measured machine load (bench/machine.ts) to every results file, and regenerates
+ * the figures that spec/ and the READMEs quote from bench/results (bench/figures.ts). A
+ * BENCH_QUICK=1 run writes `<name>.quick.json` and leaves the quoted results alone.
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
+import { writeFigures } from "./figures.js";
+import { loadNote, sampleLoad } from "./machine.js";
 
 /** What a bench module gets from the harness. */
 export interface BenchContext {
@@ -46,20 +51,28 @@ async function main(): Promise<void> {
   for (const name of names) {
     const mod = (await import(join(here, `${name}.bench.ts`))) as { run(ctx: BenchContext): Promise<BenchResult> };
     const started = performance.now();
-    const result = await mod.run(ctx);
+    const [result, load] = await sampleLoad(() => mod.run(ctx));
+    const notes = [...(result.notes ?? []), loadNote(load)];
     if (tty) process.stdout.write("\r\x1b[2K");
     console.log(`\n## ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
     console.table(result.rows);
-    for (const n of result.notes ?? []) console.log(`- ${n}`);
+    for (const n of notes) console.log(`- ${n}`);
     const out = {
       name,
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version },
+      machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadBefore: load.loadBefore, loadAfter: load.loadAfter },
       quick: ctx.quick,
       rows: result.rows,
-      notes: result.notes ?? [],
+      notes,
     };
-    writeFileSync(join(here, "results", `${name}.json`), JSON.stringify(out, null, 2) + "\n");
+    // A quick run is a smoke test of the bench: it never replaces the results the docs quote.
+    const file = ctx.quick ? `${name}.quick.json` : `${name}.json`;
+    writeFileSync(join(here, "results", file), JSON.stringify(out, null, 2) + "\n");
+  }
+  // The figures quoted in spec/ and READMEs are generated from bench/results (bench/figures.ts).
+  if (!ctx.quick) {
+    const changed = writeFigures(join(here, ".."));
+    for (const f of changed) console.log(`figures regenerated in ${f}`);
   }
 }
 

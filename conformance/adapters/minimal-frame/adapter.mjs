@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // A minimal, independent Quiver conformance adapter: plain Node.js, no dependencies, nothing
 // imported from the Quiver repository. It implements the container frame decoder (spec/container.md)
-// as the operation "decode-frame" and declares every other catalog operation unsupported. It exists
-// to prove that the CLI contract (conformance/README.md) is enough to test an outside implementation.
+// as the operation "decode-frame" and declares every other operation unsupported ("*"). It exists
+// to prove that the CLI contract (conformance/README.md) is enough to test an outside implementation:
+// it reads nothing but the fixture file it is handed (no catalog, no sidecar, no repository path).
 //
 //   node adapter.mjs capabilities
 //   node adapter.mjs decode <fixture.bin> --operation decode-frame
@@ -130,7 +131,6 @@ function decodeFrame(b) {
 }
 
 const OPERATIONS = { "decode-frame": decodeFrame };
-// Operations of the Quiver catalog this adapter knows it does not implement.
 const UNSUPPORTED_REASON = "minimal-frame implements only the container frame decoder";
 
 function main(argv) {
@@ -138,10 +138,8 @@ function main(argv) {
   const opAt = argv.indexOf("--operation");
   const operation = opAt >= 0 ? argv[opAt + 1] : undefined;
   if (command === "capabilities") {
-    const declared = readCatalogOperations().filter((op) => !(op in OPERATIONS));
-    // Everything in the catalog but decode-frame, plus the encoder this adapter leaves out.
-    const unsupported = [...new Set([...declared, "encode-frame"])].sort().map((op) => ({ operation: op, reason: UNSUPPORTED_REASON }));
-    return JSON.stringify({ name: "minimal-frame", version: "1.0.0", operations: Object.keys(OPERATIONS), unsupported });
+    // "*": every operation not listed in `operations` (encode-frame included) is declared unsupported.
+    return JSON.stringify({ name: "minimal-frame", version: "1.1.0", operations: Object.keys(OPERATIONS), unsupported: [{ operation: "*", reason: UNSUPPORTED_REASON }] });
   }
   if (command === "decode" && path !== undefined && operation !== undefined) {
     const fn = OPERATIONS[operation];
@@ -155,18 +153,6 @@ function main(argv) {
     }
   }
   throw new Error(`usage: adapter.mjs capabilities | decode <fixture> --operation <op>`);
-}
-
-// The catalog's operations, when the catalog is next to this adapter (it is in the Quiver repo);
-// QUIVER_CATALOG points elsewhere. Without a catalog only encode-frame is declared.
-function readCatalogOperations() {
-  const file = process.env.QUIVER_CATALOG ?? new URL("../../catalog.json", import.meta.url);
-  try {
-    const catalog = JSON.parse(readFileSync(file, "utf8"));
-    return [...new Set(catalog.cases.map((c) => c.operation))];
-  } catch {
-    return [];
-  }
 }
 
 try {

@@ -80,13 +80,19 @@ describe("quiver adapter (the CLI contract over the reference implementation)", 
     expect(caps.unsupported).toEqual([]);
   });
 
-  it("decode prints the expected value or the error envelope; encode prints the fixture bytes", async () => {
+  it("decode prints the expected value or the error envelope; encode prints the fixture bytes as {bytes: hex}", async () => {
     const v = containerValid[0]!;
     const decoded = await cli(["adapter", "decode", v.fixture, "--operation", v.operation]);
     expect(decoded.code).toBe(0);
     expect(JSON.parse(decoded.out)).toEqual(sidecarOf(v.sidecar).expected);
-    const encoded = await cli(["adapter", "encode", v.sidecar, "--operation", "encode-frame"]);
-    expect(encoded.bytes).toEqual(new Uint8Array(readFileSync(join(root, v.fixture))));
+    const valueDir = mkdtempSync(join(tmpdir(), "quiver-cli-value-"));
+    try {
+      writeFileSync(join(valueDir, "value.json"), JSON.stringify(sidecarOf(v.sidecar).expected));
+      const encoded = await cli(["adapter", "encode", join(valueDir, "value.json"), "--operation", "encode-frame"]);
+      expect(Buffer.from((JSON.parse(encoded.out) as { bytes: string }).bytes, "hex")).toEqual(Buffer.from(readFileSync(join(root, v.fixture))));
+    } finally {
+      rmSync(valueDir, { recursive: true, force: true });
+    }
     const bad = containerInvalid[0]!;
     const rejected = await cli(["adapter", "decode", bad.fixture, "--operation", bad.operation]);
     expect(rejected.code).toBe(0);
@@ -128,6 +134,20 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("conformance: unknown area/operation exit 2; nothing executed exits 1; --require-all and --root pass a full run", async () => {
+    const typo = await cli(["conformance", "--area", "containr"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/unknown area "containr"/);
+    expect((await cli(["conformance", "--operation", "decode-fram"])).code).toBe(2);
+    const minimal = `node "${join(root, "conformance/adapters/minimal-frame/adapter.mjs")}"`;
+    const onlyGaps = await cli(["conformance", "--area", "cache", "--adapter-cmd", minimal]);
+    expect(onlyGaps.code).toBe(1);
+    expect(onlyGaps.out).toMatch(/verdict: FAIL: no case was executed/);
+    const strict = await cli(["conformance", "--operation", "decode-frame", "--require-all", "--json", "--root", root, "--adapter-cmd", minimal]);
+    expect(strict.code).toBe(0);
+    expect(JSON.parse(strict.out)).toMatchObject({ requireAll: true, verdict: { pass: true }, skipped: 0 });
   });
 
   it("conformance runs the whole reference suite and exits 0 when it passes", async () => {

@@ -1,5 +1,9 @@
-/** The adapter contract: what the runner needs from an implementation under test. */
-import type { LoadedCase } from "./catalog.js";
+/**
+ * The adapter contract: what the runner needs from an implementation under test, and exactly what
+ * an implementation is given (conformance/README.md, "What an adapter receives"): the fixture
+ * bytes, or a fresh temporary copy of the fixture directory under a neutral name, the operation and
+ * the operation's input document. Nothing that contains or points at the expected result.
+ */
 
 /** An operation or a single case the adapter declares it does not support, with the reason. */
 export type UnsupportedDeclaration = { readonly operation: string; readonly reason: string } | { readonly case: string; readonly reason: string };
@@ -20,16 +24,28 @@ export type OperationOutcome =
   | { readonly ok: false; readonly error: { readonly code: string; readonly stage: string; readonly message?: string } };
 
 /**
+ * What an adapter receives for one case: a private copy of the fixture's bytes (single-file
+ * fixtures), or the path of a fresh temporary copy of the fixture directory named `fixture`
+ * (multi-file fixtures), and the operation's input document (a deep copy) when the case has one.
+ * No path, name or object here leads to the case's sidecar, expected value or id.
+ */
+export interface AdapterFixture {
+  readonly bin?: Uint8Array;
+  readonly dir?: string;
+  readonly input?: unknown;
+}
+
+/**
  * An implementation under test. `decode` runs any catalog operation on a fixture; it throws only when
  * the implementation crashed (a failure), and returns `{ok: false}` for an input it rejected.
  */
 export interface ConformanceAdapter {
   /** Declared capabilities (validated by the runner). */
   capabilities(): Promise<AdapterCapabilities>;
-  /** Run `operation` on the case's fixture (bytes or directory, plus the sidecar `input`). */
-  decode(operation: string, fixture: LoadedCase): Promise<OperationOutcome>;
-  /** Run the `encode-*` operation on the case's expected value and return the bytes. */
-  encode(operation: string, fixture: LoadedCase): Promise<Uint8Array>;
+  /** Run `operation` on the fixture (bytes or a neutral directory copy, plus the operation's input document). */
+  decode(operation: string, fixture: AdapterFixture): Promise<OperationOutcome>;
+  /** Run the `encode-*` operation on `value` (a deep copy of a decode case's expected result) and return the bytes. */
+  encode(operation: string, value: unknown): Promise<Uint8Array>;
   /** Release resources (temporary files, processes). */
   close?(): Promise<void>;
 }

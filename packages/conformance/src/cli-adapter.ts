@@ -2,15 +2,16 @@
  * An implementation in any language, driven through the CLI contract (conformance/README.md):
  *   <cmd> capabilities
  *   <cmd> decode <fixture-path> --operation <op> [--input <json-file>]
- *   <cmd> encode <sidecar.json> --operation <encode-op>
+ *   <cmd> encode <value.json> --operation <encode-op>        (prints {"bytes": "<hex>"})
+ * Every path handed to the process is inside a fresh temporary directory made for that one
+ * invocation, with neutral names (`fixture.bin` or `fixture/`, `input.json`, `value.json`).
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AdapterCapabilities, ConformanceAdapter, OperationOutcome } from "./adapter.js";
-import type { LoadedCase } from "./catalog.js";
-import { canonicalJson } from "./canonical-json.js";
+import type { AdapterCapabilities, AdapterFixture, ConformanceAdapter, OperationOutcome } from "./adapter.js";
+import { canonicalJson, hexToBytes } from "./canonical-json.js";
 
 /** Options of a {@link CliAdapter}. */
 export interface CliAdapterOptions {
@@ -29,7 +30,6 @@ const MAX_OUTPUT_BYTES = 512 * 1024 * 1024;
 export class CliAdapter implements ConformanceAdapter {
   readonly #command: readonly string[];
   readonly #options: CliAdapterOptions;
-  #tmp: string | undefined;
 
   /** `command` is the program and its leading arguments, e.g. `["node", "adapter.mjs"]`. */
   constructor(command: readonly string[], options: CliAdapterOptions = {}) {
@@ -45,33 +45,59 @@ export class CliAdapter implements ConformanceAdapter {
   }
 
   /** `<cmd> decode <fixture> --operation <op> [--input <file>]`; `{"error":{code,stage}}` is a rejection. */
-  async decode(operation: string, fixture: LoadedCase): Promise<OperationOutcome> {
-    const args = ["decode", fixture.fixturePath, "--operation", operation];
-    if (fixture.sidecar.input !== undefined) {
-      const file = join(this.#tempDir(), `${fixture.entry.id.replaceAll("/", "__")}.input.json`);
-      writeFileSync(file, canonicalJson(fixture.sidecar.input));
-      args.push("--input", file);
-    }
-    const value = parseJson(await this.#invoke(args), `decode ${fixture.entry.id}`);
-    if (isErrorEnvelope(value)) return { ok: false, error: { code: value.error.code, stage: value.error.stage } };
-    return { ok: true, value };
+  async decode(operation: string, fixture: AdapterFixture): Promise<OperationOutcome> {
+    return this.#withTempDir(async (tmp) => {
+      let path: string;
+      if (fixture.bin !== undefined) {
+        path = join(tmp, "fixture.bin");
+        writeFileSync(path, fixture.bin);
+      } else if (fixture.dir !== undefined) {
+        path = fixture.dir;
+      } else {
+        throw new Error("CliAdapter.decode needs a fixture (bin or dir)");
+      }
+      const args = ["decode", path, "--operation", operation];
+      if (fixture.input !== undefined) {
+        const file = join(tmp, "input.json");
+        writeFileSync(file, canonicalJson(fixture.input));
+        args.push("--input", file);
+      }
+      const value = parseJson(await this.#invoke(args), `decode (${operation})`);
+      if (isErrorEnvelope(value)) return { ok: false, error: { code: value.error.code, stage: value.error.stage } };
+      return { ok: true, value };
+    });
   }
 
-  /** `<cmd> encode <sidecar> --operation <encode-op>`: the raw bytes it prints. */
-  async encode(operation: string, fixture: LoadedCase): Promise<Uint8Array> {
-    return new Uint8Array(await this.#invoke(["encode", fixture.sidecarPath, "--operation", operation]));
+  /** `<cmd> encode <value.json> --operation <encode-op>`: the bytes of the `{"bytes": "<hex>"}` it prints. */
+  async encode(operation: string, value: unknown): Promise<Uint8Array> {
+    return this.#withTempDir(async (tmp) => {
+      const file = join(tmp, "value.json");
+      writeFileSync(file, canonicalJson(value));
+      const out = parseJson(await this.#invoke(["encode", file, "--operation", operation]), `encode (${operation})`);
+      const keys = typeof out === "object" && out !== null && !Array.isArray(out) ? Object.keys(out) : [];
+      const hex = (out as { bytes?: unknown } | null)?.bytes;
+      if (keys.length !== 1 || typeof hex !== "string") throw new Error(`adapter encode (${operation}): stdout is not {"bytes": "<hex>"}`);
+      try {
+        return hexToBytes(hex);
+      } catch {
+        throw new Error(`adapter encode (${operation}): "bytes" is not lowercase hex`);
+      }
+    });
   }
 
-  /** Remove the temporary input files. */
+  /** Nothing to release: every invocation's temporary directory is removed when it returns. */
   close(): Promise<void> {
-    if (this.#tmp !== undefined) rmSync(this.#tmp, { recursive: true, force: true });
-    this.#tmp = undefined;
     return Promise.resolve();
   }
 
-  #tempDir(): string {
-    this.#tmp ??= mkdtempSync(join(tmpdir(), "quiver-cli-adapter-"));
-    return this.#tmp;
+  /** A fresh temporary directory for one invocation, removed afterwards (so nothing of one case is seen by the next). */
+  async #withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = mkdtempSync(join(tmpdir(), "quiver-adapter-"));
+    try {
+      return await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   #invoke(args: readonly string[]): Promise<Buffer> {

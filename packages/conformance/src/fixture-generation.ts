@@ -19,7 +19,9 @@ import {
 
 /**
  * Import every `<areasDir>/*.ts` (sorted; `*.d.ts` and `_*` skipped) and collect its `cases()`.
- * Each case's `area` must equal its module's file name. Needs a TypeScript-aware loader (tsx, vitest).
+ * Each case's `area` must equal its module's area: the exported `area` string when it has one (a
+ * second module of an area, e.g. `ivf-search.ts` with `area = "ivf"`), else its file name. Needs a
+ * TypeScript-aware loader (tsx, vitest).
  */
 export async function loadFixtureCases(areasDir: string, onArea?: (area: string, count: number) => void): Promise<FixtureCaseInput[]> {
   const files = readdirSync(areasDir)
@@ -28,8 +30,8 @@ export async function loadFixtureCases(areasDir: string, onArea?: (area: string,
   const all: FixtureCaseInput[] = [];
   const problems: string[] = [];
   for (const file of files) {
-    const area = basename(file, ".ts");
-    const mod = (await import(pathToFileURL(join(areasDir, file)).href)) as { cases?: () => FixtureCaseInput[] | Promise<FixtureCaseInput[]> };
+    const mod = (await import(pathToFileURL(join(areasDir, file)).href)) as { area?: unknown; cases?: () => FixtureCaseInput[] | Promise<FixtureCaseInput[]> };
+    const area = typeof mod.area === "string" ? mod.area : basename(file, ".ts");
     if (typeof mod.cases !== "function") {
       problems.push(`${file}: does not export cases()`);
       continue;

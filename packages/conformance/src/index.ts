@@ -23,13 +23,22 @@ export { loadFixtureCases, generateFixtures, checkFixtures } from "./fixture-gen
 export { loadCatalog, loadCase, readDirectoryFiles } from "./catalog.js";
 export type { Catalog, CatalogCase, FixtureSidecar, LoadedCase } from "./catalog.js";
 export { errorCodeAndStage } from "./adapter.js";
-export type { AdapterCapabilities, ConformanceAdapter, OperationOutcome, UnsupportedDeclaration } from "./adapter.js";
+export type { AdapterCapabilities, AdapterFixture, ConformanceAdapter, OperationOutcome, UnsupportedDeclaration } from "./adapter.js";
 export { ReferenceAdapter, runReferenceOperation, runReferenceEncode, toOperationFixture } from "./reference-adapter.js";
 export type { ReferenceAdapterOptions } from "./reference-adapter.js";
 export { CliAdapter, splitCommandLine } from "./cli-adapter.js";
 export type { CliAdapterOptions } from "./cli-adapter.js";
-export { runConformance, runCase, adapterCapabilities, firstDifference } from "./runner.js";
-export type { RunConformanceOptions, CaseResult, ConformanceReport, ConformanceTally } from "./runner.js";
+export {
+  runConformance,
+  runCase,
+  adapterCapabilities,
+  firstDifference,
+  selectCases,
+  conformanceVerdict,
+  conformanceExitCode,
+  ConformanceUsageError,
+} from "./runner.js";
+export type { RunConformanceOptions, CaseResult, ConformanceReport, ConformanceTally, ConformanceVerdict } from "./runner.js";
 export { formatConformanceReport, conformanceReportJson } from "./report.js";
 export { defineConformanceSuite } from "./vitest-suite.js";
 export type { ConformanceSuiteOptions } from "./vitest-suite.js";

@@ -1,7 +1,6 @@
 /** The in-process adapter over our own TypeScript packages (`operations/index.ts`). */
 import { readFileSync } from "node:fs";
-import { type AdapterCapabilities, type ConformanceAdapter, type OperationOutcome, errorCodeAndStage } from "./adapter.js";
-import type { LoadedCase } from "./catalog.js";
+import { type AdapterCapabilities, type AdapterFixture, type ConformanceAdapter, type OperationOutcome, errorCodeAndStage } from "./adapter.js";
 import { hexToBytes } from "./canonical-json.js";
 import type { OperationFixture, OperationFn } from "./operation.js";
 import { referenceOperations } from "./operations/index.js";
@@ -31,22 +30,22 @@ export class ReferenceAdapter implements ConformanceAdapter {
   }
 
   /** Run an operation; errors with a string code and stage are rejections, anything else propagates (a crash). */
-  async decode(operation: string, fixture: LoadedCase): Promise<OperationOutcome> {
+  async decode(operation: string, fixture: AdapterFixture): Promise<OperationOutcome> {
     return runReferenceOperation(this.#operations, operation, toOperationFixture(fixture));
   }
 
-  /** Run an encode operation on the sidecar's expected value. */
-  async encode(operation: string, fixture: LoadedCase): Promise<Uint8Array> {
-    return runReferenceEncode(this.#operations, operation, fixture.sidecar.expected);
+  /** Run an encode operation on the value to encode. */
+  async encode(operation: string, value: unknown): Promise<Uint8Array> {
+    return runReferenceEncode(this.#operations, operation, value);
   }
 }
 
-/** The {@link OperationFixture} of a loaded case. */
-export function toOperationFixture(fixture: LoadedCase): OperationFixture {
+/** The {@link OperationFixture} (the operation function's argument) of what the adapter received. */
+export function toOperationFixture(fixture: AdapterFixture): OperationFixture {
   const out: OperationFixture = {};
   if (fixture.bin !== undefined) out.bin = fixture.bin;
   if (fixture.dir !== undefined) out.dir = fixture.dir;
-  if (fixture.sidecar.input !== undefined) out.input = fixture.sidecar.input;
+  if (fixture.input !== undefined) out.input = fixture.input;
   return out;
 }
 
@@ -67,11 +66,11 @@ export async function runReferenceOperation(
   }
 }
 
-/** Run an `encode-*` operation with `expected` as its input; accepts a Uint8Array or `{bytes: hex}` result. */
-export async function runReferenceEncode(table: Readonly<Record<string, OperationFn>>, operation: string, expected: unknown): Promise<Uint8Array> {
+/** Run an `encode-*` operation with `value` as its input; accepts a Uint8Array or `{bytes: hex}` result. */
+export async function runReferenceEncode(table: Readonly<Record<string, OperationFn>>, operation: string, value: unknown): Promise<Uint8Array> {
   const fn = Object.hasOwn(table, operation) ? table[operation] : undefined;
   if (fn === undefined) throw new Error(`operation "${operation}" is not implemented`);
-  const result = await fn({ input: expected });
+  const result = await fn({ input: value });
   if (result instanceof Uint8Array) return result;
   if (typeof result === "object" && result !== null && typeof (result as { bytes?: unknown }).bytes === "string") {
     return hexToBytes((result as { bytes: string }).bytes);

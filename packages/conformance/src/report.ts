@@ -2,11 +2,14 @@
 import { canonicalJson } from "./canonical-json.js";
 import type { ConformanceReport } from "./runner.js";
 
-/** A per-area table (passed / failed / skipped), then every failure and each skip reason. */
+/** A per-area table (passed / failed / skipped, then coverage: executed of total), every failure, each skip reason and the verdict. */
 export function formatConformanceReport(report: ConformanceReport): string {
-  const rows: string[][] = [["area", "passed", "failed", "skipped"]];
-  for (const [area, t] of Object.entries(report.areas)) rows.push([area, String(t.passed), String(t.failed), String(t.skipped)]);
-  rows.push(["total", String(report.passed), String(report.failed), String(report.skipped)]);
+  const coverage = (executed: number, total: number): string => `${total === 0 ? 0 : Math.floor((100 * executed) / total)}%`;
+  const rows: string[][] = [["area", "passed", "failed", "skipped", "executed", "total", "coverage"]];
+  for (const [area, t] of Object.entries(report.areas)) {
+    rows.push([area, String(t.passed), String(t.failed), String(t.skipped), String(t.executed), String(t.total), coverage(t.executed, t.total)]);
+  }
+  rows.push(["total", String(report.passed), String(report.failed), String(report.skipped), String(report.executed), String(report.total), coverage(report.executed, report.total)]);
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
   const line = (r: string[]): string => r.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("  ");
   const out = [`conformance: ${report.adapter.name} ${report.adapter.version} (${report.total} cases)`, "", line(rows[0]!)];
@@ -24,6 +27,8 @@ export function formatConformanceReport(report: ConformanceReport): string {
     out.push("", "skipped (declared unsupported):");
     for (const [reason, n] of skipReasons) out.push(`  ${n} case(s): ${reason}`);
   }
+  const mode = report.requireAll ? " (every case required)" : "";
+  out.push("", report.verdict.pass ? `verdict: PASS${mode}` : `verdict: FAIL${mode}: ${report.verdict.problems.join("; ")}`);
   return out.join("\n") + "\n";
 }
 

@@ -5,31 +5,38 @@
  */
 import type { AdapterCapabilities, ConformanceAdapter } from "./adapter.js";
 import { type CatalogCase, loadCatalog } from "./catalog.js";
-import { defaultRepoRoot } from "./internal/paths.js";
-import { adapterCapabilities, runCase } from "./runner.js";
+import { resolveConformanceRoot } from "./internal/paths.js";
+import { adapterCapabilities, runCase, selectCases } from "./runner.js";
 
 /** Options of {@link defineConformanceSuite}. */
 export interface ConformanceSuiteOptions {
   /** Repository root holding conformance/, fixtures/ and spec/. */
   readonly root?: string;
   readonly catalogPath?: string;
+  /** Only these areas / operations (each must exist in the catalog). */
+  readonly areas?: readonly string[];
+  readonly operations?: readonly string[];
   /** Only register cases for which this returns true. */
   readonly filter?: (entry: CatalogCase) => boolean;
+  /** Every case must run: a declared gap fails its test instead of skipping it. */
+  readonly requireAll?: boolean;
   /** Name of the enclosing `describe`; default "quiver conformance". */
   readonly name?: string;
 }
 
 /**
  * Register a `describe` with one `it` per catalog case (skipped cases call `ctx.skip` with the
- * declared reason; a failure throws with the runner's reason). Call it at the top level of a test
- * file with `await`: `await defineConformanceSuite(new CliAdapter(["./my-adapter"]))`.
+ * declared reason, or fail with `requireAll`; a failure throws with the runner's reason), and a last
+ * `it` that fails when no case was executed (nothing tested is not a pass). Call it at the top level
+ * of a test file with `await`: `await defineConformanceSuite(new CliAdapter(["./my-adapter"]))`.
  */
 export async function defineConformanceSuite(adapter: ConformanceAdapter, options: ConformanceSuiteOptions = {}): Promise<void> {
   const { describe, it, beforeAll, afterAll } = await import("vitest");
-  const root = options.root ?? defaultRepoRoot();
-  const entries = loadCatalog(root, options.catalogPath).cases.filter((c) => options.filter?.(c) ?? true);
+  const root = resolveConformanceRoot(options.root, options.catalogPath);
+  const entries = selectCases(loadCatalog(root, options.catalogPath).cases, options);
   describe(options.name ?? "quiver conformance", () => {
     let caps: AdapterCapabilities | undefined;
+    let executed = 0;
     beforeAll(async () => {
       caps = await adapterCapabilities(adapter, root);
     });
@@ -40,9 +47,14 @@ export async function defineConformanceSuite(adapter: ConformanceAdapter, option
       it(entry.id, async (ctx) => {
         if (caps === undefined) throw new Error("adapter capabilities were not loaded");
         const result = await runCase(adapter, caps, root, entry);
+        if (result.status !== "skipped") executed++;
+        if (result.status === "skipped" && options.requireAll === true) throw new Error(`${entry.id}: declared unsupported (${result.reason ?? ""}), and every case is required`);
         if (result.status === "skipped") ctx.skip(result.reason);
         else if (result.status === "failed") throw new Error(`${entry.id}: ${result.reason ?? "failed"}`);
       });
     }
+    it(`executed at least one of the ${entries.length} case(s)`, () => {
+      if (executed === 0) throw new Error("no case was executed: nothing tested is not a pass");
+    });
   });
 }

@@ -6,8 +6,11 @@ import {
   type FixtureCaseInput,
   type OperationFn,
   CliAdapter,
+  ConformanceUsageError,
   ReferenceAdapter,
+  conformanceExitCode,
   conformanceReportJson,
+  conformanceVerdict,
   defaultRepoRoot,
   formatConformanceReport,
   generateFixtures,
@@ -76,7 +79,7 @@ describe("runConformance on a synthetic catalog", () => {
     expect(exotic?.status).toBe("failed");
     expect(exotic?.reason).toMatch(/neither supported nor declared unsupported/);
     expect(report).toMatchObject({ total: 4, passed: 3, failed: 1, skipped: 0 });
-    expect(report.areas).toEqual({ demo: { passed: 3, failed: 0, skipped: 0 }, other: { passed: 0, failed: 1, skipped: 0 } });
+    expect(report.areas).toEqual({ demo: { passed: 3, failed: 0, skipped: 0, executed: 3, total: 3 }, other: { passed: 0, failed: 1, skipped: 0, executed: 1, total: 1 } });
   });
 
   it("skips what the adapter declares unsupported, by operation or by case, with the reason", async () => {
@@ -99,7 +102,7 @@ describe("runConformance on a synthetic catalog", () => {
     expect(report.cases.find((c) => c.id === "demo/valid/dir")).toMatchObject({ status: "skipped", reason: "no directory support" });
     expect(report.cases.find((c) => c.id === "demo/valid/plain")?.checks).toEqual(["decode"]);
     const table = formatConformanceReport(report);
-    expect(table).toMatch(/total\s+2\s+0\s+2/);
+    expect(table).toMatch(/total\s+2\s+0\s+2\s+2\s+4\s+50%/);
     expect(table).toMatch(/1 case\(s\): exotic is out of scope/);
   });
 
@@ -145,7 +148,7 @@ if (cmd === "capabilities") {
   const files = readdirSync(path, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => (d.parentPath === path ? "" : d.parentPath.slice(path.length + 1) + "/") + d.name).sort();
   console.log(JSON.stringify({ files, input: JSON.parse(readFileSync(process.argv[inputAt + 1], "utf8")) }));
 } else if (cmd === "encode") {
-  process.stdout.write(JSON.parse(readFileSync(path, "utf8")).expected.name);
+  console.log(JSON.stringify({ bytes: Buffer.from(JSON.parse(readFileSync(path, "utf8")).name).toString("hex") }));
 } else { process.exit(3); }
 `,
     );
@@ -201,7 +204,7 @@ describe("the committed catalog", () => {
     const container = catalog.cases.filter((c) => c.area === "container").length;
     expect(container).toBeGreaterThan(0);
     expect(report.cases.filter((c) => c.status === "failed").map((c) => `${c.id}: ${c.reason ?? ""}`)).toEqual([]);
-    expect(report.areas.container).toEqual({ passed: container, failed: 0, skipped: 0 });
+    expect(report.areas.container).toEqual({ passed: container, failed: 0, skipped: 0, executed: container, total: container });
     expect(report.skipped).toBe(report.total - container);
     for (const c of report.cases) if (c.status === "skipped") expect(c.reason).toMatch(/only the container frame decoder/);
   });
@@ -231,5 +234,68 @@ describe("splitCommandLine", () => {
   it("splits on whitespace and honours quotes and escapes", () => {
     expect(splitCommandLine(`node  "my adapter.mjs" --x='a b' c\\ d ""`)).toEqual(["node", "my adapter.mjs", "--x=a b", "c d", ""]);
     expect(() => splitCommandLine(`node "open`)).toThrow(/unterminated/);
+  });
+});
+
+describe("nothing tested is not a pass", () => {
+  let root: string;
+  let cleanup: () => void;
+  beforeAll(() => {
+    ({ root, cleanup } = makeTempRoot());
+    generateFixtures(root, demoCases);
+  });
+  afterAll(() => cleanup());
+  const demo = (): ReferenceAdapter => new ReferenceAdapter({ operations: { ...demoOperations, "decode-exotic": async () => ({}) } });
+
+  it("unknown areas or operations, and a selection of no case, are usage errors before anything runs", async () => {
+    let calls = 0;
+    const counting: ConformanceAdapter = { capabilities: () => demo().capabilities(), decode: async () => (calls++, { ok: true, value: null }), encode: async () => new Uint8Array() };
+    await expect(runConformance(counting, { root, areas: ["dmeo"] })).rejects.toThrow(ConformanceUsageError);
+    await expect(runConformance(counting, { root, areas: ["dmeo"] })).rejects.toThrow(/unknown area "dmeo"; the catalog has: demo, other/);
+    await expect(runConformance(counting, { root, operations: ["decode-dmeo"] })).rejects.toThrow(/unknown operation "decode-dmeo"/);
+    await expect(runConformance(counting, { root, areas: ["other"], operations: ["decode-demo"] })).rejects.toThrow(/no catalog case/);
+    await expect(runConformance(counting, { root, areas: [] })).rejects.toThrow(/selects nothing/);
+    expect(calls).toBe(0);
+    const r = await runConformance(demo(), { root, areas: ["demo"], operations: ["decode-demo"] });
+    expect(r.cases.map((c) => c.id)).toEqual(["demo/invalid/bang", "demo/valid/plain"]);
+    expect(r.verdict).toEqual({ pass: true, problems: [] });
+  });
+
+  it("an adapter that declares everything unsupported executes nothing and fails the verdict", async () => {
+    const lazy: ConformanceAdapter = {
+      capabilities: async () => ({ name: "lazy", version: "1", operations: [], unsupported: [{ operation: "*", reason: "not yet" }] }),
+      decode: async () => {
+        throw new Error("never called");
+      },
+      encode: async () => new Uint8Array(),
+    };
+    const r = await runConformance(lazy, { root });
+    expect(r).toMatchObject({ total: 4, passed: 0, failed: 0, skipped: 4, executed: 0 });
+    expect(r.verdict.pass).toBe(false);
+    expect(r.verdict.problems).toEqual(["no case was executed: nothing tested is not a pass"]);
+    expect(conformanceExitCode(r)).toBe(1);
+    expect(formatConformanceReport(r)).toMatch(/verdict: FAIL: no case was executed/);
+    // A filter that leaves nothing is not a usage error but still no pass.
+    expect((await runConformance(demo(), { root, filter: () => false })).verdict.pass).toBe(false);
+  });
+
+  it("reports coverage per area (executed / declared unsupported / total), and --require-all fails any declared gap", async () => {
+    const reference = demo();
+    const partial: ConformanceAdapter = {
+      decode: (op, f) => reference.decode(op, f),
+      encode: (op, v) => reference.encode(op, v),
+      capabilities: async () => ({ name: "partial", version: "1", operations: ["decode-demo", "encode-demo"], unsupported: [{ operation: "*", reason: "only names" }] }),
+    };
+    const r = await runConformance(partial, { root });
+    expect(r.areas).toEqual({ demo: { passed: 2, failed: 0, skipped: 1, executed: 2, total: 3 }, other: { passed: 0, failed: 0, skipped: 1, executed: 0, total: 1 } });
+    expect(r).toMatchObject({ executed: 2, skipped: 2, requireAll: false, verdict: { pass: true } });
+    expect(formatConformanceReport(r)).toMatch(/demo\s+2\s+0\s+1\s+2\s+3\s+66%/);
+    expect(formatConformanceReport(r)).toMatch(/other\s+0\s+0\s+1\s+0\s+1\s+0%/);
+    const strict = await runConformance(partial, { root, requireAll: true });
+    expect(strict.verdict).toEqual({ pass: false, problems: ["2 case(s) declared unsupported, and every case is required (--require-all)"] });
+    expect(conformanceExitCode(strict)).toBe(1);
+    const full = await runConformance(demo(), { root, requireAll: true });
+    expect(full.verdict.pass).toBe(true);
+    expect(conformanceVerdict({ failed: 1, skipped: 0, executed: 1 }, false).problems).toEqual(["1 case(s) failed"]);
   });
 });

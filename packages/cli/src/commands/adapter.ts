@@ -1,12 +1,12 @@
 /**
- * `quiver adapter capabilities | decode <fixture> --operation <op> [--input <file>] | encode <sidecar> --operation <op>`:
+ * `quiver adapter capabilities | decode <fixture> --operation <op> [--input <file>] | encode <value.json> --operation <op>`:
  * the reference implementation behind the language-agnostic CLI contract (conformance/README.md),
  * so that the subprocess path is exercised on our own code too.
  */
 import { readFileSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { ReferenceAdapter, canonicalJson, referenceOperations, runReferenceEncode, runReferenceOperation } from "@quiver/conformance";
+import { ReferenceAdapter, bytesToHex, canonicalJson, referenceOperations, runReferenceEncode, runReferenceOperation } from "@quiver/conformance";
 import type { OperationFixture } from "@quiver/conformance";
 import { type CliIo, UsageError } from "../io.js";
 
@@ -25,12 +25,13 @@ export async function adapterCommand(args: readonly string[], io: CliIo): Promis
     io.stdout(canonicalJson(await new ReferenceAdapter().capabilities()));
     return 0;
   }
-  if (sub !== "decode" && sub !== "encode") throw new UsageError("adapter capabilities | decode <fixture> --operation <op> [--input <json-file>] | encode <sidecar.json> --operation <op>");
+  if (sub !== "decode" && sub !== "encode") throw new UsageError("adapter capabilities | decode <fixture> --operation <op> [--input <json-file>] | encode <value.json> --operation <op>");
   if (path === undefined || values.operation === undefined) throw new UsageError(`adapter ${sub} needs a path and --operation`);
   const abs = resolve(io.cwd, path);
   if (sub === "encode") {
-    const sidecar = JSON.parse(readFileSync(abs, "utf8")) as { expected?: unknown };
-    io.stdout(await runReferenceEncode(referenceOperations, values.operation, sidecar.expected));
+    // The file holds the value to encode (never a sidecar); the answer is {"bytes": "<hex>"}.
+    const value = JSON.parse(readFileSync(abs, "utf8")) as unknown;
+    io.stdout(canonicalJson({ bytes: bytesToHex(await runReferenceEncode(referenceOperations, values.operation, value)) }));
     return 0;
   }
   const fixture: OperationFixture = statSync(abs).isDirectory() ? { dir: abs } : { bin: new Uint8Array(readFileSync(abs)) };

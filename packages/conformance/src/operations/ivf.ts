@@ -4,9 +4,11 @@
  * - `ivf-decode-state`: an `IvfIndexState` cache entry (.bin) -> the same canonical state summary.
  * - `ivf-decode-partition`: a partition cache entry (.bin; the codec is chosen by the frame's type
  *   name) -> `{ typeName, partition, rows, codeWidth, rowIds, codes }`.
- * - `ivf-search`: a directory with `state.bin` and `partition-<p>.bin` cache entries, and `input`
- *   `{ query: <hex f32>, k, nprobes }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal
- *   string rounded to 4 places (the stated tolerance), with no object-store access at all.
+ * - `ivf-search`: a directory with `state.bin`, `partition-<p>.bin` cache entries for every p and,
+ *   when the state says `rawVectors`, `vectors-<p>.bin`; `input`
+ *   `{ query: <hex f32>, k, nprobes, refineFactor?, allowList?: [<u64 decimal>] }`
+ *   -> `{ hits: [{ rowId, distance }] }`, distance as a decimal string rounded to 4 places (the
+ *   stated tolerance), with no object-store access at all (spec/ivf.md#search-conformance-cases).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import {
   type QuantizerKind,
   ivfIndexStateCodec,
   partitionEntryCodecs,
+  partitionVectorsCodec,
   readIvfIndexState,
 } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
@@ -77,7 +80,7 @@ export const operations: Record<string, OperationFn> = {
   },
   "ivf-search": async (fixture) => {
     if (fixture.dir === undefined) throw new Error("ivf-search needs a multi-file fixture (directory)");
-    const input = fixture.input as { query: string; k: number; nprobes: number };
+    const input = fixture.input as { query: string; k: number; nprobes: number; refineFactor?: number; allowList?: readonly string[] };
     const state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(fixture.dir, "state.bin"))).value;
     // An empty store: any read would fail, so the search runs from the cache entries alone.
     const cache = IndexCache.inMemory();
@@ -87,10 +90,20 @@ export const operations: Record<string, OperationFn> = {
       const entry = decodeCacheEntry(codec, await readFile(join(fixture.dir, `partition-${p}.bin`))).value;
       if (entry.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `partition-${p}.bin holds partition ${entry.partition}`, { stage: "payload" });
       await cache.insert(index.partitionCacheKey(p), entry);
+      if (state.metadata.rawVectors) {
+        const vectors = decodeCacheEntry(partitionVectorsCodec, await readFile(join(fixture.dir, `vectors-${p}.bin`))).value;
+        if (vectors.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `vectors-${p}.bin holds partition ${vectors.partition}`, { stage: "payload" });
+        await cache.insert(index.vectorsCacheKey(p), vectors);
+      }
     }
     const qb = hexToBytes(input.query);
     const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
-    const hits = await index.search(query, { k: input.k, nprobes: input.nprobes });
+    const hits = await index.search(query, {
+      k: input.k,
+      nprobes: input.nprobes,
+      ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
+      ...(input.allowList === undefined ? {} : { allowList: input.allowList.map((id) => BigInt(id)) }),
+    });
     return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
   },
 };
