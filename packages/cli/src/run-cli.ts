@@ -1,4 +1,5 @@
 /** The `quiver` command line: dispatch to `src/commands/*`. */
+import { ConformanceRootError } from "@quiver/conformance";
 import { adapterCommand } from "./commands/adapter.js";
 import { conformanceCommand } from "./commands/conformance.js";
 import { fixturesCommand } from "./commands/fixtures.js";
@@ -19,7 +20,7 @@ export const USAGE = `usage: quiver <command> [options]
 
   main [--rows N] [--queries N] [--partitions N] [--work-dir D] [--keep]
                                          end-to-end job: build IVF_PQ, prewarm a disk cache, reopen in a fresh process with 0 reads, query, recall@10
-  conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>]
+  conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>] [--root <dir>]
                                          run the conformance catalog against an adapter
   inspect <file> [--json]                frame header and section table of a Quiver frame
   adapter capabilities                   the reference implementation behind the CLI contract
@@ -45,6 +46,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS") === true)) {
       io.stderr(`quiver ${name}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ConformanceRootError) {
+      io.stderr(`quiver ${name}: ${e.code}: ${e.message} (${e.hint})\n`);
       return 2;
     }
     throw e;

@@ -5,7 +5,7 @@
  */
 import type { AdapterCapabilities, ConformanceAdapter } from "./adapter.js";
 import { type CatalogCase, loadCatalog } from "./catalog.js";
-import { defaultRepoRoot } from "./internal/paths.js";
+import { resolveConformanceRoot } from "./internal/paths.js";
 import { adapterCapabilities, runCase } from "./runner.js";
 
 /** Options of {@link defineConformanceSuite}. */
@@ -26,7 +26,7 @@ export interface ConformanceSuiteOptions {
  */
 export async function defineConformanceSuite(adapter: ConformanceAdapter, options: ConformanceSuiteOptions = {}): Promise<void> {
   const { describe, it, beforeAll, afterAll } = await import("vitest");
-  const root = options.root ?? defaultRepoRoot();
+  const root = resolveConformanceRoot(options.root, options.catalogPath);
   const entries = loadCatalog(root, options.catalogPath).cases.filter((c) => options.filter?.(c) ?? true);
   describe(options.name ?? "quiver conformance", () => {
     let caps: AdapterCapabilities | undefined;

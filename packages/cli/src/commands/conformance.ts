@@ -1,4 +1,5 @@
-/** `quiver conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>]`. */
+/** `quiver conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--concurrency <n>] [--root <dir>]`. */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   type ConformanceAdapter,
@@ -7,6 +8,7 @@ import {
   ReferenceAdapter,
   conformanceReportJson,
   formatConformanceReport,
+  resolveConformanceRoot,
   runConformance,
   splitCommandLine,
 } from "@quiver/conformance";
@@ -21,6 +23,7 @@ export async function conformanceCommand(args: readonly string[], io: CliIo): Pr
       "adapter-cmd": { type: "string" },
       area: { type: "string", multiple: true },
       concurrency: { type: "string" },
+      root: { type: "string" },
     },
     strict: true,
     allowPositionals: true,
@@ -30,9 +33,11 @@ export async function conformanceCommand(args: readonly string[], io: CliIo): Pr
   if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 32)) {
     throw new UsageError("--concurrency must be an integer in [1, 32]");
   }
+  // resolved before the adapter starts: a missing catalog is a one-line error, not an ENOENT
+  const root = resolveConformanceRoot(values.root === undefined ? undefined : resolve(io.cwd, values.root));
   const adapter: ConformanceAdapter =
     values["adapter-cmd"] === undefined ? new ReferenceAdapter() : new CliAdapter(splitCommandLine(values["adapter-cmd"]), { cwd: io.cwd });
-  const report = await runWithProgress(adapter, io, { areas: values.area, concurrency: concurrency ?? (values["adapter-cmd"] === undefined ? 1 : 2) });
+  const report = await runWithProgress(adapter, io, { areas: values.area, concurrency: concurrency ?? (values["adapter-cmd"] === undefined ? 1 : 2), root });
   io.stdout(values.json ? conformanceReportJson(report) : formatConformanceReport(report));
   return report.failed > 0 ? 1 : 0;
 }
@@ -41,7 +46,7 @@ export async function conformanceCommand(args: readonly string[], io: CliIo): Pr
 export async function runWithProgress(
   adapter: ConformanceAdapter,
   io: CliIo,
-  options: { areas?: readonly string[] | undefined; concurrency?: number } = {},
+  options: { areas?: readonly string[] | undefined; concurrency?: number; root?: string } = {},
 ): Promise<ConformanceReport> {
   const progress = progressLine(io);
   const areas = options.areas;
@@ -49,6 +54,7 @@ export async function runWithProgress(
     return await runConformance(adapter, {
       ...(areas !== undefined && areas.length > 0 ? { filter: (c) => areas.includes(c.area) } : {}),
       concurrency: options.concurrency ?? 1,
+      ...(options.root === undefined ? {} : { root: options.root }),
       onCase: (r, done, total) => progress.update(`conformance ${done}/${total} ${r.id}`),
     });
   } finally {
