@@ -22,7 +22,7 @@ describe("quiver conformance --root", () => {
     const r = await cli(["conformance", "--root", "missing-dir"]);
     expect(r.code).toBe(2);
     expect(r.out).toBe("");
-    expect(r.err).toMatch(/^quiver conformance: CONFORMANCE_ROOT_NOT_FOUND: no conformance catalog at .*missing-dir \(missing conformance\/catalog\.json, fixtures, spec\/schemas\) \(pass --root <dir>.*\)\n$/);
+    expect(r.err).toMatch(/^quiver conformance: CONFORMANCE_ROOT_NOT_FOUND: no conformance catalog at .*missing-dir \(missing conformance\/catalog\.json, fixtures, spec\/schemas\) \(point --root .*\)\n$/);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
 

@@ -40,7 +40,7 @@ export function bundledConformanceRoot(): string {
   return join(packageDir, "data");
 }
 
-const ROOT_HINT = "pass --root <dir> (or options.root) naming a directory with conformance/catalog.json, fixtures/ and spec/schemas/";
+const ROOT_HINT = "point --root (CLI) or options.root (API) at a directory holding conformance/catalog.json, fixtures/ and spec/schemas/";
 
 /**
  * The conformance root holding `conformance/catalog.json`, `fixtures/` and `spec/schemas/`:
