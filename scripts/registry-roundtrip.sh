@@ -6,14 +6,16 @@
 #   workspace) -> publish every tarball to it -> in a scratch project OUTSIDE the workspace:
 #   `npm i @quiver/ivf` alone (its internal dependencies must come from the registry), then the
 #   install lines and the program of the root README's "Use Quiver in your project" section, run
-#   with plain `node` (no tsx), then `npx quiver conformance`, then each package README's example.
+#   with plain `node` (no tsx), a worker-thread check, `npx quiver conformance`, then each package
+#   README's example.
 #
 # The README section is the single source of what the user runs: this script extracts the
 # block after `<!-- roundtrip:install -->` (shell lines) and after `<!-- roundtrip:program -->`
 # (quickstart.mjs) from README.md, so the two cannot drift apart.
 #
 # Usage: scripts/registry-roundtrip.sh        (CI: .ci/run, after pnpm test)
-# Env:   QUIVER_ROUNDTRIP_KEEP=1    keep the temp folder (its path is printed)
+# Env:   QUIVER_ROUNDTRIP_KEEP=1    keep the temp folder (its path is printed); by default it is
+#                                   removed whatever happens (a failure prints the step's log tail)
 #        QUIVER_VERDACCIO_DIR=<dir> reuse a folder where verdaccio@6.8.0 is already installed
 #        QUIVER_ROUNDTRIP_SKIP_BUILD=1  use the existing dist/ (hand runs right after pnpm build)
 # Needs: Node 20 + npm, pnpm (for build and pack), network access to the npm registry for the
@@ -24,7 +26,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 VERDACCIO_VERSION="6.8.0"
 work="$(mktemp -d "${TMPDIR:-/tmp}/quiver-roundtrip.XXXXXX")"
 case "$work/" in "$repo"/*) echo "registry round trip: temp folder $work is inside the workspace; set TMPDIR elsewhere" >&2; exit 2 ;; esac
-mkdir -p "$work/logs"
+mkdir -p "$work/logs" "$work/tmp"
+# everything below (npm, the examples' mkdtemp folders) writes its temp files inside $work
+export TMPDIR="$work/tmp"
+# the summary goes to the script's own stdout/stderr even when a signal lands inside a step
+# (whose output is redirected to its log file)
+exec 3>&1 4>&2
 verdaccio_pid=""
 current="setup"
 timings=""
@@ -41,14 +48,15 @@ cleanup() {
     wait "$verdaccio_pid" 2>/dev/null || true
   fi
   local total=$(( ($(date +%s%N) - t_start) / 1000000 ))
+  cd /
   if [ "$rc" -eq 0 ]; then
-    echo "registry round trip: PASS in $((total / 1000)).$(( (total % 1000) / 100 ))s ($timings)"
+    echo "registry round trip: PASS in $((total / 1000)).$(( (total % 1000) / 100 ))s ($timings)" >&3
   else
-    echo "registry round trip: FAIL at step '$current' (exit $rc) after $((total / 1000))s; log: $work/logs/$current.log" >&2
-    if [ -f "$work/logs/$current.log" ]; then tail -n 40 "$work/logs/$current.log" >&2; fi
+    echo "registry round trip: FAIL at step '$current' (exit $rc) after $((total / 1000))s" >&4
+    if [ -f "$work/logs/$current.log" ]; then tail -n 40 "$work/logs/$current.log" >&4; fi
   fi
-  if [ "${QUIVER_ROUNDTRIP_KEEP:-}" = "1" ] || { [ "$rc" -ne 0 ] && [ "${CI:-}" != "true" ]; }; then
-    echo "registry round trip: kept $work" >&2
+  if [ "${QUIVER_ROUNDTRIP_KEEP:-}" = "1" ]; then
+    echo "registry round trip: kept $work" >&4
   else
     rm -rf "$work"
   fi
@@ -172,6 +180,19 @@ run_program() {
   node quickstart.mjs
 }
 
+# the installed package's worker bootstrap and WASM kernels, on real worker threads
+run_workers() {
+  cd "$work/app"
+  cp "$repo/scripts/registry-roundtrip/check-workers.mjs" check-workers.mjs
+  node check-workers.mjs
+}
+
+# the installed CLI's main job: its reopen runs in a fresh process from compiled JavaScript
+run_cli_main() {
+  cd "$work/app"
+  npx --no-install quiver main --rows 20000 --queries 200 --partitions 64
+}
+
 run_conformance() {
   cd "$work/app"
   node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" conformance >"$work/conformance.sh"
@@ -212,6 +233,8 @@ step scratch-project scratch_project
 step install-one install_one
 step install-readme install_readme
 step program run_program
+step workers run_workers
 step conformance run_conformance
+step cli-main run_cli_main
 step package-examples run_package_examples
 current="done"

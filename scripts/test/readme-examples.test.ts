@@ -17,6 +17,7 @@ const repo = fileURLToPath(new URL("../../", import.meta.url));
 const tsx = join(repo, "node_modules", ".bin", "tsx");
 // Inside the repository so the example's `@quiver/*` imports resolve to the workspace packages.
 const scratch = join(repo, ".quiver-tmp", `readme-examples-${process.pid}`);
+// the examples' working directory and TMPDIR (their mkdtemp folders), removed afterwards
 const cwd = mkdtempSync(join(tmpdir(), "quiver-readme-cwd-"));
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
@@ -39,7 +40,7 @@ async function run(command: string, args: string[]): Promise<{ status: number | 
 
 function spawnOnce(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "", TMPDIR: cwd }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => void (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => void (output += d.toString()));
