@@ -161,7 +161,7 @@ scratch_project() {
 install_one() {
   cd "$work/app"
   npm install @quiver/ivf --no-audit --no-fund --loglevel=error
-  node "$repo/scripts/registry-roundtrip/check-install.mjs" "$work/app" "$registry" @quiver/ivf
+  node "$repo/scripts/registry-roundtrip/check-install.mjs" "$work/app" "$registry" "$work/tarballs" @quiver/ivf
 }
 
 # the README's install lines, as written
@@ -171,7 +171,7 @@ install_readme() {
   cat "$work/install.sh"
   grep -q '^npm i' "$work/install.sh"
   bash -euo pipefail "$work/install.sh"
-  node "$repo/scripts/registry-roundtrip/check-install.mjs" "$work/app" "$registry" @quiver/ivf @quiver/cli
+  node "$repo/scripts/registry-roundtrip/check-install.mjs" "$work/app" "$registry" "$work/tarballs" @quiver/ivf @quiver/cli
 }
 
 run_program() {
@@ -190,7 +190,7 @@ run_workers() {
 # the installed CLI's main job: its reopen runs in a fresh process from compiled JavaScript
 run_cli_main() {
   cd "$work/app"
-  npx --no-install quiver main --rows 20000 --queries 200 --partitions 64
+  npx --no-install quiver main --rows 5000 --queries 100 --partitions 16
 }
 
 run_conformance() {
