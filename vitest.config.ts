@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ["quiver-source"] },
   ssr: { resolve: { conditions: ["quiver-source"], externalConditions: ["quiver-source"] } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "bench/test/**/*.test.ts"],
+    include: ["packages/*/test/**/*.test.ts", "bench/test/**/*.test.ts", "scripts/test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

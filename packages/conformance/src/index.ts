@@ -42,7 +42,13 @@ export type { RunConformanceOptions, CaseResult, ConformanceReport, ConformanceT
 export { formatConformanceReport, conformanceReportJson } from "./report.js";
 export { defineConformanceSuite } from "./vitest-suite.js";
 export type { ConformanceSuiteOptions } from "./vitest-suite.js";
-export { defaultRepoRoot } from "./internal/paths.js";
+export {
+  CONFORMANCE_ROOT_ENTRIES,
+  ConformanceRootError,
+  bundledConformanceRoot,
+  defaultRepoRoot,
+  resolveConformanceRoot,
+} from "./internal/paths.js";
 export { runCacheBackendConformance } from "./cache-backend-suite.js";
 export type { CacheBackendConformanceOptions, CacheBackendFactory } from "./cache-backend-suite.js";
 export { runObjectStoreConformance } from "./object-store-suite.js";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { AdapterCapabilities, AdapterFixture, ConformanceAdapter, OperationOutcome } from "./adapter.js";
 import { type CatalogCase, type LoadedCase, loadCase, loadCatalog } from "./catalog.js";
 import { canonicalJson, toCanonicalValue } from "./canonical-json.js";
-import { defaultRepoRoot } from "./internal/paths.js";
+import { defaultRepoRoot, resolveConformanceRoot } from "./internal/paths.js";
 import { assertSchema } from "./internal/schemas.js";
 
 /** Options of {@link runConformance}. */
@@ -87,7 +87,7 @@ export interface ConformanceReport {
 
 /** Run the catalog against an adapter and report every case. */
 export async function runConformance(adapter: ConformanceAdapter, options: RunConformanceOptions = {}): Promise<ConformanceReport> {
-  const root = options.root ?? defaultRepoRoot();
+  const root = resolveConformanceRoot(options.root, options.catalogPath);
   const catalog = loadCatalog(root, options.catalogPath);
   const entries = selectCases(catalog.cases, options);
   const caps = await adapterCapabilities(adapter, root);

@@ -60,18 +60,23 @@ export interface EndToEndReport {
 }
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url));
+// Installed from the registry this module is dist/e2e/end-to-end-job.js and the child is plain
+// compiled JavaScript next to it; in the workspace it is the TypeScript source, run through tsx.
+const compiledChild = new URL("./reopen-main.js", import.meta.url);
 
-function tsxCommand(): string {
+function childCommand(): { command: string; args: string[]; cwd: string } {
+  if (import.meta.url.endsWith(".js") && existsSync(fileURLToPath(compiledChild))) {
+    return { command: process.execPath, args: [fileURLToPath(compiledChild)], cwd: process.cwd() };
+  }
   const local = join(repoRoot, "node_modules", ".bin", "tsx");
-  return existsSync(local) ? local : "tsx";
+  const tsx = existsSync(local) ? local : "tsx";
+  return { command: tsx, args: ["--conditions=quiver-source", fileURLToPath(new URL("./reopen-main.ts", import.meta.url))], cwd: repoRoot };
 }
 
 function runChild(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsxCommand(), ["--conditions=quiver-source", fileURLToPath(new URL("./reopen-main.ts", import.meta.url)), ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
+    const c = childCommand();
+    const child = spawn(c.command, [...c.args, ...args], { cwd: c.cwd, stdio: ["ignore", "inherit", "inherit"] });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`reopen process exited with ${code}`))));
   });

@@ -1,0 +1,121 @@
+/**
+ * Every package README's example, and the root README's "Use Quiver in your project" program,
+ * run as written (the same extraction the registry round trip uses, against the workspace sources
+ * here and against the published tarballs there). JavaScript blocks run in a child `node` with
+ * tsx's loader and the `quiver-source` condition (no build needed); `npx quiver ...` lines of shell
+ * blocks run the CLI from source. A block passes when it exits 0; the examples assert what they show.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { readmeBlock } from "../registry-roundtrip/readme-blocks.mjs";
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const tsx = join(repo, "node_modules", ".bin", "tsx");
+// Inside the repository so the example's `@quiver/*` imports resolve to the workspace packages.
+const scratch = join(repo, ".quiver-tmp", `readme-examples-${process.pid}`);
+// the examples' working directory and TMPDIR (their mkdtemp folders), removed afterwards
+const cwd = mkdtempSync(join(tmpdir(), "quiver-readme-cwd-"));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+// at most two example processes at once (2-core machines)
+let running = 0;
+const waiting: (() => void)[] = [];
+async function run(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  if (running >= 2) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await spawnOnce(command, args);
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function spawnOnce(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "", TMPDIR: cwd }, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => void (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => void (output += d.toString()));
+    // a generous deadline only turns a hang into a failure
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    child.on("error", reject);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, output });
+    });
+  });
+}
+
+/** Runs one README block; returns what it printed. */
+async function runBlock(name: string, block: { lang: string; code: string }): Promise<string> {
+  if (block.lang === "js") {
+    mkdirSync(scratch, { recursive: true });
+    const file = join(scratch, `${name}.mjs`);
+    writeFileSync(file, block.code);
+    const r = await run(tsx, ["--conditions=quiver-source", file]);
+    expect(r.status, r.output).toBe(0);
+    return r.output;
+  }
+  expect(block.lang, `${name}: an example block is js or sh`).toBe("sh");
+  let output = "";
+  for (const line of block.code.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim())) {
+    if (line === "") continue;
+    expect(line, `${name}: shell examples run the quiver command`).toMatch(/^npx quiver /);
+    const r = await run(tsx, ["--conditions=quiver-source", join(repo, "packages", "cli", "src", "bin.ts"), ...line.slice("npx quiver ".length).split(/\s+/)]);
+    expect(r.status, `${line}\n${r.output}`).toBe(0);
+    output += r.output;
+  }
+  return output;
+}
+
+const packages = readdirSync(join(repo, "packages")).filter((d) => readdirSync(join(repo, "packages", d)).includes("package.json")).sort();
+
+describe("package READMEs", () => {
+  it.each(packages)("%s: says what it is, how to install it, the spec it implements, and has an example", (dir) => {
+    const text = readFileSync(join(repo, "packages", dir, "README.md"), "utf8");
+    const name = (JSON.parse(readFileSync(join(repo, "packages", dir, "package.json"), "utf8")) as { name: string }).name;
+    expect(text.startsWith(`# ${name}\n`)).toBe(true);
+    expect(text).toMatch(new RegExp(`^npm i(nstall)? (-D )?${name.replace("/", "\\/")}\\b`, "m"));
+    expect(text, "names the spec version(s) it implements").toMatch(/## Spec[^\n]*\n[\s\S]*?\b(spec|version) \d+(\.\d+)?/);
+    expect(() => readmeBlock(text, "example")).not.toThrow();
+  });
+
+  // two at a time: each is a child process, most of it waiting on its own workers or subprocesses
+  it.concurrent.each(packages)("%s: the example runs as written", async (dir) => {
+    const text = readFileSync(join(repo, "packages", dir, "README.md"), "utf8");
+    await runBlock(dir, readmeBlock(text, "example"));
+  });
+});
+
+describe("root README", () => {
+  const text = readFileSync(join(repo, "README.md"), "utf8");
+  it("the quickstart program of 'Use Quiver in your project' runs and reopens with 0 store requests", async () => {
+    const out = await runBlock("quickstart", readmeBlock(text, "program"));
+    expect(out).toContain("reopen + query: 0 reads, 0 HEADs");
+  });
+
+  it("installs and checks with npm lines only (what the round trip runs)", () => {
+    const install = readmeBlock(text, "install");
+    expect(install.lang).toBe("sh");
+    expect(install.code).toMatch(/^npm i @quiver\/ivf\b/m);
+    expect(install.code).toMatch(/^npm i -D @quiver\/cli$/m);
+    expect(readmeBlock(text, "conformance").code).toBe("npx quiver conformance\n");
+  });
+
+  it("keeps exactly two set-up commands (main job, tests)", () => {
+    const setup = text.slice(text.indexOf("## Set up and run"), text.indexOf("\n## ", text.indexOf("## Set up and run") + 1));
+    const commands = [...setup.matchAll(/```sh\n([^`]*)```/g)].map((m) => m[1]!.trim());
+    expect(commands).toEqual([
+      "npm install -g pnpm@10.34.8 && pnpm install --frozen-lockfile && pnpm main",
+      "npm install -g pnpm@10.34.8 && pnpm install --frozen-lockfile && pnpm test",
+    ]);
+  });
+});
