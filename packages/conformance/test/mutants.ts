@@ -293,7 +293,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     name: "ivf: unknown metadata members ignored",
-    operations: { "ivf-open-index": onRepaired("ivf-open-index", reframe({ json: (id, m) => (id === 0 ? Object.fromEntries(Object.entries(m).filter(([k]) => ["dim", "distance", "numPartitions", "numRows", "rawVectors", "quantizer"].includes(k))) : m) })) },
+    operations: { "ivf-open-index": onRepaired("ivf-open-index", reframe({ json: (id, m) => (id === 0 ? Object.fromEntries(Object.entries(m).filter(([k]) => ["dim", "distance", "identity", "numPartitions", "numRows", "rawVectors", "quantizer"].includes(k))) : m) })) },
     killer: "ivf/invalid/ivf-index-metadata-unknown-field",
   },
   { name: "ivf: index frame kind not checked", operations: { "ivf-open-index": onRepaired("ivf-open-index", headerEdit((v) => v.setUint32(12, 32, true))) }, killer: "ivf/invalid/ivf-index-wrong-kind" },
