@@ -339,6 +339,8 @@ export class IvfVectorIndex {
       while (next < jobs.length) await jobs[next++]!();
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 8) }, worker));
+    // Cache writes run in the background; prewarm promises they have landed.
+    await this.cache.flush();
   }
 }
 
