@@ -119,6 +119,15 @@ export class IndexCache {
     return r.entry.value as T;
   }
 
+  /**
+   * Wait until the backend's background writes have finished (`getOrInsert` returns as soon as
+   * the value is loaded and stores it in the background). Call before handing the cache to
+   * another process or exiting.
+   */
+  async flush(): Promise<void> {
+    await this.backend.flush?.();
+  }
+
   /** Remove every entry of this cache whose user key starts with `prefix`. */
   async invalidatePrefix(prefix: string): Promise<void> {
     await this.backend.invalidatePrefix(this.prefix + prefix);

@@ -58,6 +58,11 @@ export class MemoryCacheBackend implements CacheBackend {
     this.#lru.clear();
   }
 
+  /** Wait until the background stores of `getOrInsert` started so far have finished. */
+  async flush(): Promise<void> {
+    await this.#loads.flush();
+  }
+
   /** Entries held. */
   approxEntryCount(): number {
     return this.#lru.size;

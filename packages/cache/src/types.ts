@@ -58,7 +58,12 @@ export interface CacheBackend {
   approxEntryCount(): number;
   /** Approximate bytes held. */
   approxSizeBytes(): number;
-  /** Release connections / handles. */
+  /**
+   * Wait until every write this instance started in the background (a get-or-insert's store) has
+   * finished. Required of a backend that stores in the background.
+   */
+  flush?(): Promise<void>;
+  /** Wait for background writes, then release connections / handles. */
   close?(): Promise<void>;
 }
 

@@ -19,8 +19,16 @@ export type CacheBackendFactory = () => CacheBackend | Promise<CacheBackend>;
 
 /** Options of {@link runCacheBackendConformance}. */
 export interface CacheBackendConformanceOptions {
-  /** Persistent backends: a second, independent instance over the same storage as `first`. Required for the survival test. */
+  /**
+   * A second, independent instance over the same storage as `first`. Required when the backend
+   * says it is persistent: without it every persistence case fails (it is not skipped).
+   */
   readonly reopen?: (first: CacheBackend) => CacheBackend | Promise<CacheBackend>;
+  /**
+   * The backend keeps live values in a memory tier in front of its persistent storage (a tiered
+   * backend): the same instance then returns codec-less and undecoded values live. Default false.
+   */
+  readonly memoryTier?: boolean;
   /** Skip the 64 MiB byte-fidelity case; the reason is reported as a skipped test. */
   readonly skipLargeReason?: string;
   /** Per-test timeout in ms; default 120 000 (the 64 MiB case hashes and copies a lot). */
@@ -60,6 +68,11 @@ function pattern(length: number, seed: number): Uint8Array {
   return out;
 }
 
+/** Wait for a backend's background writes (getOrInsert may store after returning). */
+async function flushOf(b: CacheBackend): Promise<void> {
+  await b.flush?.();
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
@@ -82,6 +95,15 @@ export async function runCacheBackendConformance(
 ): Promise<void> {
   const { describe, it, expect, afterEach } = await import("vitest");
   const timeout = options.timeoutMs ?? 120_000;
+  const memoryTier = options.memoryTier ?? false;
+  /** The reopen of a persistent backend; skips (with the reason) for a backend that is not persistent, fails without reopen. */
+  const reopenOf = (b: CacheBackend, skip: (note: string) => never): NonNullable<CacheBackendConformanceOptions["reopen"]> => {
+    if (!b.persistent) skip("not persistent: entries are not expected to survive a new instance");
+    if (options.reopen === undefined) {
+      throw new Error(`${name} says it is persistent but the suite was given no reopen: pass { reopen: (first) => <a new instance over first's storage> }`);
+    }
+    return options.reopen;
+  };
   describe(`cache backend conformance: ${name}`, () => {
     const open: CacheBackend[] = [];
     const fresh = async (): Promise<CacheBackend> => {
@@ -250,22 +272,27 @@ export async function runCacheBackendConformance(
       expect(b.approxEntryCount()).toBe(41);
     }, timeout);
 
-    it("never throws from get when a codec fails to decode", async () => {
+    it("never throws from get when a codec fails to decode: a miss when it decodes, the live value when it does not", async () => {
       const b = await fresh();
       const throwing: ErasedCodec = { ...BYTES, decode: () => { throw new Error("corrupt"); } };
-      await b.insert(key("u"), entry(pattern(32, 10)), BYTES);
+      const e = entry(pattern(32, 10));
+      await b.insert(key("u"), e, BYTES);
       const r = await b.get(key("u"), throwing);
-      if (!b.persistent) expect(r).toBeDefined(); // live values are never decoded
+      // A memory backend (or tier) holds the live value and never decodes; storage-only backends must decode, fail, miss.
+      if (!b.persistent || memoryTier) expect(r?.value).toBe(e.value);
+      else expect(r).toBeUndefined();
     }, timeout);
 
-    it.skipIf(options.reopen === undefined)(
-      `persistent: stored bytes that fail to decode (wrong type, codec error) are misses${options.reopen === undefined ? " (skipped: no reopen given; not persistent)" : ""}`,
-      async () => {
+    it(
+      "persistent: stored bytes that fail to decode (wrong type, codec error) are misses",
+      async (ctx) => {
         const a = await fresh();
+        const reopen = reopenOf(a, (note) => ctx.skip(note));
         await a.insert(key("t"), entry(pattern(32, 9)), BYTES);
         await a.insert(key("u"), entry(pattern(32, 10)), BYTES);
+        await flushOf(a);
         // A new instance has nothing in memory: the bytes come from storage and must be verified.
-        const b = await options.reopen!(a);
+        const b = await reopen(a);
         open.push(b);
         expect(await b.get(key("t"), OTHER)).toBeUndefined(); // the frame carries another type name
         const throwing: ErasedCodec = { ...BYTES, decode: () => { throw new Error("corrupt"); } };
@@ -274,23 +301,34 @@ export async function runCacheBackendConformance(
       timeout,
     );
 
-    it("stores codec-less values only in memory: persistent backends skip them", async () => {
+    it("stores codec-less values only in memory: a memory backend or tier returns them live, storage never holds them", async () => {
       const b = await fresh();
-      await b.insert(key("live", "ConformanceLive"), { value: { live: true }, sizeBytes: 16 });
+      const live = { live: true };
+      await b.insert(key("live", "ConformanceLive"), { value: live, sizeBytes: 16 });
       const got = await b.get(key("live", "ConformanceLive"));
-      if (!b.persistent) expect(got?.value).toEqual({ live: true });
-      else expect(got === undefined || (got.value as { live: boolean }).live).toBe(true);
+      if (!b.persistent || memoryTier) expect(got?.value).toBe(live);
+      else expect(got).toBeUndefined();
+      if (b.persistent) {
+        await flushOf(b);
+        const again = await reopenOf(b, () => undefined as never)(b);
+        open.push(again);
+        expect(await again.get(key("live", "ConformanceLive"))).toBeUndefined();
+      }
     }, timeout);
 
-    it.skipIf(options.reopen === undefined)(
-      `persistent: a new instance over the same storage sees the entries${options.reopen === undefined ? " (skipped: no reopen given; not persistent)" : ""}`,
-      async () => {
+    it(
+      "persistent: a new instance over the same storage sees the entries, including a getOrInsert's",
+      async (ctx) => {
         const a = await fresh();
+        const reopen = reopenOf(a, (note) => ctx.skip(note));
         await a.insert(key("keep"), entry(pattern(4096, 11)), BYTES);
-        const b = await options.reopen!(a);
+        await a.getOrInsert(key("loaded"), async () => entry(pattern(100, 12)), BYTES);
+        await flushOf(a);
+        const b = await reopen(a);
         open.push(b);
         expect(sameBytes((await bytesOf(b, key("keep")))!, pattern(4096, 11))).toBe(true);
-        expect(b.approxEntryCount()).toBeGreaterThanOrEqual(1);
+        expect(sameBytes((await bytesOf(b, key("loaded")))!, pattern(100, 12))).toBe(true);
+        expect(b.approxEntryCount()).toBe(2);
       },
       timeout,
     );

@@ -22,6 +22,12 @@ export type ObjectStoreFactory = () => ObjectStoreUnderTest | Promise<ObjectStor
 export interface ObjectStoreConformanceOptions {
   /** Per-test timeout in ms; default 60 000. */
   readonly timeoutMs?: number;
+  /**
+   * Set when the store's create-only put is not atomic under races (a stated fallback, e.g. an
+   * S3-compatible server that ignores If-None-Match); the race case is then reported as skipped
+   * with this reason. Sequential create-only semantics are checked regardless.
+   */
+  readonly nonAtomicCreateReason?: string;
 }
 
 /**
@@ -31,6 +37,7 @@ export interface ObjectStoreConformanceOptions {
  */
 export async function runObjectStoreConformance(name: string, factory: ObjectStoreFactory, options: ObjectStoreConformanceOptions = {}): Promise<void> {
   const { describe, it: vitestIt, expect } = await import("vitest");
+  const raceReason = options.nonAtomicCreateReason;
   const timeout = options.timeoutMs ?? 60_000;
   const it = (title: string, fn: () => Promise<void>) => vitestIt(title, fn, timeout);
 
@@ -222,6 +229,29 @@ export async function runObjectStoreConformance(name: string, factory: ObjectSto
         await store.put("a/x.quiver-tmp-y", bytes(2));
         expect((await store.list("")).map((m) => m.path)).toEqual(["a/x.quiver-tmp-y", "ok"]);
       }));
+
+    it("create-only put (ifAbsent): creates when absent, ALREADY_EXISTS and no change when present", () =>
+      withStore(async ({ store }) => {
+        await store.put("c/m", bytes(5, 1), { ifAbsent: true });
+        await expectStoreError(store.put("c/m", bytes(6, 2), { ifAbsent: true }), "ALREADY_EXISTS");
+        expect(await store.get("c/m")).toEqual(bytes(5, 1));
+        await store.put("c/m", bytes(7, 3)); // an ordinary put still replaces
+        expect(await store.get("c/m")).toEqual(bytes(7, 3));
+        await expectStoreError(store.put(`c/${RESERVED_TEMP_PREFIX}m`, bytes(1), { ifAbsent: true }), "INVALID_PATH");
+      }));
+
+    vitestIt.skipIf(raceReason !== undefined)(
+      `create-only put is atomic: of 8 racing creates exactly one succeeds${raceReason === undefined ? "" : ` (skipped: ${raceReason})`}`,
+      () =>
+        withStore(async ({ store }) => {
+          const settled = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => store.put("race/m", bytes(10, i), { ifAbsent: true })));
+          const won = settled.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
+          expect(won).toHaveLength(1);
+          for (const r of settled) if (r.status === "rejected") expect((r.reason as QuiverStoreError).code).toBe("ALREADY_EXISTS");
+          expect(await store.get("race/m")).toEqual(bytes(10, won[0]!));
+        }),
+      timeout,
+    );
 
     it("IoStatsStore over it counts every request: one per call, one per coalesced range request", () =>
       withStore(async ({ store: inner }) => {

@@ -35,6 +35,7 @@ await runCacheBackendConformance(
   "TieredCacheBackend (memory over disk)",
   () => new TieredCacheBackend(new MemoryCacheBackend({ maxBytes: big }), new DiskCacheBackend({ directory: tempDir(), maxBytes: big, logger: quiet })),
   {
+    memoryTier: true,
     reopen: (first) =>
       new TieredCacheBackend(
         new MemoryCacheBackend({ maxBytes: big }),
@@ -64,6 +65,7 @@ if (redisSkip === undefined) {
     "TieredCacheBackend (memory over Redis)",
     async () => new TieredCacheBackend(new MemoryCacheBackend({ maxBytes: big }), await RedisCacheBackend.connect({ redis: url(), namespace: `tconf${namespaceSeq++}:`, logger: quiet, ...patient })),
     {
+      memoryTier: true,
       reopen: async (first) =>
         new TieredCacheBackend(
           new MemoryCacheBackend({ maxBytes: big }),

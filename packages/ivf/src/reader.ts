@@ -675,6 +675,8 @@ export class IvfVectorIndex {
       while (next < jobs.length) await jobs[next++]!();
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
+    // Cache writes run in the background; prewarm promises they have landed.
+    await this.cache.flush();
   }
 }
 

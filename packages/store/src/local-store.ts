@@ -172,7 +172,18 @@ export class LocalDirectoryStore implements ObjectStore {
       } finally {
         await fh.close();
       }
-      await fs.rename(tmp, target);
+      if (options.ifAbsent === true) {
+        // link(2) fails with EEXIST if the target exists: an atomic create-only commit.
+        try {
+          await fs.link(tmp, target);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
+          throw e;
+        }
+        await fs.rm(tmp, { force: true });
+      } else {
+        await fs.rename(tmp, target);
+      }
       if (durable) await this.#syncDirs(nodePath.dirname(target), created);
     } catch (e) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);

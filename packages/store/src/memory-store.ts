@@ -38,8 +38,9 @@ export class MemoryObjectStore implements ObjectStore {
     return { path, size: this.#object(path).byteLength };
   }
 
-  async put(path: string, data: Uint8Array, _options?: PutOptions): Promise<void> {
+  async put(path: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     checkWritablePath(path);
+    if (options.ifAbsent === true && this.#objects.has(path)) throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
     this.#objects.set(path, ownedCopy(data));
   }
 

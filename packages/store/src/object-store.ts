@@ -33,6 +33,11 @@ export interface PutOptions {
    * {@link LocalDirectoryStore}; object stores such as S3 are always durable).
    */
   readonly durable?: boolean;
+  /**
+   * Create only: the put fails with ALREADY_EXISTS when an object is at `path`, atomically (two
+   * racing creates: exactly one succeeds). The commit point of a writer that must never replace.
+   */
+  readonly ifAbsent?: boolean;
 }
 
 /**

@@ -1,0 +1,100 @@
+/**
+ * Test helper: a throwaway s3rver (an S3-compatible server from npm) in its own process on a free
+ * loopback port, with one bucket, stopped by `stop()`. The server process runs with
+ * NODE_OPTIONS=--openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with
+ * DES, which OpenSSL 3 only offers through the legacy provider (without it, pagination fails 500).
+ * Known s3rver limits the tests never rely on: suffix ranges (`bytes=-N`) return the wrong bytes,
+ * and `If-None-Match: *` is not enforced (a conditional create overwrites).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { S3Client } from "@aws-sdk/client-s3";
+
+const pkg = join(fileURLToPath(new URL(".", import.meta.url)), "..");
+
+/** A running s3rver and a client configured for it. */
+export interface S3rverHandle {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly process: ChildProcess;
+  client(): S3Client;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const SERVER = `
+const S3rver = require("s3rver");
+const [port, directory, bucket] = process.argv.slice(1);
+new S3rver({ port: Number(port), address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: bucket }] })
+  .run()
+  .then(() => process.stdout.write("ready\\n"), (e) => { console.error(e); process.exit(1); });
+`;
+
+/** Start s3rver with bucket `quiver-test`; resolves once it listens. */
+export async function startS3rver(): Promise<S3rverHandle> {
+  const directory = mkdtempSync(join(tmpdir(), "quiver-s3rver-"));
+  const bucket = "quiver-test";
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn(process.execPath, ["-e", SERVER, String(port), directory, bucket], {
+      cwd: pkg,
+      env: { ...process.env, NODE_OPTIONS: "--openssl-legacy-provider" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let log = "";
+    child.stderr!.on("data", (d) => (log += d.toString()));
+    const ok = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 20_000);
+      child.stdout!.on("data", (d) => {
+        if (d.toString().includes("ready")) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      child.once("exit", () => {
+        clearTimeout(t);
+        resolve(false);
+      });
+    });
+    if (ok) {
+      const endpoint = `http://127.0.0.1:${port}`;
+      const clients: S3Client[] = [];
+      return {
+        endpoint,
+        bucket,
+        process: child,
+        client: () => {
+          const c = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+          clients.push(c);
+          return c;
+        },
+        stop: async () => {
+          for (const c of clients) c.destroy();
+          if (child.exitCode === null) {
+            const gone = new Promise<void>((r) => child.once("exit", () => r()));
+            child.kill("SIGKILL");
+            await gone;
+          }
+          rmSync(directory, { recursive: true, force: true });
+        },
+      };
+    }
+    child.kill("SIGKILL");
+    if (attempt >= 2) throw new Error(`s3rver did not start:\n${log}`);
+  }
+}
