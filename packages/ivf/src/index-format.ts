@@ -3,7 +3,7 @@
  * (`ivf-index`), metadata sections first, then one contiguous section per partition (row ids +
  * codes) and, optionally, one raw-vector section per partition right after it.
  */
-import { QuiverFormatError, SECTION_ALIGNMENT, alignUp } from "@quiver/format";
+import { QuiverFormatError, SECTION_ALIGNMENT } from "@quiver/format";
 import type { DistanceType, QuantizerKind, QuantizerMetadata } from "./quantizer.js";
 
 /** Container kind of an IVF index file (spec/registry.csv). */
@@ -244,9 +244,4 @@ export function checkPartitionLocations(meta: IvfIndexMetadata, parts: readonly 
     total += p.rows;
   });
   if (total !== meta.numRows) fail("PARTITION_LENGTH_MISMATCH", `partition rows sum to ${total}, metadata says ${meta.numRows}`, stage);
-}
-
-/** The aligned offset following a section that ends at `end`. */
-export function nextSectionOffset(end: number): number {
-  return alignUp(end, SECTION_ALIGNMENT);
 }
