@@ -5,17 +5,8 @@ export function pqSchema(m = 16): Schema {
   return new Schema([new Field("row_id", new Uint64(), false), new Field("code", new FixedSizeList(m, new Field("item", new Uint8(), false)), false)]);
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG: the repository's one mulberry32 for test and fixture data (fixtures/_gen/internal/prng.ts). */
+export { prng as rng } from "../../../fixtures/_gen/internal/prng.js";
 
 /** Code byte j of row id r: a function of both, so a misplaced row is caught. */
 export function codeByte(rowId: number, j: number): number {

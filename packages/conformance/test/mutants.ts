@@ -152,17 +152,35 @@ interface SearchInput {
 }
 
 /** The reference ivf-search, with the search options and state passed through `tweak`. */
-function searchMutant(tweak: { options?: (o: VectorSearchOptions, state: IvfIndexState) => VectorSearchOptions; state?: (s: IvfIndexState) => IvfIndexState; hits?: (hits: { rowId: bigint; distance: number }[], o: VectorSearchOptions) => { rowId: bigint; distance: number }[] }): OperationFn {
+function searchMutant(tweak: {
+  options?: (o: VectorSearchOptions, state: IvfIndexState) => VectorSearchOptions;
+  state?: (s: IvfIndexState) => IvfIndexState;
+  hits?: (hits: { rowId: bigint; distance: number }[], o: VectorSearchOptions) => { rowId: bigint; distance: number }[];
+  /** Number partitions P-1..0 instead of 0..P-1 (so "lower partition first" becomes "higher first"). */
+  reversePartitions?: boolean;
+}): OperationFn {
   return async (f) => {
     const input = f.input as SearchInput;
     let state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(f.dir!, "state.bin"))).value;
+    const P = state.metadata.numPartitions;
+    const dim = state.metadata.dim;
+    const from = (p: number): number => (tweak.reversePartitions === true ? P - 1 - p : p);
+    if (tweak.reversePartitions === true) {
+      const centroids = new Float32Array(state.centroids.length);
+      for (let p = 0; p < P; p++) centroids.set(state.centroids.subarray(from(p) * dim, (from(p) + 1) * dim), p * dim);
+      state = { ...state, centroids, partitions: [...state.partitions].reverse() };
+    }
     state = tweak.state?.(state) ?? state;
     const cache = IndexCache.inMemory();
     const index = new IvfVectorIndex(new MemoryObjectStore(), state, { cache });
     const codec = partitionEntryCodecs[state.metadata.quantizer.kind];
-    for (let p = 0; p < state.metadata.numPartitions; p++) {
-      await cache.insert(index.partitionCacheKey(p), decodeCacheEntry(codec, await readFile(join(f.dir!, `partition-${p}.bin`))).value);
-      if (state.metadata.rawVectors) await cache.insert(index.vectorsCacheKey(p), decodeCacheEntry(partitionVectorsCodec, await readFile(join(f.dir!, `vectors-${p}.bin`))).value);
+    for (let p = 0; p < P; p++) {
+      const entry = decodeCacheEntry(codec, await readFile(join(f.dir!, `partition-${from(p)}.bin`))).value;
+      await cache.insert(index.partitionCacheKey(p), { ...entry, partition: p });
+      if (state.metadata.rawVectors) {
+        const v = decodeCacheEntry(partitionVectorsCodec, await readFile(join(f.dir!, `vectors-${from(p)}.bin`))).value;
+        await cache.insert(index.vectorsCacheKey(p), { ...v, partition: p });
+      }
     }
     const qb = Buffer.from(input.query, "hex");
     const query = new Float32Array(new Uint8Array(qb).buffer);
@@ -322,6 +340,7 @@ export const MUTANTS: readonly Mutant[] = [
     killer: "ivf/valid/search-flat-ties",
   },
   { name: "search: distance type ignored (always l2)", operations: { "ivf-search": searchMutant({ state: (s) => ({ ...s, metadata: { ...s.metadata, distance: "l2" }, quantizer: { ...s.quantizer, distance: "l2" } }) }) }, killer: "ivf/valid/search-flat-dot" },
+  { name: "search: probe ties broken by higher partition number", operations: { "ivf-search": searchMutant({ reversePartitions: true }) }, killer: "ivf/valid/search-flat-probe-tie" },
   { name: "search: k capped at 10", operations: { "ivf-search": searchMutant({ options: (o) => ({ ...o, k: Math.min(o.k, 10) }) }) }, killer: "ivf/valid/search-rabitq-k-above-probed-rows" },
 ];
 
