@@ -6,8 +6,8 @@
 #   workspace) -> publish every tarball to it -> in a scratch project OUTSIDE the workspace:
 #   `npm i @quiver/ivf` alone (its internal dependencies must come from the registry), then the
 #   install lines and the program of the root README's "Use Quiver in your project" section, run
-#   with plain `node` (no tsx), a worker-thread check, `npx quiver conformance`, then each package
-#   README's example.
+#   with plain `node` (no tsx), a worker-thread check, a strict tsc over the published types,
+#   `npx quiver conformance`, the installed `quiver main`, then each package README's example.
 #
 # The README section is the single source of what the user runs: this script extracts the
 # block after `<!-- roundtrip:install -->` (shell lines) and after `<!-- roundtrip:program -->`
@@ -193,6 +193,33 @@ run_cli_main() {
   npx --no-install quiver main --rows 5000 --queries 100 --partitions 16
 }
 
+# the published .d.ts files: a strict TypeScript project compiles against them (and the quickstart)
+run_types() {
+  cd "$work/app"
+  # the workspace's compiler (nothing more to download); types resolve from the scratch project
+  # (@types/node comes with apache-arrow)
+  [ -f node_modules/@types/node/package.json ] || npm install -D @types/node@20 --no-audit --no-fund --loglevel=error
+  cp "$repo/scripts/registry-roundtrip/types-check.ts" types-check.ts
+  cat >tsconfig.json <<'EOF'
+{
+  "compilerOptions": {
+    "target": "ES2022", "lib": ["ES2022"], "module": "NodeNext", "moduleResolution": "NodeNext", "types": ["node"],
+    "strict": true, "exactOptionalPropertyTypes": true, "noEmit": true, "skipLibCheck": false,
+    "allowJs": true, "checkJs": true
+  },
+  "files": ["types-check.ts", "quickstart.mjs"]
+}
+EOF
+  # skipLibCheck off so our .d.ts files are checked too (~7 s of CPU over 400 declaration files).
+  # Errors inside third-party declarations are not ours to fix; any other error fails
+  local out rc=0
+  out="$(node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json 2>&1)" || rc=$?
+  printf '%s\n' "$out"
+  if printf '%s\n' "$out" | grep -E '^(node_modules/@quiver/|types-check\.ts|quickstart\.mjs)' >/dev/null; then return 1; fi
+  if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -E '^node_modules/' >/dev/null; then return 1; fi
+  echo "types: no tsc error in @quiver/* declarations, types-check.ts or quickstart.mjs (strict, skipLibCheck off; the published types are real, not any)"
+}
+
 run_conformance() {
   cd "$work/app"
   node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" conformance >"$work/conformance.sh"
@@ -234,6 +261,7 @@ step install-one install_one
 step install-readme install_readme
 step program run_program
 step workers run_workers
+step types run_types
 step conformance run_conformance
 step cli-main run_cli_main
 step package-examples run_package_examples
