@@ -104,12 +104,16 @@ EOF
 }
 
 start_verdaccio() {
-  port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  registry="http://127.0.0.1:$port"
   mkdir -p "$work/storage"
-  # no uplinks: the registry serves only what is published here (third-party packages come from
-  # the usual registry through the consumer's scoped registry line)
-  cat >"$work/verdaccio.yaml" <<EOF
+  local attempt i
+  # a free port is probed, then bound by verdaccio: another process may take it in between, so a
+  # verdaccio that exits at start is retried on a new port
+  for attempt in 1 2 3; do
+    port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+    registry="http://127.0.0.1:$port"
+    # no uplinks: the registry serves only what is published here (third-party packages come from
+    # the usual registry through the consumer's scoped registry line)
+    cat >"$work/verdaccio.yaml" <<EOF
 storage: $work/storage
 uplinks: {}
 packages:
@@ -124,15 +128,26 @@ web:
   enable: false
 log: { type: stdout, format: pretty, level: warn }
 EOF
-  "$work/verdaccio/node_modules/.bin/verdaccio" --config "$work/verdaccio.yaml" --listen "127.0.0.1:$port" >"$work/logs/verdaccio-server.log" 2>&1 &
-  verdaccio_pid=$!
-  local i
-  for i in $(seq 1 120); do
-    if node -e "fetch('$registry/-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then echo "verdaccio $VERDACCIO_VERSION on $registry (pid $verdaccio_pid)"; return; fi
-    kill -0 "$verdaccio_pid" 2>/dev/null || { cat "$work/logs/verdaccio-server.log"; return 1; }
-    sleep 0.5
+    "$work/verdaccio/node_modules/.bin/verdaccio" --config "$work/verdaccio.yaml" --listen "127.0.0.1:$port" >"$work/logs/verdaccio-server.log" 2>&1 &
+    verdaccio_pid=$!
+    for i in $(seq 1 120); do
+      if ! kill -0 "$verdaccio_pid" 2>/dev/null; then
+        echo "verdaccio exited at start (attempt $attempt, port $port):"
+        cat "$work/logs/verdaccio-server.log"
+        verdaccio_pid=""
+        continue 2
+      fi
+      if node -e "fetch('$registry/-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
+        echo "verdaccio $VERDACCIO_VERSION on $registry (pid $verdaccio_pid)"
+        return
+      fi
+      sleep 0.5
+    done
+    echo "verdaccio did not answer /-/ping within 60 s"
+    cat "$work/logs/verdaccio-server.log"
+    return 1
   done
-  echo "verdaccio did not answer /-/ping within 60 s"; cat "$work/logs/verdaccio-server.log"; return 1
+  return 1
 }
 
 publish_all() {
