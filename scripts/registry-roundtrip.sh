@@ -6,8 +6,8 @@
 #   workspace) -> publish every tarball to it -> in a scratch project OUTSIDE the workspace:
 #   `npm i @quiver/ivf` alone (its internal dependencies must come from the registry), then the
 #   install lines and the program of the root README's "Use Quiver in your project" section, run
-#   with plain `node` (no tsx), a worker-thread check, `npx quiver conformance`, then each package
-#   README's example.
+#   with plain `node` (no tsx), a worker-thread check, a strict tsc over the published types,
+#   `npx quiver conformance`, the installed `quiver main`, then each package README's example.
 #
 # The README section is the single source of what the user runs: this script extracts the
 # block after `<!-- roundtrip:install -->` (shell lines) and after `<!-- roundtrip:program -->`
@@ -104,12 +104,16 @@ EOF
 }
 
 start_verdaccio() {
-  port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-  registry="http://127.0.0.1:$port"
   mkdir -p "$work/storage"
-  # no uplinks: the registry serves only what is published here (third-party packages come from
-  # the usual registry through the consumer's scoped registry line)
-  cat >"$work/verdaccio.yaml" <<EOF
+  local attempt i
+  # a free port is probed, then bound by verdaccio: another process may take it in between, so a
+  # verdaccio that exits at start is retried on a new port
+  for attempt in 1 2 3; do
+    port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+    registry="http://127.0.0.1:$port"
+    # no uplinks: the registry serves only what is published here (third-party packages come from
+    # the usual registry through the consumer's scoped registry line)
+    cat >"$work/verdaccio.yaml" <<EOF
 storage: $work/storage
 uplinks: {}
 packages:
@@ -124,15 +128,26 @@ web:
   enable: false
 log: { type: stdout, format: pretty, level: warn }
 EOF
-  "$work/verdaccio/node_modules/.bin/verdaccio" --config "$work/verdaccio.yaml" --listen "127.0.0.1:$port" >"$work/logs/verdaccio-server.log" 2>&1 &
-  verdaccio_pid=$!
-  local i
-  for i in $(seq 1 120); do
-    if node -e "fetch('$registry/-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then echo "verdaccio $VERDACCIO_VERSION on $registry (pid $verdaccio_pid)"; return; fi
-    kill -0 "$verdaccio_pid" 2>/dev/null || { cat "$work/logs/verdaccio-server.log"; return 1; }
-    sleep 0.5
+    "$work/verdaccio/node_modules/.bin/verdaccio" --config "$work/verdaccio.yaml" --listen "127.0.0.1:$port" >"$work/logs/verdaccio-server.log" 2>&1 &
+    verdaccio_pid=$!
+    for i in $(seq 1 120); do
+      if ! kill -0 "$verdaccio_pid" 2>/dev/null; then
+        echo "verdaccio exited at start (attempt $attempt, port $port):"
+        cat "$work/logs/verdaccio-server.log"
+        verdaccio_pid=""
+        continue 2
+      fi
+      if node -e "fetch('$registry/-/ping').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
+        echo "verdaccio $VERDACCIO_VERSION on $registry (pid $verdaccio_pid)"
+        return
+      fi
+      sleep 0.5
+    done
+    echo "verdaccio did not answer /-/ping within 60 s"
+    cat "$work/logs/verdaccio-server.log"
+    return 1
   done
-  echo "verdaccio did not answer /-/ping within 60 s"; cat "$work/logs/verdaccio-server.log"; return 1
+  return 1
 }
 
 publish_all() {
@@ -193,6 +208,33 @@ run_cli_main() {
   npx --no-install quiver main --rows 5000 --queries 100 --partitions 16
 }
 
+# the published .d.ts files: a strict TypeScript project compiles against them (and the quickstart)
+run_types() {
+  cd "$work/app"
+  # the workspace's compiler (nothing more to download); types resolve from the scratch project
+  # (@types/node comes with apache-arrow)
+  [ -f node_modules/@types/node/package.json ] || npm install -D @types/node@20 --no-audit --no-fund --loglevel=error
+  cp "$repo/scripts/registry-roundtrip/types-check.ts" types-check.ts
+  cat >tsconfig.json <<'EOF'
+{
+  "compilerOptions": {
+    "target": "ES2022", "lib": ["ES2022"], "module": "NodeNext", "moduleResolution": "NodeNext", "types": ["node"],
+    "strict": true, "exactOptionalPropertyTypes": true, "noEmit": true, "skipLibCheck": false,
+    "allowJs": true, "checkJs": true
+  },
+  "files": ["types-check.ts", "quickstart.mjs"]
+}
+EOF
+  # skipLibCheck off so our .d.ts files are checked too (~7 s of CPU over 400 declaration files).
+  # Errors inside third-party declarations are not ours to fix; any other error fails
+  local out rc=0
+  out="$(node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.json 2>&1)" || rc=$?
+  printf '%s\n' "$out"
+  if printf '%s\n' "$out" | grep -E '^(node_modules/@quiver/|types-check\.ts|quickstart\.mjs)' >/dev/null; then return 1; fi
+  if [ "$rc" -ne 0 ] && ! printf '%s\n' "$out" | grep -E '^node_modules/' >/dev/null; then return 1; fi
+  echo "types: no tsc error in @quiver/* declarations, types-check.ts or quickstart.mjs (strict, skipLibCheck off; the published types are real, not any)"
+}
+
 run_conformance() {
   cd "$work/app"
   node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" conformance >"$work/conformance.sh"
@@ -239,6 +281,7 @@ step install-one install_one
 step install-readme install_readme
 step program run_program
 step workers run_workers
+step types run_types
 step conformance run_conformance
 step cli-main run_cli_main
 step package-examples run_package_examples

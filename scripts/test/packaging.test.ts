@@ -15,7 +15,6 @@ const manifests = dirs.map((d) => [d, readJson(`packages/${d}/package.json`)] as
 const names = new Set(manifests.map(([, m]) => m["name"] as string));
 
 const sourceExports = { ".": { "quiver-source": "./src/index.ts", types: "./dist/index.d.ts", default: "./dist/index.js" }, "./package.json": "./package.json" };
-const publishedExports = { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" }, "./package.json": "./package.json" };
 
 function srcFiles(dir: string): string[] {
   const out: string[] = [];
@@ -44,18 +43,34 @@ describe.each(manifests)("packages/%s/package.json is publishable", (dir, m) => 
   });
 
   it("exports src/ to the workspace (quiver-source, listed first) and dist/ with types to everyone else", () => {
-    expect(m["exports"]).toEqual(sourceExports);
-    expect(Object.keys((m["exports"] as Record<string, Record<string, string>>)["."]!)[0]).toBe("quiver-source");
+    const exports = m["exports"] as Record<string, string | Record<string, string>>;
+    expect(exports["."]).toEqual(sourceExports["."]);
+    expect(exports["./package.json"]).toBe("./package.json");
+    // further subpaths follow the same shape: src/<x>.ts for the workspace, dist/<x>.{d.ts,js} published
+    for (const [subpath, target] of Object.entries(exports)) {
+      if (subpath === "./package.json") continue;
+      expect(typeof target, subpath).toBe("object");
+      const t = target as Record<string, string>;
+      expect(Object.keys(t), subpath).toEqual(["quiver-source", "types", "default"]);
+      const stem = t["quiver-source"]!.replace(/^\.\/src\//, "").replace(/\.ts$/, "");
+      expect(t, subpath).toEqual({ "quiver-source": `./src/${stem}.ts`, types: `./dist/${stem}.d.ts`, default: `./dist/${stem}.js` });
+      expect(existsSync(join(repo, "packages", dir, "src", `${stem}.ts`)), `${subpath} -> src/${stem}.ts`).toBe(true);
+    }
     expect(m["types"]).toBe("./dist/index.d.ts");
     expect(m["main"]).toBeUndefined();
-    expect(m["publishConfig"]).toEqual({ access: "public", exports: publishedExports });
-    expect(existsSync(join(repo, "packages", dir, "src", "index.ts"))).toBe(true);
+    // publishConfig.exports is exports without the source condition (pnpm swaps it in on pack/publish)
+    const published = Object.fromEntries(
+      Object.entries(exports).map(([k, v]) => [k, typeof v === "string" ? v : Object.fromEntries(Object.entries(v).filter(([c]) => c !== "quiver-source"))]),
+    );
+    expect(m["publishConfig"]).toEqual({ access: "public", exports: published });
   });
 
-  it("ships dist/ and the README only (data/ too for the conformance package)", () => {
-    const files = ["dist", "!dist/.tsbuildinfo", "!dist/**/*.map"];
-    if (dir === "conformance") files.push("data");
-    expect(m["files"]).toEqual([...files, "README.md"]);
+  it("ships dist/ and the README, never src/, source maps or build info (data/ too for the conformance package)", () => {
+    const files = m["files"] as string[];
+    expect(files.slice(0, 3)).toEqual(["dist", "!dist/.tsbuildinfo", "!dist/**/*.map"]);
+    expect(files).toContain("README.md");
+    expect(files.some((f) => f === "src" || f.startsWith("src/"))).toBe(false);
+    if (dir === "conformance") expect(files).toContain("data");
     expect(existsSync(join(repo, "packages", dir, "README.md"))).toBe(true);
   });
 
