@@ -39,7 +39,7 @@ export {
 } from "./partition-codecs.js";
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
 export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES } from "./reader.js";
-export type { OpenVectorIndexOptions, VectorSearchOptions, VectorSearchHit } from "./reader.js";
+export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit } from "./reader.js";
 export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
 export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";

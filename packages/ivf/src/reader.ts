@@ -56,6 +56,13 @@ export interface VectorSearchOptions {
   readonly refineFactor?: number;
   /** Only these row ids may be returned. */
   readonly allowList?: Iterable<bigint | number>;
+  /** Only row ids this filter holds may be returned (e.g. a scalar index's row-address set); checked only for candidates that would enter the top k. */
+  readonly prefilter?: RowIdPrefilter;
+}
+
+/** The minimal row-id set search accepts as a prefilter. */
+export interface RowIdPrefilter {
+  has(rowId: bigint): boolean;
 }
 
 /** One search result. */
@@ -284,6 +291,8 @@ export class IvfVectorIndex {
       allow = new Set();
       for (const id of options.allowList) allow.add(BigInt(id));
     }
+    const prefilter = options.prefilter;
+    if (prefilter !== undefined && typeof prefilter?.has !== "function") throw new RangeError("prefilter must have a has(rowId) method");
     const probes = nearestCentroids(query, this.state.centroids, numPartitions, dim, distance, nprobes);
     const entries = await Promise.all(Array.from(probes, (p) => this.loadPartition(p)));
     const top = new TopKCandidates(k * (refine ?? 1));
@@ -305,6 +314,7 @@ export class IvfVectorIndex {
         if (!(d <= top.threshold())) continue;
         const id = ids[i]!;
         if (allow !== undefined && !allow.has(id)) continue;
+        if (prefilter !== undefined && !prefilter.has(id)) continue;
         top.offer(d, id, slot, i);
       }
     });
