@@ -287,6 +287,8 @@ export interface BuildBitmapIndexOptions {
   readonly valueType: ValueType;
   /** Maximum distinct values (default 65,536; at most 1,048,576): a column above it is rejected, not indexed. */
   readonly maxValues?: number;
+  /** Index identity, 32 lowercase hex digits (default random; fixed only for reproducible fixtures). */
+  readonly indexId?: string;
 }
 
 /** What a build wrote. */
@@ -314,7 +316,8 @@ async function buildAny(
   chunks: Chunks<ScalarColumnChunk | ListColumnChunk>,
   options: BuildBitmapIndexOptions,
 ): Promise<BitmapBuildResult> {
-  checkOptions("options", options, ["valueType", "maxValues"]);
+  checkOptions("options", options, ["valueType", "maxValues", "indexId"]);
+  if (options.indexId !== undefined && !isIndexId(options.indexId)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.indexId", expected: "32 lowercase hex digits", given: options.indexId });
   const valueType = checkOneOf("options.valueType", options.valueType, Object.keys({ bool: 1, int32: 1, int64: 1, uint64: 1, float32: 1, float64: 1, utf8: 1, date32: 1, timestamp: 1 }) as ValueType[]);
   const maxValues = options.maxValues === undefined ? 65_536 : checkInteger("options.maxValues", options.maxValues, 1, BITMAP_LIMITS.maxValues);
   checkDir(dir);
@@ -368,7 +371,7 @@ async function buildAny(
   const unsorted = ValueVector.fromProbes(valueType, accs.map((a) => a.probe));
   const order = accs.map((_, i) => i).sort((a, b) => unsorted.compareAt(a, unsorted, b));
   const values = ValueVector.fromProbes(valueType, order.map((i) => accs[i]!.probe));
-  const indexId = newIndexId();
+  const indexId = options.indexId ?? newIndexId();
   const dataFile = `bitmaps-${indexId}.bin`;
   const parts: Uint8Array[] = [];
   const ranges = new BigUint64Array(order.length * 2);

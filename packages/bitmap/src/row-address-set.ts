@@ -189,19 +189,36 @@ export class RowAddressSet implements RowIdFilter {
    */
   static fromWords(words: Uint32Array, start: number, end: number): RowAddressSet {
     if (start >= end) return RowAddressSet.empty();
-    const byFrag = new Map<number, RoaringBitmap32>();
-    let i = start;
-    const lows = new Uint32Array(Math.min(end - start, 65_536));
-    while (i < end) {
-      const f = words[2 * i + 1]!;
-      let n = 0;
-      while (i < end && words[2 * i + 1] === f && n < lows.length) lows[n++] = words[2 * i++]!;
-      let b = byFrag.get(f);
-      if (b === undefined) byFrag.set(f, (b = new RoaringBitmap32()));
-      b.addMany(lows.subarray(0, n));
+    // Two passes: count rows per fragment, then fill one offset array per fragment (rows of
+    // different fragments may interleave, e.g. when sorted by value) and hand each to CRoaring once.
+    const first = words[2 * start + 1]!;
+    let single = true;
+    for (let i = start + 1; i < end; i++) {
+      if (words[2 * i + 1] !== first) {
+        single = false;
+        break;
+      }
     }
-    for (const b of byFrag.values()) b.runOptimize();
-    return new RowAddressSet(sortedMap<FragmentRows>(byFrag));
+    const out = new Map<number, RoaringBitmap32>();
+    if (single) {
+      const lows = new Uint32Array(end - start);
+      for (let i = start; i < end; i++) lows[i - start] = words[2 * i]!;
+      out.set(first, bitmapOf(lows));
+      return new RowAddressSet(out);
+    }
+    const counts = new Map<number, number>();
+    for (let i = start; i < end; i++) {
+      const f = words[2 * i + 1]!;
+      counts.set(f, (counts.get(f) ?? 0) + 1);
+    }
+    const arrays = new Map<number, { a: Uint32Array; n: number }>();
+    for (const [f, c] of counts) arrays.set(f, { a: new Uint32Array(c), n: 0 });
+    for (let i = start; i < end; i++) {
+      const slot = arrays.get(words[2 * i + 1]!)!;
+      slot.a[slot.n++] = words[2 * i]!;
+    }
+    for (const f of [...arrays.keys()].sort((x, y) => x - y)) out.set(f, bitmapOf(arrays.get(f)!.a));
+    return new RowAddressSet(out);
   }
 
   /** Rows `[start, end)` of one fragment. */
@@ -475,6 +492,14 @@ export class RowAddressSetBuilder {
     for (const b of this.#frags.values()) b.runOptimize();
     return RowAddressSet.fromBitmaps(sortedMap(this.#frags));
   }
+}
+
+/** A run-optimized bitmap of these offsets (sorted first: CRoaring adds sorted input fastest). */
+function bitmapOf(lows: Uint32Array): RoaringBitmap32 {
+  lows.sort();
+  const b = new RoaringBitmap32(lows);
+  b.runOptimize();
+  return b;
 }
 
 function sortedMap<V>(m: Map<number, V>): Map<number, V> {

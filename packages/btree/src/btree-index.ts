@@ -260,6 +260,8 @@ export interface BuildBTreeIndexOptions {
   readonly runRows?: number;
   /** Pages per data file (default 64). */
   readonly pagesPerFile?: number;
+  /** Index identity, 32 lowercase hex digits (default random; fixed only for reproducible fixtures). */
+  readonly indexId?: string;
 }
 
 /** What a build wrote. */
@@ -324,7 +326,8 @@ function compareRows(a: Block, i: number, b: Block, j: number): number {
 
 /** Build a BTree index over a column into `dir/` (index.qvr + page data files). */
 export async function buildBTreeIndex(store: ObjectStore, dir: string, chunks: AsyncIterable<ScalarColumnChunk> | Iterable<ScalarColumnChunk>, options: BuildBTreeIndexOptions): Promise<BTreeBuildResult> {
-  checkOptions("options", options, ["valueType", "pageSize", "runRows", "pagesPerFile"]);
+  checkOptions("options", options, ["valueType", "pageSize", "runRows", "pagesPerFile", "indexId"]);
+  if (options.indexId !== undefined && !isIndexId(options.indexId)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.indexId", expected: "32 lowercase hex digits", given: options.indexId });
   const valueType = checkOneOf("options.valueType", options.valueType, Object.keys(VALUE_TYPES) as ValueType[]);
   const pageSize = options.pageSize === undefined ? DEFAULT_PAGE_SIZE : checkInteger("options.pageSize", options.pageSize, 1, MAX_PAGE_ROWS);
   const runRows = options.runRows === undefined ? 262_144 : checkInteger("options.runRows", options.runRows, 1, 1 << 26);
@@ -332,7 +335,7 @@ export async function buildBTreeIndex(store: ObjectStore, dir: string, chunks: A
   if (typeof dir !== "string" || !INDEX_DIR.test(dir) || dir.startsWith("/") || dir.endsWith("/")) {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "dir", expected: "an object path prefix without leading/trailing slash or dot segments", given: dir });
   }
-  const indexId = newIndexId();
+  const indexId = options.indexId ?? newIndexId();
   try {
     return await buildInto(store, dir, chunks, valueType, pageSize, runRows, pagesPerFile, indexId);
   } catch (e) {
@@ -545,6 +548,7 @@ export class BTreeIndex {
   readonly cache: IndexCache | undefined;
   readonly counters: ScalarIndexCounters = { inconsistentEntries: 0, storeLoads: 0 };
   readonly #keyBase: string;
+  readonly #pageSets = new WeakMap<BTreePage, RowAddressSet>();
 
   /** A live index over a state (no IO). */
   constructor(store: ObjectStore, state: BTreeIndexState, options: { cache?: IndexCache; cacheKey?: string } = {}) {
@@ -608,6 +612,16 @@ export class BTreeIndex {
     return fresh;
   }
 
+  /** The non-NULL rows of a page as a set, built once per live page object (ranges that cover whole pages union these). */
+  #valueRowsOf(page: BTreePage): RowAddressSet {
+    let set = this.#pageSets.get(page);
+    if (set === undefined) {
+      set = RowAddressSet.fromWords(u64Words(page.rowIds), 0, page.rows - page.nullCount);
+      this.#pageSets.set(page, set);
+    }
+    return set;
+  }
+
   /** Pages that may hold values in [lo, hi] (undefined = unbounded), by the lookup table. */
   candidatePages(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): number[] {
     const s = this.state;
@@ -646,7 +660,8 @@ export class BTreeIndex {
       const v = page.values;
       const a = lo === undefined ? 0 : v.lowerBound(lo, !loIncl);
       const b = hi === undefined ? v.length : v.lowerBound(hi, hiIncl, a);
-      if (a < b) parts.push(RowAddressSet.fromWords(u64Words(page.rowIds), a, b));
+      if (a === 0 && b === v.length && b > 0) parts.push(this.#valueRowsOf(page));
+      else if (a < b) parts.push(RowAddressSet.fromWords(u64Words(page.rowIds), a, b));
     }
     return parts.length === 0 ? RowAddressSet.empty() : parts.length === 1 ? parts[0]! : RowAddressSet.union(parts);
   }
