@@ -75,3 +75,13 @@ export type {
   ScalarColumnChunk,
   ScalarIndexCounters,
 } from "./bitmap-index.js";
+
+/** Error codes this package raises beyond the container's (spec/error-codes.csv, area `bitmap`). */
+export const BITMAP_ERROR_CODES = [
+  "ROARING_BAD_COOKIE",
+  "ROARING_INVALID_CONTAINER",
+  "ROW_ADDRESS_SET_UNSORTED",
+  "ROW_ADDRESS_SET_EMPTY_FRAGMENT",
+  "VALUES_UNSORTED",
+  "BITMAP_STATE_MISMATCH",
+] as const;

@@ -39,3 +39,6 @@ export {
   readBTreeIndexState,
 } from "./btree-index.js";
 export type { BTreeBuildResult, BTreeDataFile, BTreeIndexState, BuildBTreeIndexOptions, OpenBTreeIndexOptions } from "./btree-index.js";
+
+/** Error codes this package raises beyond the container's and the bitmap package's (spec/error-codes.csv, area `btree`). */
+export const BTREE_ERROR_CODES = ["PAGES_UNSORTED", "BTREE_STATE_MISMATCH"] as const;
