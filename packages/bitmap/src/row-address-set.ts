@@ -21,6 +21,9 @@ const COOKIE_RUN = 12347;
 /** Run-cookie bitmaps with fewer containers than this carry no offset header. */
 const NO_OFFSET_THRESHOLD = 4;
 const MASK32 = 0xffffffffn;
+const SAFE_LIMIT = 1n << 53n;
+/** Membership probes after which a set builds plain bit arrays. */
+const DENSE_AFTER_PROBES = 4096;
 
 function fail(code: string, message: string, offset: number, stage = "payload"): never {
   throw new QuiverFormatError(code, message, { stage, offset });
@@ -144,6 +147,8 @@ export class RowAddressSet implements RowIdFilter {
   readonly #frags: Map<number, FragmentRows>;
   #lastFrag = -1;
   #lastRows: FragmentRows | undefined;
+  #probes = 0;
+  #dense: Map<number, Uint32Array | typeof FULL> | undefined;
 
   private constructor(frags: Map<number, FragmentRows>) {
     this.#frags = frags;
@@ -246,12 +251,28 @@ export class RowAddressSet implements RowIdFilter {
 
   /** True when `rowId` is in the set. */
   has(rowId: bigint): boolean {
-    const f = Number(rowId >> 32n);
-    return this.hasAddress(f, Number(rowId & MASK32));
+    // Below 2^53 a Number conversion is exact and splitting it allocates nothing (BigInt shifts do).
+    if (rowId < SAFE_LIMIT) {
+      const n = Number(rowId);
+      const f = Math.floor(n / 4294967296);
+      return this.hasAddress(f, n - f * 4294967296);
+    }
+    return this.hasAddress(Number(rowId >> 32n), Number(rowId & MASK32));
   }
 
   /** True when row `offset` of fragment `fragmentId` is in the set. */
   hasAddress(fragmentId: number, offset: number): boolean {
+    const dense = this.#dense;
+    if (dense !== undefined) {
+      const d = dense.get(fragmentId);
+      if (d === undefined) return false;
+      if (d === FULL) return true;
+      const w = offset >>> 5;
+      return w < d.length && (d[w]! & (1 << (offset & 31))) !== 0;
+    }
+    // A set probed many times (a search prefilter) gets plain bit arrays: one array read per probe
+    // instead of a call into WASM.
+    if (++this.#probes === DENSE_AFTER_PROBES) this.#densify();
     let rows: FragmentRows | undefined;
     if (fragmentId === this.#lastFrag) rows = this.#lastRows;
     else {
@@ -261,6 +282,23 @@ export class RowAddressSet implements RowIdFilter {
     }
     if (rows === undefined) return false;
     return rows === FULL || rows.has(offset);
+  }
+
+  /** Bit arrays per fragment, when every fragment's largest offset is below 2^26 (<= 8 MiB each). */
+  #densify(): void {
+    const out = new Map<number, Uint32Array | typeof FULL>();
+    for (const [f, r] of this.#frags) {
+      if (r === FULL) {
+        out.set(f, FULL);
+        continue;
+      }
+      const max = r.maximum();
+      if (max >= 1 << 26) return;
+      const words = new Uint32Array((max >>> 5) + 1);
+      for (const v of r.toUint32Array()) words[v >>> 5]! |= 1 << (v & 31);
+      out.set(f, words);
+    }
+    this.#dense = out;
   }
 
   /** True when the set has no row. */

@@ -78,6 +78,22 @@ describe("RowAddressSet", () => {
     );
   });
 
+  it("membership stays exact after the set switches to plain bit arrays (many probes)", () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => addr(i % 5, (i * 7919) % 200_000));
+    const set = RowAddressSet.fromRowIds(ids).or(RowAddressSet.fullFragments([9]));
+    const truth = new Set(ids);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5000; i++) {
+        const id = addr(i % 11, (i * 104_729) % 210_000);
+        expect(set.has(id)).toBe(truth.has(id) || i % 11 === 9);
+      }
+      for (const id of ids.slice(0, 500)) expect(set.has(id)).toBe(true);
+    }
+    expect(set.has(addr(9, 4_000_000_000))).toBe(true);
+    expect(set.has(addr(0, 4_000_000_000))).toBe(false);
+    expect(set.has((1n << 63n) | 5n)).toBe(false);
+  });
+
   it("rejects unsorted fragments, empty bitmaps, trailing bytes, truncation", () => {
     const good = RowAddressSet.fromRowIds([addr(1, 1), addr(2, 2)]).serialize();
     const v = new DataView(good.buffer);
