@@ -39,8 +39,9 @@ import {
   readRange,
   reclaimFiles,
   typedOf,
+  u64Words,
 } from "./index-file.js";
-import { RowAddressSet } from "./row-address-set.js";
+import { RowAddressSet, RowAddressSetBuilder } from "./row-address-set.js";
 import { type ProbeValue, type ScalarValue, type ValueType, ValueVector, checkValueVector, isValueType, probeValue, valueEncoding } from "./values.js";
 
 /** Container kinds (spec/registry.csv). */
@@ -303,8 +304,8 @@ export interface BitmapBuildResult {
 /** Rows of one distinct value during a build: high and low words of each row address. */
 interface Accum {
   readonly probe: ProbeValue;
-  hi: number[];
-  lo: number[];
+  /** Row addresses as u32 words, low then high. */
+  readonly words: number[];
 }
 
 type Chunks<T> = AsyncIterable<T> | Iterable<T>;
@@ -322,50 +323,76 @@ async function buildAny(
   const maxValues = options.maxValues === undefined ? 65_536 : checkInteger("options.maxValues", options.maxValues, 1, BITMAP_LIMITS.maxValues);
   checkDir(dir);
   const byValue = new Map<ScalarValue, Accum>();
-  const nullRows: bigint[] = [];
-  const listNulls: bigint[] = [];
-  const allRows: bigint[] = [];
-  const add = (raw: ScalarValue, id: bigint, where: string): void => {
-    const probe = probeValue(valueType, raw, where);
-    const key: ScalarValue = valueType === "utf8" ? (raw as string) : valueEncoding(valueType) === "u64" ? probe.big : probe.num;
+  const nullWords: number[] = [];
+  const listNullWords: number[] = [];
+  const allRows = new RowAddressSetBuilder();
+  const u64 = valueEncoding(valueType) === "u64";
+  /** A cheap canonical map key for values of the common JS shapes; undefined sends the value through probeValue. */
+  const fastKey = (raw: unknown): ScalarValue | undefined => {
+    switch (valueType) {
+      case "utf8":
+        return typeof raw === "string" ? raw : undefined;
+      case "int32":
+      case "date32":
+        return typeof raw === "number" && Number.isInteger(raw) && raw >= -2147483648 && raw <= 2147483647 ? raw : undefined;
+      case "float64":
+        return typeof raw === "number" ? raw : undefined; // Map keys: -0 equals +0, NaN equals NaN
+      case "bool":
+        return typeof raw === "boolean" ? (raw ? 1 : 0) : undefined;
+      default:
+        return undefined;
+    }
+  };
+  const add = (raw: ScalarValue, lo: number, hi: number, where: string): void => {
+    let key = fastKey(raw);
+    let probe: ProbeValue | undefined;
+    if (key === undefined) {
+      probe = probeValue(valueType, raw, where);
+      key = u64 ? probe.big : probe.num;
+    }
     let acc = byValue.get(key);
     if (acc === undefined) {
       if (byValue.size >= maxValues) throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "values", expected: `at most ${maxValues} distinct values (options.maxValues)`, given: byValue.size + 1 });
-      byValue.set(key, (acc = { probe, hi: [], lo: [] }));
+      // The first occurrence of a value is fully checked (e.g. lone surrogates in strings).
+      byValue.set(key, (acc = { probe: probe ?? probeValue(valueType, raw, where), words: [] }));
     }
-    acc.hi.push(Number(id >> 32n));
-    acc.lo.push(Number(id & 0xffffffffn));
+    acc.words.push(lo, hi);
   };
   let c = 0;
   for await (const chunk of chunks as AsyncIterable<ScalarColumnChunk | ListColumnChunk>) {
     checkOptions(`chunks[${c}]`, chunk, ["rowIds", "values"]);
     const { rowIds, values } = chunk;
     if (rowIds.length !== values.length) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `chunks[${c}].values`, expected: `${rowIds.length} values (one per row id)`, given: values.length });
+    if (!(rowIds instanceof BigUint64Array)) {
+      rowIds.forEach((id, i) => {
+        if (typeof id !== "bigint" || id < 0n || id >= 1n << 64n) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `chunks[${c}].rowIds[${i}]`, expected: "a u64 bigint", given: id });
+      });
+    }
+    const words = u64Words(rowIds instanceof BigUint64Array ? rowIds : BigUint64Array.from(rowIds));
+    allRows.addWords(words, 0, rowIds.length);
     for (let i = 0; i < rowIds.length; i++) {
-      const id = rowIds[i]!;
-      if (typeof id !== "bigint" || id < 0n || id >= 1n << 64n) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `chunks[${c}].rowIds[${i}]`, expected: "a u64 bigint", given: id });
-      allRows.push(id);
+      const lo = words[2 * i]!;
+      const hi = words[2 * i + 1]!;
       const v = values[i];
       if (kind === "bitmap") {
-        if (v === null || v === undefined) nullRows.push(id);
-        else add(v as ScalarValue, id, `chunks[${c}].values[${i}]`);
-      } else if (v === null || v === undefined) listNulls.push(id);
+        if (v === null || v === undefined) nullWords.push(lo, hi);
+        else add(v as ScalarValue, lo, hi, `chunks[${c}].values[${i}]`);
+      } else if (v === null || v === undefined) listNullWords.push(lo, hi);
       else {
         const list = v as ArrayLike<ScalarValue | null | undefined>;
         if (typeof list !== "object" || typeof list.length !== "number") throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `chunks[${c}].values[${i}]`, expected: "a list or null", given: list });
-        const seen = new Set<ScalarValue>();
+        // A row listing a value twice is in its set once (the set dedupes).
         for (let j = 0; j < list.length; j++) {
           const e = list[j];
-          if (e === null || e === undefined || seen.has(e)) continue;
-          seen.add(e);
-          add(e, id, `chunks[${c}].values[${i}][${j}]`);
+          if (e !== null && e !== undefined) add(e, lo, hi, `chunks[${c}].values[${i}][${j}]`);
         }
       }
     }
     c++;
   }
-  const all = RowAddressSet.fromRowIds(allRows);
-  if (all.size() !== allRows.length) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "rowIds", expected: "distinct row ids", given: allRows.length - all.size() });
+  const all = allRows.build();
+  const numRows = allRows.added;
+  if (all.size() !== numRows) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "rowIds", expected: "distinct row ids", given: numRows - all.size() });
   // Dictionary in index order.
   const accs = [...byValue.values()];
   const unsorted = ValueVector.fromProbes(valueType, accs.map((a) => a.probe));
@@ -379,12 +406,7 @@ async function buildAny(
   let at = 0;
   order.forEach((src, i) => {
     const a = accs[src]!;
-    const words = new Uint32Array(a.hi.length * 2);
-    for (let j = 0; j < a.hi.length; j++) {
-      words[2 * j] = a.lo[j]!;
-      words[2 * j + 1] = a.hi[j]!;
-    }
-    const bytes = RowAddressSet.fromWords(words, 0, a.hi.length).serialize();
+    const bytes = RowAddressSet.fromWords(Uint32Array.from(a.words), 0, a.words.length / 2).serialize();
     parts.push(bytes);
     ranges[2 * i] = BigInt(at);
     ranges[2 * i + 1] = BigInt(bytes.byteLength);
@@ -403,23 +425,23 @@ async function buildAny(
     indexFileSize: 0,
     indexId,
     valueType,
-    numRows: allRows.length,
-    nullCount: nullRows.length,
+    numRows,
+    nullCount: nullWords.length / 2,
     dataFile,
     dataFileSize: data.byteLength,
     values,
     ranges,
     checksums,
-    nullRows: RowAddressSet.fromRowIds(nullRows),
+    nullRows: RowAddressSet.fromWords(Uint32Array.from(nullWords), 0, nullWords.length / 2),
     allRows: all,
-    listNulls: kind === "label-list" ? RowAddressSet.fromRowIds(listNulls) : undefined,
+    listNulls: kind === "label-list" ? RowAddressSet.fromWords(Uint32Array.from(listNullWords), 0, listNullWords.length / 2) : undefined,
   };
   const file = encodeBitmapIndexFile(state);
   // Data first, then the index file (the commit); only then are older data files reclaimed.
   await store.put(`${dir}/${dataFile}`, data);
   await store.put(`${dir}/${BITMAP_INDEX_FILE}`, file);
   await reclaimFiles(store, dir, ["bitmaps-"], new Set([dataFile]));
-  return { indexId, numValues: values.length, numRows: allRows.length, indexFileBytes: file.byteLength, dataFileBytes: data.byteLength };
+  return { indexId, numValues: values.length, numRows, indexFileBytes: file.byteLength, dataFileBytes: data.byteLength };
 }
 
 function checkDir(dir: unknown): asserts dir is string {

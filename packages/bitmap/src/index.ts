@@ -9,7 +9,9 @@ export type { RowIdFilter } from "./row-address-set.js";
 export {
   VALUE_TYPES,
   ValueVector,
+  ValueVectorBuilder,
   checkValueVector,
+  sortOrder,
   compareBytes,
   compareNumbers,
   isValueType,

@@ -361,3 +361,150 @@ export function checkValueVector(v: ValueVector, expectedLength: number, order: 
 export function describeScalar(v: unknown): string {
   return describeValue(v);
 }
+
+/**
+ * Builds a value vector element by element without an object per element: checked and
+ * canonicalized values go into a plain array (numbers or bigints) or, for utf8, a byte buffer.
+ */
+export class ValueVectorBuilder {
+  readonly type: ValueType;
+  #nums: number[] = [];
+  #bigs: bigint[] = [];
+  #offsets: number[] = [0];
+  #bytes = new Uint8Array(1024);
+  #byteLength = 0;
+  #length = 0;
+
+  constructor(type: ValueType) {
+    this.type = type;
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Check and append a JS value (as {@link probeValue} would accept it). */
+  push(value: unknown, argument = "value"): void {
+    switch (this.type) {
+      case "int32":
+      case "date32":
+        if (typeof value === "number" && Number.isInteger(value) && value >= -2147483648 && value <= 2147483647) {
+          this.#nums.push(value);
+          this.#length++;
+          return;
+        }
+        break;
+      case "float64":
+        if (typeof value === "number") {
+          this.#nums.push(value === 0 ? 0 : value !== value ? NaN : value);
+          this.#length++;
+          return;
+        }
+        break;
+      case "bool":
+        if (typeof value === "boolean") {
+          this.#nums.push(value ? 1 : 0);
+          this.#length++;
+          return;
+        }
+        break;
+      case "utf8":
+        if (typeof value === "string" && !LONE_SURROGATE.test(value)) {
+          this.#appendBytes(utf8Encoder.encode(value));
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+    const p = probeValue(this.type, value, argument);
+    this.pushProbe(p);
+  }
+
+  /** Append a prepared value. */
+  pushProbe(p: ProbeValue): void {
+    if (this.type === "utf8") return this.#appendBytes(p.bytes);
+    if (valueEncoding(this.type) === "u64") this.#bigs.push(p.big);
+    else this.#nums.push(p.num);
+    this.#length++;
+  }
+
+  /** Append element i of a vector of the same type. */
+  pushFrom(v: ValueVector, i: number): void {
+    if (this.type === "utf8") {
+      const o = v.values as Uint32Array;
+      return this.#appendBytes(v.data.subarray(o[i]!, o[i + 1]!));
+    }
+    if (valueEncoding(this.type) === "u64") this.#bigs.push((v.values as BigUint64Array)[i]!);
+    else this.#nums.push((v.values as Float64Array)[i]!);
+    this.#length++;
+  }
+
+  #appendBytes(b: Uint8Array): void {
+    if (this.#byteLength + b.byteLength > this.#bytes.byteLength) {
+      const next = new Uint8Array(Math.max(this.#bytes.byteLength * 2, this.#byteLength + b.byteLength));
+      next.set(this.#bytes.subarray(0, this.#byteLength));
+      this.#bytes = next;
+    }
+    this.#bytes.set(b, this.#byteLength);
+    this.#byteLength += b.byteLength;
+    this.#offsets.push(this.#byteLength);
+    this.#length++;
+  }
+
+  /** The vector (the builder is reset). */
+  build(): ValueVector {
+    let v: ValueVector;
+    switch (this.type) {
+      case "bool":
+        v = new ValueVector(this.type, Uint8Array.from(this.#nums));
+        break;
+      case "int32":
+      case "date32":
+        v = new ValueVector(this.type, Int32Array.from(this.#nums));
+        break;
+      case "float32":
+        v = new ValueVector(this.type, Float32Array.from(this.#nums));
+        break;
+      case "float64":
+        v = new ValueVector(this.type, Float64Array.from(this.#nums));
+        break;
+      case "utf8":
+        v = new ValueVector(this.type, Uint32Array.from(this.#offsets), this.#bytes.slice(0, this.#byteLength));
+        break;
+      default:
+        v = new ValueVector(this.type, BigUint64Array.from(this.#bigs));
+    }
+    this.#nums = [];
+    this.#bigs = [];
+    this.#offsets = [0];
+    this.#bytes = new Uint8Array(1024);
+    this.#byteLength = 0;
+    this.#length = 0;
+    return v;
+  }
+}
+
+/** The order permutation of a vector (ties by `ids`, ascending), with comparators specialized by type. */
+export function sortOrder(v: ValueVector, ids: readonly bigint[]): number[] {
+  const order = Array.from({ length: v.length }, (_, i) => i);
+  const tie = (a: number, b: number): number => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0);
+  switch (v.type) {
+    case "bool":
+    case "int32":
+    case "date32": {
+      const a = v.values as Int32Array;
+      order.sort((x, y) => a[x]! - a[y]! || tie(x, y));
+      break;
+    }
+    case "float32":
+    case "float64": {
+      const a = v.values as Float64Array;
+      order.sort((x, y) => compareNumbers(a[x]!, a[y]!) || tie(x, y));
+      break;
+    }
+    default:
+      order.sort((x, y) => v.compareAt(x, v, y) || tie(x, y));
+  }
+  return order;
+}

@@ -39,6 +39,7 @@ import {
   type ValueType,
   VALUE_TYPES,
   ValueVector,
+  ValueVectorBuilder,
   checkFilter,
   checkValueVector,
   evaluateFilter,
@@ -51,6 +52,7 @@ import {
   readInfoObject,
   readRange,
   reclaimFiles,
+  sortOrder,
   typedOf,
   u64Words,
   valueEncoding,
@@ -287,25 +289,24 @@ interface Run {
   block(i: number): Promise<Block>;
 }
 
-function sortRun(type: ValueType, probes: ProbeValue[], ids: bigint[], nullIds: bigint[], pageSize: number): Block[] {
-  const unsorted = ValueVector.fromProbes(type, probes);
-  const order = Array.from({ length: probes.length }, (_, i) => i);
-  order.sort((a, b) => unsorted.compareAt(a, unsorted, b) || (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0));
+function sortRun(type: ValueType, unsorted: ValueVector, ids: bigint[], nullIds: bigint[], pageSize: number): Block[] {
+  const order = sortOrder(unsorted, ids);
   nullIds.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const blocks: Block[] = [];
-  const total = probes.length + nullIds.length;
+  const n = unsorted.length;
+  const total = n + nullIds.length;
+  const b = new ValueVectorBuilder(type);
   for (let start = 0; start < total; start += pageSize) {
     const end = Math.min(total, start + pageSize);
-    const nn = Math.max(0, Math.min(end, probes.length) - start);
+    const nn = Math.max(0, Math.min(end, n) - start);
     const rowIds = new BigUint64Array(end - start);
-    const ps: ProbeValue[] = [];
     for (let i = 0; i < nn; i++) {
       const src = order[start + i]!;
       rowIds[i] = ids[src]!;
-      ps.push(probes[src]!);
+      b.pushFrom(unsorted, src);
     }
-    for (let i = nn; i < end - start; i++) rowIds[i] = nullIds[start + i - probes.length]!;
-    blocks.push({ rowIds, values: ValueVector.fromProbes(type, ps), nullCount: end - start - nn });
+    for (let i = nn; i < end - start; i++) rowIds[i] = nullIds[start + i - n]!;
+    blocks.push({ rowIds, values: b.build(), nullCount: end - start - nn });
   }
   return blocks;
 }
@@ -357,14 +358,13 @@ async function buildInto(
 ): Promise<BTreeBuildResult> {
   const spillDir = `${dir}/_build-${indexId}`;
   const runs: Run[] = [];
-  let probes: ProbeValue[] = [];
+  const runValues = new ValueVectorBuilder(valueType);
   let ids: bigint[] = [];
   let nullIds: bigint[] = [];
   let spilled = 0;
   const spill = async (): Promise<void> => {
-    if (probes.length + nullIds.length === 0) return;
-    const blocks = sortRun(valueType, probes, ids, nullIds, pageSize);
-    probes = [];
+    if (runValues.length + nullIds.length === 0) return;
+    const blocks = sortRun(valueType, runValues.build(), ids, nullIds, pageSize);
     ids = [];
     nullIds = [];
     const path = `${spillDir}/run-${spilled++}.bin`;
@@ -391,16 +391,16 @@ async function buildInto(
       const v = values[i];
       if (v === null || v === undefined) nullIds.push(id);
       else {
-        probes.push(probeValue(valueType, v, `chunks[${c}].values[${i}]`));
+        runValues.push(v, `chunks[${c}].values[${i}]`);
         ids.push(id);
       }
-      if (probes.length + nullIds.length >= runRows) await spill();
+      if (runValues.length + nullIds.length >= runRows) await spill();
     }
     c++;
   }
   // A column that fits one run is never spilled: its sorted blocks are the merge input directly.
   if (runs.length === 0) {
-    const blocks = sortRun(valueType, probes, ids, nullIds, pageSize);
+    const blocks = sortRun(valueType, runValues.build(), ids, nullIds, pageSize);
     runs.push({ blockCount: () => blocks.length, block: async (i) => blocks[i]! });
   } else await spill();
 
@@ -423,8 +423,8 @@ async function buildInto(
 
   const pageInfo: number[] = [];
   const pageRanges: bigint[] = [];
-  const minProbes: ProbeValue[] = [];
-  const maxProbes: ProbeValue[] = [];
+  const mins = new ValueVectorBuilder(valueType);
+  const maxs = new ValueVectorBuilder(valueType);
   const dataFiles: BTreeDataFile[] = [];
   const allRows = new RowAddressSetBuilder();
   const nullRows = new RowAddressSetBuilder();
@@ -433,7 +433,7 @@ async function buildInto(
   let dataBytes = 0;
   let pageNo = 0;
   let outIds: bigint[] = [];
-  let outProbes: ProbeValue[] = [];
+  const out = new ValueVectorBuilder(valueType);
   let outNulls = 0;
   const zero = probeValue(valueType, valueType === "utf8" ? "" : valueType === "bool" ? false : valueEncoding(valueType) === "u64" ? 0n : 0);
   const flushFile = async (): Promise<void> => {
@@ -449,7 +449,7 @@ async function buildInto(
     const rows = outIds.length;
     if (rows === 0) return;
     const rowIds = BigUint64Array.from(outIds);
-    const values = ValueVector.fromProbes(valueType, outProbes);
+    const values = out.build();
     const bytes = encodePage({ indexId, page: pageNo, rows, nullCount: outNulls, valueType, rowIds, values });
     const page = decodePage(bytes);
     const words = u64Words(rowIds);
@@ -457,13 +457,17 @@ async function buildInto(
     nullRows.addWords(words, rows - outNulls, rows);
     pageInfo.push(dataFiles.length, rows, outNulls, page.crcs[0], page.crcs[1], page.crcs[2], 0, 0);
     pageRanges.push(BigInt(fileBytes), BigInt(bytes.byteLength));
-    minProbes.push(outProbes.length > 0 ? outProbes[0]! : zero);
-    maxProbes.push(outProbes.length > 0 ? outProbes[outProbes.length - 1]! : zero);
+    if (values.length > 0) {
+      mins.pushFrom(values, 0);
+      maxs.pushFrom(values, values.length - 1);
+    } else {
+      mins.pushProbe(zero);
+      maxs.pushProbe(zero);
+    }
     fileParts.push(bytes);
     fileBytes += bytes.byteLength;
     pageNo++;
     outIds = [];
-    outProbes = [];
     outNulls = 0;
     if (fileParts.length >= pagesPerFile) await flushFile();
   };
@@ -473,7 +477,7 @@ async function buildInto(
     const isNull = top.i >= b.rowIds.length - b.nullCount;
     outIds.push(b.rowIds[top.i]!);
     if (isNull) outNulls++;
-    else outProbes.push(b.values.probeAt(top.i));
+    else out.pushFrom(b.values, top.i);
     if (outIds.length === pageSize) await emitPage();
     top.i++;
     if (top.i >= b.rowIds.length) {
@@ -504,8 +508,8 @@ async function buildInto(
     dataFiles,
     pageInfo: Uint32Array.from(pageInfo),
     pageRanges: BigUint64Array.from(pageRanges),
-    mins: ValueVector.fromProbes(valueType, minProbes),
-    maxs: ValueVector.fromProbes(valueType, maxProbes),
+    mins: mins.build(),
+    maxs: maxs.build(),
     nullRows: nulls,
     allRows: all,
   };
