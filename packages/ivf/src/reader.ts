@@ -75,6 +75,13 @@ export interface VectorSearchOptions {
   readonly refineFactor?: number;
   /** Only these row ids may be returned (non-negative integers below 2^64). */
   readonly allowList?: Iterable<bigint | number>;
+  /** Only row ids this filter holds may be returned (e.g. a scalar index's row-address set); checked only for candidates that would enter the top k. */
+  readonly prefilter?: RowIdPrefilter;
+}
+
+/** The minimal row-id set search accepts as a prefilter. */
+export interface RowIdPrefilter {
+  has(rowId: bigint): boolean;
 }
 
 /** One search result. */
@@ -103,7 +110,7 @@ export const MAX_SEARCH_K = 100_000;
 export const MAX_REFINE_FACTOR = 1000;
 
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity"] as const;
-const SEARCH_OPTIONS = ["k", "nprobes", "refineFactor", "allowList"] as const;
+const SEARCH_OPTIONS = ["k", "nprobes", "refineFactor", "allowList", "prefilter"] as const;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
@@ -171,6 +178,7 @@ interface CheckedSearch {
   readonly nprobes: number;
   readonly refine: number | undefined;
   readonly allow: Set<bigint> | undefined;
+  readonly prefilter: RowIdPrefilter | undefined;
 }
 
 /** A ranged read where a range past the object's end (the file is shorter than its header says) is TRUNCATED. */
@@ -578,7 +586,11 @@ export class IvfVectorIndex {
       let i = 0;
       for (const id of list) allow.add(rowIdOf(id, i++));
     }
-    return { query: checkQuery(query, dim), k, nprobes, refine, allow };
+    const prefilter = o.prefilter as RowIdPrefilter | undefined;
+    if (prefilter !== undefined && (typeof prefilter !== "object" || prefilter === null || typeof prefilter.has !== "function")) {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.prefilter", expected: "a row-id set with a has(rowId) method", given: o.prefilter });
+    }
+    return { query: checkQuery(query, dim), k, nprobes, refine, allow, prefilter };
   }
 
   /** Nearest rows to `query`: sorted by (distance, rowId). */
@@ -611,7 +623,7 @@ export class IvfVectorIndex {
     return this.#healing;
   }
 
-  async #search({ query, k, nprobes, refine, allow }: CheckedSearch): Promise<VectorSearchHit[]> {
+  async #search({ query, k, nprobes, refine, allow, prefilter }: CheckedSearch): Promise<VectorSearchHit[]> {
     const state = this.#state;
     const quantizer = this.#quantizer;
     const { dim, numPartitions, distance } = state.metadata;
@@ -636,6 +648,7 @@ export class IvfVectorIndex {
         if (!(d <= top.threshold())) continue;
         const id = ids[i]!;
         if (allow !== undefined && !allow.has(id)) continue;
+        if (prefilter !== undefined && !prefilter.has(id)) continue;
         top.offer(d, id, slot, i);
       }
     });

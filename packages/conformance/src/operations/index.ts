@@ -1,5 +1,7 @@
 import type { OperationFn } from "../operation.js";
 import { operations as artifactOperations } from "./artifact.js";
+import { operations as bitmapOperations } from "./bitmap.js";
+import { operations as btreeOperations } from "./btree.js";
 import { operations as cacheOperations } from "./cache.js";
 import { operations as containerOperations } from "./container.js";
 import { operations as ivfOperations } from "./ivf.js";
@@ -27,4 +29,6 @@ export const referenceOperations: Readonly<Record<string, OperationFn>> = mergeO
   cache: cacheOperations,
   artifact: artifactOperations,
   ivf: ivfOperations,
+  btree: btreeOperations,
+  bitmap: bitmapOperations,
 });
