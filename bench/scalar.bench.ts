@@ -15,12 +15,13 @@ import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { type BitmapIndex, type ScalarFilter, bitmapIndexStateCodec, bitmapValueRowsCodec, buildBitmapIndex, buildLabelListIndex, labelListIndexStateCodec, openBitmapIndex, openLabelListIndex } from "@quiver/bitmap";
 import { type BTreeIndex, btreeIndexStateCodec, btreePageCodec, buildBTreeIndex, openBTreeIndex } from "@quiver/btree";
-import { type CacheBackend, DiskCacheBackend, IndexCache, MemoryCacheBackend, RedisCacheBackend, TieredCacheBackend, encodeCacheEntry } from "@quiver/cache";
+import { type CacheBackend, DiskCacheBackend, IndexCache, MemoryCacheBackend, TieredCacheBackend, encodeCacheEntry } from "@quiver/cache";
+import { RedisCacheBackend } from "@quiver/cache-redis";
 import { buildIvfIndex, gaussianMixture, openVectorIndex } from "@quiver/ivf";
 import { ScalarQuery, filteredBruteForce, filteredVectorQuery } from "@quiver/query";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, List, RecordBatch, Schema, Struct, Table, Utf8, makeData, vectorFromArray } from "apache-arrow";
-import { redisServerUnavailable, startRedisServer } from "../packages/cache/test/redis-server.js";
+import { redisServerUnavailable, startRedisServer } from "../packages/cache-redis/test/redis-server.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 const CATS = Array.from({ length: 16 }, (_, i) => `category-${String.fromCharCode(97 + i)}`);
@@ -140,13 +141,16 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
 
     // Prewarm through a disk cache (and Redis), then reconstruct from a new backend instance.
     ctx.progress("Quiver: prewarm");
+    let vectorIdentity: string | undefined;
     const prewarmAll = async (backend: CacheBackend): Promise<void> => {
       const cache = new IndexCache(backend);
       await (await openBTreeIndex(store, "t/amount", { cache })).prewarm();
       await (await openBitmapIndex(store, "t/category", { cache })).prewarm();
       await (await openLabelListIndex(store, "t/tags", { cache })).prewarm();
       await (await openBTreeIndex(store, "t/bucket", { cache })).prewarm();
-      await (await openVectorIndex(store, "t/vector.ivf", { cache })).prewarm();
+      const warmVector = await openVectorIndex(store, "t/vector.ivf", { cache });
+      await warmVector.prewarm();
+      vectorIdentity = warmVector.identity;
       await backend.close?.();
     };
     await prewarmAll(new DiskCacheBackend({ directory: join(dir, "cache"), maxBytes: 2 ** 33 }));
@@ -163,7 +167,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       // Every page / per-value entry loaded once (what the queries would touch at most).
       await Promise.all([amount.prewarm(), category.prewarm(), tags.prewarm(), bucket.prewarm()]);
       const allMs = performance.now() - t;
-      const vector = await openVectorIndex(io, "t/vector.ivf", { cache });
+      const vector = await openVectorIndex(io, "t/vector.ivf", { cache, ...(vectorIdentity === undefined ? {} : { identity: vectorIdentity }) });
       return { io, cache, amount, category, tags, bucket, vector, openMs, allMs };
     };
     ctx.progress("Quiver: reconstruct from disk / Redis");
