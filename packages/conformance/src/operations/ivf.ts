@@ -1,17 +1,20 @@
 /**
  * IVF conformance operations (spec/ivf.md):
- * - `ivf-open-index`: an index file (.bin) -> the canonical state summary a cold open produces.
+ * - `ivf-open-index`: an index file (.bin) -> the canonical state summary a cold open produces
+ *   (without `path`: the file is handed over without one).
  * - `ivf-decode-state`: an `IvfIndexState` cache entry (.bin) -> the same canonical state summary.
  * - `ivf-decode-partition`: a partition cache entry (.bin; the codec is chosen by the frame's type
  *   name) -> `{ typeName, partition, rows, codeWidth, rowIds, codes }`.
- * - `ivf-search`: a directory with `state.bin` and `partition-<p>.bin` cache entries, and `input`
- *   `{ query: <hex f32>, k, nprobes }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal
- *   string rounded to 4 places (the stated tolerance), with no object-store access at all.
+ * - `ivf-search`: a directory with `state.bin`, `partition-<p>.bin` and (with raw vectors)
+ *   `vectors-<p>.bin` cache entries, and `input` `{ query: <hex f32>, k, nprobes, refineFactor?,
+ *   allowList? }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal string rounded to 4
+ *   places (the stated tolerance), with no object-store access at all. Bad inputs (k = 0, ...)
+ *   are errors with stage `input` (spec/ivf.md#conformance-operations).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexCache, decodeCacheEntry } from "@quiver/cache";
-import { QuiverFormatError, inspectFrameHeader } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError, inspectFrameHeader } from "@quiver/format";
 import {
   IvfVectorIndex,
   type IvfIndexState,
@@ -19,6 +22,7 @@ import {
   type QuantizerKind,
   ivfIndexStateCodec,
   partitionEntryCodecs,
+  partitionVectorsCodec,
   readIvfIndexState,
 } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
@@ -30,11 +34,11 @@ function bytesOfView(v: ArrayBufferView): Uint8Array {
 }
 
 /** Canonical summary of an index state (offsets as decimal strings via bigint, arrays as hex). */
-function stateSummary(s: IvfIndexState): unknown {
+function stateSummary(s: IvfIndexState, withPath: boolean): unknown {
   const arrays: Record<string, string> = {};
   for (const [name, a] of Object.entries(s.quantizer.arrays)) arrays[name] = bytesToHex(bytesOfView(a));
   return {
-    path: s.path,
+    ...(withPath ? { path: s.path } : {}),
     fileSize: BigInt(s.fileSize),
     metadata: s.metadata,
     centroids: bytesToHex(bytesOfView(s.centroids)),
@@ -65,9 +69,9 @@ export const operations: Record<string, OperationFn> = {
     const bin = needBin(fixture.bin, "ivf-open-index");
     const store = new MemoryObjectStore();
     await store.put("index.qvr", bin);
-    return stateSummary(await readIvfIndexState(store, "index.qvr", bin.byteLength));
+    return stateSummary(await readIvfIndexState(store, "index.qvr", bin.byteLength), false);
   },
-  "ivf-decode-state": async (fixture) => stateSummary(decodeCacheEntry(ivfIndexStateCodec, needBin(fixture.bin, "ivf-decode-state")).value),
+  "ivf-decode-state": async (fixture) => stateSummary(decodeCacheEntry(ivfIndexStateCodec, needBin(fixture.bin, "ivf-decode-state")).value, true),
   "ivf-decode-partition": async (fixture) => {
     const bin = needBin(fixture.bin, "ivf-decode-partition");
     const kind = kindOfTypeName(inspectFrameHeader(bin).typeName);
@@ -77,7 +81,7 @@ export const operations: Record<string, OperationFn> = {
   },
   "ivf-search": async (fixture) => {
     if (fixture.dir === undefined) throw new Error("ivf-search needs a multi-file fixture (directory)");
-    const input = fixture.input as { query: string; k: number; nprobes: number };
+    const input = fixture.input as { query: string; k: number; nprobes: number; refineFactor?: number; allowList?: string[] };
     const state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(fixture.dir, "state.bin"))).value;
     // An empty store: any read would fail, so the search runs from the cache entries alone.
     const cache = IndexCache.inMemory();
@@ -87,10 +91,27 @@ export const operations: Record<string, OperationFn> = {
       const entry = decodeCacheEntry(codec, await readFile(join(fixture.dir, `partition-${p}.bin`))).value;
       if (entry.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `partition-${p}.bin holds partition ${entry.partition}`, { stage: "payload" });
       await cache.insert(index.partitionCacheKey(p), entry);
+      if (state.metadata.rawVectors) {
+        const v = decodeCacheEntry(partitionVectorsCodec, await readFile(join(fixture.dir, `vectors-${p}.bin`))).value;
+        await cache.insert(index.vectorsCacheKey(p), v);
+      }
     }
     const qb = hexToBytes(input.query);
     const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
-    const hits = await index.search(query, { k: input.k, nprobes: input.nprobes });
+    const options = {
+      k: input.k,
+      nprobes: input.nprobes,
+      ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
+      ...(input.allowList === undefined ? {} : { allowList: input.allowList.map((id) => BigInt(id)) }),
+    };
+    let hits;
+    try {
+      hits = await index.search(query, options);
+    } catch (e) {
+      // Wrong search inputs are a defined rejection of this operation (stage "input").
+      if (e instanceof QuiverArgumentError) throw new QuiverFormatError(e.code, e.message, { stage: "input", cause: e });
+      throw e;
+    }
     return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
   },
 };
