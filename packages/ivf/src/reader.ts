@@ -24,7 +24,7 @@ import {
   verifySection,
 } from "@quiver/format";
 import { type ObjectStore, isStoreError } from "@quiver/store";
-import { distance as exactDistance, nearestCentroids, quantizerFromMetadata } from "./compute/index.js";
+import { nearestCentroids, quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
 import {
   COLD_OPEN_PREFIX_BYTES,
   IVF_INDEX_KIND,

@@ -11,6 +11,10 @@ const queries = gaussianMixture({ n: Q, dim: DIM, clusters: 16, seed: 8, centerS
 const truth = bruteForceKnn(data, N, DIM, queries, Q, 10, "l2");
 const q = (i: number) => queries.subarray(i * DIM, (i + 1) * DIM);
 
+/** Recall floors per quantizer, a few points under what each reaches on this data (comments in the tests). */
+const REFINE_RECALL: Record<QuantizerKind, number> = { flat: 0.99, sq: 0.99, pq: 0.9, rabitq: 0.95 };
+const PLAIN_RECALL: Record<QuantizerKind, number> = { flat: 0.99, sq: 0.97, pq: 0.25, rabitq: 0.37 };
+
 function sortedByDistanceThenRowId(hits: { rowId: bigint; distance: number }[]): boolean {
   return hits.every((h, i) => i === 0 || hits[i - 1]!.distance < h.distance || (hits[i - 1]!.distance === h.distance && hits[i - 1]!.rowId < h.rowId));
 }
@@ -33,14 +37,16 @@ describe.each<QuantizerKind>(["flat", "sq", "pq", "rabitq"])("search over %s", (
       expect(sortedByDistanceThenRowId(hits)).toBe(true);
       results.push(hits.map((h) => h.rowId));
     }
-    // PQ here has 2 sub-vectors of 16 dims (dim/16), so 100 candidates of 3,000 miss a few true neighbours.
-    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(kind === "pq" ? 0.85 : 0.97);
+    // Measured (seeded, deterministic): flat 1.0, SQ 1.0, PQ 0.935, RaBitQ 0.985. PQ here has 2
+    // sub-vectors of 16 dims (dim/16), so 100 candidates of 3,000 miss a few true neighbours.
+    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(REFINE_RECALL[kind]);
   });
 
   it("approximate recall without refine is well above chance", async () => {
     const results = [];
     for (let i = 0; i < Q; i++) results.push((await index.search(q(i), { k: 10, nprobes: 8 })).map((h) => h.rowId));
-    expect(recallAtK(results, truth, 10)).toBeGreaterThan(kind === "flat" ? 0.97 : 0.2);
+    // Measured: flat 1.0, SQ 1.0, PQ 0.29, RaBitQ 0.415 (issue 14: one loose 0.2 let PQ and RaBitQ regress unseen).
+    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(PLAIN_RECALL[kind]);
   });
 
   it("an allow-list restricts results to its ids", async () => {
