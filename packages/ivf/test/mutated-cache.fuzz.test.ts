@@ -144,7 +144,7 @@ describe("mutated, re-sealed cache entries never change an answer", () => {
       let detected = 0;
       const r = rng(0xcace ^ b.name.length);
       const total = caseCount();
-      const fmt = (hits: VectorSearchHit[]) => hits.map((x) => `${x.rowId}:${x.distance}`).join(",");
+      const fmt = (hits: VectorSearchHit[]) => hits.map((x) => `${x.id}:${x.distance}`).join(",");
       const wantPlain = fmt(expectedPlain);
       const wantRefine = fmt(expectedRefine);
       for (let i = 0; i < total; i++) {

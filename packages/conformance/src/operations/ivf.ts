@@ -99,6 +99,7 @@ export const operations: Record<string, OperationFn> = {
     const qb = hexToBytes(input.query);
     const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
     const options = {
+      idType: "bigint" as const,
       k: input.k,
       nprobes: input.nprobes,
       ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
@@ -112,6 +113,6 @@ export const operations: Record<string, OperationFn> = {
       if (e instanceof QuiverArgumentError) throw new QuiverFormatError(e.code, e.message, { stage: "input", cause: e });
       throw e;
     }
-    return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
+    return { hits: hits.map((h) => ({ rowId: h.id, distance: h.distance.toFixed(4) })) };
   },
 };
