@@ -1,7 +1,7 @@
 /**
  * @quiver/ivf: the IVF vector index. Compute half (k-means, Flat/SQ/PQ/RaBitQ quantizers, WASM
  * kernels, worker pool) and index half (on-store format, finalize writer, search, cache codecs).
- * Implements IVF index spec 1.0 (spec/ivf.md) over container spec 1.0.
+ * Implements IVF index spec 1.1 (spec/ivf.md) over container spec 1.0.
  */
 export * from "./compute/index.js";
 export type {
