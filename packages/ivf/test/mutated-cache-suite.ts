@@ -46,6 +46,8 @@ interface Entry {
 }
 
 let root: string;
+/** Set by the Redis suite only: the others start no server. */
+let needRedis = false;
 let redis: RedisServerHandle | undefined;
 const store = new MemoryObjectStore();
 let identity: string;
@@ -58,7 +60,7 @@ beforeAll(async () => {
   // A tmpfs when the machine has one: the disk backend's code path is the same, its file IO is not
   // what is under test, and 10,000 cases on a loaded disk would cost minutes.
   root = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "quiver-ivf-mutcache-"));
-  if (redisServerUnavailable() === undefined) redis = await startRedisServer();
+  if (needRedis && redisServerUnavailable() === undefined) redis = await startRedisServer();
   const input = syntheticIndexInput({ n: 36, dim: DIM, numPartitions: P, codeWidth: DIM, raw: true, seed: 22 });
   identity = (await writeIvfIndex(store, PATH, input)).identity;
   query = input.vectors.slice(6 * DIM, 7 * DIM);
@@ -125,7 +127,7 @@ function memory(): Harness {
   };
 }
 
-const backends: { name: string; skip: boolean; make: () => Promise<Harness> }[] = [
+const BACKENDS: { name: string; skip: boolean; make: () => Promise<Harness> }[] = [
   { name: "MemoryCacheBackend", skip: false, make: async () => memory() },
   { name: "DiskCacheBackend", skip: false, make: async () => serializing(new DiskCacheBackend({ directory: join(root, "disk"), logger: silent })) },
   {
@@ -135,8 +137,11 @@ const backends: { name: string; skip: boolean; make: () => Promise<Harness> }[] 
   },
 ];
 
+/** Define the suite for one backend (one test file per backend, so the three run in parallel). */
+export function mutatedCacheSuite(backend: "MemoryCacheBackend" | "DiskCacheBackend" | "RedisCacheBackend"): void {
+needRedis = backend === "RedisCacheBackend";
 describe("mutated, re-sealed cache entries never change an answer", () => {
-  for (const b of backends) {
+  for (const b of BACKENDS.filter((x) => x.name === backend)) {
     it.skipIf(b.skip)(`${b.name}: ${caseCount()} cases, each equal to the clean index (or a typed error), none untyped, none hung`, { timeout: 3_600_000 }, async () => {
       const h = await b.make();
       for (const e of entries) await h.restore(e);
@@ -201,3 +206,4 @@ describe("mutated, re-sealed cache entries never change an answer", () => {
     });
   }
 });
+}
