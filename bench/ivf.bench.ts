@@ -49,11 +49,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     if (kind !== "flat") passes.push({ nprobes: 20, refine: 10 });
     for (const pass of passes) {
       ctx.progress(`${kind} nprobes ${pass.nprobes}${pass.refine === undefined ? "" : ` refine ${pass.refine}`}`);
-      const results: bigint[][] = [];
+      const results: (number | bigint)[][] = [];
       const t = performance.now();
       for (let i = 0; i < Q; i++) {
         const hits = await index.search(queries.subarray(i * dim, (i + 1) * dim), pass.refine === undefined ? { k: 10, nprobes: pass.nprobes } : { k: 10, nprobes: pass.nprobes, refineFactor: pass.refine });
-        results.push(hits.map((h) => h.rowId));
+        results.push(hits.map((h) => h.id));
       }
       const ms = performance.now() - t;
       rows.push({

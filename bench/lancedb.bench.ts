@@ -98,7 +98,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const index = await openVectorIndex(store, "vectors/index.qvr", { cache, identity });
       const runOne = (withRefine: boolean) => async (i: number): Promise<number[]> => {
         const hits = await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes });
-        return hits.map((h) => Number(h.rowId));
+        return hits.map((h) => Number(h.id));
       };
       return { plain: await timeQueries(Q, runOne(false)), refine: await timeQueries(Q, runOne(true)) };
     };

@@ -226,7 +226,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         const res = (await table.vectorSearch(Array.from(qv(i))).distanceType("l2").nprobes(nprobes).where(`bucket < ${s}`).limit(10).select(["id"]).toArray()) as { id: number }[];
         return res.map((x) => x.id);
       });
-      const quiver = await perQuery(Q, async (i) => (await filteredVectorQuery(q.vector, scalar, qv(i), filter, { k: 10, nprobes })).hits.map((h) => rowOf(h.rowId)));
+      const quiver = await perQuery(Q, async (i) => (await filteredVectorQuery(q.vector, scalar, qv(i), filter, { k: 10, nprobes })).hits.map((h) => rowOf(h.id as bigint)));
       const recall = (res: number[][]) => res.reduce((a, ids, i) => a + ids.filter((x) => truth[i]!.has(x)).length / Math.max(1, truth[i]!.size), 0) / Q;
       rows.push(ratioRow(`ms/query filtered k=10 nprobes ${nprobes} @ ${label}`, quiver.ms, lance.ms));
       rows.push(ratioRow(`recall@10 filtered @ ${label}`, recall(quiver.results), recall(lance.results), 4));

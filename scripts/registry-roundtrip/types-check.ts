@@ -29,7 +29,7 @@ export async function typed(): Promise<number> {
   await buildIvfIndex(store, "v.qvr", new Float32Array(64), 4, 16, { quantizer: "flat", distance: "l2", numPartitions: 1 });
   const index = await openVectorIndex(store, "v.qvr", { cache });
   const hits: readonly VectorSearchHit[] = await index.search(new Float32Array(16), { k: 1 });
-  const first: bigint | undefined = hits[0]?.rowId;
+  const first: number | bigint | undefined = hits[0]?.id;
   const io: CliIo = { stdout: () => {}, stderr: () => {}, tty: false, cwd: "." };
   const code: number = await runCli(["--help"], io);
   const root: string = resolveConformanceRoot();

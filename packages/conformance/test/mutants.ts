@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { CACHE_ENTRY_KIND, IndexCache, decodeCacheEntry, testVectorsCodec } from "@quiver/cache";
 import { type OperationFixture, type OperationFn, referenceOperations } from "@quiver/conformance";
 import { crc32, decodeFrame, encodeFrame } from "@quiver/format";
-import { IvfVectorIndex, type IvfIndexState, type VectorSearchOptions, ivfIndexStateCodec, partitionEntryCodecs, partitionVectorsCodec } from "@quiver/ivf";
+import { IvfVectorIndex, type IvfIndexState, type VectorSearchHit, type VectorSearchOptions, ivfIndexStateCodec, partitionEntryCodecs, partitionVectorsCodec } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
 
 /** One mutant: the operations it replaces, and the case that must fail under it. */
@@ -155,7 +155,7 @@ interface SearchInput {
 function searchMutant(tweak: {
   options?: (o: VectorSearchOptions, state: IvfIndexState) => VectorSearchOptions;
   state?: (s: IvfIndexState) => IvfIndexState;
-  hits?: (hits: { rowId: bigint; distance: number }[], o: VectorSearchOptions) => { rowId: bigint; distance: number }[];
+  hits?: (hits: VectorSearchHit[], o: VectorSearchOptions & { k: number }) => VectorSearchHit[];
   /** Number partitions P-1..0 instead of 0..P-1 (so "lower partition first" becomes "higher first"). */
   reversePartitions?: boolean;
 }): OperationFn {
@@ -185,6 +185,7 @@ function searchMutant(tweak: {
     const qb = Buffer.from(input.query, "hex");
     const query = new Float32Array(new Uint8Array(qb).buffer);
     let options: VectorSearchOptions = {
+      idType: "bigint",
       k: input.k,
       nprobes: input.nprobes,
       ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
@@ -193,7 +194,7 @@ function searchMutant(tweak: {
     options = tweak.options?.(options, state) ?? options;
     let hits = await index.search(query, options);
     hits = tweak.hits?.(hits, { ...options, k: input.k }) ?? hits;
-    return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
+    return { hits: hits.map((h) => ({ rowId: h.id, distance: h.distance.toFixed(4) })) };
   };
 }
 
@@ -333,14 +334,14 @@ export const MUTANTS: readonly Mutant[] = [
     name: "search: ties broken by descending row id",
     operations: {
       "ivf-search": searchMutant({
-        options: (o) => ({ ...o, k: o.k + 16 }),
-        hits: (hits, o) => [...hits].sort((a, b) => a.distance - b.distance || (a.rowId < b.rowId ? 1 : -1)).slice(0, o.k),
+        options: (o) => ({ ...o, k: (o.k ?? 10) + 16 }),
+        hits: (hits, o) => [...hits].sort((a, b) => a.distance - b.distance || (a.id < b.id ? 1 : -1)).slice(0, o.k),
       }),
     },
     killer: "ivf/valid/search-flat-ties",
   },
   { name: "search: distance type ignored (always l2)", operations: { "ivf-search": searchMutant({ state: (s) => ({ ...s, metadata: { ...s.metadata, distance: "l2" }, quantizer: { ...s.quantizer, distance: "l2" } }) }) }, killer: "ivf/valid/search-flat-dot" },
   { name: "search: probe ties broken by higher partition number", operations: { "ivf-search": searchMutant({ reversePartitions: true }) }, killer: "ivf/valid/search-flat-probe-tie" },
-  { name: "search: k capped at 10", operations: { "ivf-search": searchMutant({ options: (o) => ({ ...o, k: Math.min(o.k, 10) }) }) }, killer: "ivf/valid/search-rabitq-k-above-probed-rows" },
+  { name: "search: k capped at 10", operations: { "ivf-search": searchMutant({ options: (o) => ({ ...o, k: Math.min(o.k ?? 10, 10) }) }) }, killer: "ivf/valid/search-rabitq-k-above-probed-rows" },
 ];
 

@@ -1,7 +1,7 @@
 /**
  * @quiver/ivf: the IVF vector index. Compute half (k-means, Flat/SQ/PQ/RaBitQ quantizers, WASM
  * kernels, worker pool) and index half (on-store format, finalize writer, search, cache codecs).
- * Implements IVF index spec 1.0 (spec/ivf.md) over container spec 1.0.
+ * Implements IVF index spec 1.1 (spec/ivf.md) over container spec 1.0.
  */
 export * from "./compute/index.js";
 export type {
@@ -39,10 +39,10 @@ export {
   PARTITION_VECTORS_SECTION,
 } from "./partition-codecs.js";
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
-export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR } from "./reader.js";
+export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_K, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR } from "./reader.js";
 export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH } from "./identity.js";
 export type { IdentityInput } from "./identity.js";
-export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, IvfCacheRejects } from "./reader.js";
+export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, VectorQuery, IvfCacheRejects } from "./reader.js";
 export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
 export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";

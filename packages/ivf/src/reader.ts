@@ -14,6 +14,7 @@ import {
   QuiverArgumentError,
   QuiverFormatError,
   checkInteger,
+  checkOneOf,
   checkOptions,
   crc32,
   describeValue,
@@ -24,7 +25,8 @@ import {
   verifySection,
 } from "@quiver/format";
 import { type ObjectStore, isStoreError } from "@quiver/store";
-import { distance as exactDistance, nearestCentroids, quantizerFromMetadata } from "./compute/index.js";
+import { type Table, tableFromArrays } from "apache-arrow";
+import { nearestCentroids, quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
 import {
   COLD_OPEN_PREFIX_BYTES,
   IVF_INDEX_KIND,
@@ -44,7 +46,7 @@ import {
   partitionEntryFromSection,
   partitionVectorsCodec,
 } from "./partition-codecs.js";
-import type { TrainedQuantizer } from "./quantizer.js";
+import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
 import { type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import { TopKCandidates } from "./top-k.js";
 
@@ -63,20 +65,28 @@ export interface OpenVectorIndexOptions {
    * reads the state from the store (at most three reads) and learns the identity there.
    */
   readonly identity?: string;
+  /** Load the state and every partition into the cache right after opening (needs `cache`). */
+  readonly prewarm?: boolean;
 }
 
-/** Search parameters. */
+/** Search parameters (LanceDB names and defaults). */
 export interface VectorSearchOptions {
-  /** Results wanted (1 ..= 100,000). */
-  readonly k: number;
+  /** Results wanted (1 ..= 100,000; default 10). */
+  readonly k?: number;
+  /** Same as `k` (LanceDB's name); give one of the two. */
+  readonly limit?: number;
   /** Partitions probed (default 20, clamped to the partition count). */
   readonly nprobes?: number;
   /** Re-rank k * refineFactor candidates with exact distances on raw vectors (needs an index with raw vectors; 1 ..= 1,000). */
   readonly refineFactor?: number;
+  /** The metric the caller expects; must be the index's own (an index answers in the metric it was built for). */
+  readonly distanceType?: DistanceType;
   /** Only these row ids may be returned (non-negative integers below 2^64). */
   readonly allowList?: Iterable<bigint | number>;
   /** Only row ids this filter holds may be returned (e.g. a scalar index's row-address set); checked only for candidates that would enter the top k. */
   readonly prefilter?: RowIdPrefilter;
+  /** `"number"` (default): ids as numbers (JSON-safe; an id above 2^53 - 1 comes back as a bigint); `"bigint"`: always bigint. */
+  readonly idType?: "number" | "bigint";
 }
 
 /** The minimal row-id set search accepts as a prefilter. */
@@ -84,9 +94,12 @@ export interface RowIdPrefilter {
   has(rowId: bigint): boolean;
 }
 
-/** One search result. */
+/** A query: `dim` finite values. */
+export type VectorQuery = Float32Array | readonly number[];
+
+/** One search result: a plain, JSON-safe object (with the default `idType`). */
 export interface VectorSearchHit {
-  readonly rowId: bigint;
+  readonly id: number | bigint;
   readonly distance: number;
 }
 
@@ -109,8 +122,11 @@ export const MAX_SEARCH_K = 100_000;
 /** Largest `refineFactor` a search accepts. */
 export const MAX_REFINE_FACTOR = 1000;
 
-const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity"] as const;
-const SEARCH_OPTIONS = ["k", "nprobes", "refineFactor", "allowList", "prefilter"] as const;
+/** Default number of results (LanceDB's `limit`). */
+export const DEFAULT_K = 10;
+const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm"] as const;
+const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType"] as const;
+const MAX_BATCH = 1_000_000;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
@@ -141,12 +157,19 @@ function checkOpenOptions(options: unknown): void {
   if (o.cacheKey !== undefined && (typeof o.cacheKey !== "string" || o.cacheKey.length === 0 || o.cacheKey.length > 4096)) {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cacheKey", expected: "a string of 1..4096 characters", given: o.cacheKey });
   }
+  if (o.prewarm !== undefined && typeof o.prewarm !== "boolean") {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.prewarm", expected: "a boolean", given: o.prewarm });
+  }
+  if (o.prewarm === true && o.cache === undefined) {
+    throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options.cache", expected: "an IndexCache (prewarm loads into it)", given: undefined });
+  }
   if (o.identity !== undefined && !isIndexIdentity(o.identity)) {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (64 lowercase hex digits)", given: o.identity });
   }
 }
 
 const MAX_ROW_ID = (1n << 64n) - 1n;
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
 function rowIdOf(v: unknown, i: number): bigint {
   if (typeof v === "bigint" && v >= 0n && v <= MAX_ROW_ID) return v;
@@ -174,6 +197,7 @@ function checkQuery(query: unknown, dim: number): Float32Array {
 
 interface CheckedSearch {
   readonly query: Float32Array;
+  readonly bigintIds: boolean;
   readonly k: number;
   readonly nprobes: number;
   readonly refine: number | undefined;
@@ -564,18 +588,27 @@ export class IvfVectorIndex {
     return fresh;
   }
 
-  /** Validate search arguments (before any work). */
-  #checkSearch(query: unknown, options: unknown): CheckedSearch {
-    const { dim, numPartitions } = this.#state.metadata;
-    if (options === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options", expected: "search options with k", given: options });
+  /** Validate search options (before any work). */
+  #checkSearchOptions(options: unknown): Omit<CheckedSearch, "query"> {
+    const { numPartitions } = this.#state.metadata;
     checkOptions("options", options, SEARCH_OPTIONS);
-    const o = options as Record<string, unknown>;
-    const k = checkInteger("options.k", o.k, 1, MAX_SEARCH_K);
+    const o = (options ?? {}) as Record<string, unknown>;
+    if (o.k !== undefined && o.limit !== undefined && o.k !== o.limit) {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.limit", expected: `the same value as options.k (${describeValue(o.k)}), or only one of the two`, given: o.limit });
+    }
+    const k = o.k === undefined && o.limit === undefined ? DEFAULT_K : checkInteger(o.k !== undefined ? "options.k" : "options.limit", o.k !== undefined ? o.k : o.limit, 1, MAX_SEARCH_K);
     const nprobes = Math.min(o.nprobes === undefined ? DEFAULT_NPROBES : checkInteger("options.nprobes", o.nprobes, 1, IVF_LIMITS.maxPartitions), numPartitions);
     const refine = o.refineFactor === undefined ? undefined : checkInteger("options.refineFactor", o.refineFactor, 1, MAX_REFINE_FACTOR);
     if (refine !== undefined && !this.#state.metadata.rawVectors) {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.refineFactor", expected: "no refineFactor: this index stores no raw vectors", given: refine, hint: "build with raw vectors to refine" });
     }
+    if (o.distanceType !== undefined) {
+      const d = checkOneOf("options.distanceType", o.distanceType, ["l2", "cosine", "dot"] as const);
+      if (d !== this.#state.metadata.distance) {
+        throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.distanceType", expected: `${this.#state.metadata.distance} (the metric this index was built for)`, given: d, hint: "build an index for that metric" });
+      }
+    }
+    const bigintIds = o.idType === undefined ? false : checkOneOf("options.idType", o.idType, ["number", "bigint"] as const) === "bigint";
     let allow: Set<bigint> | undefined;
     if (o.allowList !== undefined) {
       const list = o.allowList as Iterable<unknown> | null;
@@ -590,20 +623,83 @@ export class IvfVectorIndex {
     if (prefilter !== undefined && (typeof prefilter !== "object" || prefilter === null || typeof prefilter.has !== "function")) {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.prefilter", expected: "a row-id set with a has(rowId) method", given: o.prefilter });
     }
-    return { query: checkQuery(query, dim), k, nprobes, refine, allow, prefilter };
+    return { k, nprobes, refine, allow, prefilter, bigintIds };
   }
 
-  /** Nearest rows to `query`: sorted by (distance, rowId). */
-  async search(query: Float32Array | readonly number[], options: VectorSearchOptions): Promise<VectorSearchHit[]> {
-    const args = this.#checkSearch(query, options);
+  /** Nearest rows to `query` (a Float32Array or number[] of `dim` values): `{ id, distance }` sorted by (distance, id). */
+  async search(query: VectorQuery, options: VectorSearchOptions = {}): Promise<VectorSearchHit[]> {
+    const opts = this.#checkSearchOptions(options);
+    return this.#searchHealing({ ...opts, query: checkQuery(query, this.dim) });
+  }
+
+  /**
+   * Many queries in one call: `queries` is an array of queries or one Float32Array of n x dim
+   * values. The queries run concurrently and share partition loads; result i belongs to query i.
+   */
+  async searchBatch(queries: readonly VectorQuery[] | Float32Array, options: VectorSearchOptions = {}): Promise<VectorSearchHit[][]> {
+    const opts = this.#checkSearchOptions(options);
+    const list = this.#checkBatch(queries);
+    return Promise.all(list.map((q) => this.#searchHealing({ ...opts, query: q })));
+  }
+
+  /**
+   * `searchBatch` as an Arrow table, one row per hit: `query` (uint32, the query's position),
+   * `id` (uint64) and `_distance` (float32, LanceDB's column name), in result order.
+   */
+  async searchArrow(queries: readonly VectorQuery[] | Float32Array | VectorQuery, options: VectorSearchOptions = {}): Promise<Table> {
+    const single = queries instanceof Float32Array ? queries.length === this.dim : Array.isArray(queries) && queries.length > 0 && typeof queries[0] === "number";
+    const batch = single ? [queries as VectorQuery] : (queries as readonly VectorQuery[] | Float32Array);
+    const results = await this.searchBatch(batch, { ...options, idType: "bigint" });
+    const total = results.reduce((n, r) => n + r.length, 0);
+    const query = new Uint32Array(total);
+    const id = new BigUint64Array(total);
+    const distance = new Float32Array(total);
+    let at = 0;
+    results.forEach((hits, qi) => {
+      for (const h of hits) {
+        query[at] = qi;
+        id[at] = h.id as bigint;
+        distance[at] = h.distance;
+        at++;
+      }
+    });
+    return tableFromArrays({ query, id, _distance: distance });
+  }
+
+  #checkBatch(queries: unknown): Float32Array[] {
+    const dim = this.dim;
+    if (queries instanceof Float32Array) {
+      if (queries.length % dim !== 0 || queries.length === 0) {
+        throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "queries", expected: `a non-empty multiple of dim = ${dim} values`, given: queries });
+      }
+      const n = queries.length / dim;
+      if (n > MAX_BATCH) throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "queries", expected: `at most ${MAX_BATCH} queries`, given: n });
+      return Array.from({ length: n }, (_, i) => checkQuery(queries.subarray(i * dim, (i + 1) * dim), dim));
+    }
+    if (!Array.isArray(queries)) throw new QuiverArgumentError(queries === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "queries", expected: "an array of queries or a Float32Array of n x dim values", given: queries });
+    if (queries.length > MAX_BATCH) throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "queries", expected: `at most ${MAX_BATCH} queries`, given: queries.length });
+    return queries.map((q, i) => {
+      try {
+        return checkQuery(q, dim);
+      } catch (e) {
+        if (e instanceof QuiverArgumentError) throw new QuiverArgumentError(e.code, { argument: `queries[${i}]${e.argument.slice("query".length)}`, expected: e.expected, given: q });
+        throw e;
+      }
+    });
+  }
+
+  async #searchHealing(args: CheckedSearch): Promise<VectorSearchHit[]> {
+    let raw: { id: bigint; distance: number }[];
     try {
-      return await this.#search(args);
+      raw = await this.#search(args);
     } catch (e) {
       if (!this.#stateFromCache || !(e instanceof QuiverFormatError) || !HEALABLE.has(e.code)) throw e;
       // The state came from a cache and led to a failing read: replace it by a cold open, once.
       await this.#heal();
-      return this.#search(args);
+      raw = await this.#search(args);
     }
+    if (args.bigintIds) return raw;
+    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
   }
 
   #heal(): Promise<void> {
@@ -623,7 +719,7 @@ export class IvfVectorIndex {
     return this.#healing;
   }
 
-  async #search({ query, k, nprobes, refine, allow, prefilter }: CheckedSearch): Promise<VectorSearchHit[]> {
+  async #search({ query, k, nprobes, refine, allow, prefilter }: CheckedSearch): Promise<{ id: bigint; distance: number }[]> {
     const state = this.#state;
     const quantizer = this.#quantizer;
     const { dim, numPartitions, distance } = state.metadata;
@@ -653,7 +749,7 @@ export class IvfVectorIndex {
       }
     });
     const order = top.sortedOrder();
-    if (refine === undefined) return order.slice(0, k).map((c) => ({ rowId: top.rowIds[c]!, distance: top.distances[c]! }));
+    if (refine === undefined) return order.slice(0, k).map((c) => ({ id: top.rowIds[c]!, distance: top.distances[c]! }));
     // Refine: exact distances on the raw vectors of the candidates.
     const slots = [...new Set(order.map((c) => top.tagA[c]!))];
     const vectors = new Map<number, IvfPartitionVectors>();
@@ -665,7 +761,7 @@ export class IvfVectorIndex {
       const d = exactDistance(query, v.vectors.subarray(i * dim, (i + 1) * dim), dim, distance);
       if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
     }
-    return exact.sortedOrder().map((c) => ({ rowId: exact.rowIds[c]!, distance: exact.distances[c]! }));
+    return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
   }
 
   /** Load the state and every partition (and raw vectors, when stored) into the cache. */
@@ -718,10 +814,15 @@ export async function openVectorIndex(store: ObjectStore, path: string, options:
     if (cached !== undefined) {
       const state = acceptCachedState(cached, path, options.identity);
       if (state !== undefined) {
+        let index: IvfVectorIndex | undefined;
         try {
-          return IvfVectorIndex.fromCachedState(store, state, live);
+          index = IvfVectorIndex.fromCachedState(store, state, live);
         } catch {
           // A state whose quantizer cannot be rebuilt is a miss like any other.
+        }
+        if (index !== undefined) {
+          if (options.prewarm === true) await index.prewarm();
+          return index;
         }
       }
       rejected++;
@@ -733,6 +834,7 @@ export async function openVectorIndex(store: ObjectStore, path: string, options:
   }
   const index = IvfVectorIndex.fromStoreState(store, state, live, rejected);
   if (cache !== undefined) await insertQuietly(cache, cacheKey(stateKey(base, state.metadata.identity), ivfIndexStateCodec), state);
+  if (options.prewarm === true) await index.prewarm();
   return index;
 }
 

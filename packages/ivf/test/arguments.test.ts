@@ -38,7 +38,7 @@ describe("search and open", () => {
     ["the typo nProbes", { k: 3, nProbes: 2 }, "UNKNOWN_OPTION", "options.nProbes"],
     ["a string k", { k: "10" }, "INVALID_ARGUMENT", "options.k"],
     ["k = 0", { k: 0 }, "INVALID_ARGUMENT", "options.k"],
-    ["k missing", {}, "MISSING_ARGUMENT", "options.k"],
+    ["k null", { k: null }, "INVALID_ARGUMENT", "options.k"],
     ["k above the maximum", { k: 1e9 }, "ARGUMENT_LIMIT_EXCEEDED", "options.k"],
     ["nprobes 0", { k: 1, nprobes: 0 }, "INVALID_ARGUMENT", "options.nprobes"],
     ["refineFactor 0", { k: 1, refineFactor: 0 }, "INVALID_ARGUMENT", "options.refineFactor"],

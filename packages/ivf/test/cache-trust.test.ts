@@ -211,7 +211,7 @@ describe("index identity", () => {
     expect(reopened.state.metadata.numRows).toBe(3500);
     const q = large.subarray(3400 * dim, 3401 * dim);
     const hits = await reopened.search(q, { k: 1, nprobes: 4 });
-    expect(hits[0]).toEqual({ rowId: 3400n, distance: 0 });
+    expect(hits[0]).toEqual({ id: 3400, distance: 0 });
     // Asking for the old identity where only its state is cached: the first partition read of
     // the replaced file fails its CRC, the index re-opens cold, and the new identity is a typed error.
     const stateOnly = IndexCache.inMemory();

@@ -1,6 +1,6 @@
 /** k-means and IVF training: determinism, convergence, empty-cluster repair, distances. */
 import { describe, expect, it } from "vitest";
-import { assignNearest, createRng, distance, nearestCentroids, normalize, trainIvfModel, trainKMeans } from "../src/compute/index.js";
+import { assignNearest, createRng, nearestCentroids, normalizeVector as normalize, trainIvfModel, trainKMeans, vectorDistance as distance } from "../src/compute/index.js";
 import { repairEmpty, runKMeans } from "../src/compute/internal/kmeans.js";
 
 /** n rows around `clusters` centres spread `spread` apart with unit noise; returns rows and labels. */

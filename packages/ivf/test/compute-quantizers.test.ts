@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { isQuiverFormatError } from "@quiver/format";
 import type { DistanceType, QuantizerKind, QuantizerMetadata, TrainedQuantizer } from "../src/quantizer.js";
 import {
-  assignNearest, createRng, distance, prepareRows, quantizerFromMetadata, trainKMeans, trainQuantizer,
+  assignNearest, createRng, vectorDistance as distance, prepareRows, quantizerFromMetadata, trainKMeans, trainQuantizer,
 } from "../src/compute/index.js";
 
 function gaussianClusters(n: number, dim: number, clusters: number, seed: number): Float32Array {

@@ -13,7 +13,7 @@ it("search with a prefilter returns only rows the filter holds, nearest first", 
   const even = { has: (id: bigint) => id % 2n === 0n };
   const all = await index.search(q, { k: n, nprobes: 4 });
   const filtered = await index.search(q, { k: 10, nprobes: 4, prefilter: even });
-  expect(filtered).toEqual(all.filter((h) => h.rowId % 2n === 0n).slice(0, 10));
+  expect(filtered).toEqual(all.filter((h) => BigInt(h.id) % 2n === 0n).slice(0, 10));
   expect(await index.search(q, { k: 10, nprobes: 4, prefilter: { has: () => false } })).toEqual([]);
   await expect(index.search(q, { k: 1, prefilter: {} as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", argument: "options.prefilter" });
 });

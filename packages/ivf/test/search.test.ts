@@ -11,8 +11,12 @@ const queries = gaussianMixture({ n: Q, dim: DIM, clusters: 16, seed: 8, centerS
 const truth = bruteForceKnn(data, N, DIM, queries, Q, 10, "l2");
 const q = (i: number) => queries.subarray(i * DIM, (i + 1) * DIM);
 
-function sortedByDistanceThenRowId(hits: { rowId: bigint; distance: number }[]): boolean {
-  return hits.every((h, i) => i === 0 || hits[i - 1]!.distance < h.distance || (hits[i - 1]!.distance === h.distance && hits[i - 1]!.rowId < h.rowId));
+/** Recall floors per quantizer, a few points under what each reaches on this data (comments in the tests). */
+const REFINE_RECALL: Record<QuantizerKind, number> = { flat: 0.99, sq: 0.99, pq: 0.9, rabitq: 0.95 };
+const PLAIN_RECALL: Record<QuantizerKind, number> = { flat: 0.99, sq: 0.97, pq: 0.25, rabitq: 0.37 };
+
+function sortedByDistanceThenRowId(hits: readonly { id: number | bigint; distance: number }[]): boolean {
+  return hits.every((h, i) => i === 0 || hits[i - 1]!.distance < h.distance || (hits[i - 1]!.distance === h.distance && hits[i - 1]!.id < h.id));
 }
 
 describe.each<QuantizerKind>(["flat", "sq", "pq", "rabitq"])("search over %s", (kind) => {
@@ -31,23 +35,25 @@ describe.each<QuantizerKind>(["flat", "sq", "pq", "rabitq"])("search over %s", (
       const hits = await index.search(q(i), { k: 10, nprobes: 8, refineFactor: 10 });
       expect(hits).toHaveLength(10);
       expect(sortedByDistanceThenRowId(hits)).toBe(true);
-      results.push(hits.map((h) => h.rowId));
+      results.push(hits.map((h) => h.id));
     }
-    // PQ here has 2 sub-vectors of 16 dims (dim/16), so 100 candidates of 3,000 miss a few true neighbours.
-    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(kind === "pq" ? 0.85 : 0.97);
+    // Measured (seeded, deterministic): flat 1.0, SQ 1.0, PQ 0.935, RaBitQ 0.985. PQ here has 2
+    // sub-vectors of 16 dims (dim/16), so 100 candidates of 3,000 miss a few true neighbours.
+    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(REFINE_RECALL[kind]);
   });
 
   it("approximate recall without refine is well above chance", async () => {
     const results = [];
-    for (let i = 0; i < Q; i++) results.push((await index.search(q(i), { k: 10, nprobes: 8 })).map((h) => h.rowId));
-    expect(recallAtK(results, truth, 10)).toBeGreaterThan(kind === "flat" ? 0.97 : 0.2);
+    for (let i = 0; i < Q; i++) results.push((await index.search(q(i), { k: 10, nprobes: 8 })).map((h) => h.id));
+    // Measured: flat 1.0, SQ 1.0, PQ 0.29, RaBitQ 0.415 (issue 14: one loose 0.2 let PQ and RaBitQ regress unseen).
+    expect(recallAtK(results, truth, 10)).toBeGreaterThanOrEqual(PLAIN_RECALL[kind]);
   });
 
   it("an allow-list restricts results to its ids", async () => {
     const allow = Array.from({ length: N / 3 }, (_, i) => i * 3);
     const hits = await index.search(q(0), { k: 10, nprobes: 8, allowList: allow });
     expect(hits.length).toBe(10);
-    expect(hits.every((h) => Number(h.rowId) % 3 === 0)).toBe(true);
+    expect(hits.every((h) => Number(h.id) % 3 === 0)).toBe(true);
     expect(await index.search(q(0), { k: 5, nprobes: 8, allowList: [] })).toEqual([]);
   });
 
@@ -81,7 +87,7 @@ describe("search arguments", () => {
       const index = await openVectorIndex(inner, "c");
       const t = bruteForceKnn(data, N, DIM, queries, 5, 10, distance);
       const res = [];
-      for (let i = 0; i < 5; i++) res.push((await index.search(q(i), { k: 10, nprobes: 4, refineFactor: 2 })).map((h) => h.rowId));
+      for (let i = 0; i < 5; i++) res.push((await index.search(q(i), { k: 10, nprobes: 4, refineFactor: 2 })).map((h) => h.id));
       expect(recallAtK(res, t, 10)).toBeGreaterThanOrEqual(0.98);
     }
   });

@@ -95,8 +95,8 @@ export async function runFilteredJob(options: FilteredJobOptions = {}): Promise<
       filteredRows = r.filteredRows.size();
       passes += r.passes;
       const truth = new Set(filteredBruteForce(vectors, n, dim, query, 10, "l2", allowed).map((i) => rowIds[i]!));
-      recall += r.hits.filter((h) => truth.has(h.rowId)).length / Math.max(1, truth.size);
-      if (j === 0) firstHits = r.hits.slice(0, 3).map((h) => ({ rowId: h.rowId.toString(), distance: h.distance }));
+      recall += r.hits.filter((h) => truth.has(h.id as bigint)).length / Math.max(1, truth.size);
+      if (j === 0) firstHits = r.hits.slice(0, 3).map((h) => ({ rowId: h.id.toString(), distance: h.distance }));
     }
     await second.close?.();
     const t = io.snapshot().total;

@@ -106,7 +106,7 @@ export async function filteredSearch(index: IvfVectorIndex, query: Float32Array,
   let passes = 0;
   for (;;) {
     passes++;
-    const base = { k, nprobes, prefilter: rows };
+    const base = { k, nprobes, prefilter: rows, idType: "bigint" as const };
     const hits = await index.search(query, options.refineFactor === undefined ? base : { ...base, refineFactor: options.refineFactor });
     if (hits.length >= k || nprobes >= maxN || rows.isEmpty) return { hits, nprobes, passes };
     nprobes = Math.min(maxN, nprobes * 2);

@@ -34,10 +34,10 @@ describe("filtered vector search", () => {
     for (let j = 0; j < 10; j++) {
       const q = queries.subarray(j * DIM, (j + 1) * DIM);
       const r = await filteredVectorQuery(ivf, scalar, q, filter, { k: 10, nprobes: 16 });
-      expect(r.hits.map((h) => at(h.rowId))).toEqual(filteredBruteForce(vectors, N, DIM, q, 10, "l2", allowed));
+      expect(r.hits.map((h) => at(h.id as bigint))).toEqual(filteredBruteForce(vectors, N, DIM, q, 10, "l2", allowed));
       const few = await filteredVectorQuery(ivf, scalar, q, filter, { k: 10, nprobes: 2 });
       expect(few.hits).toHaveLength(10);
-      for (const h of few.hits) expect(allowed(at(h.rowId))).toBe(true);
+      for (const h of few.hits) expect(allowed(at(h.id as bigint))).toBe(true);
     }
   });
 
@@ -53,7 +53,7 @@ describe("filtered vector search", () => {
     expect(r.hits).toHaveLength(10);
     expect(r.passes).toBeGreaterThan(1);
     const all = await filteredSearch(ivf, q, RowAddressSet.fromRowIds(ids.slice(0, 3)), { k: 10, nprobes: 1 });
-    expect(all.hits.map((h) => h.rowId).sort()).toEqual(ids.slice(0, 3).sort());
+    expect(all.hits.map((h) => h.id).sort()).toEqual(ids.slice(0, 3).sort());
     expect(all.nprobes).toBe(16);
     expect((await filteredSearch(ivf, q, RowAddressSet.empty(), { k: 5 })).hits).toEqual([]);
   });

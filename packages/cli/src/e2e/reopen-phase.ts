@@ -91,7 +91,7 @@ export async function runReopenPhase(o: ReopenPhaseOptions): Promise<ReopenRepor
       const t = performance.now();
       const hits = await index.search(queries.subarray(i * o.dim, (i + 1) * o.dim), pass.opts);
       times.push(performance.now() - t);
-      hits.forEach((h, j) => (ids[i * k + j] = h.rowId));
+      hits.forEach((h, j) => (ids[i * k + j] = BigInt(h.id)));
     }
     passes.push(summarize(pass.name, times, performance.now() - start));
     await writeFile(join(o.workDir, E2E_FILES.results(pass.file)), new Uint8Array(ids.buffer));

@@ -1,19 +1,20 @@
 /**
  * IVF conformance operations (spec/ivf.md):
- * - `ivf-open-index`: an index file (.bin) -> the canonical state summary a cold open produces.
+ * - `ivf-open-index`: an index file (.bin) -> the canonical state summary a cold open produces
+ *   (without `path`: the file is handed over without one).
  * - `ivf-decode-state`: an `IvfIndexState` cache entry (.bin) -> the same canonical state summary.
  * - `ivf-decode-partition`: a partition cache entry (.bin; the codec is chosen by the frame's type
  *   name) -> `{ typeName, partition, rows, codeWidth, rowIds, codes }`.
- * - `ivf-search`: a directory with `state.bin`, `partition-<p>.bin` cache entries for every p and,
- *   when the state says `rawVectors`, `vectors-<p>.bin`; `input`
- *   `{ query: <hex f32>, k, nprobes, refineFactor?, allowList?: [<u64 decimal>] }`
- *   -> `{ hits: [{ rowId, distance }] }`, distance as a decimal string rounded to 4 places (the
- *   stated tolerance), with no object-store access at all (spec/ivf.md#search-conformance-cases).
+ * - `ivf-search`: a directory with `state.bin`, `partition-<p>.bin` and (with raw vectors)
+ *   `vectors-<p>.bin` cache entries, and `input` `{ query: <hex f32>, k, nprobes, refineFactor?,
+ *   allowList? }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal string rounded to 4
+ *   places (the stated tolerance), with no object-store access at all. Bad inputs (k = 0, ...)
+ *   are errors with stage `input` (spec/ivf.md#conformance-operations).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { IndexCache, decodeCacheEntry } from "@quiver/cache";
-import { QuiverFormatError, inspectFrameHeader } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError, inspectFrameHeader } from "@quiver/format";
 import {
   IvfVectorIndex,
   type IvfIndexState,
@@ -33,11 +34,11 @@ function bytesOfView(v: ArrayBufferView): Uint8Array {
 }
 
 /** Canonical summary of an index state (offsets as decimal strings via bigint, arrays as hex). */
-function stateSummary(s: IvfIndexState): unknown {
+function stateSummary(s: IvfIndexState, withPath: boolean): unknown {
   const arrays: Record<string, string> = {};
   for (const [name, a] of Object.entries(s.quantizer.arrays)) arrays[name] = bytesToHex(bytesOfView(a));
   return {
-    path: s.path,
+    ...(withPath ? { path: s.path } : {}),
     fileSize: BigInt(s.fileSize),
     metadata: s.metadata,
     centroids: bytesToHex(bytesOfView(s.centroids)),
@@ -68,9 +69,9 @@ export const operations: Record<string, OperationFn> = {
     const bin = needBin(fixture.bin, "ivf-open-index");
     const store = new MemoryObjectStore();
     await store.put("index.qvr", bin);
-    return stateSummary(await readIvfIndexState(store, "index.qvr", bin.byteLength));
+    return stateSummary(await readIvfIndexState(store, "index.qvr", bin.byteLength), false);
   },
-  "ivf-decode-state": async (fixture) => stateSummary(decodeCacheEntry(ivfIndexStateCodec, needBin(fixture.bin, "ivf-decode-state")).value),
+  "ivf-decode-state": async (fixture) => stateSummary(decodeCacheEntry(ivfIndexStateCodec, needBin(fixture.bin, "ivf-decode-state")).value, true),
   "ivf-decode-partition": async (fixture) => {
     const bin = needBin(fixture.bin, "ivf-decode-partition");
     const kind = kindOfTypeName(inspectFrameHeader(bin).typeName);
@@ -80,7 +81,7 @@ export const operations: Record<string, OperationFn> = {
   },
   "ivf-search": async (fixture) => {
     if (fixture.dir === undefined) throw new Error("ivf-search needs a multi-file fixture (directory)");
-    const input = fixture.input as { query: string; k: number; nprobes: number; refineFactor?: number; allowList?: readonly string[] };
+    const input = fixture.input as { query: string; k: number; nprobes: number; refineFactor?: number; allowList?: string[] };
     const state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(fixture.dir, "state.bin"))).value;
     // An empty store: any read would fail, so the search runs from the cache entries alone.
     const cache = IndexCache.inMemory();
@@ -91,19 +92,27 @@ export const operations: Record<string, OperationFn> = {
       if (entry.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `partition-${p}.bin holds partition ${entry.partition}`, { stage: "payload" });
       await cache.insert(index.partitionCacheKey(p), entry);
       if (state.metadata.rawVectors) {
-        const vectors = decodeCacheEntry(partitionVectorsCodec, await readFile(join(fixture.dir, `vectors-${p}.bin`))).value;
-        if (vectors.partition !== p) throw new QuiverFormatError("INVALID_VALUE", `vectors-${p}.bin holds partition ${vectors.partition}`, { stage: "payload" });
-        await cache.insert(index.vectorsCacheKey(p), vectors);
+        const v = decodeCacheEntry(partitionVectorsCodec, await readFile(join(fixture.dir, `vectors-${p}.bin`))).value;
+        await cache.insert(index.vectorsCacheKey(p), v);
       }
     }
     const qb = hexToBytes(input.query);
     const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
-    const hits = await index.search(query, {
+    const options = {
+      idType: "bigint" as const,
       k: input.k,
       nprobes: input.nprobes,
       ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
       ...(input.allowList === undefined ? {} : { allowList: input.allowList.map((id) => BigInt(id)) }),
-    });
-    return { hits: hits.map((h) => ({ rowId: h.rowId, distance: h.distance.toFixed(4) })) };
+    };
+    let hits;
+    try {
+      hits = await index.search(query, options);
+    } catch (e) {
+      // Wrong search inputs are a defined rejection of this operation (stage "input").
+      if (e instanceof QuiverArgumentError) throw new QuiverFormatError(e.code, e.message, { stage: "input", cause: e });
+      throw e;
+    }
+    return { hits: hits.map((h) => ({ rowId: h.id, distance: h.distance.toFixed(4) })) };
   },
 };

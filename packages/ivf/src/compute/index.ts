@@ -6,7 +6,7 @@
  */
 export { createRng } from "./internal/rng.js";
 export type { Rng } from "./internal/rng.js";
-export { normalize, normalizeRows, distance, assignNearest, nearestCentroids } from "./internal/vector-math.js";
+export { normalize as normalizeVector, normalizeRows, distance as vectorDistance, assignNearest, nearestCentroids } from "./internal/vector-math.js";
 export { trainKMeans } from "./internal/kmeans.js";
 export type { KMeansOptions, KMeansResult } from "./internal/kmeans.js";
 export { trainIvfModel } from "./internal/ivf-model.js";
