@@ -15,7 +15,7 @@ const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
 it("the README example runs and prints what its comments say", { timeout: 180_000 }, () => {
   const readme = readFileSync(join(pkg, "README.md"), "utf8");
-  const code = /```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+  const code = /## Example\s+```(?:ts|js)\n([\s\S]*?)```/.exec(readme)![1]!;
   const dir = mkdtempSync(join(tmpdir(), "quiver-ivf-readme-"));
   const file = join(pkg, `.readme-example-${process.pid}.ts`);
   try {
