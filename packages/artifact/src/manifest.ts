@@ -10,6 +10,8 @@ export const ARTIFACT_FORMAT_NAME = "quiver-partition-artifact";
 /** Object names inside an artifact directory. */
 export const MANIFEST_FILE = "manifest.json";
 export const RANGES_FILE = "ranges.arrow";
+/** Stage of problems found in the ranges table. */
+export const RANGES_STAGE = "ranges";
 /** MUST-level maximum size of manifest.json in bytes. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 

@@ -1,14 +1,14 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverFormatError, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
-import { type BatchBlock, FILE_TRAILER_SIZE, decodeFooterBlocks, footerLength } from "./internal/arrow-file.js";
+import { type BatchBlock, FILE_TRAILER_SIZE, decodeFileFooter, footerLength } from "./internal/arrow-file.js";
 import { type PayloadLayout, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
 import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
-import { type ArtifactManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
+import { type ArtifactManifest, MANIFEST_FILE, RANGES_STAGE, parseManifest } from "./manifest.js";
 import type { PartitionSource } from "./partition-source.js";
-import { payloadSchemaOf } from "./payload-schema.js";
+import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
 
 /** Requests and bytes one read cost (requests after coalescing, as the store counts them). */
 export interface ReadCost {
@@ -39,19 +39,40 @@ export async function readManifest(store: ObjectStore, uri: string): Promise<Art
   return parseManifest(bytes);
 }
 
-/** Read and check ranges.arrow against the manifest's size and CRC-32. */
-export async function readRangesBytes(store: ObjectStore, uri: string, m: ArtifactManifest): Promise<Uint8Array> {
+/**
+ * Read ranges.arrow and check it against the manifest: present (ARTIFACT_MISSING_FILE), then size
+ * (ARTIFACT_SIZE_MISMATCH), then CRC-32 (CHECKSUM_MISMATCH). A failed check is added to `problems`
+ * and ends the ranges table's checks (returns undefined).
+ */
+export async function readRangesFile(store: ObjectStore, uri: string, m: ArtifactManifest, problems: ProblemList): Promise<Uint8Array | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await store.get(artifactPath(uri, m.ranges.path));
   } catch (e) {
-    if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `ranges table ${m.ranges.path} is missing`, { stage: "ranges" });
+    if (isStoreError(e, "NOT_FOUND")) {
+      problems.add("ARTIFACT_MISSING_FILE", RANGES_STAGE, `ranges table ${m.ranges.path} is missing`);
+      return undefined;
+    }
     throw e;
   }
-  if (bytes.byteLength !== m.ranges.byte_size) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `ranges table is ${bytes.byteLength} bytes, manifest says ${m.ranges.byte_size}`, { stage: "ranges" });
+  if (bytes.byteLength !== m.ranges.byte_size) {
+    problems.add("ARTIFACT_SIZE_MISMATCH", RANGES_STAGE, `ranges table is ${bytes.byteLength} bytes, manifest says ${m.ranges.byte_size}`);
+    return undefined;
+  }
   const crc = crc32(bytes);
-  if (crc !== m.ranges.crc32) throw new QuiverFormatError("CHECKSUM_MISMATCH", `ranges table CRC-32 ${crc}, manifest says ${m.ranges.crc32}`, { stage: "ranges" });
+  if (crc !== m.ranges.crc32) {
+    problems.add("CHECKSUM_MISMATCH", RANGES_STAGE, `ranges table CRC-32 ${crc}, manifest says ${m.ranges.crc32}`);
+    return undefined;
+  }
   return bytes;
+}
+
+/** Read and check ranges.arrow against the manifest's size and CRC-32 (throws the first problem). */
+export async function readRangesBytes(store: ObjectStore, uri: string, m: ArtifactManifest): Promise<Uint8Array> {
+  const problems = new ProblemList(1);
+  const bytes = await readRangesFile(store, uri, m, problems);
+  problems.throwFirst();
+  return bytes!;
 }
 
 interface BucketFooter {
@@ -158,9 +179,12 @@ export class PartitionArtifactReader implements PartitionSource {
       this.openCost.requests++;
       this.openCost.bytes += len;
     }
-    const blocks = decodeFooterBlocks(footerBytes, size);
+    const { blocks, schema } = decodeFileFooter(footerBytes, size);
+    // The same schema rule as the validator: a renamed or retyped column is never read as the manifest's.
+    const mismatch = bucketSchemaMismatch(schema, this.manifest.payload_schema);
+    if (mismatch !== undefined) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `bucket ${rec.path}: ${mismatch}`, { stage: "bucket" });
     if (blocks.length !== this.#index.rangesPerBucket[b]) {
-      throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it`, { stage: "bucket" });
+      throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it (one record batch per range; zero-row record batches are not allowed)`, { stage: "bucket" });
     }
     return { blocks };
   }
@@ -218,7 +242,7 @@ export class PartitionArtifactReader implements PartitionSource {
         if (crc !== ix.crc32[i]) {
           throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${g.bucket}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
         }
-        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!);
+        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!, `record batch ${ix.batchIndex[i]} of bucket ${this.manifest.buckets[g.bucket]!.path}`);
       });
     }));
     this.#costs.set(p, { requests, bytes });

@@ -1,8 +1,7 @@
-import { Message, type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
+import { type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
 import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion } from "apache-arrow/enum";
-import { QuiverFormatError, crc32 } from "@quiver/format";
-import { footerBlocks } from "./flatbuffer.js";
+import { type ArrowSchemaInfo, QuiverFormatError, crc32, decodeArrowFooter, decodeArrowMessage } from "@quiver/format";
 
 /** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
 const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
@@ -46,15 +45,8 @@ function messageEnd(bytes: Uint8Array, pos: number, limit: number): number {
 }
 
 function decodeMessage(meta: Uint8Array, pos: number): { bodyLength: number } {
-  try {
-    const m = Message.decode(meta);
-    const bodyLength = Number(m.bodyLength);
-    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`body length ${bodyLength}`);
-    return { bodyLength };
-  } catch (e) {
-    if (e instanceof QuiverFormatError) throw e;
-    throw new QuiverFormatError("BAD_ARROW_IPC", `message metadata at ${pos} does not decode`, { stage: "bucket", offset: pos, cause: e });
-  }
+  // format's bounds-checked walker: no apache-arrow decoding of metadata anywhere in this package.
+  return decodeArrowMessage(meta, "bucket", pos);
 }
 
 /**
@@ -154,25 +146,25 @@ export function footerLength(trailer: Uint8Array, fileSize: number): number {
   return len;
 }
 
-/** Read a footer's block list (bounds-checked, no apache-arrow) and check every block lies in the file's message area, 8-aligned. */
-export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number): BatchBlock[] {
+/**
+ * Decode a footer with format's bounds-checked walker (no apache-arrow): its schema and record
+ * batch blocks, each inside the file's message area and 8-aligned. Dictionary blocks are not
+ * allowed in bucket files or the ranges table (BAD_ARROW_IPC).
+ */
+export function decodeFileFooter(footerBytes: Uint8Array, fileSize: number, stage = "bucket"): { blocks: BatchBlock[]; schema: ArrowSchemaInfo } {
   const messagesEnd = fileSize - FILE_TRAILER_SIZE - footerBytes.byteLength;
-  return footerBlocks(footerBytes).map(({ offset, metaDataLength, bodyLength }, i) => {
+  const footer = decodeArrowFooter(footerBytes, stage, messagesEnd);
+  if (footer.dictionaries.length > 0) throw new QuiverFormatError("BAD_ARROW_IPC", `footer lists ${footer.dictionaries.length} dictionary batches; dictionaries are not allowed here`, { stage });
+  const blocks = footer.recordBatches.map(({ offset, metaDataLength, bodyLength }, i) => {
     if (offset < LEADING_MAGIC.byteLength || metaDataLength < 8 || offset % 8 !== 0 || metaDataLength > messagesEnd - offset || bodyLength > messagesEnd - offset - metaDataLength) {
-      throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage: "bucket" });
+      throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage });
     }
     return { offset, metaDataLength, bodyLength };
   });
+  return { blocks, schema: footer.schema };
 }
 
-/**
- * The footer's schema, decoded by apache-arrow. Only for bytes whose CRC-32 already matched the
- * manifest: apache-arrow's flatbuffer decoding trusts vector lengths.
- */
-export function decodeFooterSchema(footerBytes: Uint8Array): Schema {
-  try {
-    return Footer.decode(footerBytes).schema;
-  } catch (e) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", "footer schema does not decode", { stage: "bucket", cause: e });
-  }
+/** The record batch blocks of a footer (see {@link decodeFileFooter}). */
+export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number, stage = "bucket"): BatchBlock[] {
+  return decodeFileFooter(footerBytes, fileSize, stage).blocks;
 }

@@ -1,7 +1,18 @@
 import { type Data, type DataType, FixedSizeList, RecordBatch, type Schema, Struct, Type, type Vector, makeData } from "apache-arrow";
-import { QuiverFormatError } from "@quiver/format";
+import { QuiverFormatError, type RecordBatchMeta, decodeArrowMessage } from "@quiver/format";
 import { payloadTypeWidth } from "../payload-schema.js";
-import { recordBatchMeta } from "./flatbuffer.js";
+
+/**
+ * A record batch message's metadata, decoded by format's bounds-checked walker: not a record
+ * batch is BAD_ARROW_IPC, a compressed body ARROW_COMPRESSED_BODY (bucket files and the ranges
+ * table hold uncompressed bodies, spec/artifact.md#bucket-files).
+ */
+export function recordBatchMeta(meta: Uint8Array, stage = "bucket"): RecordBatchMeta {
+  const m = decodeArrowMessage(meta, stage);
+  if (m.type !== "record-batch") throw new QuiverFormatError("BAD_ARROW_IPC", `message is a ${m.type}, not a record batch`, { stage });
+  if (m.batch.compressed) throw new QuiverFormatError("ARROW_COMPRESSED_BODY", "compressed record batch bodies are not allowed (spec/artifact.md#bucket-files)", { stage });
+  return m.batch;
+}
 
 function elementBytes(t: DataType): number {
   return t.typeId === Type.FixedSizeList ? elementBytes((t as FixedSizeList).children[0]!.type) : t.typeId === Type.FixedSizeBinary ? 1 : payloadTypeWidth(t);
@@ -81,9 +92,9 @@ export function payloadLayout(schema: Schema): PayloadLayout {
  * schema with bounds-checked metadata parsing: exactly `rows` rows, no nulls, every value buffer
  * inside the body (`rows` < 0 accepts the message's own count). Column bytes are copied into fresh (aligned) buffers.
  */
-export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number): RecordBatch {
+export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number, where = "record batch"): RecordBatch {
   const fail = (what: string): never => {
-    throw new QuiverFormatError("BAD_ARROW_IPC", `record batch message: ${what}`, { stage: "bucket" });
+    throw new QuiverFormatError("BAD_ARROW_IPC", `${where}: ${what}`, { stage: "bucket" });
   };
   if (message.byteLength < 8 || metaDataLength < 8 || metaDataLength > message.byteLength) fail(`${message.byteLength} bytes with ${metaDataLength} metadata bytes`);
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
@@ -91,12 +102,17 @@ export function decodePayloadMessage(message: Uint8Array, metaDataLength: number
   const len = view.getInt32(4, true);
   if (len <= 0 || len > metaDataLength - 8) fail(`metadata length ${len}`);
   const meta = recordBatchMeta(message.subarray(8, 8 + len));
+  if (meta.length === 0 && rows !== -1) {
+    throw new QuiverFormatError("ARTIFACT_EMPTY_RANGE", `${where} has 0 rows: producers MUST NOT write zero-row record batches in bucket files (spec/artifact.md#bucket-files)`, { stage: "bucket" });
+  }
   if (rows < 0) rows = meta.length;
   if (meta.length !== rows) {
-    throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `record batch has ${meta.length} rows, its range says ${rows}`, { stage: "bucket" });
+    throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `${where} has ${meta.length} rows, its range says ${rows}`, { stage: "bucket" });
   }
   if (meta.nodes.length !== layout.nodeCount || meta.buffers.length !== layout.bufferCount) fail(`${meta.nodes.length} nodes / ${meta.buffers.length} buffers, the payload schema needs ${layout.nodeCount} / ${layout.bufferCount}`);
-  if (meta.nodes.some((n) => n.nullCount !== 0)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", "payload record batch has nulls", { stage: "bucket" });
+  // Declared-nullable fields are fine; a null present is not (spec/artifact.md#payload-types).
+  const withNulls = meta.nodes.findIndex((n) => n.nullCount !== 0);
+  if (withNulls >= 0) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `${where}: field node ${withNulls} has ${meta.nodes[withNulls]!.nullCount} nulls; payload values are never null`, { stage: "bucket" });
   const body = message.subarray(metaDataLength);
   const cols = layout.dataBuffer.map((bi, c) => {
     const b = meta.buffers[bi]!;
