@@ -17,7 +17,7 @@ import {
   Uint64,
   Uint8,
 } from "apache-arrow";
-import { type ArrowSchemaInfo, QuiverFormatError, arrowTypeString } from "@quiver/format";
+import { type ArrowFieldInfo, type ArrowSchemaInfo, type ArrowTypeInfo, QuiverFormatError, arrowTypeString } from "@quiver/format";
 
 /** One payload column as the manifest spells it: `{ name, type }` with a type string from spec/artifact.md#payload-types. */
 export interface PayloadField {
@@ -152,4 +152,20 @@ export function bucketSchemaMismatch(schema: ArrowSchemaInfo, payload: readonly 
     if (type !== want.type) return `field ${JSON.stringify(want.name)} is ${type.slice(0, 80)}, the payload schema says ${want.type}`;
   }
   return undefined;
+}
+
+function primitiveInfo(name: string): ArrowTypeInfo {
+  if (name.startsWith("float")) return { kind: "float", precision: name === "float16" ? 0 : name === "float32" ? 1 : 2 };
+  const signed = !name.startsWith("u");
+  return { kind: "int", bitWidth: Number(name.slice(signed ? 3 : 4)), signed };
+}
+
+/** The walker's field description of a payload type string (what format's body checks walk). */
+export function payloadFieldInfo(name: string, type: string): ArrowFieldInfo {
+  parsePayloadType(type);
+  let m = FSL_RE.exec(type);
+  if (m !== null) return { name, nullable: false, type: { kind: "fixed_size_list", listSize: Number(m[2]) }, children: [{ name: "item", nullable: false, type: primitiveInfo(m[1]!), children: [] }] };
+  m = FSB_RE.exec(type);
+  if (m !== null) return { name, nullable: false, type: { kind: "fixed_size_binary", byteWidth: Number(m[1]) }, children: [] };
+  return { name, nullable: false, type: primitiveInfo(type), children: [] };
 }

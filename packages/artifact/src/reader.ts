@@ -1,7 +1,7 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverFormatError, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
-import { type BatchBlock, FILE_TRAILER_SIZE, decodeFileFooter, footerLength } from "./internal/arrow-file.js";
+import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
 import { type PayloadLayout, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
@@ -172,17 +172,31 @@ export class PartitionArtifactReader implements PartitionSource {
     this.openCost.requests++;
     this.openCost.bytes += tail.byteLength;
     const len = footerLength(tail.subarray(probe - FILE_TRAILER_SIZE), size);
-    let footerBytes: Uint8Array;
-    if (len + FILE_TRAILER_SIZE <= probe) footerBytes = tail.subarray(probe - FILE_TRAILER_SIZE - len, probe - FILE_TRAILER_SIZE);
+    // The footer and the end-of-stream marker before it: from the probe, or with one more request.
+    let eosAndFooter: Uint8Array;
+    if (len + FILE_TRAILER_SIZE + 8 <= probe) eosAndFooter = tail.subarray(probe - FILE_TRAILER_SIZE - len - 8, probe - FILE_TRAILER_SIZE);
     else {
-      footerBytes = await this.#store.getRange(path, { offset: size - FILE_TRAILER_SIZE - len, length: len });
+      eosAndFooter = await this.#store.getRange(path, { offset: size - FILE_TRAILER_SIZE - len - 8, length: len + 8 });
       this.openCost.requests++;
-      this.openCost.bytes += len;
+      this.openCost.bytes += len + 8;
     }
+    const footerBytes = eosAndFooter.subarray(8);
     const { blocks, schema } = decodeFileFooter(footerBytes, size);
     // The same schema rule as the validator: a renamed or retyped column is never read as the manifest's.
     const mismatch = bucketSchemaMismatch(schema, this.manifest.payload_schema);
     if (mismatch !== undefined) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `bucket ${rec.path}: ${mismatch}`, { stage: "bucket" });
+    // The file head (magic + schema message), checked as the validator does: from the probe when it
+    // covers the file, else with one bounded request.
+    const headEnd = fileHeadEnd(blocks, size, len);
+    if (headEnd > len + MAX_HEAD_EXTRA_BYTES) throw new QuiverFormatError("BAD_ARROW_IPC", `bucket ${rec.path}: the file head (${headEnd} bytes) is longer than its footer allows`, { stage: "bucket" });
+    let head: Uint8Array;
+    if (probe === size) head = tail.subarray(0, headEnd);
+    else {
+      head = await this.#store.getRange(path, { offset: 0, length: headEnd });
+      this.openCost.requests++;
+      this.openCost.bytes += headEnd;
+    }
+    checkFileFrame(head, eosAndFooter.subarray(0, 8), schema);
     if (blocks.length !== this.#index.rangesPerBucket[b]) {
       throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it (one record batch per range; zero-row record batches are not allowed)`, { stage: "bucket" });
     }

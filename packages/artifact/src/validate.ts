@@ -1,6 +1,6 @@
 import { crc32 } from "@quiver/format";
 import { type ObjectStore, isStoreError } from "@quiver/store";
-import { FILE_TRAILER_SIZE, decodeFileFooter, footerLength } from "./internal/arrow-file.js";
+import { FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
 import { decodePayloadMessage, payloadLayout, recordBatchMeta } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { type ArtifactProblem, ProblemList } from "./internal/problems.js";
@@ -79,12 +79,18 @@ async function checkBucket(store: ObjectStore, uri: string, m: ArtifactManifest,
     problems.add("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", stage, `bucket ${rec.path}: ${mismatch}`);
     return;
   }
+  const headEnd = fileHeadEnd(blocks, size, len);
+  if (headEnd > len + MAX_HEAD_EXTRA_BYTES) {
+    problems.add("BAD_ARROW_IPC", stage, `bucket ${rec.path}: the file head (${headEnd} bytes) is longer than its footer allows`);
+    return;
+  }
+  checkFileFrame(bytes.subarray(0, headEnd), bytes.subarray(size - FILE_TRAILER_SIZE - len - 8, size - FILE_TRAILER_SIZE - len), schema);
   // A zero-row record batch is named before the batch-count rule it also breaks.
   for (let k = 0; k < blocks.length; k++) {
     const blk = blocks[k]!;
     const view = new DataView(bytes.buffer, bytes.byteOffset + blk.offset, 8);
     const metaLen = view.getInt32(4, true);
-    if (view.getUint32(0, true) !== 0xffffffff || metaLen <= 0 || metaLen > blk.metaDataLength - 8) {
+    if (view.getUint32(0, true) !== 0xffffffff || metaLen <= 0 || metaLen !== blk.metaDataLength - 8) {
       problems.add("BAD_ARROW_IPC", stage, `record batch ${k} of bucket ${rec.path}: metadata length ${metaLen} in a ${blk.metaDataLength}-byte block`);
       return;
     }

@@ -1,7 +1,7 @@
 import { type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
 import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion } from "apache-arrow/enum";
-import { type ArrowSchemaInfo, QuiverFormatError, crc32, decodeArrowFooter, decodeArrowMessage } from "@quiver/format";
+import { type ArrowSchemaInfo, QuiverFormatError, arrowTypeString, crc32, decodeArrowFooter, decodeArrowMessage, readMessageFrame } from "@quiver/format";
 
 /** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
 const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
@@ -167,4 +167,36 @@ export function decodeFileFooter(footerBytes: Uint8Array, fileSize: number, stag
 /** The record batch blocks of a footer (see {@link decodeFileFooter}). */
 export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number, stage = "bucket"): BatchBlock[] {
   return decodeFileFooter(footerBytes, fileSize, stage).blocks;
+}
+
+/** Where a file's head (magic + schema message) ends: the first record batch, or the end-of-stream marker. */
+export function fileHeadEnd(blocks: readonly BatchBlock[], fileSize: number, footerLength: number): number {
+  return blocks.length > 0 ? blocks[0]!.offset : fileSize - FILE_TRAILER_SIZE - footerLength - EOS.byteLength;
+}
+
+/** MUST-level bound of a file head beyond the footer's length (the schema message repeats the footer's schema). */
+export const MAX_HEAD_EXTRA_BYTES = 64 * 1024;
+
+/**
+ * Check the parts of an Arrow IPC file that no footer block covers: `head` = bytes [0, headEnd)
+ * (`ARROW1\0\0`, then exactly one schema message describing the footer's schema: same field
+ * names and type strings) and `eos` = the 8 bytes before the footer (the end-of-stream marker).
+ * So every byte of a file is checked by someone: blocks by their ranges, these here.
+ */
+export function checkFileFrame(head: Uint8Array, eos: Uint8Array, footerSchema: ArrowSchemaInfo, stage = "bucket"): void {
+  const fail = (what: string): never => {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `file head: ${what}`, { stage });
+  };
+  if (head.byteLength < LEADING_MAGIC.byteLength || LEADING_MAGIC.some((b, i) => head[i] !== b)) fail("no leading ARROW1 magic");
+  if (eos.byteLength !== EOS.byteLength || EOS.some((b, i) => eos[i] !== b)) fail("no end-of-stream marker before the footer");
+  // apache-arrow JS writes no schema message after the magic (the footer carries the schema); others do.
+  if (head.byteLength === LEADING_MAGIC.byteLength) return;
+  const frame = readMessageFrame(head, LEADING_MAGIC.byteLength, head.byteLength, stage, 0);
+  if (frame === undefined) return fail("end-of-stream marker where the schema message belongs");
+  const msg = decodeArrowMessage(head.subarray(frame.metaStart, frame.metaStart + frame.metaLength), stage, frame.metaStart);
+  if (msg.type !== "schema" || msg.bodyLength !== 0) fail(`the first message is a ${msg.type} with a ${msg.bodyLength}-byte body, not the schema`);
+  if (frame.metaStart + frame.metaLength !== head.byteLength) fail(`${head.byteLength - frame.metaStart - frame.metaLength} bytes between the schema message and the first record batch`);
+  const s = (msg as { schema: ArrowSchemaInfo }).schema;
+  const same = s.fields.length === footerSchema.fields.length && s.fields.every((f, i) => f.name === footerSchema.fields[i]!.name && arrowTypeString(f) === arrowTypeString(footerSchema.fields[i]!));
+  if (!same) fail("the schema message and the footer describe different schemas");
 }
