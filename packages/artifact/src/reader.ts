@@ -86,6 +86,8 @@ interface BucketFooter {
  */
 export class PartitionArtifactReader implements PartitionSource {
   readonly manifest: ArtifactManifest;
+  /** The write's id from the manifest: key anything cached from this artifact by (uri, artifactId). */
+  readonly artifactId: string;
   readonly numPartitions: number;
   readonly payloadSchema: Schema;
   /** Requests and bytes spent opening (manifest + ranges table), plus bucket footers as they load. */
@@ -102,6 +104,7 @@ export class PartitionArtifactReader implements PartitionSource {
     this.#store = store;
     this.#uri = uri;
     this.manifest = m;
+    this.artifactId = m.artifact_id;
     this.numPartitions = m.num_partitions;
     this.payloadSchema = payloadSchemaOf(m.payload_schema);
     this.#index = index;

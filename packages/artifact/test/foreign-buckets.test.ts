@@ -16,8 +16,7 @@ import { describe, expect, it } from "vitest";
 import { QuiverFormatError } from "@quiver/format";
 import { MemoryObjectStore } from "@quiver/store";
 import { PartitionArtifactReader, PartitionArtifactWriter, canonicalPayloadRows, validateArtifact } from "../src/index.js";
-import { withStoredCodec } from "../../../fixtures/_gen/internal/arrow-forms.js";
-import { type Files, manifestOf, reseal } from "./reseal.js";
+import { type Files, retag, rewriteBucket } from "./reseal.js";
 import { pqSchema } from "./helpers.js";
 
 const M = 4;
@@ -68,36 +67,8 @@ async function codes(files: Files): Promise<string[]> {
   return [...new Set((await validateArtifact(await storeOf(files), "")).map((p) => p.code))].sort();
 }
 
-/** Re-encode bucket 0 with apache-arrow's own file writer (a foreign producer) through `edit`, then re-seal. */
-function rewriteBucket0(files: Files, edit: (batches: RecordBatch[]) => { schema: Schema; batches: RecordBatch[] }, compress?: "lz4" | "zstd"): Files {
-  const path = manifestOf(files).buckets[0]!.path;
-  const { schema, batches } = edit([...RecordBatchFileReader.from(files[path]!)]);
-  const write = (compressionType?: unknown): Uint8Array => {
-    const w = new RecordBatchFileWriter(compressionType === undefined ? {} : ({ compressionType } as never));
-    void schema;
-    for (const b of batches) w.write(b);
-    w.finish();
-    return w.toUint8Array(true);
-  };
-  const bytes = compress === undefined ? write() : withStoredCodec(compress, (t) => write(t));
-  return reseal({ ...files, [path]: bytes });
-}
-
-/** The same batches under another schema (same buffers). */
-function retag(schema: Schema): (batches: RecordBatch[]) => { schema: Schema; batches: RecordBatch[] } {
-  return (batches) => ({
-    schema,
-    batches: batches.map((b) => {
-      const children = schema.fields.map((f, c) => {
-        const d = b.data.children[c]!;
-        if (f.type instanceof FixedSizeList) {
-          return makeData({ type: f.type, length: d.length, nullCount: 0, child: makeData({ type: f.type.children[0]!.type, length: d.children[0]!.length, nullCount: 0, data: d.children[0]!.values }) });
-        }
-        return makeData({ type: f.type as Uint64, length: d.length, nullCount: 0, data: d.values });
-      });
-      return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: b.numRows, nullCount: 0, children }));
-    }),
-  });
+function rewriteBucket0(files: Files, edit: (batches: RecordBatch[]) => { batches: RecordBatch[] }, compress?: "lz4" | "zstd"): Files {
+  return rewriteBucket(files, 0, edit, compress);
 }
 
 const codeType = (childNullable: boolean) => new FixedSizeList(M, new Field("item", new Uint8(), childNullable));

@@ -200,3 +200,10 @@ export function checkFileFrame(head: Uint8Array, eos: Uint8Array, footerSchema: 
   const same = s.fields.length === footerSchema.fields.length && s.fields.every((f, i) => f.name === footerSchema.fields[i]!.name && arrowTypeString(f) === arrowTypeString(footerSchema.fields[i]!));
   if (!same) fail("the schema message and the footer describe different schemas");
 }
+
+/** The record batch blocks of a whole Arrow IPC file, parsed by format's bounds-checked walker (trailer, footer; BAD_ARROW_IPC). */
+export function fileBlocks(bytes: Uint8Array, stage = "bucket"): BatchBlock[] {
+  const size = bytes.byteLength;
+  const len = footerLength(bytes.subarray(size - FILE_TRAILER_SIZE), size);
+  return decodeFileFooter(bytes.subarray(size - FILE_TRAILER_SIZE - len, size - FILE_TRAILER_SIZE), size, stage).blocks;
+}
