@@ -1,4 +1,4 @@
-import { readdir, rm, rmdir } from "node:fs/promises";
+import { readdir, rm, rmdir, stat } from "node:fs/promises";
 import * as nodePath from "node:path";
 import { QuiverFormatError, checkInteger, checkOptions, isQuiverFormatError, parseJsonBytes } from "@quiver/format";
 import { LocalDirectoryStore, type ObjectStore, TEMP_FILE_PREFIX, isStoreError } from "@quiver/store";
@@ -51,7 +51,8 @@ async function committedId(store: ObjectStore, uri: string): Promise<string | un
  * Reclaim the files of writes that no manifest references (spec/artifact.md#reclamation): every
  * `data/<id>/` directory (and its `data/<id>.write.json` lease) whose id is not the committed
  * manifest's `artifact_id` and whose lease is missing or older than `olderThanMs`. Temp files of a
- * killed writer (in a local directory store) go with their write. The manifest is read before and
+ * killed writer (in a local directory store) go with their write, and stale temp files of
+ * interrupted puts (older than the bound by mtime) are removed too. The manifest is read before and
  * after listing, so a write that commits meanwhile is never removed. Safe to run at any time.
  */
 export async function gcArtifact(store: ObjectStore, uri: string, options: GcArtifactOptions = {}): Promise<GcArtifactResult> {
@@ -108,6 +109,21 @@ export async function gcArtifact(store: ObjectStore, uri: string, options: GcArt
       removedPaths.push(rel(lease));
     }
     removedWrites.push(id);
+  }
+  // Temp files of interrupted puts (manifest, leases) in the artifact's root and data directories,
+  // by their age on disk: a put in progress is younger than the bound.
+  if (dataDir !== undefined) {
+    const rootDir = nodePath.dirname(dataDir);
+    for (const [dir, relDir] of [[rootDir, ""], [dataDir, `${DATA_DIR}/`]] as const) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!name.startsWith(TEMP_FILE_PREFIX)) continue;
+        const full = nodePath.join(dir, name);
+        const st = await stat(full).catch(() => undefined);
+        if (st === undefined || !st.isFile() || now - st.mtimeMs < olderThanMs) continue;
+        await rm(full, { force: true });
+        removedPaths.push(`${relDir}${name}`);
+      }
+    }
   }
   return { removedWrites, removedPaths };
 }
