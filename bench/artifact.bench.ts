@@ -129,7 +129,7 @@ async function child(spec: string): Promise<void> {
     const bytes = encodeRangesTable(cols);
     const encodeMs = performance.now() - t0;
     const manifest: ArtifactManifest = {
-      format: "quiver-partition-artifact", version: 1, num_partitions: P, payload_schema: [{ name: "row_id", type: "uint64" }, { name: "code", type: "fixed_size_list<uint8>[16]" }],
+      format: "quiver-partition-artifact", version: 1, artifact_id: "0".repeat(32), num_partitions: P, payload_schema: [{ name: "row_id", type: "uint64" }, { name: "code", type: "fixed_size_list<uint8>[16]" }],
       bucket_policy: { kind: "hash-modulo", num_buckets: B },
       buckets: bucketRows.map((r, bk) => ({ path: `buckets/bucket-${String(bk).padStart(5, "0")}.arrow`, num_rows: r, byte_size: 1, crc32: 0 })),
       ranges: { path: "ranges.arrow", num_ranges: n, byte_size: bytes.byteLength, crc32: 0 }, total_rows: bucketRows.reduce((x, y) => x + y, 0),

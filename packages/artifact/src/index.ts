@@ -7,23 +7,31 @@ export type { PartitionSource } from "./partition-source.js";
 export {
   PartitionArtifactWriter,
   bucketFileName,
+  rangesFileName,
+  writeLeaseName,
   DEFAULT_MEMORY_BUDGET_BYTES,
   DEFAULT_PARTITION_ID_COLUMN,
   MAX_BUCKET_ROWS,
   encodePayloadFile,
 } from "./writer.js";
 export { encodeRangesTable, decodeRangesTable, RANGE_COLUMNS } from "./internal/ranges-table.js";
+export { fileBlocks } from "./internal/arrow-file.js";
+export type { BatchBlock } from "./internal/arrow-file.js";
 export type { RangeColumns } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
 export { PartitionArtifactReader, readManifest } from "./reader.js";
 export type { PartitionArtifactReaderOptions, ReadCost } from "./reader.js";
 export { validateArtifact } from "./validate.js";
+export { gcArtifact, DEFAULT_GC_AGE_MS } from "./gc.js";
+export type { GcArtifactOptions, GcArtifactResult } from "./gc.js";
 export type { ArtifactProblem } from "./validate.js";
 export {
   ARTIFACT_FORMAT_VERSION,
   ARTIFACT_FORMAT_NAME,
   MANIFEST_FILE,
   RANGES_FILE,
+  DATA_DIR,
+  ARTIFACT_ID_RE,
   MAX_MANIFEST_BYTES,
   parseManifest,
   encodeManifest,

@@ -9,7 +9,14 @@ export const ARTIFACT_FORMAT_VERSION = 1;
 export const ARTIFACT_FORMAT_NAME = "quiver-partition-artifact";
 /** Object names inside an artifact directory. */
 export const MANIFEST_FILE = "manifest.json";
+/** Base name of the ranges table inside a write's data directory (`data/<artifact_id>/ranges.arrow`). */
 export const RANGES_FILE = "ranges.arrow";
+/** Directory of every write's immutable files: `data/<artifact_id>/`. */
+export const DATA_DIR = "data";
+/** An artifact id: 32 lowercase hex digits (128 random bits). */
+export const ARTIFACT_ID_RE = /^[0-9a-f]{32}$/;
+/** Stage of problems found in the ranges table. */
+export const RANGES_STAGE = "ranges";
 /** MUST-level maximum size of manifest.json in bytes. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -35,6 +42,8 @@ export interface ArtifactFileRecord {
 export interface ArtifactManifest {
   readonly format: typeof ARTIFACT_FORMAT_NAME;
   readonly version: number;
+  /** 128-bit random id of this write (32 lowercase hex digits): a rewritten artifact never has the old one's id. */
+  readonly artifact_id: string;
   readonly num_partitions: number;
   readonly payload_schema: readonly PayloadField[];
   readonly bucket_policy: BucketPolicyRecord;
@@ -84,6 +93,8 @@ export function parseManifest(bytes: Uint8Array): ArtifactManifest {
   if (typeof value === "object" && value !== null && "version" in value && typeof value.version === "number" && value.version !== ARTIFACT_FORMAT_VERSION) {
     fail("UNSUPPORTED_VERSION", `manifest version ${value.version}, this reader implements ${ARTIFACT_FORMAT_VERSION}`);
   }
+  const fractional = nonIntegerNumberAt(bytes);
+  if (fractional >= 0) fail("SCHEMA_VIOLATION", `manifest.json: the number at byte ${fractional} has a fraction or exponent (integers are written as JSON integers)`);
   const validate = schemaValidator();
   if (!validate(value)) {
     const first = validate.errors?.[0];
@@ -109,6 +120,7 @@ export function parseManifest(bytes: Uint8Array): ArtifactManifest {
       if (first[b]! <= first[b - 1]! || first[b]! >= m.num_partitions) fail("SCHEMA_VIOLATION", `bucket_first_partition[${b}] = ${first[b]} is not ascending inside [1, num_partitions)`);
     }
   }
+  if (m.ranges.path === MANIFEST_FILE) fail("SCHEMA_VIOLATION", `ranges.path is ${MANIFEST_FILE}`);
   const paths = new Set<string>([MANIFEST_FILE, m.ranges.path]);
   let rows = 0;
   for (const b of m.buckets) {
@@ -118,6 +130,29 @@ export function parseManifest(bytes: Uint8Array): ArtifactManifest {
   }
   if (rows !== m.total_rows) fail("ARTIFACT_ROW_COUNT_MISMATCH", `buckets hold ${rows} rows, total_rows says ${m.total_rows}`);
   return m;
+}
+
+/** Byte position of the first JSON number (outside strings) with a `.`, `e` or `E`, or -1. */
+function nonIntegerNumberAt(bytes: Uint8Array): number {
+  let inString = false;
+  let numberStart = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (inString) {
+      if (b === 0x5c) i++;
+      else if (b === 0x22) inString = false;
+      continue;
+    }
+    if (b === 0x22) {
+      inString = true;
+      numberStart = -1;
+    } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+      if (numberStart < 0) numberStart = i;
+    } else if (numberStart >= 0 && (b === 0x2e || b === 0x65 || b === 0x45 || b === 0x2b)) {
+      return numberStart;
+    } else numberStart = -1;
+  }
+  return -1;
 }
 
 /** Canonical manifest bytes: the JSON with keys in the order of the spec, UTF-8, no trailing newline. */

@@ -17,7 +17,7 @@ import {
   Uint64,
   Uint8,
 } from "apache-arrow";
-import { QuiverFormatError } from "@quiver/format";
+import { type ArrowFieldInfo, type ArrowSchemaInfo, type ArrowTypeInfo, QuiverFormatError, arrowTypeString } from "@quiver/format";
 
 /** One payload column as the manifest spells it: `{ name, type }` with a type string from spec/artifact.md#payload-types. */
 export interface PayloadField {
@@ -95,7 +95,7 @@ export function payloadTypeName(t: DataType): string | undefined {
     const fsl = t as FixedSizeList;
     const child = fsl.children[0];
     const c = child === undefined ? undefined : primitiveName(child.type);
-    if (c === undefined || child?.nullable === true) return undefined;
+    if (c === undefined) return undefined;
     return `fixed_size_list<${c}>[${fsl.listSize}]`;
   }
   return undefined;
@@ -113,14 +113,17 @@ export function payloadTypeWidth(t: DataType): number {
   return fail(`type ${String(t)} is not fixed-width`);
 }
 
-/** Manifest fields of an Arrow payload schema; throws when a field is nullable or of an unsupported type. */
+/**
+ * Manifest fields of an Arrow payload schema; throws when a field is of an unsupported type. A
+ * field (or list child) declared nullable is accepted: payload values must still never be null,
+ * which the writer checks on every appended column.
+ */
 export function payloadFieldsOf(schema: Schema): PayloadField[] {
   if (schema.fields.length === 0 || schema.fields.length > MAX_PAYLOAD_FIELDS) fail(`${schema.fields.length} payload fields`);
   const seen = new Set<string>();
   return schema.fields.map((f) => {
     const type = payloadTypeName(f.type);
     if (type === undefined) fail(`field ${f.name}: unsupported type ${String(f.type)}`);
-    if (f.nullable) fail(`field ${f.name} is nullable`);
     if (seen.has(f.name)) fail(`duplicate field ${f.name}`);
     seen.add(f.name);
     return { name: f.name, type };
@@ -132,11 +135,37 @@ export function payloadSchemaOf(fields: readonly PayloadField[]): Schema {
   return new Schema(fields.map((f) => new Field(f.name, parsePayloadType(f.type), false)));
 }
 
-/** True when two Arrow schemas have the same field names and payload types, in order. */
-export function sameFields(a: Schema, b: Schema): boolean {
-  if (a.fields.length !== b.fields.length) return false;
-  return a.fields.every((f, i) => {
-    const g = b.fields[i]!;
-    return f.name === g.name && payloadTypeName(f.type) !== undefined && payloadTypeName(f.type) === payloadTypeName(g.type);
-  });
+/**
+ * Why a bucket file's schema (as format's walker decoded it) is not the manifest's payload schema,
+ * or undefined when it is: same field count, and per field the same name and the same type string
+ * (spec/artifact.md#payload-types), no dictionary. The `nullable` flags (top level or of a list's
+ * child) are not compared: a declared-nullable field is fine as long as no value is null, which
+ * the record batches' null counts say (the reader and the validator both check them).
+ */
+export function bucketSchemaMismatch(schema: ArrowSchemaInfo, payload: readonly PayloadField[]): string | undefined {
+  if (schema.fields.length !== payload.length) return `${schema.fields.length} fields, the payload schema has ${payload.length}`;
+  for (let i = 0; i < payload.length; i++) {
+    const f = schema.fields[i]!;
+    const want = payload[i]!;
+    if (f.name !== want.name) return `field ${i} is named ${JSON.stringify(f.name.slice(0, 64))}, the payload schema says ${JSON.stringify(want.name)}`;
+    const type = arrowTypeString(f);
+    if (type !== want.type) return `field ${JSON.stringify(want.name)} is ${type.slice(0, 80)}, the payload schema says ${want.type}`;
+  }
+  return undefined;
+}
+
+function primitiveInfo(name: string): ArrowTypeInfo {
+  if (name.startsWith("float")) return { kind: "float", precision: name === "float16" ? 0 : name === "float32" ? 1 : 2 };
+  const signed = !name.startsWith("u");
+  return { kind: "int", bitWidth: Number(name.slice(signed ? 3 : 4)), signed };
+}
+
+/** The walker's field description of a payload type string (what format's body checks walk). */
+export function payloadFieldInfo(name: string, type: string): ArrowFieldInfo {
+  parsePayloadType(type);
+  let m = FSL_RE.exec(type);
+  if (m !== null) return { name, nullable: false, type: { kind: "fixed_size_list", listSize: Number(m[2]) }, children: [{ name: "item", nullable: false, type: primitiveInfo(m[1]!), children: [] }] };
+  m = FSB_RE.exec(type);
+  if (m !== null) return { name, nullable: false, type: { kind: "fixed_size_binary", byteWidth: Number(m[1]) }, children: [] };
+  return { name, nullable: false, type: primitiveInfo(type), children: [] };
 }

@@ -1,14 +1,14 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverFormatError, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
-import { type BatchBlock, FILE_TRAILER_SIZE, decodeFooterBlocks, footerLength } from "./internal/arrow-file.js";
+import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
 import { type PayloadLayout, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
 import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
-import { type ArtifactManifest, MANIFEST_FILE, parseManifest } from "./manifest.js";
+import { type ArtifactManifest, MANIFEST_FILE, RANGES_STAGE, parseManifest } from "./manifest.js";
 import type { PartitionSource } from "./partition-source.js";
-import { payloadSchemaOf } from "./payload-schema.js";
+import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
 
 /** Requests and bytes one read cost (requests after coalescing, as the store counts them). */
 export interface ReadCost {
@@ -39,19 +39,40 @@ export async function readManifest(store: ObjectStore, uri: string): Promise<Art
   return parseManifest(bytes);
 }
 
-/** Read and check ranges.arrow against the manifest's size and CRC-32. */
-export async function readRangesBytes(store: ObjectStore, uri: string, m: ArtifactManifest): Promise<Uint8Array> {
+/**
+ * Read ranges.arrow and check it against the manifest: present (ARTIFACT_MISSING_FILE), then size
+ * (ARTIFACT_SIZE_MISMATCH), then CRC-32 (CHECKSUM_MISMATCH). A failed check is added to `problems`
+ * and ends the ranges table's checks (returns undefined).
+ */
+export async function readRangesFile(store: ObjectStore, uri: string, m: ArtifactManifest, problems: ProblemList): Promise<Uint8Array | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await store.get(artifactPath(uri, m.ranges.path));
   } catch (e) {
-    if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `ranges table ${m.ranges.path} is missing`, { stage: "ranges" });
+    if (isStoreError(e, "NOT_FOUND")) {
+      problems.add("ARTIFACT_MISSING_FILE", RANGES_STAGE, `ranges table ${m.ranges.path} is missing`);
+      return undefined;
+    }
     throw e;
   }
-  if (bytes.byteLength !== m.ranges.byte_size) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `ranges table is ${bytes.byteLength} bytes, manifest says ${m.ranges.byte_size}`, { stage: "ranges" });
+  if (bytes.byteLength !== m.ranges.byte_size) {
+    problems.add("ARTIFACT_SIZE_MISMATCH", RANGES_STAGE, `ranges table is ${bytes.byteLength} bytes, manifest says ${m.ranges.byte_size}`);
+    return undefined;
+  }
   const crc = crc32(bytes);
-  if (crc !== m.ranges.crc32) throw new QuiverFormatError("CHECKSUM_MISMATCH", `ranges table CRC-32 ${crc}, manifest says ${m.ranges.crc32}`, { stage: "ranges" });
+  if (crc !== m.ranges.crc32) {
+    problems.add("CHECKSUM_MISMATCH", RANGES_STAGE, `ranges table CRC-32 ${crc}, manifest says ${m.ranges.crc32}`);
+    return undefined;
+  }
   return bytes;
+}
+
+/** Read and check ranges.arrow against the manifest's size and CRC-32 (throws the first problem). */
+export async function readRangesBytes(store: ObjectStore, uri: string, m: ArtifactManifest): Promise<Uint8Array> {
+  const problems = new ProblemList(1);
+  const bytes = await readRangesFile(store, uri, m, problems);
+  problems.throwFirst();
+  return bytes!;
 }
 
 interface BucketFooter {
@@ -65,6 +86,8 @@ interface BucketFooter {
  */
 export class PartitionArtifactReader implements PartitionSource {
   readonly manifest: ArtifactManifest;
+  /** The write's id from the manifest: key anything cached from this artifact by (uri, artifactId). */
+  readonly artifactId: string;
   readonly numPartitions: number;
   readonly payloadSchema: Schema;
   /** Requests and bytes spent opening (manifest + ranges table), plus bucket footers as they load. */
@@ -81,6 +104,7 @@ export class PartitionArtifactReader implements PartitionSource {
     this.#store = store;
     this.#uri = uri;
     this.manifest = m;
+    this.artifactId = m.artifact_id;
     this.numPartitions = m.num_partitions;
     this.payloadSchema = payloadSchemaOf(m.payload_schema);
     this.#index = index;
@@ -151,16 +175,33 @@ export class PartitionArtifactReader implements PartitionSource {
     this.openCost.requests++;
     this.openCost.bytes += tail.byteLength;
     const len = footerLength(tail.subarray(probe - FILE_TRAILER_SIZE), size);
-    let footerBytes: Uint8Array;
-    if (len + FILE_TRAILER_SIZE <= probe) footerBytes = tail.subarray(probe - FILE_TRAILER_SIZE - len, probe - FILE_TRAILER_SIZE);
+    // The footer and the end-of-stream marker before it: from the probe, or with one more request.
+    let eosAndFooter: Uint8Array;
+    if (len + FILE_TRAILER_SIZE + 8 <= probe) eosAndFooter = tail.subarray(probe - FILE_TRAILER_SIZE - len - 8, probe - FILE_TRAILER_SIZE);
     else {
-      footerBytes = await this.#store.getRange(path, { offset: size - FILE_TRAILER_SIZE - len, length: len });
+      eosAndFooter = await this.#store.getRange(path, { offset: size - FILE_TRAILER_SIZE - len - 8, length: len + 8 });
       this.openCost.requests++;
-      this.openCost.bytes += len;
+      this.openCost.bytes += len + 8;
     }
-    const blocks = decodeFooterBlocks(footerBytes, size);
+    const footerBytes = eosAndFooter.subarray(8);
+    const { blocks, schema } = decodeFileFooter(footerBytes, size);
+    // The same schema rule as the validator: a renamed or retyped column is never read as the manifest's.
+    const mismatch = bucketSchemaMismatch(schema, this.manifest.payload_schema);
+    if (mismatch !== undefined) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `bucket ${rec.path}: ${mismatch}`, { stage: "bucket" });
+    // The file head (magic + schema message), checked as the validator does: from the probe when it
+    // covers the file, else with one bounded request.
+    const headEnd = fileHeadEnd(blocks, size, len);
+    if (headEnd > len + MAX_HEAD_EXTRA_BYTES) throw new QuiverFormatError("BAD_ARROW_IPC", `bucket ${rec.path}: the file head (${headEnd} bytes) is longer than its footer allows`, { stage: "bucket" });
+    let head: Uint8Array;
+    if (probe === size) head = tail.subarray(0, headEnd);
+    else {
+      head = await this.#store.getRange(path, { offset: 0, length: headEnd });
+      this.openCost.requests++;
+      this.openCost.bytes += headEnd;
+    }
+    checkFileFrame(head, eosAndFooter.subarray(0, 8), schema);
     if (blocks.length !== this.#index.rangesPerBucket[b]) {
-      throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it`, { stage: "bucket" });
+      throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `bucket ${rec.path} has ${blocks.length} record batches, the ranges table has ${this.#index.rangesPerBucket[b]} ranges in it (one record batch per range; zero-row record batches are not allowed)`, { stage: "bucket" });
     }
     return { blocks };
   }
@@ -218,7 +259,7 @@ export class PartitionArtifactReader implements PartitionSource {
         if (crc !== ix.crc32[i]) {
           throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${g.bucket}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
         }
-        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!);
+        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!, `record batch ${ix.batchIndex[i]} of bucket ${this.manifest.buckets[g.bucket]!.path}`);
       });
     }));
     this.#costs.set(p, { requests, bytes });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { type RecordBatch, type Schema, Type } from "apache-arrow";
 import { QuiverFormatError } from "@quiver/format";
 import type { ObjectStore } from "@quiver/store";
@@ -8,6 +9,8 @@ import { encodeRangesTable } from "./internal/ranges-table.js";
 import {
   ARTIFACT_FORMAT_NAME,
   ARTIFACT_FORMAT_VERSION,
+  ARTIFACT_ID_RE,
+  DATA_DIR,
   type ArtifactManifest,
   type BucketPolicyKind,
   MANIFEST_FILE,
@@ -49,6 +52,8 @@ export interface PartitionArtifactWriterOptions {
   readonly maxBuckets?: number;
   /** Input column with the partition id (default "_part_id"); any integer type. */
   readonly partitionIdColumn?: string;
+  /** The write's id (32 lowercase hex digits); default 128 random bits. Fixed ids are for deterministic fixtures. */
+  readonly artifactId?: string;
 }
 
 /** What the writer did, for benchmarks and logs. */
@@ -110,9 +115,12 @@ export class PartitionArtifactWriter {
   #rows = 0;
   #flushes = 0;
   #state: "open" | "finished" | "failed" = "open";
+  /** This write's id: every file it writes is under `data/<artifactId>/`. */
+  readonly artifactId: string;
 
-  private constructor(o: PartitionArtifactWriterOptions, buckets: BucketState[], policy: ReturnType<typeof planBucketPolicy>, widths: number[], threshold: number) {
+  private constructor(o: PartitionArtifactWriterOptions, artifactId: string, buckets: BucketState[], policy: ReturnType<typeof planBucketPolicy>, widths: number[], threshold: number) {
     this.#o = o;
+    this.artifactId = artifactId;
     this.#policy = policy;
     this.numBuckets = policy.num_buckets;
     this.#assign = new BucketAssignment(policy, o.numPartitions);
@@ -141,14 +149,35 @@ export class PartitionArtifactWriter {
     const budget = o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
     // Budget = B bucket buffers + one sorted scratch copy + the encoded flush (about one more copy).
     const threshold = Math.max(1, Math.min(MAX_BUCKET_ROWS, Math.floor(budget / ((policy.num_buckets + 2) * rowBytes))));
+    if (o.artifactId !== undefined && !ARTIFACT_ID_RE.test(o.artifactId)) throw new QuiverFormatError("INVALID_VALUE", "artifactId is not 32 lowercase hex digits", { stage: "write" });
+    const id = o.artifactId ?? randomBytes(16).toString("hex");
     const buckets: BucketState[] = [];
-    for (let b = 0; b < policy.num_buckets; b++) {
-      const file = await openPendingFile(o.store, artifactPath(o.uri, bucketFileName(b)));
-      const appender = new ArrowFileAppender(o.payloadSchema, file);
-      await appender.start();
-      buckets.push({ file, appender, part: undefined, cols: undefined, fill: 0 });
+    try {
+      // The write lease first: it tells gcArtifact this write's files are young (spec/artifact.md#reclamation).
+      await o.store.put(artifactPath(o.uri, writeLeaseName(id)), new TextEncoder().encode(JSON.stringify({ artifact_id: id, started_at_ms: Date.now() })));
+      for (let b = 0; b < policy.num_buckets; b++) {
+        const file = await openPendingFile(o.store, artifactPath(o.uri, bucketFileName(b, id)));
+        const appender = new ArrowFileAppender(o.payloadSchema, file);
+        buckets.push({ file, appender, part: undefined, cols: undefined, fill: 0 });
+        await appender.start();
+      }
+    } catch (e) {
+      for (const bs of buckets) await bs.file.abort().catch(() => {});
+      throw writeFailed(e, "create");
     }
-    return new PartitionArtifactWriter(o, buckets, policy, widths, threshold);
+    return new PartitionArtifactWriter(o, id, buckets, policy, widths, threshold);
+  }
+
+  /** Poison the writer after an I/O error: typed error, temp files removed, nothing more accepted. */
+  async #poison(e: unknown, what: string): Promise<never> {
+    this.#state = "failed";
+    await this.#removeFiles();
+    // A typed failure inside a flush (LIMIT_EXCEEDED) keeps its code; anything else is I/O.
+    throw e instanceof QuiverFormatError ? e : writeFailed(e, what);
+  }
+
+  async #removeFiles(): Promise<void> {
+    for (const bs of this.#buckets) await bs.file.abort().catch(() => {});
   }
 
   /** Counters so far. */
@@ -215,7 +244,13 @@ export class PartitionArtifactWriter {
         const end = s + w;
         while (s < end) dst[d++] = src[s++]!;
       }
-      if (bs.fill === T) await this.#flush(bucketOf[p]!);
+      if (bs.fill === T) {
+        try {
+          await this.#flush(bucketOf[p]!);
+        } catch (e) {
+          await this.#poison(e, `append (row ${i})`);
+        }
+      }
     }
     this.#rows += n;
   }
@@ -265,8 +300,37 @@ export class PartitionArtifactWriter {
 
   /** Flush every buffer, finish the bucket files, write the ranges table, then commit the manifest. */
   async finish(): Promise<ArtifactManifest> {
-    if (this.#state !== "open") throw new QuiverFormatError("INVALID_VALUE", `writer is ${this.#state}`, { stage: "write" });
+    if (this.#state !== "open") throw new QuiverFormatError(this.#state === "failed" ? "ARTIFACT_WRITE_FAILED" : "INVALID_VALUE", `writer is ${this.#state}: nothing was committed by it`, { stage: "write" });
     this.#state = "finished";
+    let manifest: ArtifactManifest;
+    try {
+      manifest = await this.#writeData();
+    } catch (e) {
+      this.#state = "failed";
+      // No manifest was written: every file of this write is unreferenced and is removed.
+      await this.#removeFiles();
+      await this.#removeCommitted().catch(() => {});
+      throw writeFailed(e, "finish");
+    }
+    try {
+      // The commit point: one atomic put of a manifest that names only this write's immutable files.
+      await this.#o.store.put(artifactPath(this.#o.uri, MANIFEST_FILE), encodeManifest(manifest));
+    } catch (e) {
+      // The put's outcome is unknown (it may have landed): nothing is deleted; gcArtifact decides later.
+      this.#state = "failed";
+      throw writeFailed(e, "commit");
+    }
+    return manifest;
+  }
+
+  /** Delete this write's already-renamed data files (only before any manifest write was attempted). */
+  async #removeCommitted(): Promise<void> {
+    const o = this.#o;
+    for (let b = 0; b < this.#buckets.length; b++) await o.store.delete(artifactPath(o.uri, bucketFileName(b, this.artifactId))).catch(() => {});
+    await o.store.delete(artifactPath(o.uri, rangesFileName(this.artifactId))).catch(() => {});
+  }
+
+  async #writeData(): Promise<ArtifactManifest> {
     const o = this.#o;
     for (let b = 0; b < this.#buckets.length; b++) await this.#flush(b);
     const buckets = [];
@@ -276,7 +340,7 @@ export class PartitionArtifactWriter {
       bs.cols = undefined;
       await bs.appender.finish();
       await bs.file.commit();
-      buckets.push({ path: bucketFileName(b), num_rows: bs.appender.numRows, byte_size: bs.appender.byteSize, crc32: bs.appender.crc32 });
+      buckets.push({ path: bucketFileName(b, this.artifactId), num_rows: bs.appender.numRows, byte_size: bs.appender.byteSize, crc32: bs.appender.crc32 });
     }
     // Ranges come out in flush order, and a bucket's flushes only move forward: a stable counting
     // sort by bucket gives the table's (bucket, row_offset) order.
@@ -301,32 +365,48 @@ export class PartitionArtifactWriter {
       cols.crc32[j] = rcrc[i]!;
     }
     const rangesBytes = encodeRangesTable(cols);
-    await o.store.put(artifactPath(o.uri, RANGES_FILE), rangesBytes);
-    const manifest: ArtifactManifest = {
+    await o.store.put(artifactPath(o.uri, rangesFileName(this.artifactId)), rangesBytes);
+    return {
       format: ARTIFACT_FORMAT_NAME,
       version: ARTIFACT_FORMAT_VERSION,
+      artifact_id: this.artifactId,
       num_partitions: P,
       payload_schema: payloadFieldsOf(o.payloadSchema),
       bucket_policy: this.#policy,
       buckets,
-      ranges: { path: RANGES_FILE, num_ranges: m, byte_size: rangesBytes.byteLength, crc32: crc32(rangesBytes) },
+      ranges: { path: rangesFileName(this.artifactId), num_ranges: m, byte_size: rangesBytes.byteLength, crc32: crc32(rangesBytes) },
       total_rows: this.#rows,
     };
-    // The manifest is the commit point: written last, with one atomic put.
-    await o.store.put(artifactPath(o.uri, MANIFEST_FILE), encodeManifest(manifest));
-    return manifest;
   }
 
-  /** Drop temp files without committing anything. */
+  /** Drop temp files without committing anything (the write lease stays for gcArtifact). */
   async abort(): Promise<void> {
+    const wasOpen = this.#state === "open";
     this.#state = "failed";
-    for (const bs of this.#buckets) await bs.file.abort();
+    await this.#removeFiles();
+    if (wasOpen) await this.#removeCommitted().catch(() => {});
   }
 }
 
-/** Relative path of bucket b: `buckets/bucket-00000.arrow`. */
-export function bucketFileName(b: number): string {
-  return `buckets/bucket-${String(b).padStart(5, "0")}.arrow`;
+function writeFailed(e: unknown, what: string): QuiverFormatError {
+  if (e instanceof QuiverFormatError && e.code === "ARTIFACT_WRITE_FAILED") return e;
+  const detail = e instanceof Error ? `${(e as NodeJS.ErrnoException).code ?? e.name}: ${e.message.slice(0, 200)}` : String(e).slice(0, 200);
+  return new QuiverFormatError("ARTIFACT_WRITE_FAILED", `artifact write failed during ${what} (${detail}); the writer is poisoned: finish() refuses and its temp files were removed`, { stage: "write", cause: e });
+}
+
+/** Relative path of bucket b of write `artifactId`: `data/<artifactId>/bucket-00000.arrow`. */
+export function bucketFileName(b: number, artifactId: string): string {
+  return `${DATA_DIR}/${artifactId}/bucket-${String(b).padStart(5, "0")}.arrow`;
+}
+
+/** Relative path of the ranges table of write `artifactId`: `data/<artifactId>/ranges.arrow`. */
+export function rangesFileName(artifactId: string): string {
+  return `${DATA_DIR}/${artifactId}/${RANGES_FILE}`;
+}
+
+/** Relative path of the write lease of `artifactId`: `data/<artifactId>.write.json`. */
+export function writeLeaseName(artifactId: string): string {
+  return `${DATA_DIR}/${artifactId}.write.json`;
 }
 
 /** An Arrow IPC file of payload rows (column bytes as in {@link PartitionArtifactWriter.appendRows}), one record batch per entry of `batchRows`. */

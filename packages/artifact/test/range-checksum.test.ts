@@ -28,7 +28,7 @@ function messages(file: Uint8Array): { start: number; meta: number; end: number 
 describe("per-range CRC-32 (spec/artifact.md#ranges-table)", () => {
   it("the writer's crc32 column is the CRC-32 of each range's record batch message", async () => {
     const { store, manifest } = await writeArtifact();
-    const ranges = decodeRangesTable(await store.get("a/ranges.arrow"));
+    const ranges = decodeRangesTable(await store.get(`a/${manifest.ranges.path}`));
     expect(ranges.crc32).toHaveLength(manifest.ranges.num_ranges);
     for (let b = 0; b < manifest.buckets.length; b++) {
       const file = await store.get(`a/${manifest.buckets[b]!.path}`);
@@ -41,7 +41,7 @@ describe("per-range CRC-32 (spec/artifact.md#ranges-table)", () => {
 
   it("a flipped payload byte fails readPartition of its partition, other partitions still read, and the validator names the range", async () => {
     const { store, manifest } = await writeArtifact();
-    const ranges = decodeRangesTable(await store.get("a/ranges.arrow"));
+    const ranges = decodeRangesTable(await store.get(`a/${manifest.ranges.path}`));
     // Victim: the second range of bucket 1 (record batch 1 of that bucket).
     const firstOfBucket = ranges.bucket.indexOf(1);
     const victim = firstOfBucket + 1;
@@ -88,9 +88,9 @@ describe("per-range CRC-32 (spec/artifact.md#ranges-table)", () => {
   });
 
   it("a ranges table without the crc32 column (the earlier 4-column draft) is rejected", async () => {
-    const { store } = await writeArtifact();
+    const { store, manifest } = await writeArtifact();
     const { Field, RecordBatch, Schema, Struct, Table, Uint32, makeData, tableToIPC } = await import("apache-arrow");
-    const r = decodeRangesTable(await store.get("a/ranges.arrow"));
+    const r = decodeRangesTable(await store.get(`a/${manifest.ranges.path}`));
     const schema = new Schema(["partition", "bucket", "row_offset", "row_count"].map((n) => new Field(n, new Uint32(), false)));
     const cols = [r.partition, r.bucket, r.rowOffset, r.rowCount].map((data) => makeData({ type: new Uint32(), length: data.length, nullCount: 0, data }));
     const bytes = tableToIPC(new Table([new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: r.partition.length, nullCount: 0, children: cols }))]), "file");

@@ -34,6 +34,10 @@ export const FORMAT_ERROR_CODES = [
   "BAD_JSON",
   "SCHEMA_VIOLATION",
   "INVALID_VALUE",
+  "ARROW_FILE_NOT_STREAM",
+  "ARROW_UNSUPPORTED_METADATA",
+  "ARROW_UNSUPPORTED_TYPE",
+  "ARROW_COMPRESSED_BODY",
 ] as const;
 
 /** A stable error code. Packages above `format` may define more codes in the same registry. */

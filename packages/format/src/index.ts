@@ -58,3 +58,29 @@ export {
   typedView,
 } from "./sections.js";
 export type { TypedArrayByEncoding, TypedEncoding } from "./sections.js";
+export {
+  walkArrowStream,
+  decodeArrowMessage,
+  decodeArrowFooter,
+  checkRecordBatchBody,
+  readMessageFrame,
+  startsWithArrowFileMagic,
+  arrowTypeString,
+  MAX_ARROW_NESTING,
+  MAX_ARROW_FIELDS,
+  MAX_ARROW_BATCH_ROWS,
+  ARROW_METADATA_V5,
+} from "./arrow-ipc.js";
+export type {
+  ArrowTypeKind,
+  ArrowTypeInfo,
+  ArrowFieldInfo,
+  ArrowSchemaInfo,
+  ArrowFieldNode,
+  RecordBatchMeta,
+  ArrowMessage,
+  ArrowBlock,
+  ArrowFooter,
+  ArrowStreamSummary,
+} from "./arrow-ipc.js";
+export { FlatReader } from "./internal/flatbuffer.js";

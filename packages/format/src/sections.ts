@@ -1,4 +1,5 @@
 import { type Table, tableFromIPC, tableToIPC, RecordBatch, Table as ArrowTable } from "apache-arrow";
+import { walkArrowStream } from "./arrow-ipc.js";
 import { QuiverFormatError } from "./errors.js";
 import { type FrameSection, type SectionInput, copyBytes, getSection } from "./frame.js";
 import type { SectionEncoding } from "./layout.js";
@@ -119,33 +120,35 @@ export function jsonDepthViolation(bytes: Uint8Array, max: number): number {
 }
 
 /**
- * Read an Arrow IPC stream section as a Table. Zero-copy: the columns' buffers are views of the
- * frame bytes (Arrow JS copies any message body that is not 8-byte aligned; sections are 64-byte
- * aligned, so it never does for frames from decodeFrame). Any Arrow failure is BAD_ARROW_IPC.
+ * Read an Arrow IPC stream section as a Table. The bytes are walked first by the bounds-checked
+ * IPC walker (`walkArrowStream`: stream framing, every message, every buffer of every column), so
+ * apache-arrow only ever sees validated bytes and reading the returned table's values cannot fail.
+ * Zero-copy: the columns' buffers are views of the frame bytes (Arrow JS copies any message body
+ * that is not 8-byte aligned; sections are 64-byte aligned, so it never does for frames from
+ * decodeFrame). Errors: ARROW_FILE_NOT_STREAM, ARROW_UNSUPPORTED_METADATA, ARROW_UNSUPPORTED_TYPE,
+ * ARROW_COMPRESSED_BODY, LIMIT_EXCEEDED or BAD_ARROW_IPC, stage `payload`.
  */
 export function readArrowSection(frame: { readonly sections: readonly FrameSection[] }, id: number): Table {
   const s = getSection(frame, id, "arrow-ipc-stream");
   return decodeArrowIpc(s.bytes, s.offset);
 }
 
-/** Decode Arrow IPC (stream or file) bytes into a Table, failing with BAD_ARROW_IPC. */
+/** Decode Arrow IPC *stream* bytes into a Table after walking them (see {@link readArrowSection}). */
 export function decodeArrowIpc(bytes: Uint8Array, offsetForErrors = 0): Table {
-  if (bytes.byteLength === 0) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", "empty Arrow IPC section", { stage: "payload", offset: offsetForErrors });
-  }
+  const summary = walkArrowStream(bytes, "payload", offsetForErrors);
   let table: Table;
   try {
     table = tableFromIPC(bytes);
   } catch (cause) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", `Arrow IPC decode failed: ${(cause as Error)?.message ?? String(cause)}`, {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `Arrow IPC decode failed: ${String((cause as Error)?.message ?? cause).slice(0, 120)}`, {
       stage: "payload",
       offset: offsetForErrors,
       cause,
     });
   }
-  if (table.schema.fields.length === 0 && table.numRows === 0 && table.batches.length === 0) {
-    // A stream with no schema message decodes to an empty table in Arrow JS; that is not a table we wrote.
-    throw new QuiverFormatError("BAD_ARROW_IPC", "Arrow IPC stream has no schema", { stage: "payload", offset: offsetForErrors });
+  // The walker and apache-arrow must agree on what the stream holds.
+  if (table.numRows !== summary.numRows || table.schema.fields.length !== summary.schema.fields.length || table.batches.length !== Math.max(1, summary.batchRows.length)) {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `Arrow IPC stream: the decoder sees ${table.numRows} rows in ${table.batches.length} batches, the walker ${summary.numRows} in ${summary.batchRows.length}`, { stage: "payload", offset: offsetForErrors });
   }
   return table;
 }

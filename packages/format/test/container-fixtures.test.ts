@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { QuiverFormatError, decodeFrame, encodeFrame, readArrowSection } from "@quiver/format";
+import { QuiverFormatError, arrowTypeString, decodeFrame, encodeFrame, getSection, readArrowSection, readJsonSection, walkArrowStream } from "@quiver/format";
 import { cases } from "../../../fixtures/_gen/areas/container.js";
+import { cases as sectionCases } from "../../../fixtures/_gen/areas/sections.js";
 import { hex } from "./frame-bytes.js";
 
 /**
@@ -74,6 +75,31 @@ describe("container fixtures", () => {
     }
   }
 
+  for (const c of sectionCases()) {
+    it(`${c.validity}/${c.name} (${c.operation}) gives its expected result`, () => {
+      const run = (): unknown => {
+        const frame = decodeFrame(c.bin!);
+        if (c.operation === "read-json-section") return { value: readJsonSection(frame, 1) };
+        const t = readArrowSection(frame, 1);
+        // Every value of a decoded table reads.
+        for (const row of t) JSON.stringify(row?.toJSON(), (_k, v) => (typeof v === "bigint" ? String(v) : v));
+        const w = walkArrowStream(getSection(frame, 1, "arrow-ipc-stream").bytes);
+        return { batchRows: w.batchRows, fields: w.schema.fields.map((f) => ({ name: f.name, nullable: f.nullable, type: arrowTypeString(f) })), numRows: t.numRows };
+      };
+      if (c.validity === "valid") expect(run()).toEqual(c.expected);
+      else {
+        let err: unknown;
+        try {
+          run();
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(QuiverFormatError);
+        expect({ code: (err as QuiverFormatError).code, stage: (err as QuiverFormatError).stage }).toEqual(c.error);
+      }
+    });
+  }
+
   it("the frozen Arrow IPC stream decodes to the table it describes", () => {
     const c = all.find((x) => x.name === "arrow-ipc-stream")!;
     const t = readArrowSection(decodeFrame(c.bin!), 1);
@@ -99,7 +125,8 @@ describe("container fixtures", () => {
     const md = readFileSync(fileURLToPath(new URL("../../../spec/container.md", import.meta.url)), "utf8");
     // GitHub-style slugs: lowercase, spaces to hyphens, punctuation dropped.
     const anchors = new Set([...md.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, "").replaceAll(" ", "-")));
-    for (const c of all) {
+    for (const m of md.matchAll(/\{#([a-z0-9-]+)\}/g)) anchors.add(m[1]!);
+    for (const c of [...all, ...sectionCases()]) {
       const [page, anchor] = c.spec.split("#");
       expect(page).toBe("container.md");
       expect(anchors.has(anchor!), `${c.name}: #${anchor}`).toBe(true);

@@ -25,6 +25,7 @@ import {
   verifySection,
 } from "@quiver/format";
 import { atByteOffset, entryField, headerField, rewriteHeaderCrc, writeUint } from "./frame-bytes.js";
+import * as forms from "../../../fixtures/_gen/internal/arrow-forms.js";
 
 /**
  * The reference frame of these tests: type name "quiver.test" (11 bytes), three sections.
@@ -223,6 +224,11 @@ describe("every error the frame decoder raises", () => {
     expectCode(() => readArrowSection(f, 3), "BAD_ARROW_IPC", "payload");
     expectCode(() => readArrowSection(f, 4), "BAD_ARROW_IPC", "payload");
     expectCode(() => decodeArrowIpc(new Uint8Array(8)), "BAD_ARROW_IPC", "payload");
+    expectCode(() => decodeArrowIpc(forms.fileForm()), "ARROW_FILE_NOT_STREAM", "payload");
+    expectCode(() => decodeArrowIpc(forms.withMetadataVersion(forms.plainStream(), 3)), "ARROW_UNSUPPORTED_METADATA", "payload");
+    expectCode(() => decodeArrowIpc(forms.compressedStream("zstd")), "ARROW_COMPRESSED_BODY", "payload");
+    // A field of type BinaryView (type id 23): the Utf8 field's type byte rewritten.
+    expectCode(() => decodeArrowIpc(forms.withFirstFieldType(forms.unionStream(), 23)), "ARROW_UNSUPPORTED_TYPE", "payload");
     expectCode(() => parseJsonBytes(Uint8Array.of(0x7b)), "BAD_JSON", "payload");
     expectCode(() => typedView(new Uint8Array(6), "u32"), "SECTION_LENGTH_NOT_MULTIPLE", "payload");
   });

@@ -1,8 +1,7 @@
-import { Message, type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
+import { type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
 import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion } from "apache-arrow/enum";
-import { QuiverFormatError, crc32 } from "@quiver/format";
-import { footerBlocks } from "./flatbuffer.js";
+import { type ArrowSchemaInfo, QuiverFormatError, arrowTypeString, crc32, decodeArrowFooter, decodeArrowMessage, readMessageFrame } from "@quiver/format";
 
 /** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
 const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
@@ -46,15 +45,8 @@ function messageEnd(bytes: Uint8Array, pos: number, limit: number): number {
 }
 
 function decodeMessage(meta: Uint8Array, pos: number): { bodyLength: number } {
-  try {
-    const m = Message.decode(meta);
-    const bodyLength = Number(m.bodyLength);
-    if (!Number.isSafeInteger(bodyLength) || bodyLength < 0) throw new Error(`body length ${bodyLength}`);
-    return { bodyLength };
-  } catch (e) {
-    if (e instanceof QuiverFormatError) throw e;
-    throw new QuiverFormatError("BAD_ARROW_IPC", `message metadata at ${pos} does not decode`, { stage: "bucket", offset: pos, cause: e });
-  }
+  // format's bounds-checked walker: no apache-arrow decoding of metadata anywhere in this package.
+  return decodeArrowMessage(meta, "bucket", pos);
 }
 
 /**
@@ -154,25 +146,64 @@ export function footerLength(trailer: Uint8Array, fileSize: number): number {
   return len;
 }
 
-/** Read a footer's block list (bounds-checked, no apache-arrow) and check every block lies in the file's message area, 8-aligned. */
-export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number): BatchBlock[] {
+/**
+ * Decode a footer with format's bounds-checked walker (no apache-arrow): its schema and record
+ * batch blocks, each inside the file's message area and 8-aligned. Dictionary blocks are not
+ * allowed in bucket files or the ranges table (BAD_ARROW_IPC).
+ */
+export function decodeFileFooter(footerBytes: Uint8Array, fileSize: number, stage = "bucket"): { blocks: BatchBlock[]; schema: ArrowSchemaInfo } {
   const messagesEnd = fileSize - FILE_TRAILER_SIZE - footerBytes.byteLength;
-  return footerBlocks(footerBytes).map(({ offset, metaDataLength, bodyLength }, i) => {
+  const footer = decodeArrowFooter(footerBytes, stage, messagesEnd);
+  if (footer.dictionaries.length > 0) throw new QuiverFormatError("BAD_ARROW_IPC", `footer lists ${footer.dictionaries.length} dictionary batches; dictionaries are not allowed here`, { stage });
+  const blocks = footer.recordBatches.map(({ offset, metaDataLength, bodyLength }, i) => {
     if (offset < LEADING_MAGIC.byteLength || metaDataLength < 8 || offset % 8 !== 0 || metaDataLength > messagesEnd - offset || bodyLength > messagesEnd - offset - metaDataLength) {
-      throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage: "bucket" });
+      throw new QuiverFormatError("BAD_ARROW_IPC", `record batch block ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the file's ${messagesEnd} message bytes`, { stage });
     }
     return { offset, metaDataLength, bodyLength };
   });
+  return { blocks, schema: footer.schema };
 }
 
+/** The record batch blocks of a footer (see {@link decodeFileFooter}). */
+export function decodeFooterBlocks(footerBytes: Uint8Array, fileSize: number, stage = "bucket"): BatchBlock[] {
+  return decodeFileFooter(footerBytes, fileSize, stage).blocks;
+}
+
+/** Where a file's head (magic + schema message) ends: the first record batch, or the end-of-stream marker. */
+export function fileHeadEnd(blocks: readonly BatchBlock[], fileSize: number, footerLength: number): number {
+  return blocks.length > 0 ? blocks[0]!.offset : fileSize - FILE_TRAILER_SIZE - footerLength - EOS.byteLength;
+}
+
+/** MUST-level bound of a file head beyond the footer's length (the schema message repeats the footer's schema). */
+export const MAX_HEAD_EXTRA_BYTES = 64 * 1024;
+
 /**
- * The footer's schema, decoded by apache-arrow. Only for bytes whose CRC-32 already matched the
- * manifest: apache-arrow's flatbuffer decoding trusts vector lengths.
+ * Check the parts of an Arrow IPC file that no footer block covers: `head` = bytes [0, headEnd)
+ * (`ARROW1\0\0`, then exactly one schema message describing the footer's schema: same field
+ * names and type strings) and `eos` = the 8 bytes before the footer (the end-of-stream marker).
+ * So every byte of a file is checked by someone: blocks by their ranges, these here.
  */
-export function decodeFooterSchema(footerBytes: Uint8Array): Schema {
-  try {
-    return Footer.decode(footerBytes).schema;
-  } catch (e) {
-    throw new QuiverFormatError("BAD_ARROW_IPC", "footer schema does not decode", { stage: "bucket", cause: e });
-  }
+export function checkFileFrame(head: Uint8Array, eos: Uint8Array, footerSchema: ArrowSchemaInfo, stage = "bucket"): void {
+  const fail = (what: string): never => {
+    throw new QuiverFormatError("BAD_ARROW_IPC", `file head: ${what}`, { stage });
+  };
+  if (head.byteLength < LEADING_MAGIC.byteLength || LEADING_MAGIC.some((b, i) => head[i] !== b)) fail("no leading ARROW1 magic");
+  if (eos.byteLength !== EOS.byteLength || EOS.some((b, i) => eos[i] !== b)) fail("no end-of-stream marker before the footer");
+  // apache-arrow JS writes no schema message after the magic (the footer carries the schema); others do.
+  if (head.byteLength === LEADING_MAGIC.byteLength) return;
+  const frame = readMessageFrame(head, LEADING_MAGIC.byteLength, head.byteLength, stage, 0);
+  if (frame === undefined) return fail("end-of-stream marker where the schema message belongs");
+  const msg = decodeArrowMessage(head.subarray(frame.metaStart, frame.metaStart + frame.metaLength), stage, frame.metaStart);
+  if (msg.type !== "schema" || msg.bodyLength !== 0) fail(`the first message is a ${msg.type} with a ${msg.bodyLength}-byte body, not the schema`);
+  if (frame.metaStart + frame.metaLength !== head.byteLength) fail(`${head.byteLength - frame.metaStart - frame.metaLength} bytes between the schema message and the first record batch`);
+  const s = (msg as { schema: ArrowSchemaInfo }).schema;
+  const same = s.fields.length === footerSchema.fields.length && s.fields.every((f, i) => f.name === footerSchema.fields[i]!.name && arrowTypeString(f) === arrowTypeString(footerSchema.fields[i]!));
+  if (!same) fail("the schema message and the footer describe different schemas");
+}
+
+/** The record batch blocks of a whole Arrow IPC file, parsed by format's bounds-checked walker (trailer, footer; BAD_ARROW_IPC). */
+export function fileBlocks(bytes: Uint8Array, stage = "bucket"): BatchBlock[] {
+  const size = bytes.byteLength;
+  const len = footerLength(bytes.subarray(size - FILE_TRAILER_SIZE), size);
+  return decodeFileFooter(bytes.subarray(size - FILE_TRAILER_SIZE - len, size - FILE_TRAILER_SIZE), size, stage).blocks;
 }

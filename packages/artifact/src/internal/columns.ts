@@ -1,7 +1,18 @@
 import { type Data, type DataType, FixedSizeList, RecordBatch, type Schema, Struct, Type, type Vector, makeData } from "apache-arrow";
-import { QuiverFormatError } from "@quiver/format";
-import { payloadTypeWidth } from "../payload-schema.js";
-import { recordBatchMeta } from "./flatbuffer.js";
+import { type ArrowFieldInfo, QuiverFormatError, type RecordBatchMeta, checkRecordBatchBody, decodeArrowMessage } from "@quiver/format";
+import { payloadFieldInfo, payloadTypeName, payloadTypeWidth } from "../payload-schema.js";
+
+/**
+ * A record batch message's metadata, decoded by format's bounds-checked walker: not a record
+ * batch is BAD_ARROW_IPC, a compressed body ARROW_COMPRESSED_BODY (bucket files and the ranges
+ * table hold uncompressed bodies, spec/artifact.md#bucket-files).
+ */
+export function recordBatchMeta(meta: Uint8Array, stage = "bucket"): RecordBatchMeta & { readonly bodyLength: number } {
+  const m = decodeArrowMessage(meta, stage);
+  if (m.type !== "record-batch") throw new QuiverFormatError("BAD_ARROW_IPC", `message is a ${m.type}, not a record batch`, { stage });
+  if (m.batch.compressed) throw new QuiverFormatError("ARROW_COMPRESSED_BODY", "compressed record batch bodies are not allowed (spec/artifact.md#bucket-files)", { stage });
+  return { ...m.batch, bodyLength: m.bodyLength };
+}
 
 function elementBytes(t: DataType): number {
   return t.typeId === Type.FixedSizeList ? elementBytes((t as FixedSizeList).children[0]!.type) : t.typeId === Type.FixedSizeBinary ? 1 : payloadTypeWidth(t);
@@ -55,6 +66,8 @@ export interface PayloadLayout {
   /** Index into the message's buffers of each column's value buffer. */
   readonly dataBuffer: readonly number[];
   readonly widths: readonly number[];
+  /** The walker's description of each field, for format's generic body checks. */
+  readonly fields: readonly ArrowFieldInfo[];
 }
 
 /** The Arrow buffer layout of a payload schema: validity + values per column, FSL adds a child. */
@@ -73,7 +86,8 @@ export function payloadLayout(schema: Schema): PayloadLayout {
       nodes += 1;
     }
   }
-  return { nodeCount: nodes, bufferCount: buffers, dataBuffer, widths: schema.fields.map((f) => payloadTypeWidth(f.type)) };
+  const fields = schema.fields.map((f) => payloadFieldInfo(f.name, payloadTypeName(f.type) ?? String(f.type)));
+  return { nodeCount: nodes, bufferCount: buffers, dataBuffer, widths: schema.fields.map((f) => payloadTypeWidth(f.type)), fields };
 }
 
 /**
@@ -81,23 +95,39 @@ export function payloadLayout(schema: Schema): PayloadLayout {
  * schema with bounds-checked metadata parsing: exactly `rows` rows, no nulls, every value buffer
  * inside the body (`rows` < 0 accepts the message's own count). Column bytes are copied into fresh (aligned) buffers.
  */
-export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number): RecordBatch {
+export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number, where = "record batch"): RecordBatch {
   const fail = (what: string): never => {
-    throw new QuiverFormatError("BAD_ARROW_IPC", `record batch message: ${what}`, { stage: "bucket" });
+    throw new QuiverFormatError("BAD_ARROW_IPC", `${where}: ${what}`, { stage: "bucket" });
   };
   if (message.byteLength < 8 || metaDataLength < 8 || metaDataLength > message.byteLength) fail(`${message.byteLength} bytes with ${metaDataLength} metadata bytes`);
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   if (view.getUint32(0, true) !== 0xffffffff) fail("no continuation marker");
   const len = view.getInt32(4, true);
-  if (len <= 0 || len > metaDataLength - 8) fail(`metadata length ${len}`);
+  // The int32 length counts the metadata and its padding, so the body starts right after it: what
+  // every Arrow reader assumes when it reads the message from its block offset.
+  if (len <= 0 || len !== metaDataLength - 8) fail(`metadata length ${len}, its footer block says ${metaDataLength - 8}`);
   const meta = recordBatchMeta(message.subarray(8, 8 + len));
+  if (meta.length === 0 && rows !== -1) {
+    throw new QuiverFormatError("ARTIFACT_EMPTY_RANGE", `${where} has 0 rows: producers MUST NOT write zero-row record batches in bucket files (spec/artifact.md#bucket-files)`, { stage: "bucket" });
+  }
   if (rows < 0) rows = meta.length;
   if (meta.length !== rows) {
-    throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `record batch has ${meta.length} rows, its range says ${rows}`, { stage: "bucket" });
+    throw new QuiverFormatError("ARTIFACT_BATCH_MISMATCH", `${where} has ${meta.length} rows, its range says ${rows}`, { stage: "bucket" });
   }
   if (meta.nodes.length !== layout.nodeCount || meta.buffers.length !== layout.bufferCount) fail(`${meta.nodes.length} nodes / ${meta.buffers.length} buffers, the payload schema needs ${layout.nodeCount} / ${layout.bufferCount}`);
-  if (meta.nodes.some((n) => n.nullCount !== 0)) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", "payload record batch has nulls", { stage: "bucket" });
+  // Declared-nullable fields are fine; a null present is not (spec/artifact.md#payload-types).
+  const withNulls = meta.nodes.findIndex((n) => n.nullCount !== 0);
+  if (withNulls >= 0) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `${where}: field node ${withNulls} has ${meta.nodes[withNulls]!.nullCount} nulls; payload values are never null`, { stage: "bucket" });
   const body = message.subarray(metaDataLength);
+  if (meta.bodyLength !== body.byteLength) fail(`message says its body is ${meta.bodyLength} bytes, its footer block says ${body.byteLength}`);
+  // Format's generic checks too (node lengths, validity bitmaps, buffer bounds and alignment), so
+  // every Arrow reader of these bytes sees what this one sees.
+  try {
+    checkRecordBatchBody(layout.fields, meta, body, () => fail("payload columns are never dictionary-encoded"), "bucket");
+  } catch (e) {
+    if (e instanceof QuiverFormatError) fail(e.message.replace(/^BAD_ARROW_IPC: /, ""));
+    throw e;
+  }
   const cols = layout.dataBuffer.map((bi, c) => {
     const b = meta.buffers[bi]!;
     const need = rows * layout.widths[c]!;

@@ -8,10 +8,15 @@ export const MANIFEST_SCHEMA = {
   title: "Quiver partition artifact manifest (format 1)",
   type: "object",
   additionalProperties: false,
-  required: ["format", "version", "num_partitions", "payload_schema", "bucket_policy", "buckets", "ranges", "total_rows"],
+  required: ["format", "version", "artifact_id", "num_partitions", "payload_schema", "bucket_policy", "buckets", "ranges", "total_rows"],
   properties: {
     format: { const: "quiver-partition-artifact" },
     version: { type: "integer", minimum: 1, maximum: 65535 },
+    artifact_id: {
+      description: "128-bit random id of this write, 32 lowercase hex digits; a rewritten artifact gets a new one (spec/artifact.md#identity).",
+      type: "string",
+      pattern: "^[0-9a-f]{32}$",
+    },
     num_partitions: { type: "integer", minimum: 1, maximum: 1048576 },
     payload_schema: {
       type: "array",

@@ -8,6 +8,7 @@
 // so a consumer can check every row. Runs longer than max-run rows are split into several ranges.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { Field, FixedSizeList, RecordBatch, RecordBatchFileReader, Schema, Struct, Table, Uint32, Uint64, Uint8, makeData, tableToIPC } from "apache-arrow";
 
@@ -94,6 +95,8 @@ writeFileSync(join(out, "ranges.arrow"), rangesBytes);
 const manifest = {
   format: "quiver-partition-artifact",
   version: 1,
+  // Any 128-bit random id; a rewrite at the same location gets a new one (spec/artifact.md#identity).
+  artifact_id: randomBytes(16).toString("hex"),
   num_partitions: P,
   payload_schema: [
     { name: "row_id", type: "uint64" },

@@ -2,8 +2,23 @@
  * Container-frame conformance operations (spec/container.md):
  * - `decode-frame`: fixture bytes -> the canonical decoded frame (errors propagate as QuiverFormatError).
  * - `encode-frame`: the canonical decoded frame (as `input`) -> `{ bytes: "<hex>" }`.
+ * - `read-arrow-section`: a frame whose section 1 is arrow-ipc-stream -> `{ batchRows, fields, numRows }`
+ *   (spec/container.md#arrow-ipc-sections; fields as `{ name, nullable, type }` with the type strings).
+ * - `read-json-section`: a frame whose section 1 is json -> `{ value }` (spec/container.md#json-sections).
  */
-import { type Frame, QuiverFormatError, SECTION_ENCODINGS, type SectionEncoding, decodeFrame, encodeFrame } from "@quiver/format";
+import {
+  type Frame,
+  QuiverFormatError,
+  SECTION_ENCODINGS,
+  type SectionEncoding,
+  arrowTypeString,
+  decodeFrame,
+  encodeFrame,
+  getSection,
+  readArrowSection,
+  readJsonSection,
+  walkArrowStream,
+} from "@quiver/format";
 import { bytesToHex, canonicalJson, hexToBytes } from "../canonical-json.js";
 import type { OperationFixture, OperationFn } from "../operation.js";
 
@@ -103,4 +118,16 @@ function requireBin(fixture: OperationFixture): Uint8Array {
 export const operations: Record<string, OperationFn> = {
   "decode-frame": async (fixture) => canonicalFrame(decodeFrame(requireBin(fixture))),
   "encode-frame": async (fixture) => ({ bytes: bytesToHex(encodeCanonicalFrame(fixture.input)) }),
+  "read-arrow-section": async (fixture) => {
+    const frame = decodeFrame(requireBin(fixture));
+    // readArrowSection walks the stream and decodes it; the summary comes from the same walk.
+    const table = readArrowSection(frame, 1);
+    const summary = walkArrowStream(getSection(frame, 1, "arrow-ipc-stream").bytes);
+    return {
+      batchRows: summary.batchRows,
+      fields: summary.schema.fields.map((f) => ({ name: f.name, nullable: f.nullable, type: arrowTypeString(f) })),
+      numRows: table.numRows,
+    };
+  },
+  "read-json-section": async (fixture) => ({ value: readJsonSection(decodeFrame(requireBin(fixture)), 1) }),
 };
