@@ -40,7 +40,5 @@ export {
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
 export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_NPROBES } from "./reader.js";
 export type { OpenVectorIndexOptions, VectorSearchOptions, VectorSearchHit } from "./reader.js";
-export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
-export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";
 export type { GaussianMixtureOptions } from "./dataset.js";

@@ -1,0 +1,34 @@
+/** Open a user's vector file by its extension. */
+import { extname } from "node:path";
+import { QuiverInputError } from "./errors.js";
+import { openNpy } from "./readers/npy.js";
+import type { VectorReader } from "./readers/types.js";
+import { openVecs } from "./readers/vecs.js";
+
+/** Options of {@link openVectorFile}. */
+export interface OpenVectorFileOptions {
+  /** Vector column of Arrow / Parquet inputs (default "vector"). */
+  readonly column?: string;
+  /** Id column of Arrow / Parquet inputs (uint64 or int64; default: implicit row numbers). */
+  readonly idColumn?: string;
+  /** `.npy` of uint64 row ids for a `.npy` input. */
+  readonly idsFile?: string;
+}
+
+/** Extensions {@link openVectorFile} recognises. */
+export const INPUT_EXTENSIONS = [".npy", ".fvecs", ".bvecs"] as const;
+
+/** Open `.npy`, `.fvecs`, `.bvecs`, Arrow IPC (`.arrow` file, `.arrows` stream) or `.parquet` for streaming. */
+export async function openVectorFile(path: string, options: OpenVectorFileOptions = {}): Promise<VectorReader> {
+  const ext = extname(path).toLowerCase();
+  switch (ext) {
+    case ".npy":
+      return openNpy(path, options.idsFile === undefined ? {} : { idsFile: options.idsFile });
+    case ".fvecs":
+      return openVecs(path, "f32");
+    case ".bvecs":
+      return openVecs(path, "u8");
+    default:
+      throw new QuiverInputError("INPUT_UNSUPPORTED_FORMAT", `unknown extension ${JSON.stringify(ext.slice(0, 16))}; expected one of ${INPUT_EXTENSIONS.join(", ")}`, { file: path });
+  }
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { type VectorReader, QuiverInputError, encodeFvecs, encodeNpy, encodeNpyF32, openNpy, openVectorFile } from "../src/index.js";
+import { FIXTURE_DIM, FIXTURE_ROWS, fixtureFiles, fixtureIds, fixtureVectors } from "./fixtures/generate.js";
+import { tempDir } from "./helpers.js";
+
+const FIX = fileURLToPath(new URL("./fixtures/", import.meta.url));
+
+async function readAll(r: VectorReader, batch: number): Promise<{ vectors: Float32Array; ids: bigint[] }> {
+  const out = new Float32Array((r.numRows ?? 0) * r.dim);
+  const ids: bigint[] = [];
+  for await (const b of r.batches(batch)) {
+    expect(b.rows).toBeLessThanOrEqual(batch);
+    out.set(b.vectors, b.firstRow * r.dim);
+    if (b.ids !== undefined) ids.push(...b.ids);
+  }
+  await r.close();
+  return { vectors: out, ids };
+}
+
+async function inputError(p: Promise<unknown>): Promise<QuiverInputError> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(QuiverInputError);
+  return e as QuiverInputError;
+}
+
+describe("input fixtures", () => {
+  it("are what the generator writes, byte for byte", () => {
+    for (const [name, bytes] of Object.entries(fixtureFiles())) expect(Buffer.compare(readFileSync(join(FIX, name)), Buffer.from(bytes)), name).toBe(0);
+  });
+
+  for (const name of ["vectors.npy", "vectors-f16.npy", "vectors.fvecs", "vectors.bvecs"]) {
+    it(`${name} reads back the fixture vectors in small batches`, async () => {
+      const r = await openVectorFile(join(FIX, name));
+      expect([r.numRows, r.dim]).toEqual([FIXTURE_ROWS, FIXTURE_DIM]);
+      const { vectors } = await readAll(r, 7);
+      // bvecs holds uint8: the fixture's halves are truncated on the way in
+      const want = Array.from(fixtureVectors(), (x) => (name.endsWith(".bvecs") ? Math.trunc(x) : x));
+      expect(Array.from(vectors)).toEqual(want);
+    });
+  }
+
+  it(".npy with an ids .npy yields the user's uint64 ids", async () => {
+    const r = await openVectorFile(join(FIX, "vectors.npy"), { idsFile: join(FIX, "ids.npy") });
+    expect(r.hasIds).toBe(true);
+    const { ids } = await readAll(r, 9);
+    expect(ids).toEqual(Array.from(fixtureIds()));
+  });
+});
+
+describe("bad inputs give typed errors naming file, row and column", () => {
+  const v = fixtureVectors();
+
+  it("npy: wrong dtype", async () => {
+    const { dir, cleanup } = await tempDir();
+    const f = join(dir, "i4.npy");
+    await writeFile(f, encodeNpy("<i4", [4, 2], new Uint8Array(32)));
+    const e = await inputError(openNpy(f));
+    expect([e.code, e.file, e.column]).toEqual(["INPUT_WRONG_DTYPE", f, "vector"]);
+    await cleanup();
+  });
+
+  it("npy: truncated data names the first missing row", async () => {
+    const { dir, cleanup } = await tempDir();
+    const f = join(dir, "t.npy");
+    const full = encodeNpyF32(v, FIXTURE_ROWS, FIXTURE_DIM);
+    await writeFile(f, full.subarray(0, full.length - 10));
+    const e = await inputError(openNpy(f));
+    expect([e.code, e.row]).toEqual(["INPUT_TRUNCATED", FIXTURE_ROWS - 1]);
+    await cleanup();
+  });
+
+  it("npy: Fortran order, hostile header length, bad magic", async () => {
+    const { dir, cleanup } = await tempDir();
+    const fortran = join(dir, "f.npy");
+    const b = encodeNpyF32(v, FIXTURE_ROWS, FIXTURE_DIM);
+    const text = Buffer.from(b).toString("latin1").replace("'fortran_order': False", "'fortran_order': True ");
+    await writeFile(fortran, Buffer.from(text, "latin1"));
+    expect((await inputError(openNpy(fortran))).code).toBe("INPUT_BAD_HEADER");
+    const huge = join(dir, "h.npy");
+    const h = new Uint8Array(16);
+    h.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0]);
+    new DataView(h.buffer).setUint32(8, 0xffffffff, true);
+    await writeFile(huge, h);
+    expect((await inputError(openNpy(huge))).code).toBe("INPUT_BAD_HEADER");
+    const magic = join(dir, "m.npy");
+    await writeFile(magic, new Uint8Array(64));
+    expect((await inputError(openNpy(magic))).code).toBe("INPUT_BAD_HEADER");
+    await cleanup();
+  });
+
+  it("npy: a NaN row names the row", async () => {
+    const { dir, cleanup } = await tempDir();
+    const f = join(dir, "nan.npy");
+    const bad = v.slice();
+    bad[23 * FIXTURE_DIM + 5] = Number.POSITIVE_INFINITY;
+    await writeFile(f, encodeNpyF32(bad, FIXTURE_ROWS, FIXTURE_DIM));
+    const e = await inputError(readAll(await openNpy(f), 8));
+    expect([e.code, e.row, e.column, e.file]).toEqual(["INPUT_NON_FINITE", 23, "vector", f]);
+    await cleanup();
+  });
+
+  it("fvecs: a row of another dim, and a truncated last row", async () => {
+    const { dir, cleanup } = await tempDir();
+    const f = join(dir, "d.fvecs");
+    const bytes = encodeFvecs(v, FIXTURE_ROWS, FIXTURE_DIM);
+    new DataView(bytes.buffer).setInt32(17 * (4 + FIXTURE_DIM * 4), FIXTURE_DIM, true);
+    new DataView(bytes.buffer).setInt32(17 * (4 + FIXTURE_DIM * 4), 9, true);
+    await writeFile(f, bytes);
+    const e = await inputError(readAll(await openVectorFile(f), 16));
+    expect([e.code, e.row]).toEqual(["INPUT_DIM_MISMATCH", 17]);
+    const t = join(dir, "t.fvecs");
+    await writeFile(t, encodeFvecs(v, FIXTURE_ROWS, FIXTURE_DIM).subarray(0, 3 * (4 + FIXTURE_DIM * 4) + 6));
+    const e2 = await inputError(openVectorFile(t));
+    expect([e2.code, e2.row]).toEqual(["INPUT_TRUNCATED", 3]);
+    await cleanup();
+  });
+
+  it("an unknown extension", async () => {
+    const e = await inputError(openVectorFile("/tmp/x.csv"));
+    expect(e.code).toBe("INPUT_UNSUPPORTED_FORMAT");
+  });
+});
