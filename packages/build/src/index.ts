@@ -36,3 +36,5 @@ export { memoryReader } from "./readers/memory.js";
 export type { VectorReader, VectorBatch } from "./readers/types.js";
 export { QuiverInputError, INPUT_ERROR_CODES } from "./errors.js";
 export type { InputErrorCode, InputLocation } from "./errors.js";
+export { trainModel, finalizeFromArtifact, ArtifactInvalidError } from "./handoff.js";
+export type { TrainModelOptions, FinalizeOptions } from "./handoff.js";
