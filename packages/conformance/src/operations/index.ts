@@ -3,6 +3,7 @@ import { operations as artifactOperations } from "./artifact.js";
 import { operations as cacheOperations } from "./cache.js";
 import { operations as containerOperations } from "./container.js";
 import { operations as ivfOperations } from "./ivf.js";
+import { operations as modelOperations } from "./model.js";
 
 /** Merges per-area operation tables; a name defined by two areas is a programming error. */
 function mergeOperations(tables: Readonly<Record<string, Readonly<Record<string, OperationFn>>>>): Record<string, OperationFn> {
@@ -27,4 +28,5 @@ export const referenceOperations: Readonly<Record<string, OperationFn>> = mergeO
   cache: cacheOperations,
   artifact: artifactOperations,
   ivf: ivfOperations,
+  model: modelOperations,
 });
