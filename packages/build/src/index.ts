@@ -38,3 +38,4 @@ export { QuiverInputError, INPUT_ERROR_CODES } from "./errors.js";
 export type { InputErrorCode, InputLocation } from "./errors.js";
 export { trainModel, finalizeFromArtifact, ArtifactInvalidError } from "./handoff.js";
 export type { TrainModelOptions, FinalizeOptions } from "./handoff.js";
+export { openArrowIpc, MAX_ARROW_METADATA_BYTES, MAX_ARROW_FIELDS } from "./readers/arrow.js";

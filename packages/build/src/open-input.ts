@@ -16,9 +16,9 @@ export interface OpenVectorFileOptions {
 }
 
 /** Extensions {@link openVectorFile} recognises. */
-export const INPUT_EXTENSIONS = [".npy", ".fvecs", ".bvecs"] as const;
+export const INPUT_EXTENSIONS = [".npy", ".fvecs", ".bvecs", ".arrow", ".arrows", ".feather", ".ipc"] as const;
 
-/** Open `.npy`, `.fvecs`, `.bvecs`, Arrow IPC (`.arrow` file, `.arrows` stream) or `.parquet` for streaming. */
+/** Open `.npy`, `.fvecs`, `.bvecs` or Arrow IPC (`.arrow`/`.feather` file, `.arrows` stream; either is sniffed) for streaming. */
 export async function openVectorFile(path: string, options: OpenVectorFileOptions = {}): Promise<VectorReader> {
   const ext = extname(path).toLowerCase();
   switch (ext) {
@@ -28,6 +28,13 @@ export async function openVectorFile(path: string, options: OpenVectorFileOption
       return openVecs(path, "f32");
     case ".bvecs":
       return openVecs(path, "u8");
+    case ".arrow":
+    case ".arrows":
+    case ".feather":
+    case ".ipc": {
+      const { openArrowIpc } = await import("./readers/arrow.js");
+      return openArrowIpc(path, options);
+    }
     default:
       throw new QuiverInputError("INPUT_UNSUPPORTED_FORMAT", `unknown extension ${JSON.stringify(ext.slice(0, 16))}; expected one of ${INPUT_EXTENSIONS.join(", ")}`, { file: path });
   }

@@ -127,3 +127,17 @@ describe("buildIndex argument validation", () => {
     expect(err.column).toBe("vector");
   });
 });
+
+describe("buildIndex from an Arrow IPC file", () => {
+  it("uses the named vector column and carries the id column through to search", async () => {
+    const { fileURLToPath } = await import("node:url");
+    const { fixtureIds, fixtureVectors } = await import("./fixtures/generate.js");
+    const file = fileURLToPath(new URL("./fixtures/vectors.arrow", import.meta.url));
+    const store = new MemoryObjectStore();
+    const r = await buildIndex({ input: file, column: "embedding", idColumn: "id", store, path: "a.qvr", numPartitions: 2, threads: 1, quantizer: "flat" });
+    expect(r.numRows).toBe(40);
+    const index = await openVectorIndex(store, "a.qvr");
+    const hits = await index.search(fixtureVectors().subarray(3 * 8, 4 * 8), { k: 1, nprobes: 2 });
+    expect(hits[0]!.rowId).toBe(fixtureIds()[3]);
+  });
+});

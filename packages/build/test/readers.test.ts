@@ -124,3 +124,55 @@ describe("bad inputs give typed errors naming file, row and column", () => {
     expect(e.code).toBe("INPUT_UNSUPPORTED_FORMAT");
   });
 });
+
+describe("Arrow IPC input (Quiver's own bounds-checked walk; apache-arrow only wrote the fixture)", () => {
+  for (const name of ["vectors.arrow", "vectors.arrows"]) {
+    it(`${name}: the named FixedSizeList<float32> column and the uint64 id column, across record batches`, async () => {
+      const r = await openVectorFile(join(FIX, name), { column: "embedding", idColumn: "id" });
+      expect([r.numRows, r.dim, r.hasIds, r.column]).toEqual([FIXTURE_ROWS, FIXTURE_DIM, true, "embedding"]);
+      const { vectors, ids } = await readAll(r, 10);
+      expect(Array.from(vectors)).toEqual(Array.from(fixtureVectors()));
+      expect(ids).toEqual(Array.from(fixtureIds()));
+    });
+  }
+
+  it("a missing column, a column of the wrong type, and a truncated file are typed errors", async () => {
+    const missing = await inputError(openVectorFile(join(FIX, "vectors.arrow"), { column: "vector" }));
+    expect([missing.code, missing.column]).toEqual(["INPUT_MISSING_COLUMN", "vector"]);
+    expect(missing.message).toContain('"embedding"');
+    const wrong = await inputError(openVectorFile(join(FIX, "vectors.arrow"), { column: "label" }));
+    expect([wrong.code, wrong.column]).toEqual(["INPUT_WRONG_DTYPE", "label"]);
+    const idWrong = await inputError(openVectorFile(join(FIX, "vectors.arrow"), { column: "embedding", idColumn: "label" }));
+    expect(idWrong.code).toBe("INPUT_WRONG_DTYPE");
+    const { dir, cleanup } = await tempDir();
+    const full = readFileSync(join(FIX, "vectors.arrows"));
+    for (const cut of [7, 100, full.length - 200, full.length - 9]) {
+      const f = join(dir, `cut-${cut}.arrows`);
+      await writeFile(f, full.subarray(0, cut));
+      const e = await inputError(openVectorFile(f, { column: "embedding" }).then(async (r) => readAll(r, 100)));
+      expect(["INPUT_TRUNCATED", "INPUT_BAD_HEADER", "INPUT_MISSING_COLUMN", "INPUT_DIM_MISMATCH"]).toContain(e.code);
+    }
+    await cleanup();
+  });
+
+  it("hostile bytes: any byte flip gives the rows or a QuiverInputError, never another exception", async () => {
+    const { dir, cleanup } = await tempDir();
+    const base = readFileSync(join(FIX, "vectors.arrows"));
+    const fc = await import("fast-check");
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.integer({ min: 1, max: 255 }), async (at, x) => {
+        const b = Buffer.from(base);
+        b[at % b.length]! ^= x;
+        const f = join(dir, "flip.arrows");
+        await writeFile(f, b);
+        try {
+          await readAll(await openVectorFile(f, { column: "embedding", idColumn: "id" }), 16);
+        } catch (e) {
+          if (!(e instanceof QuiverInputError)) throw e;
+        }
+      }),
+      { numRuns: process.env.QUIVER_SOAK === "1" ? 20_000 : 300 },
+    );
+    await cleanup();
+  });
+});

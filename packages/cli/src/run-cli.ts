@@ -109,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     program
       .command("build")
       .description("build an IVF index from a vector file through the resumable pipeline (sample, train, assign+encode -> artifact, finalize)")
-      .argument("<input>", ".npy (float32/float16), .fvecs or .bvecs")
+      .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
       .requiredOption("--out <index>", "index file to write")
       .option("--model <file>", "a trained model file (quiver train) instead of training")
       .option("--resume", "resume from the committed phases of an interrupted build of the same input and options"),
@@ -119,7 +119,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     program
       .command("train")
       .description("sample the input in one pass and train the IVF centroids and the quantizer into a model file (spec/model.md)")
-      .argument("<input>", ".npy (float32/float16), .fvecs or .bvecs")
+      .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
       .requiredOption("--out <model>", "model file to write"),
   ).action((input: string, opts: Parameters<typeof trainCommand>[1]) => run("train", () => trainCommand(input, opts, io))());
 
