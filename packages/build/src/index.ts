@@ -39,3 +39,4 @@ export type { InputErrorCode, InputLocation } from "./errors.js";
 export { trainModel, finalizeFromArtifact, ArtifactInvalidError } from "./handoff.js";
 export type { TrainModelOptions, FinalizeOptions } from "./handoff.js";
 export { openArrowIpc, MAX_ARROW_METADATA_BYTES, MAX_ARROW_FIELDS } from "./readers/arrow.js";
+export { openParquet, MAX_PARQUET_FOOTER_BYTES } from "./readers/parquet.js";

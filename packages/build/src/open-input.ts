@@ -16,7 +16,7 @@ export interface OpenVectorFileOptions {
 }
 
 /** Extensions {@link openVectorFile} recognises. */
-export const INPUT_EXTENSIONS = [".npy", ".fvecs", ".bvecs", ".arrow", ".arrows", ".feather", ".ipc"] as const;
+export const INPUT_EXTENSIONS = [".npy", ".fvecs", ".bvecs", ".arrow", ".arrows", ".feather", ".ipc", ".parquet"] as const;
 
 /** Open `.npy`, `.fvecs`, `.bvecs` or Arrow IPC (`.arrow`/`.feather` file, `.arrows` stream; either is sniffed) for streaming. */
 export async function openVectorFile(path: string, options: OpenVectorFileOptions = {}): Promise<VectorReader> {
@@ -34,6 +34,10 @@ export async function openVectorFile(path: string, options: OpenVectorFileOption
     case ".ipc": {
       const { openArrowIpc } = await import("./readers/arrow.js");
       return openArrowIpc(path, options);
+    }
+    case ".parquet": {
+      const { openParquet } = await import("./readers/parquet.js");
+      return openParquet(path, options);
     }
     default:
       throw new QuiverInputError("INPUT_UNSUPPORTED_FORMAT", `unknown extension ${JSON.stringify(ext.slice(0, 16))}; expected one of ${INPUT_EXTENSIONS.join(", ")}`, { file: path });

@@ -176,3 +176,71 @@ describe("Arrow IPC input (Quiver's own bounds-checked walk; apache-arrow only w
     await cleanup();
   });
 });
+
+describe("Parquet input (hyparquet behind our checks; parquet-wasm only wrote the fixture)", () => {
+  it("reads the list<float32> column and uint64 ids across row groups in small batches", async () => {
+    const r = await openVectorFile(join(FIX, "vectors.parquet"), { column: "embedding", idColumn: "id" });
+    expect([r.numRows, r.dim, r.hasIds]).toEqual([FIXTURE_ROWS, FIXTURE_DIM, true]);
+    const { vectors, ids } = await readAll(r, 9);
+    expect(Array.from(vectors)).toEqual(Array.from(fixtureVectors()));
+    expect(ids).toEqual(Array.from(fixtureIds()));
+  });
+
+  it("a missing column, a string column, a truncated file and a bad footer are typed errors", async () => {
+    expect((await inputError(openVectorFile(join(FIX, "vectors.parquet"), { column: "vector" }))).code).toBe("INPUT_MISSING_COLUMN");
+    const wrong = await inputError(openVectorFile(join(FIX, "vectors.parquet"), { column: "label" }));
+    expect([wrong.code, wrong.row, wrong.column]).toEqual(["INPUT_WRONG_DTYPE", 0, "label"]);
+    const { dir, cleanup } = await tempDir();
+    const full = readFileSync(join(FIX, "vectors.parquet"));
+    const t = join(dir, "t.parquet");
+    await writeFile(t, full.subarray(0, full.length - 100));
+    expect(["INPUT_BAD_HEADER", "INPUT_TRUNCATED"]).toContain((await inputError(openVectorFile(t, { column: "embedding" }))).code);
+    const b = Buffer.from(full);
+    b.writeUInt32LE(0x7fffffff, b.length - 8);
+    const f = join(dir, "f.parquet");
+    await writeFile(f, b);
+    expect((await inputError(openVectorFile(f, { column: "embedding" }))).code).toBe("INPUT_BAD_HEADER");
+    await cleanup();
+  });
+
+  it("hostile bytes: any byte flip gives rows or a QuiverInputError", async () => {
+    const { dir, cleanup } = await tempDir();
+    const base = readFileSync(join(FIX, "vectors.parquet"));
+    const fc = await import("fast-check");
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), fc.integer({ min: 1, max: 255 }), async (at, x) => {
+        const b = Buffer.from(base);
+        b[at % b.length]! ^= x;
+        const f = join(dir, "flip.parquet");
+        await writeFile(f, b);
+        try {
+          await readAll(await openVectorFile(f, { column: "embedding", idColumn: "id" }), 16);
+        } catch (e) {
+          if (!(e instanceof QuiverInputError)) throw e;
+        }
+      }),
+      { numRuns: process.env.QUIVER_SOAK === "1" ? 20_000 : 200 },
+    );
+    await cleanup();
+  });
+});
+
+describe("Arrow List<float32> vector columns (in-memory IPC, allowList)", () => {
+  it("reads rows of one length and names the first row of another length", async () => {
+    const { scanArrowBytes } = await import("../src/readers/arrow.js");
+    const { Field, Float32, List, tableToIPC, vectorFromArray, Table } = await import("apache-arrow");
+    const listType = new List(new Field("item", new Float32(), true));
+    const rows = Array.from({ length: 12 }, (_, i) => [i, i + 0.5, -i]);
+    const ok = tableToIPC(new Table({ vector: vectorFromArray(rows, listType) }), "stream");
+    const r = await scanArrowBytes("mem.arrows", ok, "vector", undefined, true, 100);
+    expect(r.dim).toBe(3);
+    const { vectors } = await readAll(r, 5);
+    expect(Array.from(vectors)).toEqual(rows.flat());
+    const badRows = rows.map((x, i) => (i === 7 ? [1, 2] : x));
+    const bad = tableToIPC(new Table({ vector: vectorFromArray(badRows, listType) }), "stream");
+    const e = await inputError(scanArrowBytes("mem.arrows", bad, "vector", undefined, true, 100).then(async (x) => readAll(x, 5)));
+    expect([e.code, e.row]).toEqual(["INPUT_DIM_MISMATCH", 107]);
+    // without allowList a List column is the wrong type
+    expect((await inputError(scanArrowBytes("mem.arrows", ok, "vector", undefined))).code).toBe("INPUT_WRONG_DTYPE");
+  });
+});

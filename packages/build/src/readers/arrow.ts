@@ -89,6 +89,20 @@ export async function openArrowIpc(path: string, options: { column?: string; idC
   }
 }
 
+/**
+ * The same checks over Arrow IPC bytes already in memory (parquet-wasm's output): `allowList`
+ * also accepts a list<float32> vector column whose rows all have one length; `rowBase` offsets
+ * the row numbers in errors.
+ */
+export async function scanArrowBytes(name: string, bytes: Uint8Array, column: string, idColumn: string | undefined, allowList = false, rowBase = 0): Promise<VectorReader> {
+  try {
+    return await scan(FileBytes.fromBytes(name, bytes), name, column, idColumn, allowList, rowBase);
+  } catch (e) {
+    if (e instanceof BadFlatbuffer) throw new QuiverInputError("INPUT_BAD_HEADER", `malformed Arrow IPC metadata: ${e.message}`, { file: name });
+    throw e;
+  }
+}
+
 interface Message {
   readonly headerType: number;
   readonly header: FbTable | undefined;
@@ -146,7 +160,7 @@ function batchInfo(m: Message, file: string, rows: number, offset: number): Batc
   return { rows: length, body: m.body, bodyLength: m.bodyLength, nodes, buffers };
 }
 
-async function scan(f: FileBytes, file: string, column: string, idColumn: string | undefined): Promise<VectorReader> {
+async function scan(f: FileBytes, file: string, column: string, idColumn: string | undefined, allowList = false, rowBase = 0): Promise<VectorReader> {
   const head = await f.read(0, 8);
   let fields: FlatField[] | undefined;
   const batches: BatchInfo[] = [];
@@ -195,11 +209,23 @@ async function scan(f: FileBytes, file: string, column: string, idColumn: string
   if (vec === undefined) throw new QuiverInputError("INPUT_MISSING_COLUMN", `no column ${JSON.stringify(column.slice(0, 64))}; columns are ${fields.map((x) => JSON.stringify(x.name.slice(0, 32))).join(", ").slice(0, 300)}`, { file, column });
   const child = vec.children[0];
   const childFloat = child?.type?.i16(0, -1);
-  if (vec.typeType !== TYPE.fsl || vec.dictionary || child === undefined || child.typeType !== TYPE.float || childFloat !== 1) {
-    throw new QuiverInputError("INPUT_WRONG_DTYPE", "the vector column must be FixedSizeList<float32>", { file, column });
+  const isList = vec.typeType === TYPE.list && allowList;
+  if ((vec.typeType !== TYPE.fsl && !isList) || vec.dictionary || child === undefined || child.typeType !== TYPE.float || childFloat !== 1) {
+    throw new QuiverInputError("INPUT_WRONG_DTYPE", `the vector column must be FixedSizeList<float32>${allowList ? " or List<float32>" : ""}`, { file, column });
   }
-  const dim = vec.type!.i32(0);
-  if (dim < 1 || dim > 65_536) throw new QuiverInputError("INPUT_BAD_HEADER", `vector column list size ${dim}; expected [1, 65536]`, { file, column });
+  let dim = isList ? 0 : vec.type!.i32(0);
+  if (isList) {
+    // a list column's row length comes from the first non-empty batch's offsets (int32)
+    const b = batches.find((x) => x.rows > 0);
+    if (b !== undefined) {
+      const ob = b.buffers[vec.firstBuffer + 1];
+      if (ob === undefined || ob.length < (b.rows + 1) * 4) throw new QuiverInputError("INPUT_TRUNCATED", "list offsets buffer shorter than its rows", { file, column, row: rowBase });
+      const o = await f.read(b.body + ob.offset, 8);
+      const v = new DataView(o.buffer, o.byteOffset, 8);
+      dim = v.getInt32(4, true) - v.getInt32(0, true);
+    }
+  }
+  if (!(isList && dim === 0 && batches.every((b) => b.rows === 0)) && (dim < 1 || dim > 65_536)) throw new QuiverInputError("INPUT_DIM_MISMATCH", `vector length ${dim}; expected [1, 65536]`, { file, column, row: rowBase });
   let id: FlatField | undefined;
   if (idColumn !== undefined) {
     id = fields.find((x) => x.name === idColumn);
@@ -214,15 +240,16 @@ async function scan(f: FileBytes, file: string, column: string, idColumn: string
     want(b, child.firstNode, child.firstBuffer + 1);
     const fsl = b.nodes[vec.firstNode]!;
     const values = b.nodes[child.firstNode]!;
-    if (fsl.length !== b.rows || values.length !== b.rows * dim) throw new QuiverInputError("INPUT_DIM_MISMATCH", `record batch of ${b.rows} rows has ${values.length} vector values, expected ${b.rows * dim}`, { file, column, row: first });
-    if (b.buffers[child.firstBuffer + 1]!.length < b.rows * dim * 4) throw new QuiverInputError("INPUT_TRUNCATED", "vector values buffer shorter than its rows", { file, column, row: first });
+    if (fsl.length !== b.rows || (!isList && values.length !== b.rows * dim)) throw new QuiverInputError("INPUT_DIM_MISMATCH", `record batch of ${b.rows} rows has ${values.length} vector values, expected ${b.rows * dim}`, { file, column, row: rowBase + first });
+    if (isList) want(b, vec.firstNode, vec.firstBuffer + 1);
+    if (b.buffers[child.firstBuffer + 1]!.length < values.length * 4) throw new QuiverInputError("INPUT_TRUNCATED", "vector values buffer shorter than its rows", { file, column, row: rowBase + first });
     if (id !== undefined) {
       want(b, id.firstNode, id.firstBuffer + 1);
       if (b.nodes[id.firstNode]!.length !== b.rows || b.buffers[id.firstBuffer + 1]!.length < b.rows * 8) throw new QuiverInputError("INPUT_TRUNCATED", "id buffer shorter than its rows", { file, column: id.name, row: first });
     }
     first += b.rows;
   }
-  return new ArrowReader(f, file, column, dim, rows, batches, vec, child, id);
+  return new ArrowReader(f, file, column, dim, rows, batches, vec, child, id, isList, rowBase);
 }
 
 function flattenFields(tables: FbTable[], file: string): FlatField[] {
@@ -265,6 +292,8 @@ class ArrowReader implements VectorReader {
     private readonly vec: FlatField,
     private readonly child: FlatField,
     private readonly id: FlatField | undefined,
+    private readonly isList: boolean,
+    private readonly rowBase: number,
   ) {
     this.format = "arrow";
     this.hasIds = id !== undefined;
@@ -274,7 +303,7 @@ class ArrowReader implements VectorReader {
     if (b.nodes[node]!.nullCount === 0) return;
     const buf = b.buffers[field.firstBuffer]!;
     const row = buf.length === 0 ? 0 : firstNull(await this.f.read(b.body + buf.offset, Math.ceil((rows * perRow) / 8)), rows * perRow);
-    throw new QuiverInputError("INPUT_NON_FINITE", "null value; vectors and ids must be non-null", { file: this.file, column, row: first + Math.max(0, Math.floor(row / perRow)) });
+    throw new QuiverInputError("INPUT_NON_FINITE", "null value; vectors and ids must be non-null", { file: this.file, column, row: this.rowBase + first + Math.max(0, Math.floor(row / perRow)) });
   }
 
   async *batches(maxRows: number): AsyncIterable<VectorBatch> {
@@ -286,11 +315,25 @@ class ArrowReader implements VectorReader {
       await this.checkNulls(b, this.child, this.child.firstNode, b.rows, first, this.column, dim);
       if (this.id !== undefined) await this.checkNulls(b, this.id, this.id.firstNode, b.rows, first, this.id.name, 1);
       const data = b.buffers[this.child.firstBuffer + 1]!;
+      let base = 0;
+      if (this.isList && b.rows > 0) {
+        // every row must have exactly dim values: offsets[i] = offsets[0] + i * dim
+        const ob = b.buffers[this.vec.firstBuffer + 1]!;
+        const raw = await this.f.read(b.body + ob.offset, (b.rows + 1) * 4);
+        const off = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+        base = off.getInt32(0, true);
+        for (let i = 1; i <= b.rows; i++) {
+          if (off.getInt32(i * 4, true) - off.getInt32((i - 1) * 4, true) !== dim) {
+            throw new QuiverInputError("INPUT_DIM_MISMATCH", `row has ${off.getInt32(i * 4, true) - off.getInt32((i - 1) * 4, true)} values, the file's rows ${dim}`, { file: this.file, column: this.column, row: this.rowBase + first + i - 1 });
+          }
+        }
+        if (base < 0 || (base + b.rows * dim) * 4 > data.length) throw new QuiverInputError("INPUT_BAD_HEADER", "list offsets point outside the values buffer", { file: this.file, column: this.column, row: this.rowBase + first });
+      }
       for (let r = 0; r < b.rows; r += per) {
         const rows = Math.min(per, b.rows - r);
-        const bytes = await this.f.read(b.body + data.offset + r * dim * 4, rows * dim * 4);
+        const bytes = await this.f.read(b.body + data.offset + (base + r * dim) * 4, rows * dim * 4);
         const vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);
-        checkFinite(vectors, rows, dim, first + r, this.file, this.column);
+        checkFinite(vectors, rows, dim, this.rowBase + first + r, this.file, this.column);
         if (this.id === undefined) yield { vectors, rows, firstRow: first + r };
         else {
           const ib = b.buffers[this.id.firstBuffer + 1]!;
@@ -298,7 +341,7 @@ class ArrowReader implements VectorReader {
           const ids = new BigUint64Array(raw.buffer, raw.byteOffset, rows);
           if (this.id.type!.u8(1) === 1) {
             // signed int64: negative ids are not row ids
-            for (let i = 0; i < rows; i++) if (ids[i]! >= 1n << 63n) throw new QuiverInputError("INPUT_WRONG_DTYPE", "negative id", { file: this.file, column: this.id.name, row: first + r + i });
+            for (let i = 0; i < rows; i++) if (ids[i]! >= 1n << 63n) throw new QuiverInputError("INPUT_WRONG_DTYPE", "negative id", { file: this.file, column: this.id.name, row: this.rowBase + first + r + i });
           }
           yield { vectors, rows, firstRow: first + r, ids };
         }
