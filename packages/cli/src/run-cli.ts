@@ -112,6 +112,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
       .requiredOption("--out <index>", "index file to write")
       .option("--model <file>", "a trained model file (quiver train) instead of training")
+      .option("--assignments <file>", "precomputed partition of each row, a 1-d uint32 .npy (needs --model)")
       .option("--resume", "resume from the committed phases of an interrupted build of the same input and options"),
   ).action((input: string, opts: Parameters<typeof buildCommand>[1], _c: Command) => run("build", () => buildCommand(input, opts, io))());
 

@@ -66,6 +66,12 @@ describe("quiver build / search / train / finalize / artifact validate / inspect
     expect(ii.out).toContain("numRows");
     const sections = await cli(["inspect", "from-model.qvr", "--sections"], dir);
     expect(sections.out).toContain("crc32");
+    // precomputed assignments (row i -> partition i % 6) decide the partitions
+    writeFileSync(join(dir, "assign.npy"), encodeNpy("<u4", [N], new Uint8Array(Uint32Array.from({ length: N }, (_, i) => i % 6).buffer)));
+    const pre = await cli(["build", "v.npy", "--model", "m.qvm", "--assignments", "assign.npy", "--out", "pre.qvr", "--threads", "1", "--quiet"], dir);
+    expect(pre.code, pre.err).toBe(0);
+    const pj = JSON.parse((await cli(["inspect", "pre.qvr", "--json"], dir)).out) as { summary: { rowsPerPartition: number[] } };
+    expect(pj.summary.rowsPerPartition).toEqual([500, 500, 500, 500, 500, 500]);
   });
 
   it("finalize validates an artifact first; artifact validate lists problems and exits 1", async () => {

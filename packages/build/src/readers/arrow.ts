@@ -208,6 +208,7 @@ async function scan(f: FileBytes, file: string, column: string, idColumn: string
   const vec = fields.find((x) => x.name === column);
   if (vec === undefined) throw new QuiverInputError("INPUT_MISSING_COLUMN", `no column ${JSON.stringify(column.slice(0, 64))}; columns are ${fields.map((x) => JSON.stringify(x.name.slice(0, 32))).join(", ").slice(0, 300)}`, { file, column });
   const child = vec.children[0];
+  if (vec.type === undefined || (child !== undefined && child.type === undefined)) throw new QuiverInputError("INPUT_BAD_HEADER", "a schema field without its type table", { file, column });
   const childFloat = child?.type?.i16(0, -1);
   const isList = vec.typeType === TYPE.list && allowList;
   if ((vec.typeType !== TYPE.fsl && !isList) || vec.dictionary || child === undefined || child.typeType !== TYPE.float || childFloat !== 1) {
@@ -230,7 +231,7 @@ async function scan(f: FileBytes, file: string, column: string, idColumn: string
   if (idColumn !== undefined) {
     id = fields.find((x) => x.name === idColumn);
     if (id === undefined) throw new QuiverInputError("INPUT_MISSING_COLUMN", `no id column ${JSON.stringify(idColumn.slice(0, 64))}`, { file, column: idColumn });
-    if (id.typeType !== TYPE.int || id.dictionary || id.type!.i32(0) !== 64) throw new QuiverInputError("INPUT_WRONG_DTYPE", "the id column must be uint64 or int64", { file, column: idColumn });
+    if (id.typeType !== TYPE.int || id.dictionary || id.type === undefined || id.type.i32(0) !== 64) throw new QuiverInputError("INPUT_WRONG_DTYPE", "the id column must be uint64 or int64", { file, column: idColumn });
   }
   const want = (b: BatchInfo, node: number, buffer: number): void => {
     if (node >= b.nodes.length || buffer >= b.buffers.length) throw new QuiverInputError("INPUT_BAD_HEADER", "record batch has fewer field nodes or buffers than its schema", { file });

@@ -58,6 +58,11 @@ export async function readNpyHeader(f: FileBytes): Promise<NpyHeader> {
   return { descr, shape, dataOffset: start + len };
 }
 
+/** {@link readNpyHeader} of `.npy` bytes in memory (`name` appears in errors). */
+export async function readNpyHeaderFromBytes(name: string, bytes: Uint8Array): Promise<NpyHeader> {
+  return readNpyHeader(FileBytes.fromBytes(name, bytes));
+}
+
 /** Options of {@link openNpy}. */
 export interface NpyOptions {
   /** A `.npy` of uint64 (`<u8`) row ids, one per vector row. */

@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
 import { DiskCacheBackend, IndexCache } from "@quiver/cache";
-import { type BuildTuning, buildIndex, encodeModelFile, finalizeFromArtifact, openVectorFile, parseByteSize, trainModel } from "@quiver/build";
+import { type BuildTuning, buildIndex, encodeModelFile, finalizeFromArtifact, openVectorFile, parseByteSize, readNpyHeaderFromBytes, trainModel } from "@quiver/build";
 import { QuiverArgumentError } from "@quiver/format";
 import { type DistanceType, type QuantizerKind, openVectorIndex } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
@@ -55,7 +55,20 @@ function localTarget(cwd: string, out: string): { store: LocalDirectoryStore; pa
 }
 
 /** `quiver build <input> --out <path> ...`. */
-export async function buildCommand(input: string, f: TuningFlags & { out: string; model?: string; resume?: boolean }, io: CliIo): Promise<number> {
+/** A 1-d uint32 `.npy` of partition assignments (row -> partition), read whole (4 bytes per row). */
+async function loadAssignments(path: string): Promise<Uint32Array> {
+  const r = await readFile(path);
+  const bytes = new Uint8Array(r.buffer, r.byteOffset, r.byteLength);
+  const f = await readNpyHeaderFromBytes(path, bytes);
+  if ((f.descr !== "<u4" && f.descr !== "=u4") || f.shape.length !== 1) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "--assignments", expected: "a 1-d uint32 (<u4) .npy, one partition per row", given: `${f.descr} of shape (${f.shape.join(", ")})` });
+  }
+  const n = f.shape[0]!;
+  if (bytes.byteLength < f.dataOffset + n * 4) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "--assignments", expected: `${n} uint32 values`, given: `${bytes.byteLength - f.dataOffset} data bytes` });
+  return new Uint32Array(bytes.slice(f.dataOffset, f.dataOffset + n * 4).buffer);
+}
+
+export async function buildCommand(input: string, f: TuningFlags & { out: string; model?: string; resume?: boolean; assignments?: string }, io: CliIo): Promise<number> {
   const target = localTarget(io.cwd, f.out);
   await mkdir(dirname(target.file), { recursive: true });
   const progress = phaseProgress(io, f.quiet === true || f.json === true ? f.quiet === true : false);
@@ -67,6 +80,7 @@ export async function buildCommand(input: string, f: TuningFlags & { out: string
     ...tuningOf(f),
     ...inputOptions(f, io.cwd),
     ...(model === undefined ? {} : { model }),
+    ...(f.assignments === undefined ? {} : { partitionAssignments: await loadAssignments(resolve(io.cwd, f.assignments)) }),
     ...(f.resume === true ? { resume: true } : {}),
     onProgress: (e) => progress.update(e.phase, e.done, e.total, e.phase === "finalize" ? "partitions" : "rows"),
   });
