@@ -12,12 +12,15 @@ const FIX = fileURLToPath(new URL("./fixtures/", import.meta.url));
 async function readAll(r: VectorReader, batch: number): Promise<{ vectors: Float32Array; ids: bigint[] }> {
   const out = new Float32Array((r.numRows ?? 0) * r.dim);
   const ids: bigint[] = [];
-  for await (const b of r.batches(batch)) {
-    expect(b.rows).toBeLessThanOrEqual(batch);
-    out.set(b.vectors, b.firstRow * r.dim);
-    if (b.ids !== undefined) ids.push(...b.ids);
+  try {
+    for await (const b of r.batches(batch)) {
+      expect(b.rows).toBeLessThanOrEqual(batch);
+      out.set(b.vectors, b.firstRow * r.dim);
+      if (b.ids !== undefined) ids.push(...b.ids);
+    }
+  } finally {
+    await r.close();
   }
-  await r.close();
   return { vectors: out, ids };
 }
 
