@@ -13,7 +13,16 @@ const timer = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 50);
 const t = performance.now();
-const r = await buildIndex({ input: input!, store: new LocalDirectoryStore(storeDir!), path: "index.qvr", ...options });
+const phaseRss: Record<string, number> = {};
+const r = await buildIndex({
+  input: input!,
+  store: new LocalDirectoryStore(storeDir!),
+  path: "index.qvr",
+  ...options,
+  onProgress: (e) => {
+    phaseRss[e.phase] = Math.max(phaseRss[e.phase] ?? 0, process.memoryUsage().rss);
+  },
+});
 const totalMs = performance.now() - t;
 clearInterval(timer);
 process.stdout.write(
@@ -25,5 +34,6 @@ process.stdout.write(
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     sampledPeakRssBytes: peak,
     startRssBytes: baseRss,
+    phaseRssMiB: Object.fromEntries(Object.entries(phaseRss).map(([k, v]) => [k, v >> 20])),
   })}\n`,
 );
