@@ -12,13 +12,13 @@ import { decodeFrame } from "@quiver/format";
 import {
   type QuantizerKind,
   bruteForceKnn,
-  buildIvfIndex,
   gaussianMixture,
   openVectorIndex,
   partitionEntryCodecs,
   recallAtK,
 } from "@quiver/ivf";
 import { LatencyStore, MemoryObjectStore } from "@quiver/store";
+import { buildIndexInMemory } from "@quiver/build";
 import type { BenchContext, BenchResult } from "./run.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -42,7 +42,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   for (const kind of kinds) {
     ctx.progress(`build ${kind}`);
     const store = kind === "pq" ? pqStore : new MemoryObjectStore();
-    const built = await buildIvfIndex(store, "idx", data, n, dim, { quantizer: kind, distance: "l2", numPartitions: P, seed: 3, storeRawVectors: kind !== "flat", ...(kind === "pq" ? { numSubVectors: Math.max(1, dim / 8) } : {}) });
+    const built = await buildIndexInMemory({ store, path: "idx", vectors: data, dim, quantizer: kind, distanceType: "l2", numPartitions: P, seed: 3, storeRawVectors: kind !== "flat", ...(kind === "pq" ? { numSubVectors: Math.max(1, dim / 8) } : {}) });
     const index = await openVectorIndex(store, "idx", { cache: IndexCache.inMemory(2 ** 31) });
     await index.prewarm();
     const passes: { nprobes: number; refine?: number }[] = [1, 5, 10, 20, 50].map((nprobes) => ({ nprobes }));

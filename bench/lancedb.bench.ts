@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { DiskCacheBackend, IndexCache, MemoryCacheBackend, TieredCacheBackend } from "@quiver/cache";
-import { bruteForceKnn, buildIvfIndex, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { buildIndexInMemory } from "@quiver/build";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import type { BenchContext, BenchResult } from "./run.js";
@@ -90,7 +91,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     ctx.progress("Quiver: build IVF_PQ");
     const store = new LocalDirectoryStore(join(dir, "quiver"));
     t = performance.now();
-    const { identity } = await buildIvfIndex(store, "vectors/index.qvr", data, n, dim, { quantizer: "pq", distance: "l2", numPartitions: P, numSubVectors: m, seed: 3 });
+    const { identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: "l2", numPartitions: P, numSubVectors: m, seed: 3 });
     const quiverBuild = performance.now() - t;
     // Quiver's default in-process cache (the counterpart of LanceDB's in-memory index cache), and a
     // memory-over-disk tiered cache as a deployment that survives restarts would run it.

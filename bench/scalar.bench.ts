@@ -17,7 +17,8 @@ import { type BitmapIndex, type ScalarFilter, bitmapIndexStateCodec, bitmapValue
 import { type BTreeIndex, btreeIndexStateCodec, btreePageCodec, buildBTreeIndex, openBTreeIndex } from "@quiver/btree";
 import { type CacheBackend, DiskCacheBackend, IndexCache, MemoryCacheBackend, TieredCacheBackend, encodeCacheEntry } from "@quiver/cache";
 import { RedisCacheBackend } from "@quiver/cache-redis";
-import { buildIvfIndex, gaussianMixture, openVectorIndex } from "@quiver/ivf";
+import { buildIndexInMemory } from "@quiver/build";
+import { gaussianMixture, openVectorIndex } from "@quiver/ivf";
 import { ScalarQuery, filteredBruteForce, filteredVectorQuery } from "@quiver/query";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, List, RecordBatch, Schema, Struct, Table, Utf8, makeData, vectorFromArray } from "apache-arrow";
@@ -137,7 +138,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     qBuild.tags = (await time(() => buildLabelListIndex(store, "t/tags", [{ rowIds, values: c.tags }], { valueType: "int32" }))).ms;
     qBuild.bucket = (await time(() => buildBTreeIndex(store, "t/bucket", [{ rowIds, values: c.bucket }], { valueType: "int32" }))).ms;
     ctx.progress("Quiver: IVF_FLAT");
-    qBuild.vector = (await time(() => buildIvfIndex(store, "t/vector.ivf", c.vectors, n, dim, { quantizer: "flat", distance: "l2", numPartitions: P, seed: 3, rowIds }))).ms;
+    qBuild.vector = (await time(() => buildIndexInMemory({ store, path: "t/vector.ivf", vectors: c.vectors, dim, quantizer: "flat", distanceType: "l2", numPartitions: P, seed: 3, ids: rowIds }))).ms;
 
     // Prewarm through a disk cache (and Redis), then reconstruct from a new backend instance.
     ctx.progress("Quiver: prewarm");

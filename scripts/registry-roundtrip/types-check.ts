@@ -11,7 +11,8 @@ import type { ConformanceReport } from "@quiver/conformance";
 import { ConformanceRootError, resolveConformanceRoot } from "@quiver/conformance";
 import { QuiverFormatError, decodeFrame } from "@quiver/format";
 import type { VectorSearchHit } from "@quiver/ivf";
-import { buildIvfIndex, openVectorIndex } from "@quiver/ivf";
+import { buildIndexInMemory } from "@quiver/build";
+import { openVectorIndex } from "@quiver/ivf";
 import type { ObjectStore } from "@quiver/store";
 import { IoStatsStore, MemoryObjectStore } from "@quiver/store";
 
@@ -20,13 +21,13 @@ type NotAny<T> = 0 extends 1 & T ? never : true;
 export const published: [
   NotAny<PartitionSource>, NotAny<CacheBackend>, NotAny<IndexCache>, NotAny<CliIo>, NotAny<typeof runCli>,
   NotAny<ConformanceReport>, NotAny<ConformanceRootError>, NotAny<QuiverFormatError>, NotAny<VectorSearchHit>,
-  NotAny<typeof buildIvfIndex>, NotAny<ObjectStore>, NotAny<IoStatsStore>, NotAny<Awaited<ReturnType<typeof openVectorIndex>>>,
+  NotAny<typeof buildIndexInMemory>, NotAny<ObjectStore>, NotAny<IoStatsStore>, NotAny<Awaited<ReturnType<typeof openVectorIndex>>>,
 ] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 export async function typed(): Promise<number> {
   const store: ObjectStore = new IoStatsStore(new MemoryObjectStore());
   const cache = IndexCache.inMemory();
-  await buildIvfIndex(store, "v.qvr", new Float32Array(64), 4, 16, { quantizer: "flat", distance: "l2", numPartitions: 1 });
+  await buildIndexInMemory({ store, path: "v.qvr", vectors: new Float32Array(64), dim: 16, quantizer: "flat", distanceType: "l2", numPartitions: 1 });
   const index = await openVectorIndex(store, "v.qvr", { cache });
   const hits: readonly VectorSearchHit[] = await index.search(new Float32Array(16), { k: 1 });
   const first: number | bigint | undefined = hits[0]?.id;

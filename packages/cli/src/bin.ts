@@ -8,7 +8,8 @@ runCli(process.argv.slice(2), processIo()).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`quiver: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    // runCli maps every error of a command; this is a bug in the CLI itself
+    process.stderr.write(`quiver: internal error: ${e instanceof Error ? (process.argv.includes("--debug") ? (e.stack ?? e.message) : e.message) : String(e)}\n`);
     process.exitCode = 1;
   },
 );

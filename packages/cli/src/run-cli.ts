@@ -1,57 +1,218 @@
-/** The `quiver` command line: dispatch to `src/commands/*`. */
+/**
+ * The `quiver` command line on commander: `--help` on every command, `--version`, unknown options
+ * and bad values rejected with one line and exit 2, typed errors printed as `code: message (hint)`
+ * (stack only with `--debug`), exit 1 for failures. Exit codes: 0 success, 1 failure (typed error,
+ * invalid object, failed conformance case, reopen that touched the store), 2 usage error.
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DISTANCE_TYPES, QUANTIZERS, parseByteSize } from "@quiver/build";
 import { ConformanceRootError } from "@quiver/conformance";
+import { QuiverArgumentError } from "@quiver/format";
 import { adapterCommand } from "./commands/adapter.js";
+import { artifactValidateCommand } from "./commands/artifact.js";
 import { conformanceCommand } from "./commands/conformance.js";
 import { fixturesCommand } from "./commands/fixtures.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { mainCommand } from "./commands/main.js";
+import { buildCommand, finalizeCommand, searchCommand, trainCommand } from "./commands/pipeline-commands.js";
+import { reportFailure } from "./errors-output.js";
 import { type CliIo, UsageError } from "./io.js";
 
-const COMMANDS: Readonly<Record<string, (args: readonly string[], io: CliIo) => Promise<number>>> = {
-  main: mainCommand,
+/** Exit codes of the `quiver` command. */
+export const EXIT_CODES = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** The version printed by `--version` (this package's). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Commands whose flags their own handlers parse (their logic lives in @quiver/conformance). */
+const PASS_THROUGH: Readonly<Record<string, (args: readonly string[], io: CliIo) => Promise<number>>> = {
   conformance: conformanceCommand,
-  inspect: inspectCommand,
   adapter: adapterCommand,
   fixtures: fixturesCommand,
 };
 
-/** Usage text. */
-export const USAGE = `usage: quiver <command> [options]
+/** Short usage text (also `quiver --help`'s first lines). */
+export const USAGE = `usage: quiver <command> [options]   (quiver <command> --help for each)
 
-  main [--rows N] [--queries N] [--partitions N] [--work-dir D] [--keep]
-                                         end-to-end job: build IVF_PQ, prewarm a disk cache, reopen in a fresh process with 0 reads, query, recall@10
-  conformance [--json] [--adapter-cmd "<cmd>"] [--area <area>]... [--operation <op>]... [--require-all] [--root <dir>] [--concurrency <n>]
-                                         run the conformance catalog against an adapter
-  inspect <file> [--json]                frame header and section table of a Quiver frame
-  adapter capabilities                   the reference implementation behind the CLI contract
-  adapter decode <fixture> --operation <op> [--input <json-file>]
-  adapter encode <sidecar.json> --operation <op>
-  fixtures check [--root <repo>]         regenerate fixtures in a temp dir and compare
+  build <input> --out <index>     build an IVF index from .npy / .fvecs / .bvecs through the resumable pipeline
+  search <index> --query <q>      k nearest neighbours of a vector or of each row of a vector file
+  train <input> --out <model>     sample and train the IVF centroids and quantizer into a model file
+  finalize <artifact> --model <m> --out <index>
+                                  validate an external partition artifact and finalize it into an index
+  artifact validate <dir>         every problem of a partition artifact (exit 1 when invalid)
+  inspect <file|dir>              what a Quiver object is (index, model, cache entry, artifact), --sections, --json
+  main                            end-to-end job: build IVF_PQ, prewarm a disk cache, reopen with 0 reads, query, recall@10
+  conformance                     run the conformance catalog against an adapter
+  adapter capabilities | decode | encode
+                                  the reference implementation behind the CLI contract
+  fixtures check                  regenerate fixtures in a temp dir and compare
+
+exit codes: 0 success, 1 failure, 2 usage error
 `;
 
-/** Run one invocation; returns the exit code (2 for usage errors). */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    io.stdout(USAGE);
-    return name === undefined ? 2 : 0;
-  }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) {
-    io.stderr(`quiver: unknown command "${name}"\n${USAGE}`);
-    return 2;
-  }
+function intIn(min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^-?\d+$/.test(v.trim())) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function byteSize(v: string): string {
   try {
-    return await command(args, io);
+    parseByteSize(v);
+  } catch {
+    throw new InvalidArgumentError("expected a size such as 1GiB, 512MiB or 1073741824");
+  }
+  return v;
+}
+
+function tuningOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option("--metric <type>", "distance type (default l2)").choices(DISTANCE_TYPES as string[]))
+    .addOption(new Option("--quantizer <kind>", "quantizer (default pq)").choices(QUANTIZERS as string[]))
+    .option("--partitions <n>", "IVF partitions (default: rows / target partition size, at most 4096)", intIn(1, 65_536))
+    .option("--sub-vectors <m>", "PQ sub-vectors (default dim/16)", intIn(1, 65_536))
+    .option("--budget <size>", "memory budget, e.g. 1GiB (default 1GiB)", byteSize)
+    .option("--seed <n>", "seed of sampling and training (default 42)", intIn(0, 0xffff_ffff))
+    .option("--threads <n>", "worker threads (default: all cores)", intIn(1, 256))
+    .option("--column <name>", "vector column of an Arrow / Parquet input (default vector)")
+    .option("--id-column <name>", "uint64 id column of an Arrow / Parquet input (default: row numbers)")
+    .option("--ids <file>", "uint64 .npy of row ids for an .npy input")
+    .option("--json", "print a JSON summary")
+    .option("--quiet", "no progress output");
+}
+
+/** Run one invocation; returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const debug = argv.includes("--debug");
+  const rest = argv.filter((a) => a !== "--debug");
+  const name = rest[0];
+  if (name !== undefined && Object.hasOwn(PASS_THROUGH, name) && !rest.slice(1).some((a) => a === "--help" || a === "-h")) {
+    return guarded(name, () => PASS_THROUGH[name]!(rest.slice(1), io), io, debug);
+  }
+  let code = 0;
+  const run = (cmd: string, f: () => Promise<number>) => async () => {
+    code = await guarded(cmd, f, io, debug);
+  };
+  const program = new Command("quiver")
+    .description("Quiver: IVF vector index build, search and conformance tools")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .showSuggestionAfterError(true)
+    .version(VERSION, "-V, --version", "print the version")
+    .option("--debug", "print stack traces of errors")
+    .addHelpText("after", "\nexit codes: 0 success, 1 failure, 2 usage error\n");
+
+  tuningOptions(
+    program
+      .command("build")
+      .description("build an IVF index from a vector file through the resumable pipeline (sample, train, assign+encode -> artifact, finalize)")
+      .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
+      .requiredOption("--out <index>", "index file to write")
+      .option("--model <file>", "a trained model file (quiver train) instead of training")
+      .option("--assignments <file>", "precomputed partition of each row, a 1-d uint32 .npy (needs --model)")
+      .option("--resume", "resume from the committed phases of an interrupted build of the same input and options"),
+  ).action((input: string, opts: Parameters<typeof buildCommand>[1], _c: Command) => run("build", () => buildCommand(input, opts, io))());
+
+  tuningOptions(
+    program
+      .command("train")
+      .description("sample the input in one pass and train the IVF centroids and the quantizer into a model file (spec/model.md)")
+      .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
+      .requiredOption("--out <model>", "model file to write"),
+  ).action((input: string, opts: Parameters<typeof trainCommand>[1]) => run("train", () => trainCommand(input, opts, io))());
+
+  program
+    .command("finalize")
+    .description("validate a partition artifact (any engine's) and finalize it with a model into an index")
+    .argument("<artifact>", "artifact directory (manifest.json, ranges table, buckets/)")
+    .requiredOption("--model <file>", "the model the artifact was encoded with")
+    .requiredOption("--out <index>", "index file to write")
+    .option("--json", "print a JSON summary")
+    .option("--quiet", "no progress output")
+    .action((dir: string, opts: Parameters<typeof finalizeCommand>[1]) => run("finalize", () => finalizeCommand(dir, opts, io))());
+
+  program
+    .command("search")
+    .description("the k nearest neighbours of a query vector, or of each row of a vector file")
+    .argument("<index>", "index file")
+    .requiredOption("--query <file|vector>", 'a vector file (.npy/.fvecs/.bvecs) or comma-separated values, e.g. "0.1,0.2,..."')
+    .option("-k, --k <n>", "results per query", intIn(1, 10_000), 10)
+    .option("--nprobes <n>", "partitions probed", intIn(1, 65_536), 20)
+    .option("--refine <factor>", "re-rank k x factor candidates exactly (needs raw vectors)", intIn(1, 1000))
+    .option("--cache <dir>", "a disk cache directory (warm reopens read nothing from the index file)")
+    .option("--json", "print JSON (ids are numbers below 2^53, decimal strings above)")
+    .action((index: string, opts: Parameters<typeof searchCommand>[1]) => run("search", () => searchCommand(index, opts, io))());
+
+  program
+    .command("artifact")
+    .description("partition artifact tools")
+    .command("validate")
+    .description("check a whole partition artifact and print every problem with its code; exit 1 when invalid")
+    .argument("<dir>", "artifact directory")
+    .option("--json", "print JSON")
+    .action((dir: string, opts: { json?: boolean }) => run("artifact validate", () => artifactValidateCommand(dir, opts, io))());
+
+  program
+    .command("inspect")
+    .description("recognise a Quiver object (index, model file, cache entry, disk cache entry, artifact directory) and summarise it")
+    .argument("<file>", "file or artifact directory")
+    .option("--sections", "also print the container section table (CRC of every section checked)")
+    .option("--json", "print everything as JSON")
+    .action((file: string, opts: { json?: boolean; sections?: boolean }) => run("inspect", () => inspectCommand(file, opts, io))());
+
+  program
+    .command("main")
+    .description("end-to-end job: build IVF_PQ through the pipeline, prewarm a disk cache, reopen in a fresh process with 0 store reads, query, recall@10")
+    .option("--rows <n>", "rows (default 200000)", intIn(1, 100_000_000))
+    .option("--queries <n>", "queries (default 1000)", intIn(1, 1_000_000))
+    .option("--partitions <n>", "IVF partitions (default 256)", intIn(1, 65_536))
+    .option("--work-dir <dir>", "where the store and cache go (default: a temp dir, removed)")
+    .option("--keep", "keep the work directory")
+    .action((opts: Parameters<typeof mainCommand>[0]) => run("main", () => mainCommand(opts, io))());
+
+  for (const [cmd, description] of [
+    ["conformance", "run the conformance catalog against an adapter (flags: see @quiver/conformance: --json --adapter-cmd --area --concurrency ...)"],
+    ["adapter", "capabilities | decode <fixture> --operation <op> [--input <json>] | encode <sidecar> --operation <op>"],
+    ["fixtures", "check [--root <repo>]: regenerate fixtures in a temp dir and compare"],
+  ] as const) {
+    program.command(cmd).description(description).allowUnknownOption().allowExcessArguments().argument("[args...]");
+  }
+
+  try {
+    await program.parseAsync([...rest], { from: "user" });
+    return code;
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof TypeError && (e as { code?: unknown }).code?.toString().startsWith("ERR_PARSE_ARGS") === true)) {
-      io.stderr(`quiver ${name}: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof ConformanceRootError) {
-      io.stderr(`quiver ${name}: ${e.code}: ${e.message} (${e.hint})\n`);
-      return 2;
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+      return EXIT_CODES.usage;
     }
     throw e;
+  }
+}
+
+/** Run a command, mapping failures to exit codes and one-line messages. */
+async function guarded(name: string, f: () => Promise<number>, io: CliIo, debug: boolean): Promise<number> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof TypeError && String((e as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS"))) {
+      io.stderr(`quiver ${name}: ${e.message.split("\n")[0]}\n`);
+      return EXIT_CODES.usage;
+    }
+    if (e instanceof QuiverArgumentError && e.argument.startsWith("--")) {
+      reportFailure(io, name, e, debug);
+      return EXIT_CODES.usage;
+    }
+    // No catalog where --root (or the installed package) points: the caller's setup, one line, exit 2.
+    if (e instanceof ConformanceRootError) {
+      io.stderr(`quiver ${name}: ${e.code}: ${e.message} (${e.hint})\n`);
+      return EXIT_CODES.usage;
+    }
+    reportFailure(io, name, e, debug);
+    return EXIT_CODES.failure;
   }
 }

@@ -32,7 +32,7 @@ describe("quiver inspect", () => {
   it("prints the header and section table of a valid frame, as text and as JSON", async () => {
     const entry = containerValid.find((c) => c.name === "base-three-sections") ?? containerValid[0]!;
     const frame = decodeFrame(new Uint8Array(readFileSync(join(root, entry.fixture))));
-    const text = await cli(["inspect", entry.fixture]);
+    const text = await cli(["inspect", entry.fixture, "--sections"]);
     expect(text.code).toBe(0);
     expect(text.out).toContain(`kind               ${frame.kind} (kind_version ${frame.kindVersion})`);
     expect(text.out).toContain(`frame length       ${frame.frameLength}`);
@@ -68,7 +68,7 @@ describe("quiver inspect", () => {
     expect((await cli(["inspect", "x", "--bogus"])).code).toBe(2);
     expect((await cli(["nope"])).code).toBe(2);
     expect((await cli([])).code).toBe(2);
-    expect((await cli(["help"])).out).toContain("usage: quiver");
+    expect((await cli(["help"])).out).toContain("Usage: quiver");
   });
 });
 

@@ -43,7 +43,5 @@ export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_K,
 export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH } from "./identity.js";
 export type { IdentityInput } from "./identity.js";
 export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, VectorQuery, IvfCacheRejects } from "./reader.js";
-export { buildIvfIndex, DEFAULT_QUANTIZER_SAMPLE } from "./build.js";
-export type { BuildIvfIndexOptions, IvfBuildResult } from "./build.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";
 export type { GaussianMixtureOptions } from "./dataset.js";

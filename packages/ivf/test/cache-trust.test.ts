@@ -16,13 +16,13 @@ import {
   type IvfIndexState,
   type IvfPartitionEntry,
   type VectorSearchHit,
-  buildIvfIndex,
   gaussianMixture,
   ivfIndexStateCodec,
   openVectorIndex,
   partitionEntryCodecs,
   writeIvfIndex,
 } from "../src/index.js";
+import { buildIvfIndex } from "./build-index-helper.js";
 import { syntheticIndexInput } from "./helpers.js";
 
 const PATH = "idx/index.qvr";

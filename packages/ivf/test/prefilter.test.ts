@@ -1,6 +1,7 @@
 import { MemoryObjectStore } from "@quiver/store";
 import { expect, it } from "vitest";
-import { buildIvfIndex, gaussianMixture, openVectorIndex } from "../src/index.js";
+import { gaussianMixture, openVectorIndex } from "../src/index.js";
+import { buildIvfIndex } from "./build-index-helper.js";
 
 it("search with a prefilter returns only rows the filter holds, nearest first", async () => {
   const n = 600;

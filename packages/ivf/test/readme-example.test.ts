@@ -17,7 +17,9 @@ it("the README example runs and prints what its comments say", { timeout: 180_00
   const readme = readFileSync(join(pkg, "README.md"), "utf8");
   const code = /## Example\s+```(?:ts|js)\n([\s\S]*?)```/.exec(readme)![1]!;
   const dir = mkdtempSync(join(tmpdir(), "quiver-ivf-readme-"));
-  const file = join(pkg, `.readme-example-${process.pid}.ts`);
+  // In the repository root (whose devDependencies link every workspace package): the example also
+  // imports @quiver/build, which sits above this package.
+  const file = join(repoRoot, `.readme-example-ivf-${process.pid}.ts`);
   try {
     writeFileSync(file, code.replaceAll("/tmp/quiver-example", dir));
     const out = execFileSync(process.execPath, ["--import", "tsx", "--conditions=quiver-source", file], { cwd: repoRoot, encoding: "utf8" });

@@ -1,7 +1,8 @@
 import { IndexCache } from "@quiver/cache";
 import { IoStatsStore, MemoryObjectStore } from "@quiver/store";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type IvfVectorIndex, type QuantizerKind, bruteForceKnn, buildIvfIndex, gaussianMixture, openVectorIndex, recallAtK } from "../src/index.js";
+import { type IvfVectorIndex, type QuantizerKind, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "../src/index.js";
+import { buildIvfIndex } from "./build-index-helper.js";
 
 const N = 3000;
 const DIM = 32;

@@ -13,7 +13,8 @@ import { RedisCacheBackend } from "@quiver/cache-redis";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisServerHandle, redisServerUnavailable, startRedisServer } from "../../cache-redis/test/redis-server.js";
-import { PARTITION_TYPE_NAMES, type QuantizerKind, type VectorSearchHit, buildIvfIndex, gaussianMixture, openVectorIndex, prewarm } from "../src/index.js";
+import { PARTITION_TYPE_NAMES, type QuantizerKind, type VectorSearchHit, gaussianMixture, openVectorIndex, prewarm } from "../src/index.js";
+import { buildIvfIndex } from "./build-index-helper.js";
 
 const N = 4000;
 const DIM = 32;

@@ -12,7 +12,8 @@ import { type ScalarFilter, buildBitmapIndex, openBitmapIndex } from "@quiver/bi
 import { buildBTreeIndex, openBTreeIndex } from "@quiver/btree";
 import { DiskCacheBackend, IndexCache } from "@quiver/cache";
 import { checkInteger, checkOptions } from "@quiver/format";
-import { buildIvfIndex, gaussianMixture, openVectorIndex } from "@quiver/ivf";
+import { buildIndexInMemory } from "@quiver/build";
+import { gaussianMixture, openVectorIndex } from "@quiver/ivf";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { ScalarQuery, filteredBruteForce, filteredVectorQuery } from "./query.js";
 
@@ -61,7 +62,7 @@ export async function runFilteredJob(options: FilteredJobOptions = {}): Promise<
     const rowIds = BigUint64Array.from({ length: n }, (_, i) => (BigInt(i >> 13) << 32n) | BigInt(i & 8191));
     const category = Array.from({ length: n }, (_, i) => CATEGORIES[(i * 2654435761) % 16 >>> 0]!);
     const price = Array.from({ length: n }, (_, i) => ((i * 40503) % 10_007) / 100.07);
-    await buildIvfIndex(store, "table/vec.ivf", vectors, n, dim, { quantizer: "flat", distance: "l2", numPartitions: Math.max(4, Math.round(Math.sqrt(n) / 2)), seed: 3, rowIds, threads: 1, maxIters: 10 });
+    await buildIndexInMemory({ store, path: "table/vec.ivf", vectors, dim, quantizer: "flat", distanceType: "l2", numPartitions: Math.max(4, Math.round(Math.sqrt(n) / 2)), seed: 3, ids: rowIds, threads: 1, maxIterations: 10 });
     await buildBitmapIndex(store, "table/category", [{ rowIds, values: category }], { valueType: "utf8" });
     await buildBTreeIndex(store, "table/price", [{ rowIds, values: price }], { valueType: "float64" });
     log(`built IVF (flat), Bitmap(category), BTree(price) over ${n} rows in ${store.root}`);

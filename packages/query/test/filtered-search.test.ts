@@ -2,7 +2,8 @@ import { RowAddressSet, buildBitmapIndex, openBitmapIndex } from "@quiver/bitmap
 import { buildBTreeIndex, openBTreeIndex } from "@quiver/btree";
 import { IndexCache, MemoryCacheBackend } from "@quiver/cache";
 import { isQuiverArgumentError } from "@quiver/format";
-import { buildIvfIndex, gaussianMixture, openVectorIndex } from "@quiver/ivf";
+import { buildIndexInMemory } from "@quiver/build";
+import { gaussianMixture, openVectorIndex } from "@quiver/ivf";
 import { IoStatsStore, MemoryObjectStore } from "@quiver/store";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ScalarQuery, filteredBruteForce, filteredSearch, filteredVectorQuery, runFilteredJob } from "../src/index.js";
@@ -16,7 +17,7 @@ const color = Array.from({ length: N }, (_, i) => ["red", "green", "blue", "cyan
 const size = Array.from({ length: N }, (_, i) => (i % 11 === 0 ? null : (i * 31) % 1000));
 const store = new MemoryObjectStore();
 beforeAll(async () => {
-  await buildIvfIndex(store, "t/v.ivf", vectors, N, DIM, { quantizer: "flat", distance: "l2", numPartitions: 16, seed: 1, rowIds, threads: 1, maxIters: 8 });
+  await buildIndexInMemory({ store, path: "t/v.ivf", vectors, dim: DIM, quantizer: "flat", distanceType: "l2", numPartitions: 16, seed: 1, ids: rowIds, threads: 1, maxIterations: 8 });
   await buildBitmapIndex(store, "t/color", [{ rowIds, values: color }], { valueType: "utf8" });
   await buildBTreeIndex(store, "t/size", [{ rowIds, values: size }], { valueType: "int32", pageSize: 256 });
 });

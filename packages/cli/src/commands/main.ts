@@ -5,38 +5,26 @@
  * recall@10 against brute force. Exit 1 when the reopen touched the store.
  * The conformance report that `main` printed before is `quiver conformance`.
  */
-import { parseArgs } from "node:util";
 import { runEndToEndJob } from "../e2e/index.js";
 import type { CliIo } from "../io.js";
 
-/** Run the end-to-end job and print its report. */
-export async function mainCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      rows: { type: "string" },
-      queries: { type: "string" },
-      partitions: { type: "string" },
-      "work-dir": { type: "string" },
-      keep: { type: "boolean" },
-    },
-    strict: true,
-  });
-  const int = (v: string | undefined, name: string): number | undefined => {
-    if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${v}`);
-    return n;
-  };
-  const rows = int(values.rows, "rows");
-  const queries = int(values.queries, "queries");
-  const numPartitions = int(values.partitions, "partitions");
+/** Flags of `quiver main` (validated by the command-line parser). */
+export interface MainFlags {
+  readonly rows?: number;
+  readonly queries?: number;
+  readonly partitions?: number;
+  readonly workDir?: string;
+  readonly keep?: boolean;
+}
+
+/** Run the end-to-end job and print its report; 1 when the reopen touched the store. */
+export async function mainCommand(f: MainFlags, io: CliIo): Promise<number> {
   const report = await runEndToEndJob({
-    ...(rows === undefined ? {} : { rows }),
-    ...(queries === undefined ? {} : { queries }),
-    ...(numPartitions === undefined ? {} : { numPartitions }),
-    ...(values["work-dir"] === undefined ? {} : { workDir: values["work-dir"] }),
-    ...(values.keep === true ? { keep: true } : {}),
+    ...(f.rows === undefined ? {} : { rows: f.rows }),
+    ...(f.queries === undefined ? {} : { queries: f.queries }),
+    ...(f.partitions === undefined ? {} : { numPartitions: f.partitions }),
+    ...(f.workDir === undefined ? {} : { workDir: f.workDir }),
+    ...(f.keep === true ? { keep: true } : {}),
     tty: io.tty,
     out: (line) => io.stdout(`${line}\n`),
   });

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DiskCacheBackend, IndexCache } from "@quiver/cache";
-import { buildIvfIndex, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { buildIndex, encodeNpyF32 } from "@quiver/build";
+import { gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { parallelGroundTruth } from "./ground-truth.js";
 import { E2E_FILES, type ReopenReport } from "./reopen-phase.js";
@@ -51,7 +52,7 @@ export interface EndToEndReport {
   readonly queries: number;
   readonly numPartitions: number;
   readonly datasetMs: number;
-  readonly build: { readonly totalMs: number; readonly trainIvfMs: number; readonly trainQuantizerMs: number; readonly assignEncodeMs: number; readonly writeMs: number; readonly fileBytes: number };
+  readonly build: { readonly totalMs: number; readonly sampleMs: number; readonly trainIvfMs: number; readonly trainQuantizerMs: number; readonly assignEncodeMs: number; readonly writeMs: number; readonly fileBytes: number };
   readonly prewarmMs: number;
   readonly groundTruthMs: number;
   readonly reopen: ReopenReport;
@@ -111,15 +112,34 @@ export async function runEndToEndJob(o: EndToEndJobOptions = {}): Promise<EndToE
     const datasetMs = performance.now() - t;
     await writeFile(join(workDir, E2E_FILES.queries), new Uint8Array(queries.buffer));
 
+    // The dataset goes through the build pipeline as a user's file would: an .npy read in bounded memory.
+    const inputFile = join(workDir, "vectors.npy");
+    await writeFile(inputFile, encodeNpyF32(vectors, rows, dim));
     const store = new LocalDirectoryStore(join(workDir, E2E_FILES.store));
-    const built = await buildIvfIndex(store, E2E_FILES.indexPath, vectors, rows, dim, {
+    const result = await buildIndex({
+      input: inputFile,
+      store,
+      path: E2E_FILES.indexPath,
       quantizer: "pq",
-      distance: "l2",
+      distanceType: "l2",
       numPartitions,
       numSubVectors: o.numSubVectors ?? 16,
       seed,
-      onPhase: (phase, ms) => progress(`build: ${phase} done in ${(ms / 1000).toFixed(1)} s`),
+      onProgress: (e) => progress(`build: ${e.phase} ${e.done}${e.total === undefined ? "" : `/${e.total}`}`),
     });
+    const phaseMs = (name: string): number => result.phases.find((p) => p.phase === name)?.ms ?? 0;
+    const built = {
+      identity: result.identity,
+      fileSize: result.fileSize,
+      timings: {
+        totalMs: result.totalMs,
+        sampleMs: phaseMs("sample"),
+        trainIvfMs: phaseMs("train-ivf"),
+        trainQuantizerMs: phaseMs("train-quantizer"),
+        assignEncodeMs: phaseMs("assign-encode"),
+        writeMs: phaseMs("finalize"),
+      },
+    };
 
     await writeFile(join(workDir, E2E_FILES.identity), built.identity);
     progress("prewarm: state and every partition into the disk cache");
@@ -163,7 +183,7 @@ export async function runEndToEndJob(o: EndToEndJobOptions = {}): Promise<EndToE
     const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     out(`quiver main job: IVF_PQ (${numPartitions} partitions, ${o.numSubVectors ?? 16} sub-vectors, L2) over ${rows} x ${dim} seeded mixture of ${o.clusters ?? 1024} Gaussians (seed ${seed})`);
     out(`  dataset generated in ${s(datasetMs)}`);
-    out(`  build ${s(built.timings.totalMs)} (train IVF ${s(built.timings.trainIvfMs)}, train PQ ${s(built.timings.trainQuantizerMs)}, assign+encode ${s(built.timings.assignEncodeMs)}, write ${s(built.timings.writeMs)}); index file ${(built.fileSize / 2 ** 20).toFixed(1)} MiB`);
+    out(`  build through @quiver/build from an .npy file ${s(built.timings.totalMs)} (sample ${s(built.timings.sampleMs)}, train IVF ${s(built.timings.trainIvfMs)}, train PQ ${s(built.timings.trainQuantizerMs)}, assign+encode -> artifact ${s(built.timings.assignEncodeMs)}, finalize (streamed write) ${s(built.timings.writeMs)}); index file ${(built.fileSize / 2 ** 20).toFixed(1)} MiB`);
     out(`  prewarm into the disk cache ${s(prewarmMs)}`);
     out(`  reopen in a fresh process from the disk cache: open ${reopen.openMs.toFixed(1)} ms, store read requests ${reopen.readRequests}, HEAD requests ${reopen.heads}, cache loads ${reopen.cacheLoads}`);
     for (const [i, p] of reopen.passes.entries()) {

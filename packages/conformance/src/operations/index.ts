@@ -5,6 +5,7 @@ import { operations as btreeOperations } from "./btree.js";
 import { operations as cacheOperations } from "./cache.js";
 import { operations as containerOperations } from "./container.js";
 import { operations as ivfOperations } from "./ivf.js";
+import { operations as modelOperations } from "./model.js";
 
 /** Merges per-area operation tables; a name defined by two areas is a programming error. */
 function mergeOperations(tables: Readonly<Record<string, Readonly<Record<string, OperationFn>>>>): Record<string, OperationFn> {
@@ -31,4 +32,5 @@ export const referenceOperations: Readonly<Record<string, OperationFn>> = mergeO
   ivf: ivfOperations,
   btree: btreeOperations,
   bitmap: bitmapOperations,
+  model: modelOperations,
 });

@@ -1,13 +1,13 @@
 /**
- * The direct build: train the IVF model and the quantizer on samples, assign + encode every row
- * (worker threads, WASM kernels of the compute half), group in memory and finalize to a store.
+ * Test helper (the in-memory build that moved to @quiver/build as buildIndexInMemory): train, assign +
+ * encode, group in memory and write, with the positional signature these tests were written against.
  */
 import type { ObjectStore } from "@quiver/store";
-import { encodeAndAssignParallel, trainIvfModelParallel, trainQuantizerParallel } from "./compute/index.js";
-import type { IvfModel } from "./compute/index.js";
-import { InMemoryPartitionSource } from "./memory-partition-source.js";
-import type { DistanceType, QuantizerKind, TrainedQuantizer } from "./quantizer.js";
-import { type IvfIndexWriteResult, writeIvfIndex } from "./writer.js";
+import { encodeAndAssignParallel, trainIvfModelParallel, trainQuantizerParallel } from "../src/index.js";
+import type { IvfModel } from "../src/index.js";
+import { InMemoryPartitionSource } from "../src/index.js";
+import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../src/index.js";
+import { type IvfIndexWriteResult, writeIvfIndex } from "../src/index.js";
 
 /** Options of {@link buildIvfIndex}. */
 export interface BuildIvfIndexOptions {

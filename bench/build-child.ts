@@ -1,0 +1,39 @@
+/**
+ * Child process of build.bench.ts: one `buildIndex` from an .npy file, so each build's peak RSS
+ * (getrusage maxrss of this process) is its own. Prints one JSON line.
+ */
+import { buildIndex } from "@quiver/build";
+import { LocalDirectoryStore } from "@quiver/store";
+
+const [input, storeDir, optionsJson] = process.argv.slice(2);
+const options = JSON.parse(optionsJson!) as Record<string, unknown>;
+const baseRss = process.memoryUsage().rss;
+let peak = 0;
+const timer = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 50);
+const t = performance.now();
+const phaseRss: Record<string, number> = {};
+const r = await buildIndex({
+  input: input!,
+  store: new LocalDirectoryStore(storeDir!),
+  path: "index.qvr",
+  ...options,
+  onProgress: (e) => {
+    phaseRss[e.phase] = Math.max(phaseRss[e.phase] ?? 0, process.memoryUsage().rss);
+  },
+});
+const totalMs = performance.now() - t;
+clearInterval(timer);
+process.stdout.write(
+  `${JSON.stringify({
+    totalMs,
+    phases: r.phases,
+    fileBytes: r.fileSize,
+    numPartitions: r.metadata.numPartitions,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    sampledPeakRssBytes: peak,
+    startRssBytes: baseRss,
+    phaseRssMiB: Object.fromEntries(Object.entries(phaseRss).map(([k, v]) => [k, v >> 20])),
+  })}\n`,
+);

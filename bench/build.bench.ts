@@ -1,0 +1,206 @@
+/**
+ * The build pipeline side by side with LanceDB in one run: IVF_PQ build time (Quiver per phase),
+ * recall@10 at nprobes 20 (plain and refine 10) and Quiver's peak RSS, at 100k x 128, 1M x 128 and
+ * 100k x 768, L2 and cosine, on an equal-size Gaussian mixture and on clustered data with unequal
+ * cluster sizes (Zipf weights) and per-dimension scales. Quiver builds run in a child process
+ * (bench/build-child.ts) through `buildIndex` from an .npy file, so each RSS is its own.
+ * Then RSS by N at a fixed budget. BENCH_QUICK=1 shrinks every size.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as lancedb from "@lancedb/lancedb";
+import { encodeNpyF32 } from "@quiver/build";
+import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { LocalDirectoryStore } from "@quiver/store";
+import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
+import type { BenchContext, BenchResult } from "./run.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+/** Clustered data with unequal cluster sizes (weight 1/(c+1)) and per-dimension scales in [0.2, 3]. */
+function clusteredUnequal(n: number, dim: number, clusters: number, seed: number, centerSeed = seed): Float32Array {
+  let a = centerSeed >>> 0;
+  const rnd = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const scale = Float32Array.from({ length: dim }, () => 0.2 + rnd() * 2.8);
+  const centres = Float32Array.from({ length: clusters * dim }, (_, i) => (rnd() * 2 - 1) * 2 * scale[i % dim]!);
+  const cum = new Float64Array(clusters);
+  let s = 0;
+  for (let c = 0; c < clusters; c++) cum[c] = s += 1 / (c + 1);
+  a = (seed ^ 0x1234567) >>> 0;
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const u = rnd() * s;
+    let lo = 0;
+    let hi = clusters - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    const spread = 0.3 + 0.4 * ((lo * 7919) % 13) / 13; // clusters of different widths too
+    for (let j = 0; j < dim; j += 2) {
+      const u1 = rnd() || 1e-12;
+      const u2 = rnd();
+      const m = Math.sqrt(-2 * Math.log(u1));
+      out[i * dim + j] = centres[lo * dim + j]! + spread * scale[j]! * m * Math.cos(2 * Math.PI * u2);
+      if (j + 1 < dim) out[i * dim + j + 1] = centres[lo * dim + j + 1]! + spread * scale[j + 1]! * m * Math.sin(2 * Math.PI * u2);
+    }
+  }
+  return out;
+}
+
+function arrowTable(data: Float32Array, n: number, dim: number): Table {
+  const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
+  const schema = new Schema([new Field("id", new Int32(), false), new Field("vector", vecType, false)]);
+  const children = [
+    makeData({ type: new Int32(), length: n, data: Int32Array.from({ length: n }, (_, i) => i) }),
+    makeData({ type: vecType, length: n, child: makeData({ type: new Float32(), length: n * dim, data }) }),
+  ];
+  return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children })));
+}
+
+interface ChildReport {
+  totalMs: number;
+  phases: { phase: string; ms: number; status: string }[];
+  fileBytes: number;
+  maxRssBytes: number;
+}
+
+function quiverBuild(input: string, storeDir: string, options: Record<string, unknown>): ChildReport {
+  const r = spawnSync(process.execPath, ["--conditions=quiver-source", "--import", "tsx", join(here, "build-child.ts"), input, storeDir, JSON.stringify(options)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+    cwd: join(here, ".."),
+  });
+  if (r.status !== 0) throw new Error(`build child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport;
+}
+
+const s = (ms: number): number => Number((ms / 1000).toFixed(2));
+
+/** Run the comparison. */
+export async function run(ctx: BenchContext): Promise<BenchResult> {
+  const q = ctx.quick;
+  const shapes: { n: number; dim: number; distance: DistanceType; data: "equal" | "unequal" }[] = q
+    ? [
+        { n: 20_000, dim: 32, distance: "l2", data: "equal" },
+        { n: 20_000, dim: 32, distance: "cosine", data: "unequal" },
+      ]
+    : [
+        { n: 100_000, dim: 128, distance: "l2", data: "equal" },
+        { n: 100_000, dim: 128, distance: "l2", data: "unequal" },
+        { n: 100_000, dim: 128, distance: "cosine", data: "equal" },
+        { n: 100_000, dim: 128, distance: "cosine", data: "unequal" },
+        { n: 1_000_000, dim: 128, distance: "l2", data: "equal" },
+        { n: 1_000_000, dim: 128, distance: "l2", data: "unequal" },
+        { n: 100_000, dim: 768, distance: "l2", data: "equal" },
+        { n: 100_000, dim: 768, distance: "l2", data: "unequal" },
+        { n: 100_000, dim: 768, distance: "cosine", data: "unequal" },
+      ];
+  const Q = q ? 30 : 100;
+  const nprobes = 20;
+  const refine = 10;
+  const rows: BenchResult["rows"] = [];
+  const notes: string[] = [`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`];
+  const dir = await mkdtemp(join(tmpdir(), "quiver-bench-build-"));
+  try {
+    for (const [si, sh] of shapes.entries()) {
+      const { n, dim, distance } = sh;
+      const P = n >= 1_000_000 ? 1024 : q ? 32 : 256;
+      const m = dim / 16;
+      const clusters = q ? 64 : 1024;
+      const label = `${n / 1000}k x ${dim} ${distance} ${sh.data}`;
+      ctx.progress(`${label}: data + ground truth`);
+      const data = sh.data === "equal" ? gaussianMixture({ n, dim, clusters, seed: 1 }) : clusteredUnequal(n, dim, clusters, 1);
+      const queries = sh.data === "equal" ? gaussianMixture({ n: Q, dim, clusters, seed: 2, centerSeed: 1 }) : clusteredUnequal(Q, dim, clusters, 2, 1);
+      const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
+      const query = (i: number): Float32Array => queries.subarray(i * dim, (i + 1) * dim);
+
+      ctx.progress(`${label}: LanceDB`);
+      const db = await lancedb.connect(join(dir, `lancedb-${si}`));
+      const table = await db.createTable("vectors", arrowTable(data, n, dim));
+      let t = performance.now();
+      await table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
+      const lanceMs = performance.now() - t;
+      const lanceSearch = async (withRefine: boolean): Promise<number[][]> => {
+        const out: number[][] = [];
+        for (let i = 0; i < Q; i++) {
+          let qq = table.vectorSearch(Array.from(query(i))).distanceType(distance).nprobes(nprobes).limit(10).select(["id", "_distance"]);
+          if (withRefine) qq = qq.refineFactor(refine);
+          out.push(((await qq.toArray()) as { id: number }[]).map((r) => r.id));
+        }
+        return out;
+      };
+      const lRecall = recallAtK(await lanceSearch(false), truth, 10);
+      const lRecallRefine = recallAtK(await lanceSearch(true), truth, 10);
+      table.close();
+      db.close();
+      await rm(join(dir, `lancedb-${si}`), { recursive: true, force: true });
+
+      ctx.progress(`${label}: Quiver`);
+      const input = join(dir, `input-${si}.npy`);
+      await writeFile(input, encodeNpyF32(data, n, dim));
+      const storeDir = join(dir, `quiver-${si}`);
+      const rep = quiverBuild(input, storeDir, { numPartitions: P, numSubVectors: m, distanceType: distance, quantizer: "pq", seed: 3 });
+      const index = await openVectorIndex(new LocalDirectoryStore(storeDir), "index.qvr");
+      const quiverSearch = async (withRefine: boolean): Promise<bigint[][]> => {
+        const out: bigint[][] = [];
+        for (let i = 0; i < Q; i++) out.push((await index.search(query(i), { k: 10, nprobes, ...(withRefine ? { refineFactor: refine } : {}), idType: "bigint" })).map((h) => h.id as bigint));
+        return out;
+      };
+      const qRecall = recallAtK(await quiverSearch(false), truth, 10);
+      const qRecallRefine = recallAtK(await quiverSearch(true), truth, 10);
+      await rm(storeDir, { recursive: true, force: true });
+      await rm(input, { force: true });
+      const ph = (name: string): number => s(rep.phases.find((p) => p.phase === name)?.ms ?? 0);
+      rows.push({
+        shape: label,
+        P,
+        m,
+        "lance build s": s(lanceMs),
+        "quiver build s": s(rep.totalMs),
+        "ratio (<=0.4 target)": Number((rep.totalMs / lanceMs).toFixed(2)),
+        "sample s": ph("sample"),
+        "train ivf s": ph("train-ivf"),
+        "train pq s": ph("train-quantizer"),
+        "assign+encode s": ph("assign-encode"),
+        "finalize s": ph("finalize"),
+        "lance recall": Number(lRecall.toFixed(3)),
+        "quiver recall": Number(qRecall.toFixed(3)),
+        "lance recall refine": Number(lRecallRefine.toFixed(3)),
+        "quiver recall refine": Number(qRecallRefine.toFixed(3)),
+        "quiver peak RSS MiB": Math.round(rep.maxRssBytes / 2 ** 20),
+        "input MiB": Math.round((n * dim * 4) / 2 ** 20),
+      });
+    }
+
+    // RSS by N at a fixed 256 MiB budget (the same P for every N so only N changes).
+    const sizes = q ? [20_000, 80_000] : [250_000, 1_000_000, 2_000_000];
+    const dim = q ? 32 : 128;
+    for (const n of sizes) {
+      ctx.progress(`RSS by N: ${n}`);
+      const input = join(dir, `rss-${n}.npy`);
+      await writeFile(input, encodeNpyF32(gaussianMixture({ n, dim, clusters: 256, seed: 5 }), n, dim));
+      const storeDir = join(dir, `rss-${n}`);
+      const rep = quiverBuild(input, storeDir, { numPartitions: q ? 32 : 256, numSubVectors: dim / 16, seed: 3, memoryBudgetBytes: 256 * 2 ** 20 });
+      await rm(storeDir, { recursive: true, force: true });
+      await rm(input, { force: true });
+      rows.push({ shape: `RSS by N: ${n / 1000}k x ${dim}, budget 256 MiB`, "quiver build s": s(rep.totalMs), "quiver peak RSS MiB": Math.round(rep.maxRssBytes / 2 ** 20), "input MiB": Math.round((n * dim * 4) / 2 ** 20) });
+    }
+    notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
+    notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems.`);
+    return { rows, notes };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * `.npy` (NumPy format 1.0 / 2.0 / 3.0): a 2-d array of float32 or float16, C order. The header
+ * is a bounded Python-literal dict, parsed with a strict pattern (never evaluated); the data must be
+ * exactly rows * dim * itemsize bytes after it.
+ */
+import { QuiverInputError } from "../errors.js";
+import { batchRows, checkFinite, halfToFloat } from "./common.js";
+import { FileBytes } from "./file-bytes.js";
+import type { VectorBatch, VectorReader } from "./types.js";
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** Longest header accepted (NumPy itself writes < 1 KiB; 64 KiB bounds a hostile one). */
+export const MAX_NPY_HEADER_BYTES = 65_536;
+
+/** What a `.npy` header declares. */
+export interface NpyHeader {
+  readonly descr: string;
+  readonly shape: readonly number[];
+  /** Byte offset of the data. */
+  readonly dataOffset: number;
+}
+
+/** Parse the header of a `.npy` file from its first bytes (hostile input: bounded, never evaluated). */
+export async function readNpyHeader(f: FileBytes): Promise<NpyHeader> {
+  const bad = (msg: string, offset = 0): never => {
+    throw new QuiverInputError("INPUT_BAD_HEADER", msg, { file: f.path, offset });
+  };
+  const head = await f.read(0, 12);
+  if (head.length < 10 || MAGIC.some((b, i) => head[i] !== b)) bad("not a .npy file (no \\x93NUMPY magic)");
+  const major = head[6]!;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let len: number;
+  let start: number;
+  if (major === 1) {
+    len = view.getUint16(8, true);
+    start = 10;
+  } else if (major === 2 || major === 3) {
+    if (head.length < 12) bad("truncated header");
+    len = view.getUint32(8, true);
+    start = 12;
+  } else return bad(`unsupported .npy version ${major}`, 6);
+  if (len > MAX_NPY_HEADER_BYTES) bad(`header of ${len} bytes is longer than ${MAX_NPY_HEADER_BYTES}`, 8);
+  const bytes = await f.read(start, len);
+  if (bytes.length < len) throw new QuiverInputError("INPUT_TRUNCATED", `the file ends inside its ${len}-byte header`, { file: f.path, offset: start });
+  const text = new TextDecoder("latin1").decode(bytes).trim();
+  const m = /^\{\s*(.*?)\s*,?\s*\}$/s.exec(text);
+  if (m === null) return bad("header is not a dict", start);
+  const descr = /'descr'\s*:\s*'([^']{1,16})'/.exec(m[1]!)?.[1];
+  const order = /'fortran_order'\s*:\s*(True|False)/.exec(m[1]!)?.[1];
+  const shapeText = /'shape'\s*:\s*\(([^)]{0,200})\)/.exec(m[1]!)?.[1];
+  if (descr === undefined || order === undefined || shapeText === undefined) return bad("header lacks descr, fortran_order or shape", start);
+  if (order === "True") bad("Fortran-order arrays are not supported; save with C order (np.ascontiguousarray)", start);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => (/^\d{1,15}$/.test(s) ? Number(s) : bad(`shape entry ${JSON.stringify(s.slice(0, 20))} is not an integer`, start)));
+  return { descr, shape, dataOffset: start + len };
+}
+
+/** {@link readNpyHeader} of `.npy` bytes in memory (`name` appears in errors). */
+export async function readNpyHeaderFromBytes(name: string, bytes: Uint8Array): Promise<NpyHeader> {
+  return readNpyHeader(FileBytes.fromBytes(name, bytes));
+}
+
+/** Options of {@link openNpy}. */
+export interface NpyOptions {
+  /** A `.npy` of uint64 (`<u8`) row ids, one per vector row. */
+  readonly idsFile?: string;
+}
+
+/** Open a `.npy` of float32/float16 vectors (shape rows x dim, C order). */
+export async function openNpy(path: string, options: NpyOptions = {}): Promise<VectorReader> {
+  return openNpyBytes(await FileBytes.open(path), options);
+}
+
+/** {@link openNpy} over bytes in memory (a committed sample read back from a store); `name` appears in errors. */
+export async function openNpyFromBytes(name: string, bytes: Uint8Array): Promise<VectorReader> {
+  return openNpyBytes(FileBytes.fromBytes(name, bytes), {});
+}
+
+async function openNpyBytes(f: FileBytes, options: NpyOptions): Promise<VectorReader> {
+  const path = f.path;
+  try {
+    const h = await readNpyHeader(f);
+    const elem = h.descr === "<f4" || h.descr === "=f4" ? 4 : h.descr === "<f2" || h.descr === "=f2" ? 2 : 0;
+    if (elem === 0) throw new QuiverInputError("INPUT_WRONG_DTYPE", `dtype ${JSON.stringify(h.descr)}; vectors must be little-endian float32 (<f4) or float16 (<f2)`, { file: path, column: "vector" });
+    if (h.shape.length !== 2) throw new QuiverInputError("INPUT_BAD_HEADER", `shape has ${h.shape.length} dimensions; expected (rows, dim)`, { file: path });
+    const [rows, dim] = h.shape as [number, number];
+    if (dim < 1 || dim > 65_536) throw new QuiverInputError("INPUT_BAD_HEADER", `dim ${dim} is not in [1, 65536]`, { file: path });
+    const rowBytes = dim * elem;
+    const have = Math.floor((f.size - h.dataOffset) / rowBytes);
+    if (have < rows) throw new QuiverInputError("INPUT_TRUNCATED", `the header declares ${rows} rows but the file ends inside row ${have}`, { file: path, row: have, offset: h.dataOffset + have * rowBytes });
+    const ids = options.idsFile === undefined ? undefined : await openNpyIds(options.idsFile, rows);
+    return new NpyReader(f, path, h.dataOffset, rows, dim, elem, ids);
+  } catch (e) {
+    await f.close();
+    throw e;
+  }
+}
+
+async function openNpyIds(path: string, rows: number): Promise<{ f: FileBytes; offset: number }> {
+  const f = await FileBytes.open(path);
+  try {
+    const h = await readNpyHeader(f);
+    if (h.descr !== "<u8" && h.descr !== "=u8") throw new QuiverInputError("INPUT_WRONG_DTYPE", `id dtype ${JSON.stringify(h.descr)}; ids must be uint64 (<u8)`, { file: path, column: "id" });
+    if (h.shape.length !== 1 || h.shape[0] !== rows) throw new QuiverInputError("INPUT_DIM_MISMATCH", `ids have shape (${h.shape.join(", ")}); expected (${rows},)`, { file: path, column: "id" });
+    if (f.size - h.dataOffset < rows * 8) throw new QuiverInputError("INPUT_TRUNCATED", `the file holds fewer than ${rows} ids`, { file: path, column: "id", row: Math.floor((f.size - h.dataOffset) / 8) });
+    return { f, offset: h.dataOffset };
+  } catch (e) {
+    await f.close();
+    throw e;
+  }
+}
+
+class NpyReader implements VectorReader {
+  readonly format = "npy";
+  readonly column = "vector";
+  readonly hasIds: boolean;
+  constructor(
+    private readonly f: FileBytes,
+    readonly file: string,
+    private readonly dataOffset: number,
+    readonly numRows: number,
+    readonly dim: number,
+    private readonly elem: number,
+    private readonly ids: { f: FileBytes; offset: number } | undefined,
+  ) {
+    this.hasIds = ids !== undefined;
+  }
+
+  async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+    const per = batchRows(maxRows);
+    const { dim, elem } = this;
+    for (let first = 0; first < this.numRows; first += per) {
+      const rows = Math.min(per, this.numRows - first);
+      const bytes = await this.f.read(this.dataOffset + first * dim * elem, rows * dim * elem);
+      let vectors: Float32Array;
+      if (elem === 4) vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);
+      else {
+        const half = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        vectors = new Float32Array(rows * dim);
+        for (let i = 0; i < vectors.length; i++) vectors[i] = halfToFloat(half.getUint16(i * 2, true));
+      }
+      checkFinite(vectors, rows, dim, first, this.file, this.column);
+      if (this.ids === undefined) yield { vectors, rows, firstRow: first };
+      else {
+        const raw = await this.ids.f.read(this.ids.offset + first * 8, rows * 8);
+        yield { vectors, rows, firstRow: first, ids: new BigUint64Array(raw.buffer, raw.byteOffset, rows) };
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.f.close();
+    await this.ids?.f.close();
+  }
+}
+
+/** Encode a float32 matrix as `.npy` bytes (format 1.0, `<f4`, C order): the build's sample file and test fixtures. */
+export function encodeNpyF32(vectors: Float32Array, rows: number, dim: number): Uint8Array {
+  return encodeNpy("<f4", [rows, dim], new Uint8Array(vectors.buffer, vectors.byteOffset, rows * dim * 4));
+}
+
+/** Encode raw little-endian data with a `.npy` 1.0 header (descr and shape as given). */
+export function encodeNpy(descr: string, shape: readonly number[], data: Uint8Array): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // total header (10 + dict + padding + \n) is a multiple of 64, as NumPy writes it
+  const pad = 64 - ((10 + dict.length + 1) % 64);
+  dict = dict + " ".repeat(pad % 64) + "\n";
+  const out = new Uint8Array(10 + dict.length + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, dict.length, true);
+  for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
+  out.set(data, 10 + dict.length);
+  return out;
+}
