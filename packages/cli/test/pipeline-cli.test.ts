@@ -87,7 +87,9 @@ describe("quiver build / search / train / finalize / artifact validate / inspect
     const ia = await cli(["inspect", art, "--json"], dir);
     expect((JSON.parse(ia.out) as { summary: { object: string; totalRows: number } }).summary).toMatchObject({ object: "partition artifact", totalRows: N });
     // corrupt one bucket byte: validate reports it with a code, finalize refuses
-    const bucket = join(dir, art, "buckets", "bucket-00000.arrow");
+    // the bucket's path as the committed manifest names it (each write has its own data/<artifact_id>/)
+    const manifest = JSON.parse(readFileSync(join(dir, art, "manifest.json"), "utf8")) as { buckets: { path: string }[] };
+    const bucket = join(dir, art, manifest.buckets[0]!.path);
     const bytes = readFileSync(bucket);
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
     writeFileSync(bucket, bytes);
