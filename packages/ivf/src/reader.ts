@@ -824,14 +824,17 @@ export class IvfVectorIndex {
       const scorer = shared ?? quantizer.scorer(query, state.centroids.subarray(p * dim, (p + 1) * dim));
       scorer.score(entry.codes, n, scratch);
       const ids = entry.rowIds;
+      // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
+      let threshold = top.threshold();
       for (let i = 0; i < n; i++) {
         const d = scratch[i]!;
         // NaN fails this comparison, so a NaN distance never becomes a result.
-        if (!(d <= top.threshold())) continue;
+        if (!(d <= threshold)) continue;
         const id = ids[i]!;
         if (allow !== undefined && !allow.has(id)) continue;
         if (prefilter !== undefined && !prefilter.has(id)) continue;
         top.offer(d, id, slot, i);
+        threshold = top.threshold();
       }
     });
     const order = top.sortedOrder();
@@ -875,7 +878,8 @@ export class IvfVectorIndex {
   /** Whole raw vectors of partition p when the main cache holds a matching entry (no load). */
   async #cachedVectors(p: number): Promise<IvfPartitionVectors | undefined> {
     const cache = this.cache;
-    if (cache === undefined) return undefined;
+    // A cache the index made itself never holds whole raw-vector partitions (they go to the row cache).
+    if (cache === undefined || OWN_CACHE_BYTES.has(this)) return undefined;
     let v: unknown;
     try {
       v = await cache.get(this.#vectorKeys[p]!);
