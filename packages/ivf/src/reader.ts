@@ -189,6 +189,8 @@ export const DEFAULT_K = 10;
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning"] as const;
 const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType"] as const;
 const MAX_BATCH = 1_000_000;
+/** Queries of a batch searched together (sharing partition loads and scans). */
+const BATCH_CHUNK = 256;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
@@ -720,12 +722,32 @@ export class IvfVectorIndex {
 
   /**
    * Many queries in one call: `queries` is an array of queries or one Float32Array of n x dim
-   * values. The queries run concurrently and share partition loads; result i belongs to query i.
+   * values. Up to 256 queries at a time are scored partition by partition (each probed partition
+   * loaded once for them); result i belongs to query i and equals `search(queries[i])`.
    */
   async searchBatch(queries: readonly VectorQuery[] | Float32Array, options: VectorSearchOptions = {}): Promise<VectorSearchHit[][]> {
     const opts = this.#checkSearchOptions(options);
     const list = this.#checkBatch(queries);
-    return Promise.all(list.map((q) => this.#searchHealing({ ...opts, query: q })));
+    const out: VectorSearchHit[][] = [];
+    // Chunks bound the candidate heaps held at once; each chunk loads its probed partitions once.
+    for (let at = 0; at < list.length; at += BATCH_CHUNK) {
+      const chunk = list.slice(at, at + BATCH_CHUNK);
+      let raw: { id: bigint; distance: number }[][];
+      try {
+        raw = await this.#searchMany(chunk, opts);
+      } catch (e) {
+        if (!this.#stateFromCache || !(e instanceof QuiverFormatError) || !HEALABLE.has(e.code)) throw e;
+        await this.#heal();
+        raw = await this.#searchMany(chunk, opts);
+      }
+      for (const r of raw) out.push(this.#publicHits(r, opts.bigintIds));
+    }
+    return out;
+  }
+
+  #publicHits(raw: { id: bigint; distance: number }[], bigintIds: boolean): VectorSearchHit[] {
+    if (bigintIds) return raw;
+    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
   }
 
   /**
@@ -784,8 +806,7 @@ export class IvfVectorIndex {
       await this.#heal();
       raw = await this.#search(args);
     }
-    if (args.bigintIds) return raw;
-    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
+    return this.#publicHits(raw, args.bigintIds);
   }
 
   #heal(): Promise<void> {
@@ -805,38 +826,70 @@ export class IvfVectorIndex {
     return this.#healing;
   }
 
-  async #search({ query, k, nprobes, refine, allow, prefilter }: CheckedSearch): Promise<{ id: bigint; distance: number }[]> {
+  async #search(args: CheckedSearch): Promise<{ id: bigint; distance: number }[]> {
+    return (await this.#searchMany([args.query], args))[0]!;
+  }
+
+  /**
+   * Search several queries with the same options: each probed partition is loaded once and
+   * scored for every query that probes it, one partition after the other (its codes stay hot).
+   * Per query the result is exactly that of searching it alone: top-k selection by
+   * (distance, row id) does not depend on the order candidates are offered in.
+   */
+  async #searchMany(queries: readonly Float32Array[], opts: Omit<CheckedSearch, "query">): Promise<{ id: bigint; distance: number }[][]> {
+    const { k, nprobes, refine, allow, prefilter } = opts;
     const state = this.#state;
     const quantizer = this.#quantizer;
     const { dim, numPartitions, distance } = state.metadata;
-    const probes = nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes);
-    const entries = await Promise.all(Array.from(probes, (p) => this.loadPartition(p)));
-    const top = new TopKCandidates(k * (refine ?? 1));
+    const probesOf = queries.map((query) => nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
+    // partition -> [query, slot] pairs, flattened
+    const users = new Map<number, number[]>();
+    probesOf.forEach((probes, qi) => {
+      probes.forEach((p, slot) => {
+        let list = users.get(p);
+        if (list === undefined) users.set(p, (list = []));
+        list.push(qi, slot);
+      });
+    });
+    const parts = [...users.keys()];
+    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
+    const tops = queries.map(() => new TopKCandidates(k * (refine ?? 1)));
     let scratch = new Float32Array(0);
     // Codes of a non-residual quantizer do not depend on the partition, so neither does the
     // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
-    const shared = quantizer.metadata.residual ? undefined : quantizer.scorer(query, state.centroids.subarray(0, dim));
-    entries.forEach((entry, slot) => {
+    const shared = quantizer.metadata.residual ? undefined : queries.map((query) => quantizer.scorer(query, state.centroids.subarray(0, dim)));
+    parts.forEach((p, pi) => {
+      const entry = entries[pi]!;
       const n = entry.rows;
       if (n === 0) return;
       if (scratch.length < n) scratch = new Float32Array(n);
-      const p = probes[slot]!;
-      const scorer = shared ?? quantizer.scorer(query, state.centroids.subarray(p * dim, (p + 1) * dim));
-      scorer.score(entry.codes, n, scratch);
+      const list = users.get(p)!;
       const ids = entry.rowIds;
-      // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
-      let threshold = top.threshold();
-      for (let i = 0; i < n; i++) {
-        const d = scratch[i]!;
-        // NaN fails this comparison, so a NaN distance never becomes a result.
-        if (!(d <= threshold)) continue;
-        const id = ids[i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, i);
-        threshold = top.threshold();
+      for (let u = 0; u < list.length; u += 2) {
+        const qi = list[u]!;
+        const slot = list[u + 1]!;
+        const top = tops[qi]!;
+        const scorer = shared?.[qi] ?? quantizer.scorer(queries[qi]!, state.centroids.subarray(p * dim, (p + 1) * dim));
+        scorer.score(entry.codes, n, scratch);
+        // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
+        let threshold = top.threshold();
+        for (let i = 0; i < n; i++) {
+          const d = scratch[i]!;
+          // NaN fails this comparison, so a NaN distance never becomes a result.
+          if (!(d <= threshold)) continue;
+          const id = ids[i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+          top.offer(d, id, slot, i);
+          threshold = top.threshold();
+        }
       }
     });
+    return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+  }
+
+  async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
+    const { dim, distance } = this.#state.metadata;
     const order = top.sortedOrder();
     if (refine === undefined) return order.slice(0, k).map((c) => ({ id: top.rowIds[c]!, distance: top.distances[c]! }));
     // Refine: exact distances on the raw vectors of the candidates only (whole cached partitions

@@ -101,3 +101,33 @@ describe("the self-sizing cache", () => {
     await expect(openVectorIndex(store, "r", { onWarning: "x" as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", argument: "options.onWarning" });
   });
 });
+
+describe("batch search scored per partition", () => {
+  it("each result equals the query searched alone (PQ residual and SQ, plain, refine, allow list), and a partition loads once per batch", async () => {
+    const sqInput = syntheticIndexInput({ n: 600, dim: 16, numPartitions: 10, codeWidth: 16, raw: true, seed: 4 });
+    const sqStore = new MemoryObjectStore();
+    await writeIvfIndex(sqStore, "s", sqInput);
+    const cases = [
+      { st: store, path: "r", vecs: vectors, dim: DIM },
+      { st: sqStore, path: "s", vecs: sqInput.vectors, dim: 16 },
+    ];
+    for (const c of cases) {
+      const cache = IndexCache.inMemory(2 ** 30);
+      const index = await openVectorIndex(c.st, c.path, { cache });
+      const queries = Array.from({ length: 37 }, (_, i) => c.vecs.slice(i * 5 * c.dim, (i * 5 + 1) * c.dim).map((v, j) => v + (j === i % c.dim ? 0.05 : 0)));
+      for (const opts of [{ k: 4, nprobes: 3 }, { k: 3, nprobes: 2, refineFactor: 3 }, { k: 5, nprobes: 4, allowList: Array.from({ length: 300 }, (_, i) => 2 * i) }]) {
+        const batch = await index.searchBatch(queries, opts);
+        expect(batch).toHaveLength(queries.length);
+        for (let i = 0; i < queries.length; i++) expect(batch[i]).toEqual(await index.search(queries[i]!, opts));
+      }
+      const fresh = await openVectorIndex(c.st, c.path, { cache: IndexCache.inMemory(2 ** 30) });
+      const counted = fresh.cache!;
+      await fresh.searchBatch(queries, { k: 4, nprobes: 3 });
+      const s = counted.stats();
+      const loads = Object.entries(s.byType).filter(([name]) => name.startsWith("IvfPartition") && name !== "IvfPartitionVectors").reduce((n, [, t]) => n + t.loads, 0);
+      expect(loads).toBeGreaterThan(0);
+      expect(loads).toBeLessThanOrEqual(fresh.numPartitions);
+      expect(s.hits + s.misses).toBeLessThanOrEqual(fresh.numPartitions + 1);
+    }
+  });
+});
