@@ -1,26 +1,84 @@
 /**
- * Quiver vs LanceDB on the same data in the same run: IVF_PQ, 256 partitions, 16 sub-vectors, L2;
- * build time, recall@10 and query latency at nprobes 20 with and without refine 10, reported as
- * Quiver/LanceDB ratios (below 1 is better for times, above 1 for recall). LanceDB uses its own
- * apache-arrow 18.1 (installed in the bench package); Quiver uses 21.2 internally.
+ * Quiver vs LanceDB on the same data in the same run: IVF_PQ, 256 partitions, 16 sub-vectors, for
+ * several shapes (100k x 128, 1M x 128, 100k x 768; L2 and cosine; an equal-size Gaussian mixture
+ * and a skewed one with unequal cluster sizes and per-dimension scales). Per shape: build time,
+ * recall@10, latency mean/p50/p99 at nprobes 20 with and without refine 10, and queries/s at batch
+ * 1, 16 and 256 (LanceDB: the batch issued concurrently; Quiver: one searchBatch call), each as a
+ * Quiver/LanceDB ratio computed from unrounded values. Both sides run with default settings
+ * (Quiver: no cache given, so the index sizes its own; prewarm: true); LanceDB uses its own
+ * apache-arrow 18.1 (installed in the bench package).
+ *
+ * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
+ * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
-import { DiskCacheBackend, IndexCache, MemoryCacheBackend, TieredCacheBackend } from "@quiver/cache";
-import { bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { buildIndexInMemory } from "@quiver/build";
+import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
+import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
-interface Side {
-  buildMs: number;
-  recall: number;
-  recallRefine: number;
-  msPerQuery: number;
-  msPerQueryRefine: number;
+interface Shape {
+  readonly name: string;
+  readonly n: number;
+  readonly dim: number;
+  readonly distance: DistanceType;
+  readonly data: "equal" | "skewed";
+}
+
+const SHAPES: readonly Shape[] = [
+  { name: "100k-128-l2", n: 100_000, dim: 128, distance: "l2", data: "equal" },
+  { name: "100k-128-l2-skewed", n: 100_000, dim: 128, distance: "l2", data: "skewed" },
+  { name: "1m-128-l2", n: 1_000_000, dim: 128, distance: "l2", data: "equal" },
+  { name: "1m-128-l2-skewed", n: 1_000_000, dim: 128, distance: "l2", data: "skewed" },
+  { name: "100k-768-l2", n: 100_000, dim: 768, distance: "l2", data: "equal" },
+  { name: "100k-768-cosine", n: 100_000, dim: 768, distance: "cosine", data: "equal" },
+  { name: "100k-768-cosine-skewed", n: 100_000, dim: 768, distance: "cosine", data: "skewed" },
+];
+
+function mulberry(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A skewed mixture: cluster c is picked with weight 1 / (c + 1) (a few large clusters, many small
+ * ones), and dimension d is scaled by a seeded factor in [0.25, 2] (unequal per-dimension spread).
+ */
+function skewedMixture(n: number, dim: number, clusters: number, seed: number, centerSeed: number): Float32Array {
+  const cr = mulberry(centerSeed);
+  const centers = Float32Array.from({ length: clusters * dim }, () => cr() * 2 - 1);
+  const scales = Float32Array.from({ length: dim }, () => 0.25 + 1.75 * cr());
+  const cum = new Float64Array(clusters);
+  let total = 0;
+  for (let c = 0; c < clusters; c++) cum[c] = total += 1 / (c + 1);
+  const r = mulberry(seed);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const u = r() * total;
+    let lo = 0;
+    let hi = clusters - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let d = 0; d < dim; d++) {
+      const g = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+      out[i * dim + d] = (centers[lo * dim + d]! + 0.5 * g) * scales[d]!;
+    }
+  }
+  return out;
 }
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
@@ -34,111 +92,126 @@ function arrowTable(data: Float32Array, n: number, dim: number): Table {
   return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children })));
 }
 
-async function timeQueries(Q: number, run: (i: number) => Promise<number[]>): Promise<{ ms: number; results: number[][] }> {
+interface Latency {
+  mean: number;
+  p50: number;
+  p99: number;
+  results: number[][];
+}
+
+async function timeQueries(Q: number, run: (i: number) => Promise<number[]>): Promise<Latency> {
   for (let i = 0; i < Math.min(Q, 20); i++) await run(i); // warm-up: caches of both systems filled the same way
   const results: number[][] = [];
+  const lat: number[] = [];
+  for (let i = 0; i < Q; i++) {
+    const t = performance.now();
+    results.push(await run(i));
+    lat.push(performance.now() - t);
+  }
+  const s = [...lat].sort((a, b) => a - b);
+  return { mean: lat.reduce((a, b) => a + b, 0) / Q, p50: s[Math.floor(Q / 2)]!, p99: s[Math.min(Q - 1, Math.floor(Q * 0.99))]!, results };
+}
+
+async function queriesPerSecond(total: number, batch: number, run: (first: number, count: number) => Promise<unknown>): Promise<number> {
+  await run(0, Math.min(batch, total));
   const t = performance.now();
-  for (let i = 0; i < Q; i++) results.push(await run(i));
-  return { ms: (performance.now() - t) / Q, results };
+  for (let at = 0; at < total; at += batch) await run(at, Math.min(batch, total - at));
+  return total / ((performance.now() - t) / 1000);
 }
 
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
-  const n = ctx.quick ? 10_000 : 100_000;
-  const dim = ctx.quick ? 32 : 128;
+  const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);
+  if (!(scale > 0 && scale <= 1)) throw new RangeError(`BENCH_SCALE ${process.env.BENCH_SCALE}`);
+  const wanted = process.env.BENCH_SHAPES?.split(",").filter((s) => s !== "");
+  const shapes = SHAPES.filter((s) => wanted === undefined || wanted.includes(s.name));
+  if (shapes.length === 0) throw new RangeError(`BENCH_SHAPES ${process.env.BENCH_SHAPES}: none of ${SHAPES.map((s) => s.name).join(", ")}`);
   const P = ctx.quick ? 32 : 256;
   const m = ctx.quick ? 4 : 16;
   const Q = ctx.quick ? 30 : 200;
   const clusters = ctx.quick ? 64 : 1024;
   const nprobes = 20;
   const refine = 10;
+  const rows: BenchResult["rows"][number][] = [];
   const dir = await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-"));
   try {
-    ctx.progress("dataset + ground truth");
-    const data = gaussianMixture({ n, dim, clusters, seed: 1 });
-    const queries = gaussianMixture({ n: Q, dim, clusters, seed: 2, centerSeed: 1 });
-    const truth = bruteForceKnn(data, n, dim, queries, Q, 10, "l2");
-    const query = (i: number) => queries.subarray(i * dim, (i + 1) * dim);
+    for (const shape of shapes) {
+      const n = ctx.quick ? Math.min(10_000, Math.round(shape.n / 100)) : Math.round(shape.n * scale);
+      const dim = ctx.quick ? Math.min(64, shape.dim) : shape.dim;
+      const { distance } = shape;
+      ctx.progress(`${shape.name}: dataset + ground truth (${n} x ${dim})`);
+      const gen = (count: number, seed: number) => (shape.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 }) : skewedMixture(count, dim, clusters, seed, 1));
+      const data = gen(n, 1);
+      const queries = gen(Q, 2);
+      const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
+      const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
+      const loadBefore = machineLoad();
 
-    // LanceDB
-    ctx.progress("LanceDB: write table");
-    const db = await lancedb.connect(join(dir, "lancedb"));
-    const table = await db.createTable("vectors", arrowTable(data, n, dim));
-    ctx.progress("LanceDB: build IVF_PQ");
-    let t = performance.now();
-    await table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: "l2" }) });
-    const lanceBuild = performance.now() - t;
-    const lanceRun = (withRefine: boolean) => async (i: number): Promise<number[]> => {
-      let q = table.vectorSearch(Array.from(query(i))).distanceType("l2").nprobes(nprobes).limit(10).select(["id", "_distance"]);
-      if (withRefine) q = q.refineFactor(refine);
-      const rows = (await q.toArray()) as { id: number }[];
-      return rows.map((r) => r.id);
-    };
-    ctx.progress("LanceDB: queries");
-    const lPlain = await timeQueries(Q, lanceRun(false));
-    const lRefine = await timeQueries(Q, lanceRun(true));
-    const lance: Side = {
-      buildMs: lanceBuild,
-      recall: recallAtK(lPlain.results, truth, 10),
-      recallRefine: recallAtK(lRefine.results, truth, 10),
-      msPerQuery: lPlain.ms,
-      msPerQueryRefine: lRefine.ms,
-    };
-    table.close();
-    db.close();
-
-    // Quiver: same data, same parameters, index on a local directory store, tiered memory/disk cache.
-    ctx.progress("Quiver: build IVF_PQ");
-    const store = new LocalDirectoryStore(join(dir, "quiver"));
-    t = performance.now();
-    const { identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: "l2", numPartitions: P, numSubVectors: m, seed: 3 });
-    const quiverBuild = performance.now() - t;
-    // Quiver's default in-process cache (the counterpart of LanceDB's in-memory index cache), and a
-    // memory-over-disk tiered cache as a deployment that survives restarts would run it.
-    const quiverPass = async (cache: IndexCache): Promise<{ plain: { ms: number; results: number[][] }; refine: { ms: number; results: number[][] } }> => {
-      const index = await openVectorIndex(store, "vectors/index.qvr", { cache, identity });
-      const runOne = (withRefine: boolean) => async (i: number): Promise<number[]> => {
-        const hits = await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes });
-        return hits.map((h) => Number(h.id));
+      ctx.progress(`${shape.name}: LanceDB build`);
+      const db = await lancedb.connect(join(dir, `lancedb-${shape.name}`));
+      const table = await db.createTable("vectors", arrowTable(data, n, dim));
+      let t = performance.now();
+      await table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
+      const lanceBuild = performance.now() - t;
+      const lanceQuery = (i: number, withRefine: boolean) => {
+        let q = table.vectorSearch(Array.from(query(i))).distanceType(distance).nprobes(nprobes).limit(10).select(["id", "_distance"]);
+        if (withRefine) q = q.refineFactor(refine);
+        return q;
       };
-      return { plain: await timeQueries(Q, runOne(false)), refine: await timeQueries(Q, runOne(true)) };
-    };
-    ctx.progress("Quiver: queries (in-memory cache)");
-    const mem = await quiverPass(IndexCache.inMemory(2 ** 31));
-    ctx.progress("Quiver: queries (tiered memory + disk cache)");
-    const backend = new TieredCacheBackend(new MemoryCacheBackend({ maxBytes: 2 ** 31 }), new DiskCacheBackend({ directory: join(dir, "cache") }));
-    const tiered = await quiverPass(new IndexCache(backend));
-    await backend.close?.();
-    const quiver: Side = {
-      buildMs: quiverBuild,
-      recall: recallAtK(mem.plain.results, truth, 10),
-      recallRefine: recallAtK(mem.refine.results, truth, 10),
-      msPerQuery: mem.plain.ms,
-      msPerQueryRefine: mem.refine.ms,
-    };
+      const lanceRun = (withRefine: boolean) => async (i: number) => ((await lanceQuery(i, withRefine).toArray()) as { id: number }[]).map((r) => r.id);
 
-    const row = (metric: string, qv: number, lv: number, digits: number) => ({
-      metric,
-      quiver: Number(qv.toFixed(digits)),
-      lancedb: Number(lv.toFixed(digits)),
-      "quiver/lancedb": Number((qv / lv).toFixed(3)),
-    });
-    return {
-      rows: [
-        row("build s", quiver.buildMs / 1000, lance.buildMs / 1000, 2),
-        row(`recall@10 nprobes ${nprobes}`, quiver.recall, lance.recall, 4),
-        row(`ms/query nprobes ${nprobes}`, quiver.msPerQuery, lance.msPerQuery, 3),
-        row(`recall@10 nprobes ${nprobes} refine ${refine}`, quiver.recallRefine, lance.recallRefine, 4),
-        row(`ms/query nprobes ${nprobes} refine ${refine}`, quiver.msPerQueryRefine, lance.msPerQueryRefine, 3),
-        row(`ms/query nprobes ${nprobes}, Quiver tiered cache`, tiered.plain.ms, lance.msPerQuery, 3),
-        row(`ms/query nprobes ${nprobes} refine ${refine}, Quiver tiered cache`, tiered.refine.ms, lance.msPerQueryRefine, 3),
-      ],
-      notes: [
-        `data: ${n} x ${dim} seeded mixture of ${clusters} Gaussians (sigma 0.5); ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors, L2`,
-        "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
-        "Quiver queries: index on a LocalDirectoryStore, partitions through IndexCache.inMemory (main rows) or a memory-over-disk TieredCacheBackend (last two rows); LanceDB: local directory with its default caches; both after the same warm-up",
-      ],
-    };
+      ctx.progress(`${shape.name}: Quiver build`);
+      const store = new LocalDirectoryStore(join(dir, `quiver-${shape.name}`));
+      t = performance.now();
+      const { identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 });
+      const quiverBuild = performance.now() - t;
+      const index = await openVectorIndex(store, "vectors/index.qvr", { identity, prewarm: true });
+      const quiverRun = (withRefine: boolean) => async (i: number) => (await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes })).map((h) => Number(h.id));
+
+      // The two systems alternate per pass, so a change of machine load hits both.
+      ctx.progress(`${shape.name}: queries`);
+      const lPlain = await timeQueries(Q, lanceRun(false));
+      const qPlain = await timeQueries(Q, quiverRun(false));
+      const lRefine = await timeQueries(Q, lanceRun(true));
+      const qRefine = await timeQueries(Q, quiverRun(true));
+      const qps: { batch: number; lance: number; quiver: number }[] = [];
+      for (const batch of [1, 16, 256]) {
+        const total = ctx.quick ? 32 : 256;
+        const lance = await queriesPerSecond(total, batch, (first, count) => Promise.all(Array.from({ length: count }, (_, j) => lanceQuery(first + j, false).toArray())));
+        const quiver = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(Array.from({ length: count }, (_, j) => query(first + j)), { k: 10, nprobes }));
+        qps.push({ batch, lance, quiver });
+      }
+      table.close();
+      db.close();
+      const load = `${loadBefore}/${machineLoad()}`;
+      const row = (metric: string, qv: number, lv: number, digits: number) => ({
+        shape: `${shape.name}${n === shape.n && dim === shape.dim ? "" : ` (run at ${n} x ${dim})`}`,
+        metric,
+        quiver: Number(qv.toFixed(digits)),
+        lancedb: Number(lv.toFixed(digits)),
+        "quiver/lancedb": Number((qv / lv).toFixed(3)),
+        load,
+      });
+      rows.push(row("build s", quiverBuild / 1000, lanceBuild / 1000, 2));
+      for (const [label, qv, lv] of [["", qPlain, lPlain], [` refine ${refine}`, qRefine, lRefine]] as const) {
+        rows.push(row(`recall@10${label}`, recallAtK(qv.results, truth, 10), recallAtK(lv.results, truth, 10), 4));
+        rows.push(row(`ms/query mean${label}`, qv.mean, lv.mean, 3));
+        rows.push(row(`ms/query p50${label}`, qv.p50, lv.p50, 3));
+        rows.push(row(`ms/query p99${label}`, qv.p99, lv.p99, 3));
+      }
+      for (const r of qps) rows.push(row(`queries/s batch ${r.batch}`, r.quiver, r.lance, 1));
+      await rm(join(dir, `lancedb-${shape.name}`), { recursive: true, force: true });
+      await rm(join(dir, `quiver-${shape.name}`), { recursive: true, force: true });
+    }
+    const notes = [
+      `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,
+      "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
+      "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches. Equal-cache-budget passes are not run (not done)",
+      "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call (one thread)",
+      "load column: 1-minute load average before/after the shape",
+    ];
+    if (scale !== 1) notes.push(`REDUCED RUN: every row count scaled by BENCH_SCALE=${scale} (the shape column says the size run)`);
+    return { rows, notes };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -133,6 +133,7 @@ export class DiskCacheBackend implements CacheBackend {
   static async open(options: DiskCacheBackendOptions): Promise<DiskCacheBackend> {
     const b = new DiskCacheBackend(options);
     await b.#ready;
+    await b.#scanning;
     return b;
   }
 
@@ -287,7 +288,9 @@ export class DiskCacheBackend implements CacheBackend {
       this.#logger.warn(`quiver cache: disk cache directory ${this.directory} is unusable, every operation is a miss: ${describeError(e)}`);
       return false;
     }
-    await this.#scanAndEvict();
+    // The size scan (a stat per entry file) runs in the background: reads need only the
+    // directory, so a reopen does not pay for listing every entry (eviction follows the scan).
+    void this.#scanAndEvict();
     return true;
   }
 

@@ -39,9 +39,9 @@ export {
   PARTITION_VECTORS_SECTION,
 } from "./partition-codecs.js";
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
-export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_K, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR } from "./reader.js";
+export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_K, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR, DEFAULT_CACHE_MEMORY_SHARE, RAW_ROW_GROUP_BYTES, RAW_ROW_GROUP_TYPE_NAME } from "./reader.js";
 export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH } from "./identity.js";
 export type { IdentityInput } from "./identity.js";
-export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, VectorQuery, IvfCacheRejects } from "./reader.js";
+export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, VectorQuery, IvfCacheRejects, IvfCacheStats, IvfCacheTypeStats, IndexLiveOptions } from "./reader.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";
 export type { GaussianMixtureOptions } from "./dataset.js";

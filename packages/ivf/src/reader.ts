@@ -24,7 +24,8 @@ import {
   typedView,
   verifySection,
 } from "@quiver/format";
-import { type ObjectStore, isStoreError } from "@quiver/store";
+import { type ByteRange, type ObjectStore, isStoreError } from "@quiver/store";
+import { totalmem } from "node:os";
 import { type Table, tableFromArrays } from "apache-arrow";
 import { nearestCentroids, quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
 import {
@@ -42,12 +43,14 @@ import { isIndexIdentity } from "./identity.js";
 import {
   type IvfPartitionEntry,
   type IvfPartitionVectors,
+  PARTITION_TYPE_NAMES,
+  PARTITION_VECTORS_TYPE_NAME,
   partitionEntryCodecs,
   partitionEntryFromSection,
   partitionVectorsCodec,
 } from "./partition-codecs.js";
 import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
-import { type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
+import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -65,8 +68,18 @@ export interface OpenVectorIndexOptions {
    * reads the state from the store (at most three reads) and learns the identity there.
    */
   readonly identity?: string;
-  /** Load the state and every partition into the cache right after opening (needs `cache`). */
+  /** Load the state and every partition into the cache right after opening. */
   readonly prewarm?: boolean;
+  /**
+   * Budget in bytes of the default cache made when `cache` is not given (default: what the index
+   * needs, its file size, capped at {@link DEFAULT_CACHE_MEMORY_SHARE} of the machine's memory).
+   * Code partitions get it first, the raw-vector row cache the rest.
+   */
+  readonly cacheBytes?: number;
+  /** Budget in bytes of the raw-vector row cache used by refine (default: see `cacheBytes`; with a given `cache`, the raw vectors' size capped at half the memory share). */
+  readonly rawVectorCacheBytes?: number;
+  /** Called once with the numbers when the working set (codes + raw vectors) cannot fit the budgets (default: `process.emitWarning`). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** Search parameters (LanceDB names and defaults). */
@@ -115,6 +128,55 @@ export interface IvfCacheRejects {
   healed: number;
 }
 
+/** Hit rate of one kind of cache entry. */
+export interface IvfCacheTypeStats {
+  readonly hits: number;
+  readonly misses: number;
+  /** hits / (hits + misses), or 0 before the first lookup. */
+  readonly hitRate: number;
+}
+
+/** What {@link IvfVectorIndex.cacheStats} reports. */
+export interface IvfCacheStats {
+  /** The index state (open). */
+  readonly state: IvfCacheTypeStats;
+  /** Code partitions (row ids + codes). */
+  readonly codes: IvfCacheTypeStats;
+  /** Whole-partition raw vectors (filled by prewarm; refine uses them when present). */
+  readonly vectors: IvfCacheTypeStats;
+  /** Raw-vector row groups read by refine (their own cache and budget). */
+  readonly rawRows: IvfCacheTypeStats;
+  /** Budget of the codes cache when the index made it (undefined for a cache given by the caller). */
+  readonly cacheBytes: number | undefined;
+  readonly rawVectorCacheBytes: number;
+  /** Bytes the row cache holds now. */
+  readonly rawVectorCacheUsedBytes: number;
+}
+
+/** Share of the machine's memory a self-sized cache may take at most (codes and raw vectors together). */
+export const DEFAULT_CACHE_MEMORY_SHARE = 0.25;
+/** Bytes of one raw-vector row group (refine's read and cache unit); at least one row. */
+export const RAW_ROW_GROUP_BYTES = 16 * 1024;
+/** Cache type name of a raw-vector row group (in-memory only). */
+export const RAW_ROW_GROUP_TYPE_NAME = "IvfRawRowGroup";
+
+interface RawRowGroup {
+  readonly partition: number;
+  readonly group: number;
+  readonly vectors: Float32Array;
+}
+
+/** Bytes of an index's parts, from its state. */
+function indexByteCounts(state: IvfIndexState): { codes: number; raw: number; meta: number } {
+  let codes = 0;
+  let raw = 0;
+  for (const p of state.partitions) {
+    codes += p.length;
+    raw += p.raw?.length ?? 0;
+  }
+  return { codes, raw, meta: Math.max(0, state.fileSize - codes - raw) };
+}
+
 /** Search defaults. */
 export const DEFAULT_NPROBES = 20;
 /** Largest `k` a search accepts. */
@@ -124,9 +186,11 @@ export const MAX_REFINE_FACTOR = 1000;
 
 /** Default number of results (LanceDB's `limit`). */
 export const DEFAULT_K = 10;
-const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm"] as const;
+const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning"] as const;
 const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType"] as const;
 const MAX_BATCH = 1_000_000;
+/** Queries of a batch searched together (sharing partition loads and scans). */
+const BATCH_CHUNK = 256;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
@@ -160,8 +224,13 @@ function checkOpenOptions(options: unknown): void {
   if (o.prewarm !== undefined && typeof o.prewarm !== "boolean") {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.prewarm", expected: "a boolean", given: o.prewarm });
   }
-  if (o.prewarm === true && o.cache === undefined) {
-    throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options.cache", expected: "an IndexCache (prewarm loads into it)", given: undefined });
+  if (o.cacheBytes !== undefined) {
+    checkInteger("options.cacheBytes", o.cacheBytes, 1, Number.MAX_SAFE_INTEGER);
+    if (o.cache !== undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cacheBytes", expected: "no cacheBytes when a cache is given (it has its own budget)", given: o.cacheBytes });
+  }
+  if (o.rawVectorCacheBytes !== undefined) checkInteger("options.rawVectorCacheBytes", o.rawVectorCacheBytes, 1, Number.MAX_SAFE_INTEGER);
+  if (o.onWarning !== undefined && typeof o.onWarning !== "function") {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.onWarning", expected: "a function", given: o.onWarning });
   }
   if (o.identity !== undefined && !isIndexIdentity(o.identity)) {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (64 lowercase hex digits)", given: o.identity });
@@ -374,6 +443,16 @@ async function insertQuietly<T>(cache: IndexCache, key: CacheKey<T>, value: T): 
   }
 }
 
+/** Budgets of the caches {@link openVectorIndex} made itself, by index. */
+const OWN_CACHE_BYTES = new WeakMap<IvfVectorIndex, number>();
+
+/** Options of the {@link IvfVectorIndex} constructor. */
+export interface IndexLiveOptions {
+  readonly cache?: IndexCache;
+  readonly cacheKey?: string;
+  readonly rawVectorCacheBytes?: number;
+}
+
 /** A live IVF index: search, partition loads through the cache, prewarm. */
 export class IvfVectorIndex {
   readonly store: ObjectStore;
@@ -389,11 +468,16 @@ export class IvfVectorIndex {
   #stateFromCache: boolean;
   #healing: Promise<void> | undefined;
   readonly #rejects: IvfCacheRejects = { state: 0, partitions: 0, vectors: 0, healed: 0 };
+  /** Raw-vector row groups for refine: a separate in-memory cache, so raw rows never evict code partitions. */
+  readonly #rowCache: IndexCache;
+  readonly #rowCacheBytes: number;
+  #rowsPerGroup = 1;
 
-  /** Build a live index from a state (no IO). */
-  constructor(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string } = {}) {
+  /** Build a live index from a state (no IO). `rawVectorCacheBytes`: budget of refine's row cache (default: the raw vectors' size, capped at half of {@link DEFAULT_CACHE_MEMORY_SHARE} of memory). */
+  constructor(store: ObjectStore, state: IvfIndexState, options: IndexLiveOptions = {}) {
     checkStore(store);
-    checkOptions("options", options, ["cache", "cacheKey"]);
+    checkOptions("options", options, ["cache", "cacheKey", "rawVectorCacheBytes"]);
+    if (options.rawVectorCacheBytes !== undefined) checkInteger("options.rawVectorCacheBytes", options.rawVectorCacheBytes, 1, Number.MAX_SAFE_INTEGER);
     if (options.cache !== undefined && !(options.cache instanceof IndexCache)) {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.cache", expected: "an IndexCache", given: options.cache });
     }
@@ -406,11 +490,14 @@ export class IvfVectorIndex {
     this.cache = options.cache;
     this.#keyBase = options.cacheKey ?? state.path;
     this.#stateFromCache = false;
+    const raw = indexByteCounts(state).raw;
+    this.#rowCacheBytes = options.rawVectorCacheBytes ?? Math.max(1, Math.min(raw + (raw >> 4), Math.floor((totalmem() * DEFAULT_CACHE_MEMORY_SHARE) / 2)));
+    this.#rowCache = IndexCache.inMemory(this.#rowCacheBytes);
     this.#makeKeys();
   }
 
   /** An index over a state that came from a cache (healed by a cold open when it leads to failing reads). */
-  static fromCachedState(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string }, rejectedStates = 0): IvfVectorIndex {
+  static fromCachedState(store: ObjectStore, state: IvfIndexState, options: IndexLiveOptions, rejectedStates = 0): IvfVectorIndex {
     const index = new IvfVectorIndex(store, state, options);
     index.#stateFromCache = true;
     index.#rejects.state += rejectedStates;
@@ -418,7 +505,7 @@ export class IvfVectorIndex {
   }
 
   /** An index over a freshly read state, counting the cached states refused on the way. */
-  static fromStoreState(store: ObjectStore, state: IvfIndexState, options: { cache?: IndexCache; cacheKey?: string }, rejectedStates: number): IvfVectorIndex {
+  static fromStoreState(store: ObjectStore, state: IvfIndexState, options: IndexLiveOptions, rejectedStates: number): IvfVectorIndex {
     const index = new IvfVectorIndex(store, state, options);
     index.#rejects.state += rejectedStates;
     return index;
@@ -429,6 +516,7 @@ export class IvfVectorIndex {
     const base = `${this.#keyBase}/${this.#state.metadata.identity}`;
     this.#entryKeys = [];
     this.#vectorKeys = [];
+    this.#rowsPerGroup = Math.max(1, Math.floor(RAW_ROW_GROUP_BYTES / (4 * this.#state.metadata.dim)));
     for (let p = 0; p < this.#state.metadata.numPartitions; p++) {
       this.#entryKeys.push(cacheKey(`${base}/partition/${p}`, codec));
       this.#vectorKeys.push(cacheKey(`${base}/vectors/${p}`, partitionVectorsCodec));
@@ -634,12 +722,32 @@ export class IvfVectorIndex {
 
   /**
    * Many queries in one call: `queries` is an array of queries or one Float32Array of n x dim
-   * values. The queries run concurrently and share partition loads; result i belongs to query i.
+   * values. Up to 256 queries at a time are scored partition by partition (each probed partition
+   * loaded once for them); result i belongs to query i and equals `search(queries[i])`.
    */
   async searchBatch(queries: readonly VectorQuery[] | Float32Array, options: VectorSearchOptions = {}): Promise<VectorSearchHit[][]> {
     const opts = this.#checkSearchOptions(options);
     const list = this.#checkBatch(queries);
-    return Promise.all(list.map((q) => this.#searchHealing({ ...opts, query: q })));
+    const out: VectorSearchHit[][] = [];
+    // Chunks bound the candidate heaps held at once; each chunk loads its probed partitions once.
+    for (let at = 0; at < list.length; at += BATCH_CHUNK) {
+      const chunk = list.slice(at, at + BATCH_CHUNK);
+      let raw: { id: bigint; distance: number }[][];
+      try {
+        raw = await this.#searchMany(chunk, opts);
+      } catch (e) {
+        if (!this.#stateFromCache || !(e instanceof QuiverFormatError) || !HEALABLE.has(e.code)) throw e;
+        await this.#heal();
+        raw = await this.#searchMany(chunk, opts);
+      }
+      for (const r of raw) out.push(this.#publicHits(r, opts.bigintIds));
+    }
+    return out;
+  }
+
+  #publicHits(raw: { id: bigint; distance: number }[], bigintIds: boolean): VectorSearchHit[] {
+    if (bigintIds) return raw;
+    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
   }
 
   /**
@@ -698,8 +806,7 @@ export class IvfVectorIndex {
       await this.#heal();
       raw = await this.#search(args);
     }
-    if (args.bigintIds) return raw;
-    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
+    return this.#publicHits(raw, args.bigintIds);
   }
 
   #heal(): Promise<void> {
@@ -719,49 +826,202 @@ export class IvfVectorIndex {
     return this.#healing;
   }
 
-  async #search({ query, k, nprobes, refine, allow, prefilter }: CheckedSearch): Promise<{ id: bigint; distance: number }[]> {
+  async #search(args: CheckedSearch): Promise<{ id: bigint; distance: number }[]> {
+    return (await this.#searchMany([args.query], args))[0]!;
+  }
+
+  /**
+   * Search several queries with the same options: each probed partition is loaded once and
+   * scored for every query that probes it, one partition after the other (its codes stay hot).
+   * Per query the result is exactly that of searching it alone: top-k selection by
+   * (distance, row id) does not depend on the order candidates are offered in.
+   */
+  async #searchMany(queries: readonly Float32Array[], opts: Omit<CheckedSearch, "query">): Promise<{ id: bigint; distance: number }[][]> {
+    const { k, nprobes, refine, allow, prefilter } = opts;
     const state = this.#state;
     const quantizer = this.#quantizer;
     const { dim, numPartitions, distance } = state.metadata;
-    const probes = nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes);
-    const entries = await Promise.all(Array.from(probes, (p) => this.loadPartition(p)));
-    const top = new TopKCandidates(k * (refine ?? 1));
+    const probesOf = queries.map((query) => nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
+    // partition -> [query, slot] pairs, flattened
+    const users = new Map<number, number[]>();
+    probesOf.forEach((probes, qi) => {
+      probes.forEach((p, slot) => {
+        let list = users.get(p);
+        if (list === undefined) users.set(p, (list = []));
+        list.push(qi, slot);
+      });
+    });
+    const parts = [...users.keys()];
+    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
+    const tops = queries.map(() => new TopKCandidates(k * (refine ?? 1)));
     let scratch = new Float32Array(0);
     // Codes of a non-residual quantizer do not depend on the partition, so neither does the
     // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
-    const shared = quantizer.metadata.residual ? undefined : quantizer.scorer(query, state.centroids.subarray(0, dim));
-    entries.forEach((entry, slot) => {
+    const shared = quantizer.metadata.residual ? undefined : queries.map((query) => quantizer.scorer(query, state.centroids.subarray(0, dim)));
+    parts.forEach((p, pi) => {
+      const entry = entries[pi]!;
       const n = entry.rows;
       if (n === 0) return;
       if (scratch.length < n) scratch = new Float32Array(n);
-      const p = probes[slot]!;
-      const scorer = shared ?? quantizer.scorer(query, state.centroids.subarray(p * dim, (p + 1) * dim));
-      scorer.score(entry.codes, n, scratch);
+      const list = users.get(p)!;
       const ids = entry.rowIds;
-      for (let i = 0; i < n; i++) {
-        const d = scratch[i]!;
-        // NaN fails this comparison, so a NaN distance never becomes a result.
-        if (!(d <= top.threshold())) continue;
-        const id = ids[i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, i);
+      for (let u = 0; u < list.length; u += 2) {
+        const qi = list[u]!;
+        const slot = list[u + 1]!;
+        const top = tops[qi]!;
+        const scorer = shared?.[qi] ?? quantizer.scorer(queries[qi]!, state.centroids.subarray(p * dim, (p + 1) * dim));
+        scorer.score(entry.codes, n, scratch);
+        // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
+        let threshold = top.threshold();
+        for (let i = 0; i < n; i++) {
+          const d = scratch[i]!;
+          // NaN fails this comparison, so a NaN distance never becomes a result.
+          if (!(d <= threshold)) continue;
+          const id = ids[i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+          top.offer(d, id, slot, i);
+          threshold = top.threshold();
+        }
       }
     });
+    return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+  }
+
+  async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
+    const { dim, distance } = this.#state.metadata;
     const order = top.sortedOrder();
     if (refine === undefined) return order.slice(0, k).map((c) => ({ id: top.rowIds[c]!, distance: top.distances[c]! }));
-    // Refine: exact distances on the raw vectors of the candidates.
-    const slots = [...new Set(order.map((c) => top.tagA[c]!))];
-    const vectors = new Map<number, IvfPartitionVectors>();
-    await Promise.all(slots.map(async (slot) => vectors.set(slot, await this.loadPartitionVectors(probes[slot]!))));
+    // Refine: exact distances on the raw vectors of the candidates only (whole cached partitions
+    // when present, else the row groups holding them), so its cost follows k x refineFactor.
+    const bySlot = new Map<number, number[]>();
+    for (const c of order) {
+      const slot = top.tagA[c]!;
+      let list = bySlot.get(slot);
+      if (list === undefined) bySlot.set(slot, (list = []));
+      list.push(c);
+    }
+    const rowOf = new Array<Float32Array>(top.size);
+    await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf)));
     const exact = new TopKCandidates(k);
     for (const c of order) {
-      const v = vectors.get(top.tagA[c]!)!;
-      const i = top.tagB[c]!;
-      const d = exactDistance(query, v.vectors.subarray(i * dim, (i + 1) * dim), dim, distance);
+      const d = exactDistance(query, rowOf[c]!, dim, distance);
       if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
     }
     return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
+  }
+
+  /** Put the raw vector of row `rows[j]` of partition p into `out[slots[j]]`. */
+  async #candidateRows(p: number, rows: readonly number[], slots: readonly number[], out: Float32Array[]): Promise<void> {
+    const dim = this.dim;
+    const whole = await this.#cachedVectors(p);
+    if (whole !== undefined) {
+      rows.forEach((r, j) => (out[slots[j]!] = whole.vectors.subarray(r * dim, (r + 1) * dim)));
+      return;
+    }
+    const G = this.#rowsPerGroup;
+    const groups = await this.#rowGroups(p, [...new Set(rows.map((r) => Math.floor(r / G)))]);
+    rows.forEach((r, j) => {
+      const g = groups.get(Math.floor(r / G))!;
+      const at = (r % G) * dim;
+      out[slots[j]!] = g.subarray(at, at + dim);
+    });
+  }
+
+  /** Whole raw vectors of partition p when the main cache holds a matching entry (no load). */
+  async #cachedVectors(p: number): Promise<IvfPartitionVectors | undefined> {
+    const cache = this.cache;
+    // A cache the index made itself never holds whole raw-vector partitions (they go to the row cache).
+    if (cache === undefined || OWN_CACHE_BYTES.has(this)) return undefined;
+    let v: unknown;
+    try {
+      v = await cache.get(this.#vectorKeys[p]!);
+    } catch {
+      return undefined;
+    }
+    if (v === undefined) return undefined;
+    if (this.#vectorsMatch(v, p)) return v as IvfPartitionVectors;
+    this.#rejects.vectors++;
+    return undefined;
+  }
+
+  #rowKey(p: number, g: number): CacheKey<RawRowGroup> {
+    return { key: `${this.#keyBase}/${this.#state.metadata.identity}/rows/${p}/${g}`, typeName: RAW_ROW_GROUP_TYPE_NAME, sizeOf: (v) => v.vectors.byteLength };
+  }
+
+  /**
+   * Row groups `groups` of partition p's raw vectors, from the row cache or with one coalesced
+   * ranged read of the missing ones. Only groups this index made are accepted from the cache.
+   * The file has one CRC per raw-vector section, so a partial read is checked for bounds and
+   * length but not against the section CRC (prewarm fills the row cache from verified sections).
+   */
+  async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
+    const out = new Map<number, Float32Array>();
+    const missing: number[] = [];
+    for (const g of groups) {
+      const v = await this.#rowCache.get(this.#rowKey(p, g));
+      if (v !== undefined && this.#checked.has(v) && v.partition === p && v.group === g) out.set(g, v.vectors);
+      else missing.push(g);
+    }
+    if (missing.length === 0) return out;
+    const loc = this.#location(p);
+    if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
+    const G = this.#rowsPerGroup;
+    const rowBytes = 4 * this.dim;
+    const ranges: ByteRange[] = missing.map((g) => {
+      const first = g * G;
+      if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+      return { offset: loc.raw!.offset + first * rowBytes, length: Math.min(G, loc.rows - first) * rowBytes };
+    });
+    if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
+    let parts: Uint8Array[];
+    try {
+      parts = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 4 * RAW_ROW_GROUP_BYTES });
+    } catch (cause) {
+      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows of partition ${p} are past the end of the object`, { stage: "section", offset: loc.raw.offset, cause });
+    }
+    missing.forEach((g, j) => {
+      const bytes = parts[j]!;
+      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
+      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
+      const group: RawRowGroup = { partition: p, group: g, vectors };
+      this.#checked.add(group);
+      out.set(g, vectors);
+      void this.#rowCache.insert(this.#rowKey(p, g), group);
+    });
+    return out;
+  }
+
+  /** Split verified raw vectors of partition p into the row cache. */
+  async #fillRowGroups(v: IvfPartitionVectors): Promise<void> {
+    const G = this.#rowsPerGroup;
+    const dim = this.dim;
+    for (let g = 0; g * G < v.rows; g++) {
+      const group: RawRowGroup = { partition: v.partition, group: g, vectors: v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim) };
+      this.#checked.add(group);
+      await this.#rowCache.insert(this.#rowKey(v.partition, g), group);
+    }
+  }
+
+  /** Hit rates per entry type (the codes cache's counters are shared by every index on that cache) and the budgets. */
+  cacheStats(): IvfCacheStats {
+    const of = (s: { hits: number; misses: number } | undefined): IvfCacheTypeStats => {
+      const hits = s?.hits ?? 0;
+      const misses = s?.misses ?? 0;
+      return { hits, misses, hitRate: hits + misses === 0 ? 0 : hits / (hits + misses) };
+    };
+    const byType = this.cache?.stats().byType ?? {};
+    const rows = this.#rowCache.stats();
+    return {
+      state: of(byType[IVF_INDEX_STATE_TYPE_NAME]),
+      codes: of(byType[PARTITION_TYPE_NAMES[this.#state.metadata.quantizer.kind]]),
+      vectors: of(byType[PARTITION_VECTORS_TYPE_NAME]),
+      rawRows: of(rows.byType[RAW_ROW_GROUP_TYPE_NAME]),
+      cacheBytes: OWN_CACHE_BYTES.get(this),
+      rawVectorCacheBytes: this.#rowCacheBytes,
+      rawVectorCacheUsedBytes: rows.sizeBytes,
+    };
   }
 
   /** Load the state and every partition (and raw vectors, when stored) into the cache. */
@@ -771,13 +1031,15 @@ export class IvfVectorIndex {
     if (options.vectors !== undefined && typeof options.vectors !== "boolean") {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.vectors", expected: "a boolean", given: options.vectors });
     }
-    if (this.cache === undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "index", expected: "an index opened with a cache", given: undefined, hint: "pass options.cache to openVectorIndex" });
+    if (this.cache === undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "index", expected: "an index opened with a cache", given: undefined, hint: "open it with openVectorIndex (which makes one) or pass options.cache" });
     await this.cache.insert(cacheKey(stateKey(this.#keyBase, this.identity), ivfIndexStateCodec), this.#state);
     const withVectors = (options.vectors ?? true) && this.#state.metadata.rawVectors;
+    // A cache the index made for itself keeps codes only; raw vectors go to the row cache (their own budget).
+    const own = OWN_CACHE_BYTES.has(this);
     const jobs: (() => Promise<unknown>)[] = [];
     for (let p = 0; p < this.numPartitions; p++) {
       jobs.push(() => this.loadPartition(p));
-      if (withVectors) jobs.push(() => this.loadPartitionVectors(p));
+      if (withVectors) jobs.push(own ? async () => this.#fillRowGroups(await this.readPartitionVectors(p)) : () => this.loadPartitionVectors(p));
     }
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -800,9 +1062,10 @@ export async function openVectorIndex(store: ObjectStore, path: string, options:
   checkPath(path);
   checkOpenOptions(options);
   const base = options.cacheKey ?? path;
+  if (options.cache === undefined) return openWithOwnCache(store, path, base, options);
   const cache = options.cache;
-  const live: { cache?: IndexCache; cacheKey?: string } = { cacheKey: base };
-  if (cache !== undefined) live.cache = cache;
+  const live: { cache?: IndexCache; cacheKey?: string; rawVectorCacheBytes?: number } = { cacheKey: base, cache };
+  if (options.rawVectorCacheBytes !== undefined) live.rawVectorCacheBytes = options.rawVectorCacheBytes;
   let rejected = 0;
   if (cache !== undefined && options.identity !== undefined) {
     let cached: unknown;
@@ -837,6 +1100,41 @@ export async function openVectorIndex(store: ObjectStore, path: string, options:
   if (options.prewarm === true) await index.prewarm();
   return index;
 }
+
+/**
+ * Open with a cache sized from the index itself: the budget is `cacheBytes`, or the file size
+ * capped at {@link DEFAULT_CACHE_MEMORY_SHARE} of the machine's memory; code partitions and the
+ * state get it first, raw-vector row groups the rest (or `rawVectorCacheBytes`). One warning
+ * with the numbers when the working set does not fit.
+ */
+async function openWithOwnCache(store: ObjectStore, path: string, base: string, options: OpenVectorIndexOptions): Promise<IvfVectorIndex> {
+  const state = await readIvfIndexState(store, path, options.fileSize);
+  if (options.identity !== undefined && state.metadata.identity !== options.identity) {
+    throw formatError("IDENTITY_MISMATCH", `the file has identity ${state.metadata.identity}, the caller asked for ${options.identity}`, "identity");
+  }
+  const { codes, raw, meta } = indexByteCounts(state);
+  const share = Math.floor(totalmem() * DEFAULT_CACHE_MEMORY_SHARE);
+  const total = options.cacheBytes ?? Math.min(state.fileSize + (state.fileSize >> 4) + MIB, share);
+  const wantCodes = codes + meta + (codes >> 4) + MIB;
+  const codesBytes = Math.max(1, Math.min(total, wantCodes));
+  const rawBytes = options.rawVectorCacheBytes ?? Math.max(1, total - codesBytes);
+  const cache = IndexCache.inMemory(codesBytes);
+  const index = IvfVectorIndex.fromStoreState(store, state, { cache, cacheKey: base, rawVectorCacheBytes: rawBytes }, 0);
+  OWN_CACHE_BYTES.set(index, codesBytes);
+  if (codes + meta > codesBytes || raw > rawBytes) {
+    const mib = (b: number): string => `${(b / MIB).toFixed(1)} MiB`;
+    const warn = options.onWarning ?? ((m: string) => process.emitWarning(m, "QuiverCacheWarning"));
+    warn(
+      `IVF index ${describeValue(path)}: working set does not fit the cache (codes + state ${mib(codes + meta)} in a ${mib(codesBytes)} budget, raw vectors ${mib(raw)} in ${mib(rawBytes)}; ` +
+        `${options.cacheBytes === undefined ? `capped at ${DEFAULT_CACHE_MEMORY_SHARE * 100}% of ${mib(totalmem())} memory` : "cacheBytes given"}): searches will read from the store`,
+    );
+  }
+  await insertQuietly(cache, cacheKey(stateKey(base, state.metadata.identity), ivfIndexStateCodec), state);
+  if (options.prewarm === true) await index.prewarm();
+  return index;
+}
+
+const MIB = 1024 * 1024;
 
 /** Load the index state and every partition into the index's cache. */
 export function prewarm(index: IvfVectorIndex): Promise<void> {

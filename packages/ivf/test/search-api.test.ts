@@ -92,6 +92,12 @@ describe("open options", () => {
     counted.reset();
     await warm.searchBatch([q(0), q(1)], { nprobes: 25, refineFactor: 3 });
     expect(counted.snapshot().total.readRequests).toBe(0);
-    await expect(openVectorIndex(store, "t", { prewarm: true })).rejects.toMatchObject({ code: "MISSING_ARGUMENT", argument: "options.cache" });
+  });
+  it("prewarm: true without a cache warms the index's own cache: searches then read nothing", async () => {
+    const counted = new IoStatsStore(store);
+    const warm = await openVectorIndex(counted, "t", { prewarm: true });
+    counted.reset();
+    await warm.searchBatch([q(0), q(1)], { nprobes: 25, refineFactor: 3 });
+    expect(counted.snapshot().total.readRequests).toBe(0);
   });
 });
