@@ -14,6 +14,7 @@ import {
   checkInteger,
   checkOneOf,
   checkOptions,
+  describeValue,
   decodeFrame,
   encodeFrame,
   getSection,
@@ -268,6 +269,7 @@ export interface BuildBTreeIndexOptions {
 
 /** What a build wrote. */
 export interface BTreeBuildResult {
+  /** The index identity (fresh per build): pass it as `identity` to {@link openBTreeIndex} for a zero-IO open. */
   readonly indexId: string;
   readonly numPages: number;
   readonly numRows: number;
@@ -543,6 +545,18 @@ export interface OpenBTreeIndexOptions {
   readonly cache?: IndexCache;
   /** Cache key namespace (default: the directory). */
   readonly cacheKey?: string;
+  /**
+   * The identity (`indexId`) of the index the caller means (from the build result or its own
+   * manifest). With it and a cache holding that state the open makes no store request; a cold open
+   * checks that the file has this identity (IDENTITY_MISMATCH otherwise). Without it the open
+   * always reads the index file (one GET) and learns the identity there.
+   */
+  readonly identity?: string;
+}
+
+/** Cache key of a state: the identity is part of every cache key of the index. */
+function stateCacheKey(base: string, identity: string): CacheKey<BTreeIndexState> {
+  return cacheKey(`${base}/btree/${identity}/state`, btreeIndexStateCodec);
 }
 
 /** A live BTree index. */
@@ -562,6 +576,12 @@ export class BTreeIndex {
     this.#keyBase = options.cacheKey ?? state.path;
   }
 
+  /** The index identity (the build's random `indexId`; part of every cache key). */
+  get identity(): string {
+    return this.state.indexId;
+  }
+
+  /** Number of pages. */
   get numPages(): number {
     return this.state.pageInfo.length / PAGE_INFO_WIDTH;
   }
@@ -573,7 +593,7 @@ export class BTreeIndex {
 
   /** Cache key of page p. */
   pageCacheKey(p: number): CacheKey<BTreePage> {
-    return cacheKey(`${this.#keyBase}/btree/page/${p}`, btreePageCodec);
+    return cacheKey(`${this.#keyBase}/btree/${this.state.indexId}/page/${p}`, btreePageCodec);
   }
 
   #consistent(page: BTreePage, p: number): boolean {
@@ -598,10 +618,31 @@ export class BTreeIndex {
     this.counters.storeLoads++;
     const file = s.dataFiles[s.pageInfo[p * PAGE_INFO_WIDTH]!]!;
     const offset = Number(s.pageRanges[2 * p]!);
-    const bytes = await readRange(this.store, `${s.path}/${file.name}`, offset, Number(s.pageRanges[2 * p + 1]!));
-    const page = decodePage(bytes, offset);
-    if (!this.#consistent(page, p)) throw new QuiverFormatError("BTREE_STATE_MISMATCH", `page ${p} in ${file.name} disagrees with the lookup table`, { stage: "payload", offset });
-    return page;
+    try {
+      const bytes = await readRange(this.store, `${s.path}/${file.name}`, offset, Number(s.pageRanges[2 * p + 1]!));
+      const page = decodePage(bytes, offset);
+      if (!this.#consistent(page, p)) throw new QuiverFormatError("BTREE_STATE_MISMATCH", `page ${p} in ${file.name} disagrees with the lookup table`, { stage: "payload", offset });
+      return page;
+    } catch (cause) {
+      await this.#checkIdentity(cause);
+      throw cause;
+    }
+  }
+
+  /**
+   * After a failed page read: when the directory's index file now has another identity (the index
+   * was rebuilt or replaced since this state was taken), that is the error, IDENTITY_MISMATCH.
+   */
+  async #checkIdentity(cause: unknown): Promise<void> {
+    let current: string;
+    try {
+      current = (await readBTreeIndexState(this.store, this.state.path)).indexId;
+    } catch {
+      return;
+    }
+    if (current !== this.state.indexId) {
+      throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(this.state.path)} now has identity ${current}, not ${this.state.indexId}`, { stage: "identity", cause });
+    }
   }
 
   /** Page p through the cache; a cached page that disagrees with the lookup table is a counted miss that reloads. */
@@ -717,7 +758,7 @@ export class BTreeIndex {
     if (this.cache === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "cache", expected: "an index opened with a cache", given: undefined });
     const max = options.maxPages === undefined ? this.numPages : checkInteger("options.maxPages", options.maxPages, 0, this.numPages);
     const conc = options.concurrency === undefined ? 8 : checkInteger("options.concurrency", options.concurrency, 1, 256);
-    await this.cache.insert(cacheKey(`${this.#keyBase}/btree/state`, btreeIndexStateCodec), this.state);
+    await this.cache.insert(stateCacheKey(this.#keyBase, this.state.indexId), this.state);
     let next = 0;
     await Promise.all(Array.from({ length: conc }, async () => {
       while (next < max) await this.page(next++);
@@ -726,23 +767,37 @@ export class BTreeIndex {
 }
 
 /**
- * Open a BTree index. With a cache holding its state this makes no store request; otherwise one
- * GET of the index file. A cached state for another directory is a counted miss that reloads.
+ * Open a BTree index. With `identity` and a cache holding that state (e.g. after a prewarm through
+ * a persistent backend) this makes no store request; otherwise one GET of the index file, whose
+ * identity is checked against `identity` (IDENTITY_MISMATCH) and whose state is then cached under
+ * it. A cached state for another directory or identity is a counted miss that reloads.
  */
 export async function openBTreeIndex(store: ObjectStore, dir: string, options: OpenBTreeIndexOptions = {}): Promise<BTreeIndex> {
-  checkOptions("options", options, ["cache", "cacheKey"]);
+  checkOptions("options", options, ["cache", "cacheKey", "identity"]);
   if (typeof dir !== "string" || !INDEX_DIR.test(dir)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "dir", expected: "an index directory", given: dir });
+  if (options.identity !== undefined && !isIndexId(options.identity)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (32 lowercase hex digits)", given: options.identity });
   const base = options.cacheKey ?? dir;
-  if (options.cache === undefined) return new BTreeIndex(store, await readBTreeIndexState(store, dir), { cacheKey: base });
-  const key = cacheKey(`${base}/btree/state`, btreeIndexStateCodec);
-  let state = await options.cache.getOrInsert(key, () => readBTreeIndexState(store, dir));
+  const cache = options.cache;
   let inconsistent = 0;
-  if (state.path !== dir) {
-    inconsistent++;
-    state = await readBTreeIndexState(store, dir);
-    await options.cache.insert(key, state);
+  if (cache !== undefined && options.identity !== undefined) {
+    let cached: BTreeIndexState | undefined;
+    try {
+      cached = await cache.get(stateCacheKey(base, options.identity));
+    } catch {
+      cached = undefined;
+    }
+    if (cached !== undefined) {
+      if (cached.path === dir && cached.indexId === options.identity) return new BTreeIndex(store, cached, { cache, cacheKey: base });
+      inconsistent++;
+    }
   }
-  const index = new BTreeIndex(store, state, { cache: options.cache, cacheKey: base });
+  const state = await readBTreeIndexState(store, dir);
+  if (options.identity !== undefined && state.indexId !== options.identity) {
+    throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(dir)} has identity ${state.indexId}, the caller asked for ${options.identity}`, { stage: "identity" });
+  }
+  if (cache === undefined) return new BTreeIndex(store, state, { cacheKey: base });
+  await cache.insert(stateCacheKey(base, state.indexId), state).catch(() => undefined);
+  const index = new BTreeIndex(store, state, { cache, cacheKey: base });
   index.counters.inconsistentEntries += inconsistent;
   return index;
 }
