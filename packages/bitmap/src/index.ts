@@ -4,7 +4,7 @@
  * indexes over it, their cacheable state and codecs, and scalar filters evaluated to row sets.
  * Implements bitmap spec 1.1 (spec/bitmap.md) over container spec 1.0.
  */
-export { RowAddressSet, RowAddressSetBuilder, ROW_ADDRESS_SET_LIMITS, validatePortableRoaring } from "./row-address-set.js";
+export { RowAddressSet, RowAddressSetBuilder, ROW_ADDRESS_SET_LIMITS, type WordRun, validatePortableRoaring } from "./row-address-set.js";
 export type { RowIdFilter } from "./row-address-set.js";
 export {
   VALUE_TYPES,

@@ -6,6 +6,7 @@
  * (spec/btree.md).
  */
 import { type CacheCodec, type CacheKey, type IndexCache, cacheKey, retainedBytes } from "@quiver/cache";
+import type { WordRun } from "@quiver/bitmap";
 import {
   type Frame,
   type SectionInput,
@@ -697,18 +698,37 @@ export class BTreeIndex {
     return out;
   }
 
-  /** Rows with a value in the range (pages via the cache). */
-  async rangeRows(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<RowAddressSet> {
+  /** The runs of page rows with a value in the range (each page's bounds by binary search). */
+  async #rangeRuns(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<{ page: BTreePage; run: WordRun }[]> {
     const pages = await Promise.all(this.candidatePages(lo, loIncl, hi, hiIncl).map((p) => this.page(p)));
-    const parts: RowAddressSet[] = [];
+    const out: { page: BTreePage; run: WordRun }[] = [];
     for (const page of pages) {
       const v = page.values;
       const a = lo === undefined ? 0 : v.lowerBound(lo, !loIncl);
       const b = hi === undefined ? v.length : v.lowerBound(hi, hiIncl, a);
-      if (a === 0 && b === v.length && b > 0) parts.push(this.#valueRowsOf(page));
-      else if (a < b) parts.push(RowAddressSet.fromWords(u64Words(page.rowIds), a, b));
+      if (a < b) out.push({ page, run: { words: u64Words(page.rowIds), start: a, end: b } });
     }
+    return out;
+  }
+
+  /**
+   * One set from the runs: whole pages reuse their cached per-page sets (a union of ready bitmaps
+   * is cheaper than rebuilding them); the partial runs go into one bulk build.
+   */
+  #setOfRuns(runs: readonly { page: BTreePage; run: WordRun }[]): RowAddressSet {
+    const parts: RowAddressSet[] = [];
+    const partial: WordRun[] = [];
+    for (const { page, run } of runs) {
+      if (run.start === 0 && run.end === page.values.length) parts.push(this.#valueRowsOf(page));
+      else partial.push(run);
+    }
+    if (partial.length > 0) parts.push(RowAddressSet.fromWordRuns(partial));
     return parts.length === 0 ? RowAddressSet.empty() : parts.length === 1 ? parts[0]! : RowAddressSet.union(parts);
+  }
+
+  /** Rows with a value in the range (pages via the cache). */
+  async rangeRows(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<RowAddressSet> {
+    return this.#setOfRuns(await this.#rangeRuns(lo, loIncl, hi, hiIncl));
   }
 
   /** TRUE and UNKNOWN rows of one predicate. */
@@ -730,11 +750,18 @@ export class BTreeIndex {
         return { rows: s.allRows.andNot(s.nullRows).andNot(await this.rangeRows(v, true, v, true)), unknown: s.nullRows };
       }
       case "in": {
-        const sets = await Promise.all(p.values.map((x, i) => {
-          const v = probeValue(t, x, `values[${i}]`);
-          return this.rangeRows(v, true, v, true);
-        }));
-        return { rows: RowAddressSet.union(sets), unknown: s.nullRows };
+        const probes = p.values.map((x, i) => probeValue(t, x, `values[${i}]`));
+        // Every value's runs into one bulk build (a value spanning pages can repeat no row: runs are disjoint
+        // unless a value is listed twice, so duplicates are dropped first).
+        const runs = (await Promise.all(probes.map((v) => this.#rangeRuns(v, true, v, true)))).flat();
+        const seen = new Set<string>();
+        const distinct = runs.filter((r) => {
+          const key = `${r.page.page}:${r.run.start}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+        return { rows: this.#setOfRuns(distinct), unknown: s.nullRows };
       }
       case "range": {
         const lo = p.lower === undefined ? undefined : probeValue(t, p.lower, "lower");
