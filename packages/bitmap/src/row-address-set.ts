@@ -258,19 +258,52 @@ export class RowAddressSet implements RowIdFilter {
       return RowAddressSet.union(runs.map((r) => RowAddressSet.fromWords(r.words, r.start, r.end)));
     }
     const counts = new Uint32Array(span);
-    for (const r of runs) for (let i = r.start; i < r.end; i++) counts[r.words[2 * i + 1]! - minF]!++;
+    const maxOff = new Uint32Array(span);
+    for (const r of runs) {
+      const w = r.words;
+      for (let i = r.start; i < r.end; i++) {
+        const f = w[2 * i + 1]! - minF;
+        counts[f]!++;
+        if (w[2 * i]! > maxOff[f]!) maxOff[f] = w[2 * i]!;
+      }
+    }
+    // Fragments with many rows over a small offset span (a wide range's rows): set bits in a plain
+    // bit array and hand CRoaring one portable serialization, so bitmap containers are copied in
+    // whole instead of being built value by value.
+    let dense: (Uint32Array | undefined)[] | undefined;
+    for (let f = 0; f < span; f++) {
+      if (counts[f]! >= DENSE_BUILD_MIN_ROWS && maxOff[f]! < DENSE_BUILD_MAX_OFFSET && counts[f]! * 32 >= maxOff[f]!) {
+        (dense ??= new Array<Uint32Array | undefined>(span))[f] = new Uint32Array(((maxOff[f]! >>> 16) + 1) * 2048);
+      }
+    }
+    if (dense !== undefined) {
+      for (const r of runs) {
+        const w = r.words;
+        for (let i = r.start; i < r.end; i++) {
+          const bits = dense[w[2 * i + 1]! - minF];
+          if (bits !== undefined) {
+            const o = w[2 * i]!;
+            bits[o >>> 5]! |= 1 << (o & 31);
+          }
+        }
+      }
+    }
     const starts = new Uint32Array(span + 1);
     for (let f = 0; f < span; f++) starts[f + 1] = starts[f]! + counts[f]!;
     const lows = new Uint32Array(total);
     const fill = starts.slice(0, span);
     for (const r of runs) {
       const w = r.words;
-      for (let i = r.start; i < r.end; i++) lows[fill[w[2 * i + 1]! - minF]!++] = w[2 * i]!;
+      for (let i = r.start; i < r.end; i++) {
+        const f = w[2 * i + 1]! - minF;
+        if (dense?.[f] === undefined) lows[fill[f]!++] = w[2 * i]!;
+      }
     }
     const out = new Map<number, RoaringBitmap32>();
     for (let f = 0; f < span; f++) {
       if (counts[f] === 0) continue;
-      out.set(minF + f, bitmapOf(lows.subarray(starts[f]!, starts[f + 1]!)));
+      const bits = dense?.[f];
+      out.set(minF + f, bits !== undefined ? bitmapOfBits(bits) : bitmapOf(lows.subarray(starts[f]!, starts[f + 1]!)));
     }
     return new RowAddressSet(out);
   }
@@ -592,6 +625,67 @@ export class RowAddressSetBuilder {
 }
 
 /** A run-optimized bitmap of these offsets (sorted first: CRoaring adds sorted input fastest). */
+const DENSE_BUILD_MIN_ROWS = 4096;
+const DENSE_BUILD_MAX_OFFSET = 1 << 24;
+
+/**
+ * A bitmap from a bit array (bit o set = offset o; a whole number of 2048-word keys): written as a
+ * portable serialization (no run containers; bitmap containers above 4096 values, arrays below)
+ * and deserialized in one call.
+ */
+function bitmapOfBits(bits: Uint32Array): RoaringBitmap32 {
+  const keys = bits.length / 2048;
+  const cards = new Uint32Array(keys);
+  let size = 0;
+  let bytes = 0;
+  for (let k = 0; k < keys; k++) {
+    let c = 0;
+    for (let i = k * 2048, e = i + 2048; i < e; i++) {
+      let x = bits[i]!;
+      x -= (x >>> 1) & 0x55555555;
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+      c += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    }
+    cards[k] = c;
+    if (c > 0) {
+      size++;
+      bytes += c > 4096 ? 8192 : 2 * c;
+    }
+  }
+  const head = 8 + 8 * size;
+  const buf = new Uint8Array(head + bytes);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, 12346, true);
+  dv.setUint32(4, size, true);
+  let slot = 0;
+  let at = head;
+  for (let k = 0; k < keys; k++) {
+    const c = cards[k]!;
+    if (c === 0) continue;
+    dv.setUint16(8 + 4 * slot, k, true);
+    dv.setUint16(10 + 4 * slot, c - 1, true);
+    dv.setUint32(8 + 4 * size + 4 * slot, at, true);
+    slot++;
+    if (c > 4096) {
+      buf.set(new Uint8Array(bits.buffer, bits.byteOffset + k * 8192, 8192), at);
+      at += 8192;
+    } else {
+      for (let i = k * 2048, e = i + 2048; i < e; i++) {
+        let x = bits[i]!;
+        while (x !== 0) {
+          const t = x & -x;
+          dv.setUint16(at, ((i - k * 2048) << 5) + (31 - Math.clz32(t)), true);
+          at += 2;
+          x ^= t;
+        }
+      }
+    }
+  }
+  const b = RoaringBitmap32.deserialize(buf, "portable");
+  b.runOptimize();
+  return b;
+}
+
 function bitmapOf(lows: Uint32Array): RoaringBitmap32 {
   const b = new RoaringBitmap32(sortedDistinct(lows));
   b.runOptimize();

@@ -167,6 +167,22 @@ describe("bulk construction from runs of row-address words", () => {
     expect(got.size()).toBe(3000);
     expect(got.equals(RowAddressSet.fromRange(2, 0, 3000))).toBe(true);
   });
+  it("many rows of one fragment over a small span (bit-array portable path): bitmap and array containers", () => {
+    // Key 0 dense (bitmap container), key 1 sparse (array container), key 2 empty, key 3 a few rows.
+    const offsets = [
+      ...Array.from({ length: 9000 }, (_, i) => (i * 7) % 65536),
+      ...Array.from({ length: 300 }, (_, i) => 65536 + i * 101),
+      ...[3 * 65536 + 5, 3 * 65536 + 65535],
+    ];
+    const other = Array.from({ length: 50 }, (_, i) => addr(9, i * 3));
+    const ids = [...offsets.map((o) => addr(4, o)), ...other];
+    const perm = ids.map((_, i) => ids[(i * 7919) % ids.length]!);
+    const got = RowAddressSet.fromWordRuns([{ words: toWords(perm), start: 0, end: 4000 }, { words: toWords(perm), start: 4000, end: perm.length }]);
+    const expected = RowAddressSet.fromRowIds(ids);
+    expect(got.equals(expected)).toBe(true);
+    expect(got.size()).toBe(new Set(ids).size);
+    expect(RowAddressSet.deserialize(got.serialize()).equals(expected)).toBe(true);
+  });
   it("a union of many sets (orMany path) equals pairwise ors", () => {
     const sets = Array.from({ length: 12 }, (_, k) => RowAddressSet.fromRowIds(Array.from({ length: 300 }, (_, i) => addr(i % 3, (i * 31 + k * 977) % 20_000))));
     expect(RowAddressSet.union(sets).equals(sets.reduce((a, b) => a.or(b)))).toBe(true);
