@@ -143,12 +143,18 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     // Prewarm through a disk cache (and Redis), then reconstruct from a new backend instance.
     ctx.progress("Quiver: prewarm");
     let vectorIdentity: string | undefined;
+    // Every index is reopened by its identity, which names its cache entries (zero IO).
+    let ids = { amount: "", category: "", tags: "", bucket: "" };
     const prewarmAll = async (backend: CacheBackend): Promise<void> => {
       const cache = new IndexCache(backend);
-      await (await openBTreeIndex(store, "t/amount", { cache })).prewarm();
-      await (await openBitmapIndex(store, "t/category", { cache })).prewarm();
-      await (await openLabelListIndex(store, "t/tags", { cache })).prewarm();
-      await (await openBTreeIndex(store, "t/bucket", { cache })).prewarm();
+      const scalars = [
+        await openBTreeIndex(store, "t/amount", { cache }),
+        await openBitmapIndex(store, "t/category", { cache }),
+        await openLabelListIndex(store, "t/tags", { cache }),
+        await openBTreeIndex(store, "t/bucket", { cache }),
+      ] as const;
+      for (const index of scalars) await index.prewarm();
+      ids = { amount: scalars[0].identity, category: scalars[1].identity, tags: scalars[2].identity, bucket: scalars[3].identity };
       const warmVector = await openVectorIndex(store, "t/vector.ivf", { cache });
       await warmVector.prewarm();
       vectorIdentity = warmVector.identity;
@@ -160,10 +166,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const io = new IoStatsStore(store);
       const cache = new IndexCache(backend);
       const t = performance.now();
-      const amount = await openBTreeIndex(io, "t/amount", { cache });
-      const category = await openBitmapIndex(io, "t/category", { cache });
-      const tags = await openLabelListIndex(io, "t/tags", { cache });
-      const bucket = await openBTreeIndex(io, "t/bucket", { cache });
+      const amount = await openBTreeIndex(io, "t/amount", { cache, identity: ids.amount });
+      const category = await openBitmapIndex(io, "t/category", { cache, identity: ids.category });
+      const tags = await openLabelListIndex(io, "t/tags", { cache, identity: ids.tags });
+      const bucket = await openBTreeIndex(io, "t/bucket", { cache, identity: ids.bucket });
       const openMs = performance.now() - t;
       // Every page / per-value entry loaded once (what the queries would touch at most).
       await Promise.all([amount.prewarm(), category.prewarm(), tags.prewarm(), bucket.prewarm()]);

@@ -10,10 +10,12 @@ import {
   type FrameSection,
   type SectionInput,
   QuiverArgumentError,
+  QuiverFormatError,
   checkInteger,
   checkOneOf,
   checkOptions,
   crc32,
+  describeValue,
   decodeFrame,
   encodeFrame,
   getSection,
@@ -294,6 +296,7 @@ export interface BuildBitmapIndexOptions {
 
 /** What a build wrote. */
 export interface BitmapBuildResult {
+  /** The index identity (fresh per build): pass it as `identity` to {@link openBitmapIndex} for a zero-IO open. */
   readonly indexId: string;
   readonly numValues: number;
   readonly numRows: number;
@@ -474,6 +477,13 @@ export interface OpenBitmapIndexOptions {
   readonly cache?: IndexCache;
   /** Cache key namespace (default: the directory). */
   readonly cacheKey?: string;
+  /**
+   * The identity (`indexId`) of the index the caller means (from the build result or its own
+   * manifest). With it and a cache holding that state the open makes no store request; a cold open
+   * checks that the file has this identity (IDENTITY_MISMATCH otherwise). Without it the open
+   * always reads the index file (one GET) and learns the identity there.
+   */
+  readonly identity?: string;
 }
 
 /** Counters of an open index. */
@@ -500,8 +510,14 @@ export class BitmapIndex {
     this.#keyBase = options.cacheKey ?? state.path;
   }
 
+  /** Bitmap or LabelList. */
   get kind(): BitmapIndexKind {
     return this.state.kind;
+  }
+
+  /** The index identity (the build's random `indexId`; part of every cache key). */
+  get identity(): string {
+    return this.state.indexId;
   }
 
   /** Every indexed row. */
@@ -511,7 +527,7 @@ export class BitmapIndex {
 
   /** Cache key of value i's rows. */
   valueCacheKey(i: number): CacheKey<BitmapValueRows> {
-    return cacheKey(`${this.#keyBase}/${this.state.kind}/value/${i}`, bitmapValueRowsCodec);
+    return cacheKey(`${this.#keyBase}/${this.state.kind}/${this.state.indexId}/value/${i}`, bitmapValueRowsCodec);
   }
 
   /** Read value i's set from the store (one ranged read) and check it against the state. */
@@ -520,10 +536,31 @@ export class BitmapIndex {
     this.counters.storeLoads++;
     const offset = Number(s.ranges[2 * i]!);
     const length = Number(s.ranges[2 * i + 1]!);
-    const bytes = await readRange(this.store, `${s.path}/${s.dataFile}`, offset, length);
-    const crc = crc32(bytes);
-    if (crc !== s.checksums[2 * i]) fail("CHECKSUM_MISMATCH", `value ${i}: set CRC-32 ${crc}, state says ${s.checksums[2 * i]}`, offset, "section");
-    return { indexId: s.indexId, valueIndex: i, crc32: crc, rows: RowAddressSet.deserialize(bytes, offset), byteLength: length };
+    try {
+      const bytes = await readRange(this.store, `${s.path}/${s.dataFile}`, offset, length);
+      const crc = crc32(bytes);
+      if (crc !== s.checksums[2 * i]) fail("CHECKSUM_MISMATCH", `value ${i}: set CRC-32 ${crc}, state says ${s.checksums[2 * i]}`, offset, "section");
+      return { indexId: s.indexId, valueIndex: i, crc32: crc, rows: RowAddressSet.deserialize(bytes, offset), byteLength: length };
+    } catch (cause) {
+      await this.#checkIdentity(cause);
+      throw cause;
+    }
+  }
+
+  /**
+   * After a failed data read: when the directory's index file now has another identity (the index
+   * was rebuilt or replaced since this state was taken), that is the error, IDENTITY_MISMATCH.
+   */
+  async #checkIdentity(cause: unknown): Promise<void> {
+    let current: string;
+    try {
+      current = (await readBitmapIndexState(this.store, this.state.path)).indexId;
+    } catch {
+      return;
+    }
+    if (current !== this.state.indexId) {
+      throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(this.state.path)} now has identity ${current}, not ${this.state.indexId}`, { stage: "identity", cause });
+    }
   }
 
   #consistent(v: BitmapValueRows, i: number): boolean {
@@ -608,7 +645,7 @@ export class BitmapIndex {
   /** Put the state and every per-value set into the cache. */
   async prewarm(): Promise<void> {
     if (this.cache === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "cache", expected: "an index opened with a cache", given: undefined });
-    await this.cache.insert(cacheKey(stateKey(this.#keyBase, this.state.kind), codecOf(this.state.kind)), this.state);
+    await this.cache.insert(cacheKey(stateKey(this.#keyBase, this.state.kind, this.state.indexId), codecOf(this.state.kind)), this.state);
     for (let i = 0; i < this.state.values.length; i++) await this.valueRows(i);
   }
 }
@@ -617,36 +654,45 @@ function codecOf(kind: BitmapIndexKind): CacheCodec<BitmapIndexState> {
   return kind === "bitmap" ? bitmapIndexStateCodec : labelListIndexStateCodec;
 }
 
-function stateKey(base: string, kind: BitmapIndexKind): string {
-  return `${base}/${kind}/state`;
+/** Cache key of a state: the identity is part of every cache key of the index. */
+function stateKey(base: string, kind: BitmapIndexKind, identity: string): string {
+  return `${base}/${kind}/${identity}/state`;
 }
 
 /**
- * Open a Bitmap or LabelList index. With a cache holding its state this makes no store request;
- * otherwise one GET of the index file. A cached state for another directory or kind is a counted
- * miss that reloads.
+ * Open a Bitmap or LabelList index. With `identity` and a cache holding that state this makes no
+ * store request; otherwise one GET of the index file, whose identity is checked against
+ * `identity` (IDENTITY_MISMATCH) and whose state is then cached under it. A cached state for
+ * another directory, kind or identity is a counted miss that reloads.
  */
 export async function openBitmapIndex(store: ObjectStore, dir: string, options: OpenBitmapIndexOptions & { kind?: BitmapIndexKind } = {}): Promise<BitmapIndex> {
-  checkOptions("options", options, ["cache", "cacheKey", "kind"]);
+  checkOptions("options", options, ["cache", "cacheKey", "kind", "identity"]);
   checkDir(dir);
   const kind = options.kind === undefined ? "bitmap" : checkOneOf("options.kind", options.kind, ["bitmap", "label-list"] as const);
+  if (options.identity !== undefined && !isIndexId(options.identity)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (32 lowercase hex digits)", given: options.identity });
   const base = options.cacheKey ?? dir;
+  const cache = options.cache;
   const live: { cache?: IndexCache; cacheKey: string } = { cacheKey: base };
-  if (options.cache === undefined) {
-    const state = await readBitmapIndexState(store, dir);
-    if (state.kind !== kind) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.kind", expected: `the index's kind (${state.kind})`, given: kind });
-    return new BitmapIndex(store, state, live);
-  }
-  live.cache = options.cache;
-  const key = cacheKey(stateKey(base, kind), codecOf(kind));
-  let state = await options.cache.getOrInsert(key, () => readBitmapIndexState(store, dir));
+  if (cache !== undefined) live.cache = cache;
   let inconsistent = 0;
-  if (state.path !== dir || state.kind !== kind) {
-    inconsistent++;
-    state = await readBitmapIndexState(store, dir);
-    await options.cache.insert(key, state);
+  if (cache !== undefined && options.identity !== undefined) {
+    let cached: BitmapIndexState | undefined;
+    try {
+      cached = await cache.get(cacheKey(stateKey(base, kind, options.identity), codecOf(kind)));
+    } catch {
+      cached = undefined;
+    }
+    if (cached !== undefined) {
+      if (cached.path === dir && cached.kind === kind && cached.indexId === options.identity) return new BitmapIndex(store, cached, live);
+      inconsistent++;
+    }
   }
+  const state = await readBitmapIndexState(store, dir);
   if (state.kind !== kind) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.kind", expected: `the index's kind (${state.kind})`, given: kind });
+  if (options.identity !== undefined && state.indexId !== options.identity) {
+    throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(dir)} has identity ${state.indexId}, the caller asked for ${options.identity}`, { stage: "identity" });
+  }
+  if (cache !== undefined) await cache.insert(cacheKey(stateKey(base, kind, state.indexId), codecOf(kind)), state).catch(() => undefined);
   const index = new BitmapIndex(store, state, live);
   index.counters.inconsistentEntries += inconsistent;
   return index;

@@ -2,9 +2,9 @@
  * @quiver/bitmap: the row-address set (64-bit row addresses as per-fragment roaring bitmaps in
  * CRoaring's portable format, with a full-fragment shortcut), the Bitmap and LabelList scalar
  * indexes over it, their cacheable state and codecs, and scalar filters evaluated to row sets.
- * Implements bitmap spec 1.0 (spec/bitmap.md) over container spec 1.0.
+ * Implements bitmap spec 1.1 (spec/bitmap.md) over container spec 1.0.
  */
-export { RowAddressSet, RowAddressSetBuilder, ROW_ADDRESS_SET_LIMITS, validatePortableRoaring } from "./row-address-set.js";
+export { RowAddressSet, RowAddressSetBuilder, ROW_ADDRESS_SET_LIMITS, type WordRun, validatePortableRoaring } from "./row-address-set.js";
 export type { RowIdFilter } from "./row-address-set.js";
 export {
   VALUE_TYPES,

@@ -138,6 +138,13 @@ export interface RowIdFilter {
   has(rowId: bigint): boolean;
 }
 
+/** Rows `start..end` of a u64 row-address array given as its u32 word view (low word at 2i, high at 2i + 1). */
+export interface WordRun {
+  readonly words: Uint32Array;
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
  * An immutable set of 64-bit row addresses. Operations return new sets; the per-fragment roaring
  * bitmaps live in WASM memory and are released by the garbage collector.
@@ -223,6 +230,81 @@ export class RowAddressSet implements RowIdFilter {
       slot.a[slot.n++] = words[2 * i]!;
     }
     for (const f of [...arrays.keys()].sort((x, y) => x - y)) out.set(f, bitmapOf(arrays.get(f)!.a));
+    return new RowAddressSet(out);
+  }
+
+  /**
+   * The set of the row addresses of several runs `words[2 * start .. 2 * end)` (u64 arrays as u32
+   * word views, as {@link fromWords}): one counting pass, one fill pass and one CRoaring call per
+   * fragment over all runs together, instead of a set per run and a union of them.
+   */
+  static fromWordRuns(runs: readonly WordRun[]): RowAddressSet {
+    let total = 0;
+    let minF = Infinity;
+    let maxF = -1;
+    for (const r of runs) {
+      for (let i = r.start; i < r.end; i++) {
+        const f = r.words[2 * i + 1]!;
+        if (f < minF) minF = f;
+        if (f > maxF) maxF = f;
+      }
+      total += Math.max(0, r.end - r.start);
+    }
+    if (total === 0) return RowAddressSet.empty();
+    if (runs.length === 1) return RowAddressSet.fromWords(runs[0]!.words, runs[0]!.start, runs[0]!.end);
+    const span = maxF - minF + 1;
+    if (span > 1 << 16) {
+      // Sparse fragment ids: fall back to one set per run.
+      return RowAddressSet.union(runs.map((r) => RowAddressSet.fromWords(r.words, r.start, r.end)));
+    }
+    const counts = new Uint32Array(span);
+    const maxOff = new Uint32Array(span);
+    for (const r of runs) {
+      const w = r.words;
+      for (let i = r.start; i < r.end; i++) {
+        const f = w[2 * i + 1]! - minF;
+        counts[f]!++;
+        if (w[2 * i]! > maxOff[f]!) maxOff[f] = w[2 * i]!;
+      }
+    }
+    // Fragments with many rows over a small offset span (a wide range's rows): set bits in a plain
+    // bit array and hand CRoaring one portable serialization, so bitmap containers are copied in
+    // whole instead of being built value by value.
+    let dense: (Uint32Array | undefined)[] | undefined;
+    for (let f = 0; f < span; f++) {
+      if (counts[f]! >= DENSE_BUILD_MIN_ROWS && maxOff[f]! < DENSE_BUILD_MAX_OFFSET && counts[f]! * 32 >= maxOff[f]!) {
+        (dense ??= new Array<Uint32Array | undefined>(span))[f] = new Uint32Array(((maxOff[f]! >>> 16) + 1) * 2048);
+      }
+    }
+    if (dense !== undefined) {
+      for (const r of runs) {
+        const w = r.words;
+        for (let i = r.start; i < r.end; i++) {
+          const bits = dense[w[2 * i + 1]! - minF];
+          if (bits !== undefined) {
+            const o = w[2 * i]!;
+            bits[o >>> 5]! |= 1 << (o & 31);
+          }
+        }
+      }
+    }
+    const starts = new Uint32Array(span + 1);
+    for (let f = 0; f < span; f++) starts[f + 1] = starts[f]! + counts[f]!;
+    const lows = new Uint32Array(total);
+    const fill = starts.slice(0, span);
+    for (const r of runs) {
+      const w = r.words;
+      for (let i = r.start; i < r.end; i++) {
+        const f = w[2 * i + 1]! - minF;
+        if (dense?.[f] === undefined) lows[fill[f]!++] = w[2 * i]!;
+      }
+    }
+    const out = new Map<number, RoaringBitmap32>();
+    for (let f = 0; f < span; f++) {
+      if (counts[f] === 0) continue;
+      const bits = dense?.[f];
+      out.set(minF + f, bits !== undefined ? bitmapOfBits(bits) : bitmapOf(lows.subarray(starts[f]!, starts[f + 1]!)));
+    }
     return new RowAddressSet(out);
   }
 
@@ -389,10 +471,15 @@ export class RowAddressSet implements RowIdFilter {
       if (list.includes(FULL)) out.set(f, FULL);
       else if (list.length === 1) out.set(f, list[0]!);
       else {
-        // Pairwise in-place ORs: roaring-wasm's orMany costs a fixed ~25 us per call.
-        const acc = (list[0] as RoaringBitmap32).clone();
-        for (let i = 1; i < list.length; i++) acc.orInPlace(list[i] as RoaringBitmap32);
-        out.set(f, acc);
+        // Few operands: pairwise in-place ORs (roaring-wasm's orMany costs a fixed ~25 us per
+        // call); many (a wide range over many pages): one orMany, measured ~1.5x faster at 25.
+        if (list.length >= 8) {
+          out.set(f, RoaringBitmap32.orMany(list as RoaringBitmap32[]));
+        } else {
+          const acc = (list[0] as RoaringBitmap32).clone();
+          for (let i = 1; i < list.length; i++) acc.orInPlace(list[i] as RoaringBitmap32);
+          out.set(f, acc);
+        }
       }
     }
     return new RowAddressSet(sortedMap(out));
@@ -538,11 +625,105 @@ export class RowAddressSetBuilder {
 }
 
 /** A run-optimized bitmap of these offsets (sorted first: CRoaring adds sorted input fastest). */
-function bitmapOf(lows: Uint32Array): RoaringBitmap32 {
-  lows.sort();
-  const b = new RoaringBitmap32(lows);
+const DENSE_BUILD_MIN_ROWS = 4096;
+const DENSE_BUILD_MAX_OFFSET = 1 << 24;
+
+/**
+ * A bitmap from a bit array (bit o set = offset o; a whole number of 2048-word keys): written as a
+ * portable serialization (no run containers; bitmap containers above 4096 values, arrays below)
+ * and deserialized in one call.
+ */
+function bitmapOfBits(bits: Uint32Array): RoaringBitmap32 {
+  const keys = bits.length / 2048;
+  const cards = new Uint32Array(keys);
+  let size = 0;
+  let bytes = 0;
+  for (let k = 0; k < keys; k++) {
+    let c = 0;
+    for (let i = k * 2048, e = i + 2048; i < e; i++) {
+      let x = bits[i]!;
+      x -= (x >>> 1) & 0x55555555;
+      x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+      c += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    }
+    cards[k] = c;
+    if (c > 0) {
+      size++;
+      bytes += c > 4096 ? 8192 : 2 * c;
+    }
+  }
+  const head = 8 + 8 * size;
+  const buf = new Uint8Array(head + bytes);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, 12346, true);
+  dv.setUint32(4, size, true);
+  let slot = 0;
+  let at = head;
+  for (let k = 0; k < keys; k++) {
+    const c = cards[k]!;
+    if (c === 0) continue;
+    dv.setUint16(8 + 4 * slot, k, true);
+    dv.setUint16(10 + 4 * slot, c - 1, true);
+    dv.setUint32(8 + 4 * size + 4 * slot, at, true);
+    slot++;
+    if (c > 4096) {
+      buf.set(new Uint8Array(bits.buffer, bits.byteOffset + k * 8192, 8192), at);
+      at += 8192;
+    } else {
+      for (let i = k * 2048, e = i + 2048; i < e; i++) {
+        let x = bits[i]!;
+        while (x !== 0) {
+          const t = x & -x;
+          dv.setUint16(at, ((i - k * 2048) << 5) + (31 - Math.clz32(t)), true);
+          at += 2;
+          x ^= t;
+        }
+      }
+    }
+  }
+  const b = RoaringBitmap32.deserialize(buf, "portable");
   b.runOptimize();
   return b;
+}
+
+function bitmapOf(lows: Uint32Array): RoaringBitmap32 {
+  const b = new RoaringBitmap32(sortedDistinct(lows));
+  b.runOptimize();
+  return b;
+}
+
+/**
+ * `lows` ascending (duplicates dropped). Dense values (span below 32 bits per value, e.g. a range
+ * query's rows of one fragment) go through a bit array and a word scan, O(n + span / 32), which is
+ * several times faster than a typed-array sort; sparse ones are sorted.
+ */
+function sortedDistinct(lows: Uint32Array): Uint32Array {
+  const n = lows.length;
+  if (n < 256) return lows.sort();
+  let min = 0xffffffff;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = lows[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const span = max - min + 1;
+  if (span > n * 32 || span > 1 << 26) return lows.sort();
+  const bits = new Uint32Array((span + 31) >>> 5);
+  for (let i = 0; i < n; i++) {
+    const d = lows[i]! - min;
+    bits[d >>> 5]! |= 1 << (d & 31);
+  }
+  let k = 0;
+  for (let w = 0; w < bits.length; w++) {
+    let x = bits[w]!;
+    while (x !== 0) {
+      const t = x & -x;
+      lows[k++] = min + (w << 5) + (31 - Math.clz32(t));
+      x ^= t;
+    }
+  }
+  return k === n ? lows : lows.subarray(0, k);
 }
 
 function sortedMap<V>(m: Map<number, V>): Map<number, V> {

@@ -136,3 +136,55 @@ describe("RowAddressSet", () => {
     expect(codeOf(() => validatePortableRoaring(flipped))).toBe("ROARING_INVALID_CONTAINER");
   });
 });
+
+describe("bulk construction from runs of row-address words", () => {
+  const toWords = (ids: bigint[]) => new Uint32Array(BigUint64Array.from(ids).buffer);
+  // Fragments near each other (the dense path) or far apart (the fallback), offsets dense (the
+  // bit-array sort) or sparse (the typed-array sort), runs overlapping or not.
+  const idArb = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 2000 })),
+    fc.tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff })),
+  ).map(([f, o]) => addr(f, o));
+  it("equals the union of the runs' sets (1,000 cases)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(idArb, { maxLength: 700 }), fc.nat(), fc.nat()), { maxLength: 6 }), (parts) => {
+        const runs = parts.map(([ids, a, b]) => {
+          const start = ids.length === 0 ? 0 : a % (ids.length + 1);
+          const end = ids.length === 0 ? 0 : start + (b % (ids.length - start + 1));
+          return { ids, run: { words: toWords(ids), start, end } };
+        });
+        const expected = new Set<bigint>();
+        for (const { ids, run } of runs) for (let i = run.start; i < run.end; i++) expected.add(ids[i]!);
+        const got = RowAddressSet.fromWordRuns(runs.map((r) => r.run));
+        expect(Array.from(got.toRowIds())).toEqual([...expected].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+  it("a dense run of one fragment with duplicates (bit-array path)", () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => addr(2, (i * 7919) % 3000));
+    const got = RowAddressSet.fromWordRuns([{ words: toWords(ids), start: 0, end: 2500 }, { words: toWords(ids), start: 2000, end: 5000 }]);
+    expect(got.size()).toBe(3000);
+    expect(got.equals(RowAddressSet.fromRange(2, 0, 3000))).toBe(true);
+  });
+  it("many rows of one fragment over a small span (bit-array portable path): bitmap and array containers", () => {
+    // Key 0 dense (bitmap container), key 1 sparse (array container), key 2 empty, key 3 a few rows.
+    const offsets = [
+      ...Array.from({ length: 9000 }, (_, i) => (i * 7) % 65536),
+      ...Array.from({ length: 300 }, (_, i) => 65536 + i * 101),
+      ...[3 * 65536 + 5, 3 * 65536 + 65535],
+    ];
+    const other = Array.from({ length: 50 }, (_, i) => addr(9, i * 3));
+    const ids = [...offsets.map((o) => addr(4, o)), ...other];
+    const perm = ids.map((_, i) => ids[(i * 7919) % ids.length]!);
+    const got = RowAddressSet.fromWordRuns([{ words: toWords(perm), start: 0, end: 4000 }, { words: toWords(perm), start: 4000, end: perm.length }]);
+    const expected = RowAddressSet.fromRowIds(ids);
+    expect(got.equals(expected)).toBe(true);
+    expect(got.size()).toBe(new Set(ids).size);
+    expect(RowAddressSet.deserialize(got.serialize()).equals(expected)).toBe(true);
+  });
+  it("a union of many sets (orMany path) equals pairwise ors", () => {
+    const sets = Array.from({ length: 12 }, (_, k) => RowAddressSet.fromRowIds(Array.from({ length: 300 }, (_, i) => addr(i % 3, (i * 31 + k * 977) % 20_000))));
+    expect(RowAddressSet.union(sets).equals(sets.reduce((a, b) => a.or(b)))).toBe(true);
+  });
+});

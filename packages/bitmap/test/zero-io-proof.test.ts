@@ -126,8 +126,10 @@ const cases = [
 ];
 
 describe.each(cases)("$name zero-IO reconstruction", ({ dir, kind, queries, brute }) => {
-  const open = (s: ConstructorParameters<typeof IoStatsStore>[0], cache?: IndexCache) =>
-    kind === "bitmap" ? openBitmapIndex(s, dir, cache ? { cache } : {}) : openLabelListIndex(s, dir, cache ? { cache } : {});
+  const open = (s: ConstructorParameters<typeof IoStatsStore>[0], cache?: IndexCache, identity?: string) => {
+    const options = { ...(cache ? { cache } : {}), ...(identity ? { identity } : {}) };
+    return kind === "bitmap" ? openBitmapIndex(s, dir, options) : openLabelListIndex(s, dir, options);
+  };
   const run = async (index: BitmapIndex) => {
     const out: bigint[][] = [];
     for (const q of queries) out.push(Array.from((await index.query(q)).toRowIds()));
@@ -153,7 +155,7 @@ describe.each(cases)("$name zero-IO reconstruction", ({ dir, kind, queries, brut
       const second = await factory.make(`${kind}-ok`);
       const io = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await open(io, cache);
+      const warm = await open(io, cache, index.identity);
       const results = await run(warm);
       await second.close?.();
       expect(io.snapshot().total).toMatchObject({ readRequests: 0, heads: 0, lists: 0 });
@@ -172,12 +174,12 @@ describe.each(cases)("$name zero-IO reconstruction", ({ dir, kind, queries, brut
       const v2 = await index.readValueRows(2);
       await cache1.insert(index.valueCacheKey(1), { ...v2, valueIndex: 1 });
       await first.close?.();
-      await factory.corrupt(`${kind}-bad`, formatCacheKey("", `${dir}/${kind}/value/3`, BITMAP_VALUE_ROWS_TYPE_NAME));
+      await factory.corrupt(`${kind}-bad`, formatCacheKey("", `${dir}/${kind}/${index.identity}/value/3`, BITMAP_VALUE_ROWS_TYPE_NAME));
 
       const second = await factory.make(`${kind}-bad`);
       const io = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await open(io, cache);
+      const warm = await open(io, cache, index.identity);
       const results = await run(warm);
       await second.close?.();
       expect(results).toEqual(cold);

@@ -6,6 +6,7 @@
  * (spec/btree.md).
  */
 import { type CacheCodec, type CacheKey, type IndexCache, cacheKey, retainedBytes } from "@quiver/cache";
+import type { WordRun } from "@quiver/bitmap";
 import {
   type Frame,
   type SectionInput,
@@ -14,6 +15,7 @@ import {
   checkInteger,
   checkOneOf,
   checkOptions,
+  describeValue,
   decodeFrame,
   encodeFrame,
   getSection,
@@ -268,6 +270,7 @@ export interface BuildBTreeIndexOptions {
 
 /** What a build wrote. */
 export interface BTreeBuildResult {
+  /** The index identity (fresh per build): pass it as `identity` to {@link openBTreeIndex} for a zero-IO open. */
   readonly indexId: string;
   readonly numPages: number;
   readonly numRows: number;
@@ -543,6 +546,18 @@ export interface OpenBTreeIndexOptions {
   readonly cache?: IndexCache;
   /** Cache key namespace (default: the directory). */
   readonly cacheKey?: string;
+  /**
+   * The identity (`indexId`) of the index the caller means (from the build result or its own
+   * manifest). With it and a cache holding that state the open makes no store request; a cold open
+   * checks that the file has this identity (IDENTITY_MISMATCH otherwise). Without it the open
+   * always reads the index file (one GET) and learns the identity there.
+   */
+  readonly identity?: string;
+}
+
+/** Cache key of a state: the identity is part of every cache key of the index. */
+function stateCacheKey(base: string, identity: string): CacheKey<BTreeIndexState> {
+  return cacheKey(`${base}/btree/${identity}/state`, btreeIndexStateCodec);
 }
 
 /** A live BTree index. */
@@ -562,6 +577,12 @@ export class BTreeIndex {
     this.#keyBase = options.cacheKey ?? state.path;
   }
 
+  /** The index identity (the build's random `indexId`; part of every cache key). */
+  get identity(): string {
+    return this.state.indexId;
+  }
+
+  /** Number of pages. */
   get numPages(): number {
     return this.state.pageInfo.length / PAGE_INFO_WIDTH;
   }
@@ -573,7 +594,7 @@ export class BTreeIndex {
 
   /** Cache key of page p. */
   pageCacheKey(p: number): CacheKey<BTreePage> {
-    return cacheKey(`${this.#keyBase}/btree/page/${p}`, btreePageCodec);
+    return cacheKey(`${this.#keyBase}/btree/${this.state.indexId}/page/${p}`, btreePageCodec);
   }
 
   #consistent(page: BTreePage, p: number): boolean {
@@ -598,10 +619,31 @@ export class BTreeIndex {
     this.counters.storeLoads++;
     const file = s.dataFiles[s.pageInfo[p * PAGE_INFO_WIDTH]!]!;
     const offset = Number(s.pageRanges[2 * p]!);
-    const bytes = await readRange(this.store, `${s.path}/${file.name}`, offset, Number(s.pageRanges[2 * p + 1]!));
-    const page = decodePage(bytes, offset);
-    if (!this.#consistent(page, p)) throw new QuiverFormatError("BTREE_STATE_MISMATCH", `page ${p} in ${file.name} disagrees with the lookup table`, { stage: "payload", offset });
-    return page;
+    try {
+      const bytes = await readRange(this.store, `${s.path}/${file.name}`, offset, Number(s.pageRanges[2 * p + 1]!));
+      const page = decodePage(bytes, offset);
+      if (!this.#consistent(page, p)) throw new QuiverFormatError("BTREE_STATE_MISMATCH", `page ${p} in ${file.name} disagrees with the lookup table`, { stage: "payload", offset });
+      return page;
+    } catch (cause) {
+      await this.#checkIdentity(cause);
+      throw cause;
+    }
+  }
+
+  /**
+   * After a failed page read: when the directory's index file now has another identity (the index
+   * was rebuilt or replaced since this state was taken), that is the error, IDENTITY_MISMATCH.
+   */
+  async #checkIdentity(cause: unknown): Promise<void> {
+    let current: string;
+    try {
+      current = (await readBTreeIndexState(this.store, this.state.path)).indexId;
+    } catch {
+      return;
+    }
+    if (current !== this.state.indexId) {
+      throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(this.state.path)} now has identity ${current}, not ${this.state.indexId}`, { stage: "identity", cause });
+    }
   }
 
   /** Page p through the cache; a cached page that disagrees with the lookup table is a counted miss that reloads. */
@@ -656,18 +698,37 @@ export class BTreeIndex {
     return out;
   }
 
-  /** Rows with a value in the range (pages via the cache). */
-  async rangeRows(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<RowAddressSet> {
+  /** The runs of page rows with a value in the range (each page's bounds by binary search). */
+  async #rangeRuns(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<{ page: BTreePage; run: WordRun }[]> {
     const pages = await Promise.all(this.candidatePages(lo, loIncl, hi, hiIncl).map((p) => this.page(p)));
-    const parts: RowAddressSet[] = [];
+    const out: { page: BTreePage; run: WordRun }[] = [];
     for (const page of pages) {
       const v = page.values;
       const a = lo === undefined ? 0 : v.lowerBound(lo, !loIncl);
       const b = hi === undefined ? v.length : v.lowerBound(hi, hiIncl, a);
-      if (a === 0 && b === v.length && b > 0) parts.push(this.#valueRowsOf(page));
-      else if (a < b) parts.push(RowAddressSet.fromWords(u64Words(page.rowIds), a, b));
+      if (a < b) out.push({ page, run: { words: u64Words(page.rowIds), start: a, end: b } });
     }
+    return out;
+  }
+
+  /**
+   * One set from the runs: whole pages reuse their cached per-page sets (a union of ready bitmaps
+   * is cheaper than rebuilding them); the partial runs go into one bulk build.
+   */
+  #setOfRuns(runs: readonly { page: BTreePage; run: WordRun }[]): RowAddressSet {
+    const parts: RowAddressSet[] = [];
+    const partial: WordRun[] = [];
+    for (const { page, run } of runs) {
+      if (run.start === 0 && run.end === page.values.length) parts.push(this.#valueRowsOf(page));
+      else partial.push(run);
+    }
+    if (partial.length > 0) parts.push(RowAddressSet.fromWordRuns(partial));
     return parts.length === 0 ? RowAddressSet.empty() : parts.length === 1 ? parts[0]! : RowAddressSet.union(parts);
+  }
+
+  /** Rows with a value in the range (pages via the cache). */
+  async rangeRows(lo: ProbeValue | undefined, loIncl: boolean, hi: ProbeValue | undefined, hiIncl: boolean): Promise<RowAddressSet> {
+    return this.#setOfRuns(await this.#rangeRuns(lo, loIncl, hi, hiIncl));
   }
 
   /** TRUE and UNKNOWN rows of one predicate. */
@@ -689,11 +750,18 @@ export class BTreeIndex {
         return { rows: s.allRows.andNot(s.nullRows).andNot(await this.rangeRows(v, true, v, true)), unknown: s.nullRows };
       }
       case "in": {
-        const sets = await Promise.all(p.values.map((x, i) => {
-          const v = probeValue(t, x, `values[${i}]`);
-          return this.rangeRows(v, true, v, true);
-        }));
-        return { rows: RowAddressSet.union(sets), unknown: s.nullRows };
+        const probes = p.values.map((x, i) => probeValue(t, x, `values[${i}]`));
+        // Every value's runs into one bulk build (a value spanning pages can repeat no row: runs are disjoint
+        // unless a value is listed twice, so duplicates are dropped first).
+        const runs = (await Promise.all(probes.map((v) => this.#rangeRuns(v, true, v, true)))).flat();
+        const seen = new Set<string>();
+        const distinct = runs.filter((r) => {
+          const key = `${r.page.page}:${r.run.start}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+        return { rows: this.#setOfRuns(distinct), unknown: s.nullRows };
       }
       case "range": {
         const lo = p.lower === undefined ? undefined : probeValue(t, p.lower, "lower");
@@ -717,7 +785,7 @@ export class BTreeIndex {
     if (this.cache === undefined) throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "cache", expected: "an index opened with a cache", given: undefined });
     const max = options.maxPages === undefined ? this.numPages : checkInteger("options.maxPages", options.maxPages, 0, this.numPages);
     const conc = options.concurrency === undefined ? 8 : checkInteger("options.concurrency", options.concurrency, 1, 256);
-    await this.cache.insert(cacheKey(`${this.#keyBase}/btree/state`, btreeIndexStateCodec), this.state);
+    await this.cache.insert(stateCacheKey(this.#keyBase, this.state.indexId), this.state);
     let next = 0;
     await Promise.all(Array.from({ length: conc }, async () => {
       while (next < max) await this.page(next++);
@@ -726,23 +794,37 @@ export class BTreeIndex {
 }
 
 /**
- * Open a BTree index. With a cache holding its state this makes no store request; otherwise one
- * GET of the index file. A cached state for another directory is a counted miss that reloads.
+ * Open a BTree index. With `identity` and a cache holding that state (e.g. after a prewarm through
+ * a persistent backend) this makes no store request; otherwise one GET of the index file, whose
+ * identity is checked against `identity` (IDENTITY_MISMATCH) and whose state is then cached under
+ * it. A cached state for another directory or identity is a counted miss that reloads.
  */
 export async function openBTreeIndex(store: ObjectStore, dir: string, options: OpenBTreeIndexOptions = {}): Promise<BTreeIndex> {
-  checkOptions("options", options, ["cache", "cacheKey"]);
+  checkOptions("options", options, ["cache", "cacheKey", "identity"]);
   if (typeof dir !== "string" || !INDEX_DIR.test(dir)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "dir", expected: "an index directory", given: dir });
+  if (options.identity !== undefined && !isIndexId(options.identity)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.identity", expected: "an index identity (32 lowercase hex digits)", given: options.identity });
   const base = options.cacheKey ?? dir;
-  if (options.cache === undefined) return new BTreeIndex(store, await readBTreeIndexState(store, dir), { cacheKey: base });
-  const key = cacheKey(`${base}/btree/state`, btreeIndexStateCodec);
-  let state = await options.cache.getOrInsert(key, () => readBTreeIndexState(store, dir));
+  const cache = options.cache;
   let inconsistent = 0;
-  if (state.path !== dir) {
-    inconsistent++;
-    state = await readBTreeIndexState(store, dir);
-    await options.cache.insert(key, state);
+  if (cache !== undefined && options.identity !== undefined) {
+    let cached: BTreeIndexState | undefined;
+    try {
+      cached = await cache.get(stateCacheKey(base, options.identity));
+    } catch {
+      cached = undefined;
+    }
+    if (cached !== undefined) {
+      if (cached.path === dir && cached.indexId === options.identity) return new BTreeIndex(store, cached, { cache, cacheKey: base });
+      inconsistent++;
+    }
   }
-  const index = new BTreeIndex(store, state, { cache: options.cache, cacheKey: base });
+  const state = await readBTreeIndexState(store, dir);
+  if (options.identity !== undefined && state.indexId !== options.identity) {
+    throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(dir)} has identity ${state.indexId}, the caller asked for ${options.identity}`, { stage: "identity" });
+  }
+  if (cache === undefined) return new BTreeIndex(store, state, { cacheKey: base });
+  await cache.insert(stateCacheKey(base, state.indexId), state).catch(() => undefined);
+  const index = new BTreeIndex(store, state, { cache, cacheKey: base });
   index.counters.inconsistentEntries += inconsistent;
   return index;
 }

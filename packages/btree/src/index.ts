@@ -2,7 +2,7 @@
  * @quiver/btree: the BTree scalar index (sorted pages of (value, row id) read by range, a lookup
  * table of per-page min / max / NULL counts), its bounded-memory build, cacheable state and page
  * codecs, and queries evaluated to row-address sets.
- * Implements btree spec 1.0 (spec/btree.md) over container spec 1.0 and the row-address set of
+ * Implements btree spec 1.1 (spec/btree.md) over container spec 1.0 and the row-address set of
  * spec/bitmap.md.
  */
 export {

@@ -111,7 +111,7 @@ describe("BTree zero-IO reconstruction", () => {
       const second = await make("ok");
       const io = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await openBTreeIndex(io, DIR, { cache });
+      const warm = await openBTreeIndex(io, DIR, { cache, identity: index.identity });
       const results = await run(warm);
       await second.close?.();
       expect(io.snapshot().total).toMatchObject({ readRequests: 0, heads: 0, lists: 0 });
@@ -129,12 +129,12 @@ describe("BTree zero-IO reconstruction", () => {
       // Page 3 gets page 4's (valid, checksummed) entry: it disagrees with the lookup table.
       await cache1.insert(index.pageCacheKey(3), await index.readPage(4));
       await first.close?.();
-      await corrupt("bad", formatCacheKey("", `${DIR}/btree/page/5`, BTREE_PAGE_CACHE_TYPE_NAME));
+      await corrupt("bad", formatCacheKey("", `${DIR}/btree/${index.identity}/page/5`, BTREE_PAGE_CACHE_TYPE_NAME));
 
       const second = await make("bad");
       const io = new IoStatsStore(store);
       const cache = new IndexCache(second);
-      const warm = await openBTreeIndex(io, DIR, { cache });
+      const warm = await openBTreeIndex(io, DIR, { cache, identity: index.identity });
       const results = await run(warm);
       await second.close?.();
       expect(results).toEqual(cold);

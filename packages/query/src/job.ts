@@ -71,8 +71,10 @@ export async function runFilteredJob(options: FilteredJobOptions = {}): Promise<
     const cache1 = new IndexCache(first);
     const ivf1 = await openVectorIndex(store, "table/vec.ivf", { cache: cache1 });
     await ivf1.prewarm();
-    await (await openBitmapIndex(store, "table/category", { cache: cache1 })).prewarm();
-    await (await openBTreeIndex(store, "table/price", { cache: cache1 })).prewarm();
+    const category1 = await openBitmapIndex(store, "table/category", { cache: cache1 });
+    await category1.prewarm();
+    const price1 = await openBTreeIndex(store, "table/price", { cache: cache1 });
+    await price1.prewarm();
     await first.close?.();
     log("prewarmed into the disk cache; reopening over a new backend instance");
 
@@ -81,8 +83,9 @@ export async function runFilteredJob(options: FilteredJobOptions = {}): Promise<
     const io = new IoStatsStore(store);
     const ivf = await openVectorIndex(io, "table/vec.ivf", { cache, identity: ivf1.identity });
     const scalar = new ScalarQuery({
-      category: await openBitmapIndex(io, "table/category", { cache }),
-      price: await openBTreeIndex(io, "table/price", { cache }),
+      // Each identity names its index's cache entries (an application keeps them from the build or its manifest).
+      category: await openBitmapIndex(io, "table/category", { cache, identity: category1.identity }),
+      price: await openBTreeIndex(io, "table/price", { cache, identity: price1.identity }),
     });
     const filter: ScalarFilter = { op: "and", filters: [{ column: "category", op: "eq", value: "category-c" }, { column: "price", op: "range", upper: 10 }] };
     let recall = 0;

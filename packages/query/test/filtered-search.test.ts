@@ -64,12 +64,14 @@ describe("filtered vector search", () => {
     const cache = new IndexCache(backend);
     const warm = await openVectorIndex(store, "t/v.ivf", { cache });
     await warm.prewarm();
-    await (await openBitmapIndex(store, "t/color", { cache })).prewarm();
-    await (await openBTreeIndex(store, "t/size", { cache })).prewarm();
+    const color = await openBitmapIndex(store, "t/color", { cache });
+    await color.prewarm();
+    const size = await openBTreeIndex(store, "t/size", { cache });
+    await size.prewarm();
     const io = new IoStatsStore(store);
     // The identity names the file's cache entries (an application keeps it from the build or the first open).
     const ivf = await openVectorIndex(io, "t/v.ivf", { cache, identity: warm.identity });
-    const scalar = new ScalarQuery({ color: await openBitmapIndex(io, "t/color", { cache }), size: await openBTreeIndex(io, "t/size", { cache }) });
+    const scalar = new ScalarQuery({ color: await openBitmapIndex(io, "t/color", { cache, identity: color.identity }), size: await openBTreeIndex(io, "t/size", { cache, identity: size.identity }) });
     const r = await filteredVectorQuery(ivf, scalar, queries.subarray(0, DIM), { op: "or", filters: [{ column: "color", op: "eq", value: "cyan" }, { column: "size", op: "isNull" }] }, { k: 10 });
     expect(r.hits).toHaveLength(10);
     expect(io.snapshot().total).toMatchObject({ readRequests: 0, heads: 0, lists: 0 });
