@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { runFuzzWorker } from "./fuzz/deadline-runner.js";
+// One deadline runner for every package's fuzz workers (format owns it).
+import { runFuzzWorker } from "../../format/test/fuzz/deadline-runner.js";
 
 /**
  * The re-sealing mutator over artifacts (issue 8 "Keep it fixed"), each case under a deadline so a

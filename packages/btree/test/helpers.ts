@@ -4,17 +4,10 @@
  */
 import { type ScalarFilter, type ScalarValue, type ValueType, compareNumbers } from "@quiver/bitmap";
 
-/** mulberry32: small, seeded, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The one seeded mulberry32 of the repository (the fixture generator's). */
+import { prng as rng } from "../../../fixtures/_gen/internal/prng.js";
+
+export { rng };
 
 export const addr = (f: number, o: number): bigint => (BigInt(f) << 32n) | BigInt(o);
 
