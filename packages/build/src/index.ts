@@ -34,6 +34,7 @@ export { openNpy, openNpyFromBytes, readNpyHeaderFromBytes, encodeNpy, encodeNpy
 export type { NpyHeader } from "./readers/npy.js";
 export { openVecs, encodeFvecs, encodeBvecs } from "./readers/vecs.js";
 export { memoryReader } from "./readers/memory.js";
+export { arrowTableReader } from "./readers/arrow-table.js";
 export type { VectorReader, VectorBatch } from "./readers/types.js";
 export { QuiverInputError, INPUT_ERROR_CODES } from "./errors.js";
 export type { InputErrorCode, InputLocation } from "./errors.js";

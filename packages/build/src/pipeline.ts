@@ -27,6 +27,8 @@ import {
 import { type ObjectStore, isStoreError } from "@quiver/store";
 import { type IvfTrainedModel, decodeModelFile, encodeModelFile } from "./model-file.js";
 import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
+import { arrowTableReader, isArrowTable } from "./readers/arrow-table.js";
+import type { Table } from "apache-arrow";
 import { type BuildTuning, type ResolvedTuning, TUNING_OPTIONS, checkTuning, resolveTuning } from "./options.js";
 import { encodeNpyF32, openNpyFromBytes } from "./readers/npy.js";
 import { memoryReader } from "./readers/memory.js";
@@ -56,7 +58,7 @@ export interface InMemoryInput {
 /** Options of {@link buildIndex}. */
 export interface BuildIndexOptions extends BuildTuning, OpenVectorFileOptions {
   /** A file path (npy, fvecs, bvecs, Arrow IPC, Parquet), an open reader, or vectors in memory. */
-  readonly input: string | VectorReader | InMemoryInput;
+  readonly input: string | VectorReader | InMemoryInput | Table;
   readonly store: ObjectStore;
   /** Object path of the index. */
   readonly path: string;
@@ -130,6 +132,7 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildIndex
 async function openInput(o: BuildIndexOptions): Promise<VectorReader> {
   const input = o.input;
   if (typeof input === "string") return openVectorFile(input, o);
+  if (isArrowTable(input)) return arrowTableReader(input, { ...(o.column === undefined ? {} : { column: o.column }), ...(o.idColumn === undefined ? {} : { idColumn: o.idColumn }) });
   if (typeof input === "object" && input !== null && "batches" in input && typeof input.batches === "function") return input;
   if (typeof input === "object" && input !== null && "vectors" in input && input.vectors instanceof Float32Array) {
     const dim = input.dim;
@@ -141,7 +144,7 @@ async function openInput(o: BuildIndexOptions): Promise<VectorReader> {
     }
     return memoryReader(input.vectors, dim, input.ids);
   }
-  throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.input", expected: "a file path, a VectorReader or { vectors: Float32Array, dim }", given: input });
+  throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.input", expected: "a file path, an Arrow Table, a VectorReader or { vectors: Float32Array, dim }", given: input });
 }
 
 async function countRows(reader: VectorReader, batch: number): Promise<number> {
