@@ -10,7 +10,7 @@ const DIM = 16;
 function table(vectors: Float32Array, ids: BigUint64Array, dim: number, vectorType: "f32" | "i32" = "f32"): Table {
   const n = ids.length;
   const child = vectorType === "f32" ? new Field("item", new Float32(), false) : new Field("item", new Int32(), false);
-  const listType = new FixedSizeList(dim, child);
+  const listType = new FixedSizeList(dim, child as Field<Float32>); // an Int32 child only to test the dtype check
   const values = vectorType === "f32" ? makeData({ type: new Float32(), length: n * dim, data: vectors }) : makeData({ type: new Int32(), length: n * dim, data: new Int32Array(n * dim) });
   const vec = makeData({ type: listType, length: n, child: values as never });
   const id = makeData({ type: new Uint64(), length: n, data: ids });
