@@ -39,6 +39,7 @@ import {
   newIndexId,
   readInfoObject,
   readRange,
+  throwIfIdentityChanged,
   reclaimFiles,
   typedOf,
   u64Words,
@@ -547,20 +548,9 @@ export class BitmapIndex {
     }
   }
 
-  /**
-   * After a failed data read: when the directory's index file now has another identity (the index
-   * was rebuilt or replaced since this state was taken), that is the error, IDENTITY_MISMATCH.
-   */
-  async #checkIdentity(cause: unknown): Promise<void> {
-    let current: string;
-    try {
-      current = (await readBitmapIndexState(this.store, this.state.path)).indexId;
-    } catch {
-      return;
-    }
-    if (current !== this.state.indexId) {
-      throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(this.state.path)} now has identity ${current}, not ${this.state.indexId}`, { stage: "identity", cause });
-    }
+  /** After a failed data read: IDENTITY_MISMATCH when the directory's index file was rebuilt or replaced since this state. */
+  #checkIdentity(cause: unknown): Promise<void> {
+    return throwIfIdentityChanged(cause, this.state.path, this.state.indexId, async () => (await readBitmapIndexState(this.store, this.state.path)).indexId);
   }
 
   #consistent(v: BitmapValueRows, i: number): boolean {

@@ -4,7 +4,7 @@
  * data files a newer commit no longer references.
  */
 import { randomBytes } from "node:crypto";
-import { type Frame, QuiverFormatError, getSection, parseJsonBytes, readTypedSection, typedView } from "@quiver/format";
+import { type Frame, QuiverFormatError, describeValue, getSection, parseJsonBytes, readTypedSection, typedView } from "@quiver/format";
 import { type ObjectStore, isStoreError } from "@quiver/store";
 
 /** A fresh 128-bit index identity as 32 lowercase hex digits. */
@@ -118,3 +118,21 @@ export function u64Words(a: BigUint64Array): Uint32Array {
 
 /** The typed view of a raw byte range (copies only when misaligned). */
 export { typedView };
+
+/**
+ * After a failed data read of an index opened from a state: when the directory's index file now has
+ * another identity (the index was rebuilt or replaced since that state was taken), that is the
+ * error, IDENTITY_MISMATCH. Returns quietly when the identity is unchanged or cannot be read (the
+ * caller then rethrows its own error). One rule for every scalar index (spec/bitmap.md, spec/btree.md).
+ */
+export async function throwIfIdentityChanged(cause: unknown, path: string, expected: string, readCurrent: () => Promise<string>): Promise<void> {
+  let current: string;
+  try {
+    current = await readCurrent();
+  } catch {
+    return;
+  }
+  if (current !== expected) {
+    throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(path)} now has identity ${current}, not ${expected}`, { stage: "identity", cause });
+  }
+}

@@ -36,6 +36,7 @@ export {
   newIndexId,
   readInfoObject,
   readRange,
+  throwIfIdentityChanged,
   reclaimFiles,
   typedOf,
   u64Words,

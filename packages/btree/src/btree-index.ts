@@ -53,6 +53,7 @@ import {
   probeValue,
   readInfoObject,
   readRange,
+  throwIfIdentityChanged,
   reclaimFiles,
   sortOrder,
   typedOf,
@@ -630,20 +631,9 @@ export class BTreeIndex {
     }
   }
 
-  /**
-   * After a failed page read: when the directory's index file now has another identity (the index
-   * was rebuilt or replaced since this state was taken), that is the error, IDENTITY_MISMATCH.
-   */
-  async #checkIdentity(cause: unknown): Promise<void> {
-    let current: string;
-    try {
-      current = (await readBTreeIndexState(this.store, this.state.path)).indexId;
-    } catch {
-      return;
-    }
-    if (current !== this.state.indexId) {
-      throw new QuiverFormatError("IDENTITY_MISMATCH", `the index at ${describeValue(this.state.path)} now has identity ${current}, not ${this.state.indexId}`, { stage: "identity", cause });
-    }
+  /** After a failed data read: IDENTITY_MISMATCH when the directory's index file was rebuilt or replaced since this state. */
+  #checkIdentity(cause: unknown): Promise<void> {
+    return throwIfIdentityChanged(cause, this.state.path, this.state.indexId, async () => (await readBTreeIndexState(this.store, this.state.path)).indexId);
   }
 
   /** Page p through the cache; a cached page that disagrees with the lookup table is a counted miss that reloads. */

@@ -4,34 +4,17 @@
  * writers. Every case checks what the backend promises: misses and counted errors, never an
  * exception, and never a truncated file renamed over a valid entry.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, readdir, statfs, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { mountTmpfs } from "../../store/test/tmpfs.js";
 import { DiskCacheBackend, IndexCache, cacheKey, formatCacheKey, frameCodec, testVectorsCodec } from "@quiver/cache";
 import { recordingLogger, tempDir, vectors } from "./helpers.js";
 
 const codec = frameCodec(testVectorsCodec);
 const k = (name: string) => formatCacheKey("", name, "CacheTestVectors");
 
-/** Mount a tmpfs of `bytes` at a fresh directory; undefined plus the reason when not allowed here. */
-function mountTmpfs(bytes: number): { dir: string; unmount: () => void } | string {
-  const dir = mkdtempSync(join(tmpdir(), "quiver-tmpfs-"));
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", dir], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here (${(r.stderr || r.error?.message || `exit ${r.status}`).trim().slice(0, 120)}); full-disk cases SKIPPED`;
-  }
-  return {
-    dir,
-    unmount: () => {
-      spawnSync("umount", [dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const fs = mountTmpfs(1024 * 1024);
 const fsSkip = typeof fs === "string" ? fs : undefined;

@@ -3,29 +3,13 @@
  * elsewhere the case is reported as skipped with the reason). A put that does not fit fails with
  * a typed IO_ERROR, the object it would replace is unchanged, and no temp file is left.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { statfs, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { mountTmpfs } from "./tmpfs.js";
 import { LocalDirectoryStore, QuiverStoreError, TEMP_FILE_PREFIX } from "@quiver/store";
 
-function mountTmpfs(bytes: number): { dir: string; unmount: () => void } | string {
-  const dir = mkdtempSync(join(tmpdir(), "quiver-store-tmpfs-"));
-  const r = spawnSync("mount", ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", dir], { encoding: "utf8" });
-  if (r.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs here (${(r.stderr || r.error?.message || `exit ${r.status}`).trim().slice(0, 120)}); full-disk cases SKIPPED`;
-  }
-  return {
-    dir,
-    unmount: () => {
-      spawnSync("umount", [dir]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const fs = mountTmpfs(1024 * 1024);
 const skip = typeof fs === "string" ? fs : undefined;
