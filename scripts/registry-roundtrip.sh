@@ -195,6 +195,39 @@ run_program() {
   node quickstart.mjs
 }
 
+# step 2 of the README: the CLI lines, as written (over the quickstart's vectors.npy)
+run_cli_lines() {
+  cd "$work/app"
+  node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" cli >"$work/cli.sh"
+  cat "$work/cli.sh"
+  bash -euo pipefail "$work/cli.sh"
+}
+
+# step 3: an engine writes an artifact; it validates (exit 0), a corrupted copy exits 1
+run_artifact_validate() {
+  cd "$work/app"
+  node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" engine >engine.mjs
+  node engine.mjs
+  node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" validate >"$work/validate.sh"
+  cat "$work/validate.sh"
+  bash -euo pipefail "$work/validate.sh"
+  rm -rf engine-artifact-broken && cp -r engine-artifact engine-artifact-broken
+  local bucket rc=0
+  bucket="$(find engine-artifact-broken -type f -name '*.arrow' | sort | head -n 1)"
+  [ -n "$bucket" ]
+  node -e 'const fs=require("fs");const f=process.argv[1];const b=fs.readFileSync(f);b[b.length>>1]^=0xff;fs.writeFileSync(f,b)' "$bucket"
+  npx --no-install quiver artifact validate engine-artifact-broken || rc=$?
+  [ "$rc" -eq 1 ]
+}
+
+# step 4: the README's cache backend, under the backend conformance suite in the user's vitest
+run_backend_suite() {
+  cd "$work/app"
+  node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" backend >kv-backend.mjs
+  node "$repo/scripts/registry-roundtrip/readme-blocks.mjs" "$repo/README.md" backend-test >kv-backend.test.mjs
+  npx --no-install vitest run kv-backend.test.mjs
+}
+
 # the installed package's worker bootstrap and WASM kernels, on real worker threads
 run_workers() {
   cd "$work/app"
@@ -280,6 +313,9 @@ step scratch-project scratch_project
 step install-one install_one
 step install-readme install_readme
 step program run_program
+step cli-lines run_cli_lines
+step artifact-validate run_artifact_validate
+step backend-suite run_backend_suite
 step workers run_workers
 step types run_types
 step conformance run_conformance

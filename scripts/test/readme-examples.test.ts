@@ -6,7 +6,7 @@
  * blocks run the CLI from source. A block passes when it exits 0; the examples assert what they show.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,20 +27,20 @@ afterAll(() => {
 // at most two example processes at once (2-core machines)
 let running = 0;
 const waiting: (() => void)[] = [];
-async function run(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+async function run(command: string, args: string[], dir = cwd): Promise<{ status: number | null; output: string }> {
   if (running >= 2) await new Promise<void>((r) => waiting.push(r));
   running++;
   try {
-    return await spawnOnce(command, args);
+    return await spawnOnce(command, args, dir);
   } finally {
     running--;
     waiting.shift()?.();
   }
 }
 
-function spawnOnce(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+function spawnOnce(command: string, args: string[], dir: string): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, NODE_OPTIONS: "", TMPDIR: cwd }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd: dir, env: { ...process.env, NODE_OPTIONS: "", TMPDIR: dir }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => void (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => void (output += d.toString()));
@@ -55,12 +55,12 @@ function spawnOnce(command: string, args: string[]): Promise<{ status: number | 
 }
 
 /** Runs one README block; returns what it printed. */
-async function runBlock(name: string, block: { lang: string; code: string }): Promise<string> {
+async function runBlock(name: string, block: { lang: string; code: string }, dir = cwd): Promise<string> {
   if (block.lang === "js") {
     mkdirSync(scratch, { recursive: true });
     const file = join(scratch, `${name}.mjs`);
     writeFileSync(file, block.code);
-    const r = await run(tsx, ["--conditions=quiver-source", file]);
+    const r = await run(tsx, ["--conditions=quiver-source", file], dir);
     expect(r.status, r.output).toBe(0);
     return r.output;
   }
@@ -69,11 +69,16 @@ async function runBlock(name: string, block: { lang: string; code: string }): Pr
   for (const line of block.code.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim())) {
     if (line === "") continue;
     expect(line, `${name}: shell examples run the quiver command`).toMatch(/^npx quiver /);
-    const r = await run(tsx, ["--conditions=quiver-source", join(repo, "packages", "cli", "src", "bin.ts"), ...line.slice("npx quiver ".length).split(/\s+/)]);
+    const r = await runCli(line.slice("npx quiver ".length).split(/\s+/), dir);
     expect(r.status, `${line}\n${r.output}`).toBe(0);
     output += r.output;
   }
   return output;
+}
+
+/** The CLI from source, as `npx quiver <args>` runs the installed one. */
+function runCli(args: string[], dir: string): Promise<{ status: number | null; output: string }> {
+  return run(tsx, ["--conditions=quiver-source", join(repo, "packages", "cli", "src", "bin.ts"), ...args], dir);
 }
 
 const packages = readdirSync(join(repo, "packages")).filter((d) => readdirSync(join(repo, "packages", d)).includes("package.json")).sort();
@@ -99,16 +104,47 @@ describe("package READMEs", () => {
 
 describe("root README", () => {
   const text = readFileSync(join(repo, "README.md"), "utf8");
-  it("the quickstart program of 'Use Quiver in your project' runs and reopens with 0 store requests", async () => {
-    const out = await runBlock("quickstart", readmeBlock(text, "program"));
+  // the steps of "Use Quiver in your project" share one folder, in order, as a user's project does
+  const project = mkdtempSync(join(tmpdir(), "quiver-readme-project-"));
+  afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+  it("step 1: the quickstart builds over a file, queries, and reopens with 0 store requests", async () => {
+    const out = await runBlock("quickstart", readmeBlock(text, "program"), project);
+    expect(existsSync(join(project, "vectors.npy"))).toBe(true);
+    expect(out).toContain("built 5000 rows");
     expect(out).toContain("reopen + query: 0 reads, 0 HEADs");
+  });
+
+  it("step 2: the CLI lines build over the same file, search it (JSON) and inspect the index", async () => {
+    const block = readmeBlock(text, "cli");
+    const out = await runBlock("cli", block, project);
+    expect(existsSync(join(project, "cli-index.qvr"))).toBe(true);
+    expect(out).toMatch(/"distance"/);
+  });
+
+  it("step 3: engine.mjs writes an artifact that validates (exit 0); a corrupted copy exits 1 with its problems", async () => {
+    await runBlock("engine", readmeBlock(text, "engine"), project);
+    const out = await runBlock("validate", readmeBlock(text, "validate"), project);
+    expect(out).toMatch(/"valid": *true/);
+    const broken = join(project, "engine-artifact-broken");
+    cpSync(join(project, "engine-artifact"), broken, { recursive: true });
+    const bucket = readdirSync(broken, { recursive: true, encoding: "utf8" }).find((f) => /bucket|\.arrow$/.test(f) && statSync(join(broken, f)).isFile());
+    expect(bucket, "the artifact has a bucket file").toBeDefined();
+    const bytes = readFileSync(join(broken, bucket!));
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(join(broken, bucket!), bytes);
+    const r = await runCli(["artifact", "validate", "engine-artifact-broken", "--json"], project);
+    expect(r.status, r.output).toBe(1);
+    expect(r.output).toMatch(/"valid": *false/);
   });
 
   it("installs and checks with npm lines only (what the round trip runs)", () => {
     const install = readmeBlock(text, "install");
     expect(install.lang).toBe("sh");
     expect(install.code).toMatch(/^npm i @quiver\/ivf\b/m);
-    expect(install.code).toMatch(/^npm i -D @quiver\/cli$/m);
+    expect(install.code).toMatch(/^npm i -D @quiver\/cli\b/m);
+    expect(readmeBlock(text, "backend").lang).toBe("js");
+    expect(readmeBlock(text, "backend-test").code).toContain("runCacheBackendConformance");
     expect(readmeBlock(text, "conformance").code).toBe("npx quiver conformance\n");
   });
 
