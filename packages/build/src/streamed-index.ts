@@ -1,15 +1,29 @@
 /**
  * The streamed index write: the IVF index file of spec/ivf.md written section by section as the
- * partitions are read from any `PartitionSource`, byte-identical to the in-memory encoder. Section
- * lengths follow from the partition sizes, so every offset is known before the first byte; the
- * header and section table (which hold the CRCs) are written last, at offset 0.
+ * partitions are read from any `PartitionSource`, byte-identical to the in-memory encoder, on
+ * every store, holding one partition (+ the store writer's part buffer) at a time.
  *
- * On a `LocalDirectoryStore` the bytes go to a temp file in the target directory (positional
- * writes, fsync, rename = the atomic commit), so memory holds one partition at a time. Temp files
- * are named with the store's TEMP_FILE_PREFIX and removed on failure; a SIGKILLed writer leaves
- * one, which the next build of the same path removes before writing. Other stores have only an
- * atomic whole-object `put`, so there the chunks are joined once at the end (bounded by the index
- * size, as before).
+ * The container frame (spec/container.md) puts the header and the section table, which hold every
+ * section's CRC-32, at offset 0, and the index metadata (whose identity digests every partition's
+ * CRCs, spec/ivf.md#index-identity) in the first section: values known only after the last
+ * partition are needed before the first. Section lengths follow from the partition sizes, so
+ * every offset is known up front; only the CRCs and the identity are not. Two ways out, without
+ * changing the format:
+ *
+ * - `LocalDirectoryStore`: one pass. Positional writes into a temp file in the target directory
+ *   (partitions at their planned offsets, the metadata and frame head last, at their offsets),
+ *   fsync, rename = the atomic commit. Temp files are named with the store's TEMP_FILE_PREFIX and
+ *   removed on failure; a SIGKILLed writer leaves one, which the next build of the same path
+ *   removes before writing (and the store's age rule reclaims otherwise).
+ * - Every other store (S3, memory, wrappers, third-party): two passes over the source, which the
+ *   `PartitionSource` contract allows (a partition's rows come in a stable order). Pass 1 reads
+ *   each partition and computes its CRCs (nothing is written, nothing kept but the CRCs); then the
+ *   metadata, identity and frame head are final, and pass 2 writes every byte in file order
+ *   through `openObjectWriter` (the store's streaming writer: a multipart upload on S3; the
+ *   buffering fallback, one put, on a store without one), re-checking each partition's CRCs
+ *   against pass 1 (a source that changed between the passes aborts the write: nothing visible).
+ *   Cost: the source is read twice; no temp object is ever made, so there is nothing to reclaim
+ *   (an interrupted multipart upload is never visible; see the S3 store's README).
  */
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import * as nodePath from "node:path";
@@ -43,7 +57,7 @@ import {
   parseIvfIndexMetadata,
   partitionSectionLength,
 } from "@quiver/ivf";
-import { LocalDirectoryStore, type ObjectStore, TEMP_FILE_PREFIX } from "@quiver/store";
+import { LocalDirectoryStore, type ObjectStore, type ObjectWriter, TEMP_FILE_PREFIX, openObjectWriter } from "@quiver/store";
 import type { Data, RecordBatch } from "apache-arrow";
 
 interface PlannedSection {
@@ -63,50 +77,58 @@ interface Sink {
 
 let tempCounter = 0;
 
-async function openSink(store: ObjectStore, path: string, totalBytes: number): Promise<Sink> {
-  if (store instanceof LocalDirectoryStore) {
-    const final = store.filePath(path);
-    const dir = nodePath.dirname(final);
-    await mkdir(dir, { recursive: true });
-    // reclaim temp files of earlier killed writes of this same object
-    const base = nodePath.basename(final);
-    for (const name of await readdir(dir)) if (name.startsWith(TEMP_FILE_PREFIX) && name.endsWith(`-idx-${base}`)) await rm(nodePath.join(dir, name), { force: true });
-    const temp = nodePath.join(dir, `${TEMP_FILE_PREFIX}${process.pid}-${++tempCounter}-idx-${base}`);
-    const fh = await open(temp, "w");
-    let closed = false;
-    return {
-      async write(offset, bytes) {
-        let done = 0;
-        while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done, offset + done)).bytesWritten;
-      },
-      async commit() {
-        await fh.truncate(totalBytes);
-        await fh.sync();
-        await fh.close();
-        closed = true;
-        await rename(temp, final);
-      },
-      async abort() {
-        if (!closed) await fh.close();
-        await rm(temp, { force: true });
-      },
-    };
-  }
-  const chunks: { offset: number; bytes: Uint8Array }[] = [];
+async function openLocalSink(store: LocalDirectoryStore, path: string, totalBytes: number): Promise<Sink> {
+  const final = store.filePath(path);
+  const dir = nodePath.dirname(final);
+  await mkdir(dir, { recursive: true });
+  // reclaim temp files of earlier killed writes of this same object
+  const base = nodePath.basename(final);
+  for (const name of await readdir(dir)) if (name.startsWith(TEMP_FILE_PREFIX) && name.endsWith(`-idx-${base}`)) await rm(nodePath.join(dir, name), { force: true });
+  const temp = nodePath.join(dir, `${TEMP_FILE_PREFIX}${process.pid}-${++tempCounter}-idx-${base}`);
+  const fh = await open(temp, "w");
+  let closed = false;
   return {
     async write(offset, bytes) {
-      chunks.push({ offset, bytes: bytes.slice() });
+      let done = 0;
+      while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done, offset + done)).bytesWritten;
     },
     async commit() {
-      const all = new Uint8Array(totalBytes);
-      for (const c of chunks) all.set(c.bytes, c.offset);
-      chunks.length = 0;
-      await store.put(path, all);
+      await fh.truncate(totalBytes);
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      await rename(temp, final);
     },
     async abort() {
-      chunks.length = 0;
+      if (!closed) await fh.close();
+      await rm(temp, { force: true });
     },
   };
+}
+
+/** Sequential sink over a store's object writer: every byte in file order, zero padding between sections. */
+class SequentialSink {
+  readonly #writer: ObjectWriter;
+  #at = 0;
+
+  constructor(writer: ObjectWriter) {
+    this.#writer = writer;
+  }
+
+  async writeAt(offset: number, bytes: Uint8Array): Promise<void> {
+    if (offset < this.#at) throw new Error(`sequential write at ${offset}, already at ${this.#at}`);
+    if (offset > this.#at) await this.#writer.write(new Uint8Array(offset - this.#at));
+    await this.#writer.write(bytes);
+    this.#at = offset + bytes.byteLength;
+  }
+
+  commit(): Promise<void> {
+    return this.#writer.commit();
+  }
+
+  abort(): Promise<void> {
+    return this.#writer.abort();
+  }
 }
 
 /** A view of a fixed-width column's values of a batch (no copy). */
@@ -128,13 +150,16 @@ function columnBytes(batch: RecordBatch, name: string, bytesPerRow: number): Uin
 /** Progress callback of {@link writeIvfIndexStreamed}: partitions written so far. */
 export type StreamedWriteProgress = (done: number, total: number) => void;
 
-/** Write the IVF index of `input` to `store` at `path`, streaming partition by partition. */
+/**
+ * Write the IVF index of `input` to `store` at `path`, streaming partition by partition on every
+ * store (one source pass on a local directory, two elsewhere: see the file comment).
+ */
 export async function writeIvfIndexStreamed(
   store: ObjectStore,
   path: string,
   input: IvfIndexWriteInput,
   onProgress?: StreamedWriteProgress,
-): Promise<IvfIndexWriteResult & { peakPartitionBytes: number }> {
+): Promise<IvfIndexWriteResult & { peakPartitionBytes: number; sourcePasses: 1 | 2 }> {
   const { source, dim, codeWidth } = input;
   const P = source.numPartitions;
   if (P < 1 || P > IVF_LIMITS.maxPartitions) throw new RangeError(`numPartitions ${P}`);
@@ -149,8 +174,8 @@ export async function writeIvfIndexStreamed(
     numRows += rows;
   }
   // The identity (spec/ivf.md#index-identity) digests every partition's rows, length and CRCs, known
-  // only once the partitions are written: plan with a placeholder of the same length (64 hex
-  // digits), write the metadata section last.
+  // only once every partition was read: plan with a placeholder of the same length (64 hex
+  // digits); the final metadata is written last (local) or first, after pass 1 (elsewhere).
   const draft = describe(input, P, numRows, rawVectors, "0".repeat(64));
   const names = Object.keys(input.quantizer.arrays).sort();
   const small = [
@@ -176,59 +201,110 @@ export async function writeIvfIndexStreamed(
     end = offset + s.length;
     return { ...s, offset, crc: 0 };
   });
-  const sink = await openSink(store, path, end);
   let peakPartitionBytes = 0;
-  const digestParts: { rows: number; length: number; crc32: number; raw?: { offset: number; length: number; crc32: number } }[] = [];
-  let metadata = draft;
-  try {
-    for (let i = 1; i < small.length; i++) {
-      plan[i]!.crc = crc32(small[i]!.bytes);
-      await sink.write(plan[i]!.offset, small[i]!.bytes);
+  const digestParts: DigestPart[] = [];
+
+  /** Partition p's ids + codes section and raw-vector section, one partition in memory at a time. */
+  const assemble = async (p: number): Promise<{ body: Uint8Array; raw: Uint8Array | undefined }> => {
+    const rows = rowCounts[p]!;
+    const body = new Uint8Array(partitionSectionLength(rows, codeWidth));
+    const raw = rawVectors ? new Uint8Array(rows * dim * 4) : undefined;
+    peakPartitionBytes = Math.max(peakPartitionBytes, body.byteLength + (raw?.byteLength ?? 0));
+    let got = 0;
+    for await (const batch of source.readPartition(p)) {
+      const n = batch.numRows;
+      if (got + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
+      body.set(columnBytes(batch, PAYLOAD_FIELDS.rowId, 8), got * 8);
+      body.set(columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth), rows * 8 + got * codeWidth);
+      if (raw !== undefined) raw.set(columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4), got * dim * 4);
+      got += n;
     }
-    let at = small.length;
-    for (let p = 0; p < P; p++) {
-      const rows = rowCounts[p]!;
-      // One partition in memory at a time: its ids + codes section and its raw vectors.
-      const body = new Uint8Array(partitionSectionLength(rows, codeWidth));
-      const raw = rawVectors ? new Uint8Array(rows * dim * 4) : undefined;
-      peakPartitionBytes = Math.max(peakPartitionBytes, body.byteLength + (raw?.byteLength ?? 0));
-      let got = 0;
-      for await (const batch of source.readPartition(p)) {
-        const n = batch.numRows;
-        if (got + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
-        body.set(columnBytes(batch, PAYLOAD_FIELDS.rowId, 8), got * 8);
-        body.set(columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth), rows * 8 + got * codeWidth);
-        if (raw !== undefined) raw.set(columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4), got * dim * 4);
-        got += n;
-      }
-      if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
-      const sec = plan[at++]!;
-      sec.crc = crc32(body);
-      await sink.write(sec.offset, body);
-      let rawPart: { offset: number; length: number; crc32: number } | undefined;
-      if (raw !== undefined) {
-        const rs = plan[at++]!;
-        rs.crc = crc32(raw);
-        await sink.write(rs.offset, raw);
-        rawPart = { offset: 0, length: raw.byteLength, crc32: rs.crc };
-      }
-      digestParts.push({ rows, length: body.byteLength, crc32: sec.crc, ...(rawPart === undefined ? {} : { raw: rawPart }) });
-      onProgress?.(p + 1, P);
+    if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
+    return { body, raw };
+  };
+  /** Record partition p's CRCs in the plan and the identity digest (plan index `at`). */
+  const record = (p: number, at: number, body: Uint8Array, raw: Uint8Array | undefined): void => {
+    const sec = plan[at]!;
+    sec.crc = crc32(body);
+    let rawPart: DigestPart["raw"];
+    if (raw !== undefined) {
+      const rs = plan[at + 1]!;
+      rs.crc = crc32(raw);
+      rawPart = { offset: 0, length: raw.byteLength, crc32: rs.crc };
     }
+    digestParts.push({ rows: rowCounts[p]!, length: body.byteLength, crc32: sec.crc, ...(rawPart === undefined ? {} : { raw: rawPart }) });
+  };
+  const sectionsPer = rawVectors ? 2 : 1;
+  const finalMetadata = (): { metadata: IvfIndexMetadata; metaBytes: Uint8Array } => {
     const identity = computeIndexIdentity({ metadata: draft, centroids: input.centroids, arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!), partitions: digestParts });
-    metadata = describe(input, P, numRows, rawVectors, identity);
+    const metadata = describe(input, P, numRows, rawVectors, identity);
     const metaBytes = jsonSection(IVF_SECTION.metadata, metadata).bytes;
     if (metaBytes.byteLength !== plan[0]!.length) throw new Error("metadata length changed with the identity");
     plan[0]!.crc = crc32(metaBytes);
-    await sink.write(plan[0]!.offset, metaBytes);
-    await sink.write(0, frameHead(nameBytes, plan, tEnd, end));
-    await sink.commit();
-  } catch (e) {
-    await sink.abort();
-    throw e;
+    return { metadata, metaBytes };
+  };
+  for (let i = 1; i < small.length; i++) plan[i]!.crc = crc32(small[i]!.bytes);
+
+  let metadata: IvfIndexMetadata;
+  let sourcePasses: 1 | 2;
+  if (store instanceof LocalDirectoryStore) {
+    // One pass: positional writes, metadata and frame head last (see the file comment).
+    sourcePasses = 1;
+    const sink = await openLocalSink(store, path, end);
+    try {
+      for (let i = 1; i < small.length; i++) await sink.write(plan[i]!.offset, small[i]!.bytes);
+      for (let p = 0; p < P; p++) {
+        const { body, raw } = await assemble(p);
+        const at = small.length + p * sectionsPer;
+        record(p, at, body, raw);
+        await sink.write(plan[at]!.offset, body);
+        if (raw !== undefined) await sink.write(plan[at + 1]!.offset, raw);
+        onProgress?.(p + 1, P);
+      }
+      const fin = finalMetadata();
+      metadata = fin.metadata;
+      await sink.write(plan[0]!.offset, fin.metaBytes);
+      await sink.write(0, frameHead(nameBytes, plan, tEnd, end));
+      await sink.commit();
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+  } else {
+    // Two passes: CRCs first, then every byte in file order through the store's writer.
+    sourcePasses = 2;
+    for (let p = 0; p < P; p++) {
+      const { body, raw } = await assemble(p);
+      record(p, small.length + p * sectionsPer, body, raw);
+      onProgress?.(p + 1, 2 * P);
+    }
+    const fin = finalMetadata();
+    metadata = fin.metadata;
+    const sink = new SequentialSink(await openObjectWriter(store, path));
+    try {
+      await sink.writeAt(0, frameHead(nameBytes, plan, tEnd, end));
+      await sink.writeAt(plan[0]!.offset, fin.metaBytes);
+      for (let i = 1; i < small.length; i++) await sink.writeAt(plan[i]!.offset, small[i]!.bytes);
+      for (let p = 0; p < P; p++) {
+        const { body, raw } = await assemble(p);
+        const at = small.length + p * sectionsPer;
+        if (crc32(body) !== plan[at]!.crc || (raw !== undefined && crc32(raw) !== plan[at + 1]!.crc)) {
+          throw new RangeError(`partition ${p} read back different bytes on the second pass: the source must yield a partition's rows in a stable order`);
+        }
+        await sink.writeAt(plan[at]!.offset, body);
+        if (raw !== undefined) await sink.writeAt(plan[at + 1]!.offset, raw);
+        onProgress?.(P + p + 1, 2 * P);
+      }
+      await sink.commit();
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
   }
-  return { path, fileSize: end, numRows, identity: metadata.identity, metadata, peakPartitionBytes };
+  return { path, fileSize: end, numRows, identity: metadata.identity, metadata, peakPartitionBytes, sourcePasses };
 }
+
+type DigestPart = { rows: number; length: number; crc32: number; raw?: { offset: number; length: number; crc32: number } };
 
 /** The index metadata, built and checked exactly as the in-memory writer does. */
 function describe(input: IvfIndexWriteInput, P: number, numRows: number, rawVectors: boolean, identity: string): IvfIndexMetadata {

@@ -1,11 +1,11 @@
 /**
  * `runObjectStoreConformance`: the ObjectStore contract (paths, ranges, coalesced multi-range
- * reads, atomic replace, sorted listing, reserved temp names, delete/copy/rename, IO accounting
- * through IoStatsStore) as vitest tests, run against every store: memory and local directory here,
+ * reads, atomic replace, sorted listing, reserved temp names, delete/copy/rename, streaming object
+ * writers (`createWriter` / `openObjectWriter`), IO accounting through IoStatsStore) as vitest tests, run against every store: memory and local directory here,
  * S3 and third-party stores in their own packages. vitest is an optional peer dependency, imported
  * lazily so that importing @quiver/conformance never loads it.
  */
-import { type ObjectStore, type StoreErrorCode, IoStatsStore, QuiverStoreError, RESERVED_TEMP_PREFIX, coalesceRanges } from "@quiver/store";
+import { type ObjectStore, type StoreErrorCode, IoStatsStore, QuiverStoreError, RESERVED_TEMP_PREFIX, coalesceRanges, openObjectWriter } from "@quiver/store";
 
 /** A fresh, empty store under test, with optional hooks for store-specific checks. */
 export interface ObjectStoreUnderTest {
@@ -252,6 +252,117 @@ export async function runObjectStoreConformance(name: string, factory: ObjectSto
         }),
       timeout,
     );
+
+    it("object writer: nothing visible before commit; commit makes exactly the written bytes visible, replacing", () =>
+      withStore(async ({ store }) => {
+        await store.put("w/obj", bytes(3, 9));
+        const w = await openObjectWriter(store, "w/obj");
+        const data = bytes(300_000, 2);
+        // Uneven chunks, an empty one, and a chunk reused by the caller after its write resolved.
+        const scratch = new Uint8Array(100_000);
+        let at = 0;
+        for (const n of [1, 70_001, 0, 65_536, 70_001, 94_461]) {
+          scratch.set(data.subarray(at, at + n));
+          await w.write(scratch.subarray(0, n));
+          scratch.fill(0xee);
+          at += n;
+        }
+        expect(at).toBe(data.length);
+        expect(w.bytesWritten).toBe(data.length);
+        expect(await store.get("w/obj")).toEqual(bytes(3, 9));
+        expect((await store.list("w/")).map((m) => m.path)).toEqual(["w/obj"]);
+        await w.commit();
+        const got = await store.get("w/obj");
+        expect(got.byteLength).toBe(data.length);
+        expect(Buffer.from(got).equals(Buffer.from(data))).toBe(true);
+        expect(await store.list("w/")).toEqual([{ path: "w/obj", size: data.length }]);
+        // A new object (no previous version) and an empty one.
+        const e = await openObjectWriter(store, "w/deep/empty");
+        expect(await store.list("w/deep/")).toEqual([]);
+        await e.commit();
+        expect(await store.head("w/deep/empty")).toEqual({ path: "w/deep/empty", size: 0 });
+      }));
+
+    it("object writer: abort leaves nothing (no object, no listing, the previous version intact)", () =>
+      withStore(async ({ store }) => {
+        const fresh = await openObjectWriter(store, "a/new");
+        await fresh.write(bytes(10_000));
+        await fresh.abort();
+        await expectStoreError(store.head("a/new"), "NOT_FOUND");
+        await store.put("a/old", bytes(5, 5));
+        const replace = await openObjectWriter(store, "a/old");
+        await replace.write(bytes(20_000, 3));
+        await replace.abort();
+        await replace.abort(); // idempotent
+        expect(await store.get("a/old")).toEqual(bytes(5, 5));
+        expect(await store.list("")).toEqual([{ path: "a/old", size: 5 }]);
+      }));
+
+    it("object writer: write / commit after commit or abort is WRITER_CLOSED; abort after commit keeps the object", () =>
+      withStore(async ({ store }) => {
+        const w = await openObjectWriter(store, "c/1");
+        await w.write(bytes(4));
+        await w.commit();
+        await expectStoreError(w.write(bytes(1)), "WRITER_CLOSED");
+        await expectStoreError(w.commit(), "WRITER_CLOSED");
+        await w.abort();
+        expect(await store.get("c/1")).toEqual(bytes(4));
+        const a = await openObjectWriter(store, "c/2");
+        await a.abort();
+        await expectStoreError(a.write(bytes(1)), "WRITER_CLOSED");
+        await expectStoreError(a.commit(), "WRITER_CLOSED");
+        await expectStoreError(store.head("c/2"), "NOT_FOUND");
+      }));
+
+    it("object writer: rejects bad paths (INVALID_PATH), unknown options and non-byte chunks (QuiverArgumentError)", () =>
+      withStore(async ({ store }) => {
+        for (const p of ["", "/abs", "a/../b", `x/${RESERVED_TEMP_PREFIX}y`]) await expectStoreError(openObjectWriter(store, p), "INVALID_PATH");
+        await expect(openObjectWriter(store, "ok", { bogus: true } as never)).rejects.toMatchObject({ name: "QuiverArgumentError", code: "UNKNOWN_OPTION" });
+        await expect(openObjectWriter(store, "ok", { ifAbsent: "yes" } as never)).rejects.toMatchObject({ name: "QuiverArgumentError", code: "INVALID_ARGUMENT" });
+        const w = await openObjectWriter(store, "ok");
+        await expect(w.write("text" as never)).rejects.toMatchObject({ name: "QuiverArgumentError", code: "INVALID_ARGUMENT" });
+        await w.write(bytes(2));
+        await w.commit();
+        expect(await store.get("ok")).toEqual(bytes(2));
+        expect((await store.list("")).map((m) => m.path)).toEqual(["ok"]);
+      }));
+
+    it("object writer with ifAbsent: creates when absent; ALREADY_EXISTS at commit, no change, when present", () =>
+      withStore(async ({ store }) => {
+        const first = await openObjectWriter(store, "m/manifest", { ifAbsent: true, durable: true });
+        await first.write(bytes(100, 1));
+        await first.commit();
+        const second = await openObjectWriter(store, "m/manifest", { ifAbsent: true });
+        await second.write(bytes(200, 2));
+        await expectStoreError(second.commit(), "ALREADY_EXISTS");
+        expect(await store.get("m/manifest")).toEqual(bytes(100, 1));
+        await expectStoreError(second.write(bytes(1)), "WRITER_CLOSED");
+        // The object appeared after the writer opened: still refused at commit.
+        const late = await openObjectWriter(store, "m/late", { ifAbsent: true });
+        await late.write(bytes(10, 3));
+        await store.put("m/late", bytes(1, 4));
+        await expectStoreError(late.commit(), "ALREADY_EXISTS");
+        expect(await store.get("m/late")).toEqual(bytes(1, 4));
+        expect((await store.list("m/")).map((m) => m.path)).toEqual(["m/late", "m/manifest"]);
+      }));
+
+    it("IoStatsStore over it counts a committed object writer as one write with all its bytes", () =>
+      withStore(async ({ store: inner }) => {
+        const store = new IoStatsStore(inner);
+        const w = await openObjectWriter(store, "io/streamed");
+        for (let i = 0; i < 5; i++) await w.write(bytes(10_000, i));
+        expect(store.snapshot().total).toMatchObject({ writes: 0, bytesWritten: 50_000 });
+        await w.commit();
+        expect(store.snapshot().total).toMatchObject({ writes: 1, bytesWritten: 50_000, readRequests: 0, heads: 0 });
+        expect(store.snapshot().perPath["io/streamed"]).toMatchObject({ writes: 1, bytesWritten: 50_000 });
+        store.reset();
+        const aborted = await openObjectWriter(store, "io/aborted");
+        await aborted.write(bytes(7));
+        await aborted.abort();
+        expect(store.snapshot().total).toMatchObject({ writes: 0, bytesWritten: 7 });
+        expect((await inner.head("io/streamed")).size).toBe(50_000);
+        await expectStoreError(inner.head("io/aborted"), "NOT_FOUND");
+      }));
 
     it("IoStatsStore over it counts every request: one per call, one per coalesced range request", () =>
       withStore(async ({ store: inner }) => {

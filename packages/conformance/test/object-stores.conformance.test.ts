@@ -32,6 +32,21 @@ function wrapped(make: () => Promise<ObjectStoreUnderTest>, wrap: (s: ObjectStor
   };
 }
 
+/** The store's ObjectStore methods without `createWriter`, as a store written before it existed. */
+function withoutWriter(s: ObjectStore): ObjectStore {
+  return {
+    get: (p) => s.get(p),
+    getRange: (p, r) => s.getRange(p, r),
+    getRanges: (p, r, o) => s.getRanges(p, r, o),
+    head: (p) => s.head(p),
+    put: (p, d, o) => s.put(p, d, o),
+    list: (p) => s.list(p),
+    delete: (p) => s.delete(p),
+    copy: (a, b) => s.copy(a, b),
+    rename: (a, b) => s.rename(a, b),
+  };
+}
+
 await runObjectStoreConformance("MemoryObjectStore", memory);
 await runObjectStoreConformance("LocalDirectoryStore", () => local());
 await runObjectStoreConformance("LocalDirectoryStore (durable)", () => local({ durable: true }));
@@ -39,4 +54,7 @@ await runObjectStoreConformance("IoStatsStore(MemoryObjectStore)", wrapped(memor
 await runObjectStoreConformance("IoStatsStore(LocalDirectoryStore)", wrapped(local, (s) => new IoStatsStore(s)));
 await runObjectStoreConformance("LatencyStore(MemoryObjectStore, 1 ms)", wrapped(memory, (s) => new LatencyStore(s, { latencyMs: 1 })));
 await runObjectStoreConformance("LatencyStore(LocalDirectoryStore, 1 ms)", wrapped(local, (s) => new LatencyStore(s, { latencyMs: 1 })));
+// A third-party store with no createWriter: openObjectWriter falls back to buffering + one put.
+await runObjectStoreConformance("put-only store (no createWriter; openObjectWriter buffers)", wrapped(memory, withoutWriter));
+await runObjectStoreConformance("IoStatsStore(put-only store)", wrapped(memory, (s) => new IoStatsStore(withoutWriter(s))));
 await runObjectStoreConformance("LatencyStore(IoStatsStore(LocalDirectoryStore))", wrapped(local, (s) => new LatencyStore(new IoStatsStore(s), { latencyMs: 1 })));

@@ -24,7 +24,9 @@ import {
   checkPrefix,
   checkRange,
   checkWritablePath,
+  checkWriterArguments,
   getRangesViaCoalescing,
+  ObjectWriterBase,
 } from "@quiver/store";
 
 /** How a create-only put (`ifAbsent`) is made. */
@@ -43,7 +45,11 @@ export interface S3ObjectStoreOptions {
   readonly multipartThresholdBytes?: number;
   /** Part size of a multipart upload; default 8 MiB, at least 5 MiB (the S3 minimum for all but the last part). */
   readonly partSizeBytes?: number;
-  /** Parts uploaded at once; default 4. Memory held by an upload is the caller's bytes plus nothing per part (parts are views). */
+  /**
+   * Parts uploaded at once; default 4. A `put` holds no copy (its parts are views of the caller's
+   * bytes); a streaming writer holds at most max(multipartThresholdBytes, partConcurrency x
+   * partSizeBytes) + partSizeBytes.
+   */
   readonly partConcurrency?: number;
   /** Keys per ListObjectsV2 page (MaxKeys); default 1000. */
   readonly listPageSize?: number;
@@ -168,28 +174,67 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** Single PutObject below the multipart threshold, a multipart upload above it. S3 puts are always durable. */
+  /**
+   * Single PutObject below the multipart threshold, a multipart upload above it (the writer's part
+   * loop, with parts that are views of `data`: no copy). S3 puts are always durable.
+   */
   async put(path: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     checkWritablePath(path);
     checkOptions("put options", options, ["durable", "ifAbsent"]);
     const ifAbsent = options.ifAbsent === true;
-    if (ifAbsent && this.conditionalCreate === "check-then-put") {
-      const exists = await this.head(path).then(
-        () => true,
-        (e) => {
-          if (e instanceof QuiverStoreError && e.code === "NOT_FOUND") return false;
-          throw e;
-        },
-      );
-      if (exists) throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
+    if (data.byteLength < this.multipartThresholdBytes) {
+      await this.putObject(path, data, ifAbsent);
+      return;
     }
-    const ifNoneMatch = ifAbsent && this.conditionalCreate === "if-none-match" ? "*" : undefined;
+    const upload = new MultipartUpload(this, path, () => undefined);
     try {
-      if (data.byteLength >= this.multipartThresholdBytes) await this.#multipart(path, data, ifNoneMatch);
-      else await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(path), Body: data, ContentLength: data.byteLength, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
+      for (let at = 0; at < data.byteLength; at += this.partSizeBytes) await upload.enqueue(data.subarray(at, Math.min(data.byteLength, at + this.partSizeBytes)));
+      await upload.complete(ifAbsent);
+    } catch (e) {
+      await upload.abort();
+      throw mapError(e, path);
+    }
+  }
+
+  /**
+   * A streaming writer in bounded memory: chunks are copied into part buffers; below
+   * `multipartThresholdBytes` in total the commit is one PutObject, above it a multipart upload
+   * whose parts go out as they fill (`partConcurrency` at a time) and whose CompleteMultipartUpload
+   * is the commit (with `If-None-Match: *` for `ifAbsent`, or the check-then-put fallback); a
+   * failure or `abort` sends AbortMultipartUpload. Parts left by a killed process are never
+   * visible; a bucket lifecycle rule (AbortIncompleteMultipartUpload) reclaims their storage.
+   */
+  async createWriter(path: string, options: PutOptions = {}): Promise<S3ObjectWriter> {
+    checkWriterArguments(path, options);
+    return new S3ObjectWriter(this, path, options.ifAbsent === true);
+  }
+
+  /** One PutObject (create-only when `ifAbsent`, by the configured mode). */
+  async putObject(path: string, data: Uint8Array, ifAbsent: boolean): Promise<void> {
+    if (ifAbsent) await this.checkAbsentForFallback(path);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.keyOf(path), Body: data, ContentLength: data.byteLength, ...this.ifNoneMatch(ifAbsent) }));
     } catch (e) {
       throw mapError(e, path);
     }
+  }
+
+  /** The `If-None-Match` field of a create-only commit request (none in check-then-put mode). */
+  ifNoneMatch(ifAbsent: boolean): { IfNoneMatch?: string } {
+    return ifAbsent && this.conditionalCreate === "if-none-match" ? { IfNoneMatch: "*" } : {};
+  }
+
+  /** In check-then-put mode: ALREADY_EXISTS when an object is at `path` (HEAD; not atomic). */
+  async checkAbsentForFallback(path: string): Promise<void> {
+    if (this.conditionalCreate !== "check-then-put") return;
+    const exists = await this.head(path).then(
+      () => true,
+      (e) => {
+        if (e instanceof QuiverStoreError && e.code === "NOT_FOUND") return false;
+        throw e;
+      },
+    );
+    if (exists) throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
   }
 
   /** Every object under `prefix`, sorted by path, over as many ListObjectsV2 pages as it takes. */
@@ -251,36 +296,239 @@ export class S3ObjectStore implements ObjectStore {
   close(): void {
     if (this.#ownsClient) this.client.destroy();
   }
+}
 
-  async #multipart(path: string, data: Uint8Array, ifNoneMatch: string | undefined): Promise<void> {
-    const Key = this.keyOf(path);
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
-    const UploadId = created.UploadId!;
-    try {
-      const count = Math.ceil(data.byteLength / this.partSizeBytes);
-      const etags: string[] = new Array(count);
-      let next = 0;
-      const worker = async () => {
-        for (let i = next++; i < count; i = next++) {
-          const part = data.subarray(i * this.partSizeBytes, Math.min(data.byteLength, (i + 1) * this.partSizeBytes));
-          const r = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: i + 1, Body: part, ContentLength: part.byteLength }));
-          etags[i] = r.ETag!;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.partConcurrency, count) }, worker));
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key,
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
-        }),
-      );
-    } catch (e) {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
-      throw e;
+/** S3's limit on the parts of one multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * The part loop shared by `put` and the writer: CreateMultipartUpload on the first part, then
+ * UploadPart with at most `partConcurrency` in flight (`enqueue` waits for a free slot), then
+ * CompleteMultipartUpload; `abort` waits for the parts in flight and sends AbortMultipartUpload.
+ */
+class MultipartUpload {
+  readonly #store: S3ObjectStore;
+  readonly #path: string;
+  readonly #key: string;
+  readonly #onPartDone: (part: Uint8Array) => void;
+  #uploadId: string | undefined;
+  readonly #etags: string[] = [];
+  readonly #inflight = new Set<Promise<void>>();
+  #error: unknown;
+  #failed = false;
+
+  constructor(store: S3ObjectStore, path: string, onPartDone: (part: Uint8Array) => void) {
+    this.#store = store;
+    this.#path = path;
+    this.#key = store.keyOf(path);
+    this.#onPartDone = onPartDone;
+  }
+
+  /** Parts started so far. */
+  get parts(): number {
+    return this.#etags.length;
+  }
+
+  /** Start uploading `part` (the next part number) once fewer than `partConcurrency` are in flight. */
+  async enqueue(part: Uint8Array): Promise<void> {
+    const { client, bucket } = this.#store;
+    if (this.#uploadId === undefined) {
+      const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: this.#key }));
+      if (created.UploadId === undefined) throw new QuiverStoreError("IO_ERROR", this.#path, "CreateMultipartUpload returned no UploadId");
+      this.#uploadId = created.UploadId;
     }
+    this.#throwIfFailed();
+    while (this.#inflight.size >= this.#store.partConcurrency) {
+      await Promise.race(this.#inflight);
+      this.#throwIfFailed();
+    }
+    if (this.#etags.length >= MAX_PARTS) {
+      throw new QuiverStoreError("IO_ERROR", this.#path, `an S3 object has at most ${MAX_PARTS} parts of partSizeBytes ${this.#store.partSizeBytes}: raise partSizeBytes`);
+    }
+    const index = this.#etags.length;
+    this.#etags.push("");
+    const UploadId = this.#uploadId;
+    const done: Promise<void> = client
+      .send(new UploadPartCommand({ Bucket: bucket, Key: this.#key, UploadId, PartNumber: index + 1, Body: part, ContentLength: part.byteLength }))
+      .then(
+        (r) => {
+          this.#etags[index] = r.ETag ?? "";
+        },
+        (e) => {
+          if (!this.#failed) this.#error = e;
+          this.#failed = true;
+        },
+      )
+      .finally(() => {
+        this.#inflight.delete(done);
+        this.#onPartDone(part);
+      });
+    this.#inflight.add(done);
+  }
+
+  /** Wait for every part, then CompleteMultipartUpload (create-only when `ifAbsent`). */
+  async complete(ifAbsent: boolean): Promise<void> {
+    await Promise.all(this.#inflight);
+    this.#throwIfFailed();
+    if (ifAbsent) await this.#store.checkAbsentForFallback(this.#path);
+    await this.#store.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.#store.bucket,
+        Key: this.#key,
+        UploadId: this.#uploadId,
+        MultipartUpload: { Parts: this.#etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+        ...this.#store.ifNoneMatch(ifAbsent),
+      }),
+    );
+  }
+
+  /** Wait for the parts in flight and abort the upload (its parts are discarded by S3). */
+  async abort(): Promise<void> {
+    await Promise.allSettled(this.#inflight);
+    if (this.#uploadId === undefined) return;
+    await this.#store.client.send(new AbortMultipartUploadCommand({ Bucket: this.#store.bucket, Key: this.#key, UploadId: this.#uploadId })).catch(() => undefined);
+    this.#uploadId = undefined;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed) throw this.#error;
+  }
+}
+
+/** The first part buffer starts this small and doubles up to partSizeBytes (small objects stay small). */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * {@link S3ObjectStore.createWriter}'s writer. `bufferedBytes` / `peakBufferedBytes` report the
+ * memory it holds for data (part buffers being filled, waiting or uploading), which stays within
+ * max(multipartThresholdBytes, partConcurrency x partSizeBytes) + partSizeBytes.
+ */
+export class S3ObjectWriter extends ObjectWriterBase {
+  readonly #store: S3ObjectStore;
+  readonly #ifAbsent: boolean;
+  #cur: Uint8Array | undefined;
+  #curLen = 0;
+  /** Full parts held before the total reached the multipart threshold. */
+  #waiting: Uint8Array[] = [];
+  #upload: MultipartUpload | undefined;
+  #buffered = 0;
+  #peak = 0;
+
+  constructor(store: S3ObjectStore, path: string, ifAbsent: boolean) {
+    super(path);
+    this.#store = store;
+    this.#ifAbsent = ifAbsent;
+  }
+
+  /** Bytes of part buffers held now (filling, waiting or in flight). */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /** The most {@link bufferedBytes} ever held by this writer. */
+  get peakBufferedBytes(): number {
+    return this.#peak;
+  }
+
+  /** Parts of the multipart upload started so far (0 for a single PutObject). */
+  get partsUploaded(): number {
+    return this.#upload?.parts ?? 0;
+  }
+
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    const part = this.#store.partSizeBytes;
+    let off = 0;
+    while (off < chunk.byteLength) {
+      const need = chunk.byteLength - off;
+      if (this.#cur === undefined) {
+        // After the first part the object is known to be large: whole parts from the start.
+        const first = this.#upload === undefined && this.#waiting.length === 0;
+        this.#cur = this.#alloc(first ? Math.min(part, Math.max(FIRST_BUFFER_BYTES, need)) : part);
+        this.#curLen = 0;
+      } else if (this.#cur.byteLength - this.#curLen < need && this.#cur.byteLength < part) {
+        const grown = this.#alloc(Math.min(part, Math.max(this.#cur.byteLength * 2, this.#curLen + need)));
+        grown.set(this.#cur.subarray(0, this.#curLen));
+        this.#release(this.#cur);
+        this.#cur = grown;
+      }
+      const n = Math.min(this.#cur.byteLength - this.#curLen, need);
+      this.#cur.set(chunk.subarray(off, off + n), this.#curLen);
+      this.#curLen += n;
+      off += n;
+      if (this.#curLen === part) {
+        const full = this.#cur;
+        this.#cur = undefined;
+        this.#curLen = 0;
+        await this.#partFull(full);
+      }
+    }
+  }
+
+  async #partFull(full: Uint8Array): Promise<void> {
+    if (this.#upload !== undefined) {
+      await this.#upload.enqueue(full);
+      return;
+    }
+    this.#waiting.push(full);
+    if (this.#waiting.length * this.#store.partSizeBytes < this.#store.multipartThresholdBytes) return;
+    this.#upload = new MultipartUpload(this.#store, this.path, (p) => this.#release(p));
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const p of waiting) await this.#upload.enqueue(p);
+  }
+
+  protected async finish(): Promise<void> {
+    const tail = this.#cur?.subarray(0, this.#curLen);
+    try {
+      if (this.#upload === undefined) {
+        // Below the threshold: one PutObject of everything written.
+        const parts = [...this.#waiting, ...(tail === undefined ? [] : [tail])];
+        const total = parts.reduce((a, p) => a + p.byteLength, 0);
+        const body = parts.length === 1 ? parts[0]! : this.#join(parts, total);
+        await this.#store.putObject(this.path, body, this.#ifAbsent);
+      } else {
+        if (tail !== undefined && tail.byteLength > 0) await this.#upload.enqueue(tail);
+        this.#cur = undefined;
+        await this.#upload.complete(this.#ifAbsent);
+      }
+    } catch (e) {
+      throw mapError(e, this.path);
+    }
+    this.#drop();
+  }
+
+  protected async discard(): Promise<void> {
+    await this.#upload?.abort();
+    this.#drop();
+  }
+
+  #join(parts: readonly Uint8Array[], total: number): Uint8Array {
+    const out = this.#alloc(total);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+
+  #drop(): void {
+    // Every part in flight has settled (complete and abort wait for them): nothing is held.
+    this.#cur = undefined;
+    this.#curLen = 0;
+    this.#waiting = [];
+    this.#buffered = 0;
+  }
+
+  #alloc(n: number): Uint8Array {
+    this.#buffered += n;
+    if (this.#buffered > this.#peak) this.#peak = this.#buffered;
+    return new Uint8Array(n);
+  }
+
+  #release(p: Uint8Array): void {
+    // Views (the tail part) release their whole buffer once: count by the buffer they view.
+    this.#buffered -= p.buffer.byteLength;
   }
 }
 

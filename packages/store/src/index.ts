@@ -15,6 +15,8 @@ export {
   DEFAULT_MAX_REQUEST_BYTES,
 } from "./object-store.js";
 export type { ObjectStore, ByteRange, ObjectMeta, GetRangesOptions, CoalescedRequest, PutOptions } from "./object-store.js";
+export { openObjectWriter, ObjectWriterBase, BufferingObjectWriter, checkWriterArguments, joinChunks } from "./object-writer.js";
+export type { ObjectWriter, StreamingObjectStore } from "./object-writer.js";
 export { MemoryObjectStore } from "./memory-store.js";
 export { LocalDirectoryStore, TEMP_FILE_PREFIX, DEFAULT_TEMP_MAX_AGE_MS } from "./local-store.js";
 export type { LocalDirectoryStoreOptions, TempReclaimResult } from "./local-store.js";

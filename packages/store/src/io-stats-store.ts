@@ -1,4 +1,5 @@
 import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
+import { type ObjectWriter, ObjectWriterBase, checkWriterArguments, openObjectWriter } from "./object-writer.js";
 
 /** Request counters of an {@link IoStatsStore}, in total or for one path. */
 export interface IoCounters {
@@ -7,8 +8,9 @@ export interface IoCounters {
   bytesRead: number;
   heads: number;
   lists: number;
-  /** put, copy and rename requests. */
+  /** put, copy and rename requests, and committed object writers (one each, however many chunks). */
   writes: number;
+  /** Bytes of puts and of object-writer chunks (counted as they are handed over, also when the writer is later aborted). */
   bytesWritten: number;
   deletes: number;
 }
@@ -90,6 +92,19 @@ export class IoStatsStore implements ObjectStore {
     return this.inner.put(path, data, options);
   }
 
+  /**
+   * A writer over the inner store's (`openObjectWriter`: its own, or the buffering fallback):
+   * each chunk adds to `bytesWritten` as it is written, and a commit counts as one write.
+   */
+  async createWriter(path: string, options?: PutOptions): Promise<ObjectWriter> {
+    checkWriterArguments(path, options);
+    const inner = await openObjectWriter(this.inner, path, options);
+    return new ForwardingWriter(path, inner, {
+      onChunk: (n) => this.#count(path, (c) => (c.bytesWritten += n)),
+      onCommit: () => this.#count(path, (c) => c.writes++),
+    });
+  }
+
   async list(prefix: string): Promise<ObjectMeta[]> {
     this.#count(prefix, (c) => c.lists++);
     return this.inner.list(prefix);
@@ -108,5 +123,42 @@ export class IoStatsStore implements ObjectStore {
   async rename(from: string, to: string): Promise<void> {
     this.#count(to, (c) => c.writes++);
     return this.inner.rename(from, to);
+  }
+}
+
+/** Hooks of a {@link ForwardingWriter}. */
+export interface ForwardingHooks {
+  readonly onChunk?: (bytes: number) => void | Promise<void>;
+  readonly onCommit?: () => void | Promise<void>;
+  /** Runs after the inner write / commit resolved (e.g. a modelled latency). */
+  readonly afterChunk?: (bytes: number) => Promise<void>;
+  readonly afterCommit?: () => Promise<void>;
+}
+
+/** A writer that forwards to another writer, with hooks (used by the IO-stats and latency wrappers). */
+export class ForwardingWriter extends ObjectWriterBase {
+  readonly inner: ObjectWriter;
+  readonly #hooks: ForwardingHooks;
+
+  constructor(path: string, inner: ObjectWriter, hooks: ForwardingHooks) {
+    super(path);
+    this.inner = inner;
+    this.#hooks = hooks;
+  }
+
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    await this.#hooks.onChunk?.(chunk.byteLength);
+    await this.inner.write(chunk);
+    await this.#hooks.afterChunk?.(chunk.byteLength);
+  }
+
+  protected async finish(): Promise<void> {
+    await this.#hooks.onCommit?.();
+    await this.inner.commit();
+    await this.#hooks.afterCommit?.();
+  }
+
+  protected async discard(): Promise<void> {
+    await this.inner.abort();
   }
 }

@@ -1,4 +1,6 @@
+import { ForwardingWriter } from "./io-stats-store.js";
 import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
+import { type ObjectWriter, checkWriterArguments, openObjectWriter } from "./object-writer.js";
 
 /** How a {@link LatencyStore} delays requests. */
 export interface LatencyModel {
@@ -23,10 +25,10 @@ export class LatencyStore implements ObjectStore {
     this.bandwidthBytesPerSecond = model.bandwidthBytesPerSecond ?? Number.POSITIVE_INFINITY;
   }
 
-  async #delay<T>(p: Promise<T>, bytes: (v: T) => number): Promise<T> {
+  async #delay<T>(p: Promise<T>, bytes: (v: T) => number, latencyMs = this.latencyMs): Promise<T> {
     const started = performance.now();
     const v = await p;
-    const wanted = this.latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000;
+    const wanted = latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000;
     // Timers run on a whole-millisecond clock and can fire a fraction early: wait until really due.
     for (let left = wanted - (performance.now() - started); left > 0; left = wanted - (performance.now() - started)) {
       await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(left))));
@@ -52,6 +54,20 @@ export class LatencyStore implements ObjectStore {
 
   put(path: string, data: Uint8Array, options?: PutOptions): Promise<void> {
     return this.#delay(this.inner.put(path, data, options), () => data.byteLength);
+  }
+
+  /**
+   * A writer over the inner store's: each chunk waits its transfer time (bytes / bandwidth, no
+   * latency: it is streamed within the one request), the commit waits `latencyMs` (one request,
+   * as a put).
+   */
+  async createWriter(path: string, options?: PutOptions): Promise<ObjectWriter> {
+    checkWriterArguments(path, options);
+    const inner = await openObjectWriter(this.inner, path, options);
+    return new ForwardingWriter(path, inner, {
+      afterChunk: (n) => (this.bandwidthBytesPerSecond === Number.POSITIVE_INFINITY ? Promise.resolve() : this.#delay(Promise.resolve(), () => n, 0)),
+      afterCommit: () => this.#delay(Promise.resolve(), () => 0),
+    });
   }
 
   list(prefix: string): Promise<ObjectMeta[]> {

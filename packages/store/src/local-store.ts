@@ -16,6 +16,7 @@ import {
   checkWritablePath,
   getRangesViaCoalescing,
 } from "./object-store.js";
+import { type ObjectWriter, ObjectWriterBase, checkWriterArguments } from "./object-writer.js";
 
 /** Temporary files of in-flight puts start with this (the reserved prefix); `list` never reports them. */
 export const TEMP_FILE_PREFIX = RESERVED_TEMP_PREFIX;
@@ -162,34 +163,60 @@ export class LocalDirectoryStore implements ObjectStore {
       const created = await fs.mkdir(nodePath.dirname(target), { recursive: true });
       const fh = await fs.open(tmp, "w");
       try {
-        let done = 0;
-        while (done < data.byteLength) {
-          const { bytesWritten } = await fh.write(data, done, data.byteLength - done);
-          if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${data.byteLength} bytes`);
-          done += bytesWritten;
-        }
+        await writeAll(fh, data);
         if (durable) await fh.sync();
       } finally {
         await fh.close();
       }
-      if (options.ifAbsent === true) {
-        // link(2) fails with EEXIST if the target exists: an atomic create-only commit.
-        try {
-          await fs.link(tmp, target);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
-          throw e;
-        }
-        await fs.rm(tmp, { force: true });
-      } else {
-        await fs.rename(tmp, target);
-      }
-      if (durable) await this.#syncDirs(nodePath.dirname(target), created);
+      await this.#commitTemp(tmp, target, path, durable, options.ifAbsent === true, created);
     } catch (e) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
       throw mapError(e, path);
     }
     await this.#sweep(nodePath.dirname(target));
+  }
+
+  /**
+   * A streaming writer: appends go to a `.quiver-tmp-*` file next to the target (its mtime stays
+   * current while written, so the reclamation rule spares it), `commit` fsyncs it when durable and
+   * renames it over the target (or links it, for `ifAbsent`), `abort` removes it. A writer killed
+   * mid-write leaves only the temp file, reclaimed by the same rule as a killed put's.
+   */
+  async createWriter(path: string, options: PutOptions = {}): Promise<ObjectWriter> {
+    checkWriterArguments(path, options);
+    const durable = options.durable ?? this.durable;
+    const target = this.filePath(path);
+    const tmp = tempPathFor(target);
+    let created: string | undefined;
+    let fh: fs.FileHandle;
+    try {
+      created = await fs.mkdir(nodePath.dirname(target), { recursive: true });
+      fh = await fs.open(tmp, "w");
+    } catch (e) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw mapError(e, path);
+    }
+    return new LocalObjectWriter(path, fh, tmp, durable, async () => {
+      await this.#commitTemp(tmp, target, path, durable, options.ifAbsent === true, created);
+      await this.#sweep(nodePath.dirname(target));
+    });
+  }
+
+  /** Commit a fully written (and, when durable, fsynced) temp file at `target`. */
+  async #commitTemp(tmp: string, target: string, path: string, durable: boolean, ifAbsent: boolean, created: string | undefined): Promise<void> {
+    if (ifAbsent) {
+      // link(2) fails with EEXIST if the target exists: an atomic create-only commit.
+      try {
+        await fs.link(tmp, target);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
+        throw e;
+      }
+      await fs.rm(tmp, { force: true });
+    } else {
+      await fs.rename(tmp, target);
+    }
+    if (durable) await this.#syncDirs(nodePath.dirname(target), created);
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
@@ -343,6 +370,60 @@ export class LocalDirectoryStore implements ObjectStore {
     } finally {
       await fh.close();
     }
+  }
+}
+
+class LocalObjectWriter extends ObjectWriterBase {
+  readonly #fh: fs.FileHandle;
+  readonly #tmp: string;
+  readonly #durable: boolean;
+  readonly #commit: () => Promise<void>;
+  #closed = false;
+
+  constructor(path: string, fh: fs.FileHandle, tmp: string, durable: boolean, commit: () => Promise<void>) {
+    super(path);
+    this.#fh = fh;
+    this.#tmp = tmp;
+    this.#durable = durable;
+    this.#commit = commit;
+  }
+
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    try {
+      await writeAll(this.#fh, chunk);
+    } catch (e) {
+      throw mapError(e, this.path);
+    }
+  }
+
+  protected async finish(): Promise<void> {
+    try {
+      if (this.#durable) await this.#fh.sync();
+      await this.#close();
+      await this.#commit();
+    } catch (e) {
+      throw mapError(e, this.path);
+    }
+  }
+
+  protected async discard(): Promise<void> {
+    await this.#close().catch(() => undefined);
+    await fs.rm(this.#tmp, { force: true }).catch(() => undefined);
+  }
+
+  async #close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#fh.close();
+  }
+}
+
+async function writeAll(fh: fs.FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, done, data.byteLength - done);
+    if (bytesWritten <= 0) throw new Error(`short write: ${done} of ${data.byteLength} bytes`);
+    done += bytesWritten;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   getRangesViaCoalescing,
   ownedCopy,
 } from "./object-store.js";
+import { type ObjectWriter, ObjectWriterBase, checkWriterArguments, joinChunks } from "./object-writer.js";
 
 /** An in-process object store. Puts replace a map entry in one step, so they are atomic. */
 export class MemoryObjectStore implements ObjectStore {
@@ -40,8 +41,18 @@ export class MemoryObjectStore implements ObjectStore {
 
   async put(path: string, data: Uint8Array, options: PutOptions = {}): Promise<void> {
     checkWritablePath(path);
-    if (options.ifAbsent === true && this.#objects.has(path)) throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
-    this.#objects.set(path, ownedCopy(data));
+    this.#commit(path, ownedCopy(data), options.ifAbsent === true);
+  }
+
+  /** A writer whose chunks are copied and joined at commit; the commit is one map update (atomic). */
+  async createWriter(path: string, options: PutOptions = {}): Promise<ObjectWriter> {
+    checkWriterArguments(path, options);
+    return new MemoryObjectWriter(path, (data) => this.#commit(path, data, options.ifAbsent === true));
+  }
+
+  #commit(path: string, data: Uint8Array, ifAbsent: boolean): void {
+    if (ifAbsent && this.#objects.has(path)) throw new QuiverStoreError("ALREADY_EXISTS", path, "an object exists at this path");
+    this.#objects.set(path, data);
   }
 
   async list(prefix: string): Promise<ObjectMeta[]> {
@@ -73,5 +84,29 @@ export class MemoryObjectStore implements ObjectStore {
     const obj = this.#objects.get(path);
     if (obj === undefined) throw new QuiverStoreError("NOT_FOUND", path, "no such object");
     return obj;
+  }
+}
+
+class MemoryObjectWriter extends ObjectWriterBase {
+  readonly #commit: (data: Uint8Array) => void;
+  #chunks: Uint8Array[] = [];
+
+  constructor(path: string, commit: (data: Uint8Array) => void) {
+    super(path);
+    this.#commit = commit;
+  }
+
+  protected async writeChunk(chunk: Uint8Array): Promise<void> {
+    if (chunk.byteLength > 0) this.#chunks.push(chunk.slice());
+  }
+
+  protected async finish(): Promise<void> {
+    const data = joinChunks(this.#chunks, this.bytesWritten);
+    this.#chunks = [];
+    this.#commit(data);
+  }
+
+  protected async discard(): Promise<void> {
+    this.#chunks = [];
   }
 }

@@ -1,4 +1,5 @@
 import { QuiverStoreError } from "./errors.js";
+import type { ObjectWriter } from "./object-writer.js";
 
 /** A byte range `[offset, offset + length)` of an object. */
 export interface ByteRange {
@@ -68,6 +69,12 @@ export interface ObjectStore {
   head(path: string): Promise<ObjectMeta>;
   /** Atomic put: a concurrent reader sees the old object or the new one, never a part. */
   put(path: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+  /**
+   * Optional streaming write (sequential appends, one atomic commit honouring `options` as `put`
+   * does; nothing visible before the commit; abort leaves nothing). Call it through
+   * `openObjectWriter`, which falls back to buffering + one `put` for stores without it.
+   */
+  createWriter?(path: string, options?: PutOptions): Promise<ObjectWriter>;
   /** Objects whose path starts with `prefix`, sorted by path. */
   list(prefix: string): Promise<ObjectMeta[]>;
   /** Delete; deleting an absent object is not an error. */
