@@ -131,7 +131,8 @@ describe("root README", () => {
     const bucket = readdirSync(broken, { recursive: true, encoding: "utf8" }).find((f) => /bucket|\.arrow$/.test(f) && statSync(join(broken, f)).isFile());
     expect(bucket, "the artifact has a bucket file").toBeDefined();
     const bytes = readFileSync(join(broken, bucket!));
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0xff;
     writeFileSync(join(broken, bucket!), bytes);
     const r = await runCli(["artifact", "validate", "engine-artifact-broken", "--json"], project);
     expect(r.status, r.output).toBe(1);
