@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IndexCache } from "@quiver/cache";
 import { IoStatsStore, LocalDirectoryStore, MemoryObjectStore, type ObjectStore } from "@quiver/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -106,6 +107,22 @@ describe("reader pinning", () => {
     expect((await fresh.searchBatch(qs, { k: 5, nprobes: 8 })).flat().some((h) => Number(h.id) >= 400)).toBe(true);
     const pinnedAgain = await openSegmentedIndex(store, "idx", { version: 1 });
     expect(await pinnedAgain.searchBatch(qs, { k: 5, nprobes: 8 })).toEqual(before);
+  });
+
+  it("a pinned reopen through a warm cache makes one store request (the manifest get), and its searches none", async () => {
+    const store = new MemoryObjectStore();
+    const fx = await trainSingle(store, { n: 600, quantizer: "pq" });
+    const segs = await buildSplit(store, fx, "idx", [200, 400]);
+    await publishSegments(store, "idx", segs);
+    const cache = IndexCache.inMemory(64 * 1024 * 1024);
+    const warm = await openSegmentedIndex(store, "idx", { cache, prewarm: true });
+    const qs = queries(fx, 4);
+    const want = await warm.searchBatch(qs, { k: 5, nprobes: 8, refineFactor: 2 });
+    const io = new IoStatsStore(store);
+    const again = await openSegmentedIndex(io, "idx", { cache, version: 1 });
+    expect(io.snapshot().total).toMatchObject({ readRequests: 1, lists: 0, heads: 0 });
+    expect(await again.searchBatch(qs, { k: 5, nprobes: 8, refineFactor: 2 })).toEqual(want);
+    expect(io.snapshot().total).toMatchObject({ readRequests: 1, lists: 0, heads: 0 });
   });
 
   it("a segment file replaced under a committed manifest is refused at open (SEGMENT_IDENTITY_MISMATCH)", async () => {
