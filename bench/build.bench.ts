@@ -21,7 +21,7 @@ import type { BenchContext, BenchResult } from "./run.js";
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 /** Clustered data with unequal cluster sizes (weight 1/(c+1)) and per-dimension scales in [0.2, 3]. */
-function clusteredUnequal(n: number, dim: number, clusters: number, seed: number, centerSeed = seed): Float32Array {
+export function clusteredUnequal(n: number, dim: number, clusters: number, seed: number, centerSeed = seed): Float32Array {
   let a = centerSeed >>> 0;
   const rnd = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -15,4 +15,6 @@ export { trainQuantizer, prepareRows, defaultNumSubVectors, defaultResidual, PQ_
 export type { QuantizerTrainOptions } from "./internal/quantizers.js";
 export { quantizerFromMetadata, validateQuantizerMetadata, MAX_VECTOR_DIM, MAX_RABITQ_DIM } from "./internal/metadata-validation.js";
 export { encodeAndAssignParallel, trainQuantizerParallel, trainKMeansParallel, trainIvfModelParallel } from "./internal/parallel.js";
+export { createComputePool } from "./internal/parallel-pool.js";
+export type { ComputePool } from "./internal/parallel-pool.js";
 export type { AssignEncodeInput, AssignEncodeResult, ParallelOptions, ParallelReport } from "./internal/parallel.js";
