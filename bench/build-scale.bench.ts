@@ -85,10 +85,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;
   const dim = q ? 32 : 128;
   const sizes = q ? [50_000, 200_000] : [1_000_000, 4_000_000, 10_000_000];
-  const numPartitions = q ? 64 : 1024;
+  const numPartitions = q ? 64 : 512;
   const budget = q ? 64 * MiB : 256 * MiB;
   // a build that has not finished in this long is reported as such (the machine is shared)
-  const timeoutMs = q ? 10 * 60_000 : 40 * 60_000;
+  const timeoutMs = q ? 10 * 60_000 : 25 * 60_000;
   const rows: BenchResult["rows"] = [];
   const notes: string[] = [];
   const dir = await mkdtemp(join(tmpdir(), "quiver-bench-scale-"));
