@@ -7,6 +7,7 @@
  * at a fixed budget is bench/build-scale.bench.ts. BENCH_QUICK=1 shrinks every size.
  */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -96,9 +97,12 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   type Shape = { n: number; dim: number; distance: DistanceType; data: "equal" | "unequal" };
   const sizes: [number, number][] = q ? [[20_000, 32]] : [[100_000, 128], [1_000_000, 128], [100_000, 768]];
   // every shape x {equal mixture, unequal clusters with per-dimension scales} x {l2, cosine}
-  const shapes: Shape[] = sizes.flatMap(([n, dim]) =>
-    (["equal", "unequal"] as const).flatMap((data) => (["l2", "cosine"] as const).map((distance) => ({ n, dim, distance, data }))),
-  );
+  // ordered so that every size is covered early (a shared machine may not let the run finish;
+  // rows are also written to bench/results/build.partial.json as they complete)
+  const variants: { distance: DistanceType; data: "equal" | "unequal" }[] = [
+    { distance: "l2", data: "equal" }, { distance: "cosine", data: "unequal" }, { distance: "l2", data: "unequal" }, { distance: "cosine", data: "equal" },
+  ];
+  const shapes: Shape[] = variants.flatMap((v) => sizes.map(([n, dim]) => ({ n, dim, ...v })));
   const Q = q ? 30 : 100;
   const nprobes = 20;
   const refine = 10;
@@ -183,6 +187,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         "input MiB": Math.round((n * dim * 4) / 2 ** 20),
         "load at start": load,
       });
+      if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: true, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");
     }
 
     notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
