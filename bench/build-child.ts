@@ -1,7 +1,9 @@
 /**
- * Child process of build.bench.ts: one `buildIndex` from an .npy file, so each build's peak RSS
- * (getrusage maxrss of this process) is its own. Prints one JSON line.
+ * Child process of build.bench.ts and build-scale.bench.ts: one `buildIndex` from an .npy file,
+ * so each build's peak RSS (getrusage maxrss and /proc/self/status VmHWM of this process, worker
+ * threads included) is its own. Prints one JSON line.
  */
+import { readFileSync } from "node:fs";
 import { buildIndex } from "@quiver/build";
 import { LocalDirectoryStore } from "@quiver/store";
 
@@ -13,6 +15,7 @@ const timer = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 50);
 const t = performance.now();
+const cpu0 = process.cpuUsage();
 const phaseRss: Record<string, number> = {};
 const r = await buildIndex({
   input: input!,
@@ -24,7 +27,17 @@ const r = await buildIndex({
   },
 });
 const totalMs = performance.now() - t;
+const cpu = process.cpuUsage(cpu0);
 clearInterval(timer);
+/** Peak resident set of this process from the kernel (bytes), or 0 where /proc is missing. */
+function vmHwm(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
 process.stdout.write(
   `${JSON.stringify({
     totalMs,
@@ -32,6 +45,8 @@ process.stdout.write(
     fileBytes: r.fileSize,
     numPartitions: r.metadata.numPartitions,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    vmHwmBytes: vmHwm(),
+    cpuMs: (cpu.user + cpu.system) / 1000,
     sampledPeakRssBytes: peak,
     startRssBytes: baseRss,
     phaseRssMiB: Object.fromEntries(Object.entries(phaseRss).map(([k, v]) => [k, v >> 20])),

@@ -3,10 +3,11 @@
  * recall@10 at nprobes 20 (plain and refine 10) and Quiver's peak RSS, at 100k x 128, 1M x 128 and
  * 100k x 768, L2 and cosine, on an equal-size Gaussian mixture and on clustered data with unequal
  * cluster sizes (Zipf weights) and per-dimension scales. Quiver builds run in a child process
- * (bench/build-child.ts) through `buildIndex` from an .npy file, so each RSS is its own.
- * Then RSS by N at a fixed budget. BENCH_QUICK=1 shrinks every size.
+ * (bench/build-child.ts) through `buildIndex` from an .npy file, so each RSS is its own. RSS by N
+ * at a fixed budget is bench/build-scale.bench.ts. BENCH_QUICK=1 shrinks every size.
  */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,12 +17,13 @@ import { encodeNpyF32 } from "@quiver/build";
 import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
+import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 /** Clustered data with unequal cluster sizes (weight 1/(c+1)) and per-dimension scales in [0.2, 3]. */
-function clusteredUnequal(n: number, dim: number, clusters: number, seed: number, centerSeed = seed): Float32Array {
+export function clusteredUnequal(n: number, dim: number, clusters: number, seed: number, centerSeed = seed): Float32Array {
   let a = centerSeed >>> 0;
   const rnd = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -70,6 +72,8 @@ function arrowTable(data: Float32Array, n: number, dim: number): Table {
 
 interface ChildReport {
   totalMs: number;
+  cpuMs: number;
+  vmHwmBytes: number;
   phases: { phase: string; ms: number; status: string }[];
   fileBytes: number;
   maxRssBytes: number;
@@ -90,22 +94,15 @@ const s = (ms: number): number => Number((ms / 1000).toFixed(2));
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;
-  const shapes: { n: number; dim: number; distance: DistanceType; data: "equal" | "unequal" }[] = q
-    ? [
-        { n: 20_000, dim: 32, distance: "l2", data: "equal" },
-        { n: 20_000, dim: 32, distance: "cosine", data: "unequal" },
-      ]
-    : [
-        { n: 100_000, dim: 128, distance: "l2", data: "equal" },
-        { n: 100_000, dim: 128, distance: "l2", data: "unequal" },
-        { n: 100_000, dim: 128, distance: "cosine", data: "equal" },
-        { n: 100_000, dim: 128, distance: "cosine", data: "unequal" },
-        { n: 1_000_000, dim: 128, distance: "l2", data: "equal" },
-        { n: 1_000_000, dim: 128, distance: "l2", data: "unequal" },
-        { n: 100_000, dim: 768, distance: "l2", data: "equal" },
-        { n: 100_000, dim: 768, distance: "l2", data: "unequal" },
-        { n: 100_000, dim: 768, distance: "cosine", data: "unequal" },
-      ];
+  type Shape = { n: number; dim: number; distance: DistanceType; data: "equal" | "unequal" };
+  const sizes: [number, number][] = q ? [[20_000, 32]] : [[100_000, 128], [1_000_000, 128], [100_000, 768]];
+  // every shape x {equal mixture, unequal clusters with per-dimension scales} x {l2, cosine}
+  // ordered so that every size is covered early (a shared machine may not let the run finish;
+  // rows are also written to bench/results/build.partial.json as they complete)
+  const variants: { distance: DistanceType; data: "equal" | "unequal" }[] = [
+    { distance: "l2", data: "equal" }, { distance: "cosine", data: "unequal" }, { distance: "l2", data: "unequal" }, { distance: "cosine", data: "equal" },
+  ];
+  const shapes: Shape[] = variants.flatMap((v) => sizes.map(([n, dim]) => ({ n, dim, ...v })));
   const Q = q ? 30 : 100;
   const nprobes = 20;
   const refine = 10;
@@ -120,6 +117,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const clusters = q ? 64 : 1024;
       const label = `${n / 1000}k x ${dim} ${distance} ${sh.data}`;
       ctx.progress(`${label}: data + ground truth`);
+      const load = machineLoad();
       const data = sh.data === "equal" ? gaussianMixture({ n, dim, clusters, seed: 1 }) : clusteredUnequal(n, dim, clusters, 1);
       const queries = sh.data === "equal" ? gaussianMixture({ n: Q, dim, clusters, seed: 2, centerSeed: 1 }) : clusteredUnequal(Q, dim, clusters, 2, 1);
       const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
@@ -129,8 +127,12 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const db = await lancedb.connect(join(dir, `lancedb-${si}`));
       const table = await db.createTable("vectors", arrowTable(data, n, dim));
       let t = performance.now();
+      // LanceDB's threads run in this process, so its CPU time is this process's during the call
+      const lanceCpu0 = process.cpuUsage();
       await table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
       const lanceMs = performance.now() - t;
+      const lanceCpu = process.cpuUsage(lanceCpu0);
+      const lanceCpuMs = (lanceCpu.user + lanceCpu.system) / 1000;
       const lanceSearch = async (withRefine: boolean): Promise<number[][]> => {
         const out: number[][] = [];
         for (let i = 0; i < Q; i++) {
@@ -169,6 +171,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         "lance build s": s(lanceMs),
         "quiver build s": s(rep.totalMs),
         "ratio (<=0.4 target)": Number((rep.totalMs / lanceMs).toFixed(2)),
+        "lance cpu s": s(lanceCpuMs),
+        "quiver cpu s": s(rep.cpuMs),
+        "cpu ratio": Number((rep.cpuMs / lanceCpuMs).toFixed(2)),
         "sample s": ph("sample"),
         "train ivf s": ph("train-ivf"),
         "train pq s": ph("train-quantizer"),
@@ -178,27 +183,17 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         "quiver recall": Number(qRecall.toFixed(3)),
         "lance recall refine": Number(lRecallRefine.toFixed(3)),
         "quiver recall refine": Number(qRecallRefine.toFixed(3)),
-        "quiver peak RSS MiB": Math.round(rep.maxRssBytes / 2 ** 20),
+        "quiver peak RSS MiB": Math.round(Math.max(rep.maxRssBytes, rep.vmHwmBytes) / 2 ** 20),
         "input MiB": Math.round((n * dim * 4) / 2 ** 20),
+        "load at start": load,
       });
+      if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: true, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");
     }
 
-    // RSS by N at a fixed 256 MiB budget (the same P for every N so only N changes).
-    const sizes = q ? [20_000, 80_000] : [250_000, 1_000_000, 2_000_000];
-    const dim = q ? 32 : 128;
-    for (const n of sizes) {
-      ctx.progress(`RSS by N: ${n}`);
-      const input = join(dir, `rss-${n}.npy`);
-      await writeFile(input, encodeNpyF32(gaussianMixture({ n, dim, clusters: 256, seed: 5 }), n, dim));
-      const storeDir = join(dir, `rss-${n}`);
-      const rep = quiverBuild(input, storeDir, { numPartitions: q ? 32 : 256, numSubVectors: dim / 16, seed: 3, memoryBudgetBytes: 256 * 2 ** 20 });
-      await rm(storeDir, { recursive: true, force: true });
-      await rm(input, { force: true });
-      rows.push({ shape: `RSS by N: ${n / 1000}k x ${dim}, budget 256 MiB`, "quiver build s": s(rep.totalMs), "quiver peak RSS MiB": Math.round(rep.maxRssBytes / 2 ** 20), "input MiB": Math.round((n * dim * 4) / 2 ** 20) });
-    }
     notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
-    notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems.`);
+    notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems, otherwise default settings on both sides.`);
+    notes.push("ratio = Quiver build seconds / LanceDB build seconds (wall clock, run back to back); cpu ratio = the same for CPU seconds (LanceDB: this process during createIndex; Quiver: its build child, worker threads included), which the other work on a shared machine distorts less; 'load at start' is the 1-minute load average when the shape started.");
     return { rows, notes };
   } finally {
     await rm(dir, { recursive: true, force: true });

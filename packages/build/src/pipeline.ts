@@ -17,7 +17,9 @@ import {
   type DistanceType,
   type IvfIndexWriteResult,
   type QuantizerMetadata,
+  type ComputePool,
   type TrainedQuantizer,
+  createComputePool,
   encodeAndAssignParallel,
   prepareRows,
   quantizerFromMetadata,
@@ -25,6 +27,7 @@ import {
   trainQuantizerParallel,
 } from "@quiver/ivf";
 import { type ObjectStore, isStoreError } from "@quiver/store";
+import { availableParallelism } from "node:os";
 import { type IvfTrainedModel, decodeModelFile, encodeModelFile } from "./model-file.js";
 import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
 import { arrowTableReader, isArrowTable } from "./readers/arrow-table.js";
@@ -103,6 +106,9 @@ const OPTION_NAMES = [
   "onProgress", "onPhaseCommitted", "column", "idColumn", "idsFile",
 ] as const;
 
+/** Rows per batch of the counting and sampling passes. */
+const SCAN_BATCH_ROWS = 65_536;
+
 const STATE = { job: "job.json", sample: "sample.npy", ivf: "ivf.model", model: "model.qvm", artifact: "artifact" } as const;
 
 /** Build an IVF index from a file, a reader or in-memory vectors, through the resumable phases. */
@@ -173,7 +179,7 @@ async function deletePrefix(store: ObjectStore, prefix: string): Promise<void> {
 async function runPipeline(o: BuildIndexOptions, reader: VectorReader, given: IvfTrainedModel | undefined): Promise<BuildIndexResult> {
   const t0 = performance.now();
   const { store, dim } = { store: o.store, dim: reader.dim };
-  const scanBatch = 65_536;
+  const scanBatch = SCAN_BATCH_ROWS;
   const numRows = reader.numRows ?? (await countRows(reader, scanBatch));
   if (numRows < 1) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.input", expected: "at least one row", given: numRows });
   if (given !== undefined) {
@@ -191,7 +197,23 @@ async function runPipeline(o: BuildIndexOptions, reader: VectorReader, given: Iv
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.partitionAssignments", expected: `${numRows} entries (one per row)`, given: o.partitionAssignments });
   }
   const stateDir = o.stateDir ?? `${o.path}.build`;
-  const threads = tuning.threads === undefined ? {} : { threads: tuning.threads };
+  // one persistent worker pool for every parallel phase: its threads load while the sample pass
+  // runs, and no batch pays a thread start (that also kept RSS growing with the batch count)
+  const pool = createComputePool((tuning.threads ?? availableParallelism()) - 1);
+  try {
+    return await runPhases(o, reader, given, tuning, numRows, stateDir, pool, t0);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function runPhases(
+  o: BuildIndexOptions, reader: VectorReader, given: IvfTrainedModel | undefined, tuning: ResolvedTuning, numRows: number,
+  stateDir: string, pool: ComputePool, t0: number,
+): Promise<BuildIndexResult> {
+  const { store, dim } = { store: o.store, dim: reader.dim };
+  const threads = { pool };
+  const scanBatch = SCAN_BATCH_ROWS;
   const job = {
     version: 1,
     input: { file: reader.file, format: reader.format, dim, numRows, column: reader.column, hasIds: reader.hasIds },

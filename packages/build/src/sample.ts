@@ -16,7 +16,8 @@ export interface ReservoirSample {
 /** Reservoir-sample `size` rows of the reader in one pass (all rows when there are fewer). */
 export async function reservoirSample(reader: VectorReader, size: number, seed: number, batchRows: number, onRows?: (seen: number) => void): Promise<ReservoirSample> {
   const dim = reader.dim;
-  const out = new Float32Array(size * dim);
+  // shared memory: the k-means workers read the sample in place, without a copy
+  const out = new Float32Array(new SharedArrayBuffer(size * dim * 4));
   const rng = createRng(seed ^ 0x5a5a_1234);
   let seen = 0;
   for await (const b of reader.batches(batchRows)) {
@@ -32,5 +33,5 @@ export async function reservoirSample(reader: VectorReader, size: number, seed: 
     onRows?.(seen);
   }
   const rows = Math.min(size, seen);
-  return { vectors: rows === size ? out : out.slice(0, rows * dim), rows, seenRows: seen };
+  return { vectors: rows === size ? out : out.subarray(0, rows * dim), rows, seenRows: seen };
 }

@@ -7,7 +7,7 @@
 export { createRng } from "./internal/rng.js";
 export type { Rng } from "./internal/rng.js";
 export { normalize as normalizeVector, normalizeRows, distance as vectorDistance, assignNearest, nearestCentroids } from "./internal/vector-math.js";
-export { trainKMeans } from "./internal/kmeans.js";
+export { trainKMeans, BUILD_KMEANS_TOLERANCE } from "./internal/kmeans.js";
 export type { KMeansOptions, KMeansResult } from "./internal/kmeans.js";
 export { trainIvfModel } from "./internal/ivf-model.js";
 export type { IvfModel, IvfTrainOptions } from "./internal/ivf-model.js";
@@ -15,4 +15,6 @@ export { trainQuantizer, prepareRows, defaultNumSubVectors, defaultResidual, PQ_
 export type { QuantizerTrainOptions } from "./internal/quantizers.js";
 export { quantizerFromMetadata, validateQuantizerMetadata, MAX_VECTOR_DIM, MAX_RABITQ_DIM } from "./internal/metadata-validation.js";
 export { encodeAndAssignParallel, trainQuantizerParallel, trainKMeansParallel, trainIvfModelParallel } from "./internal/parallel.js";
+export { createComputePool } from "./internal/parallel-pool.js";
+export type { ComputePool } from "./internal/parallel-pool.js";
 export type { AssignEncodeInput, AssignEncodeResult, ParallelOptions, ParallelReport } from "./internal/parallel.js";

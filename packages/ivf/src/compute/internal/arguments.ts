@@ -4,6 +4,7 @@
  */
 import { QuiverArgumentError, checkInteger, checkOneOf, checkOptions } from "@quiver/format";
 import type { DistanceType, QuantizerKind } from "../../quantizer.js";
+import { ComputePool } from "./parallel-pool.js";
 
 /** Largest vector dimension accepted (MUST-level maximum of spec/ivf.md). */
 export const MAX_DIM = 65_536;
@@ -15,7 +16,7 @@ export const MAX_PARTITIONS = 65_536;
 export const DISTANCE_TYPES: readonly DistanceType[] = ["l2", "cosine", "dot"];
 export const QUANTIZER_KINDS: readonly QuantizerKind[] = ["flat", "sq", "pq", "rabitq"];
 /** Option names of the thread-pool entry points (accepted wherever those options pass through). */
-export const PARALLEL_OPTION_NAMES = ["threads", "useMainThread", "workerUrl"] as const;
+export const PARALLEL_OPTION_NAMES = ["threads", "useMainThread", "workerUrl", "pool"] as const;
 
 /** `vectors` is a Float32Array holding at least n * dim finite values. */
 export function checkVectors(argument: string, vectors: unknown, n: number, dim: number): Float32Array {
@@ -70,6 +71,8 @@ export function checkParallelOptions(o: Record<string, unknown>): void {
   if (o.threads !== undefined) checkInteger("options.threads", o.threads, 1, 1024);
   checkOptionalBoolean("options.useMainThread", o.useMainThread);
   if (o.workerUrl !== undefined && !(o.workerUrl instanceof URL)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.workerUrl", expected: "a URL", given: o.workerUrl });
+  if (o.pool !== undefined && !(o.pool instanceof ComputePool)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.pool", expected: "a ComputePool (createComputePool)", given: o.pool });
+  if (o.pool instanceof ComputePool && o.pool.isClosed) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.pool", expected: "an open ComputePool", given: "a closed pool" });
 }
 
 /** Options object: known names only. */

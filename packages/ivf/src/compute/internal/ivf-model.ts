@@ -2,7 +2,7 @@
 import { QuiverArgumentError, checkInteger, checkOneOf } from "@quiver/format";
 import type { DistanceType } from "../../quantizer.js";
 import { MAX_PARTITIONS, PARALLEL_OPTION_NAMES, checkDistance, checkKnownOptions, checkOptionalNumber, checkParallelOptions, checkShape, checkVectors } from "./arguments.js";
-import { trainKMeans } from "./kmeans.js";
+import { BUILD_KMEANS_TOLERANCE, trainKMeans } from "./kmeans.js";
 import type { KMeansOptions, KMeansResult } from "./kmeans.js";
 import { sampleRows } from "./quantizers.js";
 
@@ -14,7 +14,7 @@ export interface IvfTrainOptions {
   readonly sampleRate?: number;
   /** k-means iteration cap (default 50). */
   readonly maxIters?: number;
-  /** k-means relative loss tolerance (default 1e-4). */
+  /** k-means relative loss tolerance (default 1e-3, BUILD_KMEANS_TOLERANCE). */
   readonly tolerance?: number;
   /** Seed for sampling and initialisation (default 42). */
   readonly seed?: number;
@@ -72,7 +72,11 @@ export function ivfTrainingSample(
   const k = opts.numPartitions;
   const seed = opts.seed ?? 42;
   const want = Math.min(n, k * (opts.sampleRate ?? 256));
-  const picked = want < n ? sampleRows(vectors, n, dim, want, seed) : vectors.slice(0, n * dim);
+  // all rows: used in place (the checks above rejected non-finite values; nothing below writes)
+  let picked = want < n ? sampleRows(vectors, n, dim, want, seed) : vectors.subarray(0, n * dim);
+  let finiteRows = true;
+  for (let i = 0; i < want * dim && finiteRows; i++) finiteRows = Number.isFinite(picked[i]);
+  if (!finiteRows && picked.buffer === vectors.buffer) picked = picked.slice();
   // drop rows with NaN/Inf (as the modelled system does) by compacting in place
   let rows = 0;
   for (let i = 0; i < want; i++) {
@@ -85,7 +89,7 @@ export function ivfTrainingSample(
   // dot trains with L2: maximum-inner-product k-means lets large-norm centroids absorb every row
   const kmeansOptions: KMeansOptions = {
     maxIters: opts.maxIters ?? 50,
-    tolerance: opts.tolerance ?? 1e-4,
+    tolerance: opts.tolerance ?? BUILD_KMEANS_TOLERANCE,
     seed,
     distance: opts.distance === "dot" ? "l2" : opts.distance,
     ...(opts.init === undefined ? {} : { init: opts.init }),

@@ -41,7 +41,7 @@ export const KM_GENERATION = 1;
 export const KM_DONE = 2;
 /** Rows to assign in this generation. */
 export const KM_COUNT = 3;
-/** Which buffer holds them: 0 = `x` (all rows), 1 = `gather` (the rows that need assignment). */
+/** Which rows: 0 = the first KM_COUNT rows of `x`, 1 = the rows of `x` listed in `active`. */
 export const KM_SOURCE = 4;
 /** Index of worker `slot`'s state word in the k-means control block. */
 export function kmSlotIndex(slot: number): number {
@@ -59,7 +59,8 @@ export function kmControlWords(slots: number): number {
 export interface KMeansAssignPayload extends PayloadBase {
   readonly task: "kmeans-assign";
   readonly x: Float32Array;
-  readonly gather: Float32Array;
+  /** Row numbers needing assignment this generation (when KM_SOURCE is 1). */
+  readonly active: Uint32Array;
   readonly n: number;
   readonly dim: number;
   readonly k: number;

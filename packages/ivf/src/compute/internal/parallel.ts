@@ -5,7 +5,6 @@
  * cannot start leave their share to the others: a missing worker runtime degrades to one thread.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../../quantizer.js";
 import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./assign-encode.js";
 import type { AssignEncodeJob } from "./assign-encode.js";
@@ -16,9 +15,10 @@ import {
 import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
 import type { QuantizerTrainOptions } from "./quantizers.js";
-import { checkKMeansShape, kmeansRows, runKMeans } from "./kmeans.js";
+import { assignListed, checkKMeansShape, kmeansRows, runKMeans } from "./kmeans.js";
 import type { KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
+import { ComputePool, DEFAULT_WORKER_URL } from "./parallel-pool.js";
 import { ivfModelFrom, ivfTrainingSample } from "./ivf-model.js";
 import type { IvfModel, IvfTrainOptions } from "./ivf-model.js";
 
@@ -30,6 +30,11 @@ export interface ParallelOptions {
   readonly useMainThread?: boolean;
   /** Worker entry module (default: the bundled bootstrap); tests point it at a missing file. */
   readonly workerUrl?: URL;
+  /**
+   * A persistent pool (createComputePool) to run on instead of starting threads for this call;
+   * its workers replace `threads` and `workerUrl`. The caller closes it.
+   */
+  readonly pool?: ComputePool;
 }
 
 /** Input to the parallel assign+encode. */
@@ -62,62 +67,70 @@ export interface AssignEncodeResult extends ParallelReport {
   readonly codeWidth: number;
 }
 
-const WORKER_URL = new URL("./assign-encode-worker.mjs", import.meta.url);
-
 type Alloc = (bytes: number) => ArrayBuffer | SharedArrayBuffer;
 
-function threadPlan(opts: ParallelOptions): { workers: number; useMain: boolean; alloc: Alloc } {
-  const threads = Math.max(1, Math.trunc(opts.threads ?? availableParallelism()));
+interface ThreadPlan {
+  readonly workers: number;
+  readonly useMain: boolean;
+  readonly alloc: Alloc;
+}
+
+function threadPlan(opts: ParallelOptions): ThreadPlan {
   const useMain = opts.useMainThread ?? true;
-  const workers = useMain ? threads - 1 : threads;
+  const threads = Math.max(1, Math.trunc(opts.threads ?? availableParallelism()));
+  const workers = opts.pool !== undefined ? opts.pool.size : useMain ? threads - 1 : threads;
   const alloc: Alloc = (b) => (workers > 0 ? new SharedArrayBuffer(b) : new ArrayBuffer(b));
   return { workers, useMain, alloc };
 }
 
+/** Runs `fn` on the caller's pool, or on a pool of `workers` threads started for this call and closed after. */
+async function withPool<T>(opts: ParallelOptions, workers: number, fn: (pool: ComputePool) => Promise<T>): Promise<T> {
+  if (opts.pool !== undefined) return fn(opts.pool);
+  const pool = new ComputePool(workers, opts.workerUrl ?? DEFAULT_WORKER_URL);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close();
+  }
+}
+
 /**
- * Starts `workers` workers on payloads from `payloadFor`, runs `mainLoop` (which claims items
- * from control[0] and returns how many it did) on this thread, then collects the workers.
+ * Posts a task (payloads from `payloadFor`) to the pool's `workers` workers, runs `mainLoop`
+ * (which claims items from control[0] and returns how many it did) on this thread, then collects
+ * the workers. A dead worker's slot is cancelled up front and counted unavailable.
  */
 async function spreadOverWorkers(
-  workerUrl: URL, workers: number, useMain: boolean, control: Int32Array,
+  pool: ComputePool, workers: number, useMain: boolean, control: Int32Array,
   payloadFor: (slot: number) => WorkerPayload, mainLoop: () => number,
 ): Promise<ParallelReport> {
   const outcomes: Promise<{ ok: boolean; error?: unknown }>[] = [];
-  const handles: (Worker | undefined)[] = [];
   for (let slot = 0; slot < workers; slot++) {
-    try {
-      const w = new Worker(workerUrl, { workerData: payloadFor(slot) });
-      handles.push(w);
-      outcomes.push(new Promise((resolve) => {
-        w.once("message", () => resolve({ ok: true }));
-        w.once("error", (error) => resolve({ ok: false, error }));
-        w.once("exit", (code) => resolve({ ok: false, error: new Error(`worker exited with ${code}`) }));
-      }));
-    } catch (error) {
-      handles.push(undefined);
-      outcomes.push(Promise.resolve({ ok: false, error }));
-    }
+    if (pool.isDead(slot)) {
+      Atomics.store(control, slotIndex(slot), SLOT_CANCELLED);
+      outcomes.push(Promise.resolve({ ok: false }));
+    } else outcomes.push(pool.post(slot, payloadFor(slot)));
   }
   let mainItems = useMain ? mainLoop() : 0;
   let unavailable = 0;
   const chunksByThread = [0];
-  try {
-    for (let slot = 0; slot < workers; slot++) {
-      // a worker still loading when the work ran out is cancelled rather than waited for
-      if (useMain && Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED) === SLOT_IDLE) {
-        chunksByThread.push(0);
-        continue;
-      }
-      const outcome = await outcomes[slot]!;
-      const state = Atomics.load(control, slotIndex(slot));
-      if (!outcome.ok && state !== SLOT_DONE) {
-        if (state !== SLOT_IDLE) throw new Error("a compute worker failed mid-run", { cause: outcome.error });
-        unavailable++;
-      }
-      chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
+  for (let slot = 0; slot < workers; slot++) {
+    if (Atomics.load(control, slotIndex(slot)) === SLOT_CANCELLED) {
+      unavailable++;
+      chunksByThread.push(0);
+      continue;
     }
-  } finally {
-    for (const w of handles) void w?.terminate();
+    // a worker still loading when the work ran out is cancelled rather than waited for
+    if (useMain && Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED) === SLOT_IDLE) {
+      chunksByThread.push(0);
+      continue;
+    }
+    const outcome = await outcomes[slot]!;
+    const state = Atomics.load(control, slotIndex(slot));
+    if (!outcome.ok && state !== SLOT_DONE) {
+      if (state !== SLOT_IDLE) throw new Error("a compute worker failed mid-run", { cause: outcome.error });
+      unavailable++;
+    }
+    chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
   }
   // without the main thread, items left by workers that never started are finished here
   if (!useMain) mainItems = mainLoop();
@@ -132,18 +145,20 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
   // one chunk or less is not worth a worker start (~0.3 s when loading TypeScript sources)
   const small = n <= ASSIGN_ENCODE_CHUNK_ROWS && input.useMainThread !== false;
   const { workers, useMain, alloc } = threadPlan(small ? { threads: 1 } : input);
+  const pool = small ? undefined : input.pool;
   const partitions = new Uint32Array(alloc(n * 4));
   const codes = new Uint8Array(alloc(n * cw));
   const control = new Int32Array(alloc(controlWords(workers) * 4));
   let vectors = input.vectors.subarray(0, n * dim);
   if (workers > 0 && !(vectors.buffer instanceof SharedArrayBuffer)) {
-    const copy = new Float32Array(new SharedArrayBuffer(n * dim * 4));
+    // a pool keeps one grow-only shared input buffer, so batches do not each allocate one
+    const copy = pool !== undefined ? pool.sharedFloats("assign-encode-input", n * dim) : new Float32Array(new SharedArrayBuffer(n * dim * 4));
     copy.set(vectors);
     vectors = copy;
   }
   const centroids = input.centroids.slice(0, k * dim);
   const job: AssignEncodeJob = { vectors, n, dim, centroids, k, distance: input.distance, quantizer, partitions, codes };
-  const report = await spreadOverWorkers(input.workerUrl ?? WORKER_URL, workers, useMain, control, (slot) => ({
+  const report = await withPool(pool === undefined ? input : { ...input, pool }, workers, (p) => spreadOverWorkers(p, workers, useMain, control, (slot) => ({
     task: "assign-encode", vectors, n, dim, centroids, k, distance: input.distance, meta: quantizer.metadata,
     partitions, codes, control, slot, slots: workers, chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
   }), () => {
@@ -155,7 +170,7 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
       assignEncodeRange(job, start, Math.min(n, start + ASSIGN_ENCODE_CHUNK_ROWS), scratch);
       items++;
     }
-  });
+  }));
   return { partitions, codes, codeWidth: cw, ...report };
 }
 
@@ -173,7 +188,7 @@ export async function trainQuantizerParallel(
   sharedPrepared.set(prepared.subarray(0, rows * dim));
   const plan = planPqTraining(sharedPrepared, rows, dim, opts, alloc);
   const control = new Int32Array(alloc(controlWords(workers) * 4));
-  await spreadOverWorkers(opts.workerUrl ?? WORKER_URL, workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
+  await withPool(opts, workers, (pool) => spreadOverWorkers(pool, workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
     let items = 0;
     for (;;) {
       const s = Atomics.add(control, CONTROL_NEXT_CHUNK, 1);
@@ -181,7 +196,7 @@ export async function trainQuantizerParallel(
       trainPqSubspace(plan, s);
       items++;
     }
-  });
+  }));
   return pqFromPlan(plan);
 }
 
@@ -205,7 +220,8 @@ export async function trainKMeansParallel(
   const { workers } = threadPlan({ ...opts, useMainThread: true });
   if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return runKMeans(kmeansRows(data, n, dim, type), n, dim, k, opts);
   const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
-  let x = kmeansRows(data, n, dim, type, new Float32Array(sab(n * dim)));
+  // l2/dot use the rows in place when they already are shared memory (the build's sample is)
+  let x = kmeansRows(data, n, dim, type, type === "cosine" ? new Float32Array(sab(n * dim)) : undefined);
   if (!(x.buffer instanceof SharedArrayBuffer)) {
     const copy = new Float32Array(sab(n * dim));
     copy.set(x.subarray(0, n * dim));
@@ -214,70 +230,69 @@ export async function trainKMeansParallel(
   const centroids = new Float32Array(sab(k * dim));
   const bias = new Float32Array(sab(k));
   const alphaBox = new Float32Array(sab(1));
-  const gather = new Float32Array(sab(n * dim));
+  const activeList = new Uint32Array(sab(n));
   const assignment = new Uint32Array(sab(n));
   const scores = new Float32Array(sab(n));
   const second = new Float32Array(sab(n));
   const control = new Int32Array(sab(kmControlWords(workers)));
-  const handles: Worker[] = [];
-  const started: boolean[] = [];
-  for (let slot = 0; slot < workers; slot++) {
-    const payload: WorkerPayload = {
-      task: "kmeans-assign", x, gather, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
-      control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
-    };
-    try {
-      const w = new Worker(opts.workerUrl ?? WORKER_URL, { workerData: payload });
-      w.on("error", () => undefined); // a worker that fails to load simply never claims its slot
-      handles.push(w);
-      started[slot] = true;
-    } catch {
-      // no worker runtime: the slot stays idle and is cancelled below
+  return withPool(opts, workers, async (pool) => {
+    const started: boolean[] = [];
+    for (let slot = 0; slot < workers; slot++) {
+      const payload: WorkerPayload = {
+        task: "kmeans-assign", x, active: activeList, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
+        control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
+      };
+      // a worker that fails to load simply never claims its slot; it is cancelled below
+      started[slot] = !pool.isDead(slot);
+      if (started[slot]) void pool.post(slot, payload);
     }
-  }
-  let active = -1;
-  const assign: RowAssigner["assign"] = (rows, count, c, b, alpha, outIdx, outScore, outSecond) => {
-    if (active < 0) {
-      // first iteration: k-means++ seeding gave workers time to load; wait a little more if not
-      active = 0;
-      for (let slot = 0; slot < workers; slot++) {
-        const word = kmSlotIndex(slot);
-        if (Atomics.load(control, word) === SLOT_IDLE && started[slot] === true) Atomics.wait(control, word, SLOT_IDLE, WORKER_START_WAIT_MS);
-        if (Atomics.compareExchange(control, word, SLOT_IDLE, SLOT_CANCELLED) !== SLOT_IDLE) active++;
+    let active = -1;
+    const scratch = new Float32Array(KMEANS_CHUNK_ROWS * dim);
+    const assign: RowAssigner["assign"] = (list, count, c, b, alpha, outIdx, outScore, outSecond) => {
+      if (active < 0) {
+        // first iteration: k-means++ seeding gave workers time to load; wait a little more if not
+        active = 0;
+        for (let slot = 0; slot < workers; slot++) {
+          const word = kmSlotIndex(slot);
+          if (Atomics.load(control, word) === SLOT_IDLE && started[slot] === true) Atomics.wait(control, word, SLOT_IDLE, WORKER_START_WAIT_MS);
+          if (Atomics.compareExchange(control, word, SLOT_IDLE, SLOT_CANCELLED) !== SLOT_IDLE) active++;
+        }
       }
+      if (list !== undefined && list !== activeList) throw new Error("k-means row lists must be the shared active list");
+      centroids.set(c.subarray(0, k * dim));
+      bias.set(b.subarray(0, k));
+      alphaBox[0] = alpha;
+      Atomics.store(control, KM_COUNT, count);
+      Atomics.store(control, KM_SOURCE, list === undefined ? 0 : 1);
+      Atomics.store(control, KM_NEXT, 0);
+      Atomics.store(control, KM_DONE, 0);
+      Atomics.add(control, KM_GENERATION, 1);
+      Atomics.notify(control, KM_GENERATION);
+      for (;;) {
+        const start = Atomics.add(control, KM_NEXT, 1) * KMEANS_CHUNK_ROWS;
+        if (start >= count) break;
+        const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
+        if (list === undefined) {
+          assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
+            assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
+        } else assignListed(x, dim, list, start, end, scratch, centroids, k, bias, alpha, assignment, scores, second);
+      }
+      for (let done = Atomics.load(control, KM_DONE); done < active; done = Atomics.load(control, KM_DONE)) {
+        if (Atomics.wait(control, KM_DONE, done, GENERATION_TIMEOUT_MS) === "timed-out") throw new Error("a k-means worker stopped responding");
+      }
+      outIdx.set(assignment.subarray(0, count));
+      outScore.set(scores.subarray(0, count));
+      outSecond.set(second.subarray(0, count));
+    };
+    const assigner: RowAssigner = { activeList, assign };
+    try {
+      return runKMeans(x, n, dim, k, opts, assigner);
+    } finally {
+      // workers leave their serve loop and reply; a pool worker is then free for the next task
+      Atomics.store(control, KM_GENERATION, -1);
+      Atomics.notify(control, KM_GENERATION);
     }
-    if (rows !== x && rows !== gather) throw new Error("k-means rows must be the shared row or gather buffer");
-    centroids.set(c.subarray(0, k * dim));
-    bias.set(b.subarray(0, k));
-    alphaBox[0] = alpha;
-    Atomics.store(control, KM_COUNT, count);
-    Atomics.store(control, KM_SOURCE, rows === x ? 0 : 1);
-    Atomics.store(control, KM_NEXT, 0);
-    Atomics.store(control, KM_DONE, 0);
-    Atomics.add(control, KM_GENERATION, 1);
-    Atomics.notify(control, KM_GENERATION);
-    for (;;) {
-      const start = Atomics.add(control, KM_NEXT, 1) * KMEANS_CHUNK_ROWS;
-      if (start >= count) break;
-      const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
-      assignScored(rows.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
-        assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
-    }
-    for (let done = Atomics.load(control, KM_DONE); done < active; done = Atomics.load(control, KM_DONE)) {
-      if (Atomics.wait(control, KM_DONE, done, GENERATION_TIMEOUT_MS) === "timed-out") throw new Error("a k-means worker stopped responding");
-    }
-    outIdx.set(assignment.subarray(0, count));
-    outScore.set(scores.subarray(0, count));
-    outSecond.set(second.subarray(0, count));
-  };
-  const assigner: RowAssigner = { gather, assign };
-  try {
-    return runKMeans(x, n, dim, k, opts, assigner);
-  } finally {
-    Atomics.store(control, KM_GENERATION, -1);
-    Atomics.notify(control, KM_GENERATION);
-    for (const w of handles) void w.terminate();
-  }
+  });
 }
 
 /** `trainIvfModel` with the k-means assignment spread over worker threads (same result). */
@@ -290,5 +305,9 @@ export async function trainIvfModelParallel(
 }
 
 function threadOpts(opts: ParallelOptions): ParallelOptions {
-  return opts.threads === undefined ? {} : { threads: opts.threads };
+  return {
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.pool === undefined ? {} : { pool: opts.pool }),
+    ...(opts.workerUrl === undefined ? {} : { workerUrl: opts.workerUrl }),
+  };
 }

@@ -1,0 +1,147 @@
+/**
+ * A persistent pool of compute worker threads. Starting a worker costs a module load (about
+ * 0.3 s from TypeScript sources, more under load) and a fresh isolate; the build used to pay that
+ * per call, i.e. per assign+encode batch, and RSS grew with the number of batches because
+ * terminated isolates were not awaited. A pool starts its workers once, hands them tasks by
+ * message (typed arrays over SharedArrayBuffers are shared, not copied) and is closed by its owner.
+ *
+ * Replies come back in the order tasks were posted, so each worker keeps a FIFO of waiters. A
+ * worker that fails to load or dies is marked dead: every waiter resolves with `ok: false` and
+ * later tasks skip it (callers spread its share over the others, down to the main thread alone).
+ */
+import { Worker } from "node:worker_threads";
+import type { WorkerPayload } from "./parallel-protocol.js";
+
+/** How a posted task ended on its worker. */
+export interface TaskOutcome {
+  readonly ok: boolean;
+  readonly error?: unknown;
+}
+
+/** The default worker entry: the bootstrap that loads the compiled or TypeScript worker body. */
+export const DEFAULT_WORKER_URL = new URL("./assign-encode-worker.mjs", import.meta.url);
+
+interface PoolWorker {
+  readonly worker: Worker | undefined;
+  dead: boolean;
+  exited: boolean;
+  readonly waiting: ((o: TaskOutcome) => void)[];
+  readonly exit: Promise<void>;
+}
+
+/** A fixed set of long-lived compute workers; see the module comment. */
+export class ComputePool {
+  private readonly members: PoolWorker[];
+  private closed = false;
+
+  /** Starts `workers` worker threads (0 is allowed: every task then runs on the calling thread). */
+  constructor(workers: number, readonly workerUrl: URL = DEFAULT_WORKER_URL) {
+    this.members = [];
+    for (let i = 0; i < workers; i++) this.members.push(startMember(workerUrl));
+  }
+
+  /** Workers the pool was created with (dead ones included). */
+  get size(): number {
+    return this.members.length;
+  }
+
+  /** Workers whose thread has not exited yet (0 after {@link close}). */
+  get liveThreads(): number {
+    return this.members.filter((m) => m.worker !== undefined && !m.exited).length;
+  }
+
+  /** True once {@link close} was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether worker `slot` is known to be unusable (failed to load, crashed or pool closed). */
+  isDead(slot: number): boolean {
+    const m = this.members[slot];
+    return m === undefined || m.dead || this.closed;
+  }
+
+  /** Posts one task to worker `slot`; resolves when the worker reports it finished (or died). */
+  post(slot: number, payload: WorkerPayload): Promise<TaskOutcome> {
+    const m = this.members[slot];
+    if (m === undefined || m.dead || m.worker === undefined || this.closed) return Promise.resolve({ ok: false, error: new Error("worker unavailable") });
+    const worker = m.worker;
+    return new Promise((resolve) => {
+      // a worker with work outstanding keeps the process alive; an idle one does not
+      if (m.waiting.length === 0) worker.ref();
+      m.waiting.push(resolve);
+      try {
+        worker.postMessage(payload);
+      } catch (error) {
+        m.waiting.pop();
+        if (m.waiting.length === 0) worker.unref();
+        resolve({ ok: false, error });
+      }
+    });
+  }
+
+  private readonly scratch = new Map<string, Float32Array>();
+
+  /**
+   * A grow-only shared buffer of at least `floats` floats, reused across calls under `name` (the
+   * caller must be done with the previous contents). Bounded by the largest request.
+   */
+  sharedFloats(name: string, floats: number): Float32Array {
+    let buf = this.scratch.get(name);
+    if (buf === undefined || buf.length < floats) {
+      buf = new Float32Array(new SharedArrayBuffer(floats * 4));
+      this.scratch.set(name, buf);
+    }
+    return buf.subarray(0, floats);
+  }
+
+  /** Terminates every worker and waits until their threads have exited. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.scratch.clear();
+    await Promise.all(
+      this.members.map(async (m) => {
+        if (m.worker !== undefined && !m.exited) await m.worker.terminate();
+        await m.exit;
+      }),
+    );
+  }
+}
+
+function startMember(url: URL): PoolWorker {
+  let worker: Worker | undefined;
+  try {
+    worker = new Worker(url, { workerData: { pool: true } });
+  } catch (error) {
+    void error; // no worker runtime: this member is dead from the start
+  }
+  const waiting: ((o: TaskOutcome) => void)[] = [];
+  let markExited: () => void = () => undefined;
+  const exit = worker === undefined ? Promise.resolve() : new Promise<void>((resolve) => (markExited = resolve));
+  const m: PoolWorker = { worker, dead: worker === undefined, exited: worker === undefined, waiting, exit };
+  const fail = (error: unknown): void => {
+    m.dead = true;
+    for (const w of waiting.splice(0)) w({ ok: false, error });
+  };
+  if (worker !== undefined) {
+    const w = worker;
+    worker.on("message", () => {
+      waiting.shift()?.({ ok: true });
+      if (waiting.length === 0) w.unref();
+    });
+    worker.on("error", (error) => fail(error));
+    worker.on("exit", (code) => {
+      m.exited = true;
+      fail(new Error(`compute worker exited with code ${code}`));
+      markExited();
+    });
+    // an owner that forgets close() must not keep the process alive
+    worker.unref();
+  }
+  return m;
+}
+
+/** A pool of `workers` threads; close it when the work is done. */
+export function createComputePool(workers: number, workerUrl?: URL): ComputePool {
+  return new ComputePool(Math.max(0, Math.trunc(workers)), workerUrl);
+}
