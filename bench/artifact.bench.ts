@@ -22,7 +22,9 @@ import {
   type PartitionSource,
   TwoFileShuffleSource,
   TwoFileShuffleWriter,
+  adaptiveBucketCount,
   encodeRangesTable,
+  estimateBucketCost,
   parseManifest,
   payloadSchemaOf,
 } from "@quiver/artifact";
@@ -318,6 +320,35 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       rows.push(row);
     }
   }
+  // The adaptive bucket rule against measurement: at each size, the ordered read (open +
+  // partitionsInOrder over LatencyStore(20 ms)) of the artifact written with 1 / 16 / 64 / 256
+  // buckets and with the rule's pick, all under the same writer budget.
+  const ruleP = ctx.quick ? 2048 : 8192;
+  for (const n of ctx.quick ? [100_000, 400_000] : [250_000, 1_000_000, 4_000_000]) {
+    const pick = adaptiveBucketCount({ kind: "hash-modulo", numPartitions: ruleP, rowBytes: 8 + M, estimatedRows: n, memoryBudgetBytes: readBudget });
+    const measuredMs = new Map<number, number>();
+    for (const B of [...new Set([1, 16, 64, 256, pick])].sort((x, y) => x - y)) {
+      ctx.progress(`bucket rule: ${n} rows, ${B} buckets`);
+      const mem = new MemoryObjectStore();
+      const w = await writeRows("artifact", mem, "r", n, ruleP, readBudget, B);
+      const stats = new IoStatsStore(new LatencyStore(mem, { latencyMs: 20 }));
+      const t = performance.now();
+      const reader = await PartitionArtifactReader.open(stats, "r");
+      for await (const part of reader.partitionsInOrder()) void part;
+      const ms = performance.now() - t;
+      measuredMs.set(B, ms);
+      const est = estimateBucketCost(n, 8 + M, ruleP, B, readBudget);
+      rows.push({ bench: "bucket-rule", rows: n, partitions: ruleP, buckets: B, rulePick: B === pick, ranges: w.info.ranges!, predictedRanges: est.ranges, requests: stats.snapshot().total.readRequests, predictedRequests: est.requests, predictedMs: Math.round(est.ms), measuredMs: Math.round(ms) });
+    }
+    const four = [1, 16, 64, 256].map((B) => [B, measuredMs.get(B)!] as const);
+    const best = four.reduce((a, b) => (b[1] < a[1] ? b : a));
+    rows.push({
+      bench: "bucket-rule-summary", rows: n, partitions: ruleP, payloadMB: +((n * (8 + M)) / 1e6).toFixed(1), pick,
+      ms1: Math.round(measuredMs.get(1)!), ms16: Math.round(measuredMs.get(16)!), ms64: Math.round(measuredMs.get(64)!), ms256: Math.round(measuredMs.get(256)!),
+      pickMs: Math.round(measuredMs.get(pick)!), bestOfFour: best[0], pickVsBest: +(measuredMs.get(pick)! / best[1]).toFixed(2),
+    });
+  }
+  notes.push(`bucket rule: ${ruleP} partitions, writer budget ${readBudget / 1048576} MiB, payload 24 B/row; pick = adaptiveBucketCount (cost model DEFAULT_BUCKET_COST_MODEL, spec/artifact.md#bucket-cost-model); measured = open + partitionsInOrder over LatencyStore(20 ms); pickVsBest = pick's measured time / the best of 1, 16, 64, 256 (<= 1: the pick is at least as fast)`);
   notes.push(`write: ${BUDGET / 1048576} MiB budget (artifact) / ${BUDGET / 1048576} MiB flush groups (two-file), LocalDirectoryStore in a temp dir, one child process per row; payload = row_id u64 + 16-byte code (24 B/row)`);
   notes.push("finalize: the new path. 'ordered read' = PartitionArtifactReader.partitionsInOrder (bucket order, default 8 MiB requests, 64 MiB buffered, 16 requests in flight); 'finalize' = writeIvfIndexStreamed fed by reader.sequentialSource() (partition order) into an in-memory index store; both include opening the artifact (manifest, ranges table, bucket footers) over LatencyStore(20 ms); timeVsTwoFile / speedupVsTwoFile against the two-file shuffle's per-partition read of the same P (64 in flight)");
   notes.push(`read: ${readRows} rows; artifact budget ${readBudget / 1048576} MiB, two-file flush groups ${groupBytes / 1048576} MiB (same working memory); MemoryObjectStore behind LatencyStore(20 ms); ${concurrency} partitions in flight; coalescing only of touching ranges (gap 0), so bytes read = bytes needed`);

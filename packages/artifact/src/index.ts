@@ -41,6 +41,8 @@ export type { ArtifactManifest, ArtifactFileRecord, BucketPolicyKind, BucketPoli
 export {
   planBucketPolicy,
   adaptiveBucketCount,
+  estimateBucketCost,
+  DEFAULT_BUCKET_COST_MODEL,
   BucketAssignment,
   DEFAULT_TARGET_BUCKET_BYTES,
   DEFAULT_MIN_BUCKETS,
@@ -48,7 +50,7 @@ export {
   MAX_BUCKETS,
   MAX_PARTITIONS,
 } from "./policy.js";
-export type { BucketPlanInput } from "./policy.js";
+export type { BucketPlanInput, BucketCostModel, BucketCostEstimate } from "./policy.js";
 export { payloadFieldsOf, payloadSchemaOf, parsePayloadType, payloadTypeName, payloadTypeWidth, MAX_PAYLOAD_FIELDS } from "./payload-schema.js";
 export type { PayloadField } from "./payload-schema.js";
 export { TwoFileShuffleWriter, TwoFileShuffleSource, DEFAULT_FLUSH_GROUP_BYTES } from "./two-file-shuffle.js";
