@@ -70,10 +70,12 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
         arrow ? `${n(x.totalMB, 1)} MB (${n(Number(x.rangesBytes) / ranges, 0)} B/range)` : `${n(x.totalMB, 1)} MB`,
         `${n(x.encodeMs)} ms`,
         `${n(x.parseMs)} ms`,
+        x.openMs === undefined ? "—" : `${n(x.openMs)} ms (${n(x.storeReadMs)} ms store reads)`,
+        x.referenceLoopMs === undefined ? "—" : `${n(x.referenceLoopMs)} ms`,
         `${n(x.peakRssMiB)} MiB`,
       ];
     });
-    return `\n${table(["manifest", "bytes", "encode", "open/parse", "peak RSS"], body)}\n\n${source(r)}\n`;
+    return `\n${table(["manifest", "bytes", "encode", "parse", "open", "reference loop", "peak RSS"], body)}\n\n${source(r)}\n`;
   },
   "artifact/manifest-ratios": (res) => {
     const rows = rowsOf(res("artifact"), "manifest");
@@ -114,6 +116,43 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       n(x.requestsVsTwoFile),
     ]);
     return `\n${table(["partitions", "layout", "open requests", "requests / partition (max)", "bytes read", "total time", "requests vs two-file"], body)}\n\n${source(r)}\n`;
+  },
+  "artifact/finalize-table": (res) => {
+    const r = res("artifact");
+    const body = rowsOf(r, "finalize").map((x) => [
+      n(x.partitions),
+      String(x.layout),
+      n(x.requests),
+      n(x.windows),
+      `${n(x.bytesReadMB, 1)} MB`,
+      `${n(x.peakBufferedMiB, 1)} MiB`,
+      `${n(x.seconds, 2)} s`,
+      `${n(x.speedupVsTwoFile, 1)}×`,
+    ]);
+    return `\n${table(["partitions", "artifact, path", "requests (all)", "windows", "bytes read", "peak buffered", "time", "vs two-file shuffle"], body)}\n\n${source(r)}\n`;
+  },
+  "artifact/finalize-speedup": (res) => {
+    const rows = rowsOf(res("artifact"), "finalize");
+    const P = Math.max(...rows.map((x) => Number(x.partitions)));
+    const big = rows.filter((x) => Number(x.partitions) === P);
+    const base = one(rowsOf(res("artifact"), "read").filter((x) => Number(x.partitions) === P && x.layout === "two-file shuffle"), "two-file read");
+    return `at ${n(P)} partitions the new path takes ${range(big.map((x) => Number(x.seconds)), 2)} s with ${range(big.map((x) => Number(x.requests)), 0)} requests in all, ${range(big.map((x) => Number(x.speedupVsTwoFile)))}× faster than the two-file shuffle's ${n(base.seconds, 1)} s with ${n(Number(base.requestsPerPartition) * P, 0)} requests`;
+  },
+  "artifact/bucket-rule-table": (res) => {
+    const r = res("artifact");
+    const body = rowsOf(r, "bucket-rule-summary").map((x) => [
+      n(x.rows),
+      `${n(x.payloadMB, 1)} MB`,
+      n(x.pick),
+      `${n(x.ms1)} ms`,
+      `${n(x.ms16)} ms`,
+      `${n(x.ms64)} ms`,
+      `${n(x.ms256)} ms`,
+      `${n(x.pickMs)} ms`,
+      n(x.bestOfFour),
+      n(x.pickVsBest, 2),
+    ]);
+    return `\n${table(["rows", "payload", "rule's pick", "1 bucket", "16", "64", "256", "pick measured", "best of 1/16/64/256", "pick / best"], body)}\n\n${source(r)}\n`;
   },
   "artifact/read-requests-ratio": (res) => {
     const rows = rowsOf(res("artifact"), "read");

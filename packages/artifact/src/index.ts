@@ -19,8 +19,8 @@ export { fileBlocks } from "./internal/arrow-file.js";
 export type { BatchBlock } from "./internal/arrow-file.js";
 export type { RangeColumns } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
-export { PartitionArtifactReader, readManifest } from "./reader.js";
-export type { PartitionArtifactReaderOptions, ReadCost } from "./reader.js";
+export { PartitionArtifactReader, readManifest, DEFAULT_ORDERED_MAX_REQUEST_BYTES, DEFAULT_ORDERED_MAX_BUFFERED_BYTES, DEFAULT_ORDERED_CONCURRENCY } from "./reader.js";
+export type { PartitionArtifactReaderOptions, ReadCost, PartitionsInOrderOptions, OrderedPartition, OrderedReadCost } from "./reader.js";
 export { validateArtifact } from "./validate.js";
 export { gcArtifact, DEFAULT_GC_AGE_MS } from "./gc.js";
 export type { GcArtifactOptions, GcArtifactResult } from "./gc.js";
@@ -41,6 +41,8 @@ export type { ArtifactManifest, ArtifactFileRecord, BucketPolicyKind, BucketPoli
 export {
   planBucketPolicy,
   adaptiveBucketCount,
+  estimateBucketCost,
+  DEFAULT_BUCKET_COST_MODEL,
   BucketAssignment,
   DEFAULT_TARGET_BUCKET_BYTES,
   DEFAULT_MIN_BUCKETS,
@@ -48,7 +50,7 @@ export {
   MAX_BUCKETS,
   MAX_PARTITIONS,
 } from "./policy.js";
-export type { BucketPlanInput } from "./policy.js";
+export type { BucketPlanInput, BucketCostModel, BucketCostEstimate } from "./policy.js";
 export { payloadFieldsOf, payloadSchemaOf, parsePayloadType, payloadTypeName, payloadTypeWidth, MAX_PAYLOAD_FIELDS } from "./payload-schema.js";
 export type { PayloadField } from "./payload-schema.js";
 export { TwoFileShuffleWriter, TwoFileShuffleSource, DEFAULT_FLUSH_GROUP_BYTES } from "./two-file-shuffle.js";

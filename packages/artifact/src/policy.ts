@@ -9,6 +9,77 @@ export const DEFAULT_MAX_BUCKETS = 256;
 export const MAX_BUCKETS = 4096;
 export const MAX_PARTITIONS = 1048576;
 
+/**
+ * The cost model the adaptive bucket count minimises (spec/artifact.md#bucket-cost-model): the
+ * finalize-time bulk read of an artifact (open + `partitionsInOrder`) over an object store.
+ * Defaults measured with `pnpm bench artifact` (LatencyStore 20 ms, 2-core VM).
+ */
+export interface BucketCostModel {
+  /** Per-request latency of the store, ms (20: the bench's LatencyStore). */
+  readonly latencyMs: number;
+  /** Requests the reader keeps in flight (the ordered read's default, 16). */
+  readonly concurrency: number;
+  /** Store bandwidth, bytes/s (Infinity: the latency model only). */
+  readonly bandwidthBytesPerSecond: number;
+  /** CPU per range (CRC-32, bounds-checked message decode, copy): 0.01 ms measured. */
+  readonly perRangeMs: number;
+  /** IPC metadata bytes each range's record batch adds to the payload: 224 B measured. */
+  readonly rangeOverheadBytes: number;
+  /** Fetched bytes held at once by the ordered read (64 MiB): windows of half of it are one round each. */
+  readonly maxBufferedBytes: number;
+  /** The ordered read's request cap (8 MiB). */
+  readonly maxRequestBytes: number;
+}
+
+/** The measured defaults of {@link BucketCostModel}. */
+export const DEFAULT_BUCKET_COST_MODEL: BucketCostModel = {
+  latencyMs: 20,
+  concurrency: 16,
+  bandwidthBytesPerSecond: Number.POSITIVE_INFINITY,
+  perRangeMs: 0.01,
+  rangeOverheadBytes: 224,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxRequestBytes: 8 * 1024 * 1024,
+};
+
+/** What the cost model predicts for one bucket count. */
+export interface BucketCostEstimate {
+  readonly buckets: number;
+  readonly flushThresholdRows: number;
+  readonly flushesPerBucket: number;
+  readonly ranges: number;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly ms: number;
+}
+
+/**
+ * Predicted cost of reading an artifact of `rows` rows of `rowBytes` over `partitions` partitions
+ * written into `buckets` buckets under a `memoryBudgetBytes` writer budget (the reference writer's
+ * flush rule): see spec/artifact.md#bucket-cost-model for the formulas.
+ */
+export function estimateBucketCost(rows: number, rowBytes: number, partitions: number, buckets: number, memoryBudgetBytes: number, model: BucketCostModel = DEFAULT_BUCKET_COST_MODEL): BucketCostEstimate {
+  const B = buckets;
+  const threshold = Math.max(1, Math.floor(memoryBudgetBytes / ((B + 2) * (rowBytes + 4))));
+  const perBucket = rows / B;
+  const flushes = Math.max(1, Math.ceil(perBucket / threshold));
+  const rowsPerFlush = Math.min(threshold, perBucket);
+  const partsPerBucket = partitions / B;
+  // Expected distinct partitions among a flush's rows (uniform assignment): one range each.
+  const runsPerFlush = partsPerBucket * (1 - Math.exp(-rowsPerFlush / partsPerBucket));
+  const ranges = B * flushes * runsPerFlush;
+  const bytes = rows * rowBytes + ranges * model.rangeOverheadBytes;
+  // Open: manifest + ranges table, then per bucket a footer probe, its head, and the footer itself
+  // when it is larger than the 64 KiB probe (24 B per block).
+  const footerRequests = B * (2 + ((ranges / B) * 24 > 64 * 1024 ? 1 : 0));
+  // Read: one request per (bucket, flush) run a window touches, plus the splits at maxRequestBytes.
+  const windows = Math.max(1, Math.ceil(bytes / (model.maxBufferedBytes / 2)));
+  const dataRequests = B * flushes + Math.ceil(bytes / model.maxRequestBytes) + (windows - 1) * flushes;
+  const rounds = 1 + Math.ceil(footerRequests / model.concurrency) + Math.max(windows, Math.ceil(dataRequests / model.concurrency));
+  const ms = rounds * model.latencyMs + (bytes / model.bandwidthBytesPerSecond) * 1000 + ranges * model.perRangeMs;
+  return { buckets: B, flushThresholdRows: threshold, flushesPerBucket: flushes, ranges: Math.round(ranges), bytes: Math.round(bytes), requests: 2 + footerRequests + dataRequests, ms };
+}
+
 /** Inputs of {@link planBucketPolicy}. */
 export interface BucketPlanInput {
   readonly kind: BucketPolicyKind;
@@ -21,6 +92,11 @@ export interface BucketPlanInput {
   readonly estimatedRows?: number;
   /** Estimated rows per partition; required by size-balanced-range. */
   readonly partitionSizeEstimates?: ArrayLike<number>;
+  /** The writer's memory budget (default 64 MiB): the cost model's flush threshold. */
+  readonly memoryBudgetBytes?: number;
+  /** Cost model constants (default {@link DEFAULT_BUCKET_COST_MODEL}). */
+  readonly costModel?: Partial<BucketCostModel>;
+  /** The earlier size rule instead of the cost model: ceil(payload bytes / target) buckets. */
   readonly targetBucketBytes?: number;
   readonly minBuckets?: number;
   readonly maxBuckets?: number;
@@ -31,8 +107,11 @@ function bad(message: string): never {
 }
 
 /**
- * The adaptive bucket count: `clamp(ceil(estimated payload bytes / target), min, min(max, partitions))`,
- * with `min` when there is no estimate.
+ * The adaptive bucket count: the candidate (1, 2, 4, ... and the bounds, within [min, min(max,
+ * partitions)]) with the least predicted read cost ({@link estimateBucketCost}); a candidate must
+ * be more than 5% cheaper than a smaller one to win (fewer files for a cost in the noise). `min`
+ * when there is no estimate. With `targetBucketBytes`, the earlier size rule instead:
+ * `clamp(ceil(estimated payload bytes / target), min, min(max, partitions))`.
  */
 export function adaptiveBucketCount(input: BucketPlanInput): number {
   const target = input.targetBucketBytes ?? DEFAULT_TARGET_BUCKET_BYTES;
@@ -43,8 +122,23 @@ export function adaptiveBucketCount(input: BucketPlanInput): number {
     rows = 0;
     for (let p = 0; p < input.partitionSizeEstimates.length; p++) rows += Math.max(0, input.partitionSizeEstimates[p] ?? 0);
   }
-  const want = rows === undefined ? min : Math.ceil((rows * input.rowBytes) / target);
-  return Math.max(1, Math.min(max, Math.max(min, want)));
+  if (rows === undefined) return Math.max(1, Math.min(max, min));
+  if (input.targetBucketBytes !== undefined) return Math.max(1, Math.min(max, Math.max(min, Math.ceil((rows * input.rowBytes) / target))));
+  const lo = Math.max(1, Math.min(max, min));
+  const candidates = new Set<number>([lo, max]);
+  for (let b = 1; b < max; b *= 2) if (b > lo) candidates.add(b);
+  const model = { ...DEFAULT_BUCKET_COST_MODEL, ...input.costModel };
+  const budget = input.memoryBudgetBytes ?? 64 * 1024 * 1024;
+  let best = lo;
+  let bestMs = estimateBucketCost(rows, input.rowBytes, input.numPartitions, lo, budget, model).ms;
+  for (const b of [...candidates].sort((x, y) => x - y)) {
+    const ms = estimateBucketCost(rows, input.rowBytes, input.numPartitions, b, budget, model).ms;
+    if (ms < bestMs * 0.95) {
+      best = b;
+      bestMs = ms;
+    }
+  }
+  return best;
 }
 
 /** Choose the bucket count and the policy parameters (first partition of every bucket for range policies). */

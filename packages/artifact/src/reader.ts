@@ -1,11 +1,11 @@
 import type { RecordBatch, Schema } from "apache-arrow";
-import { QuiverFormatError, crc32 } from "@quiver/format";
+import { QuiverFormatError, checkInteger, checkOneOf, checkOptions, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
 import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
-import { type PayloadLayout, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
+import { type PayloadLayout, batchOf, decodePayloadColumns, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
-import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
+import { type RangesIndex, decodeRangesTable, indexRanges, partitionOrder } from "./internal/ranges-table.js";
 import { type ArtifactManifest, MANIFEST_FILE, RANGES_STAGE, parseManifest } from "./manifest.js";
 import type { PartitionSource } from "./partition-source.js";
 import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
@@ -14,6 +14,57 @@ import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
 export interface ReadCost {
   readonly requests: number;
   readonly bytes: number;
+}
+
+/** Options of {@link PartitionArtifactReader.partitionsInOrder}. */
+export interface PartitionsInOrderOptions {
+  /**
+   * "bucket" (default): bucket 0's partitions in ascending id, then bucket 1's, and so on (the
+   * fewest requests); "partition": ids 0..P-1 (what a sequential index writer needs). Under the
+   * range policies the two orders are the same.
+   */
+  readonly order?: "bucket" | "partition";
+  /** A merged request never grows past this (default 8 MiB); a single larger record batch is still one request. */
+  readonly maxRequestBytes?: number;
+  /**
+   * Fetched bytes held at once (default 64 MiB): partitions are read in windows of at most half
+   * of it, the next window fetched while the current one is yielded. A partition larger than half
+   * is a window of its own, so the bound is max(maxBufferedBytes, 2 x the largest partition's bytes).
+   */
+  readonly maxBufferedBytes?: number;
+  /** Requests in flight at once (default 16). */
+  readonly maxConcurrentRequests?: number;
+  /** Record batches at most this many bytes apart are fetched by one request (default 0: only touching ones). */
+  readonly coalesceGap?: number;
+}
+
+/** One partition of {@link PartitionArtifactReader.partitionsInOrder}: every partition comes once, its rows as one record batch (in range order), empty ones with no batches. */
+export interface OrderedPartition {
+  readonly partition: number;
+  readonly rows: number;
+  readonly batches: RecordBatch[];
+}
+
+/** What an ordered read cost so far (requests as the store counts them). */
+export interface OrderedReadCost {
+  requests: number;
+  bytes: number;
+  windows: number;
+  /** Largest number of fetched bytes held at once. */
+  peakBufferedBytes: number;
+}
+
+/** Defaults of {@link PartitionsInOrderOptions}. */
+export const DEFAULT_ORDERED_MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_ORDERED_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_ORDERED_CONCURRENCY = 16;
+
+/** Run `tasks` with at most `limit` in flight. */
+async function runLimited(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  }));
 }
 
 /** Options of {@link PartitionArtifactReader.open}. */
@@ -133,9 +184,10 @@ export class PartitionArtifactReader implements PartitionSource {
   rangesOf(p: number): { bucket: number; rowOffset: number; rowCount: number }[] {
     this.#check(p);
     const ix = this.#index;
+    const { partStart, byPartition } = partitionOrder(ix);
     const out = [];
-    for (let k = ix.partStart[p]!; k < ix.partStart[p + 1]!; k++) {
-      const i = ix.byPartition[k]!;
+    for (let k = partStart[p]!; k < partStart[p + 1]!; k++) {
+      const i = byPartition[k]!;
       out.push({ bucket: ix.bucket[i]!, rowOffset: ix.rowOffset[i]!, rowCount: ix.rowCount[i]! });
     }
     return out;
@@ -224,8 +276,9 @@ export class PartitionArtifactReader implements PartitionSource {
   async readPartitionBatches(p: number): Promise<RecordBatch[]> {
     this.#check(p);
     const ix = this.#index;
-    const first = ix.partStart[p]!;
-    const end = ix.partStart[p + 1]!;
+    const { partStart, byPartition } = partitionOrder(ix);
+    const first = partStart[p]!;
+    const end = partStart[p + 1]!;
     if (first === end) {
       this.#costs.set(p, { requests: 0, bytes: 0 });
       return [];
@@ -233,7 +286,7 @@ export class PartitionArtifactReader implements PartitionSource {
     // A partition's ranges are all in one bucket (the policy), but nothing here relies on it.
     const groups: { bucket: number; from: number; to: number }[] = [];
     for (let k = first; k < end; k++) {
-      const b = ix.bucket[ix.byPartition[k]!]!;
+      const b = ix.bucket[byPartition[k]!]!;
       const g = groups[groups.length - 1];
       if (g !== undefined && g.bucket === b) g.to = k + 1;
       else groups.push({ bucket: b, from: k, to: k + 1 });
@@ -244,7 +297,8 @@ export class PartitionArtifactReader implements PartitionSource {
       const footer = await this.#footer(g.bucket);
       const byteRanges: { offset: number; length: number; meta: number }[] = [];
       for (let k = g.from; k < g.to; k++) {
-        const blk = footer.blocks[ix.batchIndex[ix.byPartition[k]!]!]!;
+        const i = byPartition[k]!;
+        const blk = footer.blocks[i - ix.bucketStart[g.bucket]!]!;
         byteRanges.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, meta: blk.metaDataLength });
       }
       const plan = coalesceRanges(byteRanges, this.#options.coalesce);
@@ -253,16 +307,234 @@ export class PartitionArtifactReader implements PartitionSource {
       const path = artifactPath(this.#uri, this.manifest.buckets[g.bucket]!.path);
       const parts = await this.#store.getRanges(path, byteRanges, this.#options.coalesce);
       return parts.map((part, k) => {
-        const i = ix.byPartition[g.from + k]!;
+        const i = byPartition[g.from + k]!;
         // The range CRC covers exactly the fetched message: check it before any byte is decoded.
         const crc = crc32(part);
         if (crc !== ix.crc32[i]) {
           throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${g.bucket}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
         }
-        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!, `record batch ${ix.batchIndex[i]} of bucket ${this.manifest.buckets[g.bucket]!.path}`);
+        return decodePayloadMessage(part, byteRanges[k]!.meta, this.payloadSchema, this.#layout, ix.rowCount[i]!, `record batch ${i - ix.bucketStart[g.bucket]!} of bucket ${this.manifest.buckets[g.bucket]!.path}`);
       });
     }));
     this.#costs.set(p, { requests, bytes });
     return perGroup.flat();
+  }
+
+  /** The partitions in the given order's sequence (ids). */
+  #sequence(order: "bucket" | "partition"): Uint32Array {
+    const P = this.numPartitions;
+    const seq = new Uint32Array(P);
+    if (order === "partition" || this.manifest.bucket_policy.kind !== "hash-modulo") {
+      for (let p = 0; p < P; p++) seq[p] = p;
+      return seq;
+    }
+    const B = this.manifest.buckets.length;
+    let k = 0;
+    for (let b = 0; b < B; b++) for (let p = b; p < P; p += B) seq[k++] = p;
+    return seq;
+  }
+
+  /**
+   * Every partition once, in bucket order (or partition-id order), read in windows of many
+   * partitions: each window's record batches are grouped by bucket file, sorted by offset and
+   * merged into few large requests (one per bucket flush the window touches, capped at
+   * `maxRequestBytes`), and the next window is fetched while this one is yielded. Fetched bytes held
+   * at once stay within `maxBufferedBytes` (see {@link PartitionsInOrderOptions}); each range's
+   * CRC-32 is checked before its bytes are decoded, as in {@link readPartition}. `cost` counts the
+   * requests and bytes as they are made.
+   */
+  partitionsInOrder(options: PartitionsInOrderOptions = {}): AsyncIterable<OrderedPartition> & { readonly cost: OrderedReadCost } {
+    checkOptions("options", options, ["order", "maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+    const order = options.order === undefined ? "bucket" : checkOneOf("options.order", options.order, ["bucket", "partition"] as const);
+    const maxRequestBytes = options.maxRequestBytes === undefined ? DEFAULT_ORDERED_MAX_REQUEST_BYTES : checkInteger("options.maxRequestBytes", options.maxRequestBytes, 1, 2 ** 31);
+    const maxBuffered = options.maxBufferedBytes === undefined ? DEFAULT_ORDERED_MAX_BUFFERED_BYTES : checkInteger("options.maxBufferedBytes", options.maxBufferedBytes, 2, 2 ** 40);
+    const concurrency = options.maxConcurrentRequests === undefined ? DEFAULT_ORDERED_CONCURRENCY : checkInteger("options.maxConcurrentRequests", options.maxConcurrentRequests, 1, 1024);
+    const gap = options.coalesceGap === undefined ? 0 : checkInteger("options.coalesceGap", options.coalesceGap, 0, 2 ** 31);
+    const cost: OrderedReadCost = { requests: 0, bytes: 0, windows: 0, peakBufferedBytes: 0 };
+    const reader = this;
+    return {
+      cost,
+      [Symbol.asyncIterator]: () => reader.#ordered(order, maxRequestBytes, maxBuffered, concurrency, gap, cost)[Symbol.asyncIterator](),
+    };
+  }
+
+  async *#ordered(order: "bucket" | "partition", maxRequestBytes: number, maxBuffered: number, concurrency: number, gap: number, cost: OrderedReadCost): AsyncGenerator<OrderedPartition> {
+    const ix = this.#index;
+    const { partStart, byPartition } = partitionOrder(ix);
+    const seq = this.#sequence(order);
+    const P = seq.length;
+    const half = Math.max(1, Math.floor(maxBuffered / 2));
+    let buffered = 0;
+    // The footers give each range's message extent: load them all first, `concurrency` at a time.
+    await this.loadFooters(concurrency);
+    const footers: (readonly BatchBlock[])[] = [];
+    for (let b = 0; b < this.manifest.buckets.length; b++) footers.push((await this.#footer(b)).blocks);
+    const blockOf = (i: number): BatchBlock => {
+      const b = ix.bucket[i]!;
+      return footers[b]![i - ix.bucketStart[b]!]!;
+    };
+    interface Window {
+      readonly from: number;
+      readonly to: number;
+      readonly bytes: number;
+      /** Message bytes of every range of the window, by table row. */
+      readonly fetched: Promise<Map<number, Uint8Array>>;
+    }
+    const extent = (k: number): number => {
+      let bytes = 0;
+      const p = seq[k]!;
+      for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
+        const blk = blockOf(byPartition[r]!);
+        bytes += blk.metaDataLength + blk.bodyLength;
+      }
+      return bytes;
+    };
+    let cursor = 0;
+    const nextWindow = (): Window | undefined => {
+      if (cursor >= P) return undefined;
+      const from = cursor;
+      let bytes = 0;
+      while (cursor < P) {
+        const e = extent(cursor);
+        if (cursor > from && bytes + e > half) break;
+        bytes += e;
+        cursor++;
+      }
+      const to = cursor;
+      const fetched = this.#fetchWindow(seq, from, to, partStart, byPartition, blockOf, maxRequestBytes, concurrency, gap, cost);
+      // A prefetch that fails while the previous window is yielded is reported when it is awaited, not as an unhandled rejection.
+      fetched.catch(() => undefined);
+      return { from, to, bytes, fetched };
+    };
+    let current = nextWindow();
+    while (current !== undefined) {
+      buffered += current.bytes;
+      const ahead = nextWindow();
+      if (ahead !== undefined) buffered += ahead.bytes;
+      cost.peakBufferedBytes = Math.max(cost.peakBufferedBytes, buffered);
+      cost.windows++;
+      const messages = await current.fetched;
+      const widths = this.#layout.widths;
+      for (let k = current.from; k < current.to; k++) {
+        const p = seq[k]!;
+        // Each range checked (CRC-32 first) and decoded as views, then the partition's rows copied
+        // into one buffer and yielded as one record batch: one allocation per partition, not two
+        // per range (hundreds of thousands of small ArrayBuffers made the read GC-bound).
+        const parts: Uint8Array[][] = [];
+        for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
+          const i = byPartition[r]!;
+          const b = ix.bucket[i]!;
+          const msg = messages.get(i)!;
+          const crc = crc32(msg);
+          if (crc !== ix.crc32[i]) {
+            throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${b}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
+          }
+          const blk = blockOf(i);
+          parts.push(decodePayloadColumns(msg, blk.metaDataLength, this.#layout, ix.rowCount[i]!, `record batch ${i - ix.bucketStart[b]!} of bucket ${this.manifest.buckets[b]!.path}`, false).columns);
+          messages.delete(i);
+        }
+        const rows = ix.partitionRows[p]!;
+        let batches: RecordBatch[] = [];
+        if (rows > 0) {
+          const starts: number[] = [];
+          let size = 0;
+          for (const w of widths) {
+            starts.push(size);
+            size += Math.ceil((rows * w) / 8) * 8;
+          }
+          const all = new Uint8Array(size);
+          const cols = widths.map((w, c) => all.subarray(starts[c]!, starts[c]! + rows * w));
+          const at = widths.map(() => 0);
+          for (const part of parts) {
+            for (let c = 0; c < part.length; c++) {
+              cols[c]!.set(part[c]!, at[c]!);
+              at[c]! += part[c]!.byteLength;
+            }
+          }
+          batches = [batchOf(this.payloadSchema, cols, rows)];
+        }
+        yield { partition: p, rows, batches };
+      }
+      buffered -= current.bytes;
+      if (ahead !== undefined) buffered -= ahead.bytes;
+      current = ahead;
+    }
+  }
+
+  /** Fetch every range of partitions seq[from..to) with merged requests per bucket file. */
+  async #fetchWindow(
+    seq: Uint32Array, from: number, to: number, partStart: Uint32Array, byPartition: Uint32Array, blockOf: (i: number) => BatchBlock,
+    maxRequestBytes: number, concurrency: number, gap: number, cost: OrderedReadCost,
+  ): Promise<Map<number, Uint8Array>> {
+    const ix = this.#index;
+    const perBucket = new Map<number, { offset: number; length: number; i: number }[]>();
+    for (let k = from; k < to; k++) {
+      const p = seq[k]!;
+      for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
+        const i = byPartition[r]!;
+        const b = ix.bucket[i]!;
+        const blk = blockOf(i);
+        let list = perBucket.get(b);
+        if (list === undefined) perBucket.set(b, (list = []));
+        list.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, i });
+      }
+    }
+    const out = new Map<number, Uint8Array>();
+    const tasks: (() => Promise<void>)[] = [];
+    for (const [b, list] of perBucket) {
+      const path = artifactPath(this.#uri, this.manifest.buckets[b]!.path);
+      for (const req of coalesceRanges(list, { coalesceGap: gap, maxRequestBytes })) {
+        tasks.push(async () => {
+          let data: Uint8Array;
+          try {
+            data = await this.#store.getRange(path, { offset: req.offset, length: req.length });
+          } catch (e) {
+            if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `bucket file ${this.manifest.buckets[b]!.path} is missing`, { stage: "bucket" });
+            if (isStoreError(e, "RANGE_OUT_OF_BOUNDS")) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `bucket file ${this.manifest.buckets[b]!.path} is shorter than its footer says`, { stage: "bucket" });
+            throw e;
+          }
+          cost.requests++;
+          cost.bytes += data.byteLength;
+          // Views into the request's buffer: decoding copies the columns out, so the buffer goes with the window.
+          for (const m of req.members) {
+            const r = list[m]!;
+            out.set(r.i, data.subarray(r.offset - req.offset, r.offset - req.offset + r.length));
+          }
+        });
+      }
+    }
+    await runLimited(tasks, concurrency);
+    return out;
+  }
+
+  /**
+   * A {@link PartitionSource} for a consumer that reads partitions 0, 1, 2, ... once each (the
+   * streamed index writer): `readPartition(p)` is served from {@link partitionsInOrder} in
+   * partition order, so the whole read costs few large requests. A partition asked for out of
+   * that sequence is read on its own ({@link readPartition}).
+   */
+  sequentialSource(options: Omit<PartitionsInOrderOptions, "order"> = {}): PartitionSource & { readonly cost: OrderedReadCost } {
+    checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+    const ordered = this.partitionsInOrder({ ...options, order: "partition" });
+    let it: AsyncIterator<OrderedPartition> | undefined;
+    let next = 0;
+    const reader = this;
+    return {
+      numPartitions: this.numPartitions,
+      payloadSchema: this.payloadSchema,
+      cost: ordered.cost,
+      partitionSize: (p) => reader.partitionSize(p),
+      readPartition(p: number): AsyncIterable<RecordBatch> {
+        reader.#check(p);
+        if (p !== next) return reader.readPartition(p);
+        next++;
+        return (async function* () {
+          it ??= ordered[Symbol.asyncIterator]();
+          const r = await it.next();
+          if (r.done === true || r.value.partition !== p) throw new Error(`ordered read out of step at partition ${p}`);
+          yield* r.value.batches;
+        })();
+      },
+    };
   }
 }

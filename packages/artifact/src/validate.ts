@@ -40,7 +40,7 @@ export async function validateArtifact(store: ObjectStore, uri: string): Promise
   }
   // Record batch k of bucket b must be the range whose rank in b is k.
   const rangeOfBatch: Int32Array[] = m.buckets.map((_, b) => new Int32Array(index?.rangesPerBucket[b] ?? 0).fill(-1));
-  if (index !== undefined) for (let i = 0; i < index.bucket.length; i++) rangeOfBatch[index.bucket[i]!]![index.batchIndex[i]!] = i;
+  if (index !== undefined) for (let i = 0; i < index.bucket.length; i++) rangeOfBatch[index.bucket[i]!]![i - index.bucketStart[index.bucket[i]!]!] = i;
   for (let b = 0; b < m.buckets.length; b++) {
     try {
       await checkBucket(store, uri, m, b, index, rangeOfBatch[b]!, problems);

@@ -46,7 +46,7 @@ export interface PartitionArtifactWriterOptions {
   readonly numBuckets?: number;
   /** Bytes the writer may hold: bucket buffers plus flush scratch (default 64 MiB). */
   readonly memoryBudgetBytes?: number;
-  /** Adaptive rule: target bytes per bucket (default 64 MiB), min (1) and max (256) buckets. */
+  /** Adaptive rule: min (1) and max (256) buckets; `targetBucketBytes` selects the earlier size rule instead of the cost model. */
   readonly targetBucketBytes?: number;
   readonly minBuckets?: number;
   readonly maxBuckets?: number;
@@ -143,6 +143,7 @@ export class PartitionArtifactWriter {
       ...(o.estimatedRows !== undefined ? { estimatedRows: o.estimatedRows } : {}),
       ...(o.partitionSizeEstimates !== undefined ? { partitionSizeEstimates: o.partitionSizeEstimates } : {}),
       ...(o.targetBucketBytes !== undefined ? { targetBucketBytes: o.targetBucketBytes } : {}),
+      ...(o.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: o.memoryBudgetBytes } : {}),
       ...(o.minBuckets !== undefined ? { minBuckets: o.minBuckets } : {}),
       ...(o.maxBuckets !== undefined ? { maxBuckets: o.maxBuckets } : {}),
     });

@@ -3,7 +3,7 @@
  * returns the model for a model file) and `finalizeFromArtifact` (an artifact written by anyone,
  * plus a model, validated first, finalized into an index with the streamed write).
  */
-import { type ArtifactProblem, PartitionArtifactReader, validateArtifact } from "@quiver/artifact";
+import { type ArtifactProblem, type OrderedReadCost, PartitionArtifactReader, type PartitionSource, type PartitionsInOrderOptions, validateArtifact } from "@quiver/artifact";
 import { QuiverArgumentError, QuiverFormatError, checkOptions } from "@quiver/format";
 import { type IvfIndexWriteResult, type QuantizerMetadata, quantizerFromMetadata, trainIvfModelParallel, trainQuantizerParallel } from "@quiver/ivf";
 import type { ObjectStore } from "@quiver/store";
@@ -61,6 +61,23 @@ export class ArtifactInvalidError extends QuiverFormatError {
   }
 }
 
+/**
+ * Open a committed artifact as the finalize step's partition source: partitions 0..P-1 served from
+ * the reader's bulk ordered read (few large coalesced requests, fetched bytes held at once bounded
+ * by `maxBufferedBytes`, default 64 MiB) instead of one read per partition. What the pipeline's
+ * finalize phase and {@link finalizeFromArtifact} pass to the streamed index writer.
+ */
+export async function openArtifactForFinalize(
+  store: ObjectStore,
+  uri: string,
+  options: Omit<PartitionsInOrderOptions, "order"> = {},
+): Promise<PartitionSource & { readonly reader: PartitionArtifactReader; readonly cost: OrderedReadCost }> {
+  checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+  const reader = await PartitionArtifactReader.open(store, uri);
+  const source = reader.sequentialSource(options);
+  return Object.assign(source, { reader });
+}
+
 /** Options of {@link finalizeFromArtifact}. */
 export interface FinalizeOptions {
   /** Store holding the artifact. */
@@ -88,8 +105,8 @@ export async function finalizeFromArtifact(o: FinalizeOptions): Promise<IvfIndex
   const quantizer = quantizerFromMetadata(model.quantizer);
   const problems = await validateArtifact(o.store, o.artifact);
   if (problems.length > 0) throw new ArtifactInvalidError(o.artifact, problems);
-  const source = await PartitionArtifactReader.open(o.store, o.artifact);
-  const fields = source.manifest.payload_schema;
+  const source = await openArtifactForFinalize(o.store, o.artifact);
+  const fields = source.reader.manifest.payload_schema;
   const want = [
     { name: "row_id", type: "uint64" },
     { name: "code", type: `fixed_size_list<uint8>[${quantizer.codeWidth}]` },

@@ -96,6 +96,16 @@ export function payloadLayout(schema: Schema): PayloadLayout {
  * inside the body (`rows` < 0 accepts the message's own count). Column bytes are copied into fresh (aligned) buffers.
  */
 export function decodePayloadMessage(message: Uint8Array, metaDataLength: number, schema: Schema, layout: PayloadLayout, rows: number, where = "record batch"): RecordBatch {
+  const d = decodePayloadColumns(message, metaDataLength, layout, rows, where, true);
+  return batchOf(schema, d.columns, d.rows);
+}
+
+/**
+ * The checks of {@link decodePayloadMessage}, returning each column's row bytes: fresh aligned
+ * copies when `copy`, else views into `message` (the ranges table is read this way: no copy of a
+ * 100 MB table). `rows` < 0 accepts the message's own count.
+ */
+export function decodePayloadColumns(message: Uint8Array, metaDataLength: number, layout: PayloadLayout, rows: number, where: string, copy: boolean): { rows: number; columns: Uint8Array[] } {
   const fail = (what: string): never => {
     throw new QuiverFormatError("BAD_ARROW_IPC", `${where}: ${what}`, { stage: "bucket" });
   };
@@ -133,7 +143,7 @@ export function decodePayloadMessage(message: Uint8Array, metaDataLength: number
     const need = rows * layout.widths[c]!;
     if (b.length < need) throw new QuiverFormatError("ARTIFACT_PAYLOAD_SCHEMA_MISMATCH", `column ${c} holds ${b.length} value bytes, ${rows} rows of its payload type need ${need}`, { stage: "bucket" });
     if (b.offset > body.byteLength || need > body.byteLength - b.offset) fail(`column ${c} values (${b.offset}+${need}) outside a ${body.byteLength}-byte body`);
-    return body.slice(b.offset, b.offset + need);
+    return copy ? body.slice(b.offset, b.offset + need) : body.subarray(b.offset, b.offset + need);
   });
-  return batchOf(schema, cols, rows);
+  return { rows, columns: cols };
 }
