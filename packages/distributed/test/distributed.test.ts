@@ -159,6 +159,9 @@ describe.skipIf(redisServerUnavailable() !== undefined)("distributed build over 
     expect(code, second.stderr()).toBe(0);
     const summary = JSON.parse(second.stdout()) as { version: number; resumed: boolean; alreadyPublished: boolean; shards: { status: string }[] };
     expect(summary).toMatchObject({ version: 1, resumed: true, alreadyPublished: false });
+    // piped progress: one line per event, per shard
+    for (const s of ["shard-0000", "shard-0003"]) expect(first.stderr()).toMatch(new RegExp(`build: ${s} completed`));
+    expect(second.stderr()).toMatch(/build: publish done \(version 1\)/);
     const versions = await store.list("resumed/_versions/");
     expect(versions).toHaveLength(1);
     const segs = (await store.list("resumed/segments/")).filter((m) => m.path.endsWith(".ivf"));

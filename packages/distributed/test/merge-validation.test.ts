@@ -8,7 +8,7 @@
 import { copyFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type IvfTrainedModel, encodeModelFile, trainModel } from "@quiver/build";
+import { type IvfTrainedModel, encodeModelFile, encodeNpy, trainModel } from "@quiver/build";
 import { MemoryObjectStore } from "@quiver/store";
 import { QuiverSegmentError, latestSegmentVersion, listSegmentVersions } from "@quiver/segments";
 import { type DistributedPlan, type ShardJobData, type ShardResult, inputVersionOf, mergeShardResults, planDistributedBuild, runShard, shardJobId } from "../src/index.js";
@@ -115,5 +115,27 @@ describe("merge validation of crafted bad shards", () => {
     expect((e as { code?: string }).code).toBe("DIST_INPUT_CHANGED");
     expect((e as { shard?: string }).shard).toBe("shard-0000");
     expect(await store.list("changing/segments/")).toEqual([]);
+  });
+
+  it("with a user id column each shard records the ranges of the ids it read; the merge checks them for overlap", async () => {
+    // ids in runs of 10 with gaps: 10 ranges per 100 rows, far above 2^53
+    const ids = new BigUint64Array(N).map((_, i) => 2n ** 60n + BigInt(Math.floor(i / 10) * 1000 + (i % 10)));
+    const idsFile = join(data.dir, "ids.npy");
+    await writeFile(idsFile, encodeNpy("<u8", [N], new Uint8Array(ids.buffer)));
+    const store = new MemoryObjectStore();
+    const { plan } = await planDistributedBuild({ input: data.input, idsFile, store, root: "ids", shards: 4, model, threads: 1 });
+    expect(plan.rowIdRanges).toBeUndefined();
+    const results: ShardResult[] = [];
+    for (const s of plan.shards) results.push(await runShard(store, s, shardJobId(plan.buildKey, s.index), 1));
+    expect(results[0]!.descriptor.rowIdRanges).toHaveLength(100);
+    expect(results[0]!.descriptor.rowIdRanges[0]).toEqual([String(2n ** 60n), String(2n ** 60n + 10n)]);
+    expect((await mergeShardResults(store, plan, results)).version).toBe(1);
+    // the same ids twice (shard 0 built again over shard 1's rows as a new segment id) overlap
+    const dupStore = new MemoryObjectStore();
+    const { plan: p2 } = await planDistributedBuild({ input: data.input, idsFile, store: dupStore, root: "ids2", shards: 4, model, threads: 1 });
+    const r2: ShardResult[] = [];
+    for (const s of p2.shards) r2.push(await runShard(dupStore, s.index === 1 ? { ...s, range: p2.shards[0]!.range } : s, shardJobId(p2.buildKey, s.index), 1));
+    const e = await rejected(dupStore, p2, r2);
+    expect(e.problems.some((p) => p.code === "SEGMENT_ROWS_OVERLAP")).toBe(true);
   });
 });

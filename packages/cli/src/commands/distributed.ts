@@ -69,7 +69,6 @@ export async function distributedBuildCommand(input: string, f: DistributedBuild
   const redis = required(f.redis, "--redis");
   const storeUri = required(f.store, "--store");
   const shards = required(f.shards, "--shards");
-  if (f.ids !== undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "--ids", expected: "no --ids with --distributed (use an Arrow / Parquet id column)", given: f.ids });
   const store = openStoreFromUri(storeUri, { cwd: io.cwd });
   const progress = shardProgress(io, f.quiet === true || f.json === true ? f.quiet === true : false);
   try {
