@@ -97,8 +97,8 @@ export function spawnQuiver(args: readonly string[], env: Record<string, string>
 }
 
 /** Start `quiver worker` processes on a queue prefix, resolved once each says it is ready. */
-export async function startWorkers(count: number, redis: string, store: string, prefix: string, env: Record<string, string> = {}): Promise<QuiverProcess[]> {
-  const ws = Array.from({ length: count }, () => spawnQuiver(["worker", "--redis", redis, "--store", store, "--queue-prefix", prefix, "--threads", "1", "--lock-duration", String(STALL.lockDurationMs)], env));
+export async function startWorkers(count: number, redis: string, store: string, prefix: string, env: Record<string, string> = {}, lockDurationMs: number = STALL.lockDurationMs): Promise<QuiverProcess[]> {
+  const ws = Array.from({ length: count }, () => spawnQuiver(["worker", "--redis", redis, "--store", store, "--queue-prefix", prefix, "--threads", "1", "--lock-duration", String(lockDurationMs)], env));
   await Promise.all(ws.map((w) => w.waitFor(/worker: ready/)));
   return ws;
 }
