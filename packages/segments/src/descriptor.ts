@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { QuiverArgumentError, checkOptions, describeValue } from "@quiver/format";
 import { type IvfIndexState, isIndexIdentity, readIvfIndexState } from "@quiver/ivf";
 import type { ObjectStore } from "@quiver/store";
-import { QuiverSegmentError, type SegmentProblem } from "./errors.js";
+import { QuiverSegmentError, type SegmentProblem, problemCauses } from "./errors.js";
 import { type BigRange, canonicalize, rangeListProblem, rangeRows, rangeStrings, toBigRanges } from "./ranges.js";
 
 /** What one shard build records about the segment it wrote (JSON-safe; uint64 row ids as decimal strings). */
@@ -235,8 +235,7 @@ export function unreadable(e: unknown, shard: string | undefined, segmentId: str
   const code = (e as { code?: unknown } | null)?.code;
   const name = (e as { name?: unknown } | null)?.name;
   if (typeof code !== "string" || (name !== "QuiverFormatError" && name !== "QuiverStoreError")) return e;
-  return new QuiverSegmentError(
-    [{ code: "SEGMENT_UNREADABLE", ...(shard === undefined ? {} : { shard }), ...(segmentId === undefined ? {} : { segmentId }), message: `${describeValue(path)} cannot be read as an IVF index (${code})`, causeCode: code }],
-    { cause: e },
-  );
+  const problem: SegmentProblem = { code: "SEGMENT_UNREADABLE", ...(shard === undefined ? {} : { shard }), ...(segmentId === undefined ? {} : { segmentId }), message: `${describeValue(path)} cannot be read as an IVF index (${code})`, causeCode: code };
+  problemCauses.set(problem, e);
+  return new QuiverSegmentError([problem], { cause: e });
 }

@@ -53,12 +53,16 @@ export class QuiverSegmentError extends QuiverFormatError {
     const first = problems[0] ?? { code: "SEGMENT_BAD_DESCRIPTOR", message: "no problem given" };
     const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : "";
     const where = first.shard === undefined ? "" : `shard ${JSON.stringify(first.shard)}: `;
-    super(first.code, `${where}${first.message}${more}`, options.cause === undefined ? { stage: options.stage ?? "segments" } : { stage: options.stage ?? "segments", cause: options.cause });
+    const cause = options.cause ?? (problems[0] === undefined ? undefined : problemCauses.get(problems[0]));
+    super(first.code, `${where}${first.message}${more}`, cause === undefined ? { stage: options.stage ?? "segments" } : { stage: options.stage ?? "segments", cause });
     Object.defineProperty(this, "name", { value: "QuiverSegmentError", enumerable: false, configurable: true, writable: false });
     this.shard = first.shard;
     this.problems = problems;
   }
 }
+
+/** The underlying error of a problem (kept out of the JSON-safe problem itself). */
+export const problemCauses = new WeakMap<SegmentProblem, unknown>();
 
 /** True when `e` is a {@link QuiverSegmentError} (optionally with the given code). */
 export function isSegmentError(e: unknown, code?: string): e is QuiverSegmentError {

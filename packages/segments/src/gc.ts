@@ -8,7 +8,7 @@
  *   started at least `minAgeMs` ago (a killed or failed worker's leftovers).
  * Anything else under the root (no lease, not ours) is kept.
  */
-import { QuiverFormatError, checkInteger, checkOptions, describeValue } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions } from "@quiver/format";
 import type { ObjectStore } from "@quiver/store";
 import { QuiverSegmentError } from "./errors.js";
 import { LEASE_FILE, STAGING_DIR, VERSIONS_DIR, checkRoot, joinRoot } from "./layout.js";
@@ -61,7 +61,7 @@ export async function gcSegments(store: ObjectStore, root: string, options: GcSe
   const now = checkInteger("options.now", options.now ?? Date.now(), 0, Number.MAX_SAFE_INTEGER);
   const stagingPrefix = options.stagingPrefix ?? joinRoot(r, `${STAGING_DIR}/`);
   if (typeof stagingPrefix !== "string" || !stagingPrefix.endsWith("/") || (r !== "" && !stagingPrefix.startsWith(`${r}/`))) {
-    throw new QuiverFormatError("INVALID_VALUE", `stagingPrefix ${describeValue(stagingPrefix)} must end with / and lie inside the root`, { stage: "gc" });
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.stagingPrefix", expected: "a prefix inside the root ending with /", given: stagingPrefix });
   }
   const manifests = new Map<number, SegmentManifest>();
   await readAll(store, r, await listSegmentVersions(store, r), manifests);

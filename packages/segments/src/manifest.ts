@@ -54,8 +54,7 @@ export function decodeSegmentManifest(bytes: Uint8Array, options: { root?: strin
   try {
     value = parseJsonBytes(bytes);
   } catch (e) {
-    if (e instanceof QuiverFormatError && e.code === "LIMIT_EXCEEDED") throw new QuiverFormatError("LIMIT_EXCEEDED", e.message, { stage: "manifest", cause: e });
-    fail("BAD_JSON", "the manifest is not UTF-8 JSON", e);
+    fail("BAD_JSON", `the manifest is not UTF-8 JSON of at most 64 levels (${e instanceof Error ? e.message : "parse error"})`, e);
   }
   const fv = (value as { formatVersion?: unknown } | null)?.formatVersion;
   if (typeof value === "object" && value !== null && typeof fv === "string" && !/^1\./.test(fv)) {

@@ -187,7 +187,9 @@ export async function openSegmentedIndex(store: ObjectStore, root: string, optio
       } catch (e) {
         const code = (e as { code?: unknown }).code;
         if (typeof code !== "string") throw e;
-        throw new QuiverSegmentError([{ code: code === "IDENTITY_MISMATCH" ? "SEGMENT_IDENTITY_MISMATCH" : "SEGMENT_UNREADABLE", shard: s.shard, segmentId: s.segmentId, message: `${describeValue(s.path)} cannot be opened as the manifest's segment (${code})`, causeCode: code }], { stage: "open", cause: e });
+        // A file of another size or identity than recorded is not the manifest's file.
+        const replaced = code === "IDENTITY_MISMATCH" || code === "BAD_FRAME_LENGTH" || code === "TRAILING_BYTES" || code === "TRUNCATED";
+        throw new QuiverSegmentError([{ code: replaced ? "SEGMENT_IDENTITY_MISMATCH" : "SEGMENT_UNREADABLE", shard: s.shard, segmentId: s.segmentId, message: `${describeValue(s.path)} cannot be opened as the manifest's segment (${code})`, causeCode: code }], { stage: "open", cause: e });
       }
       if (index.state.metadata.numRows !== s.rows || segmentModelDigest(index.state) !== manifest.modelDigest) {
         throw new QuiverSegmentError([{ code: "SEGMENT_DESCRIPTOR_MISMATCH", shard: s.shard, segmentId: s.segmentId, message: `${describeValue(s.path)} does not have the manifest's rows and model digest` }], { stage: "open" });

@@ -47,10 +47,10 @@ export function setProblems(segs: readonly SegmentDescriptor[], plan: SegmentPla
   const paths = new Map<string, SegmentDescriptor>();
   for (const d of segs) {
     const prev = ids.get(d.segmentId);
-    if (prev !== undefined) out.push({ code: "SEGMENT_DUPLICATE_ID", ...who(d), message: `segmentId ${describeValue(d.segmentId)} is also used by shard ${describeValue(prev.shard)}` });
+    if (prev !== undefined) out.push({ code: "SEGMENT_DUPLICATE_ID", ...who(d), message: `segmentId ${describeValue(d.segmentId)} is also used by shard ${JSON.stringify(prev.shard)}` });
     else ids.set(d.segmentId, d);
     const prevPath = paths.get(d.path);
-    if (prevPath !== undefined) out.push({ code: "SEGMENT_DUPLICATE_PATH", ...who(d), message: `path ${describeValue(d.path)} is also the file of shard ${describeValue(prevPath.shard)} (an input published twice)` });
+    if (prevPath !== undefined) out.push({ code: "SEGMENT_DUPLICATE_PATH", ...who(d), message: `path ${describeValue(d.path)} is also the file of shard ${JSON.stringify(prevPath.shard)} (an input published twice)` });
     else paths.set(d.path, d);
   }
   if (segs.length > 0) {
@@ -75,7 +75,7 @@ export function setProblems(segs: readonly SegmentDescriptor[], plan: SegmentPla
   for (const r of all) {
     if (owner !== undefined && r.s < maxEnd && !reported.has(r.d)) {
       reported.add(r.d);
-      out.push({ code: "SEGMENT_ROWS_OVERLAP", ...who(r.d), message: `row ids from ${r.s} are also in shard ${describeValue(owner.shard)} (duplicate rows)` });
+      out.push({ code: "SEGMENT_ROWS_OVERLAP", ...who(r.d), message: `row ids from ${r.s} are also in shard ${JSON.stringify(owner.shard)} (duplicate rows)` });
     }
     if (r.e > maxEnd) {
       maxEnd = r.e;

@@ -9,6 +9,7 @@ import { type IvfIndexState, readIvfIndexState } from "@quiver/ivf";
 import type { ObjectStore } from "@quiver/store";
 import { type SegmentDescriptor, descriptorProblems, isDigest, segmentModelDigest, unreadable } from "./descriptor.js";
 import { QuiverSegmentError, type SegmentProblem } from "./errors.js";
+import { MAX_MANIFEST_RANGES } from "./manifest.js";
 import { type BigRange, canonicalize, rangeListProblem, toBigRanges } from "./ranges.js";
 import { type SegmentPlan, majority, setProblems } from "./set-rules.js";
 
@@ -92,6 +93,9 @@ export async function checkSegments(store: ObjectStore, segments: readonly Segme
   if (!Array.isArray(segments)) throw new QuiverArgumentError(segments === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "segments", expected: "an array of segment descriptors", given: segments });
   if (segments.length === 0) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "segments", expected: "at least one segment", given: segments });
   if (segments.length > 100_000) throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "segments", expected: "at most 100,000 segments", given: segments.length });
+  let ranges = 0;
+  for (const d of segments) ranges += Array.isArray((d as Partial<SegmentDescriptor> | null)?.rowIdRanges) ? d.rowIdRanges.length : 0;
+  if (ranges > MAX_MANIFEST_RANGES) throw new QuiverArgumentError("ARGUMENT_LIMIT_EXCEEDED", { argument: "segments[].rowIdRanges", expected: `at most ${MAX_MANIFEST_RANGES} row-id ranges in all`, given: ranges });
   const planRanges = checkPlan(plan);
   const own: SegmentProblem[][] = segments.map((d, i) => descriptorProblems(d, i));
   const ok = segments.filter((_, i) => own[i]!.length === 0);

@@ -9,10 +9,16 @@ import { describe, expect, it } from "vitest";
 import { mergeSegments, openSegmentedIndex, publishSegments, readSegmentManifest } from "../src/index.js";
 import { buildSplit, queries, trainSingle } from "./helpers.js";
 
-describe.each(["pq", "sq", "flat"] as const)("%s segments", (quantizer) => {
+describe.each([
+  ["pq", "l2"],
+  ["sq", "l2"],
+  ["flat", "l2"],
+  ["pq", "cosine"],
+  ["sq", "dot"],
+] as const)("%s/%s segments", (quantizer, distanceType) => {
   it("merged top-k over 4 segments equals the single index (k, nprobes, refine, batch, prefilter)", async () => {
     const store = new MemoryObjectStore();
-    const fx = await trainSingle(store, { n: 1200, quantizer });
+    const fx = await trainSingle(store, { n: 1200, quantizer, distanceType });
     const single = await openVectorIndex(store, fx.singlePath);
     const segs = await buildSplit(store, fx, "idx", [250, 600, 1000]);
     const { version } = await publishSegments(store, "idx", segs, { expectedVersion: 0, plan: { rowIdRanges: [["0", "1200"]], totalRows: 1200 } });

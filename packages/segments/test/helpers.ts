@@ -54,11 +54,11 @@ export async function buildSegment(
 }
 
 /** Split [0, n) at the given cut points into segments seg-0, seg-1, ... */
-export async function buildSplit(store: ObjectStore, fx: Fixture, root: string, cuts: readonly number[]): Promise<SegmentDescriptor[]> {
+export async function buildSplit(store: ObjectStore, fx: Fixture, root: string, cuts: readonly number[], storeRawVectors?: boolean): Promise<SegmentDescriptor[]> {
   const bounds = [0, ...cuts, fx.n];
   const out: SegmentDescriptor[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
-    out.push(await buildSegment(store, fx, { root, start: bounds[i]!, end: bounds[i + 1]!, segmentId: `seg-${i}`, shard: `shard-${i}` }));
+    out.push(await buildSegment(store, fx, { root, start: bounds[i]!, end: bounds[i + 1]!, segmentId: `seg-${i}`, shard: `shard-${i}`, ...(storeRawVectors === undefined ? {} : { storeRawVectors }) }));
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { operations as cacheOperations } from "./cache.js";
 import { operations as containerOperations } from "./container.js";
 import { operations as ivfOperations } from "./ivf.js";
 import { operations as modelOperations } from "./model.js";
+import { operations as segmentsOperations } from "./segments.js";
 
 /** Merges per-area operation tables; a name defined by two areas is a programming error. */
 function mergeOperations(tables: Readonly<Record<string, Readonly<Record<string, OperationFn>>>>): Record<string, OperationFn> {
@@ -33,4 +34,5 @@ export const referenceOperations: Readonly<Record<string, OperationFn>> = mergeO
   btree: btreeOperations,
   bitmap: bitmapOperations,
   model: modelOperations,
+  segments: segmentsOperations,
 });
