@@ -57,8 +57,75 @@ function one(rows: Row[], what: string): Row {
 
 // ---- the generators ------------------------------------------------------------------------------
 
+// ---- distributed (packages/distributed/README.md) -------------------------------------------------
+
+/** Means of the per-shard rows of the distributed bench's run with `workers` workers. */
+function distShardMeans(r: ResultsFile, workers: number): Record<string, number> {
+  const rows = rowsOf(r, "shard").filter((x) => x.workers === workers);
+  const mean = (k: string): number => rows.reduce((s, x) => s + Number(x[k]), 0) / rows.length;
+  return Object.fromEntries(["rows", "ms", "segment bytes", "input bytes", "requests", "bytes read", "bytes written", "store reads", "store writes"].map((k) => [k, mean(k)]));
+}
+const mib = (b: number, d = 1): string => `${n(b / 2 ** 20, d)} MiB`;
+const gib = (b: number, d = 1): string => (b >= 2 ** 40 ? `${n(b / 2 ** 40, d)} TiB` : `${n(b / 2 ** 30, d)} GiB`);
+const secs = (ms: number, d = 1): string => `${n(ms / 1000, d)} s`;
+
+const DISTRIBUTED_FIGURES: Readonly<Record<string, (results: Results) => string>> = {
+  "distributed/phase-table": (res: Results) => {
+    const r = res("distributed");
+    const train = one(rowsOf(r, "phase"), "distributed train");
+    const body = rowsOf(r, "build").map((x) => {
+      const m = distShardMeans(r, Number(x.workers));
+      return [
+        n(x.workers), `${n(x.rows)} x ${n(x.dim)}`, n(x.shards), secs(Number(x["plan ms"]), 2), secs(Number(x["shards ms"])), `${n(x["validate ms"])} ms`, `${n(x["publish ms"])} ms`, secs(Number(x["total ms"])),
+        n(Math.round(m.requests!)), mib(m["bytes written"]!), mib(m["bytes read"]!), `${n(x["peak worker RSS MiB"])} MiB`,
+      ];
+    });
+    const v = rowsOf(r, "validate").map((x) => `${n(x.segments)} segments: ${n(x.ms)} ms (${n(x["ms per segment"], 2)} ms and ${n(Math.round(Number(x["bytes per segment"]) / 1024))} KiB per segment, ${n(x.requests)} requests)`);
+    return `\n${table(["workers", "input", "shards", "plan", "shard phase", "validate", "publish", "total", "requests / shard", "written / shard", "read / shard", "peak worker RSS"], body, ["r", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "r"])}\n\nModel trained once by the coordinator: ${secs(Number(train.ms))} (${n(train.rows)} x ${n(train.dim)}, not part of the totals). Validation over s3rver: ${v.join("; ")}.\n\n${source(r)}\n`;
+  },
+  "distributed/speedup": (res: Results) => {
+    const r = res("distributed");
+    const b = rowsOf(r, "build");
+    const one1 = b.find((x) => x.workers === 1)!;
+    const two = b.find((x) => x.workers === 2)!;
+    return `${n(Number(two["shards ms"]) / Number(one1["shards ms"]), 2)}`;
+  },
+  "distributed/plan-1b": (res: Results) => {
+    const r = res("distributed");
+    const m = distShardMeans(r, 2);
+    const val = rowsOf(r, "validate").find((x) => x.segments === 100)!;
+    const train = one(rowsOf(r, "phase"), "distributed train");
+    const b2 = rowsOf(r, "build").find((x) => x.workers === 2)!;
+    const dim = Number(b2.dim);
+    const ROWS = 1e9;
+    const MACHINES = 100;
+    const PER_MACHINE = 8;
+    const shardRows = m.rows!;
+    const shards = Math.ceil(ROWS / shardRows);
+    const slots = MACHINES * PER_MACHINE;
+    const waves = Math.ceil(shards / slots);
+    const shardPhaseMs = waves * m.ms!;
+    const perRowMs = m.ms! / shardRows;
+    const body = [
+      ["shards (the measured shard size)", `${n(shards)} of ${n(shardRows)} rows`, `1B / measured rows per shard`],
+      ["worker processes", `${n(slots)} (${n(MACHINES)} machines x ${n(PER_MACHINE)}, 1 thread each)`, "assumption"],
+      ["shard phase", `${secs(shardPhaseMs, 0)} (${n(waves)} waves x ${secs(m.ms!)} per shard)`, `measured ${n(perRowMs * 1e3, 2)} µs per row per thread (under this machine's load)`],
+      ["input read by workers", gib(ROWS * dim * 4), `${n(dim * 4)} bytes per row, each row read once`],
+      ["store writes (segments + staging state)", `${gib(shards * m["bytes written"]!)} in ${n(Math.round(shards * m["store writes"]!))} requests`, `measured ${mib(m["bytes written"]!)} per shard`],
+      ["store reads by workers", `${gib(shards * m["bytes read"]!)} in ${n(Math.round(shards * m["store reads"]!))} requests`, "model + the staged state read back by finalize"],
+      ["store requests, all kinds", `${n(Math.round(shards * m.requests!))} (peak ~${n(Math.round((m.requests! * slots) / (m.ms! / 1000)))} req/s)`, `measured ${n(Math.round(m.requests!))} per shard`],
+      ["segments published", `${gib(shards * m["segment bytes"]!)}`, `measured ${mib(m["segment bytes"]!)} per shard (PQ codes + ids + raw vectors)`],
+      ["memory per worker", `${n(b2["peak worker RSS MiB"])} MiB peak RSS`, "measured, per 1-thread worker at this shard size"],
+      ["coordinator: train", secs(Number(train.ms)), "once; depends on partitions and sample size, not on rows"],
+      ["coordinator: validation", `${secs(shards * Number(val["ms per segment"]))}, ${n(Math.round((shards * Number(val.requests)) / Number(val.segments)))} requests, ${gib((shards * Number(val["bytes read"])) / Number(val.segments), 2)}`, `measured ${n(val["ms per segment"], 2)} ms per segment at 100 segments; grows linearly with shards`],
+    ];
+    return `\n${table(["", "1B rows x " + n(dim) + " on 100 machines", "from"], body)}\n\n${source(r)}\n`;
+  },
+};
+
 /** Generator name -> text; each reads one results file. */
 export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
+  ...DISTRIBUTED_FIGURES,
   "artifact/manifest-table": (res) => {
     const r = res("artifact");
     const rows = rowsOf(r, "manifest");

@@ -42,3 +42,5 @@ export { trainModel, finalizeFromArtifact, ArtifactInvalidError } from "./handof
 export type { TrainModelOptions, FinalizeOptions } from "./handoff.js";
 export { openArrowIpc, MAX_ARROW_METADATA_BYTES, MAX_ARROW_FIELDS } from "./readers/arrow.js";
 export { openParquet, MAX_PARQUET_FOOTER_BYTES } from "./readers/parquet.js";
+export { rowRangeReader, openVectorFileRange, planRowRanges } from "./readers/row-range.js";
+export type { RowRange } from "./readers/row-range.js";

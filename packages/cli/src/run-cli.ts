@@ -16,6 +16,7 @@ import { fixturesCommand } from "./commands/fixtures.js";
 import { inspectCommand } from "./commands/inspect.js";
 import { mainCommand } from "./commands/main.js";
 import { buildCommand, finalizeCommand, searchCommand, trainCommand } from "./commands/pipeline-commands.js";
+import { distributedBuildCommand, gcCommand, workerCommand } from "./commands/distributed.js";
 import { reportFailure } from "./errors-output.js";
 import { type CliIo, UsageError } from "./io.js";
 
@@ -41,6 +42,11 @@ export const USAGE = `usage: quiver <command> [options]   (quiver <command> --he
   finalize <artifact> --model <m> --out <index>
                                   validate an external partition artifact and finalize it into an index
   artifact validate <dir>         every problem of a partition artifact (exit 1 when invalid)
+  build <input> --distributed --redis <url> --store <uri> --shards N --out <root>
+                                  the same build as shard jobs on BullMQ workers, published as a segmented index
+  worker --redis <url> --store <uri>
+                                  run shard jobs of distributed builds (one process per machine or core)
+  gc --store <uri> <root>         reclaim unreferenced segments and orphaned staging data older than --min-age
   inspect <file|dir>              what a Quiver object is (index, model, cache entry, artifact), --sections, --json
   main                            end-to-end job: build IVF_PQ, prewarm a disk cache, reopen with 0 reads, query, recall@10
   conformance                     run the conformance catalog against an adapter
@@ -114,8 +120,40 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .requiredOption("--out <index>", "index file to write")
       .option("--model <file>", "a trained model file (quiver train) instead of training")
       .option("--assignments <file>", "precomputed partition of each row, a 1-d uint32 .npy (needs --model)")
-      .option("--resume", "resume from the committed phases of an interrupted build of the same input and options"),
-  ).action((input: string, opts: Parameters<typeof buildCommand>[1], _c: Command) => run("build", () => buildCommand(input, opts, io))());
+      .option("--resume", "resume from the committed phases of an interrupted build of the same input and options")
+      .option("--distributed", "build as shard jobs on BullMQ workers (quiver worker) into a segmented index; --out is the index root in --store")
+      .option("--redis <url>", "with --distributed: Redis URL of the job queues")
+      .option("--store <uri>", "with --distributed: the shared store (file:///dir, /dir, s3://bucket/prefix?endpoint=..., memory:)")
+      .option("--shards <n>", "with --distributed: row-range shards", intIn(1, 10_000))
+      .option("--queue-prefix <p>", "with --distributed: queue name prefix (default quiver)")
+      .option("--lock-duration <ms>", "with --distributed: job lock of the merge worker (stalled after this long without renewal)", intIn(500, 3_600_000))
+      .option("--timeout <s>", "with --distributed: give up after this many seconds", intIn(1, 10_000_000)),
+  ).action((input: string, opts: Parameters<typeof buildCommand>[1] & Parameters<typeof distributedBuildCommand>[1] & { distributed?: boolean }, _c: Command) =>
+    run("build", () => (opts.distributed === true ? distributedBuildCommand(input, opts, io) : buildCommand(input, opts, io)))(),
+  );
+
+  program
+    .command("worker")
+    .description("run shard jobs of distributed builds")
+    .requiredOption("--redis <url>", "Redis URL of the job queues")
+    .requiredOption("--store <uri>", "the shared store (file:///dir, /dir, s3://bucket/prefix?endpoint=..., memory:)")
+    .option("--concurrency <n>", "shard jobs at once (default 1)", intIn(1, 64))
+    .option("--queue-prefix <p>", "queue name prefix (default quiver)")
+    .option("--threads <n>", "worker threads per shard (default: all cores)", intIn(1, 256))
+    .option("--lock-duration <ms>", "job lock (a killed worker's job is retried after this long; default 30000)", intIn(500, 3_600_000))
+    .option("--quiet", "no event lines")
+    .action((opts: Parameters<typeof workerCommand>[0]) => run("worker", () => workerCommand(opts, io))());
+
+  program
+    .command("gc")
+    .description("reclaim unreferenced segment data")
+    .requiredOption("--store <uri>", "the store (file:///dir, /dir, s3://bucket/prefix?endpoint=..., memory:)")
+    .argument("<root>", "index root in the store")
+    .option("--min-age <duration>", "only objects older than this (default 1h)")
+    .option("--keep-versions <n>", "manifest versions whose segments are kept (default: the segments package's)", intIn(1, 1_000_000))
+    .option("--dry-run", "list what would be deleted")
+    .option("--json", "print JSON")
+    .action((root: string, opts: Parameters<typeof gcCommand>[1]) => run("gc", () => gcCommand(root, opts, io))());
 
   tuningOptions(
     program

@@ -107,7 +107,7 @@ describe("quiver build / search / train / finalize / artifact validate / inspect
     for (const argv of [["main", "--rows", "abc"], ["build", "v.npy"], ["build", "v.npy", "--out", "x", "--metric", "euclid"], ["build", "v.npy", "--out", "x", "--budget", "lots"], ["search", "x", "--query", "1", "--bogus"], ["nope"], []]) {
       const r = await cli(argv, dir);
       expect(r.code, argv.join(" ")).toBe(2);
-      expect(r.err.trim().split("\n").length, `${argv.join(" ")}: ${r.err}`).toBeLessThanOrEqual(argv.length === 0 ? 40 : 2);
+      expect(r.err.trim().split("\n").length, `${argv.join(" ")}: ${r.err}`).toBeLessThanOrEqual(argv.length === 0 ? 44 : 2);
     }
     const missing = await cli(["inspect", "/nonexistent"], dir);
     expect([missing.code, missing.err]).toEqual([1, "quiver inspect: NOT_FOUND: /nonexistent: no such file or directory\n"]);

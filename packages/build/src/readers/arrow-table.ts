@@ -39,17 +39,19 @@ export function arrowTableReader(table: Table, options: { column?: string; idCol
       throw new QuiverInputError("INPUT_WRONG_DTYPE", `id column is ${String(ids.type)}, expected uint64 or int64`, { file: NAME, column: options.idColumn });
     }
   }
-  return {
+  const reader: VectorReader = {
     file: NAME,
     format: "arrow-table",
     dim,
     numRows,
     column,
     hasIds: ids !== undefined,
-    async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+    batches: (maxRows: number) => reader.batchesInRange!(0, numRows, maxRows),
+    async *batchesInRange(from: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
       const per = batchRows(maxRows);
-      for (let start = 0; start < numRows; start += per) {
-        const rows = Math.min(per, numRows - start);
+      const stop = Math.min(end, numRows);
+      for (let start = from; start < stop; start += per) {
+        const rows = Math.min(per, stop - start);
         const out = new Float32Array(rows * dim);
         for (let r = 0; r < rows; r++) {
           const row = vec.get(start + r) as { toArray(): ArrayLike<number> } | null;
@@ -75,4 +77,5 @@ export function arrowTableReader(table: Table, options: { column?: string; idCol
     },
     async close() {},
   };
+  return reader;
 }

@@ -307,11 +307,20 @@ class ArrowReader implements VectorReader {
     throw new QuiverInputError("INPUT_NON_FINITE", "null value; vectors and ids must be non-null", { file: this.file, column, row: this.rowBase + first + Math.max(0, Math.floor(row / perRow)) });
   }
 
-  async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+  batches(maxRows: number): AsyncIterable<VectorBatch> {
+    return this.batchesInRange(0, Number.MAX_SAFE_INTEGER, maxRows);
+  }
+
+  async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const dim = this.dim;
     let first = 0;
     for (const b of this.infos) {
+      // record batches wholly outside the range are skipped without reading their buffers
+      if (first + b.rows <= start || first >= end) {
+        first += b.rows;
+        continue;
+      }
       await this.checkNulls(b, this.vec, this.vec.firstNode, b.rows, first, this.column, 1);
       await this.checkNulls(b, this.child, this.child.firstNode, b.rows, first, this.column, dim);
       if (this.id !== undefined) await this.checkNulls(b, this.id, this.id.firstNode, b.rows, first, this.id.name, 1);
@@ -330,8 +339,9 @@ class ArrowReader implements VectorReader {
         }
         if (base < 0 || (base + b.rows * dim) * 4 > data.length) throw new QuiverInputError("INPUT_BAD_HEADER", "list offsets point outside the values buffer", { file: this.file, column: this.column, row: this.rowBase + first });
       }
-      for (let r = 0; r < b.rows; r += per) {
-        const rows = Math.min(per, b.rows - r);
+      const stop = Math.min(b.rows, end - first);
+      for (let r = Math.max(0, start - first); r < stop; r += per) {
+        const rows = Math.min(per, stop - r);
         const bytes = await this.f.read(b.body + data.offset + (base + r * dim) * 4, rows * dim * 4);
         const vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);
         checkFinite(vectors, rows, dim, this.rowBase + first + r, this.file, this.column);

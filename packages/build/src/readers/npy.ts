@@ -129,11 +129,16 @@ class NpyReader implements VectorReader {
     this.hasIds = ids !== undefined;
   }
 
-  async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+  batches(maxRows: number): AsyncIterable<VectorBatch> {
+    return this.batchesInRange(0, this.numRows, maxRows);
+  }
+
+  async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const { dim, elem } = this;
-    for (let first = 0; first < this.numRows; first += per) {
-      const rows = Math.min(per, this.numRows - first);
+    // fixed-size rows: the range starts at a computed byte offset
+    for (let first = start; first < Math.min(end, this.numRows); first += per) {
+      const rows = Math.min(per, Math.min(end, this.numRows) - first);
       const bytes = await this.f.read(this.dataOffset + first * dim * elem, rows * dim * elem);
       let vectors: Float32Array;
       if (elem === 4) vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);

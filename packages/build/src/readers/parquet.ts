@@ -154,11 +154,17 @@ class ParquetReader implements VectorReader {
     return { lengths: h.lengths, kinds: h.kinds, values, ids: h.ids };
   }
 
-  async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+  batches(maxRows: number): AsyncIterable<VectorBatch> {
+    return this.batchesInRange(0, this.numRows, maxRows);
+  }
+
+  async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const dim = this.dim;
-    for (let first = 0; first < this.numRows; first += per) {
-      const count = Math.min(per, this.numRows - first);
+    const stop = Math.min(end, this.numRows);
+    // the decoder reads rows by index (hyparquet skips the row groups before `first`)
+    for (let first = start; first < stop; first += per) {
+      const count = Math.min(per, stop - first);
       const got = await this.rows(first, count);
       const vectors = new Float32Array(count * dim);
       let at = 0;

@@ -28,5 +28,10 @@ export interface VectorReader {
   /** True when the rows carry user ids. */
   readonly hasIds: boolean;
   batches(maxRows: number): AsyncIterable<VectorBatch>;
+  /**
+   * Rows [start, end) only, seeking to `start` instead of reading the rows before it (formats
+   * with a known row count; see `rowRangeReader`). Batches carry file row numbers (`firstRow`).
+   */
+  batchesInRange?(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch>;
   close(): Promise<void>;
 }

@@ -42,11 +42,17 @@ class VecsReader implements VectorReader {
     this.format = elem === "f32" ? "fvecs" : "bvecs";
   }
 
-  async *batches(maxRows: number): AsyncIterable<VectorBatch> {
+  batches(maxRows: number): AsyncIterable<VectorBatch> {
+    return this.batchesInRange(0, this.numRows, maxRows);
+  }
+
+  async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const { dim, rowBytes } = this;
-    for (let first = 0; first < this.numRows; first += per) {
-      const rows = Math.min(per, this.numRows - first);
+    const stop = Math.min(end, this.numRows);
+    // fixed-size rows: the range starts at a computed byte offset
+    for (let first = start; first < stop; first += per) {
+      const rows = Math.min(per, stop - first);
       const bytes = await this.f.read(first * rowBytes, rows * rowBytes);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const vectors = new Float32Array(rows * dim);

@@ -28,7 +28,7 @@ export interface TuningFlags {
   readonly quiet?: boolean;
 }
 
-function tuningOf(f: TuningFlags): BuildTuning {
+export function tuningOf(f: TuningFlags): BuildTuning {
   return {
     ...(f.metric === undefined ? {} : { distanceType: f.metric }),
     ...(f.quantizer === undefined ? {} : { quantizer: f.quantizer }),
@@ -40,7 +40,7 @@ function tuningOf(f: TuningFlags): BuildTuning {
   };
 }
 
-function inputOptions(f: TuningFlags, cwd: string): { column?: string; idColumn?: string; idsFile?: string } {
+export function inputOptions(f: TuningFlags, cwd: string): { column?: string; idColumn?: string; idsFile?: string } {
   return {
     ...(f.column === undefined ? {} : { column: f.column }),
     ...(f.idColumn === undefined ? {} : { idColumn: f.idColumn }),
