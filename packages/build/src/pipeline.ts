@@ -11,7 +11,7 @@
  * manifest is its commit). After the index is committed the state prefix is deleted (unless
  * `keepState`); a build that is not resumed deletes a stale state prefix before starting.
  */
-import { PartitionArtifactReader, PartitionArtifactWriter, payloadSchemaOf, readManifest } from "@quiver/artifact";
+import { PartitionArtifactWriter, payloadSchemaOf, readManifest } from "@quiver/artifact";
 import { QuiverArgumentError, QuiverFormatError, checkOptions, crc32, isQuiverFormatError } from "@quiver/format";
 import {
   type DistanceType,
@@ -38,6 +38,7 @@ import { memoryReader } from "./readers/memory.js";
 import type { VectorReader } from "./readers/types.js";
 import { reservoirSample } from "./sample.js";
 import { writeIvfIndexStreamed } from "./streamed-index.js";
+import { openArtifactForFinalize } from "./handoff.js";
 
 /** Phases of a build, in order. */
 export const BUILD_PHASES = ["sample", "train-ivf", "train-quantizer", "assign-encode", "finalize"] as const;
@@ -371,7 +372,8 @@ async function runPhases(
 
   // --- phase: finalize (streamed index write) --------------------------------------------------
   t = performance.now();
-  const source = await PartitionArtifactReader.open(store, artifactUri);
+  // bucket-order bulk reads: few large requests instead of one per partition
+  const source = await openArtifactForFinalize(store, artifactUri);
   const written = await writeIvfIndexStreamed(
     store,
     o.path,
