@@ -96,6 +96,20 @@ export class WasmKernels {
     return start;
   }
 
+  /**
+   * Like {@link alloc} without the zero fill, for buffers the caller overwrites completely before
+   * any kernel reads them (the scan's copies of codes and tables).
+   */
+  allocUninit(bytes: number): number {
+    const start = (this.top + 15) & ~15;
+    const end = start + bytes;
+    if (!Number.isSafeInteger(end) || end > MAX_BYTES) throw new RangeError(`kernel arena exhausted (${end} bytes)`);
+    const mem = this.exports.memory;
+    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
+    this.top = end;
+    return start;
+  }
+
   /** f32 view of `len` floats at `ptr`. */
   f32(ptr: number, len: number): Float32Array {
     return new Float32Array(this.exports.memory.buffer, ptr, len);
