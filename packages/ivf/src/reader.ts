@@ -52,6 +52,7 @@ import {
 import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
 import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import type { SearchSetup, SearchTask } from "./search-protocol.js";
+import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
 import { type ScanJob, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
@@ -500,6 +501,8 @@ export class IvfVectorIndex {
   /** Search worker pool (started by the first threaded scan) and what the workers share. */
   #pool: SearchPool | undefined;
   #setup: SearchSetup | undefined;
+  /** Residual PQ scoring tables of this thread (per state). */
+  #pqTables: PqSearchTables | undefined;
   readonly #shared = new SharedPartitions();
   #closed = false;
   readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0 };
@@ -850,6 +853,7 @@ export class IvfVectorIndex {
       this.#quantizer = liveQuantizer(fresh);
       this.#state = fresh;
       this.#setup = undefined;
+      this.#pqTables = undefined;
       this.#checked = new WeakSet();
       this.#stateFromCache = false;
       this.#rejects.healed++;
@@ -895,7 +899,8 @@ export class IvfVectorIndex {
     const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
     const capacity = k * (refine ?? 1);
     const tops = queries.map(() => new TopKCandidates(capacity));
-    const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter };
+    if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = new PqSearchTables(state.quantizer, state.centroids, numPartitions);
+    const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
     const threads = this.#threadsFor(opts, entries, users);
     if (threads > 1) await this.#scanThreaded(job, tops, threads, capacity);
     else scanPartitions(job, tops);

@@ -4,8 +4,10 @@
  * candidates. Top-k selection by (distance, row id) does not depend on the order candidates are
  * offered in, so any split of the partitions over threads, merged, gives the same result.
  */
+import { adcScan } from "./compute/internal/adc.js";
 import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
-import { TopKCandidates } from "./top-k.js";
+import type { PqSearchTables } from "./search-pq.js";
+import type { TopKCandidates } from "./top-k.js";
 
 /** The row ids and codes of one partition (a cache entry, or its shared-memory mirror). */
 export interface ScanPartition {
@@ -32,6 +34,8 @@ export interface ScanJob {
   readonly users: readonly ArrayLike<number>[];
   readonly allow?: ScanFilter | undefined;
   readonly prefilter?: ScanFilter | undefined;
+  /** Residual PQ tables of this thread (then the quantizer's scorer is not used). */
+  readonly pqTables?: PqSearchTables | undefined;
 }
 
 /** Distances of the largest partition scanned so far on this thread (reused: no allocation per partition). */
@@ -39,6 +43,7 @@ let scratch = new Float32Array(4096);
 
 /** Scores `job` into `tops` (one per query); candidate tags are (probe slot, row index). */
 export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): void {
+  if (job.pqTables !== undefined) return scanPq(job, job.pqTables, tops);
   const { quantizer, centroids, dim, queries, parts, entries, users, allow, prefilter } = job;
   // Codes of a non-residual quantizer do not depend on the partition, so neither does the
   // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
@@ -65,6 +70,53 @@ export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): v
       for (let i = 0; i < n; i++) {
         const d = out[i]!;
         // NaN fails this comparison, so a NaN distance never becomes a result.
+        if (!(d <= threshold)) continue;
+        const id = ids[i]!;
+        if (allow !== undefined && !allow.has(id)) continue;
+        if (prefilter !== undefined && !prefilter.has(id)) continue;
+        top.offer(d, id, slot, i);
+        threshold = top.threshold();
+      }
+    }
+  }
+}
+
+/** Table of one (query, partition) pair (reused). */
+let pairTable = new Float32Array(0);
+
+/** {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per partition. */
+function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[]): void {
+  const { queries, parts, entries, users, allow, prefilter } = job;
+  const m = pq.m;
+  const size = m * 256;
+  if (pairTable.length < size) pairTable = new Float32Array(size);
+  const table = pairTable;
+  const prepared: (Float32Array | undefined)[] = new Array(queries.length);
+  const terms: (Float32Array | undefined)[] = new Array(queries.length);
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j]!;
+    const entry = entries[j]!;
+    const n = entry.rows;
+    if (n === 0) continue;
+    if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+    const out = scratch;
+    const ids = entry.rowIds;
+    const list = users[j]!;
+    const partTerms = pq.partitionTerms(p);
+    for (let u = 0; u < list.length; u += 2) {
+      const qi = list[u]!;
+      const slot = list[u + 1]!;
+      const top = tops[qi]!;
+      const q = (prepared[qi] ??= pq.prepareQuery(queries[qi]!));
+      const qTerms = (terms[qi] ??= pq.queryTerms(q));
+      for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
+      const qq = pq.residualNorm(q, p);
+      adcScan(entry.codes, n, m, m, table, out);
+      let threshold = top.threshold();
+      for (let i = 0; i < n; i++) {
+        // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
+        const v = out[i]! + qq;
+        const d = v > 0 ? Math.fround(v) : 0;
         if (!(d <= threshold)) continue;
         const id = ids[i]!;
         if (allow !== undefined && !allow.has(id)) continue;

@@ -4,6 +4,8 @@ import { describe, expect, it } from "vitest";
 import { adcScan, adcScanReference } from "../src/compute/internal/adc.js";
 import { kernels } from "../src/compute/internal/wasm-kernels.js";
 import { createRng } from "../src/compute/internal/rng.js";
+import { trainQuantizer } from "../src/index.js";
+import { PqSearchTables, usesPqSearchTables } from "../src/search-pq.js";
 
 function randomTable(len: number, seed: number): Float32Array {
   const rng = createRng(seed);
@@ -70,5 +72,48 @@ describe("adcScan (the lookup-table scan of SQ, PQ and RaBitQ)", () => {
     expect(() => adcScan(new Uint8Array(5), 2, 4, 4, new Float32Array(1024), new Float32Array(2))).toThrow(RangeError);
     expect(() => adcScan(new Uint8Array(8), 2, 4, 4, new Float32Array(100), new Float32Array(2))).toThrow(RangeError);
     expect(() => adcScan(new Uint8Array(8), 2, 4, 4, new Float32Array(1024), new Float32Array(1))).toThrow(RangeError);
+  });
+});
+
+describe("residual PQ search tables (query terms + partition terms)", () => {
+  for (const distance of ["l2", "cosine"] as const) {
+    it(`${distance}: the distances of the quantizer's own scorer, up to float rounding`, () => {
+      const dim = 24;
+      const n = 600;
+      const P = 5;
+      const rng = createRng(distance === "l2" ? 11 : 12);
+      const data = Float32Array.from({ length: n * dim }, () => rng.next() * 2 - 1);
+      const centroids = Float32Array.from({ length: P * dim }, () => rng.next() - 0.5);
+      const q = trainQuantizer("pq", data, n, dim, { distance, numSubVectors: 6, ivfCentroids: centroids, numPartitions: P, maxIters: 4, seed: 1 });
+      expect(usesPqSearchTables(q.metadata)).toBe(true);
+      const tables = new PqSearchTables(q.metadata, centroids, P);
+      const codes = new Uint8Array(50 * q.codeWidth);
+      for (let i = 0; i < codes.length; i++) codes[i] = rng.nextInt(256);
+      for (let t = 0; t < 4; t++) {
+        const query = Float32Array.from({ length: dim }, () => rng.next() * 2 - 1);
+        const pq = tables.prepareQuery(query);
+        const qTerms = tables.queryTerms(pq);
+        for (let p = 0; p < P; p++) {
+          const want = new Float32Array(50);
+          q.scorer(query, centroids.subarray(p * dim, (p + 1) * dim)).score(codes, 50, want);
+          const table = new Float32Array(6 * 256);
+          const partTerms = tables.partitionTerms(p);
+          expect(tables.partitionTerms(p)).toBe(partTerms); // computed once
+          for (let i = 0; i < table.length; i++) table[i] = qTerms[i]! + partTerms[i]!;
+          const got = new Float32Array(50);
+          adcScan(codes, 50, 6, 6, table, got);
+          const qq = tables.residualNorm(pq, p);
+          for (let i = 0; i < 50; i++) expect(Math.max(0, got[i]! + qq)).toBeCloseTo(want[i]!, 4);
+        }
+      }
+    });
+  }
+
+  it("applies to residual PQ under l2 and cosine only", () => {
+    const meta = (distance: "l2" | "cosine" | "dot", residual: boolean) => ({ kind: "pq" as const, dim: 8, distance, residual, params: { numSubVectors: 2, nbits: 8 }, arrays: {} });
+    expect(usesPqSearchTables(meta("l2", true))).toBe(true);
+    expect(usesPqSearchTables(meta("cosine", true))).toBe(true);
+    expect(usesPqSearchTables(meta("dot", true))).toBe(false);
+    expect(usesPqSearchTables(meta("l2", false))).toBe(false);
   });
 });
