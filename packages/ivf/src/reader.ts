@@ -187,6 +187,10 @@ interface RawRowGroup {
   readonly vectors: Float32Array;
 }
 
+function rawRowGroupSize(v: RawRowGroup): number {
+  return v.vectors.byteLength;
+}
+
 /** Bytes of an index's parts, from its state. */
 function indexByteCounts(state: IvfIndexState): { codes: number; raw: number; meta: number } {
   let codes = 0;
@@ -503,6 +507,8 @@ export class IvfVectorIndex {
   #setup: SearchSetup | undefined;
   /** Residual PQ scoring tables of this thread (per state). */
   #pqTables: PqSearchTables | undefined;
+  /** Row-cache key prefixes by partition (per state). */
+  #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
   #closed = false;
   readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0 };
@@ -854,6 +860,7 @@ export class IvfVectorIndex {
       this.#state = fresh;
       this.#setup = undefined;
       this.#pqTables = undefined;
+      this.#rowKeyPrefix = [];
       this.#checked = new WeakSet();
       this.#stateFromCache = false;
       this.#rejects.healed++;
@@ -1042,7 +1049,9 @@ export class IvfVectorIndex {
   }
 
   #rowKey(p: number, g: number): CacheKey<RawRowGroup> {
-    return { key: `${this.#keyBase}/${this.#state.metadata.identity}/rows/${p}/${g}`, typeName: RAW_ROW_GROUP_TYPE_NAME, sizeOf: (v) => v.vectors.byteLength };
+    // the per-partition prefix (path + identity, ~100 characters) is built once per state
+    const prefix = (this.#rowKeyPrefix[p] ??= `${this.#keyBase}/${this.#state.metadata.identity}/rows/${p}/`);
+    return { key: prefix + g, typeName: RAW_ROW_GROUP_TYPE_NAME, sizeOf: rawRowGroupSize };
   }
 
   /**
@@ -1054,11 +1063,13 @@ export class IvfVectorIndex {
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
     const out = new Map<number, Float32Array>();
     const missing: number[] = [];
-    for (const g of groups) {
-      const v = await this.#rowCache.get(this.#rowKey(p, g));
+    // the lookups of one partition's groups run together (an in-memory cache answers each in a microtask)
+    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
+    groups.forEach((g, j) => {
+      const v = cached[j];
       if (v !== undefined && this.#checked.has(v) && v.partition === p && v.group === g) out.set(g, v.vectors);
       else missing.push(g);
-    }
+    });
     if (missing.length === 0) return out;
     const loc = this.#location(p);
     if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
