@@ -106,8 +106,9 @@ export interface VectorSearchOptions {
   readonly idType?: "number" | "bigint";
   /**
    * Threads that score partitions (1 ..= 256): this one plus worker threads of a persistent pool
-   * (see {@link IvfVectorIndex.close}). Default: all cores when the call scores at least
-   * 65,536 rows, else 1. Results do not depend on it. Searches with `allowList` or `prefilter`
+   * (see {@link IvfVectorIndex.close}). Default: all cores for a batch (more than one query)
+   * that scores at least 65,536 rows, else 1 (a single query stays on the calling thread unless
+   * `threads` is given). Results do not depend on it. Searches with `allowList` or `prefilter`
    * run on one thread.
    */
   readonly threads?: number;
@@ -908,17 +909,20 @@ export class IvfVectorIndex {
     const tops = queries.map(() => new TopKCandidates(capacity));
     if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = new PqSearchTables(state.quantizer, state.centroids, numPartitions);
     const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
-    const threads = this.#threadsFor(opts, entries, users);
+    const threads = this.#threadsFor(opts, entries, users, queries.length);
     if (threads > 1) await this.#scanThreaded(job, tops, threads, capacity);
     else scanPartitions(job, tops);
     return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
   }
 
-  /** Threads for one scan: 1 (this thread only) unless asked for or the scan is big enough to gain from workers. */
-  #threadsFor(opts: Omit<CheckedSearch, "query">, entries: readonly IvfPartitionEntry[], users: readonly number[][]): number {
+  /** Threads for one scan: 1 (this thread only) unless asked for, or a batch big enough to gain from workers. */
+  #threadsFor(opts: Omit<CheckedSearch, "query">, entries: readonly IvfPartitionEntry[], users: readonly number[][], queryCount: number): number {
     // A filter is an arbitrary object of the caller's: it cannot cross to another thread.
     if (opts.allow !== undefined || opts.prefilter !== undefined || this.#closed) return 1;
     if (opts.threads !== undefined) return opts.threads;
+    // One query stays on this thread by default: handing half a query to a worker only pays when
+    // a core is idle, and on a busy machine the hand-off delay shows up in the tail latency.
+    if (queryCount === 1) return 1;
     const threads = defaultSearchThreads();
     if (threads < 2) return 1;
     let scored = 0;

@@ -77,8 +77,6 @@ export class SearchPool {
       maxThreads: this.workers,
       // workers stay up between batches (a batch costs no thread start); piscina unrefs idle ones
       idleTimeout: 60_000,
-      // workers wait for tasks asynchronously, so an idle worker is parked, not spinning or blocked
-      atomics: "disabled",
     });
     return this.#pool.run(task);
   }

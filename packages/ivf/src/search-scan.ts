@@ -5,6 +5,7 @@
  * offered in, so any split of the partitions over threads, merged, gives the same result.
  */
 import { adcScan } from "./compute/internal/adc.js";
+import { kernels } from "./compute/internal/wasm-kernels.js";
 import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
 import type { PqSearchTables } from "./search-pq.js";
 import type { TopKCandidates } from "./top-k.js";
@@ -81,51 +82,79 @@ export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): v
   }
 }
 
-/** Table of one (query, partition) pair (reused). */
-let pairTable = new Float32Array(0);
+/** Rows up to which a partition's codes are copied into kernel memory once for all its queries. */
+const RESIDENT_SCAN_ROWS = 1 << 16;
 
-/** {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per partition. */
+/**
+ * {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per
+ * partition. A partition's codes are copied into kernel memory once for all the queries probing
+ * it; each query's table is written there directly and its distances read in place (no copies in
+ * or out per query).
+ */
 function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[]): void {
   const { queries, parts, entries, users, allow, prefilter } = job;
   const m = pq.m;
   const size = m * 256;
-  if (pairTable.length < size) pairTable = new Float32Array(size);
-  const table = pairTable;
   const prepared: (Float32Array | undefined)[] = new Array(queries.length);
   const terms: (Float32Array | undefined)[] = new Array(queries.length);
+  const w = kernels();
   for (let j = 0; j < parts.length; j++) {
     const p = parts[j]!;
     const entry = entries[j]!;
     const n = entry.rows;
     if (n === 0) continue;
-    if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
-    const out = scratch;
     const ids = entry.rowIds;
     const list = users[j]!;
     const partTerms = pq.partitionTerms(p);
+    // the kernel-side tables above may have grown memory: views are taken after them
     for (let u = 0; u < list.length; u += 2) {
       const qi = list[u]!;
-      const slot = list[u + 1]!;
-      const top = tops[qi]!;
-      const q = (prepared[qi] ??= pq.prepareQuery(queries[qi]!));
-      const qTerms = (terms[qi] ??= pq.queryTerms(q));
-      for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
-      const qq = pq.residualNorm(q, p);
-      adcScan(entry.codes, n, m, m, table, out);
-      let threshold = top.threshold();
-      for (let i = 0; i < n; i++) {
-        // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
-        const v = out[i]! + qq;
-        const d = v > 0 ? Math.fround(v) : 0;
-        if (!(d <= threshold)) continue;
-        const id = ids[i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, i);
-        threshold = top.threshold();
+      prepared[qi] ??= pq.prepareQuery(queries[qi]!);
+      terms[qi] ??= pq.queryTerms(prepared[qi]);
+    }
+    const mark = w.mark();
+    try {
+      const resident = n <= RESIDENT_SCAN_ROWS;
+      const cp = resident ? w.allocUninit(n * m) : 0;
+      const tp = w.allocUninit(size * 4);
+      const op = w.allocUninit((resident ? n : 0) * 4);
+      if (resident) w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
+      let out = resident ? w.f32(op, n) : scratchOf(n);
+      for (let u = 0; u < list.length; u += 2) {
+        const qi = list[u]!;
+        const slot = list[u + 1]!;
+        const top = tops[qi]!;
+        const q = prepared[qi]!;
+        const qTerms = terms[qi]!;
+        const table = w.f32(tp, size);
+        for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
+        const qq = pq.residualNorm(q, p);
+        if (resident) {
+          w.exports.adc(cp, n, m, m, tp, op);
+          out = w.f32(op, n);
+        } else adcScan(entry.codes, n, m, m, table.slice(), out);
+        let threshold = top.threshold();
+        for (let i = 0; i < n; i++) {
+          // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
+          const v = out[i]! + qq;
+          const d = v > 0 ? Math.fround(v) : 0;
+          if (!(d <= threshold)) continue;
+          const id = ids[i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+          top.offer(d, id, slot, i);
+          threshold = top.threshold();
+        }
       }
+    } finally {
+      w.release(mark);
     }
   }
+}
+
+function scratchOf(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+  return scratch;
 }
 
 /** Per-query candidates of a scan, packed for a message: query q's first `sizes[q]` of `capacity` slots. */
