@@ -22,70 +22,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
-import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
+import { SHAPES, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
-
-interface Shape {
-  readonly name: string;
-  readonly n: number;
-  readonly dim: number;
-  readonly distance: DistanceType;
-  readonly data: "equal" | "skewed";
-}
-
-const SHAPES: readonly Shape[] = [
-  { name: "100k-128-l2", n: 100_000, dim: 128, distance: "l2", data: "equal" },
-  { name: "100k-128-l2-skewed", n: 100_000, dim: 128, distance: "l2", data: "skewed" },
-  { name: "1m-128-l2", n: 1_000_000, dim: 128, distance: "l2", data: "equal" },
-  { name: "1m-128-l2-skewed", n: 1_000_000, dim: 128, distance: "l2", data: "skewed" },
-  { name: "100k-768-l2", n: 100_000, dim: 768, distance: "l2", data: "equal" },
-  { name: "100k-768-cosine", n: 100_000, dim: 768, distance: "cosine", data: "equal" },
-  { name: "100k-768-cosine-skewed", n: 100_000, dim: 768, distance: "cosine", data: "skewed" },
-];
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A skewed mixture: cluster c is picked with weight 1 / (c + 1) (a few large clusters, many small
- * ones), and dimension d is scaled by a seeded factor in [0.25, 2] (unequal per-dimension spread).
- */
-function skewedMixture(n: number, dim: number, clusters: number, seed: number, centerSeed: number): Float32Array {
-  const cr = mulberry(centerSeed);
-  const centers = Float32Array.from({ length: clusters * dim }, () => cr() * 2 - 1);
-  const scales = Float32Array.from({ length: dim }, () => 0.25 + 1.75 * cr());
-  const cum = new Float64Array(clusters);
-  let total = 0;
-  for (let c = 0; c < clusters; c++) cum[c] = total += 1 / (c + 1);
-  const r = mulberry(seed);
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const u = r() * total;
-    let lo = 0;
-    let hi = clusters - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let d = 0; d < dim; d++) {
-      const g = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-      out[i * dim + d] = (centers[lo * dim + d]! + 0.5 * g) * scales[d]!;
-    }
-  }
-  return out;
-}
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
   const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
@@ -138,9 +80,7 @@ async function queriesPerSecond(total: number, batch: number, run: (first: numbe
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);
   if (!(scale > 0 && scale <= 1)) throw new RangeError(`BENCH_SCALE ${process.env.BENCH_SCALE}`);
-  const wanted = process.env.BENCH_SHAPES?.split(",").filter((s) => s !== "");
-  const shapes = SHAPES.filter((s) => wanted === undefined || wanted.includes(s.name));
-  if (shapes.length === 0) throw new RangeError(`BENCH_SHAPES ${process.env.BENCH_SHAPES}: none of ${SHAPES.map((s) => s.name).join(", ")}`);
+  const shapes = selectShapes(process.env.BENCH_SHAPES, SHAPES);
   const P = ctx.quick ? 32 : 256;
   const m = ctx.quick ? 4 : 16;
   const Q = ctx.quick ? 30 : 200;
@@ -159,14 +99,14 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const dim = ctx.quick ? Math.min(64, shape.dim) : shape.dim;
       const { distance } = shape;
       ctx.progress(`${shape.name}: dataset + ground truth (${n} x ${dim})`);
-      const gen = (count: number, seed: number) => (shape.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 }) : skewedMixture(count, dim, clusters, seed, 1));
+      const gen = (count: number, seed: number) => shapeRows(shape, count, dim, clusters, seed);
       const data = gen(n, 1);
       const queries = gen(Q, 2);
       const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
       const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
       const loadBefore = machineLoad();
       // a kept index is reused only for the very same shape, size and build parameters
-      const key = `${shape.name}-${n}x${dim}-p${P}-m${m}`;
+      const key = shapeKey(shape, n, dim, P, m);
       const lanceDir = join(dir, `lancedb-${key}`);
       const quiverDir = join(dir, `quiver-${key}`);
       await mkdir(dir, { recursive: true });
