@@ -117,9 +117,9 @@ function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[
       const resident = n <= RESIDENT_SCAN_ROWS;
       const cp = resident ? w.allocUninit(n * m) : 0;
       const tp = w.allocUninit(size * 4);
-      const op = w.allocUninit((resident ? n : 0) * 4);
+      const ip = w.allocUninit((resident ? n : 0) * 4);
+      const dp = w.allocUninit((resident ? n : 0) * 4);
       if (resident) w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
-      let out = resident ? w.f32(op, n) : scratchOf(n);
       for (let u = 0; u < list.length; u += 2) {
         const qi = list[u]!;
         const slot = list[u + 1]!;
@@ -129,11 +129,26 @@ function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[
         const table = w.f32(tp, size);
         for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
         const qq = pq.residualNorm(q, p);
-        if (resident) {
-          w.exports.adc(cp, n, m, m, tp, op);
-          out = w.f32(op, n);
-        } else adcScan(entry.codes, n, m, m, table.slice(), out);
         let threshold = top.threshold();
+        if (resident) {
+          // the kernel finishes each distance and drops the rows above the current threshold
+          const count = w.exports.adc_select(cp, n, m, m, tp, qq, threshold, ip, dp);
+          const rows = w.u32(ip, count);
+          const dist = w.f32(dp, count);
+          for (let c = 0; c < count; c++) {
+            const d = dist[c]!;
+            if (!(d <= threshold)) continue;
+            const i = rows[c]!;
+            const id = ids[i]!;
+            if (allow !== undefined && !allow.has(id)) continue;
+            if (prefilter !== undefined && !prefilter.has(id)) continue;
+            top.offer(d, id, slot, i);
+            threshold = top.threshold();
+          }
+          continue;
+        }
+        const out = scratchOf(n);
+        adcScan(entry.codes, n, m, m, table.slice(), out);
         for (let i = 0; i < n; i++) {
           // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
           const v = out[i]! + qq;

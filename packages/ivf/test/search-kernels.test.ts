@@ -117,3 +117,41 @@ describe("residual PQ search tables (query terms + partition terms)", () => {
     expect(usesPqSearchTables(meta("l2", false))).toBe(false);
   });
 });
+
+describe("adc_select (scan + distance finish + threshold cut)", () => {
+  it("writes exactly the rows whose finished distance passes the threshold, with the scalar path's distances", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 1 << 30 }), fc.double({ min: -8, max: 8, noNaN: true }), fc.double({ min: 0, max: 40, noNaN: true }), (n, m, seed, bias, cut) => {
+        const rng = createRng(seed);
+        const codes = new Uint8Array(n * m);
+        for (let i = 0; i < codes.length; i++) codes[i] = rng.nextInt(256);
+        const table = randomTable(m * 256, seed + 1);
+        const sums = new Float32Array(n);
+        adcScanReference(codes, n, m, m, table, sums);
+        const want: [number, number][] = [];
+        for (let i = 0; i < n; i++) {
+          const v = sums[i]! + bias;
+          const d = v > 0 ? Math.fround(v) : 0;
+          if (d <= cut) want.push([i, d]);
+        }
+        const w = kernels();
+        const mark = w.mark();
+        try {
+          const cp = w.alloc(codes.length);
+          w.u8(cp, codes.length).set(codes);
+          const tp = w.alloc(table.length * 4);
+          w.f32(tp, table.length).set(table);
+          const ip = w.alloc(n * 4);
+          const dp = w.alloc(n * 4);
+          const count = w.exports.adc_select(cp, n, m, m, tp, bias, cut, ip, dp);
+          const rows = Array.from(w.u32(ip, count));
+          const dist = Array.from(w.f32(dp, count));
+          expect(rows.map((r, j) => [r, dist[j]])).toEqual(want);
+        } finally {
+          w.release(mark);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

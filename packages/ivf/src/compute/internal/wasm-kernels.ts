@@ -30,6 +30,8 @@ interface KernelExports {
   ): void;
   pq_table(q: number, cbt: number, m: number, dsub: number, bias: number, alpha: number, out: number): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
+  /** `adc` + max(0, sum + bias), writing only rows with distance <= threshold (index, distance); returns their count. */
+  adc_select(codes: number, n: number, m: number, stride: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
 }
 
 const PAGE = 65536;
