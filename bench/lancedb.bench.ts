@@ -3,83 +3,31 @@
  * several shapes (100k x 128, 1M x 128, 100k x 768; L2 and cosine; an equal-size Gaussian mixture
  * and a skewed one with unequal cluster sizes and per-dimension scales). Per shape: build time,
  * recall@10, latency mean/p50/p99 at nprobes 20 with and without refine 10, and queries/s at batch
- * 1, 16 and 256 (LanceDB: the batch issued concurrently; Quiver: one searchBatch call), each as a
- * Quiver/LanceDB ratio computed from unrounded values. Both sides run with default settings
- * (Quiver: no cache given, so the index sizes its own; prewarm: true); LanceDB uses its own
- * apache-arrow 18.1 (installed in the bench package).
+ * 1, 16 and 256 (LanceDB: the batch issued concurrently; Quiver: one searchBatch call on all cores,
+ * and again on one thread), each as a Quiver/LanceDB ratio computed from unrounded values. Both
+ * sides run with default settings (Quiver: no cache given, so the index sizes its own; prewarm:
+ * true), then again with equal cache budgets (BENCH_CACHE_MIB, default 128: LanceDB's index cache
+ * and Quiver's cacheBytes; metadata cache 1/8 of it on both sides). The two engines' queries are
+ * interleaved (query i on one, then on the other, the order alternating), so a change of machine
+ * load hits both. LanceDB uses its own apache-arrow 18.1 (installed in the bench package).
  *
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
- * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape.
+ * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
+ * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
+ * (build times are then those recorded when they were built).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
-import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
+import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
+import { SHAPES, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
-
-interface Shape {
-  readonly name: string;
-  readonly n: number;
-  readonly dim: number;
-  readonly distance: DistanceType;
-  readonly data: "equal" | "skewed";
-}
-
-const SHAPES: readonly Shape[] = [
-  { name: "100k-128-l2", n: 100_000, dim: 128, distance: "l2", data: "equal" },
-  { name: "100k-128-l2-skewed", n: 100_000, dim: 128, distance: "l2", data: "skewed" },
-  { name: "1m-128-l2", n: 1_000_000, dim: 128, distance: "l2", data: "equal" },
-  { name: "1m-128-l2-skewed", n: 1_000_000, dim: 128, distance: "l2", data: "skewed" },
-  { name: "100k-768-l2", n: 100_000, dim: 768, distance: "l2", data: "equal" },
-  { name: "100k-768-cosine", n: 100_000, dim: 768, distance: "cosine", data: "equal" },
-  { name: "100k-768-cosine-skewed", n: 100_000, dim: 768, distance: "cosine", data: "skewed" },
-];
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A skewed mixture: cluster c is picked with weight 1 / (c + 1) (a few large clusters, many small
- * ones), and dimension d is scaled by a seeded factor in [0.25, 2] (unequal per-dimension spread).
- */
-function skewedMixture(n: number, dim: number, clusters: number, seed: number, centerSeed: number): Float32Array {
-  const cr = mulberry(centerSeed);
-  const centers = Float32Array.from({ length: clusters * dim }, () => cr() * 2 - 1);
-  const scales = Float32Array.from({ length: dim }, () => 0.25 + 1.75 * cr());
-  const cum = new Float64Array(clusters);
-  let total = 0;
-  for (let c = 0; c < clusters; c++) cum[c] = total += 1 / (c + 1);
-  const r = mulberry(seed);
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const u = r() * total;
-    let lo = 0;
-    let hi = clusters - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cum[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let d = 0; d < dim; d++) {
-      const g = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-      out[i * dim + d] = (centers[lo * dim + d]! + 0.5 * g) * scales[d]!;
-    }
-  }
-  return out;
-}
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
   const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
@@ -99,17 +47,26 @@ interface Latency {
   results: number[][];
 }
 
-async function timeQueries(Q: number, run: (i: number) => Promise<number[]>): Promise<Latency> {
-  for (let i = 0; i < Math.min(Q, 20); i++) await run(i); // warm-up: caches of both systems filled the same way
-  const results: number[][] = [];
-  const lat: number[] = [];
+/**
+ * Latency of several engines on the same queries, interleaved: query i runs on every engine
+ * before query i + 1 (the order alternating per query), after `warm` warm-up queries each.
+ */
+async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20): Promise<Latency[]> {
+  for (let i = 0; i < Math.min(Q, warm); i++) for (const run of runs) await run(i);
+  const lat = runs.map(() => [] as number[]);
+  const results = runs.map(() => [] as number[][]);
   for (let i = 0; i < Q; i++) {
-    const t = performance.now();
-    results.push(await run(i));
-    lat.push(performance.now() - t);
+    for (let r = 0; r < runs.length; r++) {
+      const e = i % 2 === 0 ? r : runs.length - 1 - r;
+      const t = performance.now();
+      results[e]!.push(await runs[e]!(i));
+      lat[e]!.push(performance.now() - t);
+    }
   }
-  const s = [...lat].sort((a, b) => a - b);
-  return { mean: lat.reduce((a, b) => a + b, 0) / Q, p50: s[Math.floor(Q / 2)]!, p99: s[Math.min(Q - 1, Math.floor(Q * 0.99))]!, results };
+  return lat.map((l, e) => {
+    const s = [...l].sort((a, b) => a - b);
+    return { mean: l.reduce((a, b) => a + b, 0) / Q, p50: s[Math.floor(Q / 2)]!, p99: s[Math.min(Q - 1, Math.floor(Q * 0.99))]!, results: results[e]! };
+  });
 }
 
 async function queriesPerSecond(total: number, batch: number, run: (first: number, count: number) => Promise<unknown>): Promise<number> {
@@ -123,9 +80,7 @@ async function queriesPerSecond(total: number, batch: number, run: (first: numbe
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);
   if (!(scale > 0 && scale <= 1)) throw new RangeError(`BENCH_SCALE ${process.env.BENCH_SCALE}`);
-  const wanted = process.env.BENCH_SHAPES?.split(",").filter((s) => s !== "");
-  const shapes = SHAPES.filter((s) => wanted === undefined || wanted.includes(s.name));
-  if (shapes.length === 0) throw new RangeError(`BENCH_SHAPES ${process.env.BENCH_SHAPES}: none of ${SHAPES.map((s) => s.name).join(", ")}`);
+  const shapes = selectShapes(process.env.BENCH_SHAPES, SHAPES);
   const P = ctx.quick ? 32 : 256;
   const m = ctx.quick ? 4 : 16;
   const Q = ctx.quick ? 30 : 200;
@@ -133,86 +88,128 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const nprobes = 20;
   const refine = 10;
   const rows: BenchResult["rows"][number][] = [];
-  const dir = await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-"));
+  const budgetMib = Number(process.env.BENCH_CACHE_MIB ?? (ctx.quick ? 8 : 128));
+  if (!(budgetMib > 0)) throw new RangeError(`BENCH_CACHE_MIB ${process.env.BENCH_CACHE_MIB}`);
+  const budget = budgetMib * 1024 * 1024;
+  const keep = process.env.BENCH_INDEX_DIR;
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-")));
   try {
     for (const shape of shapes) {
       const n = ctx.quick ? Math.min(10_000, Math.round(shape.n / 100)) : Math.round(shape.n * scale);
       const dim = ctx.quick ? Math.min(64, shape.dim) : shape.dim;
       const { distance } = shape;
       ctx.progress(`${shape.name}: dataset + ground truth (${n} x ${dim})`);
-      const gen = (count: number, seed: number) => (shape.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 }) : skewedMixture(count, dim, clusters, seed, 1));
+      const gen = (count: number, seed: number) => shapeRows(shape, count, dim, clusters, seed);
       const data = gen(n, 1);
       const queries = gen(Q, 2);
       const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
       const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
       const loadBefore = machineLoad();
+      // a kept index is reused only for the very same shape, size and build parameters
+      const key = shapeKey(shape, n, dim, P, m);
+      const lanceDir = join(dir, `lancedb-${key}`);
+      const quiverDir = join(dir, `quiver-${key}`);
+      await mkdir(dir, { recursive: true });
 
-      ctx.progress(`${shape.name}: LanceDB build`);
-      const db = await lancedb.connect(join(dir, `lancedb-${shape.name}`));
-      const table = await db.createTable("vectors", arrowTable(data, n, dim));
-      let t = performance.now();
-      await table.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
-      const lanceBuild = performance.now() - t;
-      const lanceQuery = (i: number, withRefine: boolean) => {
-        let q = table.vectorSearch(Array.from(query(i))).distanceType(distance).nprobes(nprobes).limit(10).select(["id", "_distance"]);
-        if (withRefine) q = q.refineFactor(refine);
-        return q;
-      };
-      const lanceRun = (withRefine: boolean) => async (i: number) => ((await lanceQuery(i, withRefine).toArray()) as { id: number }[]).map((r) => r.id);
-
-      ctx.progress(`${shape.name}: Quiver build`);
-      const store = new LocalDirectoryStore(join(dir, `quiver-${shape.name}`));
-      t = performance.now();
-      const { identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 });
-      const quiverBuild = performance.now() - t;
-      const index = await openVectorIndex(store, "vectors/index.qvr", { identity, prewarm: true });
-      const quiverRun = (withRefine: boolean) => async (i: number) => (await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes })).map((h) => Number(h.id));
-
-      // The two systems alternate per pass, so a change of machine load hits both.
-      ctx.progress(`${shape.name}: queries`);
-      const lPlain = await timeQueries(Q, lanceRun(false));
-      const qPlain = await timeQueries(Q, quiverRun(false));
-      const lRefine = await timeQueries(Q, lanceRun(true));
-      const qRefine = await timeQueries(Q, quiverRun(true));
-      const qps: { batch: number; lance: number; quiver: number }[] = [];
-      for (const batch of [1, 16, 256]) {
-        const total = ctx.quick ? 32 : 256;
-        const lance = await queriesPerSecond(total, batch, (first, count) => Promise.all(Array.from({ length: count }, (_, j) => lanceQuery(first + j, false).toArray())));
-        const quiver = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(Array.from({ length: count }, (_, j) => query(first + j)), { k: 10, nprobes }));
-        qps.push({ batch, lance, quiver });
+      const builtMeta = join(lanceDir, "bench-build.json");
+      let lanceBuild: number;
+      if (existsSync(builtMeta)) lanceBuild = (JSON.parse(readFileSync(builtMeta, "utf8")) as { ms: number }).ms;
+      else {
+        ctx.progress(`${shape.name}: LanceDB build`);
+        await rm(lanceDir, { recursive: true, force: true });
+        const db0 = await lancedb.connect(lanceDir);
+        const table0 = await db0.createTable("vectors", arrowTable(data, n, dim));
+        const t = performance.now();
+        await table0.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
+        lanceBuild = performance.now() - t;
+        table0.close();
+        db0.close();
+        writeFileSync(builtMeta, JSON.stringify({ ms: lanceBuild }));
       }
-      table.close();
-      db.close();
-      const load = `${loadBefore}/${machineLoad()}`;
+      const quiverMeta = join(quiverDir, "bench-build.json");
+      const store = new LocalDirectoryStore(quiverDir);
+      let quiverBuild: number;
+      let identity: string;
+      if (existsSync(quiverMeta)) ({ ms: quiverBuild, identity } = JSON.parse(readFileSync(quiverMeta, "utf8")) as { ms: number; identity: string });
+      else {
+        ctx.progress(`${shape.name}: Quiver build`);
+        const t = performance.now();
+        ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 }));
+        quiverBuild = performance.now() - t;
+        writeFileSync(quiverMeta, JSON.stringify({ ms: quiverBuild, identity }));
+      }
+
+      const load = () => `${loadBefore}/${machineLoad()}`;
+      const label = `${shape.name}${n === shape.n && dim === shape.dim ? "" : ` (run at ${n} x ${dim})`}`;
       const row = (metric: string, qv: number, lv: number, digits: number) => ({
-        shape: `${shape.name}${n === shape.n && dim === shape.dim ? "" : ` (run at ${n} x ${dim})`}`,
+        shape: label,
         metric,
         quiver: Number(qv.toFixed(digits)),
         lancedb: Number(lv.toFixed(digits)),
         "quiver/lancedb": Number((qv / lv).toFixed(3)),
-        load,
+        load: load(),
       });
       rows.push(row("build s", quiverBuild / 1000, lanceBuild / 1000, 2));
-      for (const [label, qv, lv] of [["", qPlain, lPlain], [` refine ${refine}`, qRefine, lRefine]] as const) {
-        rows.push(row(`recall@10${label}`, recallAtK(qv.results, truth, 10), recallAtK(lv.results, truth, 10), 4));
-        rows.push(row(`ms/query mean${label}`, qv.mean, lv.mean, 3));
-        rows.push(row(`ms/query p50${label}`, qv.p50, lv.p50, 3));
-        rows.push(row(`ms/query p99${label}`, qv.p99, lv.p99, 3));
+
+      // Pass 1: defaults on both sides. Pass 2: equal cache budgets.
+      for (const pass of ["defaults", "equal cache"] as const) {
+        const equal = pass === "equal cache";
+        const session = equal ? new lancedb.Session(BigInt(budget), BigInt(budget >> 3)) : undefined;
+        const db = await lancedb.connect(lanceDir, {}, session);
+        const table = await db.openTable("vectors");
+        const lanceQuery = (i: number, withRefine: boolean) => {
+          let q = table.vectorSearch(Array.from(query(i))).distanceType(distance).nprobes(nprobes).limit(10).select(["id", "_distance"]);
+          if (withRefine) q = q.refineFactor(refine);
+          return q;
+        };
+        const lanceRun = (withRefine: boolean) => async (i: number) => ((await lanceQuery(i, withRefine).toArray()) as { id: number }[]).map((r) => r.id);
+        const index = await openVectorIndex(store, "vectors/index.qvr", { identity, prewarm: true, ...(equal ? { cacheBytes: budget + (budget >> 3), onWarning: () => {} } : {}) });
+        const quiverRun = (withRefine: boolean) => async (i: number) => (await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes })).map((h) => Number(h.id));
+        const suffix = equal ? `, equal cache ${budgetMib} MiB` : "";
+
+        ctx.progress(`${shape.name}: queries (${pass})`);
+        const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)]);
+        const [qRefine, lRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true)]);
+        for (const [tag, qv, lv] of [["", qPlain, lPlain], [` refine ${refine}`, qRefine, lRefine]] as const) {
+          rows.push(row(`recall@10${tag}${suffix}`, recallAtK(qv!.results, truth, 10), recallAtK(lv!.results, truth, 10), 4));
+          rows.push(row(`ms/query mean${tag}${suffix}`, qv!.mean, lv!.mean, 3));
+          rows.push(row(`ms/query p50${tag}${suffix}`, qv!.p50, lv!.p50, 3));
+          rows.push(row(`ms/query p99${tag}${suffix}`, qv!.p99, lv!.p99, 3));
+          rows.push(row(`p99/p50${tag}${suffix}`, qv!.p99 / qv!.p50, lv!.p99 / lv!.p50, 2));
+        }
+        if (!equal) {
+          ctx.progress(`${shape.name}: throughput`);
+          for (const batch of [1, 16, 256]) {
+            const total = ctx.quick ? 32 : 256;
+            const batchOf = (first: number, count: number) => Array.from({ length: count }, (_, j) => query(first + j));
+            const lance = await queriesPerSecond(total, batch, (first, count) => Promise.all(Array.from({ length: count }, (_, j) => lanceQuery(first + j, false).toArray())));
+            const quiver = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(batchOf(first, count), { k: 10, nprobes }));
+            const quiver1 = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(batchOf(first, count), { k: 10, nprobes, threads: 1 }));
+            rows.push(row(`queries/s batch ${batch}`, quiver, lance, 1));
+            rows.push(row(`queries/s batch ${batch}, Quiver 1 thread`, quiver1, lance, 1));
+          }
+        }
+        await index.close();
+        table.close();
+        db.close();
       }
-      for (const r of qps) rows.push(row(`queries/s batch ${r.batch}`, r.quiver, r.lance, 1));
-      await rm(join(dir, `lancedb-${shape.name}`), { recursive: true, force: true });
-      await rm(join(dir, `quiver-${shape.name}`), { recursive: true, force: true });
+      if (keep === undefined) {
+        await rm(lanceDir, { recursive: true, force: true });
+        await rm(quiverDir, { recursive: true, force: true });
+      }
     }
     const notes = [
       `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,
       "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
-      "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches. Equal-cache-budget passes are not run (not done)",
-      "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call (one thread)",
-      "load column: 1-minute load average before/after the shape",
+      "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
+      `equal cache rows: LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB); Quiver cacheBytes ${budgetMib * 1.125} MiB (codes first, the raw-vector row cache the rest), prewarm`,
+      "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
+      "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1",
+      "load column: 1-minute load average at the start of the shape / when the row was written",
     ];
     if (scale !== 1) notes.push(`REDUCED RUN: every row count scaled by BENCH_SCALE=${scale} (the shape column says the size run)`);
     return { rows, notes };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }

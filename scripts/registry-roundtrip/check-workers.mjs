@@ -18,3 +18,20 @@ assert.equal(workers.chunksByThread[0], 0);
 assert.equal(workers.chunksByThread.reduce((a, b) => a + b, 0), Math.ceil(n / 4096));
 assert.ok(Buffer.from(workers.codes.buffer).equals(Buffer.from(one.codes.buffer)), "worker codes differ from the main thread's");
 console.log(`workers: ${workers.chunksByThread.slice(1).join("+")} chunks on worker threads, 0 unavailable, codes identical`);
+
+// Threaded search: the installed package's search worker (dist/search-worker.mjs -> .js, started
+// by piscina) answers its share of a batch with exactly the one-thread results.
+import { InMemoryPartitionSource, openVectorIndex, writeIvfIndex } from "@quiver/ivf";
+import { MemoryObjectStore } from "@quiver/store";
+const store = new MemoryObjectStore();
+const source = new InMemoryPartitionSource({ numPartitions: 16, partitions: one.partitions, codes: one.codes, codeWidth: one.codeWidth, dim });
+await writeIvfIndex(store, "idx", { dim, distance: "l2", centroids, quantizer: quantizer.metadata, codeWidth: one.codeWidth, source });
+const index = await openVectorIndex(store, "idx", { prewarm: true });
+const batch = data.subarray(0, 64 * dim);
+const single = await index.searchBatch(batch, { threads: 1 });
+const threaded = await index.searchBatch(batch, { threads: 2 });
+const stats = index.searchThreadStats();
+assert.ok(stats.workerTasks > 0 && stats.workerFailures === 0, "the search worker failed to start from the installed package");
+assert.deepEqual(threaded, single, "threaded search results differ from one thread");
+await index.close();
+console.log(`search workers: ${stats.workerTasks} task(s) on worker threads, results identical`);

@@ -51,6 +51,10 @@ import {
 } from "./partition-codecs.js";
 import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
 import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
+import type { SearchSetup, SearchTask } from "./search-protocol.js";
+import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
+import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
+import { type ScanJob, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -100,6 +104,14 @@ export interface VectorSearchOptions {
   readonly prefilter?: RowIdPrefilter;
   /** `"number"` (default): ids as numbers (JSON-safe; an id above 2^53 - 1 comes back as a bigint); `"bigint"`: always bigint. */
   readonly idType?: "number" | "bigint";
+  /**
+   * Threads that score partitions (1 ..= 256): this one plus worker threads of a persistent pool
+   * (see {@link IvfVectorIndex.close}). Default: all cores for a batch (more than one query)
+   * that scores at least 65,536 rows, else 1 (a single query stays on the calling thread unless
+   * `threads` is given). Results do not depend on it. Searches with `allowList` or `prefilter`
+   * run on one thread.
+   */
+  readonly threads?: number;
 }
 
 /** The minimal row-id set search accepts as a prefilter. */
@@ -126,6 +138,16 @@ export interface IvfCacheRejects {
   vectors: number;
   /** Times a state that led to failing reads was replaced by a fresh cold open. */
   healed: number;
+}
+
+/** What {@link IvfVectorIndex.searchThreadStats} reports. */
+export interface IvfSearchThreadStats {
+  /** Scans split over more than one thread. */
+  readonly threadedScans: number;
+  /** Shares of those scans answered by worker threads. */
+  readonly workerTasks: number;
+  /** Shares whose worker failed (this thread scored them instead). */
+  readonly workerFailures: number;
 }
 
 /** Hit rate of one kind of cache entry. */
@@ -166,6 +188,10 @@ interface RawRowGroup {
   readonly vectors: Float32Array;
 }
 
+function rawRowGroupSize(v: RawRowGroup): number {
+  return v.vectors.byteLength;
+}
+
 /** Bytes of an index's parts, from its state. */
 function indexByteCounts(state: IvfIndexState): { codes: number; raw: number; meta: number } {
   let codes = 0;
@@ -187,7 +213,11 @@ export const MAX_REFINE_FACTOR = 1000;
 /** Default number of results (LanceDB's `limit`). */
 export const DEFAULT_K = 10;
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning"] as const;
-const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType"] as const;
+const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType", "threads"] as const;
+/** Rows scored by one call (rows of each probed partition x its queries) from which the default uses every core. */
+const MIN_THREADED_ROWS = 65_536;
+/** Largest `threads` a search accepts. */
+const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
 /** Queries of a batch searched together (sharing partition loads and scans). */
 const BATCH_CHUNK = 256;
@@ -272,6 +302,7 @@ interface CheckedSearch {
   readonly refine: number | undefined;
   readonly allow: Set<bigint> | undefined;
   readonly prefilter: RowIdPrefilter | undefined;
+  readonly threads: number | undefined;
 }
 
 /** A ranged read where a range past the object's end (the file is shorter than its header says) is TRUNCATED. */
@@ -472,6 +503,16 @@ export class IvfVectorIndex {
   readonly #rowCache: IndexCache;
   readonly #rowCacheBytes: number;
   #rowsPerGroup = 1;
+  /** Search worker pool (started by the first threaded scan) and what the workers share. */
+  #pool: SearchPool | undefined;
+  #setup: SearchSetup | undefined;
+  /** Residual PQ scoring tables of this thread (per state). */
+  #pqTables: PqSearchTables | undefined;
+  /** Row-cache key prefixes by partition (per state). */
+  #rowKeyPrefix: (string | undefined)[] = [];
+  readonly #shared = new SharedPartitions();
+  #closed = false;
+  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0 };
 
   /** Build a live index from a state (no IO). `rawVectorCacheBytes`: budget of refine's row cache (default: the raw vectors' size, capped at half of {@link DEFAULT_CACHE_MEMORY_SHARE} of memory). */
   constructor(store: ObjectStore, state: IvfIndexState, options: IndexLiveOptions = {}) {
@@ -711,7 +752,8 @@ export class IvfVectorIndex {
     if (prefilter !== undefined && (typeof prefilter !== "object" || prefilter === null || typeof prefilter.has !== "function")) {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.prefilter", expected: "a row-id set with a has(rowId) method", given: o.prefilter });
     }
-    return { k, nprobes, refine, allow, prefilter, bigintIds };
+    const threads = o.threads === undefined ? undefined : checkInteger("options.threads", o.threads, 1, MAX_SEARCH_THREADS);
+    return { k, nprobes, refine, allow, prefilter, bigintIds, threads };
   }
 
   /** Nearest rows to `query` (a Float32Array or number[] of `dim` values): `{ id, distance }` sorted by (distance, id). */
@@ -817,6 +859,9 @@ export class IvfVectorIndex {
       }
       this.#quantizer = liveQuantizer(fresh);
       this.#state = fresh;
+      this.#setup = undefined;
+      this.#pqTables = undefined;
+      this.#rowKeyPrefix = [];
       this.#checked = new WeakSet();
       this.#stateFromCache = false;
       this.#rejects.healed++;
@@ -834,58 +879,120 @@ export class IvfVectorIndex {
    * Search several queries with the same options: each probed partition is loaded once and
    * scored for every query that probes it, one partition after the other (its codes stay hot).
    * Per query the result is exactly that of searching it alone: top-k selection by
-   * (distance, row id) does not depend on the order candidates are offered in.
+   * (distance, row id) does not depend on the order candidates are offered in, which is also
+   * why the partitions can be split over worker threads and the per-thread candidates merged.
    */
   async #searchMany(queries: readonly Float32Array[], opts: Omit<CheckedSearch, "query">): Promise<{ id: bigint; distance: number }[][]> {
     const { k, nprobes, refine, allow, prefilter } = opts;
     const state = this.#state;
-    const quantizer = this.#quantizer;
     const { dim, numPartitions, distance } = state.metadata;
     const probesOf = queries.map((query) => nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
-    // partition -> [query, slot] pairs, flattened
-    const users = new Map<number, number[]>();
-    probesOf.forEach((probes, qi) => {
-      probes.forEach((p, slot) => {
-        let list = users.get(p);
-        if (list === undefined) users.set(p, (list = []));
-        list.push(qi, slot);
-      });
-    });
-    const parts = [...users.keys()];
-    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
-    const tops = queries.map(() => new TopKCandidates(k * (refine ?? 1)));
-    let scratch = new Float32Array(0);
-    // Codes of a non-residual quantizer do not depend on the partition, so neither does the
-    // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
-    const shared = quantizer.metadata.residual ? undefined : queries.map((query) => quantizer.scorer(query, state.centroids.subarray(0, dim)));
-    parts.forEach((p, pi) => {
-      const entry = entries[pi]!;
-      const n = entry.rows;
-      if (n === 0) return;
-      if (scratch.length < n) scratch = new Float32Array(n);
-      const list = users.get(p)!;
-      const ids = entry.rowIds;
-      for (let u = 0; u < list.length; u += 2) {
-        const qi = list[u]!;
-        const slot = list[u + 1]!;
-        const top = tops[qi]!;
-        const scorer = shared?.[qi] ?? quantizer.scorer(queries[qi]!, state.centroids.subarray(p * dim, (p + 1) * dim));
-        scorer.score(entry.codes, n, scratch);
-        // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
-        let threshold = top.threshold();
-        for (let i = 0; i < n; i++) {
-          const d = scratch[i]!;
-          // NaN fails this comparison, so a NaN distance never becomes a result.
-          if (!(d <= threshold)) continue;
-          const id = ids[i]!;
-          if (allow !== undefined && !allow.has(id)) continue;
-          if (prefilter !== undefined && !prefilter.has(id)) continue;
-          top.offer(d, id, slot, i);
-          threshold = top.threshold();
+    // partition -> [query, slot] pairs, flattened; partitions in first-probed order
+    const slotOf = new Int32Array(numPartitions).fill(-1);
+    const parts: number[] = [];
+    const users: number[][] = [];
+    for (let qi = 0; qi < probesOf.length; qi++) {
+      const probes = probesOf[qi]!;
+      for (let slot = 0; slot < probes.length; slot++) {
+        const p = probes[slot]!;
+        let j = slotOf[p]!;
+        if (j < 0) {
+          j = slotOf[p] = parts.length;
+          parts.push(p);
+          users.push([]);
         }
+        users[j]!.push(qi, slot);
       }
-    });
+    }
+    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
+    const capacity = k * (refine ?? 1);
+    const tops = queries.map(() => new TopKCandidates(capacity));
+    if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = new PqSearchTables(state.quantizer, state.centroids, numPartitions);
+    const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
+    const threads = this.#threadsFor(opts, entries, users, queries.length);
+    if (threads > 1) await this.#scanThreaded(job, tops, threads, capacity);
+    else scanPartitions(job, tops);
     return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+  }
+
+  /** Threads for one scan: 1 (this thread only) unless asked for, or a batch big enough to gain from workers. */
+  #threadsFor(opts: Omit<CheckedSearch, "query">, entries: readonly IvfPartitionEntry[], users: readonly number[][], queryCount: number): number {
+    // A filter is an arbitrary object of the caller's: it cannot cross to another thread.
+    if (opts.allow !== undefined || opts.prefilter !== undefined || this.#closed) return 1;
+    if (opts.threads !== undefined) return opts.threads;
+    // One query stays on this thread by default: handing half a query to a worker only pays when
+    // a core is idle, and on a busy machine the hand-off delay shows up in the tail latency.
+    if (queryCount === 1) return 1;
+    const threads = defaultSearchThreads();
+    if (threads < 2) return 1;
+    let scored = 0;
+    for (let j = 0; j < entries.length; j++) scored += entries[j]!.rows * (users[j]!.length >> 1);
+    return scored >= MIN_THREADED_ROWS ? threads : 1;
+  }
+
+  /**
+   * The scan split over `threads` threads (this one and pool workers): partitions are dealt out
+   * by cost (rows x queries, largest first, to the least loaded share); workers get the
+   * SharedArrayBuffer mirrors of the entries and return their best candidates per query, which
+   * are merged into `tops`. A worker that fails leaves its share to this thread.
+   */
+  async #scanThreaded(job: ScanJob, tops: TopKCandidates[], threads: number, capacity: number): Promise<void> {
+    this.#threadStats.threadedScans++;
+    const shares = Array.from({ length: threads }, () => ({ cost: 0, idx: [] as number[] }));
+    const order = Array.from(job.parts, (_, j) => j).sort((a, b) => job.entries[b]!.rows * job.users[b]!.length - job.entries[a]!.rows * job.users[a]!.length);
+    for (const j of order) {
+      let best = shares[0]!;
+      for (const sh of shares) if (sh.cost < best.cost) best = sh;
+      best.cost += job.entries[j]!.rows * (job.users[j]!.length >> 1) + 64;
+      best.idx.push(j);
+    }
+    this.#pool ??= new SearchPool(Math.max(1, threads - 1));
+    this.#setup ??= makeSearchSetup(this.#state.quantizer, this.#state.centroids, this.dim);
+    const dim = this.dim;
+    const qs = new Float32Array(job.queries.length * dim);
+    job.queries.forEach((q, i) => qs.set(q, i * dim));
+    const sub = (idx: readonly number[]): ScanJob => ({ ...job, parts: idx.map((j) => job.parts[j]!), entries: idx.map((j) => job.entries[j]!), users: idx.map((j) => job.users[j]!) });
+    const pending = shares.slice(1).filter((sh) => sh.idx.length > 0).map((sh) => {
+      const task: SearchTask = {
+        setup: this.#setup!,
+        queries: qs,
+        capacity,
+        parts: Int32Array.from(sh.idx, (j) => job.parts[j]!),
+        partitions: sh.idx.map((j) => this.#shared.of(job.entries[j]!)),
+        users: sh.idx.map((j) => Int32Array.from(job.users[j]!)),
+      };
+      return this.#pool!.run(task).then(
+        (packed) => {
+          this.#threadStats.workerTasks++;
+          return { sh, packed };
+        },
+        () => {
+          this.#threadStats.workerFailures++;
+          return { sh, packed: undefined };
+        },
+      );
+    });
+    scanPartitions(sub(shares[0]!.idx), tops);
+    for (const { sh, packed } of await Promise.all(pending)) {
+      if (packed !== undefined) mergeCandidates(tops, packed);
+      else scanPartitions(sub(sh.idx), tops);
+    }
+  }
+
+  /** How searches used worker threads so far: scans split over threads, worker tasks answered, and failed (their share ran on this thread). */
+  searchThreadStats(): Readonly<IvfSearchThreadStats> {
+    return { ...this.#threadStats };
+  }
+
+  /**
+   * Stops this index's search worker threads (idle workers never keep the process alive, so
+   * calling this is only needed to free them early). Later searches run on this thread.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.close();
   }
 
   async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
@@ -946,7 +1053,9 @@ export class IvfVectorIndex {
   }
 
   #rowKey(p: number, g: number): CacheKey<RawRowGroup> {
-    return { key: `${this.#keyBase}/${this.#state.metadata.identity}/rows/${p}/${g}`, typeName: RAW_ROW_GROUP_TYPE_NAME, sizeOf: (v) => v.vectors.byteLength };
+    // the per-partition prefix (path + identity, ~100 characters) is built once per state
+    const prefix = (this.#rowKeyPrefix[p] ??= `${this.#keyBase}/${this.#state.metadata.identity}/rows/${p}/`);
+    return { key: prefix + g, typeName: RAW_ROW_GROUP_TYPE_NAME, sizeOf: rawRowGroupSize };
   }
 
   /**
@@ -958,11 +1067,13 @@ export class IvfVectorIndex {
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
     const out = new Map<number, Float32Array>();
     const missing: number[] = [];
-    for (const g of groups) {
-      const v = await this.#rowCache.get(this.#rowKey(p, g));
+    // the lookups of one partition's groups run together (an in-memory cache answers each in a microtask)
+    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
+    groups.forEach((g, j) => {
+      const v = cached[j];
       if (v !== undefined && this.#checked.has(v) && v.partition === p && v.group === g) out.set(g, v.vectors);
       else missing.push(g);
-    }
+    });
     if (missing.length === 0) return out;
     const loc = this.#location(p);
     if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");

@@ -313,4 +313,50 @@
           (f32.add (local.get $acc0) (local.get $acc1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows))))
+
+  ;; ---- search kernels (added for fast search) ----
+
+  ;; `adc` fused with the distance finish and a first cut: per row the same even/odd sums as
+  ;; `adc`, then d = max(0, demote(f64(sum) + bias)) (the clamp of the expanded-form distance; a
+  ;; NaN becomes 0 as in the scalar path), and rows with d <= threshold (f64 compare) are written
+  ;; as (row index u32, d f32) to out_idx / out_dist. Returns how many were written. The caller
+  ;; re-checks each against its live threshold, so a stale (larger) threshold only costs time.
+  (func (export "adc_select") (param $codes i32) (param $n i32) (param $m i32) (param $stride i32) (param $table i32)
+    (param $bias f64) (param $threshold f64) (param $out_idx i32) (param $out_dist i32) (result i32)
+    (local $i i32) (local $s i32) (local $p i32) (local $tp i32) (local $acc0 f32) (local $acc1 f32)
+    (local $v f64) (local $d f32) (local $count i32)
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $p (i32.add (local.get $codes) (i32.mul (local.get $i) (local.get $stride))))
+        (local.set $tp (local.get $table))
+        (local.set $s (i32.const 0))
+        (local.set $acc0 (f32.const 0))
+        (local.set $acc1 (f32.const 0))
+        (block $subs_done
+          (loop $subs
+            (br_if $subs_done (i32.gt_u (i32.add (local.get $s) (i32.const 2)) (local.get $m)))
+            (local.set $acc0 (f32.add (local.get $acc0)
+              (f32.load (i32.add (local.get $tp) (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $acc1 (f32.add (local.get $acc1)
+              (f32.load offset=1024 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=1 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $tp (i32.add (local.get $tp) (i32.const 2048)))
+            (local.set $s (i32.add (local.get $s) (i32.const 2)))
+            (br $subs)))
+        (if (i32.lt_u (local.get $s) (local.get $m))
+          (then
+            (local.set $acc0 (f32.add (local.get $acc0)
+              (f32.load (i32.add (local.get $tp) (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))))
+        (local.set $v (f64.add (f64.promote_f32 (f32.add (local.get $acc0) (local.get $acc1))) (local.get $bias)))
+        (local.set $d (f32.const 0))
+        (if (f64.gt (local.get $v) (f64.const 0))
+          (then (local.set $d (f32.demote_f64 (local.get $v)))))
+        (if (f64.le (f64.promote_f32 (local.get $d)) (local.get $threshold))
+          (then
+            (i32.store (i32.add (local.get $out_idx) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+            (f32.store (i32.add (local.get $out_dist) (i32.shl (local.get $count) (i32.const 2))) (local.get $d))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows)))
+    (local.get $count))
 )

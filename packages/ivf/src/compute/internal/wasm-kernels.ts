@@ -30,6 +30,8 @@ interface KernelExports {
   ): void;
   pq_table(q: number, cbt: number, m: number, dsub: number, bias: number, alpha: number, out: number): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
+  /** `adc` + max(0, sum + bias), writing only rows with distance <= threshold (index, distance); returns their count. */
+  adc_select(codes: number, n: number, m: number, stride: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
 }
 
 const PAGE = 65536;
@@ -92,6 +94,20 @@ export class WasmKernels {
     const mem = this.exports.memory;
     if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
     new Uint8Array(mem.buffer, start, bytes).fill(0);
+    this.top = end;
+    return start;
+  }
+
+  /**
+   * Like {@link alloc} without the zero fill, for buffers the caller overwrites completely before
+   * any kernel reads them (the scan's copies of codes and tables).
+   */
+  allocUninit(bytes: number): number {
+    const start = (this.top + 15) & ~15;
+    const end = start + bytes;
+    if (!Number.isSafeInteger(end) || end > MAX_BYTES) throw new RangeError(`kernel arena exhausted (${end} bytes)`);
+    const mem = this.exports.memory;
+    if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
     this.top = end;
     return start;
   }

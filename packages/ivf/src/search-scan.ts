@@ -1,0 +1,220 @@
+/**
+ * The scoring loop of search, shared by the one-thread path and the search workers: score each
+ * probed partition for the queries that probe it and offer the rows that can enter a query's top
+ * candidates. Top-k selection by (distance, row id) does not depend on the order candidates are
+ * offered in, so any split of the partitions over threads, merged, gives the same result.
+ */
+import { adcScan } from "./compute/internal/adc.js";
+import { kernels } from "./compute/internal/wasm-kernels.js";
+import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
+import type { PqSearchTables } from "./search-pq.js";
+import type { TopKCandidates } from "./top-k.js";
+
+/** The row ids and codes of one partition (a cache entry, or its shared-memory mirror). */
+export interface ScanPartition {
+  readonly rows: number;
+  readonly rowIds: BigUint64Array;
+  readonly codes: Uint8Array;
+}
+
+/** The minimal row-id set the scan accepts as a filter. */
+export interface ScanFilter {
+  has(rowId: bigint): boolean;
+}
+
+/** One scan: partitions `parts[j]` with entries `entries[j]`, scored for the (query, probe slot) pairs `users[j]`. */
+export interface ScanJob {
+  readonly quantizer: TrainedQuantizer;
+  /** IVF centroids, numPartitions x dim. */
+  readonly centroids: Float32Array;
+  readonly dim: number;
+  readonly queries: readonly Float32Array[];
+  readonly parts: ArrayLike<number>;
+  readonly entries: readonly ScanPartition[];
+  /** Per partition: query index and probe slot, alternating. */
+  readonly users: readonly ArrayLike<number>[];
+  readonly allow?: ScanFilter | undefined;
+  readonly prefilter?: ScanFilter | undefined;
+  /** Residual PQ tables of this thread (then the quantizer's scorer is not used). */
+  readonly pqTables?: PqSearchTables | undefined;
+}
+
+/** Distances of the largest partition scanned so far on this thread (reused: no allocation per partition). */
+let scratch = new Float32Array(4096);
+
+/** Scores `job` into `tops` (one per query); candidate tags are (probe slot, row index). */
+export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): void {
+  if (job.pqTables !== undefined) return scanPq(job, job.pqTables, tops);
+  const { quantizer, centroids, dim, queries, parts, entries, users, allow, prefilter } = job;
+  // Codes of a non-residual quantizer do not depend on the partition, so neither does the
+  // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
+  const shared: (PartitionScorer | undefined)[] | undefined = quantizer.metadata.residual ? undefined : new Array(queries.length);
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j]!;
+    const entry = entries[j]!;
+    const n = entry.rows;
+    if (n === 0) continue;
+    if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+    const out = scratch;
+    const ids = entry.rowIds;
+    const list = users[j]!;
+    for (let u = 0; u < list.length; u += 2) {
+      const qi = list[u]!;
+      const slot = list[u + 1]!;
+      const top = tops[qi]!;
+      let scorer: PartitionScorer;
+      if (shared !== undefined) scorer = shared[qi] ??= quantizer.scorer(queries[qi]!, centroids.subarray(0, dim));
+      else scorer = quantizer.scorer(queries[qi]!, centroids.subarray(p * dim, (p + 1) * dim));
+      scorer.score(entry.codes, n, out);
+      // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
+      let threshold = top.threshold();
+      for (let i = 0; i < n; i++) {
+        const d = out[i]!;
+        // NaN fails this comparison, so a NaN distance never becomes a result.
+        if (!(d <= threshold)) continue;
+        const id = ids[i]!;
+        if (allow !== undefined && !allow.has(id)) continue;
+        if (prefilter !== undefined && !prefilter.has(id)) continue;
+        top.offer(d, id, slot, i);
+        threshold = top.threshold();
+      }
+    }
+  }
+}
+
+/** Rows up to which a partition's codes are copied into kernel memory once for all its queries. */
+const RESIDENT_SCAN_ROWS = 1 << 16;
+
+/**
+ * {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per
+ * partition. A partition's codes are copied into kernel memory once for all the queries probing
+ * it; each query's table is written there directly and its distances read in place (no copies in
+ * or out per query).
+ */
+function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[]): void {
+  const { queries, parts, entries, users, allow, prefilter } = job;
+  const m = pq.m;
+  const size = m * 256;
+  const prepared: (Float32Array | undefined)[] = new Array(queries.length);
+  const terms: (Float32Array | undefined)[] = new Array(queries.length);
+  const w = kernels();
+  for (let j = 0; j < parts.length; j++) {
+    const p = parts[j]!;
+    const entry = entries[j]!;
+    const n = entry.rows;
+    if (n === 0) continue;
+    const ids = entry.rowIds;
+    const list = users[j]!;
+    const partTerms = pq.partitionTerms(p);
+    // the kernel-side tables above may have grown memory: views are taken after them
+    for (let u = 0; u < list.length; u += 2) {
+      const qi = list[u]!;
+      prepared[qi] ??= pq.prepareQuery(queries[qi]!);
+      terms[qi] ??= pq.queryTerms(prepared[qi]);
+    }
+    const mark = w.mark();
+    try {
+      const resident = n <= RESIDENT_SCAN_ROWS;
+      const cp = resident ? w.allocUninit(n * m) : 0;
+      const tp = w.allocUninit(size * 4);
+      const ip = w.allocUninit((resident ? n : 0) * 4);
+      const dp = w.allocUninit((resident ? n : 0) * 4);
+      if (resident) w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
+      for (let u = 0; u < list.length; u += 2) {
+        const qi = list[u]!;
+        const slot = list[u + 1]!;
+        const top = tops[qi]!;
+        const q = prepared[qi]!;
+        const qTerms = terms[qi]!;
+        const table = w.f32(tp, size);
+        for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
+        const qq = pq.residualNorm(q, p);
+        let threshold = top.threshold();
+        if (resident) {
+          // the kernel finishes each distance and drops the rows above the current threshold
+          const count = w.exports.adc_select(cp, n, m, m, tp, qq, threshold, ip, dp);
+          const rows = w.u32(ip, count);
+          const dist = w.f32(dp, count);
+          for (let c = 0; c < count; c++) {
+            const d = dist[c]!;
+            if (!(d <= threshold)) continue;
+            const i = rows[c]!;
+            const id = ids[i]!;
+            if (allow !== undefined && !allow.has(id)) continue;
+            if (prefilter !== undefined && !prefilter.has(id)) continue;
+            top.offer(d, id, slot, i);
+            threshold = top.threshold();
+          }
+          continue;
+        }
+        const out = scratchOf(n);
+        adcScan(entry.codes, n, m, m, table.slice(), out);
+        for (let i = 0; i < n; i++) {
+          // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
+          const v = out[i]! + qq;
+          const d = v > 0 ? Math.fround(v) : 0;
+          if (!(d <= threshold)) continue;
+          const id = ids[i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+          top.offer(d, id, slot, i);
+          threshold = top.threshold();
+        }
+      }
+    } finally {
+      w.release(mark);
+    }
+  }
+}
+
+function scratchOf(n: number): Float32Array {
+  if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
+  return scratch;
+}
+
+/** Per-query candidates of a scan, packed for a message: query q's first `sizes[q]` of `capacity` slots. */
+export interface PackedCandidates {
+  readonly capacity: number;
+  readonly sizes: Int32Array;
+  readonly distances: Float64Array;
+  readonly rowIds: BigUint64Array;
+  readonly tagA: Int32Array;
+  readonly tagB: Int32Array;
+}
+
+/** Packs the kept candidates of `tops` (all of one capacity). */
+export function packCandidates(tops: readonly TopKCandidates[], capacity: number): PackedCandidates {
+  const Q = tops.length;
+  const out: PackedCandidates = {
+    capacity,
+    sizes: new Int32Array(Q),
+    distances: new Float64Array(Q * capacity),
+    rowIds: new BigUint64Array(Q * capacity),
+    tagA: new Int32Array(Q * capacity),
+    tagB: new Int32Array(Q * capacity),
+  };
+  for (let q = 0; q < Q; q++) {
+    const t = tops[q]!;
+    const at = q * capacity;
+    out.sizes[q] = t.size;
+    out.distances.set(t.distances.subarray(0, t.size), at);
+    out.rowIds.set(t.rowIds.subarray(0, t.size), at);
+    out.tagA.set(t.tagA.subarray(0, t.size), at);
+    out.tagB.set(t.tagB.subarray(0, t.size), at);
+  }
+  return out;
+}
+
+/** Offers packed candidates (from another thread's share of the partitions) into `tops`. */
+export function mergeCandidates(tops: readonly TopKCandidates[], packed: PackedCandidates): void {
+  const { capacity, sizes, distances, rowIds, tagA, tagB } = packed;
+  for (let q = 0; q < tops.length; q++) {
+    const top = tops[q]!;
+    const at = q * capacity;
+    const size = Math.min(sizes[q]!, capacity);
+    for (let c = at; c < at + size; c++) {
+      const d = distances[c]!;
+      if (d <= top.threshold()) top.offer(d, rowIds[c]!, tagA[c]!, tagB[c]!);
+    }
+  }
+}
