@@ -1,7 +1,7 @@
 /** k-means and IVF training: determinism, convergence, empty-cluster repair, distances. */
 import { describe, expect, it } from "vitest";
 import { assignNearest, createRng, nearestCentroids, normalizeVector as normalize, trainIvfModel, trainKMeans, trainQuantizer, vectorDistance as distance } from "../src/compute/index.js";
-import { BUILD_KMEANS_TOLERANCE, repairEmpty, runKMeans } from "../src/compute/internal/kmeans.js";
+import { PQ_TRAIN_TOLERANCE, repairEmpty, runKMeans } from "../src/compute/internal/kmeans.js";
 
 /** n rows around `clusters` centres spread `spread` apart with unit noise; returns rows and labels. */
 function clustered(n: number, dim: number, clusters: number, spread: number, seed: number): { x: Float32Array; labels: Uint32Array; centres: Float32Array } {
@@ -148,34 +148,33 @@ describe("trainIvfModel", () => {
   });
 });
 
-describe("build trainers' early stop (BUILD_KMEANS_TOLERANCE)", () => {
+describe("PQ training's early stop (PQ_TRAIN_TOLERANCE)", () => {
   const rng = createRng(21);
   const n = 6000;
   const dim = 8;
-  // unstructured rows: Lloyd creeps towards 1e-4 slowly, so the looser build tolerance matters
+  // unstructured rows: Lloyd creeps towards 1e-4 slowly, so the looser PQ tolerance matters
   const x = new Float32Array(n * dim).map(() => rng.nextGaussian());
 
-  it("IVF training stops at a relative loss change of 1e-3: fewer iterations than 1e-4, loss within 1%, the cap still applies", () => {
-    const opts = { numPartitions: 48, distance: "l2" as const, sampleRate: 125, seed: 2 };
-    const loose = trainIvfModel(x, n, dim, opts);
-    const explicit = trainIvfModel(x, n, dim, { ...opts, tolerance: BUILD_KMEANS_TOLERANCE });
-    const strict = trainIvfModel(x, n, dim, { ...opts, tolerance: 1e-4 });
-    expect(BUILD_KMEANS_TOLERANCE).toBe(1e-3);
-    expect([...loose.centroids]).toEqual([...explicit.centroids]);
+  it("k-means at the PQ tolerance (1e-3) stops in fewer iterations than at 1e-4, loss within 1%, the cap still applies", () => {
+    expect(PQ_TRAIN_TOLERANCE).toBe(1e-3);
+    const opts = { init: "random" as const, seed: 2 };
+    const loose = trainKMeans(x, n, 4, 256, { ...opts, tolerance: PQ_TRAIN_TOLERANCE });
+    const strict = trainKMeans(x, n, 4, 256, { ...opts, tolerance: 1e-4 });
     expect(loose.converged).toBe(true);
-    expect(strict.converged).toBe(true);
     expect(loose.iterations).toBeLessThan(strict.iterations);
     expect(loose.loss).toBeLessThan(strict.loss * 1.01);
-    const capped = trainIvfModel(x, n, dim, { ...opts, maxIters: 2, tolerance: 0 });
+    const capped = trainKMeans(x, n, 4, 256, { ...opts, maxIters: 2, tolerance: PQ_TRAIN_TOLERANCE });
     expect(capped.iterations).toBe(2);
     expect(capped.converged).toBe(false);
   });
 
-  it("PQ training uses the same default tolerance (codebook equals an explicit 1e-3, differs from 1e-4)", () => {
+  it("PQ training uses it by default (codebook equals an explicit 1e-3, differs from 1e-4); IVF training keeps 1e-4", () => {
     const opts = { distance: "l2" as const, residual: false, numSubVectors: 2, seed: 5 };
     const cb = (o: object): Float32Array => trainQuantizer("pq", x, 3000, dim, { ...opts, ...o }).metadata.arrays.codebook as Float32Array;
     const byDefault = cb({});
     expect([...byDefault]).toEqual([...cb({ tolerance: 1e-3 })]);
     expect([...byDefault]).not.toEqual([...cb({ tolerance: 1e-4 })]);
+    const ivfOpts = { numPartitions: 48, distance: "l2" as const, sampleRate: 125, seed: 2 };
+    expect([...trainIvfModel(x, n, dim, ivfOpts).centroids]).toEqual([...trainIvfModel(x, n, dim, { ...ivfOpts, tolerance: 1e-4 }).centroids]);
   });
 });

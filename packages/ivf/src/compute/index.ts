@@ -7,7 +7,7 @@
 export { createRng } from "./internal/rng.js";
 export type { Rng } from "./internal/rng.js";
 export { normalize as normalizeVector, normalizeRows, distance as vectorDistance, assignNearest, nearestCentroids } from "./internal/vector-math.js";
-export { trainKMeans, BUILD_KMEANS_TOLERANCE } from "./internal/kmeans.js";
+export { trainKMeans, PQ_TRAIN_TOLERANCE } from "./internal/kmeans.js";
 export type { KMeansOptions, KMeansResult } from "./internal/kmeans.js";
 export { trainIvfModel } from "./internal/ivf-model.js";
 export type { IvfModel, IvfTrainOptions } from "./internal/ivf-model.js";

@@ -2,7 +2,7 @@
 import { QuiverArgumentError, checkInteger, checkOneOf } from "@quiver/format";
 import type { DistanceType } from "../../quantizer.js";
 import { MAX_PARTITIONS, PARALLEL_OPTION_NAMES, checkDistance, checkKnownOptions, checkOptionalNumber, checkParallelOptions, checkShape, checkVectors } from "./arguments.js";
-import { BUILD_KMEANS_TOLERANCE, trainKMeans } from "./kmeans.js";
+import { trainKMeans } from "./kmeans.js";
 import type { KMeansOptions, KMeansResult } from "./kmeans.js";
 import { sampleRows } from "./quantizers.js";
 
@@ -14,7 +14,7 @@ export interface IvfTrainOptions {
   readonly sampleRate?: number;
   /** k-means iteration cap (default 50). */
   readonly maxIters?: number;
-  /** k-means relative loss tolerance (default 1e-3, BUILD_KMEANS_TOLERANCE). */
+  /** k-means relative loss tolerance (default 1e-4). */
   readonly tolerance?: number;
   /** Seed for sampling and initialisation (default 42). */
   readonly seed?: number;
@@ -89,7 +89,7 @@ export function ivfTrainingSample(
   // dot trains with L2: maximum-inner-product k-means lets large-norm centroids absorb every row
   const kmeansOptions: KMeansOptions = {
     maxIters: opts.maxIters ?? 50,
-    tolerance: opts.tolerance ?? BUILD_KMEANS_TOLERANCE,
+    tolerance: opts.tolerance ?? 1e-4,
     seed,
     distance: opts.distance === "dot" ? "l2" : opts.distance,
     ...(opts.init === undefined ? {} : { init: opts.init }),

@@ -9,7 +9,7 @@
 import type { DistanceType, PartitionScorer, QuantizerKind, QuantizerMetadata, TrainedQuantizer } from "../../quantizer.js";
 import { adcScan } from "./adc.js";
 import { createRng } from "./rng.js";
-import { BUILD_KMEANS_TOLERANCE, pickDistinctRows, trainKMeans } from "./kmeans.js";
+import { PQ_TRAIN_TOLERANCE, pickDistinctRows, trainKMeans } from "./kmeans.js";
 import { assignNearest, assignScored, batchKernel, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
@@ -42,7 +42,7 @@ export interface QuantizerTrainOptions {
   readonly nbits?: number;
   /** PQ k-means iteration cap (default 50). */
   readonly maxIters?: number;
-  /** PQ k-means relative loss tolerance (default 1e-3, BUILD_KMEANS_TOLERANCE). */
+  /** PQ k-means relative loss tolerance (default 1e-3, PQ_TRAIN_TOLERANCE). */
   readonly tolerance?: number;
   /** PQ training rows (default 65,536 = 256 * 2^nbits); larger inputs are sampled. */
   readonly sampleSize?: number;
@@ -196,7 +196,7 @@ export function planPqTraining(
   return {
     prepared, rows, dim, m, dsub, distance: opts.distance,
     residual: opts.residual ?? defaultResidual("pq", opts.distance), seed: opts.seed ?? 42,
-    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? BUILD_KMEANS_TOLERANCE,
+    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? PQ_TRAIN_TOLERANCE,
     codebook: new Float32Array(alloc(m * PQ_CENTROIDS * dsub * 4)),
   };
 }
