@@ -286,6 +286,8 @@ export async function mergeShardResults(store: ObjectStore, plan: DistributedPla
   const descriptors = sorted.map((r) => r.descriptor);
   const segPlan = segmentPlanOf(plan);
   let t = performance.now();
+  // every shard's completion is reported before validation, even one the coordinator's poll has not seen yet
+  for (const r of sorted) progress({ type: "shard", shard: r.shard, index: r.index, state: "completed", done: r.rows, total: r.rows, attempt: r.attempt });
   progress({ type: "phase", phase: "validate", state: "start" });
   await validateSegments(store, descriptors, segPlan);
   const validateMs = performance.now() - t;
@@ -369,7 +371,16 @@ export async function runDistributedBuild(o: DistributedBuildOptions): Promise<D
   const attempts = checkInteger("options.attempts", o.attempts ?? 3, 1, 100);
   const timeoutMs = o.timeoutMs === undefined ? undefined : checkInteger("options.timeoutMs", o.timeoutMs, 1, Number.MAX_SAFE_INTEGER);
   const t0 = performance.now();
-  const progress = o.onProgress ?? (() => {});
+  const report = o.onProgress ?? (() => {});
+  // the poll below and the merge step both report completed shards: once each
+  const completedShards = new Set<string>();
+  const progress = (e: DistributedProgressEvent): void => {
+    if (e.type === "shard" && e.state === "completed") {
+      if (completedShards.has(e.shard)) return;
+      completedShards.add(e.shard);
+    }
+    report(e);
+  };
   const planOptions: Record<string, unknown> = {};
   for (const k of PLAN_OPTIONS) if (o[k] !== undefined) planOptions[k] = o[k];
   const planned = await planDistributedBuild(planOptions as unknown as PlanDistributedBuildOptions);
