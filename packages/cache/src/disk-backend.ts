@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { closeSync, fstatSync, openSync, readvSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions, crc32 } from "@quiver/format";
@@ -28,6 +29,21 @@ const WRITER_STALE_MS = 60 * 1000;
 const HEARTBEAT_EVERY_MS = 10 * 1000;
 /** How long a backend whose directory could not be created waits before trying again. */
 const DIRECTORY_RETRY_MS = 1000;
+/**
+ * Default largest entry file read with synchronous calls. From the page cache a synchronous
+ * open + fstat + readv + close costs ~6 µs against ~40-250 µs for the same four calls through
+ * libuv's thread pool (bench/reopen.bench.ts), and a 1 MiB read blocks the event loop for about
+ * as long as copying 1 MiB; larger entries are read asynchronously.
+ */
+export const DEFAULT_DISK_SYNC_READ_MAX_BYTES = 1024 * 1024;
+/**
+ * A backend made with `new` starts its directory scan (a stat per entry file, for the size count
+ * and eviction) this long after opening, or at its first write, so that a reopen's first reads do
+ * not compete with it for the thread pool. `DiskCacheBackend.open` scans before it resolves.
+ */
+const INITIAL_SCAN_DELAY_MS = 1000;
+/** Hits refresh an entry's mtime (its LRU clock) at most this often. */
+const TOUCH_EVERY_MS = 1000;
 
 /** Options of {@link DiskCacheBackend}. */
 export interface DiskCacheBackendOptions {
@@ -39,6 +55,11 @@ export interface DiskCacheBackendOptions {
   readonly tempFileMaxAgeMs?: number;
   /** Where absorbed problems are reported; default console. */
   readonly logger?: CacheLogger;
+  /**
+   * Entry files up to this many bytes are read with synchronous file calls (no thread-pool round
+   * trips); larger ones asynchronously. 0 reads everything asynchronously. Default 1 MiB.
+   */
+  readonly syncReadMaxBytes?: number;
 }
 
 /** Counters of what the disk backend absorbed instead of throwing. */
@@ -83,6 +104,7 @@ export class DiskCacheBackend implements CacheBackend {
   readonly directory: string;
   readonly maxBytes: number;
   readonly tempFileMaxAgeMs: number;
+  readonly syncReadMaxBytes: number;
   readonly counters: DiskCacheCounters = {
     skippedWithoutCodec: 0,
     corruptDeleted: 0,
@@ -106,9 +128,16 @@ export class DiskCacheBackend implements CacheBackend {
   #writtenSinceScan = 0;
   #heartbeatAt = 0;
   #scanning: Promise<void> | undefined;
+  /** Entry files whose mtime a hit should refresh (written in the background, off the read path). */
+  readonly #touches = new Set<string>();
+  #touching: Promise<void> | undefined;
+  #scanned = false;
+  /** When synchronous reads started holding the event loop without it turning (undefined: it has turned since). */
+  #heldSince: number | undefined;
+  #initialScanTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: DiskCacheBackendOptions) {
-    checkOptions("DiskCacheBackend options", options, ["directory", "maxBytes", "tempFileMaxAgeMs", "logger"]);
+    checkOptions("DiskCacheBackend options", options, ["directory", "maxBytes", "tempFileMaxAgeMs", "logger", "syncReadMaxBytes"]);
     if (typeof options.directory !== "string" || options.directory === "") {
       throw new QuiverArgumentError(options.directory === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", {
         argument: "options.directory",
@@ -121,6 +150,8 @@ export class DiskCacheBackend implements CacheBackend {
     checkInteger("options.maxBytes", this.maxBytes, 1, Number.MAX_SAFE_INTEGER);
     this.tempFileMaxAgeMs = options.tempFileMaxAgeMs ?? DEFAULT_DISK_TEMP_MAX_AGE_MS;
     checkInteger("options.tempFileMaxAgeMs", this.tempFileMaxAgeMs, 0, Number.MAX_SAFE_INTEGER);
+    this.syncReadMaxBytes = options.syncReadMaxBytes ?? DEFAULT_DISK_SYNC_READ_MAX_BYTES;
+    checkInteger("options.syncReadMaxBytes", this.syncReadMaxBytes, 0, 1 << 30);
     this.#entriesDir = join(this.directory, "entries");
     this.#tmpDir = join(this.directory, "tmp");
     this.#writersDir = join(this.directory, "writers");
@@ -132,8 +163,7 @@ export class DiskCacheBackend implements CacheBackend {
   /** Open a backend over `directory` once its initial scan has finished (never rejects on IO errors). */
   static async open(options: DiskCacheBackendOptions): Promise<DiskCacheBackend> {
     const b = new DiskCacheBackend(options);
-    await b.#ready;
-    await b.#scanning;
+    if (await b.#ready) await b.#ensureScanned();
     return b;
   }
 
@@ -150,7 +180,9 @@ export class DiskCacheBackend implements CacheBackend {
     const path = this.#pathFor(key);
     let frame: Uint8Array | undefined;
     try {
-      frame = await this.#readEntryFile(path, key);
+      await this.#yieldIfHeld();
+      const small = this.#readEntryFileSync(path, key);
+      frame = small === LARGE ? await this.#readEntryFile(path, key) : small;
     } catch (e) {
       if (e instanceof QuiverFormatError) {
         await this.#deleteCorrupt(path, e);
@@ -264,6 +296,7 @@ export class DiskCacheBackend implements CacheBackend {
   /** Wait until the background writes of `getOrInsert` started so far have finished. */
   async flush(): Promise<void> {
     await this.#loads.flush();
+    await this.#flushTouches();
   }
 
   /** Wait for background writes, then release this process's writer registration. */
@@ -271,7 +304,10 @@ export class DiskCacheBackend implements CacheBackend {
     await this.#loads.flush();
     await Promise.all([...this.#keyWrites.values()]).catch(() => undefined);
     await this.#ready;
+    if (this.#initialScanTimer !== undefined) clearTimeout(this.#initialScanTimer);
+    this.#initialScanTimer = undefined;
     await this.#scanning;
+    await this.#flushTouches();
     await rm(this.#heartbeat, { force: true }).catch(() => undefined);
   }
 
@@ -288,9 +324,15 @@ export class DiskCacheBackend implements CacheBackend {
       this.#logger.warn(`quiver cache: disk cache directory ${this.directory} is unusable, every operation is a miss: ${describeError(e)}`);
       return false;
     }
-    // The size scan (a stat per entry file) runs in the background: reads need only the
+    // The size scan (a stat per entry file) runs later, in the background: reads need only the
     // directory, so a reopen does not pay for listing every entry (eviction follows the scan).
-    void this.#scanAndEvict();
+    if (!this.#scanned && this.#initialScanTimer === undefined) {
+      this.#initialScanTimer = setTimeout(() => {
+        this.#initialScanTimer = undefined;
+        void this.#scanAndEvict();
+      }, INITIAL_SCAN_DELAY_MS);
+      this.#initialScanTimer.unref();
+    }
     return true;
   }
 
@@ -309,6 +351,39 @@ export class DiskCacheBackend implements CacheBackend {
     return join(this.#entriesDir, h.slice(0, 2), h + ENTRY_EXT);
   }
 
+  /**
+   * The frame bytes of the entry file for `key` read with synchronous calls (one readv for header,
+   * key and frame), undefined when absent, or LARGE when the file is over `syncReadMaxBytes` (the
+   * caller then reads it asynchronously). Checks exactly what {@link #readEntryFile} checks.
+   */
+  #readEntryFileSync(path: string, key: string): Uint8Array | undefined | typeof LARGE {
+    if (this.syncReadMaxBytes === 0) return LARGE;
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.size > this.syncReadMaxBytes) return LARGE;
+      const want = utf8.encode(key);
+      const headLength = Math.min(st.size, DISK_ENTRY_HEADER_SIZE + want.byteLength);
+      const head = new Uint8Array(headLength);
+      // A fresh, exactly sized buffer (bounded by the file size): decoded views then pin only the frame.
+      const frame = new Uint8Array(st.size - headLength);
+      const got = readvSync(fd, [head, frame], 0);
+      if (got !== st.size) throw new QuiverFormatError("TRUNCATED", `read ${got} of ${st.size} bytes`, { stage: "disk-entry", offset: got });
+      const h = parseDiskEntryHeader(head, st.size);
+      checkEntryKey(h, head, want);
+      this.#touch(path, st.mtimeMs);
+      return frame;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   /** The frame bytes of the entry file for `key` in a buffer of their own; undefined when absent. */
   async #readEntryFile(path: string, key: string): Promise<Uint8Array | undefined> {
     let fh: FileHandle;
@@ -325,24 +400,60 @@ export class DiskCacheBackend implements CacheBackend {
       // One read for header and key: the key we expect tells how long it should be.
       const head = await readExactly(fh, 0, Math.min(size, DISK_ENTRY_HEADER_SIZE + want.byteLength));
       const h = parseDiskEntryHeader(head, size);
-      if (h.keyLength !== want.byteLength) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 8 });
-      const keyBytes = head.subarray(DISK_ENTRY_HEADER_SIZE);
-      if (keyBytes.byteLength !== h.keyLength) throw new QuiverFormatError("TRUNCATED", "disk entry ends inside its key", { stage: "disk-entry", offset: 24 });
-      if (crc32(keyBytes) !== h.keyCrc) throw new QuiverFormatError("CHECKSUM_MISMATCH", "disk entry key CRC-32 mismatch", { stage: "disk-entry", offset: 12 });
-      if (!bytesEqual(keyBytes, want)) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 24 });
+      checkEntryKey(h, head, want);
       // A fresh, exactly sized buffer: decoded views then pin only the frame (size accounting).
       const frame = new Uint8Array(h.frameLength);
       await readInto(fh, DISK_ENTRY_HEADER_SIZE + h.keyLength, frame);
-      // LRU by access: refresh mtime, at most once per second per file (saves a syscall on hot keys).
-      const now = Date.now();
-      if (now - st.mtimeMs > 1000) await fh.utimes(new Date(now), new Date(now)).catch(() => undefined);
+      this.#touch(path, st.mtimeMs);
       return frame;
     } finally {
       await fh.close();
     }
   }
 
+  /**
+   * Synchronous reads resolve as microtasks: a loop of gets would never let the event loop turn
+   * (timers, IO, child processes). Yield once the reads have held it for over a millisecond.
+   */
+  async #yieldIfHeld(): Promise<void> {
+    const now = performance.now();
+    if (this.#heldSince === undefined) {
+      this.#heldSince = now;
+      setImmediate(() => (this.#heldSince = undefined));
+      return;
+    }
+    if (now - this.#heldSince > 1) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * LRU by access: a hit refreshes the file's mtime, at most once per second per file, in the
+   * background (batched after the current turn), so a read never waits for a metadata write.
+   * Scans wait for pending refreshes before they pick what to evict.
+   */
+  #touch(path: string, mtimeMs: number): void {
+    if (Date.now() - mtimeMs <= TOUCH_EVERY_MS) return;
+    this.#touches.add(path);
+    this.#touching ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const paths = [...this.#touches];
+      this.#touches.clear();
+      const now = new Date();
+      await Promise.all(paths.map((p) => utimes(p, now, now).catch(() => undefined)));
+      this.#touching = undefined;
+      // Hits during the writes above wait for the next batch.
+      if (this.#touches.size > 0) this.#touch(this.#touches.values().next().value!, 0);
+    });
+  }
+
+  /** Wait until the mtime refreshes of hits so far are written. */
+  async #flushTouches(): Promise<void> {
+    while (this.#touching !== undefined) await this.#touching;
+  }
+
   async #writeEntryFile(key: string, frame: Uint8Array): Promise<void> {
+    // The size bookkeeping below starts from a scan of the directory.
+    await this.#ensureScanned();
     const keyBytes = utf8.encode(key);
     if (keyBytes.byteLength > MAX_CACHE_KEY_BYTES) throw new RangeError(`cache key longer than ${MAX_CACHE_KEY_BYTES} bytes`);
     const header = new Uint8Array(DISK_ENTRY_HEADER_SIZE);
@@ -458,10 +569,18 @@ export class DiskCacheBackend implements CacheBackend {
     return out;
   }
 
+  /** Run the first directory scan now unless one has finished. */
+  async #ensureScanned(): Promise<void> {
+    while (!this.#scanned) await this.#scanAndEvict();
+  }
+
   /** One scan at a time: recount from the directory, evict oldest-accessed down to 90 % when over capacity. */
   #scanAndEvict(): Promise<void> {
+    if (this.#initialScanTimer !== undefined) clearTimeout(this.#initialScanTimer);
+    this.#initialScanTimer = undefined;
     this.#scanning ??= (async () => {
       try {
+        await this.#flushTouches();
         const files = await this.#listEntries();
         let size = 0;
         for (const f of files) size += f.size;
@@ -482,6 +601,7 @@ export class DiskCacheBackend implements CacheBackend {
       } catch (e) {
         this.#logger.warn(`quiver cache: disk cache scan failed: ${describeError(e)}`);
       } finally {
+        this.#scanned = true;
         this.#scanning = undefined;
       }
     })();
@@ -500,6 +620,18 @@ export class DiskCacheBackend implements CacheBackend {
     this.#heartbeatAt = 0;
     await this.#beat();
   }
+}
+
+/** Marks an entry file too large for the synchronous read path. */
+const LARGE = Symbol("large");
+
+/** The key checks of an entry file: length, CRC-32 and bytes of the stored key against the expected one. */
+function checkEntryKey(h: DiskEntryHeader, head: Uint8Array, want: Uint8Array): void {
+  if (h.keyLength !== want.byteLength) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 8 });
+  const keyBytes = head.subarray(DISK_ENTRY_HEADER_SIZE);
+  if (keyBytes.byteLength !== h.keyLength) throw new QuiverFormatError("TRUNCATED", "disk entry ends inside its key", { stage: "disk-entry", offset: 24 });
+  if (crc32(keyBytes) !== h.keyCrc) throw new QuiverFormatError("CHECKSUM_MISMATCH", "disk entry key CRC-32 mismatch", { stage: "disk-entry", offset: 12 });
+  if (!bytesEqual(keyBytes, want)) throw new QuiverFormatError("DISK_ENTRY_KEY_MISMATCH", "the entry file holds another key", { stage: "disk-entry", offset: 24 });
 }
 
 /** Write every buffer completely: writev may write less than asked (a nearly full disk); continue, and fail on no progress. */

@@ -26,6 +26,7 @@ export type { MemoryCacheBackendOptions } from "./memory-backend.js";
 export { LoadDeduplicator } from "./load-deduplicator.js";
 export type { LoadDeduplicatorOptions } from "./load-deduplicator.js";
 export {
+  DEFAULT_DISK_SYNC_READ_MAX_BYTES,
   DEFAULT_DISK_TEMP_MAX_AGE_MS,
   DISK_ENTRY_HEADER_SIZE,
   DISK_ENTRY_MAGIC,

@@ -28,7 +28,8 @@ const patient = { stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 };
 await runCacheBackendConformance("MemoryCacheBackend", () => new MemoryCacheBackend({ maxBytes: big }));
 
 await runCacheBackendConformance("DiskCacheBackend", () => new DiskCacheBackend({ directory: tempDir(), maxBytes: big, logger: quiet }), {
-  reopen: (first) => new DiskCacheBackend({ directory: (first as DiskCacheBackend).directory, maxBytes: big, logger: quiet }),
+  // `open` resolves after the directory scan that counts the entries (`new` defers it).
+  reopen: (first) => DiskCacheBackend.open({ directory: (first as DiskCacheBackend).directory, maxBytes: big, logger: quiet }),
 });
 
 await runCacheBackendConformance(

@@ -407,6 +407,41 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
   return assembleState({ path, fileSize: frameLength, metadata, centroids, arrays, partitions }, "payload");
 }
 
+/**
+ * Per-process memos keyed by a checked state object (a state is immutable once checked): its live
+ * quantizer, and the cached values already checked against it. A reopen that gets the same state
+ * object back (a memory cache, or a persistent entry whose bytes match ones verified before, see
+ * `decodeCacheEntry`) then rebuilds nothing and re-checks nothing it already checked.
+ */
+const LIVE_QUANTIZERS = new WeakMap<IvfIndexState, TrainedQuantizer>();
+const CHECKED_AGAINST = new WeakMap<IvfIndexState, WeakMap<object, string>>();
+
+/**
+ * The values checked against `state`, each with what it was checked as (`e<p>` partition entry,
+ * `v<p>` raw vectors, `g<p>/<g>` row group), shared by every index over that state object: a
+ * value checked as partition 3 is not thereby accepted as partition 5.
+ */
+function checkedSetOf(state: IvfIndexState): WeakMap<object, string> {
+  if (!isCheckedState(state)) return new WeakMap();
+  let set = CHECKED_AGAINST.get(state);
+  if (set === undefined) CHECKED_AGAINST.set(state, (set = new WeakMap()));
+  return set;
+}
+
+/** The live quantizer of a state, built once per checked state object. */
+function liveQuantizerOf(state: IvfIndexState): TrainedQuantizer {
+  if (!isCheckedState(state)) return liveQuantizer(state);
+  let q = LIVE_QUANTIZERS.get(state);
+  if (q === undefined) LIVE_QUANTIZERS.set(state, (q = liveQuantizer(state)));
+  return q;
+}
+
+let machineMemory: number | undefined;
+/** The machine's memory (read once: a syscall on every open otherwise). */
+function machineMemoryBytes(): number {
+  return (machineMemory ??= totalmem());
+}
+
 /** Rebuild the quantizer of a state, reporting bad parameters as QuiverFormatError. */
 function liveQuantizer(state: IvfIndexState): TrainedQuantizer {
   let q: TrainedQuantizer;
@@ -494,7 +529,7 @@ export class IvfVectorIndex {
   #entryKeys: CacheKey<IvfPartitionEntry>[] = [];
   #vectorKeys: CacheKey<IvfPartitionVectors>[] = [];
   /** Entries already checked against the current state (memory backends hand out the same object). */
-  #checked = new WeakSet<object>();
+  #checked: WeakMap<object, string>;
   /** True while the state came from a cache and has not been confirmed by a store read. */
   #stateFromCache: boolean;
   #healing: Promise<void> | undefined;
@@ -527,12 +562,13 @@ export class IvfVectorIndex {
     }
     this.store = store;
     this.#state = state;
-    this.#quantizer = liveQuantizer(state);
+    this.#quantizer = liveQuantizerOf(state);
+    this.#checked = checkedSetOf(state);
     this.cache = options.cache;
     this.#keyBase = options.cacheKey ?? state.path;
     this.#stateFromCache = false;
     const raw = indexByteCounts(state).raw;
-    this.#rowCacheBytes = options.rawVectorCacheBytes ?? Math.max(1, Math.min(raw + (raw >> 4), Math.floor((totalmem() * DEFAULT_CACHE_MEMORY_SHARE) / 2)));
+    this.#rowCacheBytes = options.rawVectorCacheBytes ?? Math.max(1, Math.min(raw + (raw >> 4), Math.floor((machineMemoryBytes() * DEFAULT_CACHE_MEMORY_SHARE) / 2)));
     this.#rowCache = IndexCache.inMemory(this.#rowCacheBytes);
     this.#makeKeys();
   }
@@ -553,15 +589,18 @@ export class IvfVectorIndex {
   }
 
   #makeKeys(): void {
-    const codec = partitionEntryCodecs[this.#state.metadata.quantizer.kind];
-    const base = `${this.#keyBase}/${this.#state.metadata.identity}`;
+    // Keys are made on first use: an open that probes 20 of 256 partitions makes 20, not 512.
     this.#entryKeys = [];
     this.#vectorKeys = [];
     this.#rowsPerGroup = Math.max(1, Math.floor(RAW_ROW_GROUP_BYTES / (4 * this.#state.metadata.dim)));
-    for (let p = 0; p < this.#state.metadata.numPartitions; p++) {
-      this.#entryKeys.push(cacheKey(`${base}/partition/${p}`, codec));
-      this.#vectorKeys.push(cacheKey(`${base}/vectors/${p}`, partitionVectorsCodec));
-    }
+  }
+
+  #entryKey(p: number): CacheKey<IvfPartitionEntry> {
+    return (this.#entryKeys[p] ??= cacheKey(`${this.#keyBase}/${this.#state.metadata.identity}/partition/${p}`, partitionEntryCodecs[this.#state.metadata.quantizer.kind]));
+  }
+
+  #vectorKey(p: number): CacheKey<IvfPartitionVectors> {
+    return (this.#vectorKeys[p] ??= cacheKey(`${this.#keyBase}/${this.#state.metadata.identity}/vectors/${p}`, partitionVectorsCodec));
   }
 
   /** The index state (replaced when the index heals a bad cached state). */
@@ -587,13 +626,13 @@ export class IvfVectorIndex {
   /** The cache key of partition p's entry (for tools that pre-populate a cache). */
   partitionCacheKey(p: number): CacheKey<IvfPartitionEntry> {
     checkInteger("p", p, 0, this.numPartitions - 1);
-    return this.#entryKeys[p]!;
+    return this.#entryKey(p);
   }
 
   /** The cache key of partition p's raw vectors. */
   vectorsCacheKey(p: number): CacheKey<IvfPartitionVectors> {
     checkInteger("p", p, 0, this.numPartitions - 1);
-    return this.#vectorKeys[p]!;
+    return this.#vectorKey(p);
   }
 
   get dim(): number {
@@ -615,7 +654,7 @@ export class IvfVectorIndex {
       verifySection({ id: IVF_SECTION.partitionBase + p, encoding: "raw", offset: loc.offset, length: loc.length, crc32: loc.crc32 }, bytes);
       entry = partitionEntryFromSection(kind, p, loc.rows, codeWidth, bytes);
     }
-    this.#checked.add(entry);
+    this.#checked.set(entry, `e${p}`);
     return entry;
   }
 
@@ -631,7 +670,7 @@ export class IvfVectorIndex {
       verifySection({ id: IVF_SECTION.rawVectorBase + p, encoding: "f32", ...loc.raw }, bytes);
       v = { partition: p, rows: loc.rows, dim, vectors: typedView(bytes, "f32", loc.raw.offset) };
     }
-    this.#checked.add(v);
+    this.#checked.set(v, `v${p}`);
     return v;
   }
 
@@ -644,7 +683,7 @@ export class IvfVectorIndex {
   #entryMatches(e: unknown, p: number): boolean {
     try {
       if (typeof e !== "object" || e === null) return false;
-      if (this.#checked.has(e)) return true;
+      if (this.#checked.get(e) === `e${p}`) return true;
       const entry = e as IvfPartitionEntry;
       const loc = this.#state.partitions[p]!;
       const { kind, codeWidth } = this.#state.metadata.quantizer;
@@ -652,7 +691,7 @@ export class IvfVectorIndex {
       if (!(entry.rowIds instanceof BigUint64Array) || entry.rowIds.length !== loc.rows) return false;
       if (!(entry.codes instanceof Uint8Array) || entry.codes.length !== loc.rows * codeWidth) return false;
       if (loc.rows > 0 && crc32(entry.codes, crc32(viewBytes(entry.rowIds))) !== loc.crc32) return false;
-      this.#checked.add(e);
+      this.#checked.set(e, `e${p}`);
       return true;
     } catch {
       return false;
@@ -663,14 +702,14 @@ export class IvfVectorIndex {
   #vectorsMatch(v: unknown, p: number): boolean {
     try {
       if (typeof v !== "object" || v === null) return false;
-      if (this.#checked.has(v)) return true;
+      if (this.#checked.get(v) === `v${p}`) return true;
       const vec = v as IvfPartitionVectors;
       const loc = this.#state.partitions[p]!;
       if (loc.raw === undefined) return false;
       if (vec.partition !== p || vec.rows !== loc.rows || vec.dim !== this.dim) return false;
       if (!(vec.vectors instanceof Float32Array) || vec.vectors.length !== loc.rows * this.dim) return false;
       if (loc.rows > 0 && crc32(viewBytes(vec.vectors)) !== loc.raw.crc32) return false;
-      this.#checked.add(v);
+      this.#checked.set(v, `v${p}`);
       return true;
     } catch {
       return false;
@@ -682,7 +721,7 @@ export class IvfVectorIndex {
     checkInteger("p", p, 0, this.numPartitions - 1);
     const cache = this.cache;
     if (cache === undefined) return this.readPartition(p);
-    const key = this.#entryKeys[p]!;
+    const key = this.#entryKey(p);
     let entry: IvfPartitionEntry | undefined;
     try {
       entry = await cache.getOrInsert(key, () => this.readPartition(p));
@@ -702,7 +741,7 @@ export class IvfVectorIndex {
     checkInteger("p", p, 0, this.numPartitions - 1);
     const cache = this.cache;
     if (cache === undefined) return this.readPartitionVectors(p);
-    const key = this.#vectorKeys[p]!;
+    const key = this.#vectorKey(p);
     let v: IvfPartitionVectors | undefined;
     try {
       v = await cache.getOrInsert(key, () => this.readPartitionVectors(p));
@@ -857,12 +896,12 @@ export class IvfVectorIndex {
       if (fresh.metadata.identity !== this.#state.metadata.identity) {
         throw formatError("IDENTITY_MISMATCH", `the file at ${describeValue(fresh.path)} now has identity ${fresh.metadata.identity}, not ${this.#state.metadata.identity}`, "identity");
       }
-      this.#quantizer = liveQuantizer(fresh);
+      this.#quantizer = liveQuantizerOf(fresh);
       this.#state = fresh;
       this.#setup = undefined;
       this.#pqTables = undefined;
       this.#rowKeyPrefix = [];
-      this.#checked = new WeakSet();
+      this.#checked = checkedSetOf(fresh);
       this.#stateFromCache = false;
       this.#rejects.healed++;
       this.#makeKeys();
@@ -1042,7 +1081,7 @@ export class IvfVectorIndex {
     if (cache === undefined || OWN_CACHE_BYTES.has(this)) return undefined;
     let v: unknown;
     try {
-      v = await cache.get(this.#vectorKeys[p]!);
+      v = await cache.get(this.#vectorKey(p));
     } catch {
       return undefined;
     }
@@ -1071,7 +1110,7 @@ export class IvfVectorIndex {
     const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
     groups.forEach((g, j) => {
       const v = cached[j];
-      if (v !== undefined && this.#checked.has(v) && v.partition === p && v.group === g) out.set(g, v.vectors);
+      if (v !== undefined && this.#checked.get(v) === `g${p}/${g}` && v.partition === p && v.group === g) out.set(g, v.vectors);
       else missing.push(g);
     });
     if (missing.length === 0) return out;
@@ -1097,7 +1136,7 @@ export class IvfVectorIndex {
       if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
       const vectors = typedView(bytes, "f32", ranges[j]!.offset);
       const group: RawRowGroup = { partition: p, group: g, vectors };
-      this.#checked.add(group);
+      this.#checked.set(group, `g${p}/${g}`);
       out.set(g, vectors);
       void this.#rowCache.insert(this.#rowKey(p, g), group);
     });
@@ -1110,7 +1149,7 @@ export class IvfVectorIndex {
     const dim = this.dim;
     for (let g = 0; g * G < v.rows; g++) {
       const group: RawRowGroup = { partition: v.partition, group: g, vectors: v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim) };
-      this.#checked.add(group);
+      this.#checked.set(group, `g${v.partition}/${g}`);
       await this.#rowCache.insert(this.#rowKey(v.partition, g), group);
     }
   }
@@ -1224,7 +1263,7 @@ async function openWithOwnCache(store: ObjectStore, path: string, base: string, 
     throw formatError("IDENTITY_MISMATCH", `the file has identity ${state.metadata.identity}, the caller asked for ${options.identity}`, "identity");
   }
   const { codes, raw, meta } = indexByteCounts(state);
-  const share = Math.floor(totalmem() * DEFAULT_CACHE_MEMORY_SHARE);
+  const share = Math.floor(machineMemoryBytes() * DEFAULT_CACHE_MEMORY_SHARE);
   const total = options.cacheBytes ?? Math.min(state.fileSize + (state.fileSize >> 4) + MIB, share);
   const wantCodes = codes + meta + (codes >> 4) + MIB;
   const codesBytes = Math.max(1, Math.min(total, wantCodes));
