@@ -4,6 +4,7 @@
  * shape lives (BENCH_INDEX_DIR), so both benches reuse one build.
  */
 import { type DistanceType, gaussianMixture } from "@quiver/ivf";
+import { prng } from "../fixtures/_gen/internal/prng.js";
 
 /** One benchmark shape. */
 export interface Shape {
@@ -25,29 +26,18 @@ export const SHAPES: readonly Shape[] = [
   { name: "100k-768-cosine-skewed", n: 100_000, dim: 768, distance: "cosine", data: "skewed" },
 ];
 
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A skewed mixture: cluster c is picked with weight 1 / (c + 1) (a few large clusters, many small
  * ones), and dimension d is scaled by a seeded factor in [0.25, 2] (unequal per-dimension spread).
  */
 export function skewedMixture(n: number, dim: number, clusters: number, seed: number, centerSeed: number): Float32Array {
-  const cr = mulberry(centerSeed);
+  const cr = prng(centerSeed);
   const centers = Float32Array.from({ length: clusters * dim }, () => cr() * 2 - 1);
   const scales = Float32Array.from({ length: dim }, () => 0.25 + 1.75 * cr());
   const cum = new Float64Array(clusters);
   let total = 0;
   for (let c = 0; c < clusters; c++) cum[c] = total += 1 / (c + 1);
-  const r = mulberry(seed);
+  const r = prng(seed);
   const out = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) {
     const u = r() * total;

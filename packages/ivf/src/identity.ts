@@ -34,63 +34,94 @@ function viewBytes(v: ArrayBufferView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/**
+ * A SHA-256 over canonical little-endian fields, shared by the index identity and by digests
+ * that cover the same model fields (the segment model digest of spec/segments.md): one encoding
+ * of quantizer parameters and arrays, so the two can never drift apart.
+ */
+export class CanonicalDigest {
+  readonly #h = createHash("sha256");
+  readonly #scratch = new DataView(new ArrayBuffer(8));
+  constructor(domain: string) {
+    this.#h.update(Buffer.from(domain, "ascii"));
+  }
+  u8(v: number): void {
+    this.#h.update(Uint8Array.of(v));
+  }
+  u32(v: number): void {
+    this.#scratch.setUint32(0, v >>> 0, true);
+    this.#h.update(new Uint8Array(this.#scratch.buffer, 0, 4));
+  }
+  u64(v: number): void {
+    this.#scratch.setBigUint64(0, BigInt(v), true);
+    this.#h.update(new Uint8Array(this.#scratch.buffer, 0, 8));
+  }
+  f64(v: number): void {
+    this.#scratch.setFloat64(0, v, true);
+    this.#h.update(new Uint8Array(this.#scratch.buffer, 0, 8));
+  }
+  /** u32 byte length, then the UTF-8 bytes. */
+  str(s: string): void {
+    const b = Buffer.from(s, "utf8");
+    this.u32(b.byteLength);
+    this.#h.update(b);
+  }
+  bytes(b: Uint8Array): void {
+    this.#h.update(b);
+  }
+  /** Distance and quantizer kind codes, the residual flag (and the raw-vectors flag when given), the code width. */
+  model(m: Pick<IvfIndexMetadata, "distance" | "quantizer">, rawVectors?: boolean): void {
+    this.u8(DISTANCE_CODE[m.distance]);
+    this.u8(KIND_CODE[m.quantizer.kind]);
+    this.u8(m.quantizer.residual ? 1 : 0);
+    if (rawVectors !== undefined) this.u8(rawVectors ? 1 : 0);
+    this.u32(m.quantizer.codeWidth);
+  }
+  /** Parameters sorted by UTF-8 name (tagged number / boolean / string), then every array, then the centroids. */
+  quantizerAndCentroids(m: Pick<IvfIndexMetadata, "quantizer">, arrays: readonly ArrayBufferView[], centroids: Float32Array): void {
+    const names = Object.keys(m.quantizer.params).sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
+    this.u32(names.length);
+    for (const name of names) {
+      this.str(name);
+      const v = m.quantizer.params[name]!;
+      if (typeof v === "number") {
+        this.u8(0);
+        this.f64(v);
+      } else if (typeof v === "boolean") {
+        this.u8(1);
+        this.u8(v ? 1 : 0);
+      } else {
+        this.u8(2);
+        this.str(v);
+      }
+    }
+    this.u32(m.quantizer.arrays.length);
+    m.quantizer.arrays.forEach((a, i) => {
+      const bytes = viewBytes(arrays[i]!);
+      this.str(a.name);
+      this.u8(ENCODING_CODE[a.encoding]);
+      this.u64(a.length);
+      this.u64(bytes.byteLength);
+      this.#h.update(bytes);
+    });
+    const c = viewBytes(centroids);
+    this.u64(c.byteLength);
+    this.#h.update(c);
+  }
+  hex(): string {
+    return this.#h.digest("hex");
+  }
+}
+
 /** The identity of an index: lowercase hex SHA-256 of the canonical bytes of spec/ivf.md#index-identity. */
 export function computeIndexIdentity(input: IdentityInput): string {
-  const h = createHash("sha256");
-  const scratch = new DataView(new ArrayBuffer(8));
-  const u8 = (v: number): void => void h.update(Uint8Array.of(v));
-  const u32 = (v: number): void => {
-    scratch.setUint32(0, v >>> 0, true);
-    h.update(new Uint8Array(scratch.buffer, 0, 4));
-  };
-  const u64 = (v: number): void => {
-    scratch.setBigUint64(0, BigInt(v), true);
-    h.update(new Uint8Array(scratch.buffer, 0, 8));
-  };
-  const str = (s: string): void => {
-    const b = Buffer.from(s, "utf8");
-    u32(b.byteLength);
-    h.update(b);
-  };
   const m = input.metadata;
-  h.update(Buffer.from(DOMAIN, "ascii"));
-  u32(m.dim);
-  u32(m.numPartitions);
-  u64(m.numRows);
-  u8(DISTANCE_CODE[m.distance]);
-  u8(KIND_CODE[m.quantizer.kind]);
-  u8(m.quantizer.residual ? 1 : 0);
-  u8(m.rawVectors ? 1 : 0);
-  u32(m.quantizer.codeWidth);
-  const names = Object.keys(m.quantizer.params).sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
-  u32(names.length);
-  for (const name of names) {
-    str(name);
-    const v = m.quantizer.params[name]!;
-    if (typeof v === "number") {
-      u8(0);
-      scratch.setFloat64(0, v, true);
-      h.update(new Uint8Array(scratch.buffer, 0, 8));
-    } else if (typeof v === "boolean") {
-      u8(1);
-      u8(v ? 1 : 0);
-    } else {
-      u8(2);
-      str(v);
-    }
-  }
-  u32(m.quantizer.arrays.length);
-  m.quantizer.arrays.forEach((a, i) => {
-    const bytes = viewBytes(input.arrays[i]!);
-    str(a.name);
-    u8(ENCODING_CODE[a.encoding]);
-    u64(a.length);
-    u64(bytes.byteLength);
-    h.update(bytes);
-  });
-  const c = viewBytes(input.centroids);
-  u64(c.byteLength);
-  h.update(c);
+  const d = new CanonicalDigest(DOMAIN);
+  d.u32(m.dim);
+  d.u32(m.numPartitions);
+  d.u64(m.numRows);
+  d.model(m, m.rawVectors);
+  d.quantizerAndCentroids(m, input.arrays, input.centroids);
   // The partition table in one buffer and one update (28 bytes per partition): a hash update per
   // field made this loop the largest cost of verifying a cached state.
   const table = new DataView(new ArrayBuffer(input.partitions.length * 28));
@@ -102,6 +133,6 @@ export function computeIndexIdentity(input: IdentityInput): string {
     table.setUint32(at + 16, (p.raw?.crc32 ?? 0) >>> 0, true);
     table.setBigUint64(at + 20, BigInt(p.raw?.length ?? 0), true);
   });
-  h.update(new Uint8Array(table.buffer));
-  return h.digest("hex");
+  d.bytes(new Uint8Array(table.buffer));
+  return d.hex();
 }

@@ -40,7 +40,7 @@ export {
 } from "./partition-codecs.js";
 export type { IvfPartitionEntry, IvfPartitionVectors } from "./partition-codecs.js";
 export { openVectorIndex, prewarm, readIvfIndexState, IvfVectorIndex, DEFAULT_K, DEFAULT_NPROBES, MAX_SEARCH_K, MAX_REFINE_FACTOR, DEFAULT_CACHE_MEMORY_SHARE, RAW_ROW_GROUP_BYTES, RAW_ROW_GROUP_TYPE_NAME } from "./reader.js";
-export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH } from "./identity.js";
+export { computeIndexIdentity, isIndexIdentity, IDENTITY_LENGTH, CanonicalDigest } from "./identity.js";
 export type { IdentityInput } from "./identity.js";
 export type { OpenVectorIndexOptions, RowIdPrefilter, VectorSearchOptions, VectorSearchHit, VectorQuery, IvfCacheRejects, IvfCacheStats, IvfCacheTypeStats, IndexLiveOptions, IvfSearchThreadStats } from "./reader.js";
 export { gaussianMixture, bruteForceKnn, recallAtK, exactDistanceAt } from "./dataset.js";

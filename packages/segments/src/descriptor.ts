@@ -2,9 +2,8 @@
  * Segment descriptors: what one shard build records about the segment file it wrote, and the
  * model digest that says which segments may be searched together (spec/segments.md#model-digest).
  */
-import { createHash } from "node:crypto";
 import { QuiverArgumentError, checkOptions, describeValue } from "@quiver/format";
-import { type IvfIndexState, isIndexIdentity, readIvfIndexState } from "@quiver/ivf";
+import { CanonicalDigest, type IvfIndexState, isIndexIdentity, readIvfIndexState } from "@quiver/ivf";
 import type { ObjectStore } from "@quiver/store";
 import { QuiverSegmentError, type SegmentProblem, problemCauses } from "./errors.js";
 import { type BigRange, canonicalize, rangeListProblem, rangeRows, rangeStrings, toBigRanges } from "./ranges.js";
@@ -43,13 +42,6 @@ export const SEGMENT_LIMITS = {
 } as const;
 const DIGEST_PATTERN = /^[0-9a-f]{64}$/;
 const DIGEST_DOMAIN = "QVR-SEGMENT-MODEL-1";
-const DISTANCE_CODE: Record<string, number> = { l2: 0, cosine: 1, dot: 2 };
-const KIND_CODE: Record<string, number> = { flat: 0, sq: 1, pq: 2, rabitq: 3 };
-const ENCODING_CODE: Record<string, number> = { f32: 0, u8: 1, u32: 2 };
-
-function viewBytes(v: ArrayBufferView): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
 
 /**
  * The model digest of an opened segment: SHA-256 over the canonical bytes of
@@ -59,59 +51,12 @@ function viewBytes(v: ArrayBufferView): Uint8Array {
  */
 export function segmentModelDigest(state: IvfIndexState): string {
   const m = state.metadata;
-  const h = createHash("sha256");
-  const scratch = new DataView(new ArrayBuffer(8));
-  const u8 = (v: number): void => void h.update(Uint8Array.of(v));
-  const u32 = (v: number): void => {
-    scratch.setUint32(0, v >>> 0, true);
-    h.update(new Uint8Array(scratch.buffer, 0, 4));
-  };
-  const u64 = (v: number): void => {
-    scratch.setBigUint64(0, BigInt(v), true);
-    h.update(new Uint8Array(scratch.buffer, 0, 8));
-  };
-  const str = (s: string): void => {
-    const b = Buffer.from(s, "utf8");
-    u32(b.byteLength);
-    h.update(b);
-  };
-  h.update(Buffer.from(DIGEST_DOMAIN, "ascii"));
-  u32(m.dim);
-  u32(m.numPartitions);
-  u8(DISTANCE_CODE[m.distance]!);
-  u8(KIND_CODE[m.quantizer.kind]!);
-  u8(m.quantizer.residual ? 1 : 0);
-  u32(m.quantizer.codeWidth);
-  const names = Object.keys(m.quantizer.params).sort((a, b) => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8")));
-  u32(names.length);
-  for (const name of names) {
-    str(name);
-    const v = m.quantizer.params[name]!;
-    if (typeof v === "number") {
-      u8(0);
-      scratch.setFloat64(0, v, true);
-      h.update(new Uint8Array(scratch.buffer, 0, 8));
-    } else if (typeof v === "boolean") {
-      u8(1);
-      u8(v ? 1 : 0);
-    } else {
-      u8(2);
-      str(v);
-    }
-  }
-  u32(m.quantizer.arrays.length);
-  for (const a of m.quantizer.arrays) {
-    const bytes = viewBytes(state.quantizer.arrays[a.name]!);
-    str(a.name);
-    u8(ENCODING_CODE[a.encoding]!);
-    u64(a.length);
-    u64(bytes.byteLength);
-    h.update(bytes);
-  }
-  const c = viewBytes(state.centroids);
-  u64(c.byteLength);
-  h.update(c);
-  return h.digest("hex");
+  const d = new CanonicalDigest(DIGEST_DOMAIN);
+  d.u32(m.dim);
+  d.u32(m.numPartitions);
+  d.model(m);
+  d.quantizerAndCentroids(m, m.quantizer.arrays.map((a) => state.quantizer.arrays[a.name]!), state.centroids);
+  return d.hex();
 }
 
 /** True when `s` is 64 lowercase hex digits. */
