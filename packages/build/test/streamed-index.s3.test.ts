@@ -12,7 +12,7 @@ import { encodeIvfIndex, openVectorIndex } from "@quiver/ivf";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { S3ObjectStore } from "@quiver/store-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3rverHandle, startS3rver } from "../../store-s3/test/s3rver-server.js";
+import { type S3rverHandle, countingClient as countingClientOf, startS3rver } from "../../store-s3/test/s3rver-server.js";
 import { buildIndex, writeIvfIndexStreamed } from "../src/index.js";
 import { FAST, smallData, tempDir } from "./helpers.js";
 
@@ -26,19 +26,7 @@ afterAll(async () => {
 
 type S3Client = ReturnType<S3rverHandle["client"]>;
 
-function countingClient(): { client: S3Client; counts: Record<string, number> } {
-  const client = server!.client();
-  const counts: Record<string, number> = Object.create(null);
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = (context as { commandName?: string }).commandName ?? "?";
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: "initialize", name: "quiverCountRequests" },
-  );
-  return { client, counts };
-}
+const countingClient = () => countingClientOf(server!);
 
 describe("writeIvfIndexStreamed to S3 (real s3rver)", () => {
   it("streams a > 5 MiB index as a multipart upload, byte-identical to encodeIvfIndex, with one write at the store layer", async () => {

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { IoStatsStore, QuiverStoreError, isStoreError, openObjectWriter } from "@quiver/store";
 import { S3ObjectStore, S3ObjectWriter } from "@quiver/store-s3";
-import { type S3rverHandle, startS3rver } from "./s3rver-server.js";
+import { type S3rverHandle, countingClient as countingClientOf, startS3rver } from "./s3rver-server.js";
 
 let server: S3rverHandle | undefined;
 beforeAll(async () => {
@@ -84,20 +84,7 @@ describe("S3ObjectStore specifics (real s3rver)", () => {
   });
 });
 
-/** A client whose real requests to the server are counted by command name (SDK middleware, no mock). */
-function countingClient(): { client: S3Client; counts: Record<string, number> } {
-  const client = server!.client();
-  const counts: Record<string, number> = Object.create(null);
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const name = (context as { commandName?: string }).commandName ?? "?";
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: "initialize", name: "quiverCountRequests" },
-  );
-  return { client, counts };
-}
+const countingClient = () => countingClientOf(server!);
 
 /** Deterministic chunk i of a streamed test object. */
 function chunkBytes(i: number, n: number): Uint8Array {

@@ -98,3 +98,18 @@ export async function startS3rver(): Promise<S3rverHandle> {
     if (attempt >= 2) throw new Error(`s3rver did not start:\n${log}`);
   }
 }
+
+/** A client of `server` whose real requests are counted by command name (SDK middleware, no mock). */
+export function countingClient(server: S3rverHandle): { client: S3Client; counts: Record<string, number> } {
+  const client = server.client();
+  const counts: Record<string, number> = Object.create(null);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const name = (context as { commandName?: string }).commandName ?? "?";
+      counts[name] = (counts[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name: "quiverCountRequests" },
+  );
+  return { client, counts };
+}
