@@ -24,19 +24,10 @@ import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, List, RecordBatch, Schema, Struct, Table, Utf8, makeData, vectorFromArray } from "apache-arrow";
 import { redisServerUnavailable, startRedisServer } from "../packages/cache-redis/test/redis-server.js";
 import type { BenchContext, BenchResult } from "./run.js";
+import { prng as rng } from "../fixtures/_gen/internal/prng.js";
 
 const CATS = Array.from({ length: 16 }, (_, i) => `category-${String.fromCharCode(97 + i)}`);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Columns {
   n: number;

@@ -26,7 +26,7 @@ import {
   trainIvfModelParallel,
   trainQuantizerParallel,
 } from "@quiver/ivf";
-import { type ObjectStore, isStoreError } from "@quiver/store";
+import { type ObjectStore, getIfExists, isStoreError } from "@quiver/store";
 import { availableParallelism } from "node:os";
 import { type IvfTrainedModel, decodeModelFile, encodeModelFile } from "./model-file.js";
 import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
@@ -164,14 +164,6 @@ function joinPath(dir: string, name: string): string {
   return `${dir.replace(/\/+$/, "")}/${name}`;
 }
 
-async function getIfExists(store: ObjectStore, path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await store.get(path);
-  } catch (e) {
-    if (isStoreError(e) && e.code === "NOT_FOUND") return undefined;
-    throw e;
-  }
-}
 
 async function deletePrefix(store: ObjectStore, prefix: string): Promise<void> {
   for (const m of await store.list(`${prefix.replace(/\/+$/, "")}/`)) await store.delete(m.path);

@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { type BuildTuning, type IvfTrainedModel, buildIndex, checkTuning, decodeModelFile, encodeModelFile, openVectorFile, planRowRanges, trainModel } from "@quiver/build";
 import { QuiverArgumentError, checkInteger, checkOptions, parseJsonBytes } from "@quiver/format";
 import { readIvfIndexState } from "@quiver/ivf";
-import { MemoryObjectStore, type ObjectStore, isStoreError } from "@quiver/store";
+import { MemoryObjectStore, type ObjectStore, getIfExists, isStoreError } from "@quiver/store";
 import {
   type SegmentDescriptor,
   type SegmentPlan,
@@ -124,14 +124,6 @@ function checkRootArg(root: unknown): string {
   return root;
 }
 
-async function getIfExists(store: ObjectStore, path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await store.get(path);
-  } catch (e) {
-    if (isStoreError(e) && e.code === "NOT_FOUND") return undefined;
-    throw e;
-  }
-}
 
 /** Create `path` with `bytes` unless it exists; returns the bytes committed there (ours or the earlier writer's). */
 async function createOnce(store: ObjectStore, path: string, bytes: Uint8Array): Promise<{ bytes: Uint8Array; created: boolean }> {

@@ -14,7 +14,7 @@
  */
 import { hostname } from "node:os";
 import { type VectorBatch, type VectorReader, buildIndex, decodeModelFile, openVectorFileRange } from "@quiver/build";
-import { IoStatsStore, type IoCounters, type ObjectStore, isStoreError } from "@quiver/store";
+import { IoStatsStore, type IoCounters, type ObjectStore, headIfExists, isStoreError } from "@quiver/store";
 import { SEGMENT_LIMITS, type SegmentDescriptor, beginStaging, describeSegment } from "@quiver/segments";
 import { QuiverDistributedError } from "./errors.js";
 import { checkInputVersion } from "./input-version.js";
@@ -50,15 +50,6 @@ export interface ShardHooks {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-async function exists(store: ObjectStore, path: string): Promise<boolean> {
-  try {
-    await store.head(path);
-    return true;
-  } catch (e) {
-    if (isStoreError(e) && e.code === "NOT_FOUND") return false;
-    throw e;
-  }
-}
 
 /** Records the user ids a reader yields, as sorted disjoint half-open ranges. */
 class IdRecorder {
@@ -134,7 +125,7 @@ export async function runShard(store: ObjectStore, data: ShardJobData, jobId: st
     const descriptor = await describeSegment(io, finalPath, info(ranges));
     return { shard: data.shard, index: data.index, descriptor, status: "reused", rows, ms: performance.now() - t0, attempt, worker, io: io.snapshot().total, inputBytes: 0 };
   };
-  if (await exists(io, finalPath)) return reused();
+  if ((await headIfExists(io, finalPath)) !== undefined) return reused();
 
   let modelBytes: Uint8Array;
   try {
@@ -168,7 +159,7 @@ export async function runShard(store: ObjectStore, data: ShardJobData, jobId: st
   await checkInputVersion(data.input.path, data.input.version, data.shard);
   const ranges = reader.hasIds ? rec.ranges(data.shard) : defaultRanges;
   await hooks.beforeCommit?.(data, staging);
-  if (await exists(io, finalPath)) {
+  if ((await headIfExists(io, finalPath)) !== undefined) {
     // Another attempt committed meanwhile: the same bytes by construction; its descriptor wins.
     const r = await reused();
     await deletePrefix(io, staging);

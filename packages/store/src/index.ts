@@ -6,6 +6,8 @@ export type { StoreErrorCode } from "./errors.js";
 export {
   coalesceRanges,
   getRangesViaCoalescing,
+  getIfExists,
+  headIfExists,
   checkPath,
   checkPrefix,
   checkRange,

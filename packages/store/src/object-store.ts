@@ -1,4 +1,4 @@
-import { QuiverStoreError } from "./errors.js";
+import { QuiverStoreError, isStoreError } from "./errors.js";
 import type { ObjectWriter } from "./object-writer.js";
 
 /** A byte range `[offset, offset + length)` of an object. */
@@ -188,4 +188,24 @@ export function ownedCopy(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(data.byteLength);
   out.set(data);
   return out;
+}
+
+/** The object's bytes, or undefined when it does not exist (any other store error is thrown). */
+export async function getIfExists(store: Pick<ObjectStore, "get">, path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await store.get(path);
+  } catch (e) {
+    if (isStoreError(e, "NOT_FOUND")) return undefined;
+    throw e;
+  }
+}
+
+/** The object's metadata, or undefined when it does not exist (any other store error is thrown). */
+export async function headIfExists(store: Pick<ObjectStore, "head">, path: string): Promise<ObjectMeta | undefined> {
+  try {
+    return await store.head(path);
+  } catch (e) {
+    if (isStoreError(e, "NOT_FOUND")) return undefined;
+    throw e;
+  }
 }
