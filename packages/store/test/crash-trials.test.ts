@@ -28,13 +28,17 @@ function tempFiles(dir: string): string[] {
   return out;
 }
 
-describe("LocalDirectoryStore put under SIGKILL", () => {
+// The same trial for both ways of writing an object: `put`, and `createWriter` + `commit`.
+describe.each([
+  { how: "put", child: "put-loop.child.ts", tag: "store crash trials" },
+  { how: "createWriter", child: "writer-loop.child.ts", tag: "store writer crash trials" },
+])("LocalDirectoryStore $how under SIGKILL", ({ child, tag }) => {
   it(`${trials} kills at random points: old or new, never a part, no temp file after reclamation`, async () => {
     const root = await mkdtemp(join(tmpdir(), "quiver-crash-"));
     const outcomes = { trials: 0, sawCommitted: 0, sawNext: 0, tempLeftBeforeGc: 0 };
     let next = 1;
     for (let t = 0; t < trials; t++) {
-      const committed = await killMidWrite([join(here, "put-loop.child.ts"), root, String(next)], Math.floor(Math.random() * 40));
+      const committed = await killMidWrite([join(here, child), root, String(next)], Math.floor(Math.random() * 40));
       const store = new LocalDirectoryStore(root);
       const v = wholeVersion(await store.get("dir/obj"));
       expect(typeof v, `trial ${t}: ${String(v)}`).toBe("number");
@@ -50,35 +54,7 @@ describe("LocalDirectoryStore put under SIGKILL", () => {
       outcomes.trials++;
       next = (v as number) + 2;
     }
-    console.log(`[store crash trials] ${JSON.stringify(outcomes)}`);
-    expect(outcomes.trials).toBe(trials);
-    await rm(root, { recursive: true, force: true });
-  }, trials * 20_000);
-});
-
-describe("LocalDirectoryStore.createWriter under SIGKILL", () => {
-  it(`${trials} kills at random points: old or new, never a part, no temp file after reclamation`, async () => {
-    const root = await mkdtemp(join(tmpdir(), "quiver-crash-"));
-    const outcomes = { trials: 0, sawCommitted: 0, sawNext: 0, tempLeftBeforeGc: 0 };
-    let next = 1;
-    for (let t = 0; t < trials; t++) {
-      const committed = await killMidWrite([join(here, "writer-loop.child.ts"), root, String(next)], Math.floor(Math.random() * 40));
-      const store = new LocalDirectoryStore(root);
-      const v = wholeVersion(await store.get("dir/obj"));
-      expect(typeof v, `trial ${t}: ${String(v)}`).toBe("number");
-      expect(v as number).toBeGreaterThanOrEqual(committed);
-      expect(v as number).toBeLessThanOrEqual(committed + 1);
-      if (v === committed) outcomes.sawCommitted++;
-      else outcomes.sawNext++;
-      expect((await store.list("")).map((m) => m.path)).toEqual(["dir/obj"]);
-      if (tempFiles(root).length > 0) outcomes.tempLeftBeforeGc++;
-      // The default bound keeps young temp files (a live writer's); with no writer running, 0 reclaims all.
-      await store.gc({ olderThanMs: 0 });
-      expect(tempFiles(root)).toEqual([]);
-      outcomes.trials++;
-      next = (v as number) + 2;
-    }
-    console.log(`[store writer crash trials] ${JSON.stringify(outcomes)}`);
+    console.log(`[${tag}] ${JSON.stringify(outcomes)}`);
     expect(outcomes.trials).toBe(trials);
     await rm(root, { recursive: true, force: true });
   }, trials * 20_000);
