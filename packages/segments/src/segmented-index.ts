@@ -28,7 +28,7 @@ export interface SegmentedIndex {
 }
 
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning", "version"] as const;
-const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType"] as const;
+const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType", "threads"] as const;
 const OPEN_CONCURRENCY = 16;
 const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -77,7 +77,7 @@ class PinnedSegmentedIndex implements SegmentedIndex {
     }
     const bigintIds = o.idType === undefined ? false : checkOneOf("options.idType", o.idType, ["number", "bigint"] as const) === "bigint";
     const pass: Record<string, unknown> = {};
-    for (const key of ["nprobes", "distanceType", "prefilter"] as const) if (o[key] !== undefined) pass[key] = o[key];
+    for (const key of ["nprobes", "distanceType", "prefilter", "threads"] as const) if (o[key] !== undefined) pass[key] = o[key];
     if (o.allowList !== undefined) {
       const list = o.allowList as Iterable<unknown> | null;
       if (typeof list !== "object" || list === null || typeof (list as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== "function") {
@@ -142,8 +142,9 @@ class PinnedSegmentedIndex implements SegmentedIndex {
     return out;
   }
 
+  /** Close every segment's index (each may hold a search worker pool); caches are garbage-collected with the index. */
   async close(): Promise<void> {
-    // Segments hold no open handles; caches are garbage-collected with the index.
+    await Promise.all(this.#segments.map((s) => s.close()));
   }
 }
 

@@ -75,3 +75,16 @@ it("mergeSegments merges only runs of small segments up to the target size", asy
   const m = await readSegmentManifest(store, "idx");
   expect(m.segments.map((s) => s.rowIdRanges)).toEqual([[["0", "200"]], [["200", "300"]], [["300", "900"]], [["900", "1000"]]]);
 });
+
+it("a threaded batch over segments equals one thread; close() closes every segment's pool and later searches still answer", async () => {
+  const store = new MemoryObjectStore();
+  const fx = await trainSingle(store, { n: 1000, quantizer: "pq" });
+  await publishSegments(store, "idx", await buildSplit(store, fx, "idx", [500]));
+  const index = await openSegmentedIndex(store, "idx");
+  const qs = queries(fx, 16);
+  const oneThread = await index.searchBatch(qs, { k: 10, nprobes: 4, threads: 1 });
+  expect(await index.searchBatch(qs, { k: 10, nprobes: 4, threads: 2 })).toEqual(oneThread);
+  await index.close!();
+  expect(await index.searchBatch(qs, { k: 10, nprobes: 4, threads: 2 })).toEqual(oneThread);
+  await index.close!();
+});
