@@ -228,7 +228,7 @@ export async function planDistributedBuild(o: PlanDistributedBuildOptions): Prom
   }));
   const plan: DistributedPlan = {
     planVersion: PLAN_VERSION, buildKey, root, input: { ...shardInput, numRows, dim }, modelPath, modelDigest: await modelDigestOf(model),
-    baseVersion: base ?? null, shards, totalRows: numRows,
+    baseVersion: base ?? null, shards, totalRows: numRows, plannedAtMs: Date.now(),
     ...(hasIds ? {} : { rowIdRanges: [["0", String(numRows)]] as [string, string][] }),
   };
   const written = await createOnce(store, planPath, new TextEncoder().encode(JSON.stringify(plan)));
@@ -386,6 +386,14 @@ export async function runDistributedBuild(o: DistributedBuildOptions): Promise<D
   try {
     const mergeId = mergeJobId(plan.buildKey);
     progress({ type: "phase", phase: "enqueue", state: "start" });
+    const earlier = await mergeQueue.getJob(mergeId);
+    if (earlier !== undefined && (await earlier.getState()) === "failed") {
+      // A rerun retries a failed build: the failed flow goes and a fresh one is enqueued. Shards
+      // whose segments were committed return them without rebuilding (runShard), so only what
+      // failed (or never ran) is built again.
+      await removeFailedFlow(earlier, timeoutMs === undefined ? 60_000 : Math.max(0, timeoutMs - (performance.now() - t0)));
+      progress({ type: "phase", phase: "enqueue", state: "start", detail: `the earlier run of this build failed (${(earlier.failedReason ?? "").slice(0, 200)}); retrying it` });
+    }
     if ((await mergeQueue.getJob(mergeId)) === undefined) {
       const data: MergeJobData = { planVersion: PLAN_VERSION, buildKey: plan.buildKey, root: plan.root, planPath };
       await flow.add({
@@ -457,6 +465,25 @@ export async function runDistributedBuild(o: DistributedBuildOptions): Promise<D
     await shardsQueue.close();
     await mergeQueue.close();
     await merge?.close();
+  }
+}
+
+/**
+ * Remove a failed merge job and its shard jobs. A shard of the failed flow that is still running
+ * holds its lock; removal is retried until it stops (it fails or completes) or `waitMs` passes.
+ */
+async function removeFailedFlow(job: Job, waitMs: number): Promise<void> {
+  const until = performance.now() + waitMs;
+  for (;;) {
+    try {
+      await job.remove({ removeChildren: true });
+      return;
+    } catch (e) {
+      if (performance.now() > until) {
+        throw new QuiverDistributedError("DIST_TIMEOUT", `the earlier, failed run of this build still has a running shard job, so it cannot be retried yet (${e instanceof Error ? e.message : String(e)})`);
+      }
+      await sleep(500);
+    }
   }
 }
 

@@ -32,5 +32,7 @@ export {
   DEFAULT_MAX_STALLED_COUNT,
 } from "./worker.js";
 export type { ShardWorkerOptions, ShardWorkerHandle, ShardWorkerEvent, StallOptions } from "./worker.js";
+export { gcAbandonedBuilds } from "./gc.js";
+export type { GcBuildsOptions, GcBuildsResult } from "./gc.js";
 export { runDistributedBuild, planDistributedBuild, mergeShardResults, startMergeWorker, segmentPlanOf, MAX_SHARDS } from "./coordinator.js";
 export type { DistributedBuildOptions, DistributedBuildResult, DistributedProgressEvent, MergeResult, MergeHooks, MergeWorkerOptions, PlanDistributedBuildOptions } from "./coordinator.js";

@@ -71,6 +71,8 @@ export interface DistributedPlan {
   /** Row-id coverage the merge checks: [[0, numRows)] for implicit row ids; absent with a user id column (ids are only known to the shards). */
   readonly rowIdRanges?: readonly (readonly [string, string])[];
   readonly totalRows: number;
+  /** When the plan was committed (ms since the epoch); `gcAbandonedBuilds` ages builds by it. Absent in plans written before it existed (such builds are never reclaimed). */
+  readonly plannedAtMs?: number;
 }
 
 /** A short, stable hex digest of a JSON-able value (the build key). */

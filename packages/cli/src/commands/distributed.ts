@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { closeStore, openStoreFromUri, runDistributedBuild, startShardWorker } from "@quiver/distributed";
+import { closeStore, gcAbandonedBuilds, openStoreFromUri, runDistributedBuild, startShardWorker } from "@quiver/distributed";
 import type { DistributedProgressEvent, ShardWorkerEvent } from "@quiver/distributed";
 import { QuiverArgumentError } from "@quiver/format";
 import { gcSegments } from "@quiver/segments";
@@ -155,10 +155,13 @@ export async function gcCommand(root: string, f: { store: string; minAge?: strin
   try {
     const minAgeMs = parseDuration(f.minAge ?? "1h", "--min-age");
     const r = await gcSegments(store, root.replace(/\/+$/, ""), { minAgeMs, ...(f.keepVersions === undefined ? {} : { keepVersions: f.keepVersions }), ...(f.dryRun === true ? { dryRun: true } : {}) });
-    if (f.json === true) io.stdout(`${JSON.stringify({ root, dryRun: f.dryRun === true, minAgeMs, deleted: r.deleted, kept: r.kept }, null, 2)}\n`);
+    // then what builds that never published left: their committed segments, plan and model
+    const b = await gcAbandonedBuilds(store, root.replace(/\/+$/, ""), { minAgeMs, ...(f.dryRun === true ? { dryRun: true } : {}) });
+    const deleted = [...r.deleted, ...b.deleted];
+    if (f.json === true) io.stdout(`${JSON.stringify({ root, dryRun: f.dryRun === true, minAgeMs, deleted, kept: r.kept, abandonedBuilds: b.abandoned }, null, 2)}\n`);
     else {
-      io.stdout(`${f.dryRun === true ? "would delete" : "deleted"} ${r.deleted.length} object(s), kept ${r.kept}\n`);
-      for (const p of r.deleted) io.stdout(`  ${p}\n`);
+      io.stdout(`${f.dryRun === true ? "would delete" : "deleted"} ${deleted.length} object(s), kept ${r.kept}${b.abandoned.length > 0 ? `; ${b.abandoned.length} abandoned build(s)` : ""}\n`);
+      for (const p of deleted) io.stdout(`  ${p}\n`);
     }
     return 0;
   } finally {
