@@ -1118,7 +1118,7 @@ export class IvfVectorIndex {
    * CRC-32 in the state's row-group table (RAW_ROW_GROUP_CHECKSUM_MISMATCH), and a cached group
    * this index has not checked itself is checked against it too (a mismatch is a counted miss
    * that reloads). Kind version 2 has one CRC per raw-vector section only, so refine there reads
-   * and verifies whole raw-vector sections (see {@link #candidateRows}).
+   * and verifies the whole raw-vector section, then serves its groups from the row cache.
    */
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
     const out = new Map<number, Float32Array>();
