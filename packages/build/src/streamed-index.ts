@@ -51,6 +51,9 @@ import {
   IVF_SECTION,
   type IvfIndexMetadata,
   computeIndexIdentity,
+  computeRawRowGroupChecksums,
+  rawRowGroupCount,
+  rawRowGroupRowsFor,
   type IvfIndexWriteInput,
   type IvfIndexWriteResult,
   PAYLOAD_FIELDS,
@@ -176,12 +179,21 @@ export async function writeIvfIndexStreamed(
   // The identity (spec/ivf.md#index-identity) digests every partition's rows, length and CRCs, known
   // only once every partition was read: plan with a placeholder of the same length (64 hex
   // digits); the final metadata is written last (local) or first, after pass 1 (elsewhere).
-  const draft = describe(input, P, numRows, rawVectors, "0".repeat(64));
+  const kindVersion = input.kindVersion ?? IVF_INDEX_KIND_VERSION;
+  // Kind version 3 with raw vectors: a CRC-32 per raw row group (spec/ivf.md#raw-row-group-checksums),
+  // one table for every partition; its length is known now, its values after each partition is read.
+  const rowsPerGroup = kindVersion >= 3 && rawVectors ? rawRowGroupRowsFor(dim) : undefined;
+  const groupFirst = new Uint32Array(P + 1);
+  for (let p = 0; p < P; p++) groupFirst[p + 1] = groupFirst[p]! + (rowsPerGroup === undefined ? 0 : rawRowGroupCount(rowCounts[p]!, rowsPerGroup));
+  const groupCrcs = rowsPerGroup === undefined ? undefined : new Uint32Array(groupFirst[P]!);
+  const draft = describe(input, P, numRows, rawVectors, "0".repeat(64), rowsPerGroup);
   const names = Object.keys(input.quantizer.arrays).sort();
   const small = [
     jsonSection(IVF_SECTION.metadata, draft),
     typedSection(IVF_SECTION.centroids, "f32", input.centroids),
     typedSection(IVF_SECTION.rowCounts, "u32", rowCounts),
+    // a view of groupCrcs: filled in as partitions are read, written (and its CRC taken) after the last
+    ...(groupCrcs === undefined ? [] : [typedSection(IVF_SECTION.rawRowGroupChecksums, "u32", groupCrcs)]),
     ...names.map((n, i) => {
       const a = input.quantizer.arrays[n]!;
       const id = IVF_SECTION.quantizerArrayBase + i;
@@ -231,19 +243,29 @@ export async function writeIvfIndexStreamed(
       const rs = plan[at + 1]!;
       rs.crc = crc32(raw);
       rawPart = { offset: 0, length: raw.byteLength, crc32: rs.crc };
+      if (groupCrcs !== undefined) computeRawRowGroupChecksums(raw, rowCounts[p]!, dim, rowsPerGroup!, groupCrcs, groupFirst[p]!);
     }
     digestParts.push({ rows: rowCounts[p]!, length: body.byteLength, crc32: sec.crc, ...(rawPart === undefined ? {} : { raw: rawPart }) });
   };
   const sectionsPer = rawVectors ? 2 : 1;
   const finalMetadata = (): { metadata: IvfIndexMetadata; metaBytes: Uint8Array } => {
-    const identity = computeIndexIdentity({ metadata: draft, centroids: input.centroids, arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!), partitions: digestParts });
-    const metadata = describe(input, P, numRows, rawVectors, identity);
+    const identity = computeIndexIdentity({
+      metadata: draft,
+      centroids: input.centroids,
+      arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!),
+      partitions: digestParts,
+      ...(groupCrcs === undefined ? {} : { rawRowGroupCrcs: groupCrcs }),
+    });
+    const metadata = describe(input, P, numRows, rawVectors, identity, rowsPerGroup);
     const metaBytes = jsonSection(IVF_SECTION.metadata, metadata).bytes;
     if (metaBytes.byteLength !== plan[0]!.length) throw new Error("metadata length changed with the identity");
     plan[0]!.crc = crc32(metaBytes);
+    if (groupAt >= 0) plan[groupAt]!.crc = crc32(small[groupAt]!.bytes);
     return { metadata, metaBytes };
   };
-  for (let i = 1; i < small.length; i++) plan[i]!.crc = crc32(small[i]!.bytes);
+  // The row-group table (plan index groupAt) is final only after the last partition: it is written with the metadata.
+  const groupAt = groupCrcs === undefined ? -1 : 3;
+  for (let i = 1; i < small.length; i++) if (i !== groupAt) plan[i]!.crc = crc32(small[i]!.bytes);
 
   let metadata: IvfIndexMetadata;
   let sourcePasses: 1 | 2;
@@ -252,7 +274,7 @@ export async function writeIvfIndexStreamed(
     sourcePasses = 1;
     const sink = await openLocalSink(store, path, end);
     try {
-      for (let i = 1; i < small.length; i++) await sink.write(plan[i]!.offset, small[i]!.bytes);
+      for (let i = 1; i < small.length; i++) if (i !== groupAt) await sink.write(plan[i]!.offset, small[i]!.bytes);
       for (let p = 0; p < P; p++) {
         const { body, raw } = await assemble(p);
         const at = small.length + p * sectionsPer;
@@ -264,7 +286,8 @@ export async function writeIvfIndexStreamed(
       const fin = finalMetadata();
       metadata = fin.metadata;
       await sink.write(plan[0]!.offset, fin.metaBytes);
-      await sink.write(0, frameHead(nameBytes, plan, tEnd, end));
+      if (groupAt >= 0) await sink.write(plan[groupAt]!.offset, small[groupAt]!.bytes);
+      await sink.write(0, frameHead(nameBytes, plan, tEnd, end, kindVersion));
       await sink.commit();
     } catch (e) {
       await sink.abort();
@@ -282,7 +305,7 @@ export async function writeIvfIndexStreamed(
     metadata = fin.metadata;
     const sink = new SequentialSink(await openObjectWriter(store, path));
     try {
-      await sink.writeAt(0, frameHead(nameBytes, plan, tEnd, end));
+      await sink.writeAt(0, frameHead(nameBytes, plan, tEnd, end, kindVersion));
       await sink.writeAt(plan[0]!.offset, fin.metaBytes);
       for (let i = 1; i < small.length; i++) await sink.writeAt(plan[i]!.offset, small[i]!.bytes);
       for (let p = 0; p < P; p++) {
@@ -307,7 +330,7 @@ export async function writeIvfIndexStreamed(
 type DigestPart = { rows: number; length: number; crc32: number; raw?: { offset: number; length: number; crc32: number } };
 
 /** The index metadata, built and checked exactly as the in-memory writer does. */
-function describe(input: IvfIndexWriteInput, P: number, numRows: number, rawVectors: boolean, identity: string): IvfIndexMetadata {
+function describe(input: IvfIndexWriteInput, P: number, numRows: number, rawVectors: boolean, identity: string, rawRowGroupRows: number | undefined): IvfIndexMetadata {
   const q = input.quantizer;
   const arrays = Object.keys(q.arrays)
     .sort()
@@ -322,20 +345,21 @@ function describe(input: IvfIndexWriteInput, P: number, numRows: number, rawVect
     numPartitions: P,
     numRows,
     rawVectors,
+    ...(rawRowGroupRows === undefined ? {} : { rawRowGroupRows }),
     quantizer: { kind: q.kind, residual: q.residual, codeWidth: input.codeWidth, params: { ...q.params }, arrays },
   };
   return parseIvfIndexMetadata(JSON.parse(JSON.stringify(meta)), "encode");
 }
 
 /** Header + type name + section table (spec/container.md), with the header CRC. */
-function frameHead(nameBytes: Uint8Array, plan: readonly PlannedSection[], tEnd: number, frameLength: number): Uint8Array {
+function frameHead(nameBytes: Uint8Array, plan: readonly PlannedSection[], tEnd: number, frameLength: number, kindVersion: number): Uint8Array {
   const out = new Uint8Array(tEnd);
   const view = new DataView(out.buffer);
   out.set(FRAME_MAGIC, 0);
   view.setUint16(4, FRAME_VERSION_MAJOR, true);
   view.setUint16(6, FRAME_VERSION_MINOR, true);
   view.setUint32(12, IVF_INDEX_KIND, true);
-  view.setUint32(16, IVF_INDEX_KIND_VERSION, true);
+  view.setUint32(16, kindVersion, true);
   view.setUint16(20, nameBytes.length, true);
   view.setUint32(24, plan.length, true);
   view.setBigUint64(32, BigInt(frameLength), true);

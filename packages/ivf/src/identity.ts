@@ -28,6 +28,8 @@ export interface IdentityInput {
   /** Quantizer arrays in the order of `metadata.quantizer.arrays`. */
   readonly arrays: readonly (Float32Array | Uint8Array | Uint32Array)[];
   readonly partitions: readonly Pick<PartitionLocation, "rows" | "length" | "crc32" | "raw">[];
+  /** Kind version 3 with raw vectors: the raw row-group CRC-32s (section 3), digested after the partition table. */
+  readonly rawRowGroupCrcs?: Uint32Array;
 }
 
 function viewBytes(v: ArrayBufferView): Uint8Array {
@@ -134,5 +136,13 @@ export function computeIndexIdentity(input: IdentityInput): string {
     table.setBigUint64(at + 20, BigInt(p.raw?.length ?? 0), true);
   });
   d.bytes(new Uint8Array(table.buffer));
+  // Kind version 3 (metadata has rawRowGroupRows): the row-group size and every row-group CRC, so a
+  // raw vector can only change with the identity; version 2 identities are unchanged.
+  if (m.rawRowGroupRows !== undefined) {
+    const crcs = input.rawRowGroupCrcs ?? new Uint32Array(0);
+    d.u32(m.rawRowGroupRows);
+    d.u64(crcs.length);
+    d.bytes(viewBytes(crcs));
+  }
   return d.hex();
 }

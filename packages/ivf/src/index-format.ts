@@ -5,14 +5,15 @@
  */
 import { QuiverFormatError, SECTION_ALIGNMENT, describeValue } from "@quiver/format";
 import { isIndexIdentity } from "./identity.js";
+import { MAX_RAW_ROW_GROUP_ROWS } from "./raw-row-groups.js";
 import type { DistanceType, QuantizerKind, QuantizerMetadata } from "./quantizer.js";
 
 /** Container kind of an IVF index file (spec/registry.csv). */
 export const IVF_INDEX_KIND = 32;
 /** Type name written in the frame header of an IVF index file. */
 export const IVF_INDEX_TYPE_NAME = "ivf-index";
-/** Payload layout version of kind 32 this implementation writes and reads. */
-export const IVF_INDEX_KIND_VERSION = 2;
+/** Payload layout version of kind 32 this implementation writes by default and the newest it reads (3 added the raw row-group checksums). */
+export const IVF_INDEX_KIND_VERSION = 3;
 /** Oldest payload layout version read: 2 (version 1 had no identity member). */
 export const IVF_INDEX_MIN_KIND_VERSION = 2;
 
@@ -24,6 +25,8 @@ export const IVF_SECTION = {
   centroids: 1,
   /** u32 row count per partition. */
   rowCounts: 2,
+  /** Kind version 3 with raw vectors: u32 CRC-32 per raw-vector row group, every partition's in order. */
+  rawRowGroupChecksums: 3,
   /** First quantizer array; array i (in metadata order) has id 16 + i. */
   quantizerArrayBase: 16,
   /** Partition p's row ids + codes: id 0x10000000 + p. */
@@ -75,6 +78,8 @@ export interface IvfIndexMetadata {
   readonly numRows: number;
   /** True when every partition has a raw-vector section (refine is possible). */
   readonly rawVectors: boolean;
+  /** Kind version 3 with raw vectors: rows per raw-vector row group (spec/ivf.md#raw-row-group-checksums). */
+  readonly rawRowGroupRows?: number;
   readonly quantizer: {
     readonly kind: QuantizerKind;
     readonly residual: boolean;
@@ -125,9 +130,10 @@ export function partitionSectionLength(rows: number, codeWidth: number): number 
  * Validate parsed metadata JSON against the schema and limits of spec/ivf.md; returns it typed.
  * `stage` names where it came from ("metadata" for index files, "payload" for cache entries).
  */
-export function parseIvfIndexMetadata(json: unknown, stage = "metadata"): IvfIndexMetadata {
+export function parseIvfIndexMetadata(json: unknown, stage = "metadata", rowGroups: RowGroupMember = "optional"): IvfIndexMetadata {
   if (!isObject(json)) fail("SCHEMA_VIOLATION", "metadata is not an object", stage);
-  checkKeys(json, ["identity", "dim", "distance", "numPartitions", "numRows", "rawVectors", "quantizer"], "metadata", stage);
+  const hasRowGroups = rowGroups !== "forbidden" && Object.hasOwn(json, ROW_GROUP_MEMBER);
+  checkKeys(json, hasRowGroups ? [...METADATA_KEYS, ROW_GROUP_MEMBER] : METADATA_KEYS, "metadata", stage);
   const identity = json.identity;
   if (!isIndexIdentity(identity)) fail("SCHEMA_VIOLATION", `identity is not 64 lowercase hex digits: ${describeValue(identity)}`, stage);
   const dim = intIn(json.dim, 1, IVF_LIMITS.maxDim, "dim", stage);
@@ -136,6 +142,10 @@ export function parseIvfIndexMetadata(json: unknown, stage = "metadata"): IvfInd
   const numPartitions = intIn(json.numPartitions, 1, IVF_LIMITS.maxPartitions, "numPartitions", stage);
   const numRows = intIn(json.numRows, 0, IVF_LIMITS.maxRows, "numRows", stage);
   if (typeof json.rawVectors !== "boolean") fail("SCHEMA_VIOLATION", "rawVectors is not a boolean", stage);
+  // rawRowGroupRows: kind version 3 only, present exactly when raw vectors are.
+  if (hasRowGroups && !json.rawVectors) fail("SCHEMA_VIOLATION", "rawRowGroupRows in an index without raw vectors", stage);
+  if (!hasRowGroups && rowGroups === "required" && json.rawVectors) fail("SCHEMA_VIOLATION", "metadata: missing field \"rawRowGroupRows\"", stage);
+  const rawRowGroupRows = hasRowGroups ? intIn(json.rawRowGroupRows, 1, MAX_RAW_ROW_GROUP_ROWS, "rawRowGroupRows", stage) : undefined;
   const q = json.quantizer;
   if (!isObject(q)) fail("SCHEMA_VIOLATION", "quantizer is not an object", stage);
   checkKeys(q, ["kind", "residual", "codeWidth", "params", "arrays"], "quantizer", stage);
@@ -175,8 +185,24 @@ export function parseIvfIndexMetadata(json: unknown, stage = "metadata"): IvfInd
     numPartitions,
     numRows,
     rawVectors: json.rawVectors,
+    ...(rawRowGroupRows === undefined ? {} : { rawRowGroupRows }),
     quantizer: { kind: q.kind as QuantizerKind, residual: q.residual, codeWidth, params, arrays },
   };
+}
+
+const METADATA_KEYS = ["identity", "dim", "distance", "numPartitions", "numRows", "rawVectors", "quantizer"] as const;
+const ROW_GROUP_MEMBER = "rawRowGroupRows";
+
+/**
+ * How metadata treats `rawRowGroupRows`: `forbidden` (kind version 2: an unknown member),
+ * `required` (kind version 3: present iff rawVectors), `optional` (a cached state, whose file may
+ * be of either version: the identity digest tells them apart).
+ */
+export type RowGroupMember = "forbidden" | "required" | "optional";
+
+/** The metadata rule for `rawRowGroupRows` in an index file of kind version `v`. */
+export function rowGroupMemberOf(kindVersion: number): RowGroupMember {
+  return kindVersion >= 3 ? "required" : "forbidden";
 }
 
 /** Metadata for a trained quantizer and IVF model (the writer's input). */
@@ -189,6 +215,8 @@ export function describeIndex(opts: {
   rawVectors: boolean;
   quantizer: QuantizerMetadata;
   codeWidth: number;
+  /** Kind version 3 with raw vectors: rows per raw-vector row group. */
+  rawRowGroupRows?: number;
 }): IvfIndexMetadata {
   const arrays = Object.keys(opts.quantizer.arrays)
     .sort()
@@ -203,6 +231,7 @@ export function describeIndex(opts: {
     numPartitions: opts.numPartitions,
     numRows: opts.numRows,
     rawVectors: opts.rawVectors,
+    ...(opts.rawRowGroupRows === undefined ? {} : { rawRowGroupRows: opts.rawRowGroupRows }),
     quantizer: {
       kind: opts.quantizer.kind,
       residual: opts.quantizer.residual,

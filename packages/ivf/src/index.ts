@@ -22,7 +22,16 @@ export {
   parseIvfIndexMetadata,
   partitionSectionLength,
 } from "./index-format.js";
-export type { IvfIndexMetadata, PartitionLocation, QuantizerArrayInfo, QuantizerArrayEncoding } from "./index-format.js";
+export type { IvfIndexMetadata, PartitionLocation, QuantizerArrayInfo, QuantizerArrayEncoding, RowGroupMember } from "./index-format.js";
+export {
+  computeRawRowGroupChecksums,
+  rawRowGroupRowsFor,
+  rawRowGroupCount,
+  rawRowGroupTable,
+  RAW_ROW_GROUP_TARGET_BYTES,
+  MAX_RAW_ROW_GROUP_ROWS,
+} from "./raw-row-groups.js";
+export type { RawRowGroupTable } from "./raw-row-groups.js";
 export { InMemoryPartitionSource, ivfPayloadSchema, ivfPayloadBatch, PAYLOAD_FIELDS } from "./memory-partition-source.js";
 export type { InMemoryPartitionInput } from "./memory-partition-source.js";
 export { encodeIvfIndex, writeIvfIndex } from "./writer.js";

@@ -38,7 +38,9 @@ import {
   IVF_SECTION,
   type PartitionLocation,
   parseIvfIndexMetadata,
+  rowGroupMemberOf,
 } from "./index-format.js";
+import { firstBadRawRowGroup, rawRowGroupMatches, rawRowGroupMismatch, rawRowGroupRowsFor, verifyRawRowGroup } from "./raw-row-groups.js";
 import { isIndexIdentity } from "./identity.js";
 import {
   type IvfPartitionEntry,
@@ -136,6 +138,8 @@ export interface IvfCacheRejects {
   partitions: number;
   /** Raw-vector entries that did not match the state. */
   vectors: number;
+  /** Cached raw-vector row groups that did not match the state's row-group checksums. */
+  rowGroups: number;
   /** Times a state that led to failing reads was replaced by a fresh cold open. */
   healed: number;
 }
@@ -222,7 +226,7 @@ const MAX_BATCH = 1_000_000;
 /** Queries of a batch searched together (sharing partition loads and scans). */
 const BATCH_CHUNK = 256;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
-const HEALABLE = new Set(["CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
+const HEALABLE = new Set(["CHECKSUM_MISMATCH", "RAW_ROW_GROUP_CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
 function formatError(code: string, message: string, stage: string, offset?: number): QuiverFormatError {
   return new QuiverFormatError(code, message, offset === undefined ? { stage } : { stage, offset });
@@ -376,7 +380,7 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
   };
   const metaSection = need(IVF_SECTION.metadata, "json");
   if (metaSection.length > IVF_LIMITS.maxMetadataBytes) throw formatError("LIMIT_EXCEEDED", `metadata of ${metaSection.length} bytes (max ${IVF_LIMITS.maxMetadataBytes})`, "metadata", metaSection.offset);
-  const metadata = parseIvfIndexMetadata(parseJsonBytes(metaSection.bytes, metaSection.offset), "metadata");
+  const metadata = parseIvfIndexMetadata(parseJsonBytes(metaSection.bytes, metaSection.offset), "metadata", rowGroupMemberOf(header.kindVersion));
   const P = metadata.numPartitions;
   const centroids = typedView(need(IVF_SECTION.centroids, "f32").bytes, "f32");
   if (centroids.length !== P * metadata.dim) throw formatError("SCHEMA_VIOLATION", `centroids has ${centroids.length} values, expected ${P * metadata.dim}`, "payload");
@@ -388,7 +392,10 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
     if (arr.length !== a.length) throw formatError("SCHEMA_VIOLATION", `quantizer array ${a.name}: ${arr.length} values, expected ${a.length}`, "payload", s.offset);
     return arr;
   });
-  if (byId.size !== 3 + arrays.length) throw formatError("SCHEMA_VIOLATION", `${byId.size - 3 - arrays.length} unknown metadata sections`, "section-table");
+  // Kind version 3 with raw vectors: the raw row-group checksums (section 3).
+  const rawRowGroupCrcs = metadata.rawRowGroupRows === undefined ? undefined : typedView(need(IVF_SECTION.rawRowGroupChecksums, "u32").bytes, "u32");
+  const known = 3 + arrays.length + (rawRowGroupCrcs === undefined ? 0 : 1);
+  if (byId.size !== known) throw formatError("SCHEMA_VIOLATION", `${byId.size - known} unknown metadata sections`, "section-table");
   // Partition sections: exactly codes (and raw, when stored) for p = 0..P-1, in order.
   const partSections = header.sections.slice(metaSections.length);
   const per = metadata.rawVectors ? 2 : 1;
@@ -404,7 +411,7 @@ export async function readIvfIndexState(store: ObjectStore, path: string, fileSi
       partitions.push({ ...base, raw: { offset: r.offset, length: r.length, crc32: r.crc32 } });
     } else partitions.push(base);
   }
-  return assembleState({ path, fileSize: frameLength, metadata, centroids, arrays, partitions }, "payload");
+  return assembleState({ path, fileSize: frameLength, metadata, centroids, arrays, partitions, ...(rawRowGroupCrcs === undefined ? {} : { rawRowGroupCrcs }) }, "payload");
 }
 
 /**
@@ -493,7 +500,8 @@ function acceptCachedState(value: unknown, path: string, identity: string): IvfI
       const base = { rows: int(p.rows), offset: int(p.offset), length: int(p.length), crc32: int(p.crc32) };
       return p.raw === undefined ? base : { ...base, raw: { offset: int(p.raw.offset), length: int(p.raw.length), crc32: int(p.raw.crc32) } };
     });
-    const checked = assembleState({ path, fileSize: int(s.fileSize), metadata, centroids: s.centroids, arrays, partitions }, "payload");
+    const crcs = s.rawRowGroups?.crcs;
+    const checked = assembleState({ path, fileSize: int(s.fileSize), metadata, centroids: s.centroids, arrays, partitions, ...(crcs instanceof Uint32Array ? { rawRowGroupCrcs: crcs } : {}) }, "payload");
     return checked.metadata.identity === identity ? checked : undefined;
   } catch {
     return undefined;
@@ -533,7 +541,7 @@ export class IvfVectorIndex {
   /** True while the state came from a cache and has not been confirmed by a store read. */
   #stateFromCache: boolean;
   #healing: Promise<void> | undefined;
-  readonly #rejects: IvfCacheRejects = { state: 0, partitions: 0, vectors: 0, healed: 0 };
+  readonly #rejects: IvfCacheRejects = { state: 0, partitions: 0, vectors: 0, rowGroups: 0, healed: 0 };
   /** Raw-vector row groups for refine: a separate in-memory cache, so raw rows never evict code partitions. */
   readonly #rowCache: IndexCache;
   readonly #rowCacheBytes: number;
@@ -592,7 +600,8 @@ export class IvfVectorIndex {
     // Keys are made on first use: an open that probes 20 of 256 partitions makes 20, not 512.
     this.#entryKeys = [];
     this.#vectorKeys = [];
-    this.#rowsPerGroup = Math.max(1, Math.floor(RAW_ROW_GROUP_BYTES / (4 * this.#state.metadata.dim)));
+    // Kind version 3 records the row-group size; version 2 derives it from dim the same way.
+    this.#rowsPerGroup = this.#state.rawRowGroups?.rowsPerGroup ?? rawRowGroupRowsFor(this.#state.metadata.dim);
   }
 
   #entryKey(p: number): CacheKey<IvfPartitionEntry> {
@@ -668,6 +677,10 @@ export class IvfVectorIndex {
     else {
       const bytes = await readRange(this.store, this.#state.path, loc.raw.offset, loc.raw.length, "section");
       verifySection({ id: IVF_SECTION.rawVectorBase + p, encoding: "f32", ...loc.raw }, bytes);
+      // Kind version 3: every row group against its own CRC-32 too (what refine's partial reads check).
+      const table = this.#state.rawRowGroups;
+      const bad = table === undefined ? -1 : firstBadRawRowGroup(table, p, bytes, dim);
+      if (bad >= 0) throw rawRowGroupMismatch(p, bad, loc.raw.offset + bad * this.#rowsPerGroup * dim * 4);
       v = { partition: p, rows: loc.rows, dim, vectors: typedView(bytes, "f32", loc.raw.offset) };
     }
     this.#checked.set(v, `v${p}`);
@@ -708,7 +721,9 @@ export class IvfVectorIndex {
       if (loc.raw === undefined) return false;
       if (vec.partition !== p || vec.rows !== loc.rows || vec.dim !== this.dim) return false;
       if (!(vec.vectors instanceof Float32Array) || vec.vectors.length !== loc.rows * this.dim) return false;
-      if (loc.rows > 0 && crc32(viewBytes(vec.vectors)) !== loc.raw.crc32) return false;
+      // Kind version 3: the row-group CRCs cover every byte (and are covered by the identity).
+      const table = this.#state.rawRowGroups;
+      if (loc.rows > 0 && (table === undefined ? crc32(viewBytes(vec.vectors)) !== loc.raw.crc32 : firstBadRawRowGroup(table, p, viewBytes(vec.vectors), this.dim) >= 0)) return false;
       this.#checked.set(v, `v${p}`);
       return true;
     } catch {
@@ -1099,24 +1114,41 @@ export class IvfVectorIndex {
 
   /**
    * Row groups `groups` of partition p's raw vectors, from the row cache or with one coalesced
-   * ranged read of the missing ones. Only groups this index made are accepted from the cache.
-   * The file has one CRC per raw-vector section, so a partial read is checked for bounds and
-   * length but not against the section CRC (prewarm fills the row cache from verified sections).
+   * ranged read of the missing ones. Kind version 3: each group read is verified against its
+   * CRC-32 in the state's row-group table (RAW_ROW_GROUP_CHECKSUM_MISMATCH), and a cached group
+   * this index has not checked itself is checked against it too (a mismatch is a counted miss
+   * that reloads). Kind version 2 has one CRC per raw-vector section only, so refine there reads
+   * and verifies the whole raw-vector section, then serves its groups from the row cache.
    */
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
     const out = new Map<number, Float32Array>();
     const missing: number[] = [];
+    const table = this.#state.rawRowGroups;
     // the lookups of one partition's groups run together (an in-memory cache answers each in a microtask)
     const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
     groups.forEach((g, j) => {
       const v = cached[j];
-      if (v !== undefined && this.#checked.get(v) === `g${p}/${g}` && v.partition === p && v.group === g) out.set(g, v.vectors);
-      else missing.push(g);
+      if (v !== undefined && this.#rowGroupMatches(v, p, g)) out.set(g, v.vectors);
+      else {
+        if (v !== undefined) this.#rejects.rowGroups++;
+        missing.push(g);
+      }
     });
     if (missing.length === 0) return out;
     const loc = this.#location(p);
     if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
     const G = this.#rowsPerGroup;
+    if (table === undefined) {
+      // Kind version 2: only the whole raw-vector section has a CRC-32, so read and verify all of
+      // it once; its groups then serve later refines from the row cache.
+      const whole = await this.readPartitionVectors(p);
+      for (const g of missing) {
+        if (g * G >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+        out.set(g, whole.vectors.subarray(g * G * this.dim, Math.min(loc.rows, (g + 1) * G) * this.dim));
+      }
+      await this.#fillRowGroups(whole);
+      return out;
+    }
     const rowBytes = 4 * this.dim;
     const ranges: ByteRange[] = missing.map((g) => {
       const first = g * G;
@@ -1134,6 +1166,7 @@ export class IvfVectorIndex {
     missing.forEach((g, j) => {
       const bytes = parts[j]!;
       if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
+      if (table !== undefined) verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
       const vectors = typedView(bytes, "f32", ranges[j]!.offset);
       const group: RawRowGroup = { partition: p, group: g, vectors };
       this.#checked.set(group, `g${p}/${g}`);
@@ -1141,6 +1174,23 @@ export class IvfVectorIndex {
       void this.#rowCache.insert(this.#rowKey(p, g), group);
     });
     return out;
+  }
+
+  /** True when a cached row group is group g of partition p as the state records it (checked by this process, or its CRC-32 matches the row-group table). */
+  #rowGroupMatches(v: RawRowGroup, p: number, g: number): boolean {
+    try {
+      if (typeof v !== "object" || v === null || v.partition !== p || v.group !== g) return false;
+      if (this.#checked.get(v) === `g${p}/${g}`) return true;
+      const table = this.#state.rawRowGroups;
+      const loc = this.#state.partitions[p]!;
+      const G = this.#rowsPerGroup;
+      if (table === undefined || !(v.vectors instanceof Float32Array) || g * G >= loc.rows) return false;
+      if (v.vectors.length !== (Math.min(loc.rows, (g + 1) * G) - g * G) * this.dim || !rawRowGroupMatches(table, p, g, viewBytes(v.vectors))) return false;
+      this.#checked.set(v, `g${p}/${g}`);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Split verified raw vectors of partition p into the row cache. */

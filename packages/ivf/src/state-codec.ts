@@ -25,6 +25,7 @@ import {
 } from "./index-format.js";
 import { quantizerCodeWidth, validateQuantizerMetadata } from "./compute/internal/metadata-validation.js";
 import { computeIndexIdentity } from "./identity.js";
+import { type RawRowGroupTable, rawRowGroupTable } from "./raw-row-groups.js";
 import type { QuantizerMetadata } from "./quantizer.js";
 import { quantizerArraySection } from "./writer.js";
 
@@ -40,6 +41,8 @@ export interface IvfIndexState {
   readonly quantizer: QuantizerMetadata;
   /** Where each partition's sections are in the file. */
   readonly partitions: readonly PartitionLocation[];
+  /** Kind version 3 with raw vectors: the CRC-32 of every raw-vector row group (refine verifies each read against it). */
+  readonly rawRowGroups?: RawRowGroupTable;
 }
 
 /** Cache type name of {@link IvfIndexState} (spec/registry.csv). */
@@ -56,6 +59,8 @@ export const IVF_STATE_SECTION = {
   ranges: 3,
   /** u32 per partition: code CRC-32, raw CRC-32 (0 when absent). */
   checksums: 4,
+  /** Version 3, index of kind version 3 with raw vectors: u32 raw row-group CRC-32s (as section 3 of the file). */
+  rawRowGroupChecksums: 5,
   quantizerArrayBase: 16,
 } as const;
 
@@ -107,6 +112,8 @@ export interface StateParts {
   readonly centroids: Float32Array;
   readonly arrays: readonly (Float32Array | Uint8Array | Uint32Array)[];
   readonly partitions: readonly PartitionLocation[];
+  /** Kind version 3 with raw vectors: the row-group checksum table (section 3). */
+  readonly rawRowGroupCrcs?: Uint32Array;
 }
 
 /**
@@ -125,11 +132,16 @@ export function assembleState(parts: StateParts, stage: string): IvfIndexState {
     throw new QuiverFormatError("BAD_QUANTIZER_METADATA", `codeWidth ${metadata.quantizer.codeWidth}, a ${quantizer.kind} quantizer of dim ${metadata.dim} has ${width}`, { stage: "quantizer-metadata" });
   }
   checkLocationsInFile(metadata, parts.partitions, parts.fileSize, stage);
-  const identity = computeIndexIdentity({ metadata, centroids, arrays: parts.arrays, partitions: parts.partitions });
+  let rawRowGroups: RawRowGroupTable | undefined;
+  if (metadata.rawRowGroupRows !== undefined) {
+    if (parts.rawRowGroupCrcs === undefined) throw new QuiverFormatError("MISSING_SECTION", "no raw row-group checksums for an index with rawRowGroupRows", { stage });
+    rawRowGroups = rawRowGroupTable(metadata.rawRowGroupRows, parts.partitions.map((p) => p.rows), parts.rawRowGroupCrcs, stage);
+  } else if (parts.rawRowGroupCrcs !== undefined) throw new QuiverFormatError("SCHEMA_VIOLATION", "raw row-group checksums without rawRowGroupRows", { stage });
+  const identity = computeIndexIdentity({ metadata, centroids, arrays: parts.arrays, partitions: parts.partitions, ...(parts.rawRowGroupCrcs === undefined ? {} : { rawRowGroupCrcs: parts.rawRowGroupCrcs }) });
   if (identity !== metadata.identity) {
     throw new QuiverFormatError("IDENTITY_MISMATCH", `content digest ${identity} differs from the recorded identity ${describeValue(metadata.identity)}`, { stage: "identity" });
   }
-  const state: IvfIndexState = { path: parts.path, fileSize: parts.fileSize, metadata, centroids, quantizer, partitions: parts.partitions };
+  const state: IvfIndexState = { path: parts.path, fileSize: parts.fileSize, metadata, centroids, quantizer, partitions: parts.partitions, ...(rawRowGroups === undefined ? {} : { rawRowGroups }) };
   checkedStates.add(state);
   return state;
 }
@@ -138,7 +150,9 @@ export function assembleState(parts: StateParts, stage: string): IvfIndexState {
 export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
   typeName: IVF_INDEX_STATE_TYPE_NAME,
   // Version 2 added the identity to the metadata; version 1 entries are misses (reloaded).
-  version: 2,
+  // Version 3 carries the raw row-group checksums of kind version 3 indexes (section 5); a
+  // version 2 entry still decodes (it can only describe a kind version 2 index).
+  version: 3,
   minVersion: 2,
   encode(state: IvfIndexState): SectionInput[] {
     const P = state.partitions.length;
@@ -162,6 +176,7 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
       typedSection(IVF_STATE_SECTION.rowCounts, "u32", rowCounts),
       typedSection(IVF_STATE_SECTION.ranges, "u64", ranges),
       typedSection(IVF_STATE_SECTION.checksums, "u32", checksums),
+      ...(state.rawRowGroups === undefined ? [] : [typedSection(IVF_STATE_SECTION.rawRowGroupChecksums, "u32", state.rawRowGroups.crcs)]),
       ...state.metadata.quantizer.arrays.map((a, i) => quantizerArraySection(IVF_STATE_SECTION.quantizerArrayBase + i, state.quantizer.arrays[a.name]!)),
     ];
   },
@@ -174,7 +189,7 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
     for (const k of Object.keys(o)) if (k !== "path" && k !== "fileSize" && k !== "metadata") fail("SCHEMA_VIOLATION", `state info: unknown field ${describeValue(k)}`);
     if (typeof o.path !== "string" || o.path.length === 0 || o.path.length > 4096) fail("SCHEMA_VIOLATION", "state info: path");
     if (typeof o.fileSize !== "number" || !Number.isSafeInteger(o.fileSize) || o.fileSize < 0) fail("SCHEMA_VIOLATION", "state info: fileSize");
-    const metadata = parseIvfIndexMetadata(o.metadata, "payload");
+    const metadata = parseIvfIndexMetadata(o.metadata, "payload", frame.kindVersion >= 3 ? "optional" : "forbidden");
     const P = metadata.numPartitions;
     const centroids = readTypedSection(frame, IVF_STATE_SECTION.centroids, "f32");
     if (centroids.length !== P * metadata.dim) fail("SCHEMA_VIOLATION", `centroids has ${centroids.length} values, expected ${P * metadata.dim}`);
@@ -202,9 +217,14 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
         fail("RESERVED_NONZERO", `partition ${i}: raw-vector fields set in an index without raw vectors`);
       }
     }
-    return assembleState({ path: o.path, fileSize: o.fileSize, metadata, centroids, arrays, partitions }, "payload");
+    const hasTable = frame.sections.some((x) => x.id === IVF_STATE_SECTION.rawRowGroupChecksums);
+    if (hasTable && frame.kindVersion < 3) fail("SCHEMA_VIOLATION", "raw row-group checksums in a version 2 state entry");
+    const rawRowGroupCrcs = hasTable ? readTypedSection(frame, IVF_STATE_SECTION.rawRowGroupChecksums, "u32") : undefined;
+    return assembleState({ path: o.path, fileSize: o.fileSize, metadata, centroids, arrays, partitions, ...(rawRowGroupCrcs === undefined ? {} : { rawRowGroupCrcs }) }, "payload");
   },
   sizeOf(state: IvfIndexState): number {
-    return retainedBufferBytes([state.centroids, ...Object.values(state.quantizer.arrays)]) + 64 * state.partitions.length + 1024;
+    const views: ArrayBufferView[] = [state.centroids, ...Object.values(state.quantizer.arrays)];
+    if (state.rawRowGroups !== undefined) views.push(state.rawRowGroups.crcs);
+    return retainedBufferBytes(views) + 64 * state.partitions.length + (state.rawRowGroups?.first.byteLength ?? 0) + 1024;
   },
 };

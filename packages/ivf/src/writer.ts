@@ -18,6 +18,7 @@ import {
   partitionSectionLength,
 } from "./index-format.js";
 import { computeIndexIdentity } from "./identity.js";
+import { computeRawRowGroupChecksums, rawRowGroupRowsFor } from "./raw-row-groups.js";
 import { PAYLOAD_FIELDS } from "./memory-partition-source.js";
 import type { DistanceType, QuantizerMetadata } from "./quantizer.js";
 
@@ -32,6 +33,11 @@ export interface IvfIndexWriteInput {
   readonly codeWidth: number;
   /** Encoded rows grouped by partition; a `vector` column (FixedSizeList<Float32>[dim]) makes the index store raw vectors. */
   readonly source: PartitionSource;
+  /**
+   * Kind version of the file (default 3). 2 writes the older layout without raw row-group
+   * checksums (refine then verifies whole raw-vector sections), for readers that predate 3.
+   */
+  readonly kindVersion?: 2 | 3;
 }
 
 /** Summary of a written index. */
@@ -61,7 +67,7 @@ function fixedWidthColumnBytes(batch: RecordBatch, name: string, bytesPerRow: nu
   return bytes;
 }
 
-const WRITE_INPUT_FIELDS = ["dim", "distance", "centroids", "quantizer", "codeWidth", "source"] as const;
+const WRITE_INPUT_FIELDS = ["dim", "distance", "centroids", "quantizer", "codeWidth", "source", "kindVersion"] as const;
 
 /**
  * Validate the finalizer's input before any work (QuiverArgumentError): known fields, dim and
@@ -75,6 +81,9 @@ export function checkWriteInput(input: unknown): IvfIndexWriteInput {
   checkOptions("input", input, WRITE_INPUT_FIELDS);
   const o = input as Record<string, unknown>;
   const dim = checkInteger("input.dim", o.dim, 1, IVF_LIMITS.maxDim);
+  if (o.kindVersion !== undefined && o.kindVersion !== 2 && o.kindVersion !== 3) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "input.kindVersion", expected: "2 or 3", given: o.kindVersion });
+  }
   const distance = checkOneOf("input.distance", o.distance, ["l2", "cosine", "dot"] as const);
   const q = o.quantizer as QuantizerMetadata;
   try {
@@ -118,6 +127,10 @@ export async function encodeIvfIndex(input: IvfIndexWriteInput): Promise<{ bytes
   const P = source.numPartitions;
   const rawVectors = source.payloadSchema.fields.some((f: { name: string }) => f.name === PAYLOAD_FIELDS.vector);
   const rowCounts = new Uint32Array(P);
+  const kindVersion = input.kindVersion ?? IVF_INDEX_KIND_VERSION;
+  // Kind version 3 with raw vectors: one CRC-32 per raw row group (spec/ivf.md#raw-row-group-checksums).
+  const rowsPerGroup = kindVersion >= 3 && rawVectors ? rawRowGroupRowsFor(dim) : undefined;
+  const groupCrcs: Uint32Array[] = [];
   const partitionSections: SectionInput[] = [];
   const digestParts: { rows: number; length: number; crc32: number; raw?: { offset: number; length: number; crc32: number } }[] = [];
   let numRows = 0;
@@ -144,19 +157,32 @@ export async function encodeIvfIndex(input: IvfIndexWriteInput): Promise<{ bytes
     numRows += rows;
     partitionSections.push(rawSection(IVF_SECTION.partitionBase + p, body));
     if (raw !== undefined) partitionSections.push(typedSection(IVF_SECTION.rawVectorBase + p, "f32", raw));
+    if (rawBytes !== undefined && rowsPerGroup !== undefined) groupCrcs.push(computeRawRowGroupChecksums(rawBytes, rows, dim, rowsPerGroup));
     digestParts.push({ rows, length: body.byteLength, crc32: crc32(body), ...(rawBytes === undefined ? {} : { raw: { offset: 0, length: rawBytes.byteLength, crc32: crc32(rawBytes) } }) });
   }
-  const draft = describeIndex({ identity: "0".repeat(64), dim, distance: input.distance, numPartitions: P, numRows, rawVectors, quantizer: input.quantizer, codeWidth });
-  const identity = computeIndexIdentity({ metadata: draft, centroids: input.centroids, arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!), partitions: digestParts });
+  const draft = describeIndex({ identity: "0".repeat(64), dim, distance: input.distance, numPartitions: P, numRows, rawVectors, quantizer: input.quantizer, codeWidth, ...(rowsPerGroup === undefined ? {} : { rawRowGroupRows: rowsPerGroup }) });
+  const rawRowGroupCrcs = rowsPerGroup === undefined ? undefined : concatU32(groupCrcs);
+  const identity = computeIndexIdentity({ metadata: draft, centroids: input.centroids, arrays: draft.quantizer.arrays.map((a) => input.quantizer.arrays[a.name]!), partitions: digestParts, ...(rawRowGroupCrcs === undefined ? {} : { rawRowGroupCrcs }) });
   const metadata = { ...draft, identity };
   const sections: SectionInput[] = [
     jsonSection(IVF_SECTION.metadata, metadata),
     typedSection(IVF_SECTION.centroids, "f32", input.centroids),
     typedSection(IVF_SECTION.rowCounts, "u32", rowCounts),
+    ...(rawRowGroupCrcs === undefined ? [] : [typedSection(IVF_SECTION.rawRowGroupChecksums, "u32", rawRowGroupCrcs)]),
     ...metadata.quantizer.arrays.map((a, i) => quantizerArraySection(IVF_SECTION.quantizerArrayBase + i, input.quantizer.arrays[a.name]!)),
     ...partitionSections,
   ];
-  return { bytes: encodeFrame({ kind: IVF_INDEX_KIND, kindVersion: IVF_INDEX_KIND_VERSION, typeName: IVF_INDEX_TYPE_NAME, sections }), metadata };
+  return { bytes: encodeFrame({ kind: IVF_INDEX_KIND, kindVersion, typeName: IVF_INDEX_TYPE_NAME, sections }), metadata };
+}
+
+function concatU32(parts: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of parts) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
 }
 
 function fixedWidthColumnBytesAsU64(batch: RecordBatch): BigUint64Array {

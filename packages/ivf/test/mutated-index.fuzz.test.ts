@@ -37,7 +37,9 @@ function redigest(bytes: Uint8Array): boolean {
       const r = sec(0x2000_0000 + p);
       partitions.push({ rows: rows[p]!, offset: s.offset, length: s.length, crc32: s.crc32, ...(r === undefined ? {} : { raw: { offset: r.offset, length: r.length, crc32: r.crc32 } }) });
     }
-    const identity = computeIndexIdentity({ metadata: meta, centroids: view(1, "f32") as Float32Array, arrays: meta.quantizer.arrays.map((a, i) => view(16 + i, a.encoding)), partitions });
+    // kind version 3: the raw row-group checksums (section 3) are digested too
+    const groups = sec(3) === undefined ? {} : { rawRowGroupCrcs: view(3, "u32") as Uint32Array };
+    const identity = computeIndexIdentity({ metadata: meta, centroids: view(1, "f32") as Float32Array, arrays: meta.quantizer.arrays.map((a, i) => view(16 + i, a.encoding)), partitions, ...groups });
     const at = text.indexOf(meta.identity);
     if (at < 0) return false;
     bytes.set(new TextEncoder().encode(identity), m.offset + at);

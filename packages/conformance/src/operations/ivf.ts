@@ -10,6 +10,9 @@
  *   allowList? }` -> `{ hits: [{ rowId, distance }] }`, distance as a decimal string rounded to 4
  *   places (the stated tolerance), with no object-store access at all. Bad inputs (k = 0, ...)
  *   are errors with stage `input` (spec/ivf.md#conformance-operations).
+ * - `ivf-search-file`: an index file (.bin) and the `ivf-search` input -> the same hits, searched
+ *   from the file cold (no cache given): refine reads the candidates' raw-vector row groups from
+ *   the file and must verify each (kind version 3: RAW_ROW_GROUP_CHECKSUM_MISMATCH).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -19,6 +22,7 @@ import {
   IvfVectorIndex,
   type IvfIndexState,
   PARTITION_TYPE_NAMES,
+  openVectorIndex,
   type QuantizerKind,
   ivfIndexStateCodec,
   partitionEntryCodecs,
@@ -50,6 +54,7 @@ function stateSummary(s: IvfIndexState, withPath: boolean): unknown {
       crc32: p.crc32,
       ...(p.raw === undefined ? {} : { raw: { offset: BigInt(p.raw.offset), length: BigInt(p.raw.length), crc32: p.raw.crc32 } }),
     })),
+    ...(s.rawRowGroups === undefined ? {} : { rawRowGroupCrcs: bytesToHex(bytesOfView(s.rawRowGroups.crcs)) }),
   };
 }
 
@@ -81,7 +86,7 @@ export const operations: Record<string, OperationFn> = {
   },
   "ivf-search": async (fixture) => {
     if (fixture.dir === undefined) throw new Error("ivf-search needs a multi-file fixture (directory)");
-    const input = fixture.input as { query: string; k: number; nprobes: number; refineFactor?: number; allowList?: string[] };
+    const input = fixture.input as SearchInput;
     const state = decodeCacheEntry(ivfIndexStateCodec, await readFile(join(fixture.dir, "state.bin"))).value;
     // An empty store: any read would fail, so the search runs from the cache entries alone.
     const cache = IndexCache.inMemory();
@@ -96,23 +101,43 @@ export const operations: Record<string, OperationFn> = {
         await cache.insert(index.vectorsCacheKey(p), v);
       }
     }
-    const qb = hexToBytes(input.query);
-    const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
-    const options = {
-      idType: "bigint" as const,
-      k: input.k,
-      nprobes: input.nprobes,
-      ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
-      ...(input.allowList === undefined ? {} : { allowList: input.allowList.map((id) => BigInt(id)) }),
-    };
-    let hits;
-    try {
-      hits = await index.search(query, options);
-    } catch (e) {
-      // Wrong search inputs are a defined rejection of this operation (stage "input").
-      if (e instanceof QuiverArgumentError) throw new QuiverFormatError(e.code, e.message, { stage: "input", cause: e });
-      throw e;
-    }
-    return { hits: hits.map((h) => ({ rowId: h.id, distance: h.distance.toFixed(4) })) };
+    return searchWith(index, input);
+  },
+  "ivf-search-file": async (fixture) => {
+    const bin = needBin(fixture.bin, "ivf-search-file");
+    const store = new MemoryObjectStore();
+    await store.put("index.qvr", bin);
+    // No cache given: the index sizes its own and every partition and row group comes from the file.
+    const index = await openVectorIndex(store, "index.qvr", { fileSize: bin.byteLength, onWarning: () => undefined });
+    return searchWith(index, fixture.input as SearchInput);
   },
 };
+
+interface SearchInput {
+  query: string;
+  k: number;
+  nprobes: number;
+  refineFactor?: number;
+  allowList?: string[];
+}
+
+async function searchWith(index: IvfVectorIndex, input: SearchInput): Promise<unknown> {
+  const qb = hexToBytes(input.query);
+  const query = new Float32Array(qb.buffer, qb.byteOffset, qb.byteLength / 4);
+  const options = {
+    idType: "bigint" as const,
+    k: input.k,
+    nprobes: input.nprobes,
+    ...(input.refineFactor === undefined ? {} : { refineFactor: input.refineFactor }),
+    ...(input.allowList === undefined ? {} : { allowList: input.allowList.map((id) => BigInt(id)) }),
+  };
+  let hits;
+  try {
+    hits = await index.search(query, options);
+  } catch (e) {
+    // Wrong search inputs are a defined rejection of this operation (stage "input").
+    if (e instanceof QuiverArgumentError) throw new QuiverFormatError(e.code, e.message, { stage: "input", cause: e });
+    throw e;
+  }
+  return { hits: hits.map((h) => ({ rowId: h.id, distance: h.distance.toFixed(4) })) };
+}
