@@ -180,3 +180,13 @@ describe("compact ranges table (format 2)", () => {
     await expect(PartitionArtifactWriter.create({ store, uri: "x", numPartitions: 5, payloadSchema: pqSchema(), formatVersion: 3 as never })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", argument: "formatVersion" });
   });
 });
+
+describe("error code registry", () => {
+  it("ARTIFACT_ERROR_CODES are rows of spec/error-codes.csv (area artifact) and every artifact row is in it", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ARTIFACT_ERROR_CODES } = await import("../src/index.js");
+    const rows = readFileSync(new URL("../../../spec/error-codes.csv", import.meta.url), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+    const artifactRows = rows.filter((r) => r[1] === "artifact").map((r) => r[0]);
+    expect([...ARTIFACT_ERROR_CODES].sort()).toEqual([...artifactRows].sort());
+  });
+});
