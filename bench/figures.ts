@@ -133,7 +133,7 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       const ranges = Number(x.partitions) * Number(x.rangesPerPartition);
       const arrow = Number(x.rangesBytes) > 0;
       return [
-        arrow ? `JSON head (${n(Number(x.headBytes) / 1e3, 1)} KB) + Arrow ranges table` : "all-JSON (modelled system's layout)",
+        arrow ? `${String(x.layout).startsWith("format 2") ? "format 2: JSON head" : "format 1: JSON head"} (${n(Number(x.headBytes) / 1e3, 1)} KB) + ${String(x.layout).startsWith("format 2") ? "compact" : "Arrow"} ranges table` : "all-JSON (modelled system's layout)",
         arrow ? `${n(x.totalMB, 1)} MB (${n(Number(x.rangesBytes) / ranges, 0)} B/range)` : `${n(x.totalMB, 1)} MB`,
         `${n(x.encodeMs)} ms`,
         `${n(x.parseMs)} ms`,

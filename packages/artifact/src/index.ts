@@ -1,6 +1,7 @@
 /**
- * @quiver/artifact: the partition artifact (spec/artifact.md, format version 1), a payload-agnostic
- * shuffle layout: a JSON manifest head, an Arrow IPC ranges table and N Arrow IPC bucket files.
+ * @quiver/artifact: the partition artifact (spec/artifact.md, format version 2; reads 1 too), a
+ * payload-agnostic shuffle layout: a JSON manifest head, a compact binary ranges table (an Arrow IPC
+ * one in format 1) and N Arrow IPC bucket files.
  * Also the two-file shuffle baseline, both as {@link PartitionSource}s.
  */
 export type { PartitionSource } from "./partition-source.js";
@@ -14,10 +15,10 @@ export {
   MAX_BUCKET_ROWS,
   encodePayloadFile,
 } from "./writer.js";
-export { encodeRangesTable, decodeRangesTable, RANGE_COLUMNS } from "./internal/ranges-table.js";
+export { encodeRangesTable, decodeRangesTable, encodeCompactRanges, decodeCompactRanges, compactRangesSize, COMPACT_RANGES_MAGIC, COMPACT_RANGES_HEADER_BYTES, RANGE_COLUMNS } from "./internal/ranges-table.js";
 export { fileBlocks } from "./internal/arrow-file.js";
 export type { BatchBlock } from "./internal/arrow-file.js";
-export type { RangeColumns } from "./internal/ranges-table.js";
+export type { RangeColumns, CompactRanges } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
 export { PartitionArtifactReader, readManifest, DEFAULT_ORDERED_MAX_REQUEST_BYTES, DEFAULT_ORDERED_MAX_BUFFERED_BYTES, DEFAULT_ORDERED_CONCURRENCY } from "./reader.js";
 export type { PartitionArtifactReaderOptions, ReadCost, PartitionsInOrderOptions, OrderedPartition, OrderedReadCost } from "./reader.js";
@@ -27,9 +28,12 @@ export type { GcArtifactOptions, GcArtifactResult } from "./gc.js";
 export type { ArtifactProblem } from "./validate.js";
 export {
   ARTIFACT_FORMAT_VERSION,
+  ARTIFACT_READABLE_VERSIONS,
   ARTIFACT_FORMAT_NAME,
+  ARTIFACT_ERROR_CODES,
   MANIFEST_FILE,
   RANGES_FILE,
+  RANGES_FILE_V1,
   DATA_DIR,
   ARTIFACT_ID_RE,
   MAX_MANIFEST_BYTES,

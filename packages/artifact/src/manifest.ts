@@ -1,16 +1,43 @@
 import { Ajv, type ValidateFunction } from "ajv";
-import { QuiverFormatError, parseJsonBytes } from "@quiver/format";
+import { QuiverFormatError, describeValue, parseJsonBytes } from "@quiver/format";
 import { MANIFEST_SCHEMA } from "./internal/manifest-schema.js";
 import { type PayloadField, parsePayloadType } from "./payload-schema.js";
 
-/** The artifact format this package writes and reads (spec/artifact.md, manifest `version`). */
-export const ARTIFACT_FORMAT_VERSION = 1;
+/** The artifact format this package writes (spec/artifact.md, manifest `version`): 2, the compact ranges table. */
+export const ARTIFACT_FORMAT_VERSION = 2;
+/** Every manifest `version` this package reads: 1 (Arrow IPC ranges table, spec revision 4) and 2 (compact ranges table). */
+export const ARTIFACT_READABLE_VERSIONS: readonly number[] = [1, 2];
 /** The manifest's `format` marker. */
 export const ARTIFACT_FORMAT_NAME = "quiver-partition-artifact";
+/** Every error code this package raises or reports (each is a row of spec/error-codes.csv). */
+export const ARTIFACT_ERROR_CODES = [
+  "ARTIFACT_UNCOMMITTED",
+  "ARTIFACT_MISSING_FILE",
+  "ARTIFACT_SIZE_MISMATCH",
+  "ARTIFACT_ROW_COUNT_MISMATCH",
+  "ARTIFACT_PARTITION_OUT_OF_RANGE",
+  "ARTIFACT_BUCKET_OUT_OF_RANGE",
+  "ARTIFACT_EMPTY_RANGE",
+  "ARTIFACT_RANGES_UNSORTED",
+  "ARTIFACT_POLICY_VIOLATION",
+  "ARTIFACT_RANGE_PAST_END",
+  "ARTIFACT_RANGE_OVERLAP",
+  "ARTIFACT_RANGE_GAP",
+  "ARTIFACT_BATCH_MISMATCH",
+  "ARTIFACT_PAYLOAD_SCHEMA_MISMATCH",
+  "ARTIFACT_RANGE_CHECKSUM_MISMATCH",
+  "ARTIFACT_WRITE_FAILED",
+  "ARTIFACT_GC_REFUSED",
+  "ARTIFACT_RANGES_BAD_HEADER",
+  "ARTIFACT_RANGES_LENGTH_MISMATCH",
+  "ARTIFACT_RANGE_COUNT_MISMATCH",
+] as const;
 /** Object names inside an artifact directory. */
 export const MANIFEST_FILE = "manifest.json";
-/** Base name of the ranges table inside a write's data directory (`data/<artifact_id>/ranges.arrow`). */
-export const RANGES_FILE = "ranges.arrow";
+/** Base name of the format-2 ranges table inside a write's data directory (`data/<artifact_id>/ranges.bin`). */
+export const RANGES_FILE = "ranges.bin";
+/** Base name of the format-1 ranges table (`data/<artifact_id>/ranges.arrow`). */
+export const RANGES_FILE_V1 = "ranges.arrow";
 /** Directory of every write's immutable files: `data/<artifact_id>/`. */
 export const DATA_DIR = "data";
 /** An artifact id: 32 lowercase hex digits (128 random bits). */
@@ -90,8 +117,8 @@ export function parseManifest(bytes: Uint8Array): ArtifactManifest {
   } catch (e) {
     throw new QuiverFormatError("BAD_JSON", "manifest.json is not UTF-8 JSON", { stage: "manifest", cause: e });
   }
-  if (typeof value === "object" && value !== null && "version" in value && typeof value.version === "number" && value.version !== ARTIFACT_FORMAT_VERSION) {
-    fail("UNSUPPORTED_VERSION", `manifest version ${value.version}, this reader implements ${ARTIFACT_FORMAT_VERSION}`);
+  if (typeof value === "object" && value !== null && "version" in value && typeof value.version === "number" && !ARTIFACT_READABLE_VERSIONS.includes(value.version)) {
+    fail("UNSUPPORTED_VERSION", `manifest version ${describeValue(value.version)}, this reader implements ${ARTIFACT_READABLE_VERSIONS.join(" and ")}`);
   }
   const fractional = nonIntegerNumberAt(bytes);
   if (fractional >= 0) fail("SCHEMA_VIOLATION", `manifest.json: the number at byte ${fractional} has a fraction or exponent (integers are written as JSON integers)`);

@@ -5,7 +5,7 @@ import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFram
 import { type PayloadLayout, batchOf, decodePayloadColumns, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
-import { type RangesIndex, decodeRangesTable, indexRanges, partitionOrder } from "./internal/ranges-table.js";
+import { type RangesIndex, indexRangesBytes, partitionOrder } from "./internal/ranges-table.js";
 import { type ArtifactManifest, MANIFEST_FILE, RANGES_STAGE, parseManifest } from "./manifest.js";
 import type { PartitionSource } from "./partition-source.js";
 import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
@@ -169,7 +169,7 @@ export class PartitionArtifactReader implements PartitionSource {
     const m = await readManifest(store, uri);
     const rangesBytes = await readRangesBytes(store, uri, m);
     const problems = new ProblemList(1);
-    const index = indexRanges(decodeRangesTable(rangesBytes), m, problems);
+    const index = indexRangesBytes(rangesBytes, m, problems);
     problems.throwFirst();
     return new PartitionArtifactReader(store, uri, m, index!, options, { requests: 2, bytes: rangesBytes.byteLength + JSON.stringify(m).length });
   }
@@ -526,6 +526,13 @@ export class PartitionArtifactReader implements PartitionSource {
       partitionSize: (p) => reader.partitionSize(p),
       readPartition(p: number): AsyncIterable<RecordBatch> {
         reader.#check(p);
+        // Partition 0 again after a full pass: a consumer's second pass (the streamed index writer
+        // makes two on stores without positional writes) gets a second bulk read, not P single reads.
+        if (p === 0 && next === reader.numPartitions) {
+          void it?.return?.();
+          it = undefined;
+          next = 0;
+        }
         if (p !== next) return reader.readPartition(p);
         next++;
         return (async function* () {

@@ -4,7 +4,7 @@ import { FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFoot
 import { decodePayloadMessage, payloadLayout, recordBatchMeta } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { type ArtifactProblem, ProblemList } from "./internal/problems.js";
-import { type RangesIndex, decodeRangesTable, indexRanges } from "./internal/ranges-table.js";
+import { type RangesIndex, indexRangesBytes } from "./internal/ranges-table.js";
 import { type ArtifactManifest, RANGES_STAGE } from "./manifest.js";
 import { bucketSchemaMismatch, payloadSchemaOf } from "./payload-schema.js";
 import { readManifest, readRangesFile } from "./reader.js";
@@ -34,7 +34,7 @@ export async function validateArtifact(store: ObjectStore, uri: string): Promise
   let index: RangesIndex | undefined;
   try {
     const bytes = await readRangesFile(store, uri, m, problems);
-    if (bytes !== undefined) index = indexRanges(decodeRangesTable(bytes), m, problems);
+    if (bytes !== undefined) index = indexRangesBytes(bytes, m, problems);
   } catch (e) {
     problems.addError(e, RANGES_STAGE);
   }

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { type RecordBatch, type Schema, Type } from "apache-arrow";
-import { QuiverFormatError } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError } from "@quiver/format";
 import type { ObjectStore } from "@quiver/store";
 import { ArrowFileAppender } from "./internal/arrow-file.js";
 import { batchOf, fixedWidthBytes, singleChunk } from "./internal/columns.js";
 import { type PendingFile, artifactPath, openPendingFile } from "./internal/output.js";
-import { encodeRangesTable } from "./internal/ranges-table.js";
+import { encodeCompactRanges, encodeRangesTable } from "./internal/ranges-table.js";
 import {
   ARTIFACT_FORMAT_NAME,
   ARTIFACT_FORMAT_VERSION,
@@ -15,6 +15,7 @@ import {
   type BucketPolicyKind,
   MANIFEST_FILE,
   RANGES_FILE,
+  RANGES_FILE_V1,
   encodeManifest,
 } from "./manifest.js";
 import { payloadFieldsOf, payloadTypeWidth } from "./payload-schema.js";
@@ -54,6 +55,8 @@ export interface PartitionArtifactWriterOptions {
   readonly partitionIdColumn?: string;
   /** The write's id (32 lowercase hex digits); default 128 random bits. Fixed ids are for deterministic fixtures. */
   readonly artifactId?: string;
+  /** Manifest version to write: 2 (default, the compact ranges table) or 1 (the Arrow IPC ranges table of spec revision 4, for readers that predate format 2). */
+  readonly formatVersion?: 1 | 2;
 }
 
 /** What the writer did, for benchmarks and logs. */
@@ -115,6 +118,9 @@ export class PartitionArtifactWriter {
   #rows = 0;
   #flushes = 0;
   #state: "open" | "finished" | "failed" = "open";
+  get #version(): 1 | 2 {
+    return this.#o.formatVersion ?? ARTIFACT_FORMAT_VERSION;
+  }
   /** This write's id: every file it writes is under `data/<artifactId>/`. */
   readonly artifactId: string;
 
@@ -132,6 +138,7 @@ export class PartitionArtifactWriter {
 
   /** Plan buckets, open every bucket file and write its header. */
   static async create(o: PartitionArtifactWriterOptions): Promise<PartitionArtifactWriter> {
+    if (o.formatVersion !== undefined && o.formatVersion !== 1 && o.formatVersion !== 2) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "formatVersion", expected: "1 or 2", given: o.formatVersion });
     payloadFieldsOf(o.payloadSchema);
     const widths = o.payloadSchema.fields.map((f) => payloadTypeWidth(f.type));
     const rowBytes = widths.reduce((a, b) => a + b, 0) + 4;
@@ -328,7 +335,7 @@ export class PartitionArtifactWriter {
   async #removeCommitted(): Promise<void> {
     const o = this.#o;
     for (let b = 0; b < this.#buckets.length; b++) await o.store.delete(artifactPath(o.uri, bucketFileName(b, this.artifactId))).catch(() => {});
-    await o.store.delete(artifactPath(o.uri, rangesFileName(this.artifactId))).catch(() => {});
+    await o.store.delete(artifactPath(o.uri, rangesFileName(this.artifactId, this.#version))).catch(() => {});
   }
 
   async #writeData(): Promise<ArtifactManifest> {
@@ -365,17 +372,19 @@ export class PartitionArtifactWriter {
       cols.rowCount[j] = rc[i]!;
       cols.crc32[j] = rcrc[i]!;
     }
-    const rangesBytes = encodeRangesTable(cols);
-    await o.store.put(artifactPath(o.uri, rangesFileName(this.artifactId)), rangesBytes);
+    const version = this.#version;
+    const rangesBytes = version === 1 ? encodeRangesTable(cols) : encodeCompactRanges(cols, B, P);
+    const rangesPath = rangesFileName(this.artifactId, version);
+    await o.store.put(artifactPath(o.uri, rangesPath), rangesBytes);
     return {
       format: ARTIFACT_FORMAT_NAME,
-      version: ARTIFACT_FORMAT_VERSION,
+      version,
       artifact_id: this.artifactId,
       num_partitions: P,
       payload_schema: payloadFieldsOf(o.payloadSchema),
       bucket_policy: this.#policy,
       buckets,
-      ranges: { path: rangesFileName(this.artifactId), num_ranges: m, byte_size: rangesBytes.byteLength, crc32: crc32(rangesBytes) },
+      ranges: { path: rangesPath, num_ranges: m, byte_size: rangesBytes.byteLength, crc32: crc32(rangesBytes) },
       total_rows: this.#rows,
     };
   }
@@ -400,9 +409,9 @@ export function bucketFileName(b: number, artifactId: string): string {
   return `${DATA_DIR}/${artifactId}/bucket-${String(b).padStart(5, "0")}.arrow`;
 }
 
-/** Relative path of the ranges table of write `artifactId`: `data/<artifactId>/ranges.arrow`. */
-export function rangesFileName(artifactId: string): string {
-  return `${DATA_DIR}/${artifactId}/${RANGES_FILE}`;
+/** Relative path of the ranges table of write `artifactId`: `data/<artifactId>/ranges.bin` (format 2) or `ranges.arrow` (format 1). */
+export function rangesFileName(artifactId: string, version: 1 | 2 = ARTIFACT_FORMAT_VERSION): string {
+  return `${DATA_DIR}/${artifactId}/${version === 1 ? RANGES_FILE_V1 : RANGES_FILE}`;
 }
 
 /** Relative path of the write lease of `artifactId`: `data/<artifactId>.write.json`. */

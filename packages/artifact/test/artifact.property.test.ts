@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { QuiverFormatError } from "@quiver/format";
 import { MemoryObjectStore } from "@quiver/store";
 import { type BucketPolicyKind, PartitionArtifactReader, PartitionArtifactWriter, parseManifest, validateArtifact } from "../src/index.js";
-import { decodeRangesTable, indexRanges } from "../src/internal/ranges-table.js";
+import { indexRangesBytes } from "../src/internal/ranges-table.js";
 import { ProblemList } from "../src/internal/problems.js";
 import { pqSchema } from "./helpers.js";
 
@@ -119,9 +119,9 @@ describe("partition artifact properties", () => {
               onlyFormatErrors(e);
             }
           }
-          if (f.path.endsWith("ranges.arrow")) {
+          if (f.path.endsWith("ranges.bin")) {
             try {
-              indexRanges(decodeRangesTable(mutated), parseManifest(files.find((g) => g.path.endsWith("manifest.json"))!.bytes), new ProblemList());
+              indexRangesBytes(mutated, parseManifest(files.find((g) => g.path.endsWith("manifest.json"))!.bytes), new ProblemList());
             } catch (e) {
               onlyFormatErrors(e);
             }

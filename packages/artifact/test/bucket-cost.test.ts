@@ -17,10 +17,15 @@ describe("adaptive bucket count from the read cost model (spec/artifact.md#bucke
     expect(many.requests).toBeGreaterThan(one.requests);
   });
 
+  it("picks 1 bucket at 250k rows and 16 at 1M and 4M rows (8,192 partitions, 24 MiB): the bench's sizes", () => {
+    expect([250_000, 1_000_000, 4_000_000].map((n) => adaptiveBucketCount(input(n, 8192)))).toEqual([1, 16, 16]);
+  });
+
   it("picks the candidate with the least predicted cost, keeping fewer buckets unless more are >5% cheaper", () => {
     for (const [rows, P] of [[1000, 1000], [250_000, 8192], [1_000_000, 1024], [1_000_000, 32_768], [4_000_000, 8192], [10_000_000, 1024]] as const) {
       const pick = adaptiveBucketCount(input(rows, P));
-      const cands = [1, 2, 4, 8, 16, 32, 64, 128, 256].filter((b) => b <= P);
+      // The rule's grid: the bounds (1, min(256, P)) and 16, 64 (spec/artifact.md#writer).
+      const cands = [...new Set([1, 16, 64, Math.min(256, P)])].filter((b) => b <= P);
       const cost = (b: number) => estimateBucketCost(rows, 24, P, b, budget).ms;
       expect(cands).toContain(pick);
       // No smaller candidate is within 5% of the pick's cost... and no candidate is >5% cheaper than it.

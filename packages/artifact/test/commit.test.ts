@@ -70,6 +70,21 @@ describe("artifact identity, atomic rewrite, poisoned writers, reclamation (issu
     await expect(gcArtifact(store, "", { olderThan: 1 } as never)).rejects.toMatchObject({ code: "UNKNOWN_OPTION" });
   });
 
+  it("a bucket file whose streaming writer fails at commit poisons the writer the same way (the store's createWriter path)", async () => {
+    const inner = new MemoryObjectStore();
+    const createWriter = async (path: string, options?: object) => {
+      const real = await inner.createWriter(path, options);
+      if (!path.includes("bucket-00001")) return real;
+      return { write: (c: Uint8Array) => real.write(c), get bytesWritten() { return real.bytesWritten; }, abort: () => real.abort(), commit: async () => { await real.abort(); throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" }); } };
+    };
+    const store = new Proxy(inner, { get: (t, k) => (k === "createWriter" ? createWriter : (Reflect.get(t, k) as (...a: unknown[]) => unknown).bind(t)) }) as ObjectStore;
+    const w = await PartitionArtifactWriter.create({ store, uri: "x", numPartitions: 4, payloadSchema: pqSchema(4), numBuckets: 2 });
+    await w.appendRows(Array.from({ length: 40 }, (_, i) => i % 4), [new Uint8Array(40 * 8), new Uint8Array(40 * 4)]);
+    const e = await w.finish().catch((x: unknown) => x);
+    expect((e as QuiverFormatError).code).toBe("ARTIFACT_WRITE_FAILED");
+    expect((await inner.list("x/")).map((o) => o.path)).toEqual([`x/data/${w.artifactId}.write.json`]);
+  });
+
   it("a writer that hit an I/O error is poisoned: typed error, finish() refuses, its files are removed, nothing is committed", async () => {
     const inner = new MemoryObjectStore();
     let failPuts = false;
@@ -77,7 +92,8 @@ describe("artifact identity, atomic rewrite, poisoned writers, reclamation (issu
       if (failPuts && path.includes("bucket-00001")) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
       return inner.put(path, data);
     };
-    const store = new Proxy(inner, { get: (t, k) => (k === "put" ? put : (Reflect.get(t, k) as (...a: unknown[]) => unknown).bind(t)) }) as ObjectStore;
+    // No createWriter: bucket files then go through the buffering writer, whose commit is this put.
+    const store = new Proxy(inner, { get: (t, k) => (k === "put" ? put : k === "createWriter" ? undefined : (Reflect.get(t, k) as (...a: unknown[]) => unknown).bind(t)) }) as ObjectStore;
     const w = await PartitionArtifactWriter.create({ store, uri: "x", numPartitions: 4, payloadSchema: pqSchema(4), numBuckets: 2 });
     const n = 40;
     await w.appendRows(Array.from({ length: n }, (_, i) => i % 4), [new Uint8Array(n * 8), new Uint8Array(n * 4)]);

@@ -77,6 +77,23 @@ describe("PartitionArtifactReader.partitionsInOrder (bulk read for finalize)", (
     expect(viaSource).toEqual(again);
   });
 
+  it("a second 0..P-1 pass over the sequential source (the streamed index writer's two-pass write) is a second bulk read, not P single reads", async () => {
+    const mem = new MemoryObjectStore();
+    await write(mem, "a", "hash-modulo", 3);
+    const stats = new IoStatsStore(mem);
+    const reader = await PartitionArtifactReader.open(stats, "a");
+    await reader.loadFooters();
+    const source = reader.sequentialSource();
+    stats.reset();
+    await checkExactRoundTrip(source, ROWS);
+    const first = stats.snapshot().total.readRequests;
+    stats.reset();
+    await checkExactRoundTrip(source, ROWS);
+    const second = stats.snapshot().total.readRequests;
+    expect(second).toBe(first);
+    expect(second).toBeLessThan(P / 4);
+  });
+
   it("a flipped byte in a range fails the ordered read with ARTIFACT_RANGE_CHECKSUM_MISMATCH before it is decoded", async () => {
     const mem = new MemoryObjectStore();
     await write(mem, "a", "range-by-partition-id", 2);

@@ -32,6 +32,20 @@ describe("an artifact written by a separate process from the spec alone", () => 
     await checkExactRoundTrip(reader, 5000);
   });
 
+  it("writes format 2 (the compact ranges table) by default and format 1 (Arrow IPC) when asked: both read the same rows", async () => {
+    const two = runWriter(["3000", "300", "4", "20"]);
+    const one = runWriter(["3000", "300", "4", "20", "16", "1", "1"]);
+    const r2 = await PartitionArtifactReader.open(new LocalDirectoryStore(two.dir), "");
+    const r1 = await PartitionArtifactReader.open(new LocalDirectoryStore(one.dir), "");
+    expect([r2.manifest.version, r1.manifest.version]).toEqual([2, 1]);
+    expect(r2.manifest.ranges.path).toBe("ranges.bin");
+    expect(await validateArtifact(new LocalDirectoryStore(one.dir), "")).toEqual([]);
+    expect(await validateArtifact(new LocalDirectoryStore(two.dir), "")).toEqual([]);
+    for (let p = 0; p < 300; p++) expect(r2.rangesOf(p)).toEqual(r1.rangesOf(p));
+    await checkExactRoundTrip(r2, 3000);
+    await checkExactRoundTrip(r1, 3000);
+  });
+
   it("works with a single bucket and one range per partition", async () => {
     const { dir } = runWriter(["2000", "10", "1", "100000"]);
     const store = new LocalDirectoryStore(dir);

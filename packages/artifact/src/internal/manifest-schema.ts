@@ -5,7 +5,7 @@
 export const MANIFEST_SCHEMA = {
   $schema: "http://json-schema.org/draft-07/schema#",
   $id: "https://quiver.dev/spec/schemas/artifact-manifest.schema.json",
-  title: "Quiver partition artifact manifest (format 1)",
+  title: "Quiver partition artifact manifest (formats 1 and 2)",
   type: "object",
   additionalProperties: false,
   required: ["format", "version", "artifact_id", "num_partitions", "payload_schema", "bucket_policy", "buckets", "ranges", "total_rows"],
@@ -54,7 +54,7 @@ export const MANIFEST_SCHEMA = {
     },
     ranges: {
       description:
-        "The ranges table file (spec/artifact.md#ranges-table): an Arrow IPC file of five non-null uint32 columns partition, bucket, row_offset, row_count, crc32 (CRC-32 of the range's record batch message bytes in its bucket file), sorted by (bucket, row_offset); crc32 here covers the whole file.",
+        "The ranges table file. Format 2 (spec/artifact.md#compact-ranges-table): the compact binary table (magic QVRANGE2, ranges per bucket, then columns crc32, partition and row_count). Format 1 (spec/artifact.md#ranges-table): an Arrow IPC file of five non-null uint32 columns partition, bucket, row_offset, row_count, crc32 sorted by (bucket, row_offset). crc32 here covers the whole file.",
       type: "object",
       additionalProperties: false,
       required: ["path", "num_ranges", "byte_size", "crc32"],

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { RecordBatchFileReader } from "apache-arrow";
 import { QuiverFormatError } from "@quiver/format";
 import { MemoryObjectStore } from "@quiver/store";
-import { PartitionArtifactReader, PartitionArtifactWriter, canonicalPayloadRows, decodeRangesTable, encodeRangesTable, validateArtifact } from "../../src/index.js";
+import { PartitionArtifactReader, PartitionArtifactWriter, canonicalPayloadRows, decodeRangesTable, encodeCompactRanges, encodeRangesTable, validateArtifact } from "../../src/index.js";
 import { type Files, manifestOf, reseal } from "../reseal.js";
 import { pqSchema } from "../helpers.js";
 
@@ -116,7 +116,9 @@ function mutate(files: Files): Files {
     const arrays = [cols.partition, cols.bucket, cols.rowOffset, cols.rowCount, cols.crc32].map((c) => Uint32Array.from(c));
     if (arrays[0]!.length > 0) arrays[Math.floor(rand() * 4)]![Math.floor(rand() * arrays[0]!.length)] = pick([0, 1, 2, 5, 0xffffffff, 2 ** 31]);
     const [partition, bucket, rowOffset, rowCount, crc32] = arrays as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-    return reseal({ ...files, [m.ranges.path]: encodeRangesTable({ partition, bucket, rowOffset, rowCount, crc32 }) }, true);
+    // Re-encoded as the artifact's format encodes it (format 2 cannot state row_offset: that mutation is a no-op there).
+    const encoded = m.version === 1 ? encodeRangesTable({ partition, bucket, rowOffset, rowCount, crc32 }) : encodeCompactRanges({ partition, bucket, rowCount, crc32 }, m.buckets.length, m.num_partitions);
+    return reseal({ ...files, [m.ranges.path]: encoded }, true);
   }
   return { ...files, "manifest.json": new TextEncoder().encode(JSON.stringify(mutateJson(m))) };
 }
