@@ -96,7 +96,10 @@ function reframe(patch: { kind?: number; typeName?: string; kindVersion?: number
       const value = patch.json(s.id, JSON.parse(new TextDecoder().decode(s.bytes)) as Record<string, unknown>);
       return { id: s.id, encoding: s.encoding, bytes: new TextEncoder().encode(JSON.stringify(value)) };
     });
-    return encodeFrame({ kind: patch.kind ?? frame.kind, kindVersion: patch.kindVersion ?? frame.kindVersion, typeName: patch.typeName ?? frame.typeName, versionMinor: frame.versionMinor, sections });
+    const kind = patch.kind ?? frame.kind;
+    // Keep the frame's section checksum algorithm where the kind allows it (XXH3-64 only on kind 16).
+    const sectionChecksum = kind === 16 ? frame.sectionChecksum : "crc32";
+    return encodeFrame({ kind, kindVersion: patch.kindVersion ?? frame.kindVersion, typeName: patch.typeName ?? frame.typeName, versionMinor: frame.versionMinor, sectionChecksum, sections });
   };
 }
 
