@@ -54,7 +54,13 @@ function decodeFrame(b) {
   const versionMajor = v.getUint16(4, true);
   if (versionMajor !== 1) reject("UNSUPPORTED_VERSION", "header");
   const versionMinor = v.getUint16(6, true);
-  if (v.getUint32(8, true) !== 0) reject("UNSUPPORTED_FLAGS", "header");
+  // flags: bits 0-23 undefined; byte 11 is section_checksum (0 CRC-32, 1 XXH3-64, kind 16 only).
+  if ((v.getUint32(8, true) & 0x00ffffff) !== 0) reject("UNSUPPORTED_FLAGS", "header");
+  const sectionChecksum = b[11];
+  if (sectionChecksum > 1) reject("UNKNOWN_CHECKSUM_ALGORITHM", "header");
+  if (sectionChecksum === 1 && v.getUint32(12, true) !== 16) reject("CHECKSUM_ALGORITHM_NOT_ALLOWED", "header");
+  // This adapter verifies CRC-32 sections only; it declines an XXH3-64 frame rather than misread it.
+  if (sectionChecksum === 1) throw new Error("XXH3-64 section checksums are not implemented by minimal-frame");
   if (v.getUint16(22, true) !== 0 || !allZero(b, 40, 64)) reject("RESERVED_NONZERO", "header");
   const nameLength = v.getUint16(20, true);
   if (nameLength > MAX_TYPE_NAME) reject("LIMIT_EXCEEDED", "header");

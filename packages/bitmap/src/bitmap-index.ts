@@ -224,6 +224,8 @@ function stateCodec(kind: BitmapIndexKind): CacheCodec<BitmapIndexState> {
   return {
     typeName: kind === "bitmap" ? BITMAP_INDEX_STATE_TYPE_NAME : LABEL_LIST_INDEX_STATE_TYPE_NAME,
     version: 1,
+    // The cached state's section CRC-32s are compared with the index file's.
+    sectionChecksum: "crc32",
     encode: (s) => [...stateSections(s), jsonSection(STATE_INFO_SECTION, { path: s.path, indexFileSize: s.indexFileSize })],
     decode(frame) {
       const o = readInfoObject(frame, STATE_INFO_SECTION, ["path", "indexFileSize"]);
@@ -258,6 +260,8 @@ export const VALUE_ROWS_SECTION = { header: 0, rows: 1 } as const;
 export const bitmapValueRowsCodec: CacheCodec<BitmapValueRows> = {
   typeName: BITMAP_VALUE_ROWS_TYPE_NAME,
   version: 1,
+  // A value's rows carry their section CRC-32 (`crc32`), checked against the index file's.
+  sectionChecksum: "crc32",
   encode(v) {
     const header = new Uint32Array(8);
     header[0] = v.valueIndex;

@@ -245,6 +245,8 @@ export function encodeBTreeIndexFile(state: BTreeIndexState): Uint8Array {
 export const btreeIndexStateCodec: CacheCodec<BTreeIndexState> = {
   typeName: BTREE_INDEX_STATE_TYPE_NAME,
   version: 1,
+  // The cached state's section CRC-32s are compared with the index file's.
+  sectionChecksum: "crc32",
   encode: (s) => [...stateSections(s), jsonSection(STATE_INFO_SECTION, { path: s.path, indexFileSize: s.indexFileSize })],
   decode(frame) {
     const o = readInfoObject(frame, STATE_INFO_SECTION, ["path", "indexFileSize"]);

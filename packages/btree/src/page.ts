@@ -85,6 +85,8 @@ export function decodePage(bytes: Uint8Array, baseOffset = 0): BTreePage {
 export const btreePageCodec: CacheCodec<BTreePage> = {
   typeName: BTREE_PAGE_CACHE_TYPE_NAME,
   version: 1,
+  // Pages carry their sections' CRC-32s (`crcs`), checked against the index file's page entry.
+  sectionChecksum: "crc32",
   encode: (p) => pageSections(p),
   decode: (frame) => parsePageSections(frame),
   sizeOf: (p) => retainedBytes([p.rowIds, ...p.values.views()]) + 256,

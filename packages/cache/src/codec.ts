@@ -2,9 +2,23 @@ import { type Frame, QuiverFormatError, decodeFrame, encodeFrame } from "@quiver
 import { CACHE_ENTRY_KIND } from "./cache-key.js";
 import type { CacheCodec, CacheEntry, ErasedCodec } from "./types.js";
 
-/** Wrap a value in a cache-entry frame: kind 16, the codec's type name and version, its sections. */
+/**
+ * Default section checksum of cache-entry frames (spec/cache.md#entry-frame): XXH3-64, which a reader
+ * verifies faster than it could copy the bytes (bench/cache-decode.bench.ts). Entries written with
+ * CRC-32 sections (before container 1.1) are rejected with WRONG_SECTION_CHECKSUM, a miss that
+ * rewrites them: old entries self-heal.
+ */
+export const CACHE_ENTRY_SECTION_CHECKSUM = "xxh3-64" as const;
+
+/** Wrap a value in a cache-entry frame: kind 16, the codec's type name and version, its sections (XXH3-64 checksums). */
 export function encodeCacheEntry<T>(codec: CacheCodec<T>, value: T): Uint8Array {
-  return encodeFrame({ kind: CACHE_ENTRY_KIND, kindVersion: codec.version, typeName: codec.typeName, sections: codec.encode(value) });
+  return encodeFrame({
+    kind: CACHE_ENTRY_KIND,
+    kindVersion: codec.version,
+    typeName: codec.typeName,
+    sectionChecksum: codec.sectionChecksum ?? CACHE_ENTRY_SECTION_CHECKSUM,
+    sections: codec.encode(value),
+  });
 }
 
 /** A decoded cache entry: the value, the frame version it came from and the bytes it keeps alive. */
@@ -16,7 +30,8 @@ export interface DecodedCacheEntry<T> {
 
 /**
  * Verify and decode a cache-entry frame. Throws QuiverFormatError on every bad input: wrong kind,
- * wrong type name, a version outside `[minVersion, version]`, checksum or truncation errors, and
+ * wrong type name, a version outside `[minVersion, version]`, CRC-32 section checksums (an entry
+ * from before container 1.1: WRONG_SECTION_CHECKSUM), checksum or truncation errors, and
  * whatever the codec raises (a non-QuiverFormatError from the codec becomes CACHE_CODEC_FAILED).
  * When `bytes` is a view of a larger buffer it is copied first, so the value never pins memory
  * the cache does not count (spec/cache.md#size-accounting).
@@ -31,7 +46,7 @@ export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): De
     // Byte-identical to a frame that passed every check in this process: it passes them again.
     if (value !== undefined && before !== undefined && before.byteLength === own.byteLength && Buffer.compare(new Uint8Array(before), own) === 0) return { value: value as T, version: seen.version, sizeBytes: seen.sizeBytes };
   }
-  const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version });
+  const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version, sectionChecksum: codec.sectionChecksum ?? CACHE_ENTRY_SECTION_CHECKSUM });
   const minVersion = codec.minVersion ?? 0;
   if (frame.kindVersion < minVersion) {
     throw new QuiverFormatError("UNSUPPORTED_KIND_VERSION", `codec version ${frame.kindVersion} is older than ${minVersion}`, { stage: "header", offset: 16 });

@@ -17,7 +17,7 @@ export {
   parseCacheKey,
 } from "./cache-key.js";
 export type { ParsedCacheKey } from "./cache-key.js";
-export { decodeCacheEntry, encodeCacheEntry, frameCodec, retainedBytes } from "./codec.js";
+export { decodeCacheEntry, encodeCacheEntry, frameCodec, retainedBytes, CACHE_ENTRY_SECTION_CHECKSUM } from "./codec.js";
 export type { DecodedCacheEntry } from "./codec.js";
 export { IndexCache } from "./index-cache.js";
 export type { CacheStatsSnapshot, IndexCacheOptions, TypeStats } from "./index-cache.js";

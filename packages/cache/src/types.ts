@@ -1,4 +1,4 @@
-import type { Frame, SectionInput } from "@quiver/format";
+import type { Frame, SectionChecksum, SectionInput } from "@quiver/format";
 
 /**
  * The contracts of the cache layer. `CacheBackend` is what a plugin author implements;
@@ -79,6 +79,13 @@ export interface CacheCodec<T> {
   readonly version: number;
   /** Oldest frame version `decode` still reads (default 0); older frames are misses. */
   readonly minVersion?: number;
+  /**
+   * Section checksum of this codec's entry frames (spec/cache.md#entry-frame); default "xxh3-64".
+   * An entry with the other algorithm is a miss (WRONG_SECTION_CHECKSUM) that is rewritten. A codec
+   * whose values carry their sections' CRC-32s (compared with the CRC-32s an index file records)
+   * keeps "crc32".
+   */
+  readonly sectionChecksum?: SectionChecksum;
   encode(value: T): SectionInput[];
   /** Decode a verified frame (kind, type name and checksums already checked); `frame.kindVersion` <= `version`. */
   decode(frame: Frame): T;

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CACHE_ENTRY_KIND, IndexCache, decodeCacheEntry, testVectorsCodec } from "@quiver/cache";
 import { type OperationFixture, type OperationFn, referenceOperations } from "@quiver/conformance";
-import { crc32, decodeFrame, encodeFrame } from "@quiver/format";
+import { crc32, decodeFrame, encodeFrame, xxh3_64 } from "@quiver/format";
 import { IvfVectorIndex, type IvfIndexState, type VectorSearchHit, type VectorSearchOptions, ivfIndexStateCodec, partitionEntryCodecs, partitionVectorsCodec } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
 
@@ -59,7 +59,11 @@ function resealSections(b: Uint8Array): Uint8Array {
   for (let at = start; at < end; at += 32) {
     const off = Number(v.getBigUint64(at + 8, true));
     const len = Number(v.getBigUint64(at + 16, true));
-    if (off + len <= b.length) v.setUint32(at + 24, crc32(b.subarray(off, off + len)), true);
+    // Header byte 11 (section_checksum) 1: the entry holds a u64 XXH3-64, else a u32 CRC-32.
+    if (off + len <= b.length) {
+      if (b[11] === 1) v.setBigUint64(at + 24, xxh3_64(b.subarray(off, off + len)), true);
+      else v.setUint32(at + 24, crc32(b.subarray(off, off + len)), true);
+    }
   }
   return resealHeader(b);
 }
@@ -92,7 +96,10 @@ function reframe(patch: { kind?: number; typeName?: string; kindVersion?: number
       const value = patch.json(s.id, JSON.parse(new TextDecoder().decode(s.bytes)) as Record<string, unknown>);
       return { id: s.id, encoding: s.encoding, bytes: new TextEncoder().encode(JSON.stringify(value)) };
     });
-    return encodeFrame({ kind: patch.kind ?? frame.kind, kindVersion: patch.kindVersion ?? frame.kindVersion, typeName: patch.typeName ?? frame.typeName, versionMinor: frame.versionMinor, sections });
+    const kind = patch.kind ?? frame.kind;
+    // Keep the frame's section checksum algorithm where the kind allows it (XXH3-64 only on kind 16).
+    const sectionChecksum = kind === 16 ? frame.sectionChecksum : "crc32";
+    return encodeFrame({ kind, kindVersion: patch.kindVersion ?? frame.kindVersion, typeName: patch.typeName ?? frame.typeName, versionMinor: frame.versionMinor, sectionChecksum, sections });
   };
 }
 

@@ -38,6 +38,9 @@ export const FORMAT_ERROR_CODES = [
   "ARROW_UNSUPPORTED_METADATA",
   "ARROW_UNSUPPORTED_TYPE",
   "ARROW_COMPRESSED_BODY",
+  "UNKNOWN_CHECKSUM_ALGORITHM",
+  "CHECKSUM_ALGORITHM_NOT_ALLOWED",
+  "WRONG_SECTION_CHECKSUM",
 ] as const;
 
 /** A stable error code. Packages above `format` may define more codes in the same registry. */

@@ -1,4 +1,4 @@
-import { crc32 } from "./checksum.js";
+import { crc32, xxh3_64 } from "./checksum.js";
 import { QuiverFormatError } from "./errors.js";
 import { ByteCursor, alignUp } from "./internal/cursor.js";
 import {
@@ -15,6 +15,18 @@ import {
   sectionEncodingByCode,
   tableEnd,
 } from "./layout.js";
+
+/**
+ * The algorithm of a frame's section checksums (header byte 11, `section_checksum`): 0 = CRC-32
+ * (every 1.0 frame), 1 = XXH3-64 (container 1.1; only kinds in {@link XXH3_SECTION_KINDS}).
+ */
+export type SectionChecksum = "crc32" | "xxh3-64";
+/** `section_checksum` byte values. */
+export const SECTION_CHECKSUM_CODES: Readonly<Record<SectionChecksum, number>> = { crc32: 0, "xxh3-64": 1 };
+/** Kinds whose frames may use XXH3-64 section checksums (cache entries, spec/cache.md). */
+export const XXH3_SECTION_KINDS: readonly number[] = [16];
+/** Header offset of the `section_checksum` byte (the high byte of the 1.0 `flags` u32). */
+const SECTION_CHECKSUM_OFFSET = 11;
 
 /** A section to write: an id, its encoding and its bytes. */
 export interface SectionInput {
@@ -33,6 +45,8 @@ export interface FrameInput {
    * decoded frame byte-exactly (conformance, tools); writers leave it unset.
    */
   readonly versionMinor?: number;
+  /** Section checksum algorithm; default "crc32". "xxh3-64" writes container minor 1 and is for cache entries (kind 16) only. */
+  readonly sectionChecksum?: SectionChecksum;
   readonly sections: readonly SectionInput[];
 }
 
@@ -43,7 +57,10 @@ export interface FrameSection {
   /** Offset from the frame start. */
   readonly offset: number;
   readonly length: number;
+  /** The u32 at entry offset 24: the section's CRC-32 (for XXH3-64 frames, the low half of `xxh3`). */
   readonly crc32: number;
+  /** XXH3-64 frames only: the section's XXH3-64, the u64 at entry offset 24. */
+  readonly xxh3?: bigint;
   readonly bytes: Uint8Array;
 }
 
@@ -54,6 +71,8 @@ export interface FrameHeader {
   readonly kind: number;
   readonly kindVersion: number;
   readonly typeName: string;
+  /** The section checksum algorithm (header byte 11). */
+  readonly sectionChecksum: SectionChecksum;
   readonly sectionCount: number;
   readonly frameLength: number;
   /** Bytes from the frame start to the end of the section table. */
@@ -78,7 +97,9 @@ export interface DecodeFrameOptions {
   readonly typeName?: string;
   /** Highest kind version the caller understands; UNSUPPORTED_KIND_VERSION above it. */
   readonly maxKindVersion?: number;
-  /** Skip per-section CRC checks (header CRC is always checked). Default false. */
+  /** Required section checksum algorithm; WRONG_SECTION_CHECKSUM otherwise (checked after the kind version). */
+  readonly sectionChecksum?: SectionChecksum;
+  /** Skip per-section checksum checks (header CRC is always checked). Default false. */
   readonly skipSectionChecksums?: boolean;
   /** Report offsets relative to this position (ranged reads). */
   readonly baseOffset?: number;
@@ -97,7 +118,12 @@ export function encodeFrame(input: FrameInput): Uint8Array {
   if (nameBytes.length > MAX_TYPE_NAME_LENGTH || !TYPE_NAME_RE.test(typeName)) fail("BAD_TYPE_NAME", `type name ${JSON.stringify(typeName)}`);
   if (!isU32(input.kind)) fail("INVALID_VALUE", `kind ${input.kind} is not a u32`);
   if (!isU32(input.kindVersion)) fail("INVALID_VALUE", `kind version ${input.kindVersion} is not a u32`);
-  const versionMinor = input.versionMinor ?? FRAME_VERSION_MINOR;
+  const sectionChecksum = input.sectionChecksum ?? "crc32";
+  const checksumCode = SECTION_CHECKSUM_CODES[sectionChecksum];
+  if (checksumCode === undefined || !Object.hasOwn(SECTION_CHECKSUM_CODES, sectionChecksum)) fail("UNKNOWN_CHECKSUM_ALGORITHM", `section checksum ${String(sectionChecksum)}`);
+  if (checksumCode !== 0 && !XXH3_SECTION_KINDS.includes(input.kind)) fail("CHECKSUM_ALGORITHM_NOT_ALLOWED", `${sectionChecksum} section checksums on kind ${input.kind}`);
+  // 1.1 is the minor version that introduced section_checksum; CRC-32 frames stay 1.0 byte for byte.
+  const versionMinor = input.versionMinor ?? (checksumCode === 0 ? FRAME_VERSION_MINOR : 1);
   if (!Number.isInteger(versionMinor) || versionMinor < 0 || versionMinor > 0xffff) fail("INVALID_VALUE", `minor version ${versionMinor} is not a u16`);
   if (input.sections.length > MAX_SECTION_COUNT) fail("LIMIT_EXCEEDED", `${input.sections.length} sections`);
   const seen = new Set<number>();
@@ -125,6 +151,7 @@ export function encodeFrame(input: FrameInput): Uint8Array {
   view.setUint16(4, FRAME_VERSION_MAJOR, true);
   view.setUint16(6, versionMinor, true);
   view.setUint32(8, 0, true);
+  view.setUint8(SECTION_CHECKSUM_OFFSET, checksumCode);
   view.setUint32(12, input.kind, true);
   view.setUint32(16, input.kindVersion, true);
   view.setUint16(20, nameBytes.length, true);
@@ -139,7 +166,8 @@ export function encodeFrame(input: FrameInput): Uint8Array {
     view.setUint8(entryAt + 4, SECTION_ENCODINGS[s.encoding].code);
     view.setBigUint64(entryAt + 8, BigInt(off), true);
     view.setBigUint64(entryAt + 16, BigInt(s.bytes.byteLength), true);
-    view.setUint32(entryAt + 24, crc32(s.bytes), true);
+    if (checksumCode === 0) view.setUint32(entryAt + 24, crc32(s.bytes), true);
+    else view.setBigUint64(entryAt + 24, xxh3_64(s.bytes), true);
     entryAt += SECTION_ENTRY.size;
   });
   view.setUint32(28, headerCrc(out, tEnd), true);
@@ -205,7 +233,13 @@ export function inspectFrameHeader(prefix: Uint8Array, options: DecodeFrameOptio
       offset: c.base + 16,
     });
   }
-  const sections = readSectionTable(c, tableStart, fixed.sectionCount, fixed.tableEnd, fixed.frameLength);
+  if (options.sectionChecksum !== undefined && fixed.sectionChecksum !== options.sectionChecksum) {
+    throw new QuiverFormatError("WRONG_SECTION_CHECKSUM", `expected ${options.sectionChecksum} section checksums, found ${fixed.sectionChecksum}`, {
+      stage: "header",
+      offset: c.base + SECTION_CHECKSUM_OFFSET,
+    });
+  }
+  const sections = readSectionTable(c, tableStart, fixed.sectionCount, fixed.tableEnd, fixed.frameLength, fixed.sectionChecksum);
   return { ...fixed, typeName, sections };
 }
 
@@ -221,6 +255,7 @@ export function frameTableLength(first64: Uint8Array): { tableEnd: number; frame
 interface FixedHeader {
   versionMajor: number;
   versionMinor: number;
+  sectionChecksum: SectionChecksum;
   kind: number;
   kindVersion: number;
   typeNameLength: number;
@@ -244,9 +279,24 @@ function readFixedHeader(c: ByteCursor): FixedHeader {
     });
   }
   const versionMinor = c.u16(6, "header", "version_minor");
-  const flags = c.u32(8, "header", "flags");
+  const flags = c.u32(8, "header", "flags") & 0x00ffffff;
   if (flags !== 0) {
     throw new QuiverFormatError("UNSUPPORTED_FLAGS", `flags ${hex32(flags)}; no flag is defined`, { stage: "header", offset: c.base + 8 });
+  }
+  const checksumCode = c.u8(SECTION_CHECKSUM_OFFSET, "header", "section_checksum");
+  const sectionChecksum = checksumCode === 0 ? "crc32" : checksumCode === 1 ? "xxh3-64" : undefined;
+  if (sectionChecksum === undefined) {
+    throw new QuiverFormatError("UNKNOWN_CHECKSUM_ALGORITHM", `section_checksum ${checksumCode}; defined are 0 (CRC-32) and 1 (XXH3-64)`, {
+      stage: "header",
+      offset: c.base + SECTION_CHECKSUM_OFFSET,
+    });
+  }
+  const kind = c.u32(12, "header", "kind");
+  if (sectionChecksum !== "crc32" && !XXH3_SECTION_KINDS.includes(kind)) {
+    throw new QuiverFormatError("CHECKSUM_ALGORITHM_NOT_ALLOWED", `section_checksum ${checksumCode} (${sectionChecksum}) on kind ${kind}; allowed only on kind ${XXH3_SECTION_KINDS.join(", ")}`, {
+      stage: "header",
+      offset: c.base + SECTION_CHECKSUM_OFFSET,
+    });
   }
   if (c.u16(22, "header", "reserved0") !== 0 || !c.isZero(40, 24, "header", "reserved1")) {
     throw new QuiverFormatError("RESERVED_NONZERO", "reserved header bytes are not zero", { stage: "header", offset: c.base + 22 });
@@ -267,7 +317,8 @@ function readFixedHeader(c: ByteCursor): FixedHeader {
   return {
     versionMajor,
     versionMinor,
-    kind: c.u32(12, "header", "kind"),
+    sectionChecksum,
+    kind,
     kindVersion: c.u32(16, "header", "kind_version"),
     typeNameLength,
     sectionCount,
@@ -276,7 +327,15 @@ function readFixedHeader(c: ByteCursor): FixedHeader {
   };
 }
 
-function readSectionTable(c: ByteCursor, tableStart: number, count: number, tEnd: number, frameLength: number): Omit<FrameSection, "bytes">[] {
+function readSectionTable(
+  c: ByteCursor,
+  tableStart: number,
+  count: number,
+  tEnd: number,
+  frameLength: number,
+  sectionChecksum: SectionChecksum,
+): Omit<FrameSection, "bytes">[] {
+  const xxh3 = sectionChecksum === "xxh3-64";
   const out: Omit<FrameSection, "bytes">[] = [];
   const ids = new Set<number>();
   let prevEnd = tEnd;
@@ -286,7 +345,8 @@ function readSectionTable(c: ByteCursor, tableStart: number, count: number, tEnd
     const stage = "section-table";
     const id = c.u32(at, stage, `section ${i} id`);
     const code = c.u8(at + 4, stage, `section ${i} encoding`);
-    if (!c.isZero(at + 5, 3, stage, "reserved") || c.u32(at + 28, stage, "reserved") !== 0) {
+    // Under XXH3-64 bytes 28..32 are the checksum's high half, not reserved.
+    if (!c.isZero(at + 5, 3, stage, "reserved") || (!xxh3 && c.u32(at + 28, stage, "reserved") !== 0)) {
       throw new QuiverFormatError("RESERVED_NONZERO", `section ${i}: reserved bytes are not zero`, { stage, offset: c.base + at });
     }
     const encoding = sectionEncodingByCode(code);
@@ -325,7 +385,8 @@ function readSectionTable(c: ByteCursor, tableStart: number, count: number, tEnd
         offset: c.base + at + 16,
       });
     }
-    out.push({ id, encoding, offset, length, crc32: c.u32(at + 24, stage, "crc32") });
+    const low = c.u32(at + 24, stage, "checksum");
+    out.push(xxh3 ? { id, encoding, offset, length, crc32: low, xxh3: c.u64Big(at + 24, stage, "checksum") } : { id, encoding, offset, length, crc32: low });
     prevOffset = offset;
     prevEnd = offset + length;
   }
@@ -372,15 +433,7 @@ export function decodeFirstFrame(bytes: Uint8Array, options: DecodeFrameOptions 
       throw new QuiverFormatError("SECTION_GAP", `padding before section ${s.id} is not zero`, { stage: "section", offset: base + prevEnd });
     }
     const view = c.slice(s.offset, s.length, "section", `section ${s.id}`);
-    if (options.skipSectionChecksums !== true) {
-      const actual = crc32(view);
-      if (actual !== s.crc32) {
-        throw new QuiverFormatError("CHECKSUM_MISMATCH", `section ${s.id}: CRC-32 is ${hex32(s.crc32)}, computed ${hex32(actual)}`, {
-          stage: "checksum",
-          offset: base + s.offset,
-        });
-      }
-    }
+    if (options.skipSectionChecksums !== true) checkSection(s, view, base + s.offset);
     sections.push({ ...s, bytes: view });
     prevEnd = s.offset + s.length;
   }
@@ -393,14 +446,27 @@ export function verifySection(entry: Omit<FrameSection, "bytes">, bytes: Uint8Ar
   if (bytes.byteLength !== entry.length) {
     throw new QuiverFormatError("TRUNCATED", `section ${entry.id}: got ${bytes.byteLength} bytes, expected ${entry.length}`, { stage: "section", offset: entry.offset });
   }
+  checkSection(entry, bytes, entry.offset);
+  return { ...entry, bytes };
+}
+
+/** CHECKSUM_MISMATCH unless `bytes` has the entry's checksum (XXH3-64 when the entry has one, else CRC-32). */
+function checkSection(entry: Omit<FrameSection, "bytes">, bytes: Uint8Array, offset: number): void {
+  if (entry.xxh3 !== undefined) {
+    const actual = xxh3_64(bytes);
+    if (actual !== entry.xxh3) {
+      throw new QuiverFormatError("CHECKSUM_MISMATCH", `section ${entry.id}: XXH3-64 is ${hex64(entry.xxh3)}, computed ${hex64(actual)}`, { stage: "checksum", offset });
+    }
+    return;
+  }
   const actual = crc32(bytes);
   if (actual !== entry.crc32) {
-    throw new QuiverFormatError("CHECKSUM_MISMATCH", `section ${entry.id}: CRC-32 is ${hex32(entry.crc32)}, computed ${hex32(actual)}`, {
-      stage: "checksum",
-      offset: entry.offset,
-    });
+    throw new QuiverFormatError("CHECKSUM_MISMATCH", `section ${entry.id}: CRC-32 is ${hex32(entry.crc32)}, computed ${hex32(actual)}`, { stage: "checksum", offset });
   }
-  return { ...entry, bytes };
+}
+
+function hex64(n: bigint): string {
+  return "0x" + n.toString(16).padStart(16, "0");
 }
 
 /** The section with this id; MISSING_SECTION when absent. */

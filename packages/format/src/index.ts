@@ -1,11 +1,11 @@
 /**
  * @quiver/format: the Quiver container frame (spec/container.md), the bounds-checked cursor,
  * `QuiverFormatError`, CRC-32, and Arrow IPC / typed-array sections.
- * Implements container spec 1.0.
+ * Implements container spec 1.1 (1.0 plus XXH3-64 section checksums for cache entries).
  */
 export { QuiverFormatError, FORMAT_ERROR_CODES, isQuiverFormatError } from "./errors.js";
 export type { FormatErrorCode, DecodeStage, QuiverFormatErrorOptions } from "./errors.js";
-export { crc32 } from "./checksum.js";
+export { crc32, xxh3_64 } from "./checksum.js";
 export {
   QuiverArgumentError,
   ARGUMENT_ERROR_CODES,
@@ -41,8 +41,10 @@ export {
   getSection,
   copyBytes,
   FRAME_HEADER_SIZE,
+  SECTION_CHECKSUM_CODES,
+  XXH3_SECTION_KINDS,
 } from "./frame.js";
-export type { Frame, FrameHeader, FrameInput, FrameSection, SectionInput, DecodeFrameOptions } from "./frame.js";
+export type { Frame, FrameHeader, FrameInput, FrameSection, SectionInput, DecodeFrameOptions, SectionChecksum } from "./frame.js";
 export {
   rawSection,
   typedSection,

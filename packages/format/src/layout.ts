@@ -52,7 +52,14 @@ export const FRAME_HEADER: Layout = layout("frame-header", 64, [
   { name: "magic", offset: 0, size: 4, type: "bytes", meaning: "ASCII `QVRF`", constraint: "= 51 56 52 46" },
   { name: "version_major", offset: 4, size: 2, type: "u16", meaning: "container major version", constraint: "= 1" },
   { name: "version_minor", offset: 6, size: 2, type: "u16", meaning: "container minor version", constraint: "any; readers of major 1 accept every minor" },
-  { name: "flags", offset: 8, size: 4, type: "u32", meaning: "container flags", constraint: "= 0 (no flag is defined in 1.x)" },
+  {
+    name: "flags",
+    offset: 8,
+    size: 4,
+    type: "u32",
+    meaning: "container flags; byte 11 (bits 24–31) is `section_checksum`",
+    constraint: "bits 0–23 = 0 (no flag is defined in 1.x); `section_checksum` see below",
+  },
   { name: "kind", offset: 12, size: 4, type: "u32", meaning: "what the frame holds (spec/registry.csv)", constraint: "checked by the caller" },
   { name: "kind_version", offset: 16, size: 4, type: "u32", meaning: "version of the payload layout of `kind`", constraint: "checked by the caller" },
   { name: "type_name_length", offset: 20, size: 2, type: "u16", meaning: "bytes of the type name that follows the header", constraint: "<= 255" },
@@ -70,8 +77,8 @@ export const SECTION_ENTRY: Layout = layout("section-entry", 32, [
   { name: "reserved0", offset: 5, size: 3, type: "bytes", meaning: "reserved", constraint: "all zero" },
   { name: "offset", offset: 8, size: 8, type: "u64", meaning: "start of the section, from the frame start", constraint: "multiple of 64; see placement rules" },
   { name: "length", offset: 16, size: 8, type: "u64", meaning: "bytes in the section", constraint: "multiple of the encoding's element size" },
-  { name: "crc32", offset: 24, size: 4, type: "u32", meaning: "CRC-32 of the section bytes", constraint: "must match" },
-  { name: "reserved1", offset: 28, size: 4, type: "u32", meaning: "reserved", constraint: "= 0" },
+  { name: "crc32", offset: 24, size: 4, type: "u32", meaning: "CRC-32 of the section bytes (`section_checksum` 0); low half of `xxh3_64` (1)", constraint: "must match" },
+  { name: "reserved1", offset: 28, size: 4, type: "u32", meaning: "reserved (`section_checksum` 0); high half of `xxh3_64` (1)", constraint: "= 0 when `section_checksum` is 0" },
 ]);
 
 /** Section encodings: code, name and element size (1 for byte-oriented encodings). */

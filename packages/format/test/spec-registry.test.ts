@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { FORMAT_ERROR_CODES, FRAME_HEADER, FRAME_MAGIC, type Layout, SECTION_ENCODINGS, SECTION_ENTRY, crc32 } from "@quiver/format";
+import { FORMAT_ERROR_CODES, FRAME_HEADER, FRAME_MAGIC, type Layout, SECTION_ENCODINGS, SECTION_ENTRY, crc32, xxh3_64 } from "@quiver/format";
 
 /**
  * The spec and the code say the same thing: the tables of spec/container.md against the layout
@@ -73,6 +73,7 @@ describe("spec/container.md tables", () => {
       "BAD_FRAME_LENGTH", "TRAILING_BYTES", "HEADER_CHECKSUM_MISMATCH", "CHECKSUM_MISMATCH", "BAD_TYPE_NAME",
       "UNKNOWN_SECTION_ENCODING", "DUPLICATE_SECTION_ID", "SECTION_OUT_OF_BOUNDS", "SECTION_MISALIGNED", "SECTION_UNSORTED",
       "SECTION_OVERLAP", "SECTION_GAP", "SECTION_LENGTH_NOT_MULTIPLE", "WRONG_KIND", "WRONG_TYPE_NAME", "UNSUPPORTED_KIND_VERSION",
+      "UNKNOWN_CHECKSUM_ALGORITHM", "CHECKSUM_ALGORITHM_NOT_ALLOWED", "WRONG_SECTION_CHECKSUM",
     ];
     expect([...new Set(codes)].sort()).toEqual([...frameCodes].sort());
   });
@@ -80,6 +81,13 @@ describe("spec/container.md tables", () => {
   it("states the CRC-32 check value the implementation computes", () => {
     expect(containerMd).toContain("`0xCBF43926`");
     expect(crc32(new TextEncoder().encode("123456789"))).toBe(0xcbf43926);
+  });
+
+  it("states the XXH3-64 test vectors the implementation computes", () => {
+    expect(containerMd).toContain("`0x2D06800538D394C2`");
+    expect(containerMd).toContain("`0x72DCB18B67A17DFF`");
+    expect(xxh3_64(new Uint8Array(0))).toBe(0x2d06800538d394c2n);
+    expect(xxh3_64(new TextEncoder().encode("123456789"))).toBe(0x72dcb18b67a17dffn);
   });
 });
 

@@ -70,7 +70,7 @@ function hostileEntry(entry: Uint8Array, m: Mutation): Uint8Array | undefined {
   }
   const sections: SectionInput[] = f.sections.map((s) => ({ id: s.id, encoding: s.encoding, bytes: s === target ? bytes : s.bytes }));
   try {
-    return encodeFrame({ kind: f.kind, kindVersion: f.kindVersion, typeName: f.typeName, sections });
+    return encodeFrame({ kind: f.kind, kindVersion: f.kindVersion, typeName: f.typeName, sectionChecksum: f.sectionChecksum, sections });
   } catch (e) {
     if (e instanceof QuiverFormatError && e.code === "SECTION_LENGTH_NOT_MULTIPLE") return undefined;
     throw e;

@@ -1,11 +1,12 @@
 /**
  * The re-sealing mutator of issue 8 ("keep it fixed"): mutate a container frame (an index file or
- * a cache entry), then recompute every CRC the container spec defines (each section's CRC-32 over
+ * a cache entry), then recompute every checksum the container spec defines (each section's CRC-32, or XXH3-64, over
  * its bytes, then the header CRC over [0, table_end) with its own field read as zero), so that a
  * reader's deeper validators are reached instead of the checksum checks. Written from
  * spec/container.md, independently of the @quiver/format decoder.
  */
 import { crc32 } from "node:zlib";
+import { xxh3_64 } from "@quiver/format";
 import { mulberry32 } from "../src/compute/internal/rng.js";
 
 /** A seeded source of mutation choices. */
@@ -27,7 +28,11 @@ export function reseal(b: Uint8Array): void {
     const at = tableStart + i * 32;
     const offset = Number(dv.getBigUint64(at + 8, true));
     const length = Number(dv.getBigUint64(at + 16, true));
-    if (offset <= b.byteLength && length <= b.byteLength - offset) dv.setUint32(at + 24, crc32(b.subarray(offset, offset + length)) >>> 0, true);
+    if (offset <= b.byteLength && length <= b.byteLength - offset) {
+      // Header byte 11 (section_checksum) 1: the entry holds the section's u64 XXH3-64 (container 1.1).
+      if (b[11] === 1) dv.setBigUint64(at + 24, xxh3_64(b.subarray(offset, offset + length)), true);
+      else dv.setUint32(at + 24, crc32(b.subarray(offset, offset + length)) >>> 0, true);
+    }
   }
   dv.setUint32(28, 0, true);
   dv.setUint32(28, crc32(b.subarray(0, tableEnd)) >>> 0, true);

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { type ArtifactManifest, MANIFEST_FILE, readManifest, validateArtifact } from "@quiver/artifact";
 import { MODEL_KIND, decodeModelFile } from "@quiver/build";
 import { CACHE_ENTRY_KIND, DISK_ENTRY_HEADER_SIZE, DISK_ENTRY_MAGIC, parseDiskEntryHeader } from "@quiver/cache";
-import { FRAME_HEADER_SIZE, type FrameHeader, QuiverFormatError, crc32, frameTableLength, inspectFrameHeader, isQuiverFormatError } from "@quiver/format";
+import { FRAME_HEADER_SIZE, type FrameHeader, QuiverFormatError, crc32, frameTableLength, inspectFrameHeader, isQuiverFormatError, xxh3_64 } from "@quiver/format";
 import { IVF_INDEX_KIND, readIvfIndexState } from "@quiver/ivf";
 import { LocalDirectoryStore, QuiverStoreError } from "@quiver/store";
 import { canonicalJson } from "@quiver/conformance";
@@ -216,7 +216,9 @@ export function describeFrame(file: string, fileLength: number, header: FrameHea
     },
     sections: header.sections.map((s) => {
       const inside = s.offset + s.length <= fileLength;
-      const crcCheck = !inside ? "truncated" : crc32(read(s.offset, s.length)) === s.crc32 ? "ok" : "mismatch";
+      // XXH3-64 frames (cache entries, container 1.1) carry a 64-bit section checksum instead of a CRC-32.
+      const matches = (b: Uint8Array): boolean => (s.xxh3 !== undefined ? xxh3_64(b) === s.xxh3 : crc32(b) === s.crc32);
+      const crcCheck = !inside ? "truncated" : matches(read(s.offset, s.length)) ? "ok" : "mismatch";
       return { id: s.id, encoding: s.encoding, offset: String(s.offset), length: String(s.length), crc32: hex32(s.crc32), crcCheck };
     }),
     trailingBytes: String(Math.max(0, fileLength - header.frameLength)),
