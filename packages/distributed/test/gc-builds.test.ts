@@ -59,7 +59,7 @@ describe("gc of abandoned distributed builds", () => {
     // the published index is whole
     const index = await openSegmentedIndex(store, "idx");
     expect((await index.search(data.vectors.slice(0, 16), { k: 5, nprobes: 4 })).length).toBe(5);
-    await index.close();
+    await index.close?.();
     // and a rerun of the abandoned build plans afresh
     const again = await planDistributedBuild({ input: data.input, store, root: "idx", shards: 2, model, threads: 1 });
     expect(again).toMatchObject({ resumed: false });
