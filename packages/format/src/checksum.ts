@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { crc32 as zlibCrc32 } from "node:zlib";
-import xxhash from "xxhash-addon";
+import { createXXHash3 } from "hash-wasm";
 
 /**
  * CRC-32 as used by zlib, PNG and Ethernet (CRC-32/ISO-HDLC): reflected polynomial 0xEDB88320,
@@ -10,14 +11,40 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   return zlibCrc32(bytes, previous) >>> 0;
 }
 
+/** The native XXH3 of `xxhash-addon` (an optional dependency with prebuilt binaries), when it loads. */
+interface NativeXxh3 {
+  readonly XXHash3: { hash(bytes: Buffer): Buffer };
+}
+function loadNative(): NativeXxh3 | undefined {
+  try {
+    return createRequire(import.meta.url)("xxhash-addon") as NativeXxh3;
+  } catch {
+    // no prebuilt binary for this platform and no compiler at install time: the WebAssembly path
+    return undefined;
+  }
+}
+const native = process.env.QUIVER_XXH3 === "wasm" ? undefined : loadNative();
+// hash-wasm's XXH3 (seed 0, default secret) in WebAssembly: the same values, slower (it copies
+// the bytes into its memory), and available everywhere. Instantiated only when the native
+// hasher is missing.
+const wasm = native === undefined ? await createXXHash3(0, 0) : undefined;
+
+/** Which XXH3-64 implementation this process uses: "native" (xxhash-addon) or "wasm" (hash-wasm). */
+export const XXH3_IMPLEMENTATION: "native" | "wasm" = native === undefined ? "wasm" : "native";
+
 /**
  * XXH3-64 (xxHash 0.8, 64-bit XXH3, seed 0, default secret) of `bytes` as an unsigned 64-bit
  * bigint. `xxh3_64("") === 0x2d06800538d394c2n`, `xxh3_64("123456789") === 0x72dcb18b67a17dffn`.
- * Native (xxhash-addon, SIMD-dispatched) and hashed in place: several times faster than zlib's
- * CRC-32 and, on large inputs, faster than copying the bytes (bench/cache-decode.bench.ts).
+ * Native (xxhash-addon, SIMD-dispatched) and hashed in place where its prebuilt binary loads:
+ * several times faster than zlib's CRC-32 and, on large inputs, faster than copying the bytes
+ * (bench/cache-decode.bench.ts). Elsewhere (or with QUIVER_XXH3=wasm) hash-wasm's WebAssembly
+ * XXH3, which gives the same values.
  */
 export function xxh3_64(bytes: Uint8Array): bigint {
-  // The addon returns the canonical (big-endian) 8-byte digest.
-  const digest = xxhash.XXHash3.hash(bytes as Buffer);
-  return digest.readBigUInt64BE(0);
+  if (native !== undefined) {
+    // The addon returns the canonical (big-endian) 8-byte digest.
+    const view = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return native.XXHash3.hash(view).readBigUInt64BE(0);
+  }
+  return BigInt(`0x${wasm!.init().update(bytes).digest("hex")}`);
 }

@@ -1,5 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { crc32, decodeFrame, encodeFrame, isQuiverFormatError, xxh3_64 } from "@quiver/format";
+import { XXH3_IMPLEMENTATION, crc32, decodeFrame, encodeFrame, isQuiverFormatError, xxh3_64 } from "@quiver/format";
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -10,6 +12,20 @@ describe("section checksum algorithms (spec/container.md#checksums)", () => {
     expect(xxh3_64(ascii("123456789"))).toBe(0x72dcb18b67a17dffn);
     expect(xxh3_64(ascii('{"dims":8,"id":""}'))).toBe(0x7a5863b9e3dce4c3n);
   });
+
+  it("the WebAssembly fallback (hash-wasm, used where xxhash-addon's binary does not load) gives the native values over every length class", () => {
+    const child = fileURLToPath(new URL("./xxh3-child.ts", import.meta.url));
+    const run = (env: Record<string, string>) =>
+      JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--conditions=quiver-source", child], { encoding: "utf8", env: { ...process.env, ...env }, cwd: fileURLToPath(new URL("../../..", import.meta.url)) })) as { implementation: string; hashes: string[] };
+    const wasm = run({ QUIVER_XXH3: "wasm" });
+    const here = run({});
+    expect(wasm.implementation).toBe("wasm");
+    expect(here.implementation).toBe(XXH3_IMPLEMENTATION);
+    expect(here.hashes).toHaveLength(309);
+    expect(wasm.hashes).toEqual(here.hashes);
+    // and both are the spec's XXH3-64: the empty input's test vector
+    expect(wasm.hashes[0]).toBe("2d06800538d394c2");
+  }, 60_000);
 
   it("XXH3-64 of a view equals XXH3-64 of a copy at every offset and length class", () => {
     const buf = Uint8Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) & 0xff);
