@@ -135,6 +135,12 @@ export class DiskCacheBackend implements CacheBackend {
   /** When synchronous reads started holding the event loop without it turning (undefined: it has turned since). */
   #heldSince: number | undefined;
   #initialScanTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set once the directory set-up succeeded: reads then skip awaiting it. */
+  #readyOk = false;
+  /** Entry path and UTF-8 bytes by key (a SHA-256 and an encode per read otherwise); cleared when full. */
+  readonly #keyInfo = new Map<string, KeyInfo>();
+  /** Header + key buffer of synchronous reads (grown to the longest key read). */
+  #head = new Uint8Array(DISK_ENTRY_HEADER_SIZE + 256);
 
   constructor(options: DiskCacheBackendOptions) {
     checkOptions("DiskCacheBackend options", options, ["directory", "maxBytes", "tempFileMaxAgeMs", "logger", "syncReadMaxBytes"]);
@@ -176,12 +182,16 @@ export class DiskCacheBackend implements CacheBackend {
   async get(key: string, codec?: ErasedCodec): Promise<CacheEntry | undefined> {
     const pending = this.#loads.peek(key);
     if (pending !== undefined) return pending;
-    if (codec === undefined || !(await this.#available())) return undefined;
-    const path = this.#pathFor(key);
+    if (codec === undefined) return undefined;
+    // The usual case (directory set up) awaits nothing before the synchronous read.
+    if (!this.#readyOk && !(await this.#available())) return undefined;
+    const info = this.#infoFor(key);
+    const path = info.path;
     let frame: Uint8Array | undefined;
     try {
-      await this.#yieldIfHeld();
-      const small = this.#readEntryFileSync(path, key);
+      const held = this.#yieldIfHeld();
+      if (held !== undefined) await held;
+      const small = this.#readEntryFileSync(path, info.keyBytes);
       frame = small === LARGE ? await this.#readEntryFile(path, key) : small;
     } catch (e) {
       if (e instanceof QuiverFormatError) {
@@ -318,6 +328,7 @@ export class DiskCacheBackend implements CacheBackend {
       await mkdir(this.#writersDir, { recursive: true });
       await writeFile(this.#heartbeat, "");
       this.#heartbeatAt = Date.now();
+      this.#readyOk = true;
     } catch (e) {
       this.counters.directoryErrors++;
       this.#readyAt = Date.now();
@@ -347,8 +358,18 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   #pathFor(key: string): string {
-    const h = createHash("sha256").update(key, "utf8").digest("hex");
-    return join(this.#entriesDir, h.slice(0, 2), h + ENTRY_EXT);
+    return this.#infoFor(key).path;
+  }
+
+  #infoFor(key: string): KeyInfo {
+    let info = this.#keyInfo.get(key);
+    if (info === undefined) {
+      const h = createHash("sha256").update(key, "utf8").digest("hex");
+      info = { path: join(this.#entriesDir, h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
+      if (this.#keyInfo.size >= KEY_INFO_MAX) this.#keyInfo.clear();
+      this.#keyInfo.set(key, info);
+    }
+    return info;
   }
 
   /**
@@ -356,7 +377,7 @@ export class DiskCacheBackend implements CacheBackend {
    * key and frame), undefined when absent, or LARGE when the file is over `syncReadMaxBytes` (the
    * caller then reads it asynchronously). Checks exactly what {@link #readEntryFile} checks.
    */
-  #readEntryFileSync(path: string, key: string): Uint8Array | undefined | typeof LARGE {
+  #readEntryFileSync(path: string, want: Uint8Array): Uint8Array | undefined | typeof LARGE {
     if (this.syncReadMaxBytes === 0) return LARGE;
     let fd: number;
     try {
@@ -368,9 +389,9 @@ export class DiskCacheBackend implements CacheBackend {
     try {
       const st = fstatSync(fd);
       if (st.size > this.syncReadMaxBytes) return LARGE;
-      const want = utf8.encode(key);
       const headLength = Math.min(st.size, DISK_ENTRY_HEADER_SIZE + want.byteLength);
-      const head = new Uint8Array(headLength);
+      if (this.#head.byteLength < headLength) this.#head = new Uint8Array(headLength);
+      const head = this.#head.subarray(0, headLength);
       // A fresh, exactly sized buffer (bounded by the file size): decoded views then pin only the frame.
       const frame = new Uint8Array(st.size - headLength);
       const got = readvSync(fd, [head, frame], 0);
@@ -415,16 +436,15 @@ export class DiskCacheBackend implements CacheBackend {
    * Synchronous reads resolve as microtasks: a loop of gets would never let the event loop turn
    * (timers, IO, child processes). Yield once the reads have held it for over a millisecond.
    */
-  async #yieldIfHeld(): Promise<void> {
+  #yieldIfHeld(): Promise<void> | undefined {
     const now = performance.now();
     if (this.#heldSince === undefined) {
       this.#heldSince = now;
       setImmediate(() => (this.#heldSince = undefined));
-      return;
+      return undefined;
     }
-    if (now - this.#heldSince > 1) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    if (now - this.#heldSince > 1) return new Promise<void>((resolve) => setImmediate(resolve));
+    return undefined;
   }
 
   /**
@@ -621,6 +641,15 @@ export class DiskCacheBackend implements CacheBackend {
     await this.#beat();
   }
 }
+
+/** An entry's file path and key bytes. */
+interface KeyInfo {
+  readonly path: string;
+  readonly keyBytes: Uint8Array;
+}
+
+/** Keys whose path a backend remembers before it starts over. */
+const KEY_INFO_MAX = 16_384;
 
 /** Marks an entry file too large for the synchronous read path. */
 const LARGE = Symbol("large");

@@ -443,6 +443,72 @@ function liveQuantizerOf(state: IvfIndexState): TrainedQuantizer {
   return q;
 }
 
+const PQ_TABLES = new WeakMap<IvfIndexState, PqSearchTables>();
+
+/**
+ * This thread's residual-PQ scoring tables of a state (they depend on the state only), built once
+ * per checked state object: a reopen keeps the codebook transpose and the partition terms already
+ * computed, instead of redoing them on its first query.
+ */
+function pqSearchTablesOf(state: IvfIndexState): PqSearchTables {
+  if (!isCheckedState(state)) return new PqSearchTables(state.quantizer, state.centroids, state.metadata.numPartitions);
+  let t = PQ_TABLES.get(state);
+  if (t === undefined) PQ_TABLES.set(state, (t = new PqSearchTables(state.quantizer, state.centroids, state.metadata.numPartitions)));
+  return t;
+}
+
+/** States kept alive by {@link RecentStates} at most, and their bytes (the state's `sizeOf`) at most. */
+const RECENT_STATE_COUNT = 8;
+const RECENT_STATE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The checked states of the last few opens, held strongly (least recently opened dropped first,
+ * within {@link RECENT_STATE_COUNT} states and {@link RECENT_STATE_BYTES} bytes). The memos above
+ * and the cache codec's verified-frame memo hold their values weakly, so without this a reopen in
+ * the same process after the last index over a state was dropped (and a GC ran) re-verified the
+ * whole state: CRCs, the identity digest, the quantizer and scoring tables (milliseconds). Held,
+ * a reopen from a persistent cache compares the state bytes it reads with the bytes verified
+ * before (a memcmp) and reuses the quantizer and tables; bytes that differ are decoded and
+ * checked in full, so nothing is skipped. The memory held is what one open index holds.
+ */
+class RecentStates {
+  readonly #states = new Map<IvfIndexState, number>();
+  #bytes = 0;
+
+  /** Mark `state` as just opened (kept until enough newer states push it out). */
+  touch(state: IvfIndexState): void {
+    if (!isCheckedState(state)) return;
+    const old = this.#states.get(state);
+    if (old !== undefined) {
+      // re-insert: Map order is the drop order
+      this.#states.delete(state);
+      this.#states.set(state, old);
+      return;
+    }
+    const size = ivfIndexStateCodec.sizeOf(state);
+    if (size > RECENT_STATE_BYTES) return;
+    this.#states.set(state, size);
+    this.#bytes += size;
+    for (const [s, n] of this.#states) {
+      if (this.#states.size <= RECENT_STATE_COUNT && this.#bytes <= RECENT_STATE_BYTES) break;
+      this.#states.delete(s);
+      this.#bytes -= n;
+    }
+  }
+
+  /** States held now (for tests). */
+  get size(): number {
+    return this.#states.size;
+  }
+}
+
+const RECENT_STATES = new RecentStates();
+
+/** How many states the reader holds for reopens (tests; not exported from the package). */
+export function heldRecentStates(): number {
+  return RECENT_STATES.size;
+}
+
 let machineMemory: number | undefined;
 /** The machine's memory (read once: a syscall on every open otherwise). */
 function machineMemoryBytes(): number {
@@ -571,6 +637,7 @@ export class IvfVectorIndex {
     this.store = store;
     this.#state = state;
     this.#quantizer = liveQuantizerOf(state);
+    RECENT_STATES.touch(state);
     this.#checked = checkedSetOf(state);
     this.cache = options.cache;
     this.#keyBase = options.cacheKey ?? state.path;
@@ -912,6 +979,7 @@ export class IvfVectorIndex {
         throw formatError("IDENTITY_MISMATCH", `the file at ${describeValue(fresh.path)} now has identity ${fresh.metadata.identity}, not ${this.#state.metadata.identity}`, "identity");
       }
       this.#quantizer = liveQuantizerOf(fresh);
+      RECENT_STATES.touch(fresh);
       this.#state = fresh;
       this.#setup = undefined;
       this.#pqTables = undefined;
@@ -961,7 +1029,7 @@ export class IvfVectorIndex {
     const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
     const capacity = k * (refine ?? 1);
     const tops = queries.map(() => new TopKCandidates(capacity));
-    if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = new PqSearchTables(state.quantizer, state.centroids, numPartitions);
+    if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = pqSearchTablesOf(state);
     const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
     const threads = this.#threadsFor(opts, entries, users, queries.length);
     if (threads > 1) await this.#scanThreaded(job, tops, threads, capacity);
