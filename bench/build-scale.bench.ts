@@ -97,7 +97,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   // a build that has not finished in this long is reported as such (the machine is shared)
   const timeoutMs = q ? 10 * 60_000 : 40 * 60_000;
   const rows: BenchResult["rows"] = [];
-  const phaseRows: BenchResult["rows"] = [];
+  const phaseNotes: string[] = [];
+  const mib = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v / MiB));
   const notes: string[] = [];
   const keep = process.env.BENCH_SCALE_DIR ?? "";
   const dir = keep !== "" ? keep : await mkdtemp(join(tmpdir(), "quiver-bench-scale-"));
@@ -146,17 +147,19 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         "input MiB": Math.round(inputMiB),
         "RSS / input": Number((peak / MiB / inputMiB).toFixed(2)),
         "index MiB": Math.round(rep.fileBytes / MiB),
+        "RSS sample": mib(rep.byPhase.sample?.rss),
+        "RSS train": Math.max(mib(rep.byPhase["train-ivf"]?.rss) ?? 0, mib(rep.byPhase["train-quantizer"]?.rss) ?? 0),
+        "RSS assign": mib(rep.byPhase["assign-encode"]?.rss),
+        "RSS finalize": mib(rep.byPhase.finalize?.rss),
         "finalize window MiB": Number((rep.memory.finalizePeakBufferedBytes / MiB).toFixed(1)),
         "largest partition MiB": Number((rep.memory.largestPartitionBytes / MiB).toFixed(1)),
         "load at start": load,
       });
-      const mib = (v: number | undefined): number | null => (v === undefined ? null : Math.round(v / MiB));
-      for (const [phase, p] of Object.entries(rep.byPhase)) {
-        phaseRows.push({ rows: `${n / 1e6}M x ${dim}`, phase, "rss MiB": mib(p.rss), "heapUsed MiB": mib(p.heapUsed), "external MiB": mib(p.external), "arrayBuffers MiB": mib(p.arrayBuffers) });
-      }
+      // the main thread's V8 figures per phase (maxima of process.memoryUsage()), MiB
+      const phases = Object.entries(rep.byPhase).map(([phase, p]) => `${phase} rss ${mib(p.rss)} heapUsed ${mib(p.heapUsed)} external ${mib(p.external)} arrayBuffers ${mib(p.arrayBuffers)}`);
+      phaseNotes.push(`${n / 1e6}M x ${dim} per phase (MiB): ${phases.join("; ")}`);
     }
-    // the per-phase memory table (maxima of process.memoryUsage() per phase) after the size table
-    rows.push(...phaseRows);
+    notes.push(...phaseNotes);
     const peaks = rows.map((r) => r["peak RSS MiB"]).filter((v): v is number => typeof v === "number");
     const ratio1 = rows.find((r) => typeof r["RSS / input"] === "number")?.["RSS / input"];
     if (typeof ratio1 === "number") notes.push(`peak RSS / input at the smallest size: ${ratio1} (target <= 1.5 at 1M)`);
@@ -168,7 +171,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     notes.push(
       `fixed budget memoryBudgetBytes = ${budget / MiB} MiB and ${numPartitions} partitions at every size; PQ m = ${dim / 16}, raw vectors stored; ` +
         "peak RSS = max(VmHWM, getrusage maxrss) of the build's child process (Node + tsx baseline about 100 MiB, worker threads included); " +
-        "rows with a phase: maxima of process.memoryUsage() in that phase (rss includes the worker thread; heapUsed / external / arrayBuffers are the main thread's); " +
+        "RSS <phase> (MiB) and the per-phase notes: maxima of process.memoryUsage() in that phase, sampled every 100 ms (rss includes the worker thread; heapUsed / external / arrayBuffers are the main thread's); " +
         "finalize window = most fetched artifact bytes held at once (bounded by budget / 4), largest partition = its ids + codes + raw vectors (held whole before the split read)",
     );
     return { rows, notes };
