@@ -1,5 +1,5 @@
 import type { RecordBatch, Schema } from "apache-arrow";
-import { QuiverFormatError, checkInteger, checkOneOf, checkOptions, crc32 } from "@quiver/format";
+import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOneOf, checkOptions, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
 import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
 import { type PayloadLayout, batchOf, decodePayloadColumns, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
@@ -36,9 +36,16 @@ export interface PartitionsInOrderOptions {
   readonly maxConcurrentRequests?: number;
   /** Record batches at most this many bytes apart are fetched by one request (default 0: only touching ones). */
   readonly coalesceGap?: number;
+  /**
+   * Let a window end inside a partition (default false): a partition whose ranges do not fit in
+   * half of `maxBufferedBytes` then comes as several consecutive entries with the same id, each
+   * holding some of its ranges (`rows` is that entry's rows), so the bound is
+   * max(maxBufferedBytes, 2 x the largest single range's bytes) whatever the partition sizes.
+   */
+  readonly splitPartitions?: boolean;
 }
 
-/** One partition of {@link PartitionArtifactReader.partitionsInOrder}: every partition comes once, its rows as one record batch (in range order), empty ones with no batches. */
+/** One partition of {@link PartitionArtifactReader.partitionsInOrder}: every partition comes once, its rows as one record batch (in range order), empty ones with no batches (with `splitPartitions`, possibly as several consecutive pieces). */
 export interface OrderedPartition {
   readonly partition: number;
   readonly rows: number;
@@ -52,6 +59,8 @@ export interface OrderedReadCost {
   windows: number;
   /** Largest number of fetched bytes held at once. */
   peakBufferedBytes: number;
+  /** Largest decoded entry (a partition, or a piece of one with `splitPartitions`) yielded, in bytes. */
+  peakPieceBytes: number;
 }
 
 /** Defaults of {@link PartitionsInOrderOptions}. */
@@ -341,24 +350,29 @@ export class PartitionArtifactReader implements PartitionSource {
    * `maxRequestBytes`), and the next window is fetched while this one is yielded. Fetched bytes held
    * at once stay within `maxBufferedBytes` (see {@link PartitionsInOrderOptions}); each range's
    * CRC-32 is checked before its bytes are decoded, as in {@link readPartition}. `cost` counts the
-   * requests and bytes as they are made.
+   * requests and bytes as they are made. With `splitPartitions`, a window may end inside a
+   * partition, which then comes as several consecutive pieces (see {@link PartitionsInOrderOptions.splitPartitions}).
    */
   partitionsInOrder(options: PartitionsInOrderOptions = {}): AsyncIterable<OrderedPartition> & { readonly cost: OrderedReadCost } {
-    checkOptions("options", options, ["order", "maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+    checkOptions("options", options, ["order", "maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
     const order = options.order === undefined ? "bucket" : checkOneOf("options.order", options.order, ["bucket", "partition"] as const);
     const maxRequestBytes = options.maxRequestBytes === undefined ? DEFAULT_ORDERED_MAX_REQUEST_BYTES : checkInteger("options.maxRequestBytes", options.maxRequestBytes, 1, 2 ** 31);
     const maxBuffered = options.maxBufferedBytes === undefined ? DEFAULT_ORDERED_MAX_BUFFERED_BYTES : checkInteger("options.maxBufferedBytes", options.maxBufferedBytes, 2, 2 ** 40);
     const concurrency = options.maxConcurrentRequests === undefined ? DEFAULT_ORDERED_CONCURRENCY : checkInteger("options.maxConcurrentRequests", options.maxConcurrentRequests, 1, 1024);
     const gap = options.coalesceGap === undefined ? 0 : checkInteger("options.coalesceGap", options.coalesceGap, 0, 2 ** 31);
-    const cost: OrderedReadCost = { requests: 0, bytes: 0, windows: 0, peakBufferedBytes: 0 };
+    if (options.splitPartitions !== undefined && typeof options.splitPartitions !== "boolean") {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.splitPartitions", expected: "a boolean", given: options.splitPartitions });
+    }
+    const split = options.splitPartitions === true;
+    const cost: OrderedReadCost = { requests: 0, bytes: 0, windows: 0, peakBufferedBytes: 0, peakPieceBytes: 0 };
     const reader = this;
     return {
       cost,
-      [Symbol.asyncIterator]: () => reader.#ordered(order, maxRequestBytes, maxBuffered, concurrency, gap, cost)[Symbol.asyncIterator](),
+      [Symbol.asyncIterator]: () => reader.#ordered(order, maxRequestBytes, maxBuffered, concurrency, gap, split, cost)[Symbol.asyncIterator](),
     };
   }
 
-  async *#ordered(order: "bucket" | "partition", maxRequestBytes: number, maxBuffered: number, concurrency: number, gap: number, cost: OrderedReadCost): AsyncGenerator<OrderedPartition> {
+  async *#ordered(order: "bucket" | "partition", maxRequestBytes: number, maxBuffered: number, concurrency: number, gap: number, split: boolean, cost: OrderedReadCost): AsyncGenerator<OrderedPartition> {
     const ix = this.#index;
     const { partStart, byPartition } = partitionOrder(ix);
     const seq = this.#sequence(order);
@@ -373,38 +387,60 @@ export class PartitionArtifactReader implements PartitionSource {
       const b = ix.bucket[i]!;
       return footers[b]![i - ix.bucketStart[b]!]!;
     };
-    interface Window {
+    const rangeBytes = (i: number): number => {
+      const blk = blockOf(i);
+      return blk.metaDataLength + blk.bodyLength;
+    };
+    /** A run of one partition's ranges, positions [from, to) of `byPartition` (the whole partition unless split). */
+    interface Piece {
+      readonly partition: number;
       readonly from: number;
       readonly to: number;
+    }
+    interface Window {
+      readonly pieces: readonly Piece[];
       readonly bytes: number;
       /** Message bytes of every range of the window, by table row. */
       readonly fetched: Promise<Map<number, Uint8Array>>;
     }
-    const extent = (k: number): number => {
-      let bytes = 0;
-      const p = seq[k]!;
-      for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
-        const blk = blockOf(byPartition[r]!);
-        bytes += blk.metaDataLength + blk.bodyLength;
-      }
-      return bytes;
-    };
-    let cursor = 0;
+    // cursor: partition seq[k], next range position r within it (r = partStart[p] when it starts)
+    let k = 0;
+    let r = P > 0 ? partStart[seq[0]!]! : 0;
     const nextWindow = (): Window | undefined => {
-      if (cursor >= P) return undefined;
-      const from = cursor;
+      if (k >= P) return undefined;
+      const pieces: Piece[] = [];
       let bytes = 0;
-      while (cursor < P) {
-        const e = extent(cursor);
-        if (cursor > from && bytes + e > half) break;
-        bytes += e;
-        cursor++;
+      while (k < P) {
+        const p = seq[k]!;
+        const end = partStart[p + 1]!;
+        if (!split) {
+          let e = 0;
+          for (let q = r; q < end; q++) e += rangeBytes(byPartition[q]!);
+          if (pieces.length > 0 && bytes + e > half) break;
+          pieces.push({ partition: p, from: r, to: end });
+          bytes += e;
+        } else {
+          // ranges one by one: the window ends where the next range would pass half the budget
+          const from = r;
+          while (r < end) {
+            const e = rangeBytes(byPartition[r]!);
+            if (bytes + e > half && (pieces.length > 0 || r > from)) break;
+            bytes += e;
+            r++;
+          }
+          if (r === from && from < end) break;
+          pieces.push({ partition: p, from, to: r });
+          if (r < end) break;
+        }
+        k++;
+        if (k < P) r = partStart[seq[k]!]!;
       }
-      const to = cursor;
-      const fetched = this.#fetchWindow(seq, from, to, partStart, byPartition, blockOf, maxRequestBytes, concurrency, gap, cost);
+      const rows: number[] = [];
+      for (const pc of pieces) for (let q = pc.from; q < pc.to; q++) rows.push(byPartition[q]!);
+      const fetched = this.#fetchWindow(rows, blockOf, maxRequestBytes, concurrency, gap, cost);
       // A prefetch that fails while the previous window is yielded is reported when it is awaited, not as an unhandled rejection.
       fetched.catch(() => undefined);
-      return { from, to, bytes, fetched };
+      return { pieces, bytes, fetched };
     };
     let current = nextWindow();
     while (current !== undefined) {
@@ -415,14 +451,15 @@ export class PartitionArtifactReader implements PartitionSource {
       cost.windows++;
       const messages = await current.fetched;
       const widths = this.#layout.widths;
-      for (let k = current.from; k < current.to; k++) {
-        const p = seq[k]!;
-        // Each range checked (CRC-32 first) and decoded as views, then the partition's rows copied
-        // into one buffer and yielded as one record batch: one allocation per partition, not two
+      for (const pc of current.pieces) {
+        const p = pc.partition;
+        // Each range checked (CRC-32 first) and decoded as views, then the piece's rows copied
+        // into one buffer and yielded as one record batch: one allocation per piece, not two
         // per range (hundreds of thousands of small ArrayBuffers made the read GC-bound).
         const parts: Uint8Array[][] = [];
-        for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
-          const i = byPartition[r]!;
+        let rows = 0;
+        for (let q = pc.from; q < pc.to; q++) {
+          const i = byPartition[q]!;
           const b = ix.bucket[i]!;
           const msg = messages.get(i)!;
           const crc = crc32(msg);
@@ -431,9 +468,9 @@ export class PartitionArtifactReader implements PartitionSource {
           }
           const blk = blockOf(i);
           parts.push(decodePayloadColumns(msg, blk.metaDataLength, this.#layout, ix.rowCount[i]!, `record batch ${i - ix.bucketStart[b]!} of bucket ${this.manifest.buckets[b]!.path}`, false).columns);
+          rows += ix.rowCount[i]!;
           messages.delete(i);
         }
-        const rows = ix.partitionRows[p]!;
         let batches: RecordBatch[] = [];
         if (rows > 0) {
           const starts: number[] = [];
@@ -442,6 +479,7 @@ export class PartitionArtifactReader implements PartitionSource {
             starts.push(size);
             size += Math.ceil((rows * w) / 8) * 8;
           }
+          cost.peakPieceBytes = Math.max(cost.peakPieceBytes, size);
           const all = new Uint8Array(size);
           const cols = widths.map((w, c) => all.subarray(starts[c]!, starts[c]! + rows * w));
           const at = widths.map(() => 0);
@@ -461,23 +499,18 @@ export class PartitionArtifactReader implements PartitionSource {
     }
   }
 
-  /** Fetch every range of partitions seq[from..to) with merged requests per bucket file. */
+  /** Fetch the given ranges (table rows) with merged requests per bucket file. */
   async #fetchWindow(
-    seq: Uint32Array, from: number, to: number, partStart: Uint32Array, byPartition: Uint32Array, blockOf: (i: number) => BatchBlock,
-    maxRequestBytes: number, concurrency: number, gap: number, cost: OrderedReadCost,
+    rows: readonly number[], blockOf: (i: number) => BatchBlock, maxRequestBytes: number, concurrency: number, gap: number, cost: OrderedReadCost,
   ): Promise<Map<number, Uint8Array>> {
     const ix = this.#index;
     const perBucket = new Map<number, { offset: number; length: number; i: number }[]>();
-    for (let k = from; k < to; k++) {
-      const p = seq[k]!;
-      for (let r = partStart[p]!; r < partStart[p + 1]!; r++) {
-        const i = byPartition[r]!;
-        const b = ix.bucket[i]!;
-        const blk = blockOf(i);
-        let list = perBucket.get(b);
-        if (list === undefined) perBucket.set(b, (list = []));
-        list.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, i });
-      }
+    for (const i of rows) {
+      const b = ix.bucket[i]!;
+      const blk = blockOf(i);
+      let list = perBucket.get(b);
+      if (list === undefined) perBucket.set(b, (list = []));
+      list.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, i });
     }
     const out = new Map<number, Uint8Array>();
     const tasks: (() => Promise<void>)[] = [];
@@ -511,10 +544,11 @@ export class PartitionArtifactReader implements PartitionSource {
    * A {@link PartitionSource} for a consumer that reads partitions 0, 1, 2, ... once each (the
    * streamed index writer): `readPartition(p)` is served from {@link partitionsInOrder} in
    * partition order, so the whole read costs few large requests. A partition asked for out of
-   * that sequence is read on its own ({@link readPartition}).
+   * that sequence is read on its own ({@link readPartition}). With `splitPartitions`, a partition
+   * may come as several record batches, and each must be read to its end before the next is asked for.
    */
   sequentialSource(options: Omit<PartitionsInOrderOptions, "order"> = {}): PartitionSource & { readonly cost: OrderedReadCost } {
-    checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+    checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
     const ordered = this.partitionsInOrder({ ...options, order: "partition" });
     let it: AsyncIterator<OrderedPartition> | undefined;
     let next = 0;
@@ -537,9 +571,15 @@ export class PartitionArtifactReader implements PartitionSource {
         next++;
         return (async function* () {
           it ??= ordered[Symbol.asyncIterator]();
-          const r = await it.next();
-          if (r.done === true || r.value.partition !== p) throw new Error(`ordered read out of step at partition ${p}`);
-          yield* r.value.batches;
+          // with splitPartitions a partition may come in pieces: read entries until its rows are in
+          const want = reader.partitionSize(p);
+          let got = 0;
+          do {
+            const r = await it.next();
+            if (r.done === true || r.value.partition !== p) throw new Error(`ordered read out of step at partition ${p}`);
+            got += r.value.rows;
+            yield* r.value.batches;
+          } while (got < want);
         })();
       },
     };

@@ -72,7 +72,7 @@ export async function openArtifactForFinalize(
   uri: string,
   options: Omit<PartitionsInOrderOptions, "order"> = {},
 ): Promise<PartitionSource & { readonly reader: PartitionArtifactReader; readonly cost: OrderedReadCost }> {
-  checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap"]);
+  checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
   const reader = await PartitionArtifactReader.open(store, uri);
   const source = reader.sequentialSource(options);
   return Object.assign(source, { reader });
@@ -105,7 +105,8 @@ export async function finalizeFromArtifact(o: FinalizeOptions): Promise<IvfIndex
   const quantizer = quantizerFromMetadata(model.quantizer);
   const problems = await validateArtifact(o.store, o.artifact);
   if (problems.length > 0) throw new ArtifactInvalidError(o.artifact, problems);
-  const source = await openArtifactForFinalize(o.store, o.artifact);
+  // large partitions come in pieces: the read holds bounded windows whatever the partition sizes
+  const source = await openArtifactForFinalize(o.store, o.artifact, { splitPartitions: true });
   const fields = source.reader.manifest.payload_schema;
   const want = [
     { name: "row_id", type: "uint64" },

@@ -6,7 +6,7 @@
  * writes IVF index spec 1.0 and partition artifact spec 1.0.
  */
 export { buildIndex, BUILD_PHASES, BUILD_ERROR_CODES } from "./pipeline.js";
-export type { BuildIndexOptions, BuildIndexResult, BuildPhase, BuildProgressEvent, InMemoryInput, PhaseReport } from "./pipeline.js";
+export type { BuildIndexOptions, BuildIndexResult, BuildMemoryStats, BuildPhase, BuildProgressEvent, InMemoryInput, PhaseReport } from "./pipeline.js";
 export { buildIndexInMemory } from "./in-memory.js";
 export type { InMemoryBuildOptions, InMemoryBuildResult } from "./in-memory.js";
 export {

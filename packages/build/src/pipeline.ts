@@ -11,7 +11,7 @@
  * manifest is its commit). After the index is committed the state prefix is deleted (unless
  * `keepState`); a build that is not resumed deletes a stale state prefix before starting.
  */
-import { PartitionArtifactWriter, payloadSchemaOf, readManifest } from "@quiver/artifact";
+import { PartitionArtifactReader, PartitionArtifactWriter, payloadSchemaOf, readManifest } from "@quiver/artifact";
 import { QuiverArgumentError, QuiverFormatError, checkOptions, crc32, isQuiverFormatError } from "@quiver/format";
 import {
   type DistanceType,
@@ -38,7 +38,6 @@ import { memoryReader } from "./readers/memory.js";
 import type { VectorReader } from "./readers/types.js";
 import { reservoirSample } from "./sample.js";
 import { writeIvfIndexStreamed } from "./streamed-index.js";
-import { openArtifactForFinalize } from "./handoff.js";
 
 /** Phases of a build, in order. */
 export const BUILD_PHASES = ["sample", "train-ivf", "train-quantizer", "assign-encode", "finalize"] as const;
@@ -95,8 +94,33 @@ export interface BuildIndexResult extends IvfIndexWriteResult {
   readonly options: ResolvedTuning;
   readonly phases: readonly PhaseReport[];
   readonly totalMs: number;
-  /** Largest single partition held by the streamed write, in bytes. */
+  /** Largest single batch (a partition, or a piece of one) held by the streamed write, in bytes. */
   readonly peakPartitionBytes: number;
+  /** What the build held, phase by phase: the structures the memory budget bounds (see the README's memory section). */
+  readonly memory: BuildMemoryStats;
+}
+
+/**
+ * The budgeted structures of a build and their sizes. Everything the pipeline buffers is one of
+ * these; none grows with the number of rows (only with the options: budget, dim, partitions, sample).
+ */
+export interface BuildMemoryStats {
+  readonly budgetBytes: number;
+  /** The sample held by the training phases (rows x dim x 4; set by the sample size, not the budget). */
+  readonly sampleBytes: number;
+  /** Rows per assign + encode batch (budget / 4 over the batch's bytes per row). */
+  readonly assignBatchRows: number;
+  /** Bytes the artifact writer may hold (budget / 4), its buckets and rows per bucket buffer (undefined when the phase was resumed). */
+  readonly artifactWriterBudgetBytes: number;
+  readonly artifactBuckets: number | undefined;
+  readonly artifactFlushThresholdRows: number | undefined;
+  /** Finalize: fetched artifact bytes allowed at once (budget / 4) and the most held. */
+  readonly finalizeMaxBufferedBytes: number;
+  readonly finalizePeakBufferedBytes: number;
+  /** Finalize: largest decoded piece of a partition the reader yielded. */
+  readonly finalizePeakPieceBytes: number;
+  /** Finalize: bytes of the largest partition (ids, codes, raw vectors), which is never held whole on a local directory. */
+  readonly largestPartitionBytes: number;
 }
 
 /** Codes the pipeline raises besides input errors (spec/error-codes.csv, area `build`). */
@@ -315,6 +339,11 @@ async function runPhases(
       if (!isQuiverFormatError(e) && !isStoreError(e)) throw e;
     }
   }
+  // A batch holds the reader's rows, a shared copy for the workers, codes and ids: about 2.5x raw.
+  const rowBytes = dim * 4 * 3 + cw * 2 + 16;
+  const batch = Math.max(4096, Math.min(1 << 20, Math.floor(budget / 4 / rowBytes)));
+  const writerBudget = Math.floor(budget / 4);
+  let writerStats: { numBuckets: number; flushThresholdRows: number } | undefined;
   if (artifactDone) await committed("assign-encode", t, "resumed");
   else {
     await deletePrefix(store, artifactUri);
@@ -325,11 +354,9 @@ async function runPhases(
     ];
     const writer = await PartitionArtifactWriter.create({
       store, uri: artifactUri, numPartitions: tuning.numPartitions, payloadSchema: payloadSchemaOf(fields), estimatedRows: numRows,
-      memoryBudgetBytes: Math.floor(budget / 4),
+      memoryBudgetBytes: writerBudget,
     });
-    // A batch holds the reader's rows, a shared copy for the workers, codes and ids: about 2.5x raw.
-    const rowBytes = dim * 4 * 3 + cw * 2 + 16;
-    const batch = Math.max(4096, Math.min(1 << 20, Math.floor(budget / 4 / rowBytes)));
+    writerStats = { numBuckets: writer.numBuckets, flushThresholdRows: writer.flushThresholdRows };
     progress("assign-encode", 0, numRows);
     let done = 0;
     try {
@@ -364,8 +391,12 @@ async function runPhases(
 
   // --- phase: finalize (streamed index write) --------------------------------------------------
   t = performance.now();
-  // bucket-order bulk reads: few large requests instead of one per partition
-  const source = await openArtifactForFinalize(store, artifactUri);
+  // Bulk ordered reads (few large requests instead of one per partition) in windows of at most
+  // budget / 8 fetched bytes (two in flight), split inside a partition when one is larger: a
+  // partition's size grows with the rows at a fixed partition count, the window does not.
+  const finalizeBuffered = Math.floor(budget / 4);
+  const artifact = await PartitionArtifactReader.open(store, artifactUri);
+  const source = artifact.sequentialSource({ maxBufferedBytes: finalizeBuffered, splitPartitions: true });
   const written = await writeIvfIndexStreamed(
     store,
     o.path,
@@ -374,7 +405,21 @@ async function runPhases(
   );
   await committed("finalize", t, "ran");
   if (o.keepState !== true) await deletePrefix(store, stateDir);
-  return { ...written, model, options: tuning, phases, totalMs: performance.now() - t0 };
+  let largestPartitionRows = 0;
+  for (let p = 0; p < artifact.numPartitions; p++) largestPartitionRows = Math.max(largestPartitionRows, artifact.partitionSize(p));
+  const memory: BuildMemoryStats = {
+    budgetBytes: budget,
+    sampleBytes: sampleSize * dim * 4,
+    assignBatchRows: batch,
+    artifactWriterBudgetBytes: writerBudget,
+    artifactBuckets: writerStats?.numBuckets,
+    artifactFlushThresholdRows: writerStats?.flushThresholdRows,
+    finalizeMaxBufferedBytes: finalizeBuffered,
+    finalizePeakBufferedBytes: source.cost.peakBufferedBytes,
+    finalizePeakPieceBytes: source.cost.peakPieceBytes,
+    largestPartitionBytes: largestPartitionRows * (8 + cw + (tuning.storeRawVectors ? dim * 4 : 0)),
+  };
+  return { ...written, model, options: tuning, phases, totalMs: performance.now() - t0, memory };
 }
 
 function implicitIds(first: number, rows: number): BigUint64Array {

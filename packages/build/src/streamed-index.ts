@@ -1,7 +1,8 @@
 /**
  * The streamed index write: the IVF index file of spec/ivf.md written section by section as the
  * partitions are read from any `PartitionSource`, byte-identical to the in-memory encoder, on
- * every store, holding one partition (+ the store writer's part buffer) at a time.
+ * every store, holding one batch of the source (local directory) or one partition (+ the store
+ * writer's part buffer; other stores) at a time.
  *
  * The container frame (spec/container.md) puts the header and the section table, which hold every
  * section's CRC-32, at offset 0, and the index metadata (whose identity digests every partition's
@@ -60,6 +61,7 @@ import {
   parseIvfIndexMetadata,
   partitionSectionLength,
 } from "@quiver/ivf";
+import { crc32Combine } from "./crc-combine.js";
 import { LocalDirectoryStore, type ObjectStore, type ObjectWriter, TEMP_FILE_PREFIX, openObjectWriter } from "@quiver/store";
 import type { Data, RecordBatch } from "apache-arrow";
 
@@ -247,6 +249,46 @@ export async function writeIvfIndexStreamed(
     }
     digestParts.push({ rows: rowCounts[p]!, length: body.byteLength, crc32: sec.crc, ...(rawPart === undefined ? {} : { raw: rawPart }) });
   };
+  /**
+   * Local one-pass path: partition p streamed batch by batch to its planned offsets (ids, codes and
+   * raw vectors each at their place), the CRCs kept running (the section's ids ++ codes CRC put
+   * together with crc32Combine), so what is held is one batch of the source, not the partition.
+   */
+  const streamPartition = async (p: number, at: number, sink: Sink): Promise<void> => {
+    const rows = rowCounts[p]!;
+    const bodyAt = plan[at]!.offset;
+    const rawAt = rawVectors ? plan[at + 1]!.offset : 0;
+    let idsCrc = 0;
+    let codesCrc = 0;
+    let rawCrc = 0;
+    let got = 0;
+    for await (const batch of source.readPartition(p)) {
+      const n = batch.numRows;
+      if (got + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
+      const ids = columnBytes(batch, PAYLOAD_FIELDS.rowId, 8);
+      const codes = columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth);
+      const raw = rawVectors ? columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4) : undefined;
+      peakPartitionBytes = Math.max(peakPartitionBytes, ids.byteLength + codes.byteLength + (raw?.byteLength ?? 0));
+      idsCrc = crc32(ids, idsCrc);
+      codesCrc = crc32(codes, codesCrc);
+      await sink.write(bodyAt + got * 8, ids);
+      await sink.write(bodyAt + rows * 8 + got * codeWidth, codes);
+      if (raw !== undefined) {
+        rawCrc = crc32(raw, rawCrc);
+        await sink.write(rawAt + got * dim * 4, raw);
+      }
+      got += n;
+    }
+    if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
+    const sec = plan[at]!;
+    sec.crc = crc32Combine(idsCrc, codesCrc, rows * codeWidth);
+    let rawPart: DigestPart["raw"];
+    if (rawVectors) {
+      plan[at + 1]!.crc = rawCrc;
+      rawPart = { offset: 0, length: rows * dim * 4, crc32: rawCrc };
+    }
+    digestParts.push({ rows, length: sec.length, crc32: sec.crc, ...(rawPart === undefined ? {} : { raw: rawPart }) });
+  };
   const sectionsPer = rawVectors ? 2 : 1;
   const finalMetadata = (): { metadata: IvfIndexMetadata; metaBytes: Uint8Array } => {
     const identity = computeIndexIdentity({
@@ -276,11 +318,7 @@ export async function writeIvfIndexStreamed(
     try {
       for (let i = 1; i < small.length; i++) if (i !== groupAt) await sink.write(plan[i]!.offset, small[i]!.bytes);
       for (let p = 0; p < P; p++) {
-        const { body, raw } = await assemble(p);
-        const at = small.length + p * sectionsPer;
-        record(p, at, body, raw);
-        await sink.write(plan[at]!.offset, body);
-        if (raw !== undefined) await sink.write(plan[at + 1]!.offset, raw);
+        await streamPartition(p, small.length + p * sectionsPer, sink);
         onProgress?.(p + 1, P);
       }
       const fin = finalMetadata();
