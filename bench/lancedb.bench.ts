@@ -14,12 +14,15 @@
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
- * (build times are then those recorded when they were built).
+ * (build times are then those recorded when they were built). After every shape the rows so far
+ * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
+ * long run stopped part way still leaves its finished shapes.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
@@ -197,6 +200,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         await rm(lanceDir, { recursive: true, force: true });
         await rm(quiverDir, { recursive: true, force: true });
       }
+      const partial = join(dirname(fileURLToPath(import.meta.url)), "results", ctx.quick ? "lancedb.partial.quick.json" : "lancedb.partial.json");
+      writeFileSync(partial, JSON.stringify({ name: "lancedb", date: new Date().toISOString(), partial: true, shapesDone: rows.length === 0 ? [] : [...new Set(rows.map((r) => r.shape))], rows }, null, 2) + "\n");
     }
     const notes = [
       `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,

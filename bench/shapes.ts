@@ -61,10 +61,10 @@ export function shapeRows(shape: Shape, count: number, dim: number, clusters: nu
   return shape.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 }) : skewedMixture(count, dim, clusters, seed, 1);
 }
 
-/** Shapes named in `env` (comma-separated; all when unset). */
+/** Shapes named in `env` (comma-separated, run in that order; all when unset). */
 export function selectShapes(env: string | undefined, from: readonly Shape[] = SHAPES): Shape[] {
   const wanted = env?.split(",").filter((s) => s !== "");
-  const shapes = from.filter((s) => wanted === undefined || wanted.includes(s.name));
+  const shapes = wanted === undefined ? [...from] : wanted.flatMap((name) => from.filter((s) => s.name === name));
   if (shapes.length === 0) throw new RangeError(`shapes ${env}: none of ${from.map((s) => s.name).join(", ")}`);
   return shapes;
 }

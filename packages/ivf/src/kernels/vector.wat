@@ -359,4 +359,20 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows)))
     (local.get $count))
+
+  ;; ---- search kernels, second set ----
+
+  ;; out[i] = a[i] + b[i] for len floats (len a multiple of 4): a probe's residual PQ table as the
+  ;; query term plus the partition term (f32 sums: the values the scalar loop stored).
+  (func (export "f32_add") (param $a i32) (param $b i32) (param $out i32) (param $len i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $len) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+        (v128.store (local.get $out) (f32x4.add (v128.load (local.get $a)) (v128.load (local.get $b))))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $each))))
 )
