@@ -12,6 +12,10 @@ export const RESIDENT_CODE_BYTES = 32 * 1024 * 1024;
 /** The search exports used here beyond the typed core set of wasm-kernels.ts. */
 interface SearchExports {
   adc_select(codes: number, n: number, m: number, stride: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
+  /** `adc_select` for m a multiple of 8, stride m (blocks of 8 sub-spaces unrolled; same output). */
+  adc_select_m8(codes: number, n: number, m: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
+  /** `adc_select` for m = 16, stride 16 (fully unrolled; same output). */
+  adc_select_m16(codes: number, n: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
   /** out[i] = a[i] + b[i] for len floats, len a multiple of 4. */
   f32_add(a: number, b: number, out: number, len: number): void;
 }

@@ -184,7 +184,7 @@ function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[
           let threshold = top.threshold();
           if (small) {
             // the kernel finishes each distance and drops the rows above the current threshold
-            const count = x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
+            const count = m === 16 ? x.adc_select_m16(cp!, n, tp, qq, threshold, ip, dp) : m % 8 === 0 ? x.adc_select_m8(cp!, n, m, tp, qq, threshold, ip, dp) : x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
             const rows = w.u32(ip, count);
             const dist = w.f32(dp, count);
             for (let c = 0; c < count; c++) {

@@ -39,6 +39,42 @@ describe("f32_add kernel", () => {
   });
 });
 
+describe("adc_select_m8 / adc_select_m16 (unrolled scans)", () => {
+  it("write the same rows and distances as adc_select and the scalar reference, for any n, bias and cut", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 1 << 30 }), fc.double({ min: -8, max: 8, noNaN: true }), fc.double({ min: 0, max: 60, noNaN: true }), (n, blocks, seed, bias, cut) => {
+        const rng = createRng(seed);
+        for (const m of [8 * blocks, 16]) {
+          const codes = new Uint8Array(n * m);
+          for (let i = 0; i < codes.length; i++) codes[i] = rng.nextInt(256);
+          const table = Float32Array.from({ length: m * 256 }, () => rng.next() * 8 - 4);
+          const sums = new Float32Array(n);
+          adcScanReference(codes, n, m, m, table, sums);
+          const want: [number, number][] = [];
+          for (let i = 0; i < n; i++) {
+            const v = sums[i]! + bias;
+            const d = v > 0 ? Math.fround(v) : 0;
+            if (d <= cut) want.push([i, d]);
+          }
+          const sk = new ScanKernels(16);
+          const w = sk.w;
+          const cp = w.allocUninit(codes.length);
+          w.u8(cp, codes.length).set(codes);
+          const tp = w.allocUninit(table.length * 4);
+          w.f32(tp, table.length).set(table);
+          const ip = w.allocUninit(n * 4);
+          const dp = w.allocUninit(n * 4);
+          const read = (count: number) => Array.from(w.u32(ip, count), (r, j) => [r, w.f32(dp, count)[j]]);
+          expect(read(sk.x.adc_select(cp, n, m, m, tp, bias, cut, ip, dp))).toEqual(want);
+          expect(read(sk.x.adc_select_m8(cp, n, m, tp, bias, cut, ip, dp))).toEqual(want);
+          if (m === 16) expect(read(sk.x.adc_select_m16(cp, n, tp, bias, cut, ip, dp))).toEqual(want);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe("ScanKernels resident codes", () => {
   it("copies codes once per owner or key, and again only after the region was reset", () => {
     const sk = new ScanKernels(256);
@@ -92,15 +128,15 @@ function referenceTop(tables: PqSearchTables, query: Float32Array, probes: reado
 const resultOf = (t: TopKCandidates) => t.sortedOrder().map((c) => [t.rowIds[c], t.distances[c], t.tagA[c], t.tagB[c]]);
 
 describe("residual PQ scan with resident codes", () => {
-  for (const distance of ["l2", "cosine"] as const) {
-    it(`${distance}: ids, distances and tags equal the scalar reference, batches of 1, 16 and 256, repeated and key-named`, () => {
+  for (const [distance, m] of [["l2", 4], ["l2", 8], ["l2", 16], ["cosine", 16], ["cosine", 8]] as const) {
+    it(`${distance}, ${m} sub-vectors: ids, distances and tags equal the scalar reference, batches of 1, 16 and 256, repeated and key-named`, () => {
       const dim = 16;
       const P = 6;
-      const rng = createRng(distance === "l2" ? 21 : 22);
+      const rng = createRng((distance === "l2" ? 21 : 22) + m);
       const n = 900;
       const data = Float32Array.from({ length: n * dim }, () => rng.next() * 2 - 1);
       const centroids = Float32Array.from({ length: P * dim }, () => rng.next() - 0.5);
-      const quant = trainQuantizer("pq", data, n, dim, { distance, numSubVectors: 4, ivfCentroids: centroids, numPartitions: P, maxIters: 3, seed: 1 });
+      const quant = trainQuantizer("pq", data, n, dim, { distance, numSubVectors: m, ivfCentroids: centroids, numPartitions: P, maxIters: 3, seed: 1 });
       const tables = new PqSearchTables(quant.metadata, centroids, P);
       const uploadsBefore = scanKernels().uploads;
       // the copies expected: one per non-empty partition object scanned, one per (named key, partition)
@@ -110,7 +146,7 @@ describe("residual PQ scan with resident codes", () => {
       // partition sizes include an empty one and odd counts
       const sizes = [0, 1, 37, 150, 301, 64];
       const parts: ScanPartition[] = sizes.map((rows) => {
-        const codes = new Uint8Array(rows * 4);
+        const codes = new Uint8Array(rows * m);
         for (let i = 0; i < codes.length; i++) codes[i] = rng.nextInt(256);
         const rowIds = new BigUint64Array(rows);
         for (let i = 0; i < rows; i++) rowIds[i] = next++;
