@@ -154,7 +154,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   );
   for (const shape of selectShapes(process.env.BENCH_SHAPES)) rows.push(...(await shapeRowsOf(ctx, shape)));
   notes.push(
-    "shape rows: IVF_PQ 256 partitions x 16 sub-vectors (quick: 32 x 4), nprobes 20, k 10; the index opened with defaults (no cache given: it sizes its own) and prewarm; 200 queries after 20 warm-up queries; p99/p50 is the tail ratio; single queries run on the calling thread (the default)",
+    "shape rows: IVF_PQ 256 partitions x 16 sub-vectors (quick: 32 x 4), nprobes 20, k 10; the index opened with defaults (no cache given: it sizes its own) and prewarm; 200 queries after 20 warm-up queries; p99/p50 is the tail ratio; single queries run on the calling thread (the default); cpu ms = process CPU time while the query ran (the wall-clock tail on a loaded machine is mostly time descheduled)",
     "throughput rows: 256 queries as searchBatch calls of `batch` queries, on all cores (default threads) and with threads: 1",
   );
   return { rows, notes };
@@ -205,14 +205,19 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
       const opts = refine === undefined ? { k: 10, nprobes: 20 } : { k: 10, nprobes: 20, refineFactor: refine };
       for (let i = 0; i < 20; i++) await index.search(query(i), opts);
       const lat: number[] = [];
+      const cpu: number[] = [];
       const results: number[][] = [];
       for (let i = 0; i < Q; i++) {
+        const c = process.cpuUsage();
         const t = performance.now();
         const hits = await index.search(query(i), opts);
         lat.push(performance.now() - t);
+        const used = process.cpuUsage(c);
+        cpu.push((used.user + used.system) / 1000);
         results.push(hits.map((h) => Number(h.id)));
       }
       const s = stats(lat);
+      const cs = stats(cpu);
       out.push({
         bench: "shape",
         quantizer: "pq",
@@ -224,6 +229,9 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
         "ms/query p50": Number(s.p50.toFixed(3)),
         "ms/query p99": Number(s.p99.toFixed(3)),
         "p99/p50": Number((s.p99 / s.p50).toFixed(2)),
+        "cpu ms p50": Number(cs.p50.toFixed(3)),
+        "cpu ms p99": Number(cs.p99.toFixed(3)),
+        "cpu p99/p50": Number((cs.p99 / cs.p50).toFixed(2)),
         "build s": Number((buildMs / 1000).toFixed(2)),
         load: `${loadBefore}/${machineLoad()}`,
       });

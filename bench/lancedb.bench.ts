@@ -47,8 +47,13 @@ interface Latency {
   mean: number;
   p50: number;
   p99: number;
+  /** Process CPU time (all threads) spent while each query ran: p50 and p99, ms. */
+  cpuP50: number;
+  cpuP99: number;
   results: number[][];
 }
+
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 /**
  * Latency of several engines on the same queries, interleaved: query i runs on every engine
@@ -57,18 +62,23 @@ interface Latency {
 async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20): Promise<Latency[]> {
   for (let i = 0; i < Math.min(Q, warm); i++) for (const run of runs) await run(i);
   const lat = runs.map(() => [] as number[]);
+  const cpu = runs.map(() => [] as number[]);
   const results = runs.map(() => [] as number[][]);
   for (let i = 0; i < Q; i++) {
     for (let r = 0; r < runs.length; r++) {
       const e = i % 2 === 0 ? r : runs.length - 1 - r;
+      const c = process.cpuUsage();
       const t = performance.now();
       results[e]!.push(await runs[e]!(i));
       lat[e]!.push(performance.now() - t);
+      const used = process.cpuUsage(c);
+      cpu[e]!.push((used.user + used.system) / 1000);
     }
   }
   return lat.map((l, e) => {
     const s = [...l].sort((a, b) => a - b);
-    return { mean: l.reduce((a, b) => a + b, 0) / Q, p50: s[Math.floor(Q / 2)]!, p99: s[Math.min(Q - 1, Math.floor(Q * 0.99))]!, results: results[e]! };
+    const cs = [...cpu[e]!].sort((a, b) => a - b);
+    return { mean: l.reduce((a, b) => a + b, 0) / Q, p50: quantile(s, 0.5), p99: quantile(s, 0.99), cpuP50: quantile(cs, 0.5), cpuP99: quantile(cs, 0.99), results: results[e]! };
   });
 }
 
@@ -179,6 +189,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           rows.push(row(`ms/query p50${tag}${suffix}`, qv!.p50, lv!.p50, 3));
           rows.push(row(`ms/query p99${tag}${suffix}`, qv!.p99, lv!.p99, 3));
           rows.push(row(`p99/p50${tag}${suffix}`, qv!.p99 / qv!.p50, lv!.p99 / lv!.p50, 2));
+          rows.push(row(`cpu ms/query p50${tag}${suffix}`, qv!.cpuP50, lv!.cpuP50, 3));
+          rows.push(row(`cpu ms/query p99${tag}${suffix}`, qv!.cpuP99, lv!.cpuP99, 3));
+          rows.push(row(`cpu p99/p50${tag}${suffix}`, qv!.cpuP99 / qv!.cpuP50, lv!.cpuP99 / lv!.cpuP50, 2));
         }
         if (!equal) {
           ctx.progress(`${shape.name}: throughput`);
@@ -209,6 +222,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
       `equal cache rows: LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB); Quiver cacheBytes ${budgetMib * 1.125} MiB (codes first, the raw-vector row cache the rest), prewarm`,
       "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
+      "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",
       "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1",
       "load column: 1-minute load average at the start of the shape / when the row was written",
     ];
