@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { adcScanReference } from "../src/compute/internal/adc.js";
 import { createRng } from "../src/compute/internal/rng.js";
 import { trainQuantizer } from "../src/index.js";
-import { ScanKernels, scanKernels } from "../src/search-kernels.js";
+import { nearestCentroids } from "../src/compute/internal/vector-math.js";
+import { ScanKernels, rankCentroids, scanKernels } from "../src/search-kernels.js";
 import { PqSearchTables } from "../src/search-pq.js";
 import { type ScanPartition, scanPartitions } from "../src/search-scan.js";
 import { TopKCandidates } from "../src/top-k.js";
@@ -190,4 +191,24 @@ describe("residual PQ scan with resident codes", () => {
       expect(scanKernels().uploads - uploadsBefore).toBe(touchedObjects.size + keyedCopies);
     });
   }
+});
+
+describe("rankCentroids (centroids resident in scan kernel memory)", () => {
+  it("returns exactly nearestCentroids' probes for l2, cosine and dot, any dim, on first and repeated calls", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 80 }), fc.integer({ min: 0, max: 1 << 30 }), (dim, k, nprobes, seed) => {
+        const rng = createRng(seed);
+        const centroids = Float32Array.from({ length: k * dim }, () => rng.next() * 2 - 1);
+        // duplicate rows make ties, which order by index
+        if (k > 2) centroids.copyWithin(0, dim, 2 * dim);
+        for (const type of ["l2", "cosine", "dot"] as const) {
+          for (let r = 0; r < 2; r++) {
+            const query = Float32Array.from({ length: dim }, () => rng.next() * 2 - 1);
+            expect(Array.from(rankCentroids(query, centroids, k, dim, type, nprobes))).toEqual(Array.from(nearestCentroids(query, centroids, k, dim, type, nprobes)));
+          }
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
 });
