@@ -27,7 +27,7 @@ import { LatencyStore, LocalDirectoryStore, MemoryObjectStore } from "@quiver/st
 import { buildIndexInMemory } from "@quiver/build";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
-import { type Shape, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { type Shape, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -176,11 +176,12 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
   const label = `${shape.name}${n === shape.n && dim === shape.dim ? "" : ` (run at ${n} x ${dim})`}`;
   const loadBefore = machineLoad();
   ctx.progress(`${shape.name}: dataset + ground truth`);
-  const data = shapeRows(shape, n, dim, clusters, 1);
+  let rowsOf: Float32Array | undefined;
+  const data = (): Float32Array => (rowsOf ??= shapeRows(shape, n, dim, clusters, 1));
   const queries = shapeRows(shape, Q, dim, clusters, 2);
-  const truth = bruteForceKnn(data, n, dim, queries, Q, 10, shape.distance);
-  const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
   const keep = process.env.BENCH_INDEX_DIR;
+  const truth = keptTruth(keep, shapeKey(shape, n, dim, P, m), Q, () => bruteForceKnn(data(), n, dim, queries, Q, 10, shape.distance));
+  const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
   const dir = keep === undefined ? undefined : join(keep, `quiver-${shapeKey(shape, n, dim, P, m)}`);
   const store = dir === undefined ? new MemoryObjectStore() : new LocalDirectoryStore(dir);
   const meta = dir === undefined ? undefined : join(dir, "bench-build.json");
@@ -190,7 +191,7 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
   else {
     ctx.progress(`${shape.name}: build`);
     const t = performance.now();
-    ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: shape.distance, numPartitions: P, numSubVectors: m, seed: 3 }));
+    ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data(), dim, quantizer: "pq", distanceType: shape.distance, numPartitions: P, numSubVectors: m, seed: 3 }));
     buildMs = performance.now() - t;
     if (dir !== undefined) {
       await mkdir(dir, { recursive: true });

@@ -29,7 +29,7 @@ import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
-import { SHAPES, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
@@ -113,13 +113,15 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const { distance } = shape;
       ctx.progress(`${shape.name}: dataset + ground truth (${n} x ${dim})`);
       const gen = (count: number, seed: number) => shapeRows(shape, count, dim, clusters, seed);
-      const data = gen(n, 1);
+      // the data is generated only when a build or the ground truth needs it
+      let rowsOf: Float32Array | undefined;
+      const data = (): Float32Array => (rowsOf ??= gen(n, 1));
       const queries = gen(Q, 2);
-      const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
-      const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
-      const loadBefore = machineLoad();
       // a kept index is reused only for the very same shape, size and build parameters
       const key = shapeKey(shape, n, dim, P, m);
+      const truth = keptTruth(keep, key, Q, () => bruteForceKnn(data(), n, dim, queries, Q, 10, distance));
+      const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
+      const loadBefore = machineLoad();
       const lanceDir = join(dir, `lancedb-${key}`);
       const quiverDir = join(dir, `quiver-${key}`);
       await mkdir(dir, { recursive: true });
@@ -131,7 +133,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.progress(`${shape.name}: LanceDB build`);
         await rm(lanceDir, { recursive: true, force: true });
         const db0 = await lancedb.connect(lanceDir);
-        const table0 = await db0.createTable("vectors", arrowTable(data, n, dim));
+        const table0 = await db0.createTable("vectors", arrowTable(data(), n, dim));
         const t = performance.now();
         await table0.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
         lanceBuild = performance.now() - t;
@@ -147,7 +149,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       else {
         ctx.progress(`${shape.name}: Quiver build`);
         const t = performance.now();
-        ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 }));
+        ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data(), dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 }));
         quiverBuild = performance.now() - t;
         writeFileSync(quiverMeta, JSON.stringify({ ms: quiverBuild, identity }));
       }
