@@ -5,7 +5,7 @@
  * per-scan tables and outputs. The table builders (search-pq.ts) keep using the shared instance.
  */
 import { nearestCentroids, normalize, normalizeRows } from "./compute/internal/vector-math.js";
-import { WasmKernels, paddedDim } from "./compute/internal/wasm-kernels.js";
+import { WasmKernels, kernelModuleBytes, paddedDim } from "./compute/internal/wasm-kernels.js";
 import type { DistanceType } from "./quantizer.js";
 
 /** Bytes of kernel memory per thread that keep partition codes resident (16 MiB = 1M rows at PQ16). */
@@ -20,6 +20,14 @@ interface SearchExports {
   adc_select_m16(codes: number, n: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
   /** out[i] = a[i] + b[i] for len floats, len a multiple of 4. */
   f32_add(a: number, b: number, out: number, len: number): void;
+}
+
+/** The kernel module compiled once per thread (every ScanKernels instance shares it). */
+let compiled: object | undefined;
+function kernelModule(): object {
+  const WA = (globalThis as unknown as { WebAssembly: { Module: new (bytes: Uint8Array) => object } }).WebAssembly;
+  compiled ??= new WA.Module(kernelModuleBytes());
+  return compiled;
 }
 
 /** One thread's scan kernels with the resident-codes region. */
@@ -37,7 +45,7 @@ export class ScanKernels {
   uploads = 0;
 
   constructor(capacity = RESIDENT_CODE_BYTES) {
-    this.w = new WasmKernels();
+    this.w = new WasmKernels(kernelModule());
     this.x = this.w.exports as unknown as SearchExports;
     this.#capacity = capacity;
     // Reserved up front, below the arena; pages never written stay untouched by the OS.

@@ -71,7 +71,7 @@ describe("adc_select_m8 / adc_select_m16 (unrolled scans)", () => {
           if (m === 16) expect(read(sk.x.adc_select_m16(cp, n, tp, bias, cut, ip, dp))).toEqual(want);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 });
@@ -129,7 +129,7 @@ function referenceTop(tables: PqSearchTables, query: Float32Array, probes: reado
 const resultOf = (t: TopKCandidates) => t.sortedOrder().map((c) => [t.rowIds[c], t.distances[c], t.tagA[c], t.tagB[c]]);
 
 describe("residual PQ scan with resident codes", () => {
-  for (const [distance, m] of [["l2", 4], ["l2", 8], ["l2", 16], ["cosine", 16], ["cosine", 8]] as const) {
+  for (const [distance, m] of [["l2", 4], ["l2", 16], ["cosine", 16], ["cosine", 8]] as const) {
     it(`${distance}, ${m} sub-vectors: ids, distances and tags equal the scalar reference, batches of 1, 16 and 256, repeated and key-named`, () => {
       const dim = 16;
       const P = 6;
