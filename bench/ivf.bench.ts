@@ -27,7 +27,7 @@ import { LatencyStore, LocalDirectoryStore, MemoryObjectStore } from "@quiver/st
 import { buildIndexInMemory } from "@quiver/build";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
-import { type Shape, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { type Shape, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -154,7 +154,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   );
   for (const shape of selectShapes(process.env.BENCH_SHAPES)) rows.push(...(await shapeRowsOf(ctx, shape)));
   notes.push(
-    "shape rows: IVF_PQ 256 partitions x 16 sub-vectors (quick: 32 x 4), nprobes 20, k 10; the index opened with defaults (no cache given: it sizes its own) and prewarm; 200 queries after 20 warm-up queries; p99/p50 is the tail ratio; single queries run on the calling thread (the default)",
+    "shape rows: IVF_PQ 256 partitions x 16 sub-vectors (quick: 32 x 4), nprobes 20, k 10; the index opened with defaults (no cache given: it sizes its own) and prewarm; 200 queries after 20 warm-up queries; p99/p50 is the tail ratio; single queries run on the calling thread (the default); cpu ms = process CPU time while the query ran (the wall-clock tail on a loaded machine is mostly time descheduled)",
     "throughput rows: 256 queries as searchBatch calls of `batch` queries, on all cores (default threads) and with threads: 1",
   );
   return { rows, notes };
@@ -176,11 +176,12 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
   const label = `${shape.name}${n === shape.n && dim === shape.dim ? "" : ` (run at ${n} x ${dim})`}`;
   const loadBefore = machineLoad();
   ctx.progress(`${shape.name}: dataset + ground truth`);
-  const data = shapeRows(shape, n, dim, clusters, 1);
+  let rowsOf: Float32Array | undefined;
+  const data = (): Float32Array => (rowsOf ??= shapeRows(shape, n, dim, clusters, 1));
   const queries = shapeRows(shape, Q, dim, clusters, 2);
-  const truth = bruteForceKnn(data, n, dim, queries, Q, 10, shape.distance);
-  const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
   const keep = process.env.BENCH_INDEX_DIR;
+  const truth = keptTruth(keep, shapeKey(shape, n, dim, P, m), Q, () => bruteForceKnn(data(), n, dim, queries, Q, 10, shape.distance));
+  const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
   const dir = keep === undefined ? undefined : join(keep, `quiver-${shapeKey(shape, n, dim, P, m)}`);
   const store = dir === undefined ? new MemoryObjectStore() : new LocalDirectoryStore(dir);
   const meta = dir === undefined ? undefined : join(dir, "bench-build.json");
@@ -190,7 +191,7 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
   else {
     ctx.progress(`${shape.name}: build`);
     const t = performance.now();
-    ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: shape.distance, numPartitions: P, numSubVectors: m, seed: 3 }));
+    ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data(), dim, quantizer: "pq", distanceType: shape.distance, numPartitions: P, numSubVectors: m, seed: 3 }));
     buildMs = performance.now() - t;
     if (dir !== undefined) {
       await mkdir(dir, { recursive: true });
@@ -205,14 +206,19 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
       const opts = refine === undefined ? { k: 10, nprobes: 20 } : { k: 10, nprobes: 20, refineFactor: refine };
       for (let i = 0; i < 20; i++) await index.search(query(i), opts);
       const lat: number[] = [];
+      const cpu: number[] = [];
       const results: number[][] = [];
       for (let i = 0; i < Q; i++) {
+        const c = process.cpuUsage();
         const t = performance.now();
         const hits = await index.search(query(i), opts);
         lat.push(performance.now() - t);
+        const used = process.cpuUsage(c);
+        cpu.push((used.user + used.system) / 1000);
         results.push(hits.map((h) => Number(h.id)));
       }
       const s = stats(lat);
+      const cs = stats(cpu);
       out.push({
         bench: "shape",
         quantizer: "pq",
@@ -224,6 +230,9 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
         "ms/query p50": Number(s.p50.toFixed(3)),
         "ms/query p99": Number(s.p99.toFixed(3)),
         "p99/p50": Number((s.p99 / s.p50).toFixed(2)),
+        "cpu ms p50": Number(cs.p50.toFixed(3)),
+        "cpu ms p99": Number(cs.p99.toFixed(3)),
+        "cpu p99/p50": Number((cs.p99 / cs.p50).toFixed(2)),
         "build s": Number((buildMs / 1000).toFixed(2)),
         load: `${loadBefore}/${machineLoad()}`,
       });

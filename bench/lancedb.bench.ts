@@ -14,19 +14,22 @@
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
- * (build times are then those recorded when they were built).
+ * (build times are then those recorded when they were built). After every shape the rows so far
+ * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
+ * long run stopped part way still leaves its finished shapes.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
-import { SHAPES, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
@@ -44,8 +47,13 @@ interface Latency {
   mean: number;
   p50: number;
   p99: number;
+  /** Process CPU time (all threads) spent while each query ran: p50 and p99, ms. */
+  cpuP50: number;
+  cpuP99: number;
   results: number[][];
 }
+
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 /**
  * Latency of several engines on the same queries, interleaved: query i runs on every engine
@@ -54,18 +62,23 @@ interface Latency {
 async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20): Promise<Latency[]> {
   for (let i = 0; i < Math.min(Q, warm); i++) for (const run of runs) await run(i);
   const lat = runs.map(() => [] as number[]);
+  const cpu = runs.map(() => [] as number[]);
   const results = runs.map(() => [] as number[][]);
   for (let i = 0; i < Q; i++) {
     for (let r = 0; r < runs.length; r++) {
       const e = i % 2 === 0 ? r : runs.length - 1 - r;
+      const c = process.cpuUsage();
       const t = performance.now();
       results[e]!.push(await runs[e]!(i));
       lat[e]!.push(performance.now() - t);
+      const used = process.cpuUsage(c);
+      cpu[e]!.push((used.user + used.system) / 1000);
     }
   }
   return lat.map((l, e) => {
     const s = [...l].sort((a, b) => a - b);
-    return { mean: l.reduce((a, b) => a + b, 0) / Q, p50: s[Math.floor(Q / 2)]!, p99: s[Math.min(Q - 1, Math.floor(Q * 0.99))]!, results: results[e]! };
+    const cs = [...cpu[e]!].sort((a, b) => a - b);
+    return { mean: l.reduce((a, b) => a + b, 0) / Q, p50: quantile(s, 0.5), p99: quantile(s, 0.99), cpuP50: quantile(cs, 0.5), cpuP99: quantile(cs, 0.99), results: results[e]! };
   });
 }
 
@@ -100,13 +113,15 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const { distance } = shape;
       ctx.progress(`${shape.name}: dataset + ground truth (${n} x ${dim})`);
       const gen = (count: number, seed: number) => shapeRows(shape, count, dim, clusters, seed);
-      const data = gen(n, 1);
+      // the data is generated only when a build or the ground truth needs it
+      let rowsOf: Float32Array | undefined;
+      const data = (): Float32Array => (rowsOf ??= gen(n, 1));
       const queries = gen(Q, 2);
-      const truth = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
-      const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
-      const loadBefore = machineLoad();
       // a kept index is reused only for the very same shape, size and build parameters
       const key = shapeKey(shape, n, dim, P, m);
+      const truth = keptTruth(keep, key, Q, () => bruteForceKnn(data(), n, dim, queries, Q, 10, distance));
+      const query = (i: number) => queries.subarray((i % Q) * dim, ((i % Q) + 1) * dim);
+      const loadBefore = machineLoad();
       const lanceDir = join(dir, `lancedb-${key}`);
       const quiverDir = join(dir, `quiver-${key}`);
       await mkdir(dir, { recursive: true });
@@ -118,7 +133,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.progress(`${shape.name}: LanceDB build`);
         await rm(lanceDir, { recursive: true, force: true });
         const db0 = await lancedb.connect(lanceDir);
-        const table0 = await db0.createTable("vectors", arrowTable(data, n, dim));
+        const table0 = await db0.createTable("vectors", arrowTable(data(), n, dim));
         const t = performance.now();
         await table0.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: P, numSubVectors: m, distanceType: distance }) });
         lanceBuild = performance.now() - t;
@@ -134,7 +149,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       else {
         ctx.progress(`${shape.name}: Quiver build`);
         const t = performance.now();
-        ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data, dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 }));
+        ({ identity } = await buildIndexInMemory({ store, path: "vectors/index.qvr", vectors: data(), dim, quantizer: "pq", distanceType: distance, numPartitions: P, numSubVectors: m, seed: 3 }));
         quiverBuild = performance.now() - t;
         writeFileSync(quiverMeta, JSON.stringify({ ms: quiverBuild, identity }));
       }
@@ -176,6 +191,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           rows.push(row(`ms/query p50${tag}${suffix}`, qv!.p50, lv!.p50, 3));
           rows.push(row(`ms/query p99${tag}${suffix}`, qv!.p99, lv!.p99, 3));
           rows.push(row(`p99/p50${tag}${suffix}`, qv!.p99 / qv!.p50, lv!.p99 / lv!.p50, 2));
+          rows.push(row(`cpu ms/query p50${tag}${suffix}`, qv!.cpuP50, lv!.cpuP50, 3));
+          rows.push(row(`cpu ms/query p99${tag}${suffix}`, qv!.cpuP99, lv!.cpuP99, 3));
+          rows.push(row(`cpu p99/p50${tag}${suffix}`, qv!.cpuP99 / qv!.cpuP50, lv!.cpuP99 / lv!.cpuP50, 2));
         }
         if (!equal) {
           ctx.progress(`${shape.name}: throughput`);
@@ -197,6 +215,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         await rm(lanceDir, { recursive: true, force: true });
         await rm(quiverDir, { recursive: true, force: true });
       }
+      const partial = join(dirname(fileURLToPath(import.meta.url)), "results", ctx.quick ? "lancedb.partial.quick.json" : "lancedb.partial.json");
+      writeFileSync(partial, JSON.stringify({ name: "lancedb", date: new Date().toISOString(), partial: true, shapesDone: rows.length === 0 ? [] : [...new Set(rows.map((r) => r.shape))], rows }, null, 2) + "\n");
     }
     const notes = [
       `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,
@@ -204,6 +224,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
       `equal cache rows: LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB); Quiver cacheBytes ${budgetMib * 1.125} MiB (codes first, the raw-vector row cache the rest), prewarm`,
       "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
+      "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",
       "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1",
       "load column: 1-minute load average at the start of the shape / when the row was written",
     ];

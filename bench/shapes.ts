@@ -3,6 +3,8 @@
  * count, dimension, metric and data kind, with the seeded generators, and where a kept index of a
  * shape lives (BENCH_INDEX_DIR), so both benches reuse one build.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type DistanceType, gaussianMixture } from "@quiver/ivf";
 import { prng } from "../fixtures/_gen/internal/prng.js";
 
@@ -61,10 +63,10 @@ export function shapeRows(shape: Shape, count: number, dim: number, clusters: nu
   return shape.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 }) : skewedMixture(count, dim, clusters, seed, 1);
 }
 
-/** Shapes named in `env` (comma-separated; all when unset). */
+/** Shapes named in `env` (comma-separated, run in that order; all when unset). */
 export function selectShapes(env: string | undefined, from: readonly Shape[] = SHAPES): Shape[] {
   const wanted = env?.split(",").filter((s) => s !== "");
-  const shapes = from.filter((s) => wanted === undefined || wanted.includes(s.name));
+  const shapes = wanted === undefined ? [...from] : wanted.flatMap((name) => from.filter((s) => s.name === name));
   if (shapes.length === 0) throw new RangeError(`shapes ${env}: none of ${from.map((s) => s.name).join(", ")}`);
   return shapes;
 }
@@ -72,4 +74,24 @@ export function selectShapes(env: string | undefined, from: readonly Shape[] = S
 /** Directory name of a kept build of `shape` (the same key in both benches, so one build serves both). */
 export function shapeKey(shape: Shape, n: number, dim: number, P: number, m: number): string {
   return `${shape.name}-${n}x${dim}-p${P}-m${m}`;
+}
+
+/**
+ * Ground truth (Q x 10 row ids) of a shape, kept in BENCH_INDEX_DIR beside its builds under `key`
+ * so a rerun over kept indexes neither regenerates the data nor repeats the brute-force search.
+ * Without a directory it is computed every time.
+ */
+export function keptTruth(dir: string | undefined, key: string, Q: number, compute: () => Int32Array): Int32Array {
+  if (dir === undefined) return compute();
+  const file = join(dir, `truth-${key}-q${Q}.json`);
+  if (existsSync(file)) {
+    const ids = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    if (Array.isArray(ids) && ids.length === Q * 10 && ids.every((x) => Number.isInteger(x))) return Int32Array.from(ids as number[]);
+  }
+  const truth = compute();
+  mkdirSync(dir, { recursive: true });
+  // written whole then renamed: an interrupted run never leaves a short file behind
+  writeFileSync(`${file}.tmp`, JSON.stringify(Array.from(truth)));
+  renameSync(`${file}.tmp`, file);
+  return truth;
 }

@@ -27,7 +27,7 @@ import {
 import { type ByteRange, type ObjectStore, isStoreError } from "@quiver/store";
 import { totalmem } from "node:os";
 import { type Table, tableFromArrays } from "apache-arrow";
-import { nearestCentroids, quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
+import { quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
 import {
   COLD_OPEN_PREFIX_BYTES,
   IVF_INDEX_KIND,
@@ -55,6 +55,7 @@ import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
 import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import type { SearchSetup, SearchTask } from "./search-protocol.js";
 import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
+import { rankCentroids } from "./search-kernels.js";
 import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
 import { type ScanJob, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
@@ -1008,7 +1009,7 @@ export class IvfVectorIndex {
     const { k, nprobes, refine, allow, prefilter } = opts;
     const state = this.#state;
     const { dim, numPartitions, distance } = state.metadata;
-    const probesOf = queries.map((query) => nearestCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
+    const probesOf = queries.map((query) => rankCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
     // partition -> [query, slot] pairs, flattened; partitions in first-probed order
     const slotOf = new Int32Array(numPartitions).fill(-1);
     const parts: number[] = [];

@@ -5,8 +5,8 @@
  * offered in, so any split of the partitions over threads, merged, gives the same result.
  */
 import { adcScan } from "./compute/internal/adc.js";
-import { kernels } from "./compute/internal/wasm-kernels.js";
 import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
+import { scanKernels } from "./search-kernels.js";
 import type { PqSearchTables } from "./search-pq.js";
 import type { TopKCandidates } from "./top-k.js";
 
@@ -37,6 +37,11 @@ export interface ScanJob {
   readonly prefilter?: ScanFilter | undefined;
   /** Residual PQ tables of this thread (then the quantizer's scorer is not used). */
   readonly pqTables?: PqSearchTables | undefined;
+  /**
+   * Names the index state when entries are per-task mirrors (a worker): resident codes are then
+   * kept under (codeKey, partition) instead of the entry object.
+   */
+  readonly codeKey?: string | undefined;
 }
 
 /** Distances of the largest partition scanned so far on this thread (reused: no allocation per partition). */
@@ -82,88 +87,138 @@ export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): v
   }
 }
 
-/** Rows up to which a partition's codes are copied into kernel memory once for all its queries. */
+/** Rows up to which a partition is scanned by `adc_select` from kernel memory (larger ones: {@link adcScan} in blocks). */
 const RESIDENT_SCAN_ROWS = 1 << 16;
+
+/** Bytes of query terms kept in kernel memory for a whole scan; a bigger batch copies each query's terms per probe. */
+const RESIDENT_QUERY_TERM_BYTES = 16 * 1024 * 1024;
 
 /**
  * {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per
- * partition. A partition's codes are copied into kernel memory once for all the queries probing
- * it; each query's table is written there directly and its distances read in place (no copies in
- * or out per query).
+ * partition. Codes stay resident in this thread's scan kernel memory between scans (copied in
+ * once per cached partition), the query terms of the scan are placed there once, and a probe's
+ * table is one SIMD add of the two terms; distances are read in place (no copies per query).
  */
 function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[]): void {
   const { queries, parts, entries, users, allow, prefilter } = job;
   const m = pq.m;
   const size = m * 256;
+  // Every table is computed before any scan-kernel memory is used (they run on the shared
+  // instance, kept apart so its resident codebook and arena are not disturbed).
   const prepared: (Float32Array | undefined)[] = new Array(queries.length);
   const terms: (Float32Array | undefined)[] = new Array(queries.length);
-  const w = kernels();
+  const partTerms: (Float32Array | undefined)[] = new Array(parts.length);
+  let used = 0;
   for (let j = 0; j < parts.length; j++) {
-    const p = parts[j]!;
-    const entry = entries[j]!;
-    const n = entry.rows;
-    if (n === 0) continue;
-    const ids = entry.rowIds;
+    if (entries[j]!.rows === 0) continue;
+    partTerms[j] = pq.partitionTerms(parts[j]!);
     const list = users[j]!;
-    const partTerms = pq.partitionTerms(p);
-    // the kernel-side tables above may have grown memory: views are taken after them
     for (let u = 0; u < list.length; u += 2) {
       const qi = list[u]!;
-      prepared[qi] ??= pq.prepareQuery(queries[qi]!);
-      terms[qi] ??= pq.queryTerms(prepared[qi]);
+      if (prepared[qi] !== undefined) continue;
+      prepared[qi] = pq.prepareQuery(queries[qi]!);
+      terms[qi] = pq.queryTerms(prepared[qi]);
+      used++;
     }
-    const mark = w.mark();
-    try {
-      const resident = n <= RESIDENT_SCAN_ROWS;
-      const cp = resident ? w.allocUninit(n * m) : 0;
-      const tp = w.allocUninit(size * 4);
-      const ip = w.allocUninit((resident ? n : 0) * 4);
-      const dp = w.allocUninit((resident ? n : 0) * 4);
-      if (resident) w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
-      for (let u = 0; u < list.length; u += 2) {
-        const qi = list[u]!;
-        const slot = list[u + 1]!;
-        const top = tops[qi]!;
-        const q = prepared[qi]!;
-        const qTerms = terms[qi]!;
-        const table = w.f32(tp, size);
-        for (let t = 0; t < size; t++) table[t] = qTerms[t]! + partTerms[t]!;
-        const qq = pq.residualNorm(q, p);
-        let threshold = top.threshold();
-        if (resident) {
-          // the kernel finishes each distance and drops the rows above the current threshold
-          const count = w.exports.adc_select(cp, n, m, m, tp, qq, threshold, ip, dp);
-          const rows = w.u32(ip, count);
-          const dist = w.f32(dp, count);
-          for (let c = 0; c < count; c++) {
-            const d = dist[c]!;
+  }
+  if (used === 0) return;
+  const sk = scanKernels();
+  const w = sk.w;
+  const x = sk.x;
+  // codes first: making them resident may reset the region, which needs an empty arena
+  const codeAt: (number | undefined)[] = new Array(parts.length);
+  for (let j = 0; j < parts.length; j++) {
+    const entry = entries[j]!;
+    const n = entry.rows;
+    if (n === 0 || n > RESIDENT_SCAN_ROWS) continue;
+    codeAt[j] = sk.resident(entry, job.codeKey === undefined ? undefined : `${job.codeKey}:${parts[j]!}`, entry.codes, n * m);
+  }
+  const outer = w.mark();
+  try {
+    const residentTerms = used * size * 4 <= RESIDENT_QUERY_TERM_BYTES;
+    const qOffset = new Int32Array(queries.length);
+    if (residentTerms) {
+      const qp = w.allocUninit(used * size * 4);
+      let at = 0;
+      for (let qi = 0; qi < queries.length; qi++) {
+        const t = terms[qi];
+        if (t === undefined) continue;
+        qOffset[qi] = qp + at * size * 4;
+        w.f32(qOffset[qi]!, size).set(t);
+        at++;
+      }
+    }
+    const qtp = residentTerms ? 0 : w.allocUninit(size * 4);
+    const ptp = w.allocUninit(size * 4);
+    const tp = w.allocUninit(size * 4);
+    for (let j = 0; j < parts.length; j++) {
+      const p = parts[j]!;
+      const entry = entries[j]!;
+      const n = entry.rows;
+      if (n === 0) continue;
+      const ids = entry.rowIds;
+      const list = users[j]!;
+      w.f32(ptp, size).set(partTerms[j]!);
+      const mark = w.mark();
+      try {
+        const small = n <= RESIDENT_SCAN_ROWS;
+        let cp = codeAt[j];
+        if (small && cp === undefined) {
+          cp = w.allocUninit(n * m);
+          w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
+        }
+        const ip = w.allocUninit((small ? n : 0) * 4);
+        const dp = w.allocUninit((small ? n : 0) * 4);
+        for (let u = 0; u < list.length; u += 2) {
+          const qi = list[u]!;
+          const slot = list[u + 1]!;
+          const top = tops[qi]!;
+          const q = prepared[qi]!;
+          let qp = qOffset[qi]!;
+          if (!residentTerms) {
+            w.f32(qtp, size).set(terms[qi]!);
+            qp = qtp;
+          }
+          x.f32_add(qp, ptp, tp, size);
+          const qq = pq.residualNorm(q, p);
+          let threshold = top.threshold();
+          if (small) {
+            // the kernel finishes each distance and drops the rows above the current threshold
+            const count = m === 16 ? x.adc_select_m16(cp!, n, tp, qq, threshold, ip, dp) : m % 8 === 0 ? x.adc_select_m8(cp!, n, m, tp, qq, threshold, ip, dp) : x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
+            const rows = w.u32(ip, count);
+            const dist = w.f32(dp, count);
+            for (let c = 0; c < count; c++) {
+              const d = dist[c]!;
+              if (!(d <= threshold)) continue;
+              const i = rows[c]!;
+              const id = ids[i]!;
+              if (allow !== undefined && !allow.has(id)) continue;
+              if (prefilter !== undefined && !prefilter.has(id)) continue;
+              top.offer(d, id, slot, i);
+              threshold = top.threshold();
+            }
+            continue;
+          }
+          const out = scratchOf(n);
+          adcScan(entry.codes, n, m, m, w.f32(tp, size).slice(), out);
+          for (let i = 0; i < n; i++) {
+            // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
+            const v = out[i]! + qq;
+            const d = v > 0 ? Math.fround(v) : 0;
             if (!(d <= threshold)) continue;
-            const i = rows[c]!;
             const id = ids[i]!;
             if (allow !== undefined && !allow.has(id)) continue;
             if (prefilter !== undefined && !prefilter.has(id)) continue;
             top.offer(d, id, slot, i);
             threshold = top.threshold();
           }
-          continue;
         }
-        const out = scratchOf(n);
-        adcScan(entry.codes, n, m, m, table.slice(), out);
-        for (let i = 0; i < n; i++) {
-          // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
-          const v = out[i]! + qq;
-          const d = v > 0 ? Math.fround(v) : 0;
-          if (!(d <= threshold)) continue;
-          const id = ids[i]!;
-          if (allow !== undefined && !allow.has(id)) continue;
-          if (prefilter !== undefined && !prefilter.has(id)) continue;
-          top.offer(d, id, slot, i);
-          threshold = top.threshold();
-        }
+      } finally {
+        w.release(mark);
       }
-    } finally {
-      w.release(mark);
     }
+  } finally {
+    w.release(outer);
   }
 }
 

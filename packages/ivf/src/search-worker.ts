@@ -33,6 +33,6 @@ export default function searchTask(task: SearchTask): SearchTaskResult {
   const queries = Array.from({ length: nq }, (_, i) => task.queries.subarray(i * dim, (i + 1) * dim));
   const tops = queries.map(() => new TopKCandidates(task.capacity));
   const { quantizer, pqTables } = setupOf(task);
-  scanPartitions({ quantizer, pqTables, centroids: task.setup.centroids, dim, queries, parts: task.parts, entries: task.partitions, users: task.users }, tops);
+  scanPartitions({ quantizer, pqTables, centroids: task.setup.centroids, dim, queries, parts: task.parts, entries: task.partitions, users: task.users, codeKey: task.setup.id }, tops);
   return packCandidates(tops, task.capacity);
 }

@@ -359,4 +359,107 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows)))
     (local.get $count))
+
+  ;; ---- search kernels, second set ----
+
+  ;; out[i] = a[i] + b[i] for len floats (len a multiple of 4): a probe's residual PQ table as the
+  ;; query term plus the partition term (f32 sums: the values the scalar loop stored).
+  (func (export "f32_add") (param $a i32) (param $b i32) (param $out i32) (param $len i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $len) (i32.const 2))))
+    (block $done
+      (loop $each
+        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
+        (v128.store (local.get $out) (f32x4.add (v128.load (local.get $a)) (v128.load (local.get $b))))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $each))))
+
+  ;; `adc_select` for m a multiple of 8 and stride = m, with each block of 8 sub-spaces unrolled
+  ;; (constant code and table offsets: fewer instructions per lookup, ~1.3x). The per-row sums
+  ;; are those of `adc` (even sub-spaces into one f32 sum, odd into the other, in order), so the
+  ;; output is bit-identical to `adc_select`.
+  (func (export "adc_select_m8") (param $codes i32) (param $n i32) (param $m i32) (param $table i32)
+    (param $bias f64) (param $threshold f64) (param $out_idx i32) (param $out_dist i32) (result i32)
+    (local $i i32) (local $s i32) (local $p i32) (local $tp i32)
+    (local $a0 f32) (local $a1 f32)
+    (local $v f64) (local $d f32) (local $count i32)
+    (local.set $p (local.get $codes))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $tp (local.get $table))
+        (local.set $s (i32.const 0))
+        (local.set $a0 (f32.const 0))
+        (local.set $a1 (f32.const 0))
+        (block $subs_done
+          (loop $subs
+            (local.set $a0 (f32.add (local.get $a0) (f32.load offset=0 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=0 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a1 (f32.add (local.get $a1) (f32.load offset=1024 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=1 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a0 (f32.add (local.get $a0) (f32.load offset=2048 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=2 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a1 (f32.add (local.get $a1) (f32.load offset=3072 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=3 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a0 (f32.add (local.get $a0) (f32.load offset=4096 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=4 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a1 (f32.add (local.get $a1) (f32.load offset=5120 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=5 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a0 (f32.add (local.get $a0) (f32.load offset=6144 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=6 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $a1 (f32.add (local.get $a1) (f32.load offset=7168 (i32.add (local.get $tp) (i32.shl (i32.load8_u offset=7 (i32.add (local.get $p) (local.get $s))) (i32.const 2))))))
+            (local.set $tp (i32.add (local.get $tp) (i32.const 8192)))
+            (local.set $s (i32.add (local.get $s) (i32.const 8)))
+            (br_if $subs (i32.lt_u (local.get $s) (local.get $m)))))
+        (local.set $v (f64.add (f64.promote_f32 (f32.add (local.get $a0) (local.get $a1))) (local.get $bias)))
+        (local.set $d (f32.const 0))
+        (if (f64.gt (local.get $v) (f64.const 0))
+          (then (local.set $d (f32.demote_f64 (local.get $v)))))
+        (if (f64.le (f64.promote_f32 (local.get $d)) (local.get $threshold))
+          (then
+            (i32.store (i32.add (local.get $out_idx) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+            (f32.store (i32.add (local.get $out_dist) (i32.shl (local.get $count) (i32.const 2))) (local.get $d))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (local.get $m)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows)))
+    (local.get $count))
+
+  ;; `adc_select` for m = 16 and stride 16 (PQ16, the common shape), fully unrolled: no inner
+  ;; loop, every code and table offset a constant (~1.4x `adc_select`). Same sums, same output.
+  (func (export "adc_select_m16") (param $codes i32) (param $n i32) (param $table i32)
+    (param $bias f64) (param $threshold f64) (param $out_idx i32) (param $out_dist i32) (result i32)
+    (local $i i32) (local $p i32)
+    (local $a0 f32) (local $a1 f32)
+    (local $v f64) (local $d f32) (local $count i32)
+    (local.set $p (local.get $codes))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $a0 (f32.const 0))
+        (local.set $a1 (f32.const 0))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=0 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=0 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=1024 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=2048 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=2 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=3072 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=3 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=4096 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=4 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=5120 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=5 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=6144 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=6 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=7168 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=7 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=8192 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=8 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=9216 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=9 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=10240 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=10 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=11264 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=11 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=12288 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=12 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=13312 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=13 (local.get $p)) (i32.const 2))))))
+        (local.set $a0 (f32.add (local.get $a0) (f32.load offset=14336 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=14 (local.get $p)) (i32.const 2))))))
+        (local.set $a1 (f32.add (local.get $a1) (f32.load offset=15360 (i32.add (local.get $table) (i32.shl (i32.load8_u offset=15 (local.get $p)) (i32.const 2))))))
+        (local.set $v (f64.add (f64.promote_f32 (f32.add (local.get $a0) (local.get $a1))) (local.get $bias)))
+        (local.set $d (f32.const 0))
+        (if (f64.gt (local.get $v) (f64.const 0))
+          (then (local.set $d (f32.demote_f64 (local.get $v)))))
+        (if (f64.le (f64.promote_f32 (local.get $d)) (local.get $threshold))
+          (then
+            (i32.store (i32.add (local.get $out_idx) (i32.shl (local.get $count) (i32.const 2))) (local.get $i))
+            (f32.store (i32.add (local.get $out_dist) (i32.shl (local.get $count) (i32.const 2))) (local.get $d))
+            (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows)))
+    (local.get $count))
 )
