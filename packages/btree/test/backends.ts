@@ -7,6 +7,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type CacheBackend, DiskCacheBackend } from "@quiver/cache";
 import { RedisCacheBackend } from "@quiver/cache-redis";
+
+/** Generous timeouts: these tests count store requests, and a reply stalled by a loaded machine would be a (correct) miss that reads the store. */
+const PATIENT = { stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 } as const;
 import type { RedisServerHandle } from "../../cache-redis/test/redis-server.js";
 
 export const silent = { warn: () => undefined };
@@ -39,9 +42,9 @@ export function redisFactory(server: () => RedisServerHandle | undefined, prefix
   const ns = (tag: string) => `${prefix}:${tag}:`;
   return {
     name: "RedisCacheBackend",
-    make: (tag) => RedisCacheBackend.connect({ redis: server()!.url, namespace: ns(tag), logger: silent }),
+    make: (tag) => RedisCacheBackend.connect({ redis: server()!.url, namespace: ns(tag), logger: silent, ...PATIENT }),
     async corrupt(tag, byteKey) {
-      const b = await RedisCacheBackend.connect({ redis: server()!.url, namespace: ns(tag), logger: silent });
+      const b = await RedisCacheBackend.connect({ redis: server()!.url, namespace: ns(tag), logger: silent, ...PATIENT });
       const key = ns(tag) + byteKey;
       const bytes = await b.client.getBuffer(key);
       if (bytes === null) throw new Error(`no Redis entry ${JSON.stringify(key)}`);

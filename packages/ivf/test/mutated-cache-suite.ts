@@ -133,7 +133,7 @@ const BACKENDS: { name: string; skip: boolean; make: () => Promise<Harness> }[] 
   {
     name: "RedisCacheBackend",
     skip: redisServerUnavailable() !== undefined,
-    make: async () => serializing(await RedisCacheBackend.connect({ redis: redis!.url, namespace: "mut:", logger: silent })),
+    make: async () => serializing(await RedisCacheBackend.connect({ redis: redis!.url, namespace: "mut:", logger: silent, stallTimeoutMs: 600_000, commandTimeoutMs: 600_000 })),
   },
 ];
 
