@@ -275,6 +275,17 @@ export async function writeIvfIndexStreamed(
       await sink.write(bodyAt + rows * 8 + got * codeWidth, codes);
       if (raw !== undefined) {
         rawCrc = crc32(raw, rawCrc);
+        if (groupCrcs !== undefined) {
+          // row-group CRCs kept running too: a batch may start or end inside a group
+          const rowBytes = dim * 4;
+          for (let r = 0; r < n; ) {
+            const row = got + r;
+            const g = groupFirst[p]! + Math.floor(row / rowsPerGroup!);
+            const take = Math.min(n - r, rowsPerGroup! - (row % rowsPerGroup!));
+            groupCrcs[g] = crc32(raw.subarray(r * rowBytes, (r + take) * rowBytes), row % rowsPerGroup! === 0 ? 0 : groupCrcs[g]!);
+            r += take;
+          }
+        }
         await sink.write(rawAt + got * dim * 4, raw);
       }
       got += n;
