@@ -273,6 +273,11 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       `of the same bytes: encode ${xs("encode")} and decode ${xs("decode")} for 4 KiB / 1 MiB / 16 MiB; p50 decode of a 4 KiB entry ${get("codec", "4 KiB", "decode", "p50 ms")} ms. ${source(r)}`
     );
   },
+  "cache-decode/summary": (res) => {
+    const r = res("cache-decode");
+    const x = (col: string): string => [1, 16, 64].map((mb) => `${n(one(r.rows.filter((y) => y.bench === "verified decode" && y["entry MiB"] === mb), `decode ${mb} MiB`)[col])}×`).join(" / ");
+    return `a first verified decode cost ${x("CRC-32 first/copy")} a \`Buffer.copy\` of the same bytes at 1 / 16 / 64 MiB with CRC-32 sections, and ${x("XXH3-64 first/copy")} with XXH3-64 sections. ${source(r)}`;
+  },
   "cache/backend-table": (res) => {
     const r = res("cache");
     const body = r.rows.filter((x) => x.backend !== "codec").map((x) => [String(x.backend), String(x.size), String(x.op), n(x["ops/s"]), n(x["MB/s"]), n(x["p50 ms"]), n(x["p99 ms"])]);
