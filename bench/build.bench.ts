@@ -91,6 +91,12 @@ function quiverBuild(input: string, storeDir: string, options: Record<string, un
 
 const s = (ms: number): number => Number((ms / 1000).toFixed(2));
 
+/** The checked-out commit (so a results file says which code it measured). */
+function gitHead(): string {
+  const r = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd: here });
+  return r.status === 0 ? r.stdout.trim() : "unknown";
+}
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;
@@ -107,7 +113,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const nprobes = 20;
   const refine = 10;
   const rows: BenchResult["rows"] = [];
-  const notes: string[] = [`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`];
+  const notes: string[] = [`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`, `code: commit ${gitHead()}`];
   const dir = await mkdtemp(join(tmpdir(), "quiver-bench-build-"));
   try {
     for (const [si, sh] of shapes.entries()) {

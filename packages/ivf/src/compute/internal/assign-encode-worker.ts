@@ -13,7 +13,7 @@ import type { KMeansAssignPayload } from "./parallel-protocol.js";
 import { assignScored } from "./vector-math.js";
 import { assignEncodeRange, createScratch } from "./assign-encode.js";
 import { buildQuantizer, trainPqSubspace } from "./quantizers.js";
-import { assignListed } from "./kmeans.js";
+import { assignListed, solveGroup } from "./kmeans.js";
 
 /** Runs the task's claim loop; returns the number of items this thread processed. */
 function runTask(d: Exclude<WorkerPayload, KMeansAssignPayload>): number {
@@ -23,6 +23,14 @@ function runTask(d: Exclude<WorkerPayload, KMeansAssignPayload>): number {
       const s = Atomics.add(d.control, CONTROL_NEXT_CHUNK, 1);
       if (s >= d.m) return items;
       trainPqSubspace(d, s);
+      items++;
+    }
+  }
+  if (d.task === "kmeans-groups") {
+    for (;;) {
+      const at = Atomics.add(d.control, CONTROL_NEXT_CHUNK, 1);
+      if (at >= d.groups) return items;
+      solveGroup(d, d.order[at] as number);
       items++;
     }
   }

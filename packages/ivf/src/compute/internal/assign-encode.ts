@@ -1,6 +1,7 @@
 /** Assign + encode of a row range: shared by the worker threads and the single-thread path. */
 import type { DistanceType, TrainedQuantizer } from "../../quantizer.js";
 import { assignNearest } from "./vector-math.js";
+import { assignNearestPruned, prunedAssignApplies } from "./assign-pruned.js";
 import { prepareRows } from "./quantizers.js";
 
 /** Rows per claimed chunk: large enough to amortise kernel calls, small enough to balance two threads. */
@@ -37,7 +38,8 @@ export function assignEncodeRange(job: AssignEncodeJob, start: number, end: numb
   const count = end - start;
   const rows = job.vectors.subarray(start * dim, end * dim);
   const parts = scratch.parts.subarray(0, count);
-  assignNearest(rows, count, dim, job.centroids, job.k, job.distance, parts);
+  if (prunedAssignApplies(job.k, dim, job.distance)) assignNearestPruned(rows, count, dim, job.centroids, job.k, job.distance, parts);
+  else assignNearest(rows, count, dim, job.centroids, job.k, job.distance, parts);
   job.partitions.set(parts, start);
   const prepared = prepareRows(rows, count, dim, meta.distance, meta.residual, job.centroids, parts, scratch.prepared.subarray(0, count * dim));
   quantizer.encode(prepared, count, job.codes.subarray(start * quantizer.codeWidth, end * quantizer.codeWidth));

@@ -93,7 +93,15 @@ export function assignListed(
 /** Trains k centroids on `n` rows of `dim` floats. Throws RangeError when n < k or k < 1. */
 export function trainKMeans(data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions = {}): KMeansResult {
   checkKMeansShape(data, n, dim, k);
-  return runKMeans(kmeansRows(data, n, dim, opts.distance ?? "l2"), n, dim, k, opts);
+  return trainPrepared(kmeansRows(data, n, dim, opts.distance ?? "l2"), n, dim, k, opts);
+}
+
+/** k-means on this thread over prepared rows (see kmeansRows): flat, or hierarchical above HIERARCHICAL_MIN_K. */
+export function trainPrepared(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions): KMeansResult {
+  if (!useHierarchical(k, opts)) return runKMeans(x, n, dim, k, opts);
+  const plan = planHierarchical(x, n, dim, k, opts);
+  for (let g = 0; g < plan.groups; g++) solveGroup(plan, g);
+  return refineHierarchical(x, n, dim, k, opts, plan);
 }
 
 /** Throws RangeError unless k >= 1, n >= k and data holds n * dim floats. */
@@ -123,6 +131,7 @@ export function kmeansRows(data: Float32Array, n: number, dim: number, type: Dis
  */
 export function runKMeans(
   x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, assigner?: RowAssigner, useBounds = true,
+  initial?: Float32Array,
 ): KMeansResult {
   const maxIters = opts.maxIters ?? 50;
   const tolerance = opts.tolerance ?? 1e-4;
@@ -138,7 +147,8 @@ export function runKMeans(
     },
   };
 
-  const centroids = opts.init === "random" ? pickDistinctRows(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
+  const centroids = initial !== undefined ? initial.slice(0, k * dim)
+    : opts.init === "random" ? pickDistinctRows(x, n, dim, k, rng) : initPlusPlus(x, n, dim, k, rng);
   if (type === "cosine") normalizeRows(centroids, k, dim);
   const bounded = type !== "dot" && useBounds;
   const rowNorms = type !== "dot" ? squaredNorms(x, n, dim) : undefined;
@@ -392,4 +402,169 @@ export function repairEmpty(centroids: Float32Array, counts: Float64Array, k: nu
     repaired++;
   }
   return repaired;
+}
+
+/**
+ * Above this many centroids k-means is hierarchical, as in the modelled system (which switches
+ * above 256): a flat Lloyd step over k centroids costs n * k distances, so at k = 1,024 on the
+ * 262,144-row IVF sample each iteration was ~34 G multiply-adds.
+ */
+export const HIERARCHICAL_MIN_K = 256;
+/** Target centroids per top-level group: the leaf k-means each work with about this many. */
+const HIERARCHICAL_LEAF_K = 16;
+/** Top-level groups at most (so the top level itself stays flat). */
+const HIERARCHICAL_MAX_GROUPS = 256;
+/** Rows per group the top level trains on (a seeded subsample; all rows are then assigned to it). */
+const HIERARCHICAL_TOP_ROWS_PER_GROUP = 256;
+/**
+ * Lloyd iterations of the full k after the leaves, from their centroids (Hamerly bounds keep all
+ * but the first cheap): they move rows across the top-level boundaries the leaves could not.
+ */
+export const HIERARCHICAL_REFINE_ITERS = 3;
+
+/** Whether k-means with these options runs hierarchically (k above HIERARCHICAL_MIN_K). */
+export function useHierarchical(k: number, opts: KMeansOptions): boolean {
+  void opts;
+  return k > HIERARCHICAL_MIN_K;
+}
+
+/**
+ * Leaf jobs of hierarchical k-means: the rows sorted by top-level group (`rows`, n * dim, group
+ * g at rows [rowStart[g], rowStart[g + 1])), the centroids each group gets (k_g, at centroid
+ * offset centroidStart[g]) and the output `centroids` (k * dim) the leaves fill. Each leaf is an
+ * independent seeded k-means, so any thread may solve any group with the same result.
+ */
+export interface HierarchicalPlan {
+  readonly rows: Float32Array;
+  readonly dim: number;
+  readonly groups: number;
+  readonly rowStart: Uint32Array;
+  readonly centroidStart: Uint32Array;
+  readonly centroids: Float32Array;
+  /** Group numbers, most work first (claim order that balances threads). */
+  readonly order: Uint32Array;
+  readonly distance: DistanceType;
+  readonly seed: number;
+  readonly maxIters: number;
+  readonly tolerance: number;
+}
+
+/**
+ * Top level of hierarchical k-means: G = ceil(k / 16) (at most 256) centroids trained on a
+ * seeded subsample, every row assigned to its nearest, then k split over the groups in
+ * proportion to their row counts (largest remainder, ties to the lower group; at most one
+ * centroid per row). `alloc` makes the buffers (shared memory for worker threads).
+ */
+export function planHierarchical(
+  x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions,
+  alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b),
+): HierarchicalPlan {
+  const type = opts.distance ?? "l2";
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const groups = Math.min(HIERARCHICAL_MAX_GROUPS, Math.ceil(k / HIERARCHICAL_LEAF_K));
+  const rng = createRng(seed ^ 0x68696572);
+  const topRows = Math.min(n, groups * HIERARCHICAL_TOP_ROWS_PER_GROUP);
+  const topSample = topRows < n ? pickDistinctRows(x, n, dim, topRows, rng) : x;
+  const top = runKMeans(topSample, topRows, dim, groups, { ...opts, seed: seed + 7919, maxIters: opts.maxIters ?? 50 });
+  const { bias, alpha } = assignmentTerms(top.centroids, groups, dim, type === "dot" ? "dot" : "l2");
+  const group = new Uint32Array(n);
+  const score = new Float32Array(n);
+  assignScored(x, n, dim, dim, 0, top.centroids, groups, bias, alpha, group, score);
+  const counts = new Float64Array(groups);
+  const sse = new Float64Array(groups);
+  const norms = type === "dot" ? undefined : squaredNorms(x, n, dim);
+  for (let i = 0; i < n; i++) {
+    const g = group[i] as number;
+    counts[g]! += 1;
+    sse[g]! += norms === undefined ? 0 : Math.max(0, (score[i] as number) + (norms[i] as number));
+  }
+  // centroids go where they cut the most error: in proportion to sqrt(n_g * SSE_g) = n_g * rms
+  // distance (k-means' high-dimensional allocation), not to n_g alone; measured at 262,144 x 128,
+  // k = 1,024 on the bench's unequal clusters the leaves' loss was 147.5 with counts alone
+  const weight = new Float64Array(groups);
+  for (let g = 0; g < groups; g++) weight[g] = norms === undefined ? (counts[g] as number) : Math.sqrt((counts[g] as number) * (sse[g] as number));
+  const kg = splitProportionally(weight, counts, k);
+  const rowStart = new Uint32Array(alloc((groups + 1) * 4));
+  const centroidStart = new Uint32Array(alloc((groups + 1) * 4));
+  for (let g = 0; g < groups; g++) {
+    rowStart[g + 1] = (rowStart[g] as number) + (counts[g] as number);
+    centroidStart[g + 1] = (centroidStart[g] as number) + (kg[g] as number);
+  }
+  const rows = new Float32Array(alloc(n * dim * 4));
+  const fill = rowStart.slice(0, groups);
+  for (let i = 0; i < n; i++) {
+    const g = group[i] as number;
+    const at = fill[g]!;
+    fill[g] = at + 1;
+    rows.set(x.subarray(i * dim, i * dim + dim), at * dim);
+  }
+  const order = Uint32Array.from({ length: groups }, (_, g) => g);
+  const work = (g: number): number => (counts[g] as number) * (kg[g] as number);
+  order.sort((a, b) => work(b) - work(a) || a - b);
+  return {
+    rows, dim, groups, rowStart, centroidStart, centroids: new Float32Array(alloc(k * dim * 4)), order, distance: type, seed,
+    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? 1e-4,
+  };
+}
+
+/**
+ * k split over groups in proportion to `weight` (largest remainder; ties to the lower group),
+ * never more than a group's row count; needs sum(counts) >= k.
+ */
+export function splitProportionally(weight: Float64Array, counts: Float64Array, k: number): Uint32Array {
+  const g = counts.length;
+  const out = new Uint32Array(g);
+  let left = k;
+  // repeat: a group capped at its row count hands the rest of its share back to the others
+  for (let round = 0; left > 0 && round <= g; round++) {
+    const open: number[] = [];
+    let total = 0;
+    for (let j = 0; j < g; j++) {
+      if ((out[j] as number) >= (counts[j] as number)) continue;
+      open.push(j);
+      total += weight[j] as number;
+    }
+    if (open.length === 0) break;
+    const share = new Float64Array(g);
+    let given = 0;
+    for (const j of open) {
+      const free = (counts[j] as number) - (out[j] as number);
+      // zero total weight (every row on its top centroid): split by free rows instead
+      const exact = total > 0 ? (left * (weight[j] as number)) / total : left / open.length;
+      const whole = Math.min(free, Math.floor(exact));
+      share[j] = exact - whole;
+      out[j] = (out[j] as number) + whole;
+      given += whole;
+    }
+    let rest = left - given;
+    const byRemainder = open.filter((j) => (out[j] as number) < (counts[j] as number));
+    byRemainder.sort((a, b) => (share[b] as number) - (share[a] as number) || a - b);
+    for (const j of byRemainder) {
+      if (rest === 0) break;
+      out[j] = (out[j] as number) + 1;
+      rest--;
+    }
+    left = rest;
+  }
+  return out;
+}
+
+/** Leaf k-means of group `g` (seeded by the group number) into the plan's centroids. */
+export function solveGroup(plan: HierarchicalPlan, g: number): void {
+  const r0 = plan.rowStart[g] as number;
+  const r1 = plan.rowStart[g + 1] as number;
+  const c0 = plan.centroidStart[g] as number;
+  const kg = (plan.centroidStart[g + 1] as number) - c0;
+  if (kg === 0) return;
+  const { dim } = plan;
+  const rows = plan.rows.slice(r0 * dim, r1 * dim);
+  const km = runKMeans(rows, r1 - r0, dim, kg, { distance: plan.distance, seed: plan.seed + 1 + g, maxIters: plan.maxIters, tolerance: plan.tolerance });
+  plan.centroids.set(km.centroids, c0 * dim);
+}
+
+/** Last step of hierarchical k-means: a few Lloyd iterations of the full k from the leaves' centroids. */
+export function refineHierarchical(
+  x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, plan: HierarchicalPlan, assigner?: RowAssigner,
+): KMeansResult {
+  return runKMeans(x, n, dim, k, { ...opts, maxIters: Math.min(opts.maxIters ?? 50, HIERARCHICAL_REFINE_ITERS) }, assigner, true, plan.centroids);
 }

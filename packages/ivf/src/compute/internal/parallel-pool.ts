@@ -101,7 +101,13 @@ export class ComputePool {
     this.scratch.clear();
     await Promise.all(
       this.members.map(async (m) => {
-        if (m.worker !== undefined && !m.exited) await m.worker.terminate();
+        // keep the thread referenced until it has exited: a reply delivered during terminate
+        // unrefs an idle worker, and awaiting an unreferenced exit let the process end (exit 13)
+        if (m.worker !== undefined && !m.exited) {
+          m.worker.ref();
+          m.worker.removeAllListeners("message");
+          await m.worker.terminate();
+        }
         await m.exit;
       }),
     );

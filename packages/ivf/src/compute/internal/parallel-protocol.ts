@@ -1,6 +1,7 @@
 /** Shared-memory protocol between `encodeAndAssignParallel` and its worker threads. */
 import type { DistanceType, QuantizerMetadata } from "../../quantizer.js";
 import type { PqTrainingPlan } from "./quantizers.js";
+import type { HierarchicalPlan } from "./kmeans.js";
 
 /** control[0]: next chunk number to claim (Atomics.add). */
 export const CONTROL_NEXT_CHUNK = 0;
@@ -33,7 +34,7 @@ interface PayloadBase {
 }
 
 /** workerData of a worker: one task kind, typed arrays as views of SharedArrayBuffers. */
-export type WorkerPayload = AssignEncodePayload | PqTrainPayload | KMeansAssignPayload;
+export type WorkerPayload = AssignEncodePayload | PqTrainPayload | KMeansAssignPayload | KMeansGroupsPayload;
 
 /** k-means control words: next chunk, generation (-1 = stop), workers done with the generation. */
 export const KM_NEXT = 0;
@@ -77,6 +78,11 @@ export interface KMeansAssignPayload extends PayloadBase {
 /** Train PQ sub-spaces claimed from control[0] into the shared codebook. */
 export interface PqTrainPayload extends PayloadBase, PqTrainingPlan {
   readonly task: "pq-train";
+}
+
+/** Leaf k-means of hierarchical k-means: groups claimed (in `order`) from control[0]. */
+export interface KMeansGroupsPayload extends PayloadBase, HierarchicalPlan {
+  readonly task: "kmeans-groups";
 }
 
 /** Assign + encode row chunks claimed from control[0]. */

@@ -15,8 +15,10 @@ import {
 import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
 import type { QuantizerTrainOptions } from "./quantizers.js";
-import { assignListed, checkKMeansShape, kmeansRows, runKMeans } from "./kmeans.js";
-import type { KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
+import {
+  assignListed, checkKMeansShape, kmeansRows, planHierarchical, refineHierarchical, runKMeans, solveGroup, trainPrepared, useHierarchical,
+} from "./kmeans.js";
+import type { HierarchicalPlan, KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
 import { ComputePool, DEFAULT_WORKER_URL } from "./parallel-pool.js";
 import { ivfModelFrom, ivfTrainingSample } from "./ivf-model.js";
@@ -218,7 +220,7 @@ export async function trainKMeansParallel(
   checkKMeansShape(data, n, dim, k);
   const type = opts.distance ?? "l2";
   const { workers } = threadPlan({ ...opts, useMainThread: true });
-  if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return runKMeans(kmeansRows(data, n, dim, type), n, dim, k, opts);
+  if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return trainPrepared(kmeansRows(data, n, dim, type), n, dim, k, opts);
   const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
   // l2/dot use the rows in place when they already are shared memory (the build's sample is)
   let x = kmeansRows(data, n, dim, type, type === "cosine" ? new Float32Array(sab(n * dim)) : undefined);
@@ -236,6 +238,22 @@ export async function trainKMeansParallel(
   const second = new Float32Array(sab(n));
   const control = new Int32Array(sab(kmControlWords(workers)));
   return withPool(opts, workers, async (pool) => {
+    let plan: HierarchicalPlan | undefined;
+    if (useHierarchical(k, opts)) {
+      // the leaves are independent seeded k-means: threads claim whole groups, most work first
+      const p = planHierarchical(x, n, dim, k, opts, (b) => new SharedArrayBuffer(b));
+      plan = p;
+      const groupControl = new Int32Array(sab(controlWords(workers)));
+      await spreadOverWorkers(pool, workers, true, groupControl, (slot) => ({ task: "kmeans-groups", ...p, control: groupControl, slot, slots: workers }), () => {
+        let items = 0;
+        for (;;) {
+          const at = Atomics.add(groupControl, CONTROL_NEXT_CHUNK, 1);
+          if (at >= p.groups) return items;
+          solveGroup(p, p.order[at] as number);
+          items++;
+        }
+      });
+    }
     const started: boolean[] = [];
     for (let slot = 0; slot < workers; slot++) {
       const payload: WorkerPayload = {
@@ -286,7 +304,7 @@ export async function trainKMeansParallel(
     };
     const assigner: RowAssigner = { activeList, assign };
     try {
-      return runKMeans(x, n, dim, k, opts, assigner);
+      return plan === undefined ? runKMeans(x, n, dim, k, opts, assigner) : refineHierarchical(x, n, dim, k, opts, plan, assigner);
     } finally {
       // workers leave their serve loop and reply; a pool worker is then free for the next task
       Atomics.store(control, KM_GENERATION, -1);
