@@ -1,24 +1,20 @@
 /**
- * Reopen and verified-decode benchmarks (issue 13): open + first query of a 100k x 128 PQ index
+ * Reopen benchmark (issue 13): open + first query of a 100k x 128 PQ index
  * (256 partitions, raw vectors) cold over a 20 ms/request LatencyStore, from a disk cache written by
  * an earlier open (a fresh DiskCacheBackend per round, zero store requests, counted), and from a
- * warm in-memory cache; then the cache-entry decode with every check against Buffer.copy of the
- * same bytes for 1, 16 and 64 MiB entries, and the speed of candidate checksums. BENCH_QUICK=1
- * shrinks every size. The machine is shared: compare the ratios, read the load note.
+ * warm in-memory cache (the verified decode of single entries is bench/cache-decode.bench.ts).
+ * BENCH_QUICK=1 shrinks every size. The machine is shared: compare the ratios, read the load note.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DiskCacheBackend, IndexCache, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
-import { crc32, decodeFrame } from "@quiver/format";
+import { DiskCacheBackend, IndexCache } from "@quiver/cache";
 import { gaussianMixture, openVectorIndex } from "@quiver/ivf";
 import { IoStatsStore, LatencyStore, MemoryObjectStore } from "@quiver/store";
 import { buildIndexInMemory } from "@quiver/build";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
-const MiB = 1024 * 1024;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const r2 = (x: number): number => Number(x.toFixed(2));
 const r3 = (x: number): number => Number(x.toFixed(3));
@@ -122,67 +118,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     await rm(dir, { recursive: true, force: true });
   }
 
-  // Verified decode vs Buffer.copy of the same bytes.
-  for (const mib of ctx.quick ? [1, 4] : [1, 16, 64]) {
-    ctx.progress(`decode ${mib} MiB`);
-    const v = { id: "bench", dims: 16, data: new Float32Array((mib * MiB) / 4).map((_, i) => (i * 2654435761) % 1000) };
-    v.data[0] = 0;
-    const frame = encodeCacheEntry(testVectorsCodec, v);
-    const src = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    const dst = Buffer.allocUnsafeSlow(frame.byteLength);
-    const reps = Math.max(5, Math.min(200, Math.floor(256 / mib / (ctx.quick ? 8 : 1))));
-    const time = (prepare: () => Uint8Array, f: (b: Uint8Array) => unknown): number => {
-      const xs: number[] = [];
-      for (let i = 0; i <= reps; i++) {
-        const input = prepare();
-        const t = performance.now();
-        f(input);
-        if (i > 0) xs.push(performance.now() - t);
-      }
-      return median(xs);
-    };
-    const same = () => frame;
-    // A fresh copy per run, as a disk or Redis read hands the codec a new buffer each time.
-    const fresh = () => Uint8Array.from(frame);
-    const copy = time(same, () => src.copy(dst));
-    // Every run gets a frame never decoded before (one value changed, re-encoded outside the clock).
-    let nth = 0;
-    const unseen = () => {
-      v.data[0] = ++nth;
-      return encodeCacheEntry(testVectorsCodec, v);
-    };
-    const first = time(unseen, (b) => decodeCacheEntry(testVectorsCodec, b));
-    v.data[0] = 0;
-    const keep = decodeCacheEntry(testVectorsCodec, fresh());
-    const again = time(fresh, (b) => decodeCacheEntry(testVectorsCodec, b));
-    const zero = time(same, (b) => decodeFrame(b, { skipSectionChecksums: true }));
-    const crc = time(same, (b) => crc32(b));
-    const sha = time(same, (b) => createHash("sha256").update(b).digest());
-    const cmp = time(fresh, (b) => Buffer.compare(b, frame));
-    if (keep.value.data.length !== v.data.length) throw new Error("decode lost data");
-    rows.push({
-      bench: "verified decode",
-      "entry MiB": mib,
-      "Buffer.copy (ms)": r3(copy),
-      "decode, every check (ms)": r3(first),
-      "decode, bytes verified before (ms)": r3(again),
-      "zero-copy, no checksums (ms)": r3(zero),
-      "decode/copy": r2(first / copy),
-      "verified-before/copy": r2(again / copy),
-      "zlib CRC-32 GB/s": r2(frame.byteLength / crc / 1e6),
-      "SHA-256 GB/s": r2(frame.byteLength / sha / 1e6),
-      "memcmp GB/s": r2(frame.byteLength / cmp / 1e6),
-      "copy GB/s": r2(frame.byteLength / copy / 1e6),
-      load: machineLoad(),
-    });
-  }
   return {
     rows,
     notes: [
       "reopen = openVectorIndex + the first search (k 10, nprobes 20); cold: in-memory cache over a LatencyStore of 20 ms per request; disk: a fresh DiskCacheBackend per round over a directory an earlier open prewarmed (state + every partition), the opens counted by IoStatsStore (must be 0 requests); memory: a prewarmed in-memory IndexCache",
       "CPU columns: process.cpuUsage (user + system, all threads) over the same open + first query: what the round costs the machine, whatever else holds the CPU; cold/disk CPU compares the cold wall time with the disk round's CPU time (the cold open waits on the store, it does not compute). Wall times above ~1 ms of CPU pay a scheduler wait per preemption on a loaded machine (tens of ms at load 25), which the memory round mostly escapes and the disk round does not",
       "disk cache, first in process = round 1: every entry is decoded with all its checks; later rounds get entries byte-identical to ones verified before in this process, which are compared (memcmp) instead of re-verified: the reader holds the last 8 checked states (at most 64 MiB) so this holds after a GC too, with the state's quantizer and residual-PQ scoring tables (built once per state); partition entries are compared while their values are alive, else decoded in full",
-      "verified decode = decodeCacheEntry of a frame never decoded before in a fresh buffer (as a backend read hands over) with every check: header CRC, section CRC-32s, codec checks; bytes verified before = the same after an identical frame was decoded in this process and its value is still alive",
+      "the verified-decode rows (decodeCacheEntry vs Buffer.copy at 1 / 16 / 64 MiB, CRC-32 and XXH3-64 codecs) are in bench/cache-decode.bench.ts",
     ],
   };
 }
