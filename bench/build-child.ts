@@ -3,9 +3,9 @@
  * so each build's peak RSS (getrusage maxrss and /proc/self/status VmHWM of this process, worker
  * threads included) is its own. Prints one JSON line.
  */
-import { readFileSync } from "node:fs";
 import { buildIndex } from "@quiver/build";
 import { LocalDirectoryStore } from "@quiver/store";
+import { vmHwm } from "./machine.js";
 
 const [input, storeDir, optionsJson] = process.argv.slice(2);
 const options = JSON.parse(optionsJson!) as Record<string, unknown>;
@@ -29,15 +29,6 @@ const r = await buildIndex({
 const totalMs = performance.now() - t;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(timer);
-/** Peak resident set of this process from the kernel (bytes), or 0 where /proc is missing. */
-function vmHwm(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    return m === null ? 0 : Number(m[1]) * 1024;
-  } catch {
-    return 0;
-  }
-}
 process.stdout.write(
   `${JSON.stringify({
     totalMs,

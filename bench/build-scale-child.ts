@@ -4,9 +4,9 @@
  * arrayBuffers; the maximum of each per phase), so each build's peaks are its own. RSS counts the
  * worker threads; the other three are the main thread's V8 heap figures. Prints one JSON line.
  */
-import { readFileSync } from "node:fs";
 import { type BuildPhase, buildIndex } from "@quiver/build";
 import { LocalDirectoryStore } from "@quiver/store";
+import { vmHwm } from "./machine.js";
 
 const [input, storeDir, optionsJson] = process.argv.slice(2);
 const options = JSON.parse(optionsJson!) as Record<string, unknown>;
@@ -41,15 +41,6 @@ sample();
 const totalMs = performance.now() - t;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(timer);
-/** Peak resident set of this process from the kernel (bytes), or 0 where /proc is missing. */
-function vmHwm(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    return m === null ? 0 : Number(m[1]) * 1024;
-  } catch {
-    return 0;
-  }
-}
 process.stdout.write(
   `${JSON.stringify({
     totalMs,

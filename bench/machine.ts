@@ -4,6 +4,7 @@
  * row. A note derived from the samples replaces hand-written "the machine was busy" strings, so a
  * results file says how loaded the machine actually was.
  */
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 
 /** The 1-minute load average now, to 2 decimals. */
@@ -35,4 +36,14 @@ export function loadNote(s: LoadSamples): string {
         ? `about half of the ${s.cpus} cores busy with other work: times are indicative`
         : `a mostly idle ${s.cpus}-core machine`;
   return `machine load (1-minute average) ${s.loadBefore} before, ${s.loadAfter} after this bench: ${verdict}`;
+}
+
+/** Peak resident set of this process from the kernel (bytes), or 0 where /proc is missing. */
+export function vmHwm(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
 }
