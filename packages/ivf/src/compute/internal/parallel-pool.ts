@@ -8,6 +8,11 @@
  * Replies come back in the order tasks were posted, so each worker keeps a FIFO of waiters. A
  * worker that fails to load or dies is marked dead: every waiter resolves with `ok: false` and
  * later tasks skip it (callers spread its share over the others, down to the main thread alone).
+ *
+ * Liveness: a worker is ref'd from a post until the reply to its last outstanding task, and from
+ * close() until its thread has exited. A reply can arrive after close() began (a cancelled or
+ * k-means worker's reply nobody awaits); unref'ing then let the event loop empty while
+ * terminate() was still pending, so a top-level `await` of a build exited the process with code 13.
  */
 import { Worker } from "node:worker_threads";
 import type { WorkerPayload } from "./parallel-protocol.js";
@@ -25,6 +30,8 @@ interface PoolWorker {
   readonly worker: Worker | undefined;
   dead: boolean;
   exited: boolean;
+  /** Set by close(): the worker stays ref'd until its exit event, whatever replies still arrive. */
+  closing: boolean;
   readonly waiting: ((o: TaskOutcome) => void)[];
   readonly exit: Promise<void>;
 }
@@ -68,13 +75,13 @@ export class ComputePool {
     const worker = m.worker;
     return new Promise((resolve) => {
       // a worker with work outstanding keeps the process alive; an idle one does not
-      if (m.waiting.length === 0) worker.ref();
+      worker.ref();
       m.waiting.push(resolve);
       try {
         worker.postMessage(payload);
       } catch (error) {
         m.waiting.pop();
-        if (m.waiting.length === 0) worker.unref();
+        if (m.waiting.length === 0 && !m.closing) worker.unref();
         resolve({ ok: false, error });
       }
     });
@@ -101,11 +108,11 @@ export class ComputePool {
     this.scratch.clear();
     await Promise.all(
       this.members.map(async (m) => {
-        // keep the thread referenced until it has exited: a reply delivered during terminate
-        // unrefs an idle worker, and awaiting an unreferenced exit let the process end (exit 13)
+        m.closing = true;
         if (m.worker !== undefined && !m.exited) {
+          // terminate() resolves on the exit event; a ref'd worker keeps the loop alive until then
+          // (a reply delivered during terminate no longer unrefs it: see closing)
           m.worker.ref();
-          m.worker.removeAllListeners("message");
           await m.worker.terminate();
         }
         await m.exit;
@@ -124,16 +131,18 @@ function startMember(url: URL): PoolWorker {
   const waiting: ((o: TaskOutcome) => void)[] = [];
   let markExited: () => void = () => undefined;
   const exit = worker === undefined ? Promise.resolve() : new Promise<void>((resolve) => (markExited = resolve));
-  const m: PoolWorker = { worker, dead: worker === undefined, exited: worker === undefined, waiting, exit };
+  const m: PoolWorker = { worker, dead: worker === undefined, exited: worker === undefined, closing: false, waiting, exit };
   const fail = (error: unknown): void => {
     m.dead = true;
     for (const w of waiting.splice(0)) w({ ok: false, error });
   };
   if (worker !== undefined) {
     const w = worker;
-    worker.on("message", () => {
+    worker.on("message", (reply: unknown) => {
+      // only a task reply settles a task (the oldest: replies come in posting order)
+      if (!isTaskReply(reply)) return;
       waiting.shift()?.({ ok: true });
-      if (waiting.length === 0) w.unref();
+      if (waiting.length === 0 && !m.closing) w.unref();
     });
     worker.on("error", (error) => fail(error));
     worker.on("exit", (code) => {
@@ -145,6 +154,11 @@ function startMember(url: URL): PoolWorker {
     worker.unref();
   }
   return m;
+}
+
+/** The reply a pool worker posts when a task is over (assign-encode-worker.ts). */
+function isTaskReply(reply: unknown): boolean {
+  return typeof reply === "object" && reply !== null && typeof (reply as { cancelled?: unknown }).cancelled === "boolean";
 }
 
 /** A pool of `workers` threads; close it when the work is done. */
