@@ -29,14 +29,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const data = gaussianMixture({ n, dim, clusters: ctx.quick ? 64 : 1024, seed: 1 });
   const q0 = gaussianMixture({ n: 1, dim, clusters: ctx.quick ? 64 : 1024, seed: 2, centerSeed: 1 });
   const store = new MemoryObjectStore();
-  // Keep the event loop alive while the build runs: its compute pool unrefs idle workers, and under
-  // load the loop has been seen to empty with the build still pending (the process then exits 13).
-  const keepAlive = setInterval(() => undefined, 60_000);
-  try {
-    await buildIndexInMemory({ store, path: "idx", vectors: data, dim, quantizer: "pq", distanceType: "l2", numPartitions: P, seed: 3, storeRawVectors: true, numSubVectors: Math.max(1, dim / 8) });
-  } finally {
-    clearInterval(keepAlive);
-  }
+  await buildIndexInMemory({ store, path: "idx", vectors: data, dim, quantizer: "pq", distanceType: "l2", numPartitions: P, seed: 3, storeRawVectors: true, numSubVectors: Math.max(1, dim / 8) });
   const slow = new LatencyStore(store, { latencyMs: 20 });
   const dir = await mkdtemp(join(tmpdir(), "quiver-bench-reopen-"));
   const quiet = { warn: () => undefined };
