@@ -21,8 +21,8 @@ const bin = join(repoRoot, "packages/cli/src/bin.ts");
 /** Small, cheap tuning (single thread: deterministic and no worker-thread start-up). */
 export const TUNING = { numPartitions: 8, numSubVectors: 4, maxIterations: 6, seed: 5, quantizerSampleSize: 2048, threads: 1 } as const;
 
-/** Stall settings short enough for tests (a killed worker's job is retried after ~2-3 s). */
-export const STALL = { lockDurationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 3 } as const;
+/** Stall settings short enough for tests (a killed worker's job is retried after ~5-6 s), long enough that a loaded machine does not let a live worker's lock expire. */
+export const STALL = { lockDurationMs: 5000, stalledIntervalMs: 1000, maxStalledCount: 3 } as const;
 
 /** A temp dir with an .npy of `n` x `dim` seeded vectors, and the vectors. */
 export async function dataDir(n: number, dim: number, seed = 3): Promise<{ dir: string; input: string; vectors: Float32Array; cleanup(): Promise<void> }> {
