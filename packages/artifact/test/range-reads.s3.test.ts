@@ -11,22 +11,16 @@
 import { IoStatsStore } from "@quiver/store";
 import { RecordBatchFileReader } from "apache-arrow";
 import { S3ObjectStore } from "@quiver/store-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3rverHandle, startS3rver } from "../../store-s3/test/s3rver-server.js";
+import { describe, expect, it } from "vitest";
+import { useS3rver } from "../../store-s3/test/use-s3rver.js";
 import { PartitionArtifactReader, PartitionArtifactWriter, decodeRangesTable, validateArtifact } from "../src/index.js";
 import { checkExactRoundTrip, inputBatch, pqSchema } from "./helpers.js";
 
-let server: S3rverHandle | undefined;
-beforeAll(async () => {
-  server = await startS3rver();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const s3rver = useS3rver();
 
 let seq = 0;
 function s3(): S3ObjectStore {
-  return new S3ObjectStore({ bucket: server!.bucket, prefix: `art${seq++}/`, client: server!.client(), conditionalCreate: "check-then-put" });
+  return new S3ObjectStore({ bucket: s3rver().bucket, prefix: `art${seq++}/`, client: s3rver().client(), conditionalCreate: "check-then-put" });
 }
 
 async function writeArtifact(store: S3ObjectStore, rows: number, P: number): Promise<void> {

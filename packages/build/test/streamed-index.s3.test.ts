@@ -11,22 +11,17 @@ import { PartitionArtifactReader } from "@quiver/artifact";
 import { encodeIvfIndex, openVectorIndex } from "@quiver/ivf";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { S3ObjectStore } from "@quiver/store-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type S3rverHandle, countingClient as countingClientOf, startS3rver } from "../../store-s3/test/s3rver-server.js";
+import { describe, expect, it } from "vitest";
+import { type S3rverHandle, countingClient as countingClientOf } from "../../store-s3/test/s3rver-server.js";
+import { useS3rver } from "../../store-s3/test/use-s3rver.js";
 import { buildIndex, writeIvfIndexStreamed } from "../src/index.js";
 import { FAST, smallData, tempDir } from "./helpers.js";
 
-let server: S3rverHandle | undefined;
-beforeAll(async () => {
-  server = await startS3rver();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const s3rver = useS3rver();
 
 type S3Client = ReturnType<S3rverHandle["client"]>;
 
-const countingClient = () => countingClientOf(server!);
+const countingClient = () => countingClientOf(s3rver());
 
 describe("writeIvfIndexStreamed to S3 (real s3rver)", () => {
   it("streams a > 5 MiB index as a multipart upload, byte-identical to encodeIvfIndex, with one write at the store layer", async () => {
@@ -44,7 +39,7 @@ describe("writeIvfIndexStreamed to S3 (real s3rver)", () => {
 
       const { client, counts } = countingClient();
       const MiB = 1024 * 1024;
-      const s3 = new S3ObjectStore({ bucket: server!.bucket, prefix: "build/", client, multipartThresholdBytes: 5 * MiB, partSizeBytes: 5 * MiB, partConcurrency: 2 });
+      const s3 = new S3ObjectStore({ bucket: s3rver().bucket, prefix: "build/", client, multipartThresholdBytes: 5 * MiB, partSizeBytes: 5 * MiB, partConcurrency: 2 });
       const io = new IoStatsStore(s3);
       const progress: [number, number][] = [];
       const w = await writeIvfIndexStreamed(io, "idx/i.qvr", input, (d, t) => progress.push([d, t]));

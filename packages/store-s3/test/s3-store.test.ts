@@ -3,26 +3,21 @@
  * pagination, multipart uploads, conditional create (fallback mode: s3rver ignores If-None-Match),
  * and IO accounting through IoStatsStore.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runObjectStoreConformance } from "@quiver/conformance";
 import { createHash } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { IoStatsStore, QuiverStoreError, isStoreError, openObjectWriter } from "@quiver/store";
 import { S3ObjectStore, S3ObjectWriter } from "@quiver/store-s3";
-import { type S3rverHandle, countingClient as countingClientOf, startS3rver } from "./s3rver-server.js";
+import { countingClient as countingClientOf } from "./s3rver-server.js";
+import { useS3rver } from "./use-s3rver.js";
 
-let server: S3rverHandle | undefined;
-beforeAll(async () => {
-  server = await startS3rver();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const s3rver = useS3rver();
 
 let seq = 0;
 /** A store under a fresh key prefix of the one bucket, so tests never see each other's objects. */
 function freshStore(extra: Partial<ConstructorParameters<typeof S3ObjectStore>[0]> = {}): S3ObjectStore {
-  if (server === undefined) throw new Error("s3rver did not start");
+  const server = s3rver();
   // s3rver does not enforce If-None-Match: use the stated fallback there.
   return new S3ObjectStore({ bucket: server.bucket, prefix: `t${seq++}/`, client: server.client(), conditionalCreate: "check-then-put", ...extra });
 }
@@ -84,7 +79,7 @@ describe("S3ObjectStore specifics (real s3rver)", () => {
   });
 });
 
-const countingClient = () => countingClientOf(server!);
+const countingClient = () => countingClientOf(s3rver());
 
 /** Deterministic chunk i of a streamed test object. */
 function chunkBytes(i: number, n: number): Uint8Array {
