@@ -1,14 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, readdirSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PartitionArtifactReader, validateArtifact } from "@quiver/artifact";
 import { isQuiverFormatError } from "@quiver/format";
 import { LocalDirectoryStore } from "@quiver/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildIndex, encodeNpyF32 } from "../src/index.js";
-import { FAST, smallData, tempDir } from "./helpers.js";
+import { buildIndex } from "../src/index.js";
+import { FAST, killTrialSetup } from "./helpers.js";
 
 /**
  * SIGKILL in the middle of a phase (resume.test.ts kills between phases): in the middle of the
@@ -32,11 +32,7 @@ describe("SIGKILL in the middle of a phase", () => {
   let reference: Buffer;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    input = join(dir, "input.npy");
-    await writeFile(input, encodeNpyF32(smallData(4000, 16), 4000, 16));
-    await buildIndex({ input, store: new LocalDirectoryStore(join(dir, "reference")), path: "index.qvr", ...FAST });
-    reference = await readFile(join(dir, "reference", "index.qvr"));
+    ({ dir, cleanup, input, reference } = await killTrialSetup());
   });
   afterAll(async () => cleanup());
 

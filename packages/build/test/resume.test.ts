@@ -1,13 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isQuiverFormatError } from "@quiver/format";
 import { LocalDirectoryStore } from "@quiver/store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildPhase, buildIndex, encodeNpyF32 } from "../src/index.js";
-import { FAST, smallData, tempDir } from "./helpers.js";
+import { type BuildPhase, buildIndex } from "../src/index.js";
+import { FAST, killTrialSetup } from "./helpers.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const child = fileURLToPath(new URL("./kill-child.ts", import.meta.url));
@@ -19,12 +19,7 @@ describe("resume after SIGKILL", () => {
   let reference: Buffer;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    input = join(dir, "input.npy");
-    await writeFile(input, encodeNpyF32(smallData(4000, 16), 4000, 16));
-    const store = new LocalDirectoryStore(join(dir, "reference"));
-    await buildIndex({ input, store, path: "index.qvr", ...FAST });
-    reference = await readFile(join(dir, "reference", "index.qvr"));
+    ({ dir, cleanup, input, reference } = await killTrialSetup());
   });
   afterAll(async () => cleanup());
 
