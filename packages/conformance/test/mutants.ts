@@ -14,7 +14,19 @@ import { join } from "node:path";
 import { CACHE_ENTRY_KIND, IndexCache, decodeCacheEntry, testVectorsCodec } from "@quiver/cache";
 import { type OperationFixture, type OperationFn, referenceOperations } from "@quiver/conformance";
 import { crc32, decodeFrame, encodeFrame, xxh3_64 } from "@quiver/format";
-import { IvfVectorIndex, type IvfIndexState, type VectorSearchHit, type VectorSearchOptions, ivfIndexStateCodec, partitionEntryCodecs, partitionVectorsCodec } from "@quiver/ivf";
+import {
+  IVF_SECTION,
+  IvfVectorIndex,
+  type IvfIndexState,
+  type VectorSearchHit,
+  type VectorSearchOptions,
+  computeIndexIdentity,
+  computeRawRowGroupChecksums,
+  ivfIndexStateCodec,
+  partitionEntryCodecs,
+  partitionVectorsCodec,
+  readIvfIndexState,
+} from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
 
 /** One mutant: the operations it replaces, and the case that must fail under it. */
@@ -101,6 +113,49 @@ function reframe(patch: { kind?: number; typeName?: string; kindVersion?: number
     const sectionChecksum = kind === 16 ? frame.sectionChecksum : "crc32";
     return encodeFrame({ kind, kindVersion: patch.kindVersion ?? frame.kindVersion, typeName: patch.typeName ?? frame.typeName, versionMinor: frame.versionMinor, sectionChecksum, sections });
   };
+}
+
+/**
+ * An index file whose raw row-group CRC table (and the identity that covers it) is recomputed from
+ * the raw vectors as they are: what a reader sees when its refine never verifies a row group.
+ * Files without the table, or that do not open, are left as they are.
+ */
+async function resealRowGroups(b: Uint8Array): Promise<Uint8Array> {
+  let state: IvfIndexState;
+  let frame;
+  try {
+    const store = new MemoryObjectStore();
+    await store.put("index.qvr", b);
+    state = await readIvfIndexState(store, "index.qvr", b.byteLength);
+    frame = decodeFrame(b);
+  } catch {
+    return b;
+  }
+  const rowsPerGroup = state.metadata.rawRowGroupRows;
+  if (rowsPerGroup === undefined) return b;
+  const dim = state.metadata.dim;
+  const total = state.partitions.reduce((n, p) => n + Math.ceil(p.rows / rowsPerGroup), 0);
+  const crcs = new Uint32Array(total);
+  let at = 0;
+  for (const p of state.partitions) {
+    if (p.raw === undefined || p.rows === 0) continue;
+    computeRawRowGroupChecksums(b.subarray(p.raw.offset, p.raw.offset + p.rows * dim * 4), p.rows, dim, rowsPerGroup, crcs, at);
+    at += Math.ceil(p.rows / rowsPerGroup);
+  }
+  const section = (id: number): Uint8Array => frame.sections.find((s) => s.id === id)!.bytes;
+  const { identity: _old, ...metadata } = state.metadata;
+  const arrays = state.metadata.quantizer.arrays.map((_a, i) => section(IVF_SECTION.quantizerArrayBase + i));
+  const identity = computeIndexIdentity({ metadata, centroids: state.centroids, arrays, partitions: state.partitions, rawRowGroupCrcs: crcs });
+  const sections = frame.sections.map((s) => {
+    if (s.id === IVF_SECTION.rawRowGroupChecksums) return { id: s.id, encoding: s.encoding, bytes: new Uint8Array(crcs.buffer) };
+    if (s.id === IVF_SECTION.metadata) {
+      const m = JSON.parse(new TextDecoder().decode(s.bytes)) as Record<string, unknown>;
+      return { id: s.id, encoding: s.encoding, bytes: new TextEncoder().encode(JSON.stringify({ ...m, identity })) };
+    }
+    return { id: s.id, encoding: s.encoding, bytes: s.bytes };
+  });
+  // Same section order and lengths, so every offset in the partition table still holds.
+  return encodeFrame({ kind: frame.kind, kindVersion: frame.kindVersion, typeName: frame.typeName, versionMinor: frame.versionMinor, sectionChecksum: frame.sectionChecksum, sections });
 }
 
 // ---- output edits ----------------------------------------------------------------------------
@@ -349,6 +404,11 @@ export const MUTANTS: readonly Mutant[] = [
   },
   { name: "search: distance type ignored (always l2)", operations: { "ivf-search": searchMutant({ state: (s) => ({ ...s, metadata: { ...s.metadata, distance: "l2" }, quantizer: { ...s.quantizer, distance: "l2" } }) }) }, killer: "ivf/valid/search-flat-dot" },
   { name: "search: probe ties broken by higher partition number", operations: { "ivf-search": searchMutant({ reversePartitions: true }) }, killer: "ivf/valid/search-flat-probe-tie" },
+  {
+    name: "search: refine reads raw row groups without verifying them",
+    operations: { "ivf-search-file": async (f) => ref("ivf-search-file")({ ...f, bin: f.bin === undefined ? undefined : await resealRowGroups(f.bin.slice()) } as OperationFixture) },
+    killer: "ivf/invalid/ivf-search-file-row-group-checksum-mismatch",
+  },
   { name: "search: k capped at 10", operations: { "ivf-search": searchMutant({ options: (o) => ({ ...o, k: Math.min(o.k ?? 10, 10) }) }) }, killer: "ivf/valid/search-rabitq-k-above-probed-rows" },
 ];
 
