@@ -1,6 +1,6 @@
 /**
  * Every store and wrapper of @quiver/store against `runObjectStoreConformance` (the S3 store runs
- * it from its own package, against a real s3rver).
+ * it in object-store-s3.conformance.test.ts, against a real s3rver).
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
