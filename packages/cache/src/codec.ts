@@ -81,12 +81,12 @@ interface VerifiedFrame {
   readonly sizeBytes: number;
 }
 const verifiedFrames = new WeakMap<object, Map<string, VerifiedFrame>>();
-/** Bound on remembered frames per codec (a map of weak references; cleared when full). */
-const MAX_VERIFIED_PER_CODEC = 65_536;
-const forget = new FinalizationRegistry<{ map: Map<string, VerifiedFrame>; key: string }>(({ map, key }) => {
-  const v = map.get(key);
-  if (v !== undefined && (v.buffer.deref() === undefined || v.value.deref() === undefined)) map.delete(key);
-});
+/**
+ * Bound on remembered frames per codec. Entries whose value died stay until the map is full and
+ * is cleared (a few hundred bytes each): registering every decoded value with a
+ * FinalizationRegistry to delete them earlier cost more per decode than the entries cost in memory.
+ */
+const MAX_VERIFIED_PER_CODEC = 16_384;
 
 function verifiedKey(bytes: Uint8Array): string | undefined {
   if (bytes.byteLength < 64) return undefined;
@@ -101,7 +101,6 @@ function rememberVerified(codec: object, key: string, bytes: Uint8Array, decoded
   if (map === undefined) verifiedFrames.set(codec, (map = new Map()));
   if (map.size >= MAX_VERIFIED_PER_CODEC) map.clear();
   map.set(key, { buffer: new WeakRef(bytes.buffer), value: new WeakRef(value), version: decoded.version, sizeBytes: decoded.sizeBytes });
-  forget.register(value, { map, key });
 }
 
 /** A copy in a fresh, exactly sized buffer (not `slice()`: on a Node Buffer that is a view). */

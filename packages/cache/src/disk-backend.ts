@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync, readvSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions, crc32 } from "@quiver/format";
 import { MAX_CACHE_KEY_BYTES } from "./cache-key.js";
 import { LoadDeduplicator } from "./load-deduplicator.js";
@@ -368,8 +368,16 @@ export class DiskCacheBackend implements CacheBackend {
   #infoFor(key: string): KeyInfo {
     let info = this.#keyInfo.get(key);
     if (info === undefined) {
-      const h = createHash("sha256").update(key, "utf8").digest("hex");
-      info = { path: join(this.#entriesDir, h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
+      // The file name (a SHA-256 of the key) is remembered per process: a backend made for one
+      // reopen does not hash every key again.
+      let named = namedKeys.get(key);
+      if (named === undefined) {
+        const h = createHash("sha256").update(key, "utf8").digest("hex");
+        named = { relative: join(h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
+        if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
+        namedKeys.set(key, named);
+      }
+      info = { path: `${this.#entriesDir}${sep}${named.relative}`, keyBytes: named.keyBytes };
       if (this.#keyInfo.size >= KEY_INFO_MAX) this.#keyInfo.clear();
       this.#keyInfo.set(key, info);
     }
@@ -723,6 +731,8 @@ const RECHECK = Symbol("recheck");
  * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (1 MiB by default).
  */
 let readBuffer = new Uint8Array(64 * 1024);
+/** Entry file names (relative to `entries/`) and key bytes by key, for every backend of the process (cleared when full). */
+const namedKeys = new Map<string, { readonly relative: string; readonly keyBytes: Uint8Array }>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
 
