@@ -4,8 +4,11 @@
  * spec/container.md#checksums), each for a frame never decoded before in this process (every
  * check runs) and for bytes identical to a frame verified before (memcmp path of
  * decodeCacheEntry). Beside them the raw speed of the checksums and of the two copies. All in one
- * process, side by side; BENCH_QUICK=1 shrinks the sizes. The machine is shared: read the ratios
- * and the load column.
+ * process, side by side; BENCH_QUICK=1 shrinks the sizes; BENCH_DECODE_MIB=1,16 selects entry
+ * sizes (MiB). The "cache state" rows time the copy and the first decode twice: with the bytes hot
+ * (just written or copied, as in the rows above) and cold (after touching 128 MiB of other data,
+ * so neither the frame nor the copy's destination is in any CPU cache). The machine is shared:
+ * read the ratios and the load column.
  */
 import { type CacheCodec, type TestVectors, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
 import { crc32, xxh3_64 } from "@quiver/format";
@@ -23,7 +26,16 @@ const crc32Codec: CacheCodec<TestVectors> = { ...testVectorsCodec, sectionChecks
 /** Run the decode benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"][number][] = [];
-  for (const mib of ctx.quick ? [1, 4] : [1, 16, 64]) {
+  const sizes = process.env.BENCH_DECODE_MIB !== undefined ? process.env.BENCH_DECODE_MIB.split(",").map(Number) : ctx.quick ? [1, 4] : [1, 16, 64];
+  if (sizes.some((x) => !Number.isInteger(x) || x < 1 || x > 256)) throw new Error(`BENCH_DECODE_MIB: integers 1..256, got ${process.env.BENCH_DECODE_MIB}`);
+  // Touched between cold runs: larger than any L3 of this machine class, so nothing stays cached.
+  const evictor = new Float64Array((ctx.quick ? 32 : 128) * MiB / 8);
+  let sink = 0;
+  const evict = (): void => {
+    for (let i = 0; i < evictor.length; i += 8) evictor[i] = evictor[i]! + 1;
+    sink += evictor[0]!;
+  };
+  for (const mib of sizes) {
     ctx.progress(`decode ${mib} MiB`);
     const v: TestVectors = { id: "bench", dims: 16, data: new Float32Array((mib * MiB) / 4).map((_, i) => (i * 2654435761) % 1000) };
     const reps = Math.max(5, Math.min(200, Math.floor(256 / mib / (ctx.quick ? 8 : 1))));
@@ -78,6 +90,46 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "first-decode speedup": r2(before.first / now.first),
       load: machineLoad(),
     });
+    // Hot and cold, side by side: one copy and one first decode per run, each of a frame never decoded before.
+    const coldReps = ctx.quick ? 5 : Math.max(9, Math.min(41, Math.floor(512 / mib)));
+    const state = (cold: boolean): { copy: number; decode: number } => {
+      const cp: number[] = [];
+      const dec: number[] = [];
+      let nth = 1_000_000;
+      for (let i = 0; i <= coldReps; i++) {
+        v.data[0] = ++nth;
+        const f = encodeCacheEntry(testVectorsCodec, v);
+        const fb = Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+        if (cold) evict();
+        else fb.copy(dst); // the frame and the destination in cache, as after a read
+        let t = performance.now();
+        fb.copy(dst);
+        const c = performance.now() - t;
+        if (cold) evict();
+        else dst2.set(f);
+        t = performance.now();
+        decodeCacheEntry(testVectorsCodec, f);
+        const d = performance.now() - t;
+        if (i > 0) {
+          cp.push(c);
+          dec.push(d);
+        }
+      }
+      return { copy: median(cp), decode: median(dec) };
+    };
+    const hot = state(false);
+    const cold = state(true);
+    rows.push({
+      bench: "cache state",
+      "entry MiB": mib,
+      "hot: Buffer.copy (ms)": r3(hot.copy),
+      "hot: XXH3-64 first decode (ms)": r3(hot.decode),
+      "hot: decode/copy": r2(hot.decode / hot.copy),
+      "cold: Buffer.copy (ms)": r3(cold.copy),
+      "cold: XXH3-64 first decode (ms)": r3(cold.decode),
+      "cold: decode/copy": r2(cold.decode / cold.copy),
+      load: machineLoad(),
+    });
     rows.push({
       bench: "throughput",
       "entry MiB": mib,
@@ -90,9 +142,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       load: machineLoad(),
     });
   }
+  if (sink < 0) throw new Error("unreachable"); // keeps the eviction loop observable
   return {
     rows,
     notes: [
+      "cache state rows: one Buffer.copy and one first decode (an entry never decoded before) per run, medians; hot = the frame was just written and copied once (it sits in L2/L3 as after a read), cold = 128 MiB of other data touched before each timed call (frame and destination in memory only)",
       "first decode = decodeCacheEntry of an entry never decoded before in this process, with every check (header CRC-32, section checksums, codec checks); repeat = the same bytes in a fresh buffer after an identical entry was decoded and is still alive (compared, not re-hashed)",
       "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxhash-addon, native, hashed in place)",
       "copy = Buffer.copy of the same bytes into a preallocated buffer (hot in cache at 1 MiB, so it runs at L2 speed)",

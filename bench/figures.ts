@@ -278,6 +278,13 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
     const x = (col: string): string => [1, 16, 64].map((mb) => `${n(one(r.rows.filter((y) => y.bench === "verified decode" && y["entry MiB"] === mb), `decode ${mb} MiB`)[col])}×`).join(" / ");
     return `a first verified decode cost ${x("CRC-32 first/copy")} a \`Buffer.copy\` of the same bytes at 1 / 16 / 64 MiB with CRC-32 sections, and ${x("XXH3-64 first/copy")} with XXH3-64 sections. ${source(r)}`;
   },
+  "cache-decode/cache-state": (res) => {
+    const r = res("cache-decode");
+    const rows = r.rows.filter((y) => y.bench === "cache state");
+    const x = (col: string): string => rows.map((y) => `${n(y[col])}×`).join(" / ");
+    const sizes = rows.map((y) => String(y["entry MiB"])).join(" / ");
+    return `a first XXH3-64 verified decode cost ${x("hot: decode/copy")} a \`Buffer.copy\` with the bytes hot in cache and ${x("cold: decode/copy")} with them cold, at ${sizes} MiB. ${source(r)}`;
+  },
   "cache/backend-table": (res) => {
     const r = res("cache");
     const body = r.rows.filter((x) => x.backend !== "codec").map((x) => [String(x.backend), String(x.size), String(x.op), n(x["ops/s"]), n(x["MB/s"]), n(x["p50 ms"]), n(x["p99 ms"])]);

@@ -3,7 +3,9 @@
  * (256 partitions, raw vectors) cold over a 20 ms/request LatencyStore, from a disk cache written by
  * an earlier open (a fresh DiskCacheBackend per round, zero store requests, counted), and from a
  * warm in-memory cache (the verified decode of single entries is bench/cache-decode.bench.ts).
- * BENCH_QUICK=1 shrinks every size. The machine is shared: compare the ratios, read the load note.
+ * BENCH_QUICK=1 shrinks every size; BENCH_SHAPES=NxDIMxP (e.g. 100000x128x256, the default)
+ * selects the shape and BENCH_REOPEN_ROUNDS the rounds (default 21). The machine is shared:
+ * compare the ratios, read the load note.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -22,9 +24,11 @@ const r3 = (x: number): number => Number(x.toFixed(3));
 /** Run the reopen and decode benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"][number][] = [];
-  const n = ctx.quick ? 5_000 : 100_000;
-  const dim = ctx.quick ? 32 : 128;
-  const P = ctx.quick ? 32 : 256;
+  const shape = process.env.BENCH_SHAPES?.match(/^(\d+)x(\d+)x(\d+)$/);
+  if (process.env.BENCH_SHAPES !== undefined && shape === null) throw new Error(`BENCH_SHAPES: one shape NxDIMxP (e.g. 100000x128x256), got ${process.env.BENCH_SHAPES}`);
+  const n = shape ? Number(shape[1]) : ctx.quick ? 5_000 : 100_000;
+  const dim = shape ? Number(shape[2]) : ctx.quick ? 32 : 128;
+  const P = shape ? Number(shape[3]) : ctx.quick ? 32 : 256;
   ctx.progress("dataset + build");
   const data = gaussianMixture({ n, dim, clusters: ctx.quick ? 64 : 1024, seed: 1 });
   const q0 = gaussianMixture({ n: 1, dim, clusters: ctx.quick ? 64 : 1024, seed: 2, centerSeed: 1 });
@@ -45,7 +49,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     const search = { k: 10, nprobes: 20 } as const;
     // Medians of 21: the machine is shared, and the first rounds of the disk path still run
     // unoptimised code (round 1 is reported on its own as "first in process").
-    const rounds = ctx.quick ? 3 : 21;
+    const rounds = process.env.BENCH_REOPEN_ROUNDS !== undefined ? Number(process.env.BENCH_REOPEN_ROUNDS) : ctx.quick ? 3 : 21;
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_REOPEN_ROUNDS: a positive integer, got ${process.env.BENCH_REOPEN_ROUNDS}`);
     const cold: number[] = [];
     const disk: number[] = [];
     const mem: number[] = [];

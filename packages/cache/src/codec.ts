@@ -33,19 +33,22 @@ export interface DecodedCacheEntry<T> {
  * wrong type name, a version outside `[minVersion, version]`, CRC-32 section checksums (an entry
  * from before container 1.1: WRONG_SECTION_CHECKSUM), checksum or truncation errors, and
  * whatever the codec raises (a non-QuiverFormatError from the codec becomes CACHE_CODEC_FAILED).
- * When `bytes` is a view of a larger buffer it is copied first, so the value never pins memory
- * the cache does not count (spec/cache.md#size-accounting).
+ * When `bytes` is a view of a larger buffer it is copied before it is decoded, so the value never
+ * pins memory the cache does not count (spec/cache.md#size-accounting), and never keeps a view of
+ * the caller's buffer: a backend may read into a reused buffer (`ErasedCodec.copiesInput`).
  */
 export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): DecodedCacheEntry<T> {
-  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : copyBytes(bytes);
-  const memoKey = verifiedKey(own);
+  // The memo is checked on the input as it is: a hit keeps nothing of `bytes`, so a view of a
+  // larger (or reused) buffer is copied only when it has to be decoded.
+  const memoKey = verifiedKey(bytes);
   const seen = memoKey === undefined ? undefined : verifiedFrames.get(codec)?.get(memoKey);
   if (seen !== undefined) {
     const value = seen.value.deref();
     const before = seen.buffer.deref();
     // Byte-identical to a frame that passed every check in this process: it passes them again.
-    if (value !== undefined && before !== undefined && before.byteLength === own.byteLength && Buffer.compare(new Uint8Array(before), own) === 0) return { value: value as T, version: seen.version, sizeBytes: seen.sizeBytes };
+    if (value !== undefined && before !== undefined && before.byteLength === bytes.byteLength && Buffer.compare(new Uint8Array(before), bytes) === 0) return { value: value as T, version: seen.version, sizeBytes: seen.sizeBytes };
   }
+  const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : copyBytes(bytes);
   const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version, sectionChecksum: codec.sectionChecksum ?? CACHE_ENTRY_SECTION_CHECKSUM });
   const minVersion = codec.minVersion ?? 0;
   if (frame.kindVersion < minVersion) {
@@ -78,12 +81,12 @@ interface VerifiedFrame {
   readonly sizeBytes: number;
 }
 const verifiedFrames = new WeakMap<object, Map<string, VerifiedFrame>>();
-/** Bound on remembered frames per codec (a map of weak references; cleared when full). */
-const MAX_VERIFIED_PER_CODEC = 65_536;
-const forget = new FinalizationRegistry<{ map: Map<string, VerifiedFrame>; key: string }>(({ map, key }) => {
-  const v = map.get(key);
-  if (v !== undefined && (v.buffer.deref() === undefined || v.value.deref() === undefined)) map.delete(key);
-});
+/**
+ * Bound on remembered frames per codec. Entries whose value died stay until the map is full and
+ * is cleared (a few hundred bytes each): registering every decoded value with a
+ * FinalizationRegistry to delete them earlier cost more per decode than the entries cost in memory.
+ */
+const MAX_VERIFIED_PER_CODEC = 16_384;
 
 function verifiedKey(bytes: Uint8Array): string | undefined {
   if (bytes.byteLength < 64) return undefined;
@@ -98,7 +101,6 @@ function rememberVerified(codec: object, key: string, bytes: Uint8Array, decoded
   if (map === undefined) verifiedFrames.set(codec, (map = new Map()));
   if (map.size >= MAX_VERIFIED_PER_CODEC) map.clear();
   map.set(key, { buffer: new WeakRef(bytes.buffer), value: new WeakRef(value), version: decoded.version, sizeBytes: decoded.sizeBytes });
-  forget.register(value, { map, key });
 }
 
 /** A copy in a fresh, exactly sized buffer (not `slice()`: on a Node Buffer that is a view). */
@@ -113,6 +115,7 @@ export function frameCodec<T>(codec: CacheCodec<T>): ErasedCodec {
   return {
     typeName: codec.typeName,
     version: codec.version,
+    copiesInput: true,
     encode: (value: unknown) => encodeCacheEntry(codec, value as T),
     decode: (bytes: Uint8Array): CacheEntry => {
       const d = decodeCacheEntry(codec, bytes);

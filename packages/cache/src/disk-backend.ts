@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, openSync, readvSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, readvSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions, crc32 } from "@quiver/format";
 import { MAX_CACHE_KEY_BYTES } from "./cache-key.js";
 import { LoadDeduplicator } from "./load-deduplicator.js";
@@ -191,7 +191,11 @@ export class DiskCacheBackend implements CacheBackend {
     try {
       const held = this.#yieldIfHeld();
       if (held !== undefined) await held;
-      const small = this.#readEntryFileSync(path, info.keyBytes);
+      // A codec that copies what it keeps may get a view of the shared read buffer (no allocation
+      // per hit; a verified-before entry is compared there and never copied). Nothing awaits
+      // between that read and the decode below, so the buffer cannot be overwritten meanwhile.
+      let small = codec.copiesInput === true ? this.#readEntryFast(path, info.keyBytes) : RECHECK;
+      if (small === RECHECK) small = this.#readEntryFileSync(path, info.keyBytes);
       frame = small === LARGE ? await this.#readEntryFile(path, key) : small;
     } catch (e) {
       if (e instanceof QuiverFormatError) {
@@ -364,12 +368,56 @@ export class DiskCacheBackend implements CacheBackend {
   #infoFor(key: string): KeyInfo {
     let info = this.#keyInfo.get(key);
     if (info === undefined) {
-      const h = createHash("sha256").update(key, "utf8").digest("hex");
-      info = { path: join(this.#entriesDir, h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
+      // The file name (a SHA-256 of the key) is remembered per process: a backend made for one
+      // reopen does not hash every key again.
+      let named = namedKeys.get(key);
+      if (named === undefined) {
+        const h = createHash("sha256").update(key, "utf8").digest("hex");
+        named = { relative: join(h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
+        if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
+        namedKeys.set(key, named);
+      }
+      info = { path: `${this.#entriesDir}${sep}${named.relative}`, keyBytes: named.keyBytes };
       if (this.#keyInfo.size >= KEY_INFO_MAX) this.#keyInfo.clear();
       this.#keyInfo.set(key, info);
     }
     return info;
+  }
+
+  /**
+   * The fast read of a hit: open, one read into the shared read buffer, close (no fstat, no
+   * allocation). The read returns the whole file when it is shorter than the buffer; the header
+   * must then declare exactly the bytes read and hold `want`. Anything else (a file as large as the
+   * buffer, a short read, a bad header) is RECHECK: {@link #readEntryFileSync} decides with an
+   * fstat, so this path never deletes an entry. Undefined when absent. The result views the shared
+   * buffer: valid until the next read.
+   */
+  #readEntryFast(path: string, want: Uint8Array): Uint8Array | undefined | typeof RECHECK | typeof LARGE {
+    if (this.syncReadMaxBytes === 0) return LARGE;
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    let got: number;
+    try {
+      got = readSync(fd, readBuffer, 0, readBuffer.byteLength, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (got >= readBuffer.byteLength) return RECHECK;
+    const headLength = Math.min(got, DISK_ENTRY_HEADER_SIZE + want.byteLength);
+    try {
+      const h = parseDiskEntryHeader(readBuffer.subarray(0, headLength), got);
+      checkEntryKey(h, readBuffer.subarray(0, headLength), want);
+    } catch {
+      return RECHECK;
+    }
+    this.#touchOnce(path);
+    // Starts after the header and key: never the whole buffer, so a copying codec copies it.
+    return readBuffer.subarray(headLength, got);
   }
 
   /**
@@ -398,6 +446,8 @@ export class DiskCacheBackend implements CacheBackend {
       if (got !== st.size) throw new QuiverFormatError("TRUNCATED", `read ${got} of ${st.size} bytes`, { stage: "disk-entry", offset: got });
       const h = parseDiskEntryHeader(head, st.size);
       checkEntryKey(h, head, want);
+      // Later hits of files this size fit the fast path's buffer (bounded by syncReadMaxBytes + 1).
+      if (st.size >= readBuffer.byteLength) readBuffer = new Uint8Array(Math.max(st.size + 1, Math.min(2 * readBuffer.byteLength, this.syncReadMaxBytes + 1)));
       this.#touch(path, st.mtimeMs);
       return frame;
     } finally {
@@ -453,7 +503,26 @@ export class DiskCacheBackend implements CacheBackend {
    * Scans wait for pending refreshes before they pick what to evict.
    */
   #touch(path: string, mtimeMs: number): void {
-    if (Date.now() - mtimeMs <= TOUCH_EVERY_MS) return;
+    const now = Date.now();
+    if (now - mtimeMs <= TOUCH_EVERY_MS) return;
+    touchedAt.set(path, now);
+    this.#queueTouch(path);
+  }
+
+  /**
+   * The fast path's LRU refresh without an fstat: at most once per second per file and process
+   * (remembered across backends of the process), so the mtime trails the last hit by about a second
+   * as with {@link #touch}.
+   */
+  #touchOnce(path: string): void {
+    const now = Date.now();
+    if (now - (touchedAt.get(path) ?? 0) <= TOUCH_EVERY_MS) return;
+    if (touchedAt.size >= KEY_INFO_MAX) touchedAt.clear();
+    touchedAt.set(path, now);
+    this.#queueTouch(path);
+  }
+
+  #queueTouch(path: string): void {
     this.#touches.add(path);
     this.#touching ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       const paths = [...this.#touches];
@@ -462,7 +531,7 @@ export class DiskCacheBackend implements CacheBackend {
       await Promise.all(paths.map((p) => utimes(p, now, now).catch(() => undefined)));
       this.#touching = undefined;
       // Hits during the writes above wait for the next batch.
-      if (this.#touches.size > 0) this.#touch(this.#touches.values().next().value!, 0);
+      if (this.#touches.size > 0) this.#queueTouch(this.#touches.values().next().value!);
     });
   }
 
@@ -653,6 +722,19 @@ const KEY_INFO_MAX = 16_384;
 
 /** Marks an entry file too large for the synchronous read path. */
 const LARGE = Symbol("large");
+/** Marks a fast read that could not decide (see `#readEntryFast`): read again with an fstat. */
+const RECHECK = Symbol("recheck");
+
+/**
+ * The fast path's read buffer, shared by every backend of the process (reads and the decode of
+ * what they read are synchronous, so they never interleave). It grows to one byte more than the
+ * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (1 MiB by default).
+ */
+let readBuffer = new Uint8Array(64 * 1024);
+/** Entry file names (relative to `entries/`) and key bytes by key, for every backend of the process (cleared when full). */
+const namedKeys = new Map<string, { readonly relative: string; readonly keyBytes: Uint8Array }>();
+/** When this process last refreshed an entry file's mtime, by path (cleared when full). */
+const touchedAt = new Map<string, number>();
 
 /** The key checks of an entry file: length, CRC-32 and bytes of the stored key against the expected one. */
 function checkEntryKey(h: DiskEntryHeader, head: Uint8Array, want: Uint8Array): void {

@@ -183,6 +183,7 @@ export class IndexCache {
       e = {
         typeName: inner.typeName,
         version: inner.version,
+        copiesInput: inner.copiesInput === true,
         encode: (v) => inner.encode(v),
         decode: (bytes) => {
           try {

@@ -21,6 +21,12 @@ export interface CacheEntry {
 export interface ErasedCodec {
   readonly typeName: string;
   readonly version: number;
+  /**
+   * True when `decode` keeps no view of the bytes it is given unless they fill their whole
+   * ArrayBuffer (it copies a sub-range view before it keeps anything). A backend may then hand it
+   * a view of a buffer it reuses for the next read; without it a backend passes bytes it never reuses.
+   */
+  readonly copiesInput?: boolean;
   encode(value: unknown): Uint8Array;
   decode(bytes: Uint8Array): CacheEntry;
 }

@@ -81,6 +81,9 @@ export function readJsonSection(frame: { readonly sections: readonly FrameSectio
   return parseJsonBytes(s.bytes, s.offset);
 }
 
+/** One strict decoder for every JSON section (decode without `stream` keeps no state between calls). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** Maximum nesting depth of any JSON document Quiver parses (objects and arrays), spec/README.md. */
 export const MAX_JSON_DEPTH = 64;
 
@@ -95,7 +98,7 @@ export function parseJsonBytes(bytes: Uint8Array, offsetForErrors = 0): unknown 
     throw new QuiverFormatError("BAD_JSON", `JSON nests deeper than ${MAX_JSON_DEPTH} levels`, { stage: "payload", offset: offsetForErrors + depthAt });
   }
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
+    return JSON.parse(strictUtf8.decode(bytes));
   } catch (cause) {
     const detail = String((cause as Error)?.message ?? cause).slice(0, 120);
     throw new QuiverFormatError("BAD_JSON", `section is not UTF-8 JSON: ${detail}`, { stage: "payload", offset: offsetForErrors, cause });

@@ -436,11 +436,35 @@ function checkedSetOf(state: IvfIndexState): WeakMap<object, string> {
   return set;
 }
 
-/** The live quantizer of a state, built once per checked state object. */
+/**
+ * The last checked state seen per identity. Two checked states with one identity have the same
+ * content: the identity is a digest over the metadata, centroids, quantizer arrays and partition
+ * table, recomputed by every check. So a state decoded afresh (a persistent cache entry read for the
+ * first time in this process) takes the quantizer and scoring tables of an earlier checked state
+ * with its identity instead of building them again. Weak references; cleared when full.
+ */
+const TWINS = new Map<string, WeakRef<IvfIndexState>>();
+const MAX_TWINS = 1024;
+
+/** An earlier checked state with the identity of checked `state` (not `state` itself), remembering `state`. */
+function twinOf(state: IvfIndexState): IvfIndexState | undefined {
+  const id = state.metadata.identity;
+  const twin = TWINS.get(id)?.deref();
+  if (twin !== state) {
+    if (TWINS.size >= MAX_TWINS) TWINS.clear();
+    if (twin === undefined) TWINS.set(id, new WeakRef(state));
+  }
+  return twin === state ? undefined : twin;
+}
+
+/** The live quantizer of a state, built once per checked state object (or taken from a twin). */
 function liveQuantizerOf(state: IvfIndexState): TrainedQuantizer {
   if (!isCheckedState(state)) return liveQuantizer(state);
   let q = LIVE_QUANTIZERS.get(state);
-  if (q === undefined) LIVE_QUANTIZERS.set(state, (q = liveQuantizer(state)));
+  if (q === undefined) {
+    const twin = twinOf(state);
+    LIVE_QUANTIZERS.set(state, (q = (twin === undefined ? undefined : LIVE_QUANTIZERS.get(twin)) ?? liveQuantizer(state)));
+  }
   return q;
 }
 
@@ -454,7 +478,10 @@ const PQ_TABLES = new WeakMap<IvfIndexState, PqSearchTables>();
 function pqSearchTablesOf(state: IvfIndexState): PqSearchTables {
   if (!isCheckedState(state)) return new PqSearchTables(state.quantizer, state.centroids, state.metadata.numPartitions);
   let t = PQ_TABLES.get(state);
-  if (t === undefined) PQ_TABLES.set(state, (t = new PqSearchTables(state.quantizer, state.centroids, state.metadata.numPartitions)));
+  if (t === undefined) {
+    const twin = twinOf(state);
+    PQ_TABLES.set(state, (t = (twin === undefined ? undefined : PQ_TABLES.get(twin)) ?? new PqSearchTables(state.quantizer, state.centroids, state.metadata.numPartitions)));
+  }
   return t;
 }
 
@@ -610,7 +637,8 @@ export class IvfVectorIndex {
   #healing: Promise<void> | undefined;
   readonly #rejects: IvfCacheRejects = { state: 0, partitions: 0, vectors: 0, rowGroups: 0, healed: 0 };
   /** Raw-vector row groups for refine: a separate in-memory cache, so raw rows never evict code partitions. */
-  readonly #rowCache: IndexCache;
+  /** Made on first use (refine or stats): an open and a plain query never build it. */
+  #rowCacheMade: IndexCache | undefined;
   readonly #rowCacheBytes: number;
   #rowsPerGroup = 1;
   /** Search worker pool (started by the first threaded scan) and what the workers share. */
@@ -645,7 +673,6 @@ export class IvfVectorIndex {
     this.#stateFromCache = false;
     const raw = indexByteCounts(state).raw;
     this.#rowCacheBytes = options.rawVectorCacheBytes ?? Math.max(1, Math.min(raw + (raw >> 4), Math.floor((machineMemoryBytes() * DEFAULT_CACHE_MEMORY_SHARE) / 2)));
-    this.#rowCache = IndexCache.inMemory(this.#rowCacheBytes);
     this.#makeKeys();
   }
 
@@ -662,6 +689,10 @@ export class IvfVectorIndex {
     const index = new IvfVectorIndex(store, state, options);
     index.#rejects.state += rejectedStates;
     return index;
+  }
+
+  get #rowCache(): IndexCache {
+    return (this.#rowCacheMade ??= IndexCache.inMemory(this.#rowCacheBytes));
   }
 
   #makeKeys(): void {

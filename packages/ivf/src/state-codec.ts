@@ -123,8 +123,15 @@ export interface StateParts {
  */
 export function assembleState(parts: StateParts, stage: string): IvfIndexState {
   const { metadata, centroids } = parts;
-  for (let i = 0; i < centroids.length; i++) {
-    if (!Number.isFinite(centroids[i])) throw new QuiverFormatError("INVALID_VALUE", `centroid value ${i} (partition ${Math.floor(i / metadata.dim)}) is ${centroids[i]}`, { stage });
+  // x * 0 is 0 for a finite x and NaN for NaN or ±Infinity, so the sum is NaN exactly when a value
+  // is not finite (no float32 sum overflows a double); one branch-free pass, then the slow search
+  // for the first bad value only when there is one.
+  let probe = 0;
+  for (let i = 0; i < centroids.length; i++) probe += centroids[i]! * 0;
+  if (probe !== 0) {
+    for (let i = 0; i < centroids.length; i++) {
+      if (!Number.isFinite(centroids[i])) throw new QuiverFormatError("INVALID_VALUE", `centroid value ${i} (partition ${Math.floor(i / metadata.dim)}) is ${centroids[i]}`, { stage });
+    }
   }
   const quantizer = validateQuantizerMetadata(quantizerMetadataOf(metadata, parts.arrays));
   const width = quantizerCodeWidth(quantizer);
@@ -203,18 +210,30 @@ export const ivfIndexStateCodec: CacheCodec<IvfIndexState> = {
       if (arr.length !== a.length) fail("SCHEMA_VIOLATION", `quantizer array ${a.name}: ${arr.length} values, expected ${a.length}`, getSection(frame, id).offset);
       return arr;
     });
+    // One pass, no object spreads or closures: this loop runs once per partition on every first
+    // decode in a process, before the JIT has warmed it (spreads cost ~2 µs each there).
     const max = BigInt(Number.MAX_SAFE_INTEGER);
-    const num = (v: bigint): number => (v > max ? fail("LIMIT_EXCEEDED", `offset ${v} exceeds 2^53-1`) : Number(v));
-    const partitions: PartitionLocation[] = [];
+    const over = (i: number): never => fail("LIMIT_EXCEEDED", `offset ${ranges[i]} exceeds 2^53-1`);
+    const partitions: PartitionLocation[] = new Array<PartitionLocation>(P);
+    const raw = metadata.rawVectors;
     for (let i = 0; i < P; i++) {
-      const base = { rows: rowCounts[i]!, offset: num(ranges[i * 4]!), length: num(ranges[i * 4 + 1]!), crc32: checksums[i * 2]! };
-      partitions.push(
-        metadata.rawVectors
-          ? { ...base, raw: { offset: num(ranges[i * 4 + 2]!), length: num(ranges[i * 4 + 3]!), crc32: checksums[i * 2 + 1]! } }
-          : base,
-      );
-      if (!metadata.rawVectors && (ranges[i * 4 + 2] !== 0n || ranges[i * 4 + 3] !== 0n || checksums[i * 2 + 1] !== 0)) {
-        fail("RESERVED_NONZERO", `partition ${i}: raw-vector fields set in an index without raw vectors`);
+      const r = i * 4;
+      // The same checks in the same order as before: offset, length, then the raw fields.
+      if (ranges[r]! > max) over(r);
+      if (ranges[r + 1]! > max) over(r + 1);
+      if (raw) {
+        if (ranges[r + 2]! > max) over(r + 2);
+        if (ranges[r + 3]! > max) over(r + 3);
+        partitions[i] = {
+          rows: rowCounts[i]!,
+          offset: Number(ranges[r]!),
+          length: Number(ranges[r + 1]!),
+          crc32: checksums[i * 2]!,
+          raw: { offset: Number(ranges[r + 2]!), length: Number(ranges[r + 3]!), crc32: checksums[i * 2 + 1]! },
+        };
+      } else {
+        if (ranges[r + 2] !== 0n || ranges[r + 3] !== 0n || checksums[i * 2 + 1] !== 0) fail("RESERVED_NONZERO", `partition ${i}: raw-vector fields set in an index without raw vectors`);
+        partitions[i] = { rows: rowCounts[i]!, offset: Number(ranges[r]!), length: Number(ranges[r + 1]!), crc32: checksums[i * 2]! };
       }
     }
     const hasTable = frame.sections.some((x) => x.id === IVF_STATE_SECTION.rawRowGroupChecksums);
