@@ -27,7 +27,10 @@ export interface IvfModel {
   readonly dim: number;
   readonly numPartitions: number;
   readonly distance: DistanceType;
-  /** numPartitions * dim; unit vectors for cosine. */
+  /**
+   * numPartitions * dim. Cosine: the mean of each partition's unit sample rows (direction = the
+   * spherical centroid, length <= 1); ranking normalises them, residuals use them as stored.
+   */
   readonly centroids: Float32Array;
   readonly iterations: number;
   readonly loss: number;
@@ -92,6 +95,10 @@ export function ivfTrainingSample(
     tolerance: opts.tolerance ?? 1e-4,
     seed,
     distance: opts.distance === "dot" ? "l2" : opts.distance,
+    // cosine residuals against the members' mean instead of the unit centroid: at 50k x 768
+    // (256 partitions, mean length 0.43) the unit centroid left a residual bias of (1 - 0.43)
+    // along c in every partition, and PQ16 plain recall@10 at nprobes 20 was 0.259 vs 0.325
+    cosineMeans: opts.distance === "cosine",
     ...(opts.init === undefined ? {} : { init: opts.init }),
   };
   return { rows, sample: picked.subarray(0, rows * dim), kmeansOptions };

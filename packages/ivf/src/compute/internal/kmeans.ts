@@ -24,6 +24,12 @@ export interface KMeansOptions {
    * modelled system's default).
    */
   readonly init?: "random" | "kmeans++";
+  /**
+   * Cosine only: return each centroid as the mean of its (unit) member rows, i.e. the spherical
+   * centroid scaled by that mean's length, instead of the unit vector. Assignment is unchanged
+   * (ranking normalises centroids); residuals against the mean are smaller (see ivf-model.ts).
+   */
+  readonly cosineMeans?: boolean;
 }
 
 /** Result of k-means training. */
@@ -164,6 +170,7 @@ export function runKMeans(
   const previous = new Float32Array(k * dim);
   const moved = new Float64Array(k);
   const halfGap = new Float64Array(k);
+  const meanNorms = type === "cosine" && opts.cosineMeans === true ? new Float64Array(k).fill(1) : undefined;
 
   let prevLoss = Infinity;
   let loss = Infinity;
@@ -238,6 +245,7 @@ export function runKMeans(
     loss = total / n;
     previous.set(centroids);
     updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
+    if (meanNorms !== undefined) memberMeanNorms(centroids, counts, k, dim, meanNorms);
     const repaired = repairEmpty(centroids, counts, k, dim, rng);
     if (type === "cosine") normalizeRows(centroids, k, dim);
     for (let j = 0; j < k; j++) {
@@ -256,7 +264,19 @@ export function runKMeans(
     }
     prevLoss = loss;
   }
+  if (meanNorms !== undefined) for (let j = 0; j < k; j++) for (let t = 0; t < dim; t++) centroids[j * dim + t] = (centroids[j * dim + t] as number) * (meanNorms[j] as number);
   return { centroids, iterations, loss, converged };
+}
+
+/** out[j] = length of centroid j (a member mean) when its cluster has rows and the length is usable; else 1. */
+function memberMeanNorms(centroids: Float32Array, counts: Float64Array, k: number, dim: number, out: Float64Array): void {
+  for (let j = 0; j < k; j++) {
+    let s = 0;
+    for (let t = 0; t < dim; t++) s += (centroids[j * dim + t] as number) ** 2;
+    const len = Math.sqrt(s);
+    // an empty cluster (repaired next) or a mean too short to normalise stably keeps unit length
+    out[j] = (counts[j] as number) > 0 && len > 1e-6 && len <= 1 ? len : 1;
+  }
 }
 
 /** half[j] = half the distance from centroid j to its nearest other centroid (Infinity when k = 1). */

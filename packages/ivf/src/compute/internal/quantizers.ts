@@ -9,7 +9,7 @@
 import type { DistanceType, PartitionScorer, QuantizerKind, QuantizerMetadata, TrainedQuantizer } from "../../quantizer.js";
 import { adcScan } from "./adc.js";
 import { createRng } from "./rng.js";
-import { PQ_TRAIN_TOLERANCE, pickDistinctRows, trainKMeans } from "./kmeans.js";
+import { PQ_TRAIN_TOLERANCE, pickDistinctRows, runKMeans } from "./kmeans.js";
 import { assignNearest, assignScored, batchKernel, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
@@ -44,6 +44,12 @@ export interface QuantizerTrainOptions {
   readonly maxIters?: number;
   /** PQ k-means relative loss tolerance (default 1e-3, PQ_TRAIN_TOLERANCE). */
   readonly tolerance?: number;
+  /**
+   * PQ sub-space k-means converges on a seeded subsample first, then refines on all training
+   * rows from its codewords (default true; see PQ_WARM_ROWS_PER_CODEWORD). false trains on all
+   * rows from a random start (the earlier behaviour, kept for comparison).
+   */
+  readonly warmStart?: boolean;
   /** PQ training rows (default 65,536 = 256 * 2^nbits); larger inputs are sampled. */
   readonly sampleSize?: number;
   /** Encode residuals against IVF centroids. Default: PQ with l2/cosine and RaBitQ always. */
@@ -97,7 +103,7 @@ function prepareQuery(query: Float32Array, centroid: Float32Array, dim: number, 
 }
 
 const QUANTIZER_TRAIN_OPTIONS = [
-  "distance", "seed", "numSubVectors", "nbits", "maxIters", "tolerance", "sampleSize", "residual", "ivfCentroids", "numPartitions", ...PARALLEL_OPTION_NAMES,
+  "distance", "seed", "numSubVectors", "nbits", "maxIters", "tolerance", "warmStart", "sampleSize", "residual", "ivfCentroids", "numPartitions", ...PARALLEL_OPTION_NAMES,
 ] as const;
 
 /**
@@ -122,6 +128,7 @@ export function checkQuantizerTraining(kind: unknown, sample: unknown, n: unknow
   if (o.nbits !== undefined && o.nbits !== 8) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.nbits", expected: "8 (the only PQ code size implemented)", given: o.nbits });
   if (o.maxIters !== undefined) checkInteger("options.maxIters", o.maxIters, 1, 10_000);
   checkOptionalNumber("options.tolerance", o.tolerance);
+  checkOptionalBoolean("options.warmStart", o.warmStart);
   if (o.sampleSize !== undefined) checkInteger("options.sampleSize", o.sampleSize, 1, Number.MAX_SAFE_INTEGER);
   checkOptionalBoolean("options.residual", o.residual);
   if (k === "rabitq" && o.residual === false) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.residual", expected: "true or unset: rabitq always encodes residuals", given: false });
@@ -179,6 +186,7 @@ export interface PqTrainingPlan {
   readonly seed: number;
   readonly maxIters: number;
   readonly tolerance: number;
+  readonly warmStart: boolean;
   /** m * 256 * dsub, filled by trainPqSubspace. */
   readonly codebook: Float32Array;
 }
@@ -196,12 +204,26 @@ export function planPqTraining(
   return {
     prepared, rows, dim, m, dsub, distance: opts.distance,
     residual: opts.residual ?? defaultResidual("pq", opts.distance), seed: opts.seed ?? 42,
-    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? PQ_TRAIN_TOLERANCE,
+    maxIters: opts.maxIters ?? 50, tolerance: opts.tolerance ?? PQ_TRAIN_TOLERANCE, warmStart: opts.warmStart ?? true,
     codebook: new Float32Array(alloc(m * PQ_CENTROIDS * dsub * 4)),
   };
 }
 
-/** Trains sub-space `s` of a plan (k-means with 256 codewords, seed + s) into its codebook. */
+/**
+ * Rows per codeword of the warm-start subsample (at least; it is also at least 1/8 of the
+ * training rows). Measured on the residual sub-spaces of 100k x 128 cosine, clustered with
+ * unequal sizes (65,536 x 16, 256 codewords, 3 sub-spaces, one thread): all rows from a random
+ * start 2,828 ms CPU to total loss 0.04082 (56 iterations); warm start on 8,192 rows then all
+ * rows at PQ_REFINE_TOLERANCE 1,552 ms to 0.04114 (+0.8 %); 100 iterations at 1e-5 reach 0.04032.
+ */
+export const PQ_WARM_ROWS_PER_CODEWORD = 32;
+/** Relative loss tolerance of the refinement on all rows after a warm start (or the plan's, if looser). */
+export const PQ_REFINE_TOLERANCE = 3e-3;
+
+/**
+ * Trains sub-space `s` of a plan (k-means with 256 codewords, seed + s) into its codebook: on a
+ * seeded subsample first when warm-starting, then on all rows from those codewords.
+ */
 export function trainPqSubspace(plan: PqTrainingPlan, s: number): void {
   const { prepared, rows, dim, dsub, codebook } = plan;
   const sub = new Float32Array(rows * dsub);
@@ -212,11 +234,20 @@ export function trainPqSubspace(plan: PqTrainingPlan, s: number): void {
   const k = Math.min(PQ_CENTROIDS, rows);
   // random init here: on 65,536 x 8 sub-vectors, k = 256 it reached the same loss as k-means++
   // (2.487 vs 2.490) in 0.88 s instead of 0.99 s; k-means++'s 256 serial seeding passes dominate
-  const km = trainKMeans(sub, rows, dsub, k, {
-    maxIters: plan.maxIters, tolerance: plan.tolerance, seed: plan.seed + s, distance: "l2", init: "random",
-  });
+  const opts = { maxIters: plan.maxIters, tolerance: plan.tolerance, seed: plan.seed + s, distance: "l2", init: "random" } as const;
+  const warmRows = Math.max(PQ_WARM_ROWS_PER_CODEWORD * k, Math.floor(rows / 8));
+  let centroids: Float32Array;
+  if (plan.warmStart && 2 * warmRows <= rows) {
+    // most Lloyd iterations run on the subsample (1/8 of the cost each); the few on all rows
+    // correct its sampling error
+    const small = pickDistinctRows(sub, rows, dsub, warmRows, createRng((plan.seed + s) ^ 0x7761726d));
+    const first = runKMeans(small, warmRows, dsub, k, opts);
+    centroids = runKMeans(sub, rows, dsub, k, { ...opts, tolerance: Math.max(plan.tolerance, PQ_REFINE_TOLERANCE) }, undefined, true, first.centroids).centroids;
+  } else {
+    centroids = runKMeans(sub, rows, dsub, k, opts).centroids;
+  }
   const base = s * PQ_CENTROIDS * dsub;
-  codebook.set(km.centroids, base);
+  codebook.set(centroids, base);
   // fewer rows than codewords: repeat the last codeword (a duplicate is never chosen)
   for (let j = k; j < PQ_CENTROIDS; j++) codebook.copyWithin(base + j * dsub, base + (k - 1) * dsub, base + k * dsub);
 }
