@@ -35,7 +35,7 @@ export interface IvfTrainedModel {
   readonly dim: number;
   readonly distance: DistanceType;
   readonly numPartitions: number;
-  /** numPartitions x dim, row-major (unit vectors for cosine). */
+  /** numPartitions x dim, row-major (cosine: the mean of the unit member rows; their direction ranks partitions). */
   readonly centroids: Float32Array;
   /** The trained quantizer; absent in a model that holds only the IVF centroids. */
   readonly quantizer?: QuantizerMetadata;
