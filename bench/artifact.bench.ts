@@ -9,6 +9,9 @@
  *    requests/partition, bytes, total time, for 1,024 and 32,768 partitions; 1 bucket vs 16 buckets
  *    vs the two-file shuffle, all written under the same memory budget.
  * BENCH_QUICK=1 shrinks every size. Other work shares this 2-core machine: timings are indicative.
+ * Selecting rows: BENCH_SECTIONS=write,manifest,read,rule (default all) runs only those sections;
+ * BENCH_PARTITIONS=32768 (comma list) runs the read/finalize section at those partition counts only,
+ * e.g. `BENCH_SECTIONS=read BENCH_PARTITIONS=32768 pnpm bench artifact` for the 32k finalize rows.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -208,6 +211,7 @@ async function readAll(source: PartitionSource & { readPartitionBatches(p: numbe
   let next = 0;
   let maxReq = 0;
   let done = 0;
+  const c0 = process.cpuUsage();
   const t = performance.now();
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < P) {
@@ -219,7 +223,23 @@ async function readAll(source: PartitionSource & { readPartitionBatches(p: numbe
   }));
   const seconds = (performance.now() - t) / 1000;
   const s = stats.snapshot().total;
-  return { seconds, requests: s.readRequests, bytes: s.bytesRead, maxReq };
+  return { seconds, cpu: cpuSeconds(c0), requests: s.readRequests, bytes: s.bytesRead, maxReq };
+}
+
+/** The sections BENCH_SECTIONS selects (all by default). */
+function sections(): Set<string> {
+  const all = ["write", "manifest", "read", "rule"];
+  const env = process.env.BENCH_SECTIONS;
+  if (env === undefined || env === "") return new Set(all);
+  const want = env.split(",").map((x) => x.trim());
+  for (const w of want) if (!all.includes(w)) throw new Error(`BENCH_SECTIONS: ${w} is not one of ${all.join(", ")}`);
+  return new Set(want);
+}
+
+/** CPU seconds (user + system) of this process since `from`. */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
 }
 
 export async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -227,8 +247,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   if (child !== undefined) throw new Error(`child mode ${child} runs as a script`);
   const rows: BenchResult["rows"] = [];
   const notes: string[] = [];
+  const want = sections();
   const writeSizes = ctx.quick ? [100_000, 400_000] : [1_000_000, 4_000_000];
-  for (const kind of ["artifact", "two-file"] as const) {
+  for (const kind of want.has("write") ? (["artifact", "two-file"] as const) : []) {
     for (const n of writeSizes) {
       ctx.progress(`write ${kind} ${n}`);
       const r = runChild(`write:${kind}:${n}:1024`);
@@ -238,7 +259,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   }
   const P0 = ctx.quick ? 4096 : 32_768;
   const R0 = ctx.quick ? 20 : 200;
-  for (const fmt of ["compact", "arrow", "json"]) {
+  for (const fmt of want.has("manifest") ? ["compact", "arrow", "json"] : []) {
     ctx.progress(`manifest ${fmt}`);
     const r = runChild(`manifest:${fmt}:${P0}:${R0}`);
     rows.push({
@@ -255,7 +276,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const coalesce = { coalesceGap: 0 };
   const concurrency = 64;
   const model = finalizeModel();
-  for (const P of ctx.quick ? [1024, 8192] : [1024, 8192, 32_768]) {
+  const partitionCounts = process.env.BENCH_PARTITIONS ? process.env.BENCH_PARTITIONS.split(",").map(Number) : ctx.quick ? [1024, 8192] : [1024, 8192, 32_768];
+  for (const P of want.has("read") ? partitionCounts : []) {
     const mem = new MemoryObjectStore();
     const artifacts: [string, string, number][] = [["artifact, 1 bucket", "a1", 1], ["artifact, 16 buckets", "a16", 16]];
     for (const [name, uri, buckets] of artifacts) {
@@ -280,7 +302,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const openRequests = stats.snapshot().total.readRequests + stats.snapshot().total.heads;
       const r = await readAll(source, stats, concurrency, ctx, `${l.name} P=${P}`);
       if (l.name === "two-file shuffle") base = r;
-      measured.push({ row: { bench: "read", layout: l.name, rows: readRows, partitions: P, openRequests, requestsPerPartition: +(r.requests / P).toFixed(2), maxRequestsPerPartition: r.maxReq, bytesReadMB: +(r.bytes / 1e6).toFixed(1), seconds: +r.seconds.toFixed(1) }, raw: r });
+      measured.push({ row: { bench: "read", layout: l.name, rows: readRows, partitions: P, openRequests, requestsPerPartition: +(r.requests / P).toFixed(2), maxRequestsPerPartition: r.maxReq, bytesReadMB: +(r.bytes / 1e6).toFixed(1), seconds: +r.seconds.toFixed(1), cpuSeconds: +r.cpu.toFixed(2) }, raw: r });
     }
     // New path: the bulk ordered read (bucket order), and the whole finalize (streamed index write
     // fed by the sequential source, partition order) into an in-memory index store.
@@ -288,24 +310,32 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       for (const path of ["ordered read", "finalize"] as const) {
         ctx.progress(`${path} ${name} P=${P}`);
         const stats = new IoStatsStore(new LatencyStore(mem, { latencyMs: 20 }));
+        const c0 = process.cpuUsage();
         const t = performance.now();
         const reader = await PartitionArtifactReader.open(stats, uri);
         let cost;
         if (path === "ordered read") {
           const read = reader.partitionsInOrder();
           let rowsSeen = 0;
-          for await (const part of read) rowsSeen += part.rows;
-          if (rowsSeen !== readRows) throw new Error(`ordered read saw ${rowsSeen} rows`);
+          let bytesSeen = 0;
+          // a consumer of the rows' bytes (what finalize copies out): every column of every entry
+          for await (const part of read) {
+            rowsSeen += part.rows;
+            for (const c of part.columns) bytesSeen += c.byteLength;
+          }
+          if (rowsSeen !== readRows || bytesSeen !== readRows * (8 + M)) throw new Error(`ordered read saw ${rowsSeen} rows, ${bytesSeen} bytes`);
           cost = read.cost;
         } else {
           const source = reader.sequentialSource();
-          await writeIvfIndexStreamed(new MemoryObjectStore(), "index.qvr", { ...model(P), source });
+          const w = await writeIvfIndexStreamed(new MemoryObjectStore(), "index.qvr", { ...model(P), source });
+          if (w.sourcePasses !== 1) throw new Error(`finalize read the artifact ${w.sourcePasses} times`);
           cost = source.cost;
         }
         const seconds = (performance.now() - t) / 1000;
+        const cpu = cpuSeconds(c0);
         const s = stats.snapshot().total;
         measured.push({
-          row: { bench: "finalize", layout: `${name}, ${path}`, rows: readRows, partitions: P, requests: s.readRequests, dataRequests: cost.requests, windows: cost.windows, bytesReadMB: +(s.bytesRead / 1e6).toFixed(1), peakBufferedMiB: +(cost.peakBufferedBytes / 1048576).toFixed(1), seconds: +seconds.toFixed(2) },
+          row: { bench: "finalize", layout: `${name}, ${path}`, rows: readRows, partitions: P, requests: s.readRequests, dataRequests: cost.requests, windows: cost.windows, bytesReadMB: +(s.bytesRead / 1e6).toFixed(1), peakBufferedMiB: +(cost.peakBufferedBytes / 1048576).toFixed(1), seconds: +seconds.toFixed(2), cpuSeconds: +cpu.toFixed(2) },
           raw: { seconds, requests: s.readRequests },
         });
       }
@@ -325,7 +355,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   // partitionsInOrder over LatencyStore(20 ms)) of the artifact written with 1 / 16 / 64 / 256
   // buckets and with the rule's pick, all under the same writer budget.
   const ruleP = ctx.quick ? 2048 : 8192;
-  for (const n of ctx.quick ? [100_000, 400_000] : [250_000, 1_000_000, 4_000_000]) {
+  for (const n of !want.has("rule") ? [] : ctx.quick ? [100_000, 400_000] : [250_000, 1_000_000, 4_000_000]) {
     const pick = adaptiveBucketCount({ kind: "hash-modulo", numPartitions: ruleP, rowBytes: 8 + M, estimatedRows: n, memoryBudgetBytes: readBudget });
     const measuredMs = new Map<number, number>();
     for (const B of [...new Set([1, 16, 64, 256, pick])].sort((x, y) => x - y)) {
