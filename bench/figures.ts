@@ -137,12 +137,13 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
         arrow ? `${n(x.totalMB, 1)} MB (${n(Number(x.rangesBytes) / ranges, 0)} B/range)` : `${n(x.totalMB, 1)} MB`,
         `${n(x.encodeMs)} ms`,
         `${n(x.parseMs)} ms`,
+        x.headParseMs === undefined ? "—" : `${n(x.headParseMs, 1)} ms / ${n(x.rangesCrcMs)} ms / ${n(x.rangesCheckMs)} ms`,
         x.openMs === undefined ? "—" : `${n(x.openMs)} ms (${n(x.storeReadMs)} ms store reads)`,
         x.referenceLoopMs === undefined ? "—" : `${n(x.referenceLoopMs)} ms`,
         `${n(x.peakRssMiB)} MiB`,
       ];
     });
-    return `\n${table(["manifest", "bytes", "encode", "parse", "open", "reference loop", "peak RSS"], body)}\n\n${source(r)}\n`;
+    return `\n${table(["manifest", "bytes", "encode", "parse", "of which head / ranges CRC / ranges check", "open", "reference loop", "peak RSS"], body)}\n\n${source(r)}\n`;
   },
   "artifact/manifest-ratios": (res) => {
     const rows = rowsOf(res("artifact"), "manifest");

@@ -451,6 +451,7 @@ export async function writeIvfIndexStreamed(
     const rawAt = rawVectors ? plan[at + 1]!.offset : 0;
     let idsCrc = 0;
     let codesCrc = 0;
+    let sectionCrc: number | undefined;
     let rawCrc = 0;
     let got = 0;
     for await (const piece of pieces(p)) {
@@ -459,7 +460,9 @@ export async function writeIvfIndexStreamed(
       const { ids, codes, raw } = piece;
       peakPartitionBytes = Math.max(peakPartitionBytes, ids.byteLength + codes.byteLength + (raw?.byteLength ?? 0));
       idsCrc = crc32(ids, idsCrc);
-      codesCrc = crc32(codes, codesCrc);
+      // the whole partition in one piece (the usual case): the section's CRC runs on from the ids, no combine
+      if (n === rows) sectionCrc = crc32(codes, idsCrc);
+      else codesCrc = crc32(codes, codesCrc);
       await sink.write(bodyAt + got * 8, ids);
       await sink.write(bodyAt + rows * 8 + got * codeWidth, codes);
       if (raw !== undefined) {
@@ -481,7 +484,7 @@ export async function writeIvfIndexStreamed(
     }
     if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
     const sec = plan[at]!;
-    sec.crc = crc32Combine(idsCrc, codesCrc, rows * codeWidth);
+    sec.crc = sectionCrc ?? crc32Combine(idsCrc, codesCrc, rows * codeWidth);
     let rawPart: DigestPart["raw"];
     if (rawVectors) {
       plan[at + 1]!.crc = rawCrc;
