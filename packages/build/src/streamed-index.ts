@@ -103,13 +103,16 @@ const COMBINE_BYTES = 4 * 1024 * 1024;
  * Positional writes into an open file through a write-combining buffer: a write that starts where
  * the buffered run ends (or within a section alignment's padding after it: zeros, what the file
  * holds there anyway) is appended; anything else flushes first, so the file ends up exactly as if
- * every write had been made on its own, in order.
+ * every write had been made on its own, in order. Two buffers: one is written to the file while
+ * the next fills, so the disk write overlaps the reading and decoding of the next partitions.
  */
 class CombiningFile {
   readonly #fh: import("node:fs/promises").FileHandle;
   #buf = new Uint8Array(COMBINE_BYTES);
+  #spare = new Uint8Array(COMBINE_BYTES);
   #start = 0;
   #len = 0;
+  #inflight: Promise<void> | undefined;
 
   constructor(fh: import("node:fs/promises").FileHandle) {
     this.#fh = fh;
@@ -124,18 +127,49 @@ class CombiningFile {
       this.#len += gap + bytes.byteLength;
       return;
     }
-    await this.flush();
-    if (bytes.byteLength >= COMBINE_BYTES / 2) return this.#direct(offset, bytes);
+    await this.#launch();
+    if (bytes.byteLength >= COMBINE_BYTES / 2) {
+      // large: written from the caller's bytes, after the write in flight (order kept)
+      await this.#settle();
+      return this.#direct(offset, bytes);
+    }
     this.#buf.set(bytes, 0);
     this.#start = offset;
     this.#len = bytes.byteLength;
   }
 
+  /** Every buffered byte written (and the write in flight finished). */
   async flush(): Promise<void> {
+    await this.#launch();
+    await this.#settle();
+  }
+
+  /** Wait for the write in flight, ignoring its failure (before closing the file on an abort). */
+  async drain(): Promise<void> {
+    try {
+      await this.#settle();
+    } catch {
+      // the abort reports the first failure
+    }
+  }
+
+  /** The buffered run becomes the write in flight (after the previous one finished); filling goes on in the other buffer. */
+  async #launch(): Promise<void> {
     if (this.#len === 0) return;
-    const n = this.#len;
+    await this.#settle();
+    const bytes = this.#buf.subarray(0, this.#len);
+    const at = this.#start;
     this.#len = 0;
-    await this.#direct(this.#start, this.#buf.subarray(0, n));
+    [this.#buf, this.#spare] = [this.#spare, this.#buf];
+    const w = this.#direct(at, bytes);
+    w.catch(() => undefined); // reported when settled
+    this.#inflight = w;
+  }
+
+  async #settle(): Promise<void> {
+    const w = this.#inflight;
+    this.#inflight = undefined;
+    if (w !== undefined) await w;
   }
 
   async #direct(offset: number, bytes: Uint8Array): Promise<void> {
@@ -166,6 +200,7 @@ async function openLocalSink(store: LocalDirectoryStore, path: string, totalByte
       await rename(temp, final);
     },
     async abort() {
+      await file.drain();
       if (!closed) await fh.close();
       await rm(temp, { force: true });
     },
@@ -254,6 +289,7 @@ async function openSpillSink(store: ObjectStore, path: string, dir: string, tota
       }
     },
     async abort() {
+      await combining.drain();
       await close();
       await rm(file, { force: true });
     },
