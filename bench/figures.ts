@@ -219,8 +219,9 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       `${n(x.pickMs)} ms`,
       n(x.bestOfFour),
       n(x.pickVsBest, 2),
+      x.roundSpread === undefined ? "—" : `${n(Number(x.roundSpread) * 100, 0)}%`,
     ]);
-    return `\n${table(["rows", "payload", "rule's pick", "1 bucket", "16", "64", "256", "pick measured", "best of 1/16/64/256", "pick / best"], body)}\n\n${source(r)}\n`;
+    return `\n${table(["rows", "payload", "rule's pick", "1 bucket", "16", "64", "256", "pick measured", "best of 1/16/64/256", "pick / best", "noise (round spread)"], body)}\n\n${source(r)}\n`;
   },
   "artifact/read-requests-ratio": (res) => {
     const rows = rowsOf(res("artifact"), "read");
