@@ -502,8 +502,9 @@ export async function writeIvfIndexStreamed(
       await sink.write(bodyAt + got * 8, ids);
       await sink.write(bodyAt + rows * 8 + got * codeWidth, codes);
       if (raw !== undefined) {
-        rawCrc = crc32(raw, rawCrc);
-        if (groupCrcs !== undefined) {
+        // with row-group CRCs the section's CRC is put together from them at the end (one CRC pass over the raw bytes, not two)
+        if (groupCrcs === undefined) rawCrc = crc32(raw, rawCrc);
+        else {
           // row-group CRCs kept running too: a batch may start or end inside a group
           const rowBytes = dim * 4;
           for (let r = 0; r < n; ) {
@@ -523,6 +524,12 @@ export async function writeIvfIndexStreamed(
     sec.crc = sectionCrc ?? crc32Combine(idsCrc, codesCrc, rows * codeWidth);
     let rawPart: DigestPart["raw"];
     if (rawVectors) {
+      if (groupCrcs !== undefined) {
+        const rowBytes = dim * 4;
+        for (let g = groupFirst[p]!, row = 0; g < groupFirst[p + 1]!; g++, row += rowsPerGroup!) {
+          rawCrc = crc32Combine(rawCrc, groupCrcs[g]!, Math.min(rowsPerGroup!, rows - row) * rowBytes);
+        }
+      }
       plan[at + 1]!.crc = rawCrc;
       rawPart = { offset: 0, length: rows * dim * 4, crc32: rawCrc };
     }
