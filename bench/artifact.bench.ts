@@ -8,8 +8,9 @@
  * 3. Finalize-style read of every partition over a 20 ms LatencyStore with 64 partitions in flight:
  *    requests/partition, bytes, total time, for 1,024 and 32,768 partitions; 1 bucket vs 16 buckets
  *    vs the two-file shuffle, all written under the same memory budget.
+ * 4. The finalize phase of a local build at 1M x 128 (raw vectors kept): time, CPU, where it goes.
  * BENCH_QUICK=1 shrinks every size. Other work shares this 2-core machine: timings are indicative.
- * Selecting rows: BENCH_SECTIONS=write,manifest,read,rule (default all) runs only those sections;
+ * Selecting rows: BENCH_SECTIONS=write,manifest,read,rule,local (default all) runs only those sections;
  * BENCH_PARTITIONS=32768 (comma list) runs the read/finalize section at those partition counts only,
  * e.g. `BENCH_SECTIONS=read BENCH_PARTITIONS=32768 pnpm bench artifact` for the 32k finalize rows.
  */
@@ -237,7 +238,7 @@ async function readAll(source: PartitionSource & { readPartitionBatches(p: numbe
 
 /** The sections BENCH_SECTIONS selects (all by default). */
 function sections(): Set<string> {
-  const all = ["write", "manifest", "read", "rule"];
+  const all = ["write", "manifest", "read", "rule", "local"];
   const env = process.env.BENCH_SECTIONS;
   if (env === undefined || env === "") return new Set(all);
   const want = env.split(",").map((x) => x.trim());
@@ -415,20 +416,86 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       roundSpread: +Math.max(...counts.map((B) => Math.max(...rounds.get(B)!) / Math.min(...rounds.get(B)!) - 1)).toFixed(2),
     });
   }
+  // The finalize phase of a local build at 1M x 128 (the build bench's largest shape: 1,024
+  // partitions, PQ m = 8, raw vectors kept, the default 1 GiB budget): artifact and index on a
+  // LocalDirectoryStore in a temp dir, finalize read as the pipeline reads it (sequentialSource,
+  // budget / 4 buffered, split partitions), CPU seconds and where they go (CPU profile by function).
+  if (want.has("local")) {
+    const N = ctx.quick ? 100_000 : 1_000_000;
+    const dim = 128;
+    const m = 8;
+    const P = 1024;
+    const budget = 1024 ** 3;
+    const schema = payloadSchemaOf([{ name: "row_id", type: "uint64" }, { name: "code", type: `fixed_size_list<uint8>[${m}]` }, { name: "vector", type: `fixed_size_list<float32>[${dim}]` }]);
+    const dir = mkdtempSync(join(tmpdir(), "quiver-artifact-bench-local-"));
+    try {
+      ctx.progress(`local finalize: writing ${N} x ${dim}`);
+      const store = new LocalDirectoryStore(dir);
+      const w = await PartitionArtifactWriter.create({ store, uri: "art", numPartitions: P, payloadSchema: schema, memoryBudgetBytes: budget / 2, estimatedRows: N });
+      for (let r = 0; r < N; r += CHUNK) {
+        const n = Math.min(CHUNK, N - r);
+        const parts = new Uint32Array(n);
+        const ids = new Uint8Array(n * 8);
+        const view = new DataView(ids.buffer);
+        const codes = new Uint8Array(n * m);
+        const vec = new Float32Array(n * dim);
+        for (let i = 0; i < n; i++) {
+          const x = r + i;
+          const u = (Math.imul(x ^ 0x9e3779b9, 2246822519) >>> 0) / 4294967296;
+          parts[i] = Math.min(P - 1, Math.floor(u * u * P));
+          view.setBigUint64(i * 8, BigInt(x), true);
+          codes[i * m] = x & 255;
+          vec[i * dim] = x;
+        }
+        await w.appendRows(parts, [ids, codes, new Uint8Array(vec.buffer)]);
+      }
+      await w.finish();
+      const sample = new Float32Array(512 * dim);
+      for (let i = 0; i < sample.length; i++) sample[i] = (Math.sin(i * 12.9898) * 43758.5453) % 1;
+      const q = trainQuantizer("pq", sample, 512, dim, { distance: "l2", numSubVectors: m, maxIters: 2, residual: false, seed: 1 });
+      ctx.progress("local finalize");
+      const { Session } = await import("node:inspector/promises");
+      const session = new Session();
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+      const c0 = process.cpuUsage();
+      const t = performance.now();
+      const reader = await PartitionArtifactReader.open(store, "art");
+      const source = reader.sequentialSource({ maxBufferedBytes: budget / 4, splitPartitions: true });
+      const out = await writeIvfIndexStreamed(store, "index.qvr", { dim, distance: "l2", centroids: new Float32Array(P * dim), quantizer: q.metadata, codeWidth: m, source });
+      const seconds = (performance.now() - t) / 1000;
+      const cpu = cpuSeconds(c0);
+      const { profile } = (await session.post("Profiler.stop")) as { profile: { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] } };
+      session.disconnect();
+      // sampled time by function (self time), the top entries
+      const byId = new Map(profile.nodes.map((nd) => [nd.id, nd]));
+      const self = new Map<string, number>();
+      for (let i = 0; i < profile.samples.length; i++) {
+        const nd = byId.get(profile.samples[i]!)!;
+        const name = `${nd.callFrame.functionName || "(anonymous)"}${nd.callFrame.url === "" ? "" : ` ${nd.callFrame.url.split("/").slice(-2).join("/")}`}`;
+        self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+      }
+      const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k.replace(/:\d+$/, "")} ${Math.round(v)} ms`).join("; ");
+      rows.push({ bench: "local-finalize", rows: N, partitions: P, dim, indexMB: +(out.fileSize / 1e6).toFixed(1), artifactRequests: source.cost.requests, windows: source.cost.windows, seconds: +seconds.toFixed(2), cpuSeconds: +cpu.toFixed(2), profileTop: top });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
   if (process.env.BENCH_SECTIONS || process.env.BENCH_PARTITIONS) {
     // A selective rerun: keep the rows of bench/results/artifact.json it did not remeasure, so
     // the results file (and the figures quoted from it) stays whole.
     const file = join(dirname(fileURLToPath(import.meta.url)), "results", "artifact.json");
-    const sectionOf: Record<string, string> = { write: "write", manifest: "manifest", read: "read", finalize: "read", "bucket-rule": "rule", "bucket-rule-summary": "rule" };
+    const sectionOf: Record<string, string> = { write: "write", manifest: "manifest", read: "read", finalize: "read", "bucket-rule": "rule", "bucket-rule-summary": "rule", "local-finalize": "local" };
     const remeasured = (r: BenchResult["rows"][number]): boolean =>
       want.has(sectionOf[String(r.bench)] ?? "") && (sectionOf[String(r.bench)] !== "read" || partitionCounts.includes(Number(r.partitions)));
     if (!ctx.quick && existsSync(file)) {
-      const old = JSON.parse(readFileSync(file, "utf8")) as { rows: BenchResult["rows"]; date: string; notes?: string[] };
+      const old = JSON.parse(readFileSync(file, "utf8")) as { rows: BenchResult["rows"]; date: string; machine?: { loadBefore?: number; loadAfter?: number }; notes?: string[] };
       const kept = old.rows.filter((r) => !remeasured(r));
-      const order = ["write", "manifest", "read", "finalize", "bucket-rule", "bucket-rule-summary"];
+      const order = ["write", "manifest", "read", "finalize", "bucket-rule", "bucket-rule-summary", "local-finalize"];
       const merged = [...kept, ...rows].sort((a, b) => order.indexOf(String(a.bench)) - order.indexOf(String(b.bench)) || Number(a.partitions ?? 0) - Number(b.partitions ?? 0));
       rows.splice(0, rows.length, ...merged);
-      notes.push(`selective rerun (BENCH_SECTIONS=${process.env.BENCH_SECTIONS ?? "all"}, BENCH_PARTITIONS=${process.env.BENCH_PARTITIONS ?? "all"}): the other ${kept.length} rows are kept from the run of ${old.date}`);
+      notes.push(`selective rerun (BENCH_SECTIONS=${process.env.BENCH_SECTIONS ?? "all"}, BENCH_PARTITIONS=${process.env.BENCH_PARTITIONS ?? "all"}): the other ${kept.length} rows are kept from the run of ${old.date} (1-minute load ${old.machine?.loadBefore} before / ${old.machine?.loadAfter} after; the file's machine load and date are this rerun's)`);
     }
   }
   notes.push(`bucket rule: ${ruleP} partitions, writer budget ${readBudget / 1048576} MiB, payload 24 B/row; pick = adaptiveBucketCount (cost model DEFAULT_BUCKET_COST_MODEL, spec/artifact.md#bucket-cost-model); measured = open + partitionsInOrder over LatencyStore(20 ms), the best of 3 interleaved rounds (roundSpread: the largest max/min - 1 between one count's rounds, the noise); pickVsBest = pick's measured time / the best of 1, 16, 64, 256 (<= 1: the pick is at least as fast)`);
