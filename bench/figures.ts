@@ -137,12 +137,13 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
         arrow ? `${n(x.totalMB, 1)} MB (${n(Number(x.rangesBytes) / ranges, 0)} B/range)` : `${n(x.totalMB, 1)} MB`,
         `${n(x.encodeMs)} ms`,
         `${n(x.parseMs)} ms`,
+        x.headParseMs === undefined ? "—" : `${n(x.headParseMs, 1)} ms / ${n(x.rangesCrcMs)} ms / ${n(x.rangesCheckMs)} ms`,
         x.openMs === undefined ? "—" : `${n(x.openMs)} ms (${n(x.storeReadMs)} ms store reads)`,
         x.referenceLoopMs === undefined ? "—" : `${n(x.referenceLoopMs)} ms`,
         `${n(x.peakRssMiB)} MiB`,
       ];
     });
-    return `\n${table(["manifest", "bytes", "encode", "parse", "open", "reference loop", "peak RSS"], body)}\n\n${source(r)}\n`;
+    return `\n${table(["manifest", "bytes", "encode", "parse", "of which head / ranges CRC / ranges check", "open", "reference loop", "peak RSS"], body)}\n\n${source(r)}\n`;
   },
   "artifact/manifest-ratios": (res) => {
     const rows = rowsOf(res("artifact"), "manifest");
@@ -218,8 +219,9 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       `${n(x.pickMs)} ms`,
       n(x.bestOfFour),
       n(x.pickVsBest, 2),
+      x.roundSpread === undefined ? "—" : `${n(Number(x.roundSpread) * 100, 0)}%`,
     ]);
-    return `\n${table(["rows", "payload", "rule's pick", "1 bucket", "16", "64", "256", "pick measured", "best of 1/16/64/256", "pick / best"], body)}\n\n${source(r)}\n`;
+    return `\n${table(["rows", "payload", "rule's pick", "1 bucket", "16", "64", "256", "pick measured", "best of 1/16/64/256", "pick / best", "noise (round spread)"], body)}\n\n${source(r)}\n`;
   },
   "artifact/read-requests-ratio": (res) => {
     const rows = rowsOf(res("artifact"), "read");

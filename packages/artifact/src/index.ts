@@ -21,7 +21,7 @@ export type { BatchBlock } from "./internal/arrow-file.js";
 export type { RangeColumns, CompactRanges } from "./internal/ranges-table.js";
 export type { PartitionArtifactWriterOptions, PartitionArtifactWriterStats } from "./writer.js";
 export { PartitionArtifactReader, readManifest, DEFAULT_ORDERED_MAX_REQUEST_BYTES, DEFAULT_ORDERED_MAX_BUFFERED_BYTES, DEFAULT_ORDERED_CONCURRENCY } from "./reader.js";
-export type { PartitionArtifactReaderOptions, ReadCost, PartitionsInOrderOptions, OrderedPartition, OrderedReadCost } from "./reader.js";
+export type { PartitionArtifactReaderOptions, ReadCost, PartitionsInOrderOptions, OrderedPartition, OrderedReadCost, PartitionColumns } from "./reader.js";
 export { validateArtifact } from "./validate.js";
 export { gcArtifact, DEFAULT_GC_AGE_MS } from "./gc.js";
 export type { GcArtifactOptions, GcArtifactResult } from "./gc.js";

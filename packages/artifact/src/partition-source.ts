@@ -15,4 +15,10 @@ export interface PartitionSource {
   partitionSize(p: number): number;
   /** The rows of partition `p` only, in a stable order; yields nothing for an empty partition. */
   readPartition(p: number): AsyncIterable<RecordBatch>;
+  /**
+   * Optional: the same rows as `readPartition(p)`, as each payload column's row bytes (field
+   * order, row-contiguous, possibly unaligned views): for a consumer that copies bytes and needs no
+   * Arrow objects (the streamed index writer prefers it when present).
+   */
+  readPartitionColumns?(p: number): AsyncIterable<{ readonly rows: number; readonly columns: readonly Uint8Array[] }>;
 }

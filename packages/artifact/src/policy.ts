@@ -21,7 +21,7 @@ export interface BucketCostModel {
   readonly concurrency: number;
   /** Store bandwidth, bytes/s (Infinity: the latency model only). */
   readonly bandwidthBytesPerSecond: number;
-  /** CPU per range (CRC-32, bounds-checked message decode, copy): 0.05 ms, fitted to the bench's bucket-rule table on the shared 2-core machine. */
+  /** CPU per range (CRC-32, bounds-checked message decode, copy): 0.03 ms, fitted to the bench's bucket-rule table on the shared 2-core machine. */
   readonly perRangeMs: number;
   /** IPC metadata bytes each range's record batch adds to the payload: 224 B measured. */
   readonly rangeOverheadBytes: number;
@@ -36,7 +36,7 @@ export const DEFAULT_BUCKET_COST_MODEL: BucketCostModel = {
   latencyMs: 20,
   concurrency: 16,
   bandwidthBytesPerSecond: Number.POSITIVE_INFINITY,
-  perRangeMs: 0.05,
+  perRangeMs: 0.03,
   rangeOverheadBytes: 224,
   maxBufferedBytes: 64 * 1024 * 1024,
   maxRequestBytes: 8 * 1024 * 1024,

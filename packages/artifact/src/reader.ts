@@ -2,7 +2,7 @@ import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOneOf, checkOptions, crc32 } from "@quiver/format";
 import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
 import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
-import { type PayloadLayout, batchOf, decodePayloadColumns, decodePayloadMessage, payloadLayout } from "./internal/columns.js";
+import { type PayloadLayout, PayloadMessageDecoder, batchOf, decodePayloadMessage, fixedWidthBytes, payloadLayout, singleChunk } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
 import { ProblemList } from "./internal/problems.js";
 import { type RangesIndex, indexRangesBytes, partitionOrder } from "./internal/ranges-table.js";
@@ -45,11 +45,46 @@ export interface PartitionsInOrderOptions {
   readonly splitPartitions?: boolean;
 }
 
-/** One partition of {@link PartitionArtifactReader.partitionsInOrder}: every partition comes once, its rows as one record batch (in range order), empty ones with no batches (with `splitPartitions`, possibly as several consecutive pieces). */
+/**
+ * One partition of {@link PartitionArtifactReader.partitionsInOrder}: every partition comes once
+ * (with `splitPartitions`, possibly as several consecutive pieces), its rows in range order.
+ * `columns` holds each payload column's row bytes (payload schema field order, `rows` x the
+ * column's width, row-contiguous), read-only views of fetched or window-scratch bytes that stay
+ * valid; `batches` is the same rows as one Arrow record batch (none when empty), built (copied)
+ * on first access only, so a consumer that does not need Arrow does not pay for it.
+ */
 export interface OrderedPartition {
   readonly partition: number;
   readonly rows: number;
+  readonly columns: readonly Uint8Array[];
   readonly batches: RecordBatch[];
+}
+
+/** A partition's rows as column bytes (see {@link OrderedPartition.columns}). */
+export interface PartitionColumns {
+  readonly rows: number;
+  readonly columns: readonly Uint8Array[];
+}
+
+class OrderedEntry implements OrderedPartition {
+  readonly partition: number;
+  readonly rows: number;
+  readonly columns: readonly Uint8Array[];
+  readonly #schema: Schema;
+  #batches: RecordBatch[] | undefined;
+
+  constructor(schema: Schema, partition: number, rows: number, columns: readonly Uint8Array[]) {
+    this.#schema = schema;
+    this.partition = partition;
+    this.rows = rows;
+    this.columns = columns;
+  }
+
+  get batches(): RecordBatch[] {
+    // copies: the views may sit at any byte offset, Arrow's typed arrays need element alignment
+    this.#batches ??= this.rows === 0 ? [] : [batchOf(this.#schema, this.columns.map((c) => c.slice()), this.rows)];
+    return this.#batches;
+  }
 }
 
 /** What an ordered read cost so far (requests as the store counts them). */
@@ -387,6 +422,12 @@ export class PartitionArtifactReader implements PartitionSource {
       const b = ix.bucket[i]!;
       return footers[b]![i - ix.bucketStart[b]!]!;
     };
+    const decoder = new PayloadMessageDecoder(this.#layout);
+    // the message text of an error only: built when one is thrown
+    const whereOf = (i: number): string => {
+      const b = ix.bucket[i]!;
+      return `record batch ${i - ix.bucketStart[b]!} of bucket ${this.manifest.buckets[b]!.path}`;
+    };
     const rangeBytes = (i: number): number => {
       const blk = blockOf(i);
       return blk.metaDataLength + blk.bodyLength;
@@ -451,47 +492,58 @@ export class PartitionArtifactReader implements PartitionSource {
       cost.windows++;
       const messages = await current.fetched;
       const widths = this.#layout.widths;
+      // One scratch slab per window for the pieces of several ranges (their rows copied together,
+      // column by column); a piece of one range is yielded as views of the fetched bytes. Either
+      // way no allocation per range or per partition (the read was allocation- and GC-bound).
+      let slabBytes = 0;
+      for (const pc of current.pieces) {
+        if (pc.to - pc.from < 2) continue;
+        let rows = 0;
+        for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
+        for (const w of widths) slabBytes += rows * w;
+      }
+      const slab = new Uint8Array(slabBytes);
+      let slabAt = 0;
       for (const pc of current.pieces) {
         const p = pc.partition;
-        // Each range checked (CRC-32 first) and decoded as views, then the piece's rows copied
-        // into one buffer and yielded as one record batch: one allocation per piece, not two
-        // per range (hundreds of thousands of small ArrayBuffers made the read GC-bound).
-        const parts: Uint8Array[][] = [];
         let rows = 0;
+        let cols: Uint8Array[] | undefined;
+        for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
+        if (rows > 0) {
+          let size = 0;
+          for (const w of widths) size += Math.ceil((rows * w) / 8) * 8;
+          cost.peakPieceBytes = Math.max(cost.peakPieceBytes, size);
+        }
+        const multi = pc.to - pc.from > 1;
+        const at: number[] = [];
+        if (multi) {
+          cols = widths.map((w) => {
+            const c = slab.subarray(slabAt, slabAt + rows * w);
+            slabAt += rows * w;
+            return c;
+          });
+          for (let c = 0; c < widths.length; c++) at.push(0);
+        }
         for (let q = pc.from; q < pc.to; q++) {
           const i = byPartition[q]!;
-          const b = ix.bucket[i]!;
           const msg = messages.get(i)!;
+          // The range CRC covers exactly the fetched message: checked before any byte is decoded.
           const crc = crc32(msg);
           if (crc !== ix.crc32[i]) {
+            const b = ix.bucket[i]!;
             throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${b}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
           }
-          const blk = blockOf(i);
-          parts.push(decodePayloadColumns(msg, blk.metaDataLength, this.#layout, ix.rowCount[i]!, `record batch ${i - ix.bucketStart[b]!} of bucket ${this.manifest.buckets[b]!.path}`, false).columns);
-          rows += ix.rowCount[i]!;
+          const part = decoder.columns(msg, blockOf(i).metaDataLength, ix.rowCount[i]!, () => whereOf(i));
           messages.delete(i);
-        }
-        let batches: RecordBatch[] = [];
-        if (rows > 0) {
-          const starts: number[] = [];
-          let size = 0;
-          for (const w of widths) {
-            starts.push(size);
-            size += Math.ceil((rows * w) / 8) * 8;
-          }
-          cost.peakPieceBytes = Math.max(cost.peakPieceBytes, size);
-          const all = new Uint8Array(size);
-          const cols = widths.map((w, c) => all.subarray(starts[c]!, starts[c]! + rows * w));
-          const at = widths.map(() => 0);
-          for (const part of parts) {
+          if (!multi) cols = part;
+          else {
             for (let c = 0; c < part.length; c++) {
-              cols[c]!.set(part[c]!, at[c]!);
+              cols![c]!.set(part[c]!, at[c]!);
               at[c]! += part[c]!.byteLength;
             }
           }
-          batches = [batchOf(this.payloadSchema, cols, rows)];
         }
-        yield { partition: p, rows, batches };
+        yield new OrderedEntry(this.payloadSchema, p, rows, cols ?? widths.map(() => new Uint8Array(0)));
       }
       buffered -= current.bytes;
       if (ahead !== undefined) buffered -= ahead.bytes;
@@ -547,39 +599,57 @@ export class PartitionArtifactReader implements PartitionSource {
    * that sequence is read on its own ({@link readPartition}). With `splitPartitions`, a partition
    * may come as several record batches, and each must be read to its end before the next is asked for.
    */
-  sequentialSource(options: Omit<PartitionsInOrderOptions, "order"> = {}): PartitionSource & { readonly cost: OrderedReadCost } {
+  sequentialSource(options: Omit<PartitionsInOrderOptions, "order"> = {}): PartitionSource & { readonly cost: OrderedReadCost; readPartitionColumns(p: number): AsyncIterable<PartitionColumns> } {
     checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
     const ordered = this.partitionsInOrder({ ...options, order: "partition" });
     let it: AsyncIterator<OrderedPartition> | undefined;
     let next = 0;
     const reader = this;
+    const layout = this.#layout;
+    /** Partition p's entries from the bulk read (in sequence), or undefined when p is out of sequence. */
+    const inSequence = (p: number): AsyncIterable<OrderedPartition> | undefined => {
+      reader.#check(p);
+      // Partition 0 again after a full pass: a consumer's second pass (the streamed index writer's
+      // two-pass mode) gets a second bulk read, not P single reads.
+      if (p === 0 && next === reader.numPartitions) {
+        void it?.return?.();
+        it = undefined;
+        next = 0;
+      }
+      if (p !== next) return undefined;
+      next++;
+      return (async function* () {
+        it ??= ordered[Symbol.asyncIterator]();
+        // with splitPartitions a partition may come in pieces: read entries until its rows are in
+        const want = reader.partitionSize(p);
+        let got = 0;
+        do {
+          const r = await it.next();
+          if (r.done === true || r.value.partition !== p) throw new Error(`ordered read out of step at partition ${p}`);
+          got += r.value.rows;
+          if (r.value.rows > 0) yield r.value;
+        } while (got < want);
+      })();
+    };
     return {
       numPartitions: this.numPartitions,
       payloadSchema: this.payloadSchema,
       cost: ordered.cost,
       partitionSize: (p) => reader.partitionSize(p),
       readPartition(p: number): AsyncIterable<RecordBatch> {
-        reader.#check(p);
-        // Partition 0 again after a full pass: a consumer's second pass (the streamed index writer
-        // makes two on stores without positional writes) gets a second bulk read, not P single reads.
-        if (p === 0 && next === reader.numPartitions) {
-          void it?.return?.();
-          it = undefined;
-          next = 0;
-        }
-        if (p !== next) return reader.readPartition(p);
-        next++;
+        const entries = inSequence(p);
+        if (entries === undefined) return reader.readPartition(p);
         return (async function* () {
-          it ??= ordered[Symbol.asyncIterator]();
-          // with splitPartitions a partition may come in pieces: read entries until its rows are in
-          const want = reader.partitionSize(p);
-          let got = 0;
-          do {
-            const r = await it.next();
-            if (r.done === true || r.value.partition !== p) throw new Error(`ordered read out of step at partition ${p}`);
-            got += r.value.rows;
-            yield* r.value.batches;
-          } while (got < want);
+          for await (const e of entries) yield* e.batches;
+        })();
+      },
+      readPartitionColumns(p: number): AsyncIterable<PartitionColumns> {
+        const entries = inSequence(p);
+        if (entries !== undefined) return entries;
+        return (async function* () {
+          for (const b of await reader.readPartitionBatches(p)) {
+            yield { rows: b.numRows, columns: b.schema.fields.map((f, c) => fixedWidthBytes(singleChunk(b.getChildAt(c)!, "bucket"), layout.widths[c]!, "bucket")) };
+          }
         })();
       },
     };

@@ -42,8 +42,12 @@ describe("PartitionArtifactReader.partitionsInOrder (bulk read for finalize)", (
         const seen: number[] = [];
         for await (const part of read) {
           seen.push(part.partition);
+          // the column bytes (what finalize copies) and the Arrow batch built from them on demand
+          expect(part.columns.map((c) => c.byteLength)).toEqual([part.rows * 8, part.rows * 16]);
           expect(part.batches.reduce((s, b) => s + b.numRows, 0)).toBe(part.rows);
           expect(part.batches.flatMap((b) => canonicalPayloadRows(b))).toEqual(want[part.partition]);
+          expect(part.batches).toBe(part.batches); // built once
+          if (part.rows > 0) expect(Buffer.from(part.columns[1]!).equals(Buffer.from((part.batches[0]!.getChild("code")!.data[0]!.children[0]!.values as Uint8Array)))).toBe(true);
         }
         expect([...seen].sort((x, y) => x - y)).toEqual(Array.from({ length: P }, (_, p) => p));
         if (order === "partition" || policy !== "hash-modulo") expect(seen).toEqual(Array.from({ length: P }, (_, p) => p));

@@ -15,28 +15,41 @@ function square(out: Uint32Array, mat: Uint32Array): void {
   for (let n = 0; n < 32; n++) out[n] = times(mat, mat[n]!);
 }
 
+/**
+ * OPS[k]: the operator "append 2^k zero bytes" (a 32 x 32 matrix over GF(2), one word per column),
+ * built once per process by squaring, on first use: a combine is then one matrix-vector product
+ * per set bit of the length instead of log2(len) squarings (which made the combine of many small
+ * partitions cost more than their CRCs).
+ */
+const OPS: Uint32Array[] = [];
+
+function zeroBytesOperator(k: number): Uint32Array {
+  while (OPS.length <= k) {
+    const out = new Uint32Array(32);
+    if (OPS.length === 0) {
+      // one zero byte = the one-zero-bit operator squared three times
+      let cur = new Uint32Array(32);
+      cur[0] = 0xedb88320;
+      for (let n = 1, row = 1; n < 32; n++, row <<= 1) cur[n] = row;
+      for (let i = 0; i < 3; i++) {
+        const next = new Uint32Array(32);
+        square(next, cur);
+        cur = next;
+      }
+      out.set(cur);
+    } else square(out, OPS[OPS.length - 1]!);
+    OPS.push(out);
+  }
+  return OPS[k]!;
+}
+
 /** CRC-32 of A ++ B given crc(A), crc(B) and B's length in bytes. */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
   if (!Number.isSafeInteger(lengthB) || lengthB < 0) throw new RangeError(`length ${lengthB}`);
   if (lengthB === 0) return (crcA ^ crcB) >>> 0; // crc(empty) = 0: B adds nothing
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  odd[0] = 0xedb88320; // the operator for one zero bit
-  for (let n = 1, row = 1; n < 32; n++, row <<= 1) odd[n] = row;
-  square(even, odd); // two zero bits
-  square(odd, even); // four zero bits
   let crc = crcA >>> 0;
+  // apply lengthB zero bytes to crc(A), one power of two at a time (in float64: lengths past 2^32)
   let len = lengthB;
-  // apply len zero bytes to crc(A): the first squaring below is one zero byte (eight bits)
-  for (;;) {
-    square(even, odd);
-    if (len % 2 === 1) crc = times(even, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    square(odd, even);
-    if (len % 2 === 1) crc = times(odd, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-  }
+  for (let k = 0; len > 0; k++, len = Math.floor(len / 2)) if (len % 2 === 1) crc = times(zeroBytesOperator(k), crc);
   return (crc ^ crcB) >>> 0;
 }

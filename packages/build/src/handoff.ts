@@ -90,6 +90,8 @@ export interface FinalizeOptions {
   readonly outStore?: ObjectStore;
   readonly path: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Spill-file directory of the streamed index write on a store other than a local directory (default: the OS temp dir). */
+  readonly tempDir?: string;
 }
 
 /**
@@ -98,7 +100,7 @@ export interface FinalizeOptions {
  * fixed_size_list<float32>[dim]; as many partitions as centroids), then finalize it into an index.
  */
 export async function finalizeFromArtifact(o: FinalizeOptions): Promise<IvfIndexWriteResult & { peakPartitionBytes: number }> {
-  checkOptions("options", o, ["store", "artifact", "model", "outStore", "path", "onProgress"]);
+  checkOptions("options", o, ["store", "artifact", "model", "outStore", "path", "onProgress", "tempDir"]);
   if (typeof o.path !== "string" || o.path === "") throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options.path", expected: "an object path", given: o.path });
   const model = o.model instanceof Uint8Array ? decodeModelFile(o.model) : o.model;
   if (model.quantizer === undefined) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.model", expected: "a model with a trained quantizer", given: "a model with centroids only" });
@@ -121,5 +123,5 @@ export async function finalizeFromArtifact(o: FinalizeOptions): Promise<IvfIndex
   if (source.numPartitions !== model.numPartitions) {
     throw new QuiverFormatError("SCHEMA_VIOLATION", `artifact has ${source.numPartitions} partitions, the model ${model.numPartitions} centroids`, { stage: "finalize" });
   }
-  return writeIvfIndexStreamed(o.outStore ?? o.store, o.path, { dim: model.dim, distance: model.distance, centroids: model.centroids, quantizer: model.quantizer, codeWidth: quantizer.codeWidth, source }, o.onProgress);
+  return writeIvfIndexStreamed(o.outStore ?? o.store, o.path, { dim: model.dim, distance: model.distance, centroids: model.centroids, quantizer: model.quantizer, codeWidth: quantizer.codeWidth, source }, o.onProgress, o.tempDir === undefined ? {} : { tempDir: o.tempDir });
 }

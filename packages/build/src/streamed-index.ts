@@ -16,19 +16,33 @@
  *   fsync, rename = the atomic commit. Temp files are named with the store's TEMP_FILE_PREFIX and
  *   removed on failure; a SIGKILLed writer leaves one, which the next build of the same path
  *   removes before writing (and the store's age rule reclaims otherwise).
- * - Every other store (S3, memory, wrappers, third-party): two passes over the source, which the
- *   `PartitionSource` contract allows (a partition's rows come in a stable order). Pass 1 reads
- *   each partition and computes its CRCs (nothing is written, nothing kept but the CRCs); then the
- *   metadata, identity and frame head are final, and pass 2 writes every byte in file order
- *   through `openObjectWriter` (the store's streaming writer: a multipart upload on S3; the
- *   buffering fallback, one put, on a store without one), re-checking each partition's CRCs
- *   against pass 1 (a source that changed between the passes aborts the write: nothing visible).
- *   Cost: the source is read twice; no temp object is ever made, so there is nothing to reclaim
- *   (an interrupted multipart upload is never visible; see the S3 store's README).
+ * - Every other store (S3, memory, wrappers, third-party), by default: one pass into a local spill
+ *   file (the same positional writes as above, in `tempDir`, default the OS temp dir), then that
+ *   file streamed in file order through `openObjectWriter` (the store's streaming writer: a
+ *   multipart upload on S3; the buffering fallback, one put, on a store without one), then the
+ *   spill file removed. The source is read once; the cost is local disk the size of the index
+ *   while it is written. Spill files are named `quiver-index-spill-<pid>-...`: removed on success
+ *   and on failure; a SIGKILLed writer leaves one, which the next streamed write using the same
+ *   temp dir removes (any spill file whose writer process is no longer alive). An interrupted
+ *   object writer is never visible (see the S3 store's README).
+ * - `mode: "two-pass"` (for a machine without local disk to spare): two passes over the source,
+ *   which the `PartitionSource` contract allows (a partition's rows come in a stable order). Pass 1
+ *   reads each partition and computes its CRCs (nothing is written, nothing kept but the CRCs);
+ *   then the metadata, identity and frame head are final, and pass 2 writes every byte in file
+ *   order through `openObjectWriter`, re-checking each partition's CRCs against pass 1 (a source
+ *   that changed between the passes aborts the write: nothing visible). No temp file at all; the
+ *   source is read twice.
+ *
+ * File writes go through a write-combining buffer (contiguous writes, and the alignment padding
+ * between sections, merged into writes of up to 4 MiB): a partition of a few dozen rows is not two
+ * positional writes of its own.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import * as nodePath from "node:path";
 import type { PartitionSource } from "@quiver/artifact";
+import { QuiverArgumentError, checkOneOf, checkOptions } from "@quiver/format";
 import {
   FRAME_HEADER,
   FRAME_MAGIC,
@@ -82,6 +96,88 @@ interface Sink {
 
 let tempCounter = 0;
 
+/** Bytes a file sink gathers before one positional write. */
+const COMBINE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Positional writes into an open file through a write-combining buffer: a write that starts where
+ * the buffered run ends (or within a section alignment's padding after it: zeros, what the file
+ * holds there anyway) is appended; anything else flushes first, so the file ends up exactly as if
+ * every write had been made on its own, in order. Two buffers: one is written to the file while
+ * the next fills, so the disk write overlaps the reading and decoding of the next partitions.
+ */
+class CombiningFile {
+  readonly #fh: import("node:fs/promises").FileHandle;
+  #buf = new Uint8Array(COMBINE_BYTES);
+  #spare = new Uint8Array(COMBINE_BYTES);
+  #start = 0;
+  #len = 0;
+  #inflight: Promise<void> | undefined;
+
+  constructor(fh: import("node:fs/promises").FileHandle) {
+    this.#fh = fh;
+  }
+
+  async write(offset: number, bytes: Uint8Array): Promise<void> {
+    const end = this.#start + this.#len;
+    const gap = offset - end;
+    if (this.#len > 0 && gap >= 0 && gap < SECTION_ALIGNMENT && this.#len + gap + bytes.byteLength <= COMBINE_BYTES) {
+      if (gap > 0) this.#buf.fill(0, this.#len, this.#len + gap);
+      this.#buf.set(bytes, this.#len + gap);
+      this.#len += gap + bytes.byteLength;
+      return;
+    }
+    await this.#launch();
+    if (bytes.byteLength >= COMBINE_BYTES / 2) {
+      // large: written from the caller's bytes, after the write in flight (order kept)
+      await this.#settle();
+      return this.#direct(offset, bytes);
+    }
+    this.#buf.set(bytes, 0);
+    this.#start = offset;
+    this.#len = bytes.byteLength;
+  }
+
+  /** Every buffered byte written (and the write in flight finished). */
+  async flush(): Promise<void> {
+    await this.#launch();
+    await this.#settle();
+  }
+
+  /** Wait for the write in flight, ignoring its failure (before closing the file on an abort). */
+  async drain(): Promise<void> {
+    try {
+      await this.#settle();
+    } catch {
+      // the abort reports the first failure
+    }
+  }
+
+  /** The buffered run becomes the write in flight (after the previous one finished); filling goes on in the other buffer. */
+  async #launch(): Promise<void> {
+    if (this.#len === 0) return;
+    await this.#settle();
+    const bytes = this.#buf.subarray(0, this.#len);
+    const at = this.#start;
+    this.#len = 0;
+    [this.#buf, this.#spare] = [this.#spare, this.#buf];
+    const w = this.#direct(at, bytes);
+    w.catch(() => undefined); // reported when settled
+    this.#inflight = w;
+  }
+
+  async #settle(): Promise<void> {
+    const w = this.#inflight;
+    this.#inflight = undefined;
+    if (w !== undefined) await w;
+  }
+
+  async #direct(offset: number, bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) done += (await this.#fh.write(bytes, done, bytes.byteLength - done, offset + done)).bytesWritten;
+  }
+}
+
 async function openLocalSink(store: LocalDirectoryStore, path: string, totalBytes: number): Promise<Sink> {
   const final = store.filePath(path);
   const dir = nodePath.dirname(final);
@@ -91,13 +187,12 @@ async function openLocalSink(store: LocalDirectoryStore, path: string, totalByte
   for (const name of await readdir(dir)) if (name.startsWith(TEMP_FILE_PREFIX) && name.endsWith(`-idx-${base}`)) await rm(nodePath.join(dir, name), { force: true });
   const temp = nodePath.join(dir, `${TEMP_FILE_PREFIX}${process.pid}-${++tempCounter}-idx-${base}`);
   const fh = await open(temp, "w");
+  const file = new CombiningFile(fh);
   let closed = false;
   return {
-    async write(offset, bytes) {
-      let done = 0;
-      while (done < bytes.byteLength) done += (await fh.write(bytes, done, bytes.byteLength - done, offset + done)).bytesWritten;
-    },
+    write: (offset, bytes) => file.write(offset, bytes),
     async commit() {
+      await file.flush();
       await fh.truncate(totalBytes);
       await fh.sync();
       await fh.close();
@@ -105,8 +200,98 @@ async function openLocalSink(store: LocalDirectoryStore, path: string, totalByte
       await rename(temp, final);
     },
     async abort() {
+      await file.drain();
       if (!closed) await fh.close();
       await rm(temp, { force: true });
+    },
+  };
+}
+
+/** Name prefix of the spill files of {@link writeIvfIndexStreamed} (in its `tempDir`). */
+export const INDEX_SPILL_PREFIX = "quiver-index-spill-";
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, owned by someone else
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Remove spill files in `dir` left by writers that are no longer running (SIGKILLed ones). */
+export async function reclaimIndexSpillFiles(dir: string): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (!name.startsWith(INDEX_SPILL_PREFIX)) continue;
+    const pid = Number(name.slice(INDEX_SPILL_PREFIX.length).split("-")[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    await rm(nodePath.join(dir, name), { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * The one-pass sink of a non-local store: positional writes into a spill file in `dir`; commit
+ * streams the file in order through the store's object writer (8 MiB chunks), then removes it.
+ */
+async function openSpillSink(store: ObjectStore, path: string, dir: string, totalBytes: number): Promise<Sink & { readonly file: string }> {
+  await mkdir(dir, { recursive: true });
+  await reclaimIndexSpillFiles(dir);
+  const file = nodePath.join(dir, `${INDEX_SPILL_PREFIX}${process.pid}-${++tempCounter}-${randomBytes(6).toString("hex")}.tmp`);
+  const fh = await open(file, "w+");
+  const combining = new CombiningFile(fh);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      await fh.close();
+    }
+  };
+  return {
+    file,
+    write: (offset, bytes) => combining.write(offset, bytes),
+    async commit() {
+      try {
+        await combining.flush();
+        await fh.truncate(totalBytes);
+        const writer = await openObjectWriter(store, path);
+        try {
+          const CHUNK = 8 * 1024 * 1024;
+          for (let at = 0; at < totalBytes; ) {
+            // a fresh buffer per chunk: a writer may keep what it was given (the buffering fallback does)
+            const chunk = new Uint8Array(Math.min(CHUNK, totalBytes - at));
+            let got = 0;
+            while (got < chunk.byteLength) {
+              const { bytesRead } = await fh.read(chunk, got, chunk.byteLength - got, at + got);
+              if (bytesRead === 0) throw new Error(`spill file ${file} ended at ${at + got} of ${totalBytes} bytes`);
+              got += bytesRead;
+            }
+            await writer.write(chunk);
+            at += chunk.byteLength;
+          }
+          await writer.commit();
+        } catch (e) {
+          await writer.abort();
+          throw e;
+        }
+      } finally {
+        await close();
+        await rm(file, { force: true });
+      }
+    },
+    async abort() {
+      await combining.drain();
+      await close();
+      await rm(file, { force: true });
     },
   };
 }
@@ -155,16 +340,31 @@ function columnBytes(batch: RecordBatch, name: string, bytesPerRow: number): Uin
 /** Progress callback of {@link writeIvfIndexStreamed}: partitions written so far. */
 export type StreamedWriteProgress = (done: number, total: number) => void;
 
+/** Options of {@link writeIvfIndexStreamed} (they matter only on stores other than a local directory). */
+export interface StreamedWriteOptions {
+  /** "spill" (default): one source pass into a local spill file, then streamed to the store; "two-pass": no local file, the source read twice. */
+  readonly mode?: "spill" | "two-pass";
+  /** Directory of the spill file (default: the OS temp dir); needs free space the size of the index. */
+  readonly tempDir?: string;
+}
+
 /**
  * Write the IVF index of `input` to `store` at `path`, streaming partition by partition on every
- * store (one source pass on a local directory, two elsewhere: see the file comment).
+ * store: one source pass (on a store other than a local directory through a local spill file, or
+ * two passes with `mode: "two-pass"`: see the file comment).
  */
 export async function writeIvfIndexStreamed(
   store: ObjectStore,
   path: string,
   input: IvfIndexWriteInput,
   onProgress?: StreamedWriteProgress,
+  options: StreamedWriteOptions = {},
 ): Promise<IvfIndexWriteResult & { peakPartitionBytes: number; sourcePasses: 1 | 2 }> {
+  checkOptions("options", options, ["mode", "tempDir"]);
+  const mode = options.mode === undefined ? "spill" : checkOneOf("options.mode", options.mode, ["spill", "two-pass"] as const);
+  if (options.tempDir !== undefined && (typeof options.tempDir !== "string" || options.tempDir === "")) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.tempDir", expected: "a directory path", given: options.tempDir });
+  }
   const { source, dim, codeWidth } = input;
   const P = source.numPartitions;
   if (P < 1 || P > IVF_LIMITS.maxPartitions) throw new RangeError(`numPartitions ${P}`);
@@ -217,6 +417,33 @@ export async function writeIvfIndexStreamed(
   });
   let peakPartitionBytes = 0;
   const digestParts: DigestPart[] = [];
+  const fieldIndex = (name: string): number => source.payloadSchema.fields.findIndex((f: { name: string }) => f.name === name);
+  const idCol = fieldIndex(PAYLOAD_FIELDS.rowId);
+  const codeCol = fieldIndex(PAYLOAD_FIELDS.code);
+  const rawCol = rawVectors ? fieldIndex(PAYLOAD_FIELDS.vector) : -1;
+  if (idCol < 0 || codeCol < 0) throw new TypeError(`the payload schema needs ${JSON.stringify(PAYLOAD_FIELDS.rowId)} and ${JSON.stringify(PAYLOAD_FIELDS.code)} columns`);
+  /**
+   * Partition p's rows as column bytes: from the source's column read when it has one (no Arrow
+   * objects), else from its record batches (views of their value buffers).
+   */
+  const pieces = async function* (p: number): AsyncGenerator<{ n: number; ids: Uint8Array; codes: Uint8Array; raw: Uint8Array | undefined }> {
+    if (source.readPartitionColumns !== undefined) {
+      for await (const e of source.readPartitionColumns(p)) {
+        const n = e.rows;
+        const ids = e.columns[idCol]!;
+        const codes = e.columns[codeCol]!;
+        const raw = rawCol < 0 ? undefined : e.columns[rawCol]!;
+        if (ids.byteLength !== n * 8 || codes.byteLength !== n * codeWidth || (raw !== undefined && raw.byteLength !== n * dim * 4)) {
+          throw new RangeError(`partition ${p}: a piece of ${n} rows has column bytes ${ids.byteLength} / ${codes.byteLength}${raw === undefined ? "" : ` / ${raw.byteLength}`}`);
+        }
+        yield { n, ids, codes, raw };
+      }
+      return;
+    }
+    for await (const batch of source.readPartition(p)) {
+      yield { n: batch.numRows, ids: columnBytes(batch, PAYLOAD_FIELDS.rowId, 8), codes: columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth), raw: rawVectors ? columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4) : undefined };
+    }
+  };
 
   /** Partition p's ids + codes section and raw-vector section, one partition in memory at a time. */
   const assemble = async (p: number): Promise<{ body: Uint8Array; raw: Uint8Array | undefined }> => {
@@ -225,12 +452,12 @@ export async function writeIvfIndexStreamed(
     const raw = rawVectors ? new Uint8Array(rows * dim * 4) : undefined;
     peakPartitionBytes = Math.max(peakPartitionBytes, body.byteLength + (raw?.byteLength ?? 0));
     let got = 0;
-    for await (const batch of source.readPartition(p)) {
-      const n = batch.numRows;
+    for await (const piece of pieces(p)) {
+      const n = piece.n;
       if (got + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
-      body.set(columnBytes(batch, PAYLOAD_FIELDS.rowId, 8), got * 8);
-      body.set(columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth), rows * 8 + got * codeWidth);
-      if (raw !== undefined) raw.set(columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4), got * dim * 4);
+      body.set(piece.ids, got * 8);
+      body.set(piece.codes, rows * 8 + got * codeWidth);
+      if (raw !== undefined) raw.set(piece.raw!, got * dim * 4);
       got += n;
     }
     if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
@@ -260,22 +487,24 @@ export async function writeIvfIndexStreamed(
     const rawAt = rawVectors ? plan[at + 1]!.offset : 0;
     let idsCrc = 0;
     let codesCrc = 0;
+    let sectionCrc: number | undefined;
     let rawCrc = 0;
     let got = 0;
-    for await (const batch of source.readPartition(p)) {
-      const n = batch.numRows;
+    for await (const piece of pieces(p)) {
+      const n = piece.n;
       if (got + n > rows) throw new RangeError(`partition ${p} yields more than its ${rows} rows`);
-      const ids = columnBytes(batch, PAYLOAD_FIELDS.rowId, 8);
-      const codes = columnBytes(batch, PAYLOAD_FIELDS.code, codeWidth);
-      const raw = rawVectors ? columnBytes(batch, PAYLOAD_FIELDS.vector, dim * 4) : undefined;
+      const { ids, codes, raw } = piece;
       peakPartitionBytes = Math.max(peakPartitionBytes, ids.byteLength + codes.byteLength + (raw?.byteLength ?? 0));
       idsCrc = crc32(ids, idsCrc);
-      codesCrc = crc32(codes, codesCrc);
+      // the whole partition in one piece (the usual case): the section's CRC runs on from the ids, no combine
+      if (n === rows) sectionCrc = crc32(codes, idsCrc);
+      else codesCrc = crc32(codes, codesCrc);
       await sink.write(bodyAt + got * 8, ids);
       await sink.write(bodyAt + rows * 8 + got * codeWidth, codes);
       if (raw !== undefined) {
-        rawCrc = crc32(raw, rawCrc);
-        if (groupCrcs !== undefined) {
+        // with row-group CRCs the section's CRC is put together from them at the end (one CRC pass over the raw bytes, not two)
+        if (groupCrcs === undefined) rawCrc = crc32(raw, rawCrc);
+        else {
           // row-group CRCs kept running too: a batch may start or end inside a group
           const rowBytes = dim * 4;
           for (let r = 0; r < n; ) {
@@ -292,9 +521,15 @@ export async function writeIvfIndexStreamed(
     }
     if (got !== rows) throw new RangeError(`partition ${p} yields ${got} rows, partitionSize says ${rows}`);
     const sec = plan[at]!;
-    sec.crc = crc32Combine(idsCrc, codesCrc, rows * codeWidth);
+    sec.crc = sectionCrc ?? crc32Combine(idsCrc, codesCrc, rows * codeWidth);
     let rawPart: DigestPart["raw"];
     if (rawVectors) {
+      if (groupCrcs !== undefined) {
+        const rowBytes = dim * 4;
+        for (let g = groupFirst[p]!, row = 0; g < groupFirst[p + 1]!; g++, row += rowsPerGroup!) {
+          rawCrc = crc32Combine(rawCrc, groupCrcs[g]!, Math.min(rowsPerGroup!, rows - row) * rowBytes);
+        }
+      }
       plan[at + 1]!.crc = rawCrc;
       rawPart = { offset: 0, length: rows * dim * 4, crc32: rawCrc };
     }
@@ -322,10 +557,11 @@ export async function writeIvfIndexStreamed(
 
   let metadata: IvfIndexMetadata;
   let sourcePasses: 1 | 2;
-  if (store instanceof LocalDirectoryStore) {
-    // One pass: positional writes, metadata and frame head last (see the file comment).
+  if (store instanceof LocalDirectoryStore || mode === "spill") {
+    // One pass: positional writes, metadata and frame head last (see the file comment); into the
+    // target directory's temp file (renamed) or a spill file (streamed to the store).
     sourcePasses = 1;
-    const sink = await openLocalSink(store, path, end);
+    const sink = store instanceof LocalDirectoryStore ? await openLocalSink(store, path, end) : await openSpillSink(store, path, options.tempDir ?? tmpdir(), end);
     try {
       for (let i = 1; i < small.length; i++) if (i !== groupAt) await sink.write(plan[i]!.offset, small[i]!.bytes);
       for (let p = 0; p < P; p++) {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import { FAST, killTrialSetup } from "./helpers.js";
  */
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const child = fileURLToPath(new URL("./kill-mid-phase-child.ts", import.meta.url));
+const spillChild = fileURLToPath(new URL("./kill-spill-child.ts", import.meta.url));
 
 /** Every file under dir, relative, recursively. */
 function filesUnder(dir: string): string[] {
@@ -53,6 +54,28 @@ describe("SIGKILL in the middle of a phase", () => {
     expect(resumed.phases.map((p) => p.status)).toEqual(["resumed", "resumed", "resumed", "resumed", "ran"]);
     expect(Buffer.compare(await readFile(join(storeDir, "index.qvr")), reference)).toBe(0);
     expect(filesUnder(storeDir).filter((f) => f.includes(".quiver-tmp-"))).toEqual([]);
+  });
+
+  it("killed half-way through a spill finalize (a store that is not a local directory): no index, the spill file is left, and the resumed build reclaims it and gives the same index", async () => {
+    const storeDir = join(dir, "killed-spill");
+    const spill = join(dir, "spill-tmp");
+    mkdirSync(spill, { recursive: true });
+    const run = (...extra: string[]) =>
+      spawnSync(process.execPath, ["--conditions=quiver-source", "--import", "tsx", spillChild, storeDir, input, ...extra], { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, TMPDIR: spill } });
+    const r = run(String(FAST.numPartitions / 2));
+    expect(r.signal, r.stderr).toBe("SIGKILL");
+    expect(existsSync(join(storeDir, "index.qvr"))).toBe(false);
+    // the half-written index exists only as the dead writer's spill file in its temp dir
+    const left = readdirSync(spill).filter((f) => f.startsWith("quiver-index-spill-"));
+    expect(left).toHaveLength(1);
+    expect(left[0]).toMatch(new RegExp(`^quiver-index-spill-${r.pid}-`));
+    expect(await validateArtifact(new LocalDirectoryStore(storeDir), "index.qvr.build/artifact")).toEqual([]);
+    const resumed = run();
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split("\n").pop()!).phases).toEqual(["resumed", "resumed", "resumed", "resumed", "ran"]);
+    expect(Buffer.compare(await readFile(join(storeDir, "index.qvr")), reference)).toBe(0);
+    // (tsx keeps its own cache dir in TMPDIR too)
+    expect(readdirSync(spill).filter((f) => f.startsWith("quiver-index-spill-"))).toEqual([]);
   });
 
   it("killed half-way through finalize over a committed index: the old index stays whole at its path", async () => {

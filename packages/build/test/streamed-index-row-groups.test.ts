@@ -1,9 +1,10 @@
 /**
  * The streamed index write produces the raw row-group checksums of kind version 3 exactly as the
- * in-memory encoder does (one pass on a local directory, two passes elsewhere), and kind version
+ * in-memory encoder does (one pass on a local directory and through a spill file elsewhere, or two
+ * passes), and kind version
  * 2 when asked: byte-identical files, which open and refine.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspectFrameHeader } from "@quiver/format";
@@ -35,7 +36,7 @@ afterAll(async () => {
 
 describe("writeIvfIndexStreamed and raw row-group checksums", () => {
   for (const v of [undefined, 2, 3] as const) {
-    it(`kind version ${v ?? "default (3)"}: identical bytes to encodeIvfIndex on a local directory (one pass) and in memory (two passes)`, async () => {
+    it(`kind version ${v ?? "default (3)"}: identical bytes to encodeIvfIndex on a local directory (one pass) and in memory (one pass through a spill file; two passes)`, async () => {
       const reference = (await encodeIvfIndex(input(v))).bytes;
       const want = v ?? 3;
       expect(inspectFrameHeader(reference).kindVersion).toBe(want);
@@ -44,10 +45,15 @@ describe("writeIvfIndexStreamed and raw row-group checksums", () => {
       dirs.push(dir);
       const local = new LocalDirectoryStore(dir);
       const mem = new MemoryObjectStore();
+      const mem2 = new MemoryObjectStore();
+      const spillDir = await mkdtemp(join(tmpdir(), "qvr-rg-spill-"));
+      dirs.push(spillDir);
       const a = await writeIvfIndexStreamed(local, "i.qvr", input(v));
-      const b = await writeIvfIndexStreamed(mem, "i.qvr", input(v));
-      expect([a.sourcePasses, b.sourcePasses]).toEqual([1, 2]);
-      for (const store of [local, mem]) {
+      const b = await writeIvfIndexStreamed(mem, "i.qvr", input(v), undefined, { tempDir: spillDir });
+      const c = await writeIvfIndexStreamed(mem2, "i.qvr", input(v), undefined, { mode: "two-pass" });
+      expect([a.sourcePasses, b.sourcePasses, c.sourcePasses]).toEqual([1, 1, 2]);
+      expect(await readdir(spillDir)).toEqual([]);
+      for (const store of [local, mem, mem2]) {
         expect(Buffer.compare(Buffer.from(await store.get("i.qvr")), Buffer.from(reference))).toBe(0);
         const index = await openVectorIndex(store, "i.qvr");
         expect(index.state.metadata.rawRowGroupRows).toBe(want === 3 ? rawRowGroupRowsFor(DIM) : undefined);

@@ -5,7 +5,7 @@
  * it does not enforce If-None-Match and returns wrong bytes for suffix ranges; nothing here relies
  * on either (the write is a plain create; reads use explicit ranges or whole objects).
  */
-import { readFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PartitionArtifactReader } from "@quiver/artifact";
 import { encodeIvfIndex, openVectorIndex } from "@quiver/ivf";
@@ -42,10 +42,13 @@ describe("writeIvfIndexStreamed to S3 (real s3rver)", () => {
       const s3 = new S3ObjectStore({ bucket: s3rver().bucket, prefix: "build/", client, multipartThresholdBytes: 5 * MiB, partSizeBytes: 5 * MiB, partConcurrency: 2 });
       const io = new IoStatsStore(s3);
       const progress: [number, number][] = [];
-      const w = await writeIvfIndexStreamed(io, "idx/i.qvr", input, (d, t) => progress.push([d, t]));
-      expect(w.sourcePasses).toBe(2);
+      const spillDir = join(dir, "spill");
+      const w = await writeIvfIndexStreamed(io, "idx/i.qvr", input, (d, t) => progress.push([d, t]), { tempDir: spillDir });
+      // one pass over the artifact (through a local spill file, removed after the upload)
+      expect(w.sourcePasses).toBe(1);
+      expect(await readdir(spillDir)).toEqual([]);
       expect(w.fileSize).toBe(bytes.byteLength);
-      expect(progress.at(-1)).toEqual([2 * source.numPartitions, 2 * source.numPartitions]);
+      expect(progress.at(-1)).toEqual([source.numPartitions, source.numPartitions]);
       expect(io.snapshot().total).toMatchObject({ writes: 1, bytesWritten: bytes.byteLength, readRequests: 0, heads: 0 });
       const parts = Math.ceil(bytes.byteLength / (5 * MiB));
       expect(parts).toBeGreaterThan(1);
@@ -53,6 +56,10 @@ describe("writeIvfIndexStreamed to S3 (real s3rver)", () => {
       expect(counts["PutObjectCommand"]).toBeUndefined();
       const back = await s3.get("idx/i.qvr");
       expect(Buffer.compare(Buffer.from(bytes), Buffer.from(back))).toBe(0);
+      // the two-pass mode (no local file) writes the same bytes
+      const two = await writeIvfIndexStreamed(s3, "idx/two.qvr", input, undefined, { mode: "two-pass" });
+      expect(two.sourcePasses).toBe(2);
+      expect(Buffer.compare(Buffer.from(bytes), Buffer.from(await s3.get("idx/two.qvr")))).toBe(0);
       // And it opens and answers from S3.
       const index = await openVectorIndex(s3, "idx/i.qvr");
       const hits = await index.search(vectors.subarray(7 * DIM, 8 * DIM), { k: 1, nprobes: 8, refineFactor: 10 });

@@ -106,6 +106,12 @@ export function decodePayloadMessage(message: Uint8Array, metaDataLength: number
  * 100 MB table). `rows` < 0 accepts the message's own count.
  */
 export function decodePayloadColumns(message: Uint8Array, metaDataLength: number, layout: PayloadLayout, rows: number, where: string, copy: boolean): { rows: number; columns: Uint8Array[] } {
+  const d = decodePayloadColumnsMeta(message, metaDataLength, layout, rows, where, copy);
+  return { rows: d.rows, columns: d.columns };
+}
+
+/** {@link decodePayloadColumns}, also returning the decoded metadata (for {@link PayloadMessageDecoder}'s memo). */
+function decodePayloadColumnsMeta(message: Uint8Array, metaDataLength: number, layout: PayloadLayout, rows: number, where: string, copy: boolean): { rows: number; columns: Uint8Array[]; meta: RecordBatchMeta } {
   const fail = (what: string): never => {
     throw new QuiverFormatError("BAD_ARROW_IPC", `${where}: ${what}`, { stage: "bucket" });
   };
@@ -145,5 +151,74 @@ export function decodePayloadColumns(message: Uint8Array, metaDataLength: number
     if (b.offset > body.byteLength || need > body.byteLength - b.offset) fail(`column ${c} values (${b.offset}+${need}) outside a ${body.byteLength}-byte body`);
     return copy ? body.slice(b.offset, b.offset + need) : body.subarray(b.offset, b.offset + need);
   });
-  return { rows, columns: cols };
+  return { rows, columns: cols, meta };
+}
+
+interface MemoEntry {
+  readonly head: Uint8Array;
+  readonly bodyLength: number;
+  readonly rows: number;
+  readonly offsets: Int32Array;
+}
+
+/** Entries a {@link PayloadMessageDecoder} remembers (bounded: cleared when full). */
+const MEMO_LIMIT = 4096;
+
+/**
+ * {@link decodePayloadColumns} (views, no copy) for many messages of one payload layout, with a
+ * memo of checked message heads: the checks of a record batch message depend only on its head
+ * (marker, length, flatbuffer metadata), its body length and the expected row count, as long as
+ * no validity bitmap is present (a bitmap's bits are body bytes). A message whose head, body
+ * length and row count equal those of one already fully checked (compared byte for byte, not by
+ * hash) passes the same checks, so it only gets its column views cut; anything else (including
+ * every message with a validity bitmap) is checked in full. A bucket's ranges mostly repeat a few
+ * row counts, so most of them hit.
+ */
+export class PayloadMessageDecoder {
+  readonly #layout: PayloadLayout;
+  readonly #memo = new Map<number, MemoEntry[]>();
+  #size = 0;
+
+  constructor(layout: PayloadLayout) {
+    this.#layout = layout;
+  }
+
+  /** Each payload column's row bytes of `message`, as views; the same errors as {@link decodePayloadColumns}. */
+  columns(message: Uint8Array, metaDataLength: number, rows: number, where: () => string): Uint8Array[] {
+    const layout = this.#layout;
+    if (rows > 0 && metaDataLength >= 8 && metaDataLength <= message.byteLength) {
+      const list = this.#memo.get(metaDataLength);
+      if (list !== undefined) {
+        const bodyLength = message.byteLength - metaDataLength;
+        for (const e of list) {
+          if (e.rows !== rows || e.bodyLength !== bodyLength || !sameBytes(e.head, message, metaDataLength)) continue;
+          const cols: Uint8Array[] = [];
+          for (let c = 0; c < e.offsets.length; c++) {
+            const at = metaDataLength + e.offsets[c]!;
+            cols.push(message.subarray(at, at + rows * layout.widths[c]!));
+          }
+          return cols;
+        }
+      }
+    }
+    const d = decodePayloadColumnsMeta(message, metaDataLength, layout, rows, where(), false);
+    // Memo only what the body bytes cannot change: no validity bitmap anywhere (every buffer but the value buffers empty).
+    const data = new Set(layout.dataBuffer);
+    if (d.meta.buffers.every((b, i) => data.has(i) || b.length === 0)) {
+      if (this.#size >= MEMO_LIMIT) {
+        this.#memo.clear();
+        this.#size = 0;
+      }
+      let list = this.#memo.get(metaDataLength);
+      if (list === undefined) this.#memo.set(metaDataLength, (list = []));
+      list.push({ head: message.slice(0, metaDataLength), bodyLength: message.byteLength - metaDataLength, rows: d.rows, offsets: Int32Array.from(layout.dataBuffer, (bi) => d.meta.buffers[bi]!.offset) });
+      this.#size++;
+    }
+    return d.columns;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
