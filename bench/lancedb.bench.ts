@@ -13,6 +13,7 @@
  *
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
+ * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
  * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
@@ -105,6 +106,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   if (!(budgetMib > 0)) throw new RangeError(`BENCH_CACHE_MIB ${process.env.BENCH_CACHE_MIB}`);
   const budget = budgetMib * 1024 * 1024;
   const keep = process.env.BENCH_INDEX_DIR;
+  // BENCH_PASSES=defaults|equal selects one pass (default both); BENCH_THROUGHPUT=0 skips the queries/s rows
+  const passes = (["defaults", "equal cache"] as const).filter((p) => process.env.BENCH_PASSES === undefined || process.env.BENCH_PASSES.split(",").some((w) => p.startsWith(w.trim())));
+  if (passes.length === 0) throw new RangeError(`BENCH_PASSES ${process.env.BENCH_PASSES}: defaults, equal`);
+  const throughput = process.env.BENCH_THROUGHPUT !== "0";
   const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-")));
   try {
     for (const shape of shapes) {
@@ -167,7 +172,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       rows.push(row("build s", quiverBuild / 1000, lanceBuild / 1000, 2));
 
       // Pass 1: defaults on both sides. Pass 2: equal cache budgets.
-      for (const pass of ["defaults", "equal cache"] as const) {
+      for (const pass of passes) {
         const equal = pass === "equal cache";
         const session = equal ? new lancedb.Session(BigInt(budget), BigInt(budget >> 3)) : undefined;
         const db = await lancedb.connect(lanceDir, {}, session);
@@ -195,7 +200,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           rows.push(row(`cpu ms/query p99${tag}${suffix}`, qv!.cpuP99, lv!.cpuP99, 3));
           rows.push(row(`cpu p99/p50${tag}${suffix}`, qv!.cpuP99 / qv!.cpuP50, lv!.cpuP99 / lv!.cpuP50, 2));
         }
-        if (!equal) {
+        if (!equal && throughput) {
           ctx.progress(`${shape.name}: throughput`);
           for (const batch of [1, 16, 256]) {
             const total = ctx.quick ? 32 : 256;

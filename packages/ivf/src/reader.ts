@@ -212,6 +212,20 @@ function indexByteCounts(state: IvfIndexState): { codes: number; raw: number; me
 export const DEFAULT_NPROBES = 20;
 /** Largest `k` a search accepts. */
 export const MAX_SEARCH_K = 100_000;
+
+
+/** Row groups one refine reads from the store (parallel arrays) and the candidates waiting for them. */
+interface ColdGroups {
+  parts: number[];
+  groups: number[];
+  /** Whether the group goes into the row cache (it had room) or only serves this query. */
+  insert: boolean[];
+  /** Candidate slot, its row within the group's first row, and the index of its group in the arrays above. */
+  slots: number[];
+  offsets: number[];
+  of: number[];
+}
+
 /** Largest `refineFactor` a search accepts. */
 export const MAX_REFINE_FACTOR = 1000;
 
@@ -612,6 +626,8 @@ export class IvfVectorIndex {
   /** Raw-vector row groups for refine: a separate in-memory cache, so raw rows never evict code partitions. */
   readonly #rowCache: IndexCache;
   readonly #rowCacheBytes: number;
+  /** Bytes of row groups being read that will enter the row cache (admission counts them as used). */
+  #pendingRowBytes = 0;
   #rowsPerGroup = 1;
   /** Search worker pool (started by the first threaded scan) and what the workers share. */
   #pool: SearchPool | undefined;
@@ -1132,7 +1148,14 @@ export class IvfVectorIndex {
       list.push(c);
     }
     const rowOf = new Array<Float32Array>(top.size);
-    await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf)));
+    const cold: ColdGroups = { parts: [], groups: [], insert: [], slots: [], offsets: [], of: [] };
+    await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
+    if (cold.groups.length > 0) {
+      // the cold groups of every probed partition in one multi-range read, each verified
+      const groups = await this.#readRowGroups(cold);
+      const dim = this.dim;
+      cold.slots.forEach((c, i) => (rowOf[c] = groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+    }
     const exact = new TopKCandidates(k);
     for (const c of order) {
       const d = exactDistance(query, rowOf[c]!, dim, distance);
@@ -1141,8 +1164,11 @@ export class IvfVectorIndex {
     return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
   }
 
-  /** Put the raw vector of row `rows[j]` of partition p into `out[slots[j]]`. */
-  async #candidateRows(p: number, rows: readonly number[], slots: readonly number[], out: Float32Array[]): Promise<void> {
+  /**
+   * Put the raw vector of row `rows[j]` of partition p into `out[slots[j]]` when its group is
+   * cached, else queue its group in `cold` (read by the caller, for every partition at once).
+   */
+  async #candidateRows(p: number, rows: readonly number[], slots: readonly number[], out: Float32Array[], cold: ColdGroups): Promise<void> {
     const dim = this.dim;
     const whole = await this.#cachedVectors(p);
     if (whole !== undefined) {
@@ -1150,12 +1176,103 @@ export class IvfVectorIndex {
       return;
     }
     const G = this.#rowsPerGroup;
-    const groups = await this.#rowGroups(p, [...new Set(rows.map((r) => Math.floor(r / G)))]);
+    const ids = [...new Set(rows.map((r) => Math.floor(r / G)))];
+    if (this.#state.rawRowGroups === undefined) {
+      const groups = await this.#rowGroups(p, ids);
+      rows.forEach((r, j) => {
+        const g = groups.get(Math.floor(r / G))!;
+        const at = (r % G) * dim;
+        out[slots[j]!] = g.subarray(at, at + dim);
+      });
+      return;
+    }
+    // Kind version 3: cached groups serve their rows. A cold group is read whole and verified
+    // against its CRC-32; it enters the row cache only while the cache has room for it, so a
+    // full row cache is never churned by one query's candidates (no eviction, no GC of evictees).
+    const hits = await this.#cachedRowGroups(p, ids);
+    const rowsOfP = this.#location(p).rows;
+    const at = new Map<number, number>();
+    for (const g of ids) {
+      if (hits.has(g)) continue;
+      const bytes = Math.max(0, Math.min(G, rowsOfP - g * G)) * dim * 4;
+      const room = this.#rowCacheBytes - this.#rowCache.backend.approxSizeBytes() - this.#pendingRowBytes;
+      const insert = room >= bytes;
+      if (insert) this.#pendingRowBytes += bytes;
+      at.set(g, cold.groups.length);
+      cold.parts.push(p);
+      cold.groups.push(g);
+      cold.insert.push(insert);
+    }
     rows.forEach((r, j) => {
-      const g = groups.get(Math.floor(r / G))!;
-      const at = (r % G) * dim;
-      out[slots[j]!] = g.subarray(at, at + dim);
+      const g = Math.floor(r / G);
+      const v = hits.get(g);
+      if (v !== undefined) out[slots[j]!] = v.subarray((r % G) * dim, (r % G + 1) * dim);
+      else {
+        cold.slots.push(slots[j]!);
+        cold.offsets.push(r % G);
+        cold.of.push(at.get(g)!);
+      }
     });
+  }
+
+  /** Row groups of partition p that the row cache holds and that match the state (no load; a mismatch is a counted miss). */
+  async #cachedRowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
+    const out = new Map<number, Float32Array>();
+    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
+    groups.forEach((g, j) => {
+      const v = cached[j];
+      if (v === undefined) return;
+      if (this.#rowGroupMatches(v, p, g)) out.set(g, v.vectors);
+      else this.#rejects.rowGroups++;
+    });
+    return out;
+  }
+
+  /**
+   * Kind version 3: the row groups queued in `cold` (of any partitions) with one multi-range read
+   * (adjacent groups merged), each verified against its CRC-32 (RAW_ROW_GROUP_CHECKSUM_MISMATCH)
+   * before use; those flagged `insert` go into the row cache.
+   */
+  async #readRowGroups(cold: ColdGroups): Promise<Float32Array[]> {
+    const table = this.#state.rawRowGroups!;
+    const G = this.#rowsPerGroup;
+    const rowBytes = 4 * this.dim;
+    let reserved = 0;
+    try {
+      const ranges: ByteRange[] = cold.groups.map((g, j) => {
+        const p = cold.parts[j]!;
+        const loc = this.#location(p);
+        if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
+        if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
+        const first = g * G;
+        if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+        const length = Math.min(G, loc.rows - first) * rowBytes;
+        if (cold.insert[j]) reserved += length;
+        return { offset: loc.raw.offset + first * rowBytes, length };
+      });
+      let got: Uint8Array[];
+      try {
+        got = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 0 });
+      } catch (cause) {
+        if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+        throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
+      }
+      return got.map((bytes, j) => {
+        const p = cold.parts[j]!;
+        const g = cold.groups[j]!;
+        if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
+        verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
+        const vectors = typedView(bytes, "f32", ranges[j]!.offset);
+        if (cold.insert[j]) {
+          const group: RawRowGroup = { partition: p, group: g, vectors };
+          this.#checked.set(group, `g${p}/${g}`);
+          void this.#rowCache.insert(this.#rowKey(p, g), group);
+        }
+        return vectors;
+      });
+    } finally {
+      this.#pendingRowBytes -= reserved;
+    }
   }
 
   /** Whole raw vectors of partition p when the main cache holds a matching entry (no load). */
@@ -1182,66 +1299,23 @@ export class IvfVectorIndex {
   }
 
   /**
-   * Row groups `groups` of partition p's raw vectors, from the row cache or with one coalesced
-   * ranged read of the missing ones. Kind version 3: each group read is verified against its
-   * CRC-32 in the state's row-group table (RAW_ROW_GROUP_CHECKSUM_MISMATCH), and a cached group
-   * this index has not checked itself is checked against it too (a mismatch is a counted miss
-   * that reloads). Kind version 2 has one CRC per raw-vector section only, so refine there reads
-   * and verifies the whole raw-vector section, then serves its groups from the row cache.
+   * Kind version 2 (one CRC-32 per raw-vector section only): row groups `groups` of partition p
+   * from the row cache, or else the whole raw-vector section read and verified once, its groups
+   * then serving later refines from the row cache.
    */
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
-    const out = new Map<number, Float32Array>();
-    const missing: number[] = [];
-    const table = this.#state.rawRowGroups;
-    // the lookups of one partition's groups run together (an in-memory cache answers each in a microtask)
-    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
-    groups.forEach((g, j) => {
-      const v = cached[j];
-      if (v !== undefined && this.#rowGroupMatches(v, p, g)) out.set(g, v.vectors);
-      else {
-        if (v !== undefined) this.#rejects.rowGroups++;
-        missing.push(g);
-      }
-    });
+    const out = await this.#cachedRowGroups(p, groups);
+    const missing = groups.filter((g) => !out.has(g));
     if (missing.length === 0) return out;
     const loc = this.#location(p);
     if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
     const G = this.#rowsPerGroup;
-    if (table === undefined) {
-      // Kind version 2: only the whole raw-vector section has a CRC-32, so read and verify all of
-      // it once; its groups then serve later refines from the row cache.
-      const whole = await this.readPartitionVectors(p);
-      for (const g of missing) {
-        if (g * G >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
-        out.set(g, whole.vectors.subarray(g * G * this.dim, Math.min(loc.rows, (g + 1) * G) * this.dim));
-      }
-      await this.#fillRowGroups(whole);
-      return out;
+    const whole = await this.readPartitionVectors(p);
+    for (const g of missing) {
+      if (g * G >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+      out.set(g, whole.vectors.subarray(g * G * this.dim, Math.min(loc.rows, (g + 1) * G) * this.dim));
     }
-    const rowBytes = 4 * this.dim;
-    const ranges: ByteRange[] = missing.map((g) => {
-      const first = g * G;
-      if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
-      return { offset: loc.raw!.offset + first * rowBytes, length: Math.min(G, loc.rows - first) * rowBytes };
-    });
-    if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
-    let parts: Uint8Array[];
-    try {
-      parts = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 4 * RAW_ROW_GROUP_BYTES });
-    } catch (cause) {
-      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
-      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows of partition ${p} are past the end of the object`, { stage: "section", offset: loc.raw.offset, cause });
-    }
-    missing.forEach((g, j) => {
-      const bytes = parts[j]!;
-      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
-      if (table !== undefined) verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
-      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
-      const group: RawRowGroup = { partition: p, group: g, vectors };
-      this.#checked.set(group, `g${p}/${g}`);
-      out.set(g, vectors);
-      void this.#rowCache.insert(this.#rowKey(p, g), group);
-    });
+    await this.#fillRowGroups(whole);
     return out;
   }
 
@@ -1266,11 +1340,22 @@ export class IvfVectorIndex {
   async #fillRowGroups(v: IvfPartitionVectors): Promise<void> {
     const G = this.#rowsPerGroup;
     const dim = this.dim;
+    // Only what fits without evicting: a full row cache keeps its groups (no churn). When the
+    // cache cannot hold all raw vectors, each group is copied out, so the groups it keeps do not
+    // pin their whole partition's buffer (the budget counts group bytes only).
+    const copy = this.#rowCacheBytes < indexByteCounts(this.#state).raw;
     for (let g = 0; g * G < v.rows; g++) {
-      const group: RawRowGroup = { partition: v.partition, group: g, vectors: v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim) };
+      const view = v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim);
+      if (this.#rowCache.backend.approxSizeBytes() + view.byteLength > this.#rowCacheBytes) return;
+      const group: RawRowGroup = { partition: v.partition, group: g, vectors: copy ? view.slice() : view };
       this.#checked.set(group, `g${v.partition}/${g}`);
       await this.#rowCache.insert(this.#rowKey(v.partition, g), group);
     }
+  }
+
+  /** True when the row cache has no room for one more row. */
+  #rowCacheFull(): boolean {
+    return this.#rowCache.backend.approxSizeBytes() + this.dim * 4 > this.#rowCacheBytes;
   }
 
   /** Hit rates per entry type (the codes cache's counters are shared by every index on that cache) and the budgets. */
@@ -1308,7 +1393,7 @@ export class IvfVectorIndex {
     const jobs: (() => Promise<unknown>)[] = [];
     for (let p = 0; p < this.numPartitions; p++) {
       jobs.push(() => this.loadPartition(p));
-      if (withVectors) jobs.push(own ? async () => this.#fillRowGroups(await this.readPartitionVectors(p)) : () => this.loadPartitionVectors(p));
+      if (withVectors) jobs.push(own ? async () => (this.#rowCacheFull() ? undefined : this.#fillRowGroups(await this.readPartitionVectors(p))) : () => this.loadPartitionVectors(p));
     }
     let next = 0;
     const worker = async (): Promise<void> => {
