@@ -57,7 +57,7 @@ import type { SearchSetup, SearchTask } from "./search-protocol.js";
 import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { rankCentroids } from "./search-kernels.js";
 import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
-import { type ScanJob, mergeCandidates, scanPartitions } from "./search-scan.js";
+import { type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -234,7 +234,7 @@ export const DEFAULT_K = 10;
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning"] as const;
 const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType", "threads"] as const;
 /** Rows scored by one call (rows of each probed partition x its queries) from which the default uses every core. */
-const MIN_THREADED_ROWS = 65_536;
+const MIN_THREADED_ROWS = 262_144;
 /** Largest `threads` a search accepts. */
 const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
@@ -1085,8 +1085,11 @@ export class IvfVectorIndex {
       best.cost += job.entries[j]!.rows * (job.users[j]!.length >> 1) + 64;
       best.idx.push(j);
     }
-    this.#pool ??= new SearchPool(Math.max(1, threads - 1));
     this.#setup ??= makeSearchSetup(this.#state.quantizer, this.#state.centroids, this.dim);
+    if (this.#pool === undefined) {
+      this.#pool = new SearchPool(Math.max(1, threads - 1));
+      await this.#warmWorkers(this.#pool, job.parts[order[0]!]!, job.entries[order[0]!]!);
+    }
     const dim = this.dim;
     const qs = new Float32Array(job.queries.length * dim);
     job.queries.forEach((q, i) => qs.set(q, i * dim));
@@ -1402,6 +1405,25 @@ export class IvfVectorIndex {
     await Promise.all(Array.from({ length: concurrency }, worker));
     // Cache writes run in the background; prewarm promises they have landed.
     await this.cache.flush();
+  }
+
+  /**
+   * Run a few real scans (partition `part` for 8 queries at its centroid) on every worker of a
+   * new pool: module load and JIT happen once here, not in the batches that follow.
+   */
+  async #warmWorkers(pool: SearchPool, part: number, entry: ScanPartition): Promise<void> {
+    const dim = this.dim;
+    const nq = 8;
+    const queries = new Float32Array(nq * dim);
+    for (let i = 0; i < nq; i++) queries.set(this.#state.centroids.subarray(part * dim, (part + 1) * dim), i * dim);
+    const users = new Int32Array(2 * nq);
+    for (let i = 0; i < nq; i++) users[2 * i] = i;
+    const task: SearchTask = { setup: this.#setup!, queries, capacity: 10, parts: Int32Array.of(part), partitions: [this.#shared.of(entry)], users: [users] };
+    try {
+      for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: pool.workers }, () => pool.run(task)));
+    } catch {
+      // a worker that cannot start is found again (and counted) by the scan itself
+    }
   }
 }
 
