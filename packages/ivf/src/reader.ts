@@ -80,7 +80,10 @@ export interface OpenVectorIndexOptions {
   /**
    * Budget in bytes of the default cache made when `cache` is not given (default: what the index
    * needs, its file size, capped at {@link DEFAULT_CACHE_MEMORY_SHARE} of the machine's memory).
-   * Code partitions get it first, the raw-vector row cache the rest.
+   * It is the total: the codes cache gets code partitions + state + 1/16 + 1 MiB (or all of it,
+   * if smaller), the raw-vector row cache the rest (so `cacheBytes` = 144 MiB at 1M x 128 PQ16 is
+   * about 26 MiB of codes + 118 MiB of raw row groups). Raw rows beyond the row cache are read
+   * from the store per refine (verified row groups that do not enter a full row cache).
    */
   readonly cacheBytes?: number;
   /** Budget in bytes of the raw-vector row cache used by refine (default: see `cacheBytes`; with a given `cache`, the raw vectors' size capped at half the memory share). */
