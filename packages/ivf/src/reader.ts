@@ -227,6 +227,8 @@ interface ColdGroups {
   slots: number[];
   offsets: number[];
   of: number[];
+  /** Row-cache bytes reserved for the groups flagged `insert` (given back when the read is done). */
+  reserved: number;
 }
 
 /** Largest `refineFactor` a search accepts. */
@@ -1154,13 +1156,17 @@ export class IvfVectorIndex {
       list.push(c);
     }
     const rowOf = new Array<Float32Array>(top.size);
-    const cold: ColdGroups = { parts: [], groups: [], insert: [], slots: [], offsets: [], of: [] };
-    await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
-    if (cold.groups.length > 0) {
-      // the cold groups of every probed partition in one multi-range read, each verified
-      const groups = await this.#readRowGroups(cold);
-      const dim = this.dim;
-      cold.slots.forEach((c, i) => (rowOf[c] = groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+    const cold: ColdGroups = { parts: [], groups: [], insert: [], slots: [], offsets: [], of: [], reserved: 0 };
+    try {
+      await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
+      if (cold.groups.length > 0) {
+        // the cold groups of every probed partition in one multi-range read, each verified
+        const groups = await this.#readRowGroups(cold);
+        cold.slots.forEach((c, i) => (rowOf[c] = groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+      }
+    } finally {
+      // the room reserved for admitted groups is given back whether or not they arrived
+      this.#pendingRowBytes -= cold.reserved;
     }
     const exact = new TopKCandidates(k);
     for (const c of order) {
@@ -1203,7 +1209,10 @@ export class IvfVectorIndex {
       const bytes = Math.max(0, Math.min(G, rowsOfP - g * G)) * dim * 4;
       const room = this.#rowCacheBytes - this.#rowCache.backend.approxSizeBytes() - this.#pendingRowBytes;
       const insert = room >= bytes;
-      if (insert) this.#pendingRowBytes += bytes;
+      if (insert) {
+        this.#pendingRowBytes += bytes;
+        cold.reserved += bytes;
+      }
       at.set(g, cold.groups.length);
       cold.parts.push(p);
       cold.groups.push(g);
@@ -1243,42 +1252,36 @@ export class IvfVectorIndex {
     const table = this.#state.rawRowGroups!;
     const G = this.#rowsPerGroup;
     const rowBytes = 4 * this.dim;
-    let reserved = 0;
+    const ranges: ByteRange[] = cold.groups.map((g, j) => {
+      const p = cold.parts[j]!;
+      const loc = this.#location(p);
+      if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
+      if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
+      const first = g * G;
+      if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+      const length = Math.min(G, loc.rows - first) * rowBytes;
+      return { offset: loc.raw.offset + first * rowBytes, length };
+    });
+    let got: Uint8Array[];
     try {
-      const ranges: ByteRange[] = cold.groups.map((g, j) => {
-        const p = cold.parts[j]!;
-        const loc = this.#location(p);
-        if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
-        if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
-        const first = g * G;
-        if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
-        const length = Math.min(G, loc.rows - first) * rowBytes;
-        if (cold.insert[j]) reserved += length;
-        return { offset: loc.raw.offset + first * rowBytes, length };
-      });
-      let got: Uint8Array[];
-      try {
-        got = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 0 });
-      } catch (cause) {
-        if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
-        throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
-      }
-      return got.map((bytes, j) => {
-        const p = cold.parts[j]!;
-        const g = cold.groups[j]!;
-        if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
-        verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
-        const vectors = typedView(bytes, "f32", ranges[j]!.offset);
-        if (cold.insert[j]) {
-          const group: RawRowGroup = { partition: p, group: g, vectors };
-          this.#checked.set(group, `g${p}/${g}`);
-          void this.#rowCache.insert(this.#rowKey(p, g), group);
-        }
-        return vectors;
-      });
-    } finally {
-      this.#pendingRowBytes -= reserved;
+      got = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 0 });
+    } catch (cause) {
+      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
     }
+    return got.map((bytes, j) => {
+      const p = cold.parts[j]!;
+      const g = cold.groups[j]!;
+      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
+      verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
+      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
+      if (cold.insert[j]) {
+        const group: RawRowGroup = { partition: p, group: g, vectors };
+        this.#checked.set(group, `g${p}/${g}`);
+        void this.#rowCache.insert(this.#rowKey(p, g), group);
+      }
+      return vectors;
+    });
   }
 
   /** Whole raw vectors of partition p when the main cache holds a matching entry (no load). */
