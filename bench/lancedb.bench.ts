@@ -13,6 +13,7 @@
  *
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
+ * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
  * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
@@ -83,6 +84,8 @@ async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise
 }
 
 async function queriesPerSecond(total: number, batch: number, run: (first: number, count: number) => Promise<unknown>): Promise<number> {
+  // let the previous measurement's background threads (LanceDB's runtime) go idle first
+  await new Promise((r) => setTimeout(r, 250));
   await run(0, Math.min(batch, total));
   const t = performance.now();
   for (let at = 0; at < total; at += batch) await run(at, Math.min(batch, total - at));
@@ -101,10 +104,15 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const nprobes = 20;
   const refine = 10;
   const rows: BenchResult["rows"][number][] = [];
+  const splits: string[] = [];
   const budgetMib = Number(process.env.BENCH_CACHE_MIB ?? (ctx.quick ? 8 : 128));
   if (!(budgetMib > 0)) throw new RangeError(`BENCH_CACHE_MIB ${process.env.BENCH_CACHE_MIB}`);
   const budget = budgetMib * 1024 * 1024;
   const keep = process.env.BENCH_INDEX_DIR;
+  // BENCH_PASSES=defaults|equal selects one pass (default both); BENCH_THROUGHPUT=0 skips the queries/s rows
+  const passes = (["defaults", "equal cache"] as const).filter((p) => process.env.BENCH_PASSES === undefined || process.env.BENCH_PASSES.split(",").some((w) => p.startsWith(w.trim())));
+  if (passes.length === 0) throw new RangeError(`BENCH_PASSES ${process.env.BENCH_PASSES}: defaults, equal`);
+  const throughput = process.env.BENCH_THROUGHPUT !== "0";
   const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-")));
   try {
     for (const shape of shapes) {
@@ -167,7 +175,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       rows.push(row("build s", quiverBuild / 1000, lanceBuild / 1000, 2));
 
       // Pass 1: defaults on both sides. Pass 2: equal cache budgets.
-      for (const pass of ["defaults", "equal cache"] as const) {
+      for (const pass of passes) {
         const equal = pass === "equal cache";
         const session = equal ? new lancedb.Session(BigInt(budget), BigInt(budget >> 3)) : undefined;
         const db = await lancedb.connect(lanceDir, {}, session);
@@ -181,6 +189,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         const index = await openVectorIndex(store, "vectors/index.qvr", { identity, prewarm: true, ...(equal ? { cacheBytes: budget + (budget >> 3), onWarning: () => {} } : {}) });
         const quiverRun = (withRefine: boolean) => async (i: number) => (await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes })).map((h) => Number(h.id));
         const suffix = equal ? `, equal cache ${budgetMib} MiB` : "";
+        if (equal) {
+          const st = index.cacheStats();
+          splits.push(`${label}: codes + state cache ${((st.cacheBytes ?? 0) / 2 ** 20).toFixed(1)} MiB, raw-vector row cache ${(st.rawVectorCacheBytes / 2 ** 20).toFixed(1)} MiB (filled by prewarm: ${(st.rawVectorCacheUsedBytes / 2 ** 20).toFixed(1)} MiB)`);
+        }
 
         ctx.progress(`${shape.name}: queries (${pass})`);
         const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)]);
@@ -195,7 +207,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           rows.push(row(`cpu ms/query p99${tag}${suffix}`, qv!.cpuP99, lv!.cpuP99, 3));
           rows.push(row(`cpu p99/p50${tag}${suffix}`, qv!.cpuP99 / qv!.cpuP50, lv!.cpuP99 / lv!.cpuP50, 2));
         }
-        if (!equal) {
+        if (!equal && throughput) {
           ctx.progress(`${shape.name}: throughput`);
           for (const batch of [1, 16, 256]) {
             const total = ctx.quick ? 32 : 256;
@@ -222,12 +234,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,
       "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
       "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
-      `equal cache rows: LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB); Quiver cacheBytes ${budgetMib * 1.125} MiB (codes first, the raw-vector row cache the rest), prewarm`,
+      `equal cache rows: the same total on both sides. LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB), which holds its IVF_PQ index (codes, row ids) and file metadata; Quiver cacheBytes ${budgetMib * 1.125} MiB = codes + state cache, then the raw-vector row cache with the rest (the split per shape: "cache split" below), prewarm. Raw vectors refine needs beyond that are read from the files on both sides (through the OS page cache, which neither budget counts)`,
       "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
       "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",
       "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1",
       "load column: 1-minute load average at the start of the shape / when the row was written",
     ];
+    if (splits.length > 0) notes.push(`cache split (Quiver, equal cache): ${splits.join("; ")}`);
     if (scale !== 1) notes.push(`REDUCED RUN: every row count scaled by BENCH_SCALE=${scale} (the shape column says the size run)`);
     return { rows, notes };
   } finally {

@@ -57,7 +57,7 @@ import type { SearchSetup, SearchTask } from "./search-protocol.js";
 import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { rankCentroids } from "./search-kernels.js";
 import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
-import { type ScanJob, mergeCandidates, scanPartitions } from "./search-scan.js";
+import { type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -80,7 +80,10 @@ export interface OpenVectorIndexOptions {
   /**
    * Budget in bytes of the default cache made when `cache` is not given (default: what the index
    * needs, its file size, capped at {@link DEFAULT_CACHE_MEMORY_SHARE} of the machine's memory).
-   * Code partitions get it first, the raw-vector row cache the rest.
+   * It is the total: the codes cache gets code partitions + state + 1/16 + 1 MiB (or all of it,
+   * if smaller), the raw-vector row cache the rest (so `cacheBytes` = 144 MiB at 1M x 128 PQ16 is
+   * about 26 MiB of codes + 118 MiB of raw row groups). Raw rows beyond the row cache are read
+   * from the store per refine (verified row groups that do not enter a full row cache).
    */
   readonly cacheBytes?: number;
   /** Budget in bytes of the raw-vector row cache used by refine (default: see `cacheBytes`; with a given `cache`, the raw vectors' size capped at half the memory share). */
@@ -212,6 +215,22 @@ function indexByteCounts(state: IvfIndexState): { codes: number; raw: number; me
 export const DEFAULT_NPROBES = 20;
 /** Largest `k` a search accepts. */
 export const MAX_SEARCH_K = 100_000;
+
+
+/** Row groups one refine reads from the store (parallel arrays) and the candidates waiting for them. */
+interface ColdGroups {
+  parts: number[];
+  groups: number[];
+  /** Whether the group goes into the row cache (it had room) or only serves this query. */
+  insert: boolean[];
+  /** Candidate slot, its row within the group's first row, and the index of its group in the arrays above. */
+  slots: number[];
+  offsets: number[];
+  of: number[];
+  /** Row-cache bytes reserved for the groups flagged `insert` (given back when the read is done). */
+  reserved: number;
+}
+
 /** Largest `refineFactor` a search accepts. */
 export const MAX_REFINE_FACTOR = 1000;
 
@@ -220,7 +239,7 @@ export const DEFAULT_K = 10;
 const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "cacheBytes", "rawVectorCacheBytes", "onWarning"] as const;
 const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType", "threads"] as const;
 /** Rows scored by one call (rows of each probed partition x its queries) from which the default uses every core. */
-const MIN_THREADED_ROWS = 65_536;
+const MIN_THREADED_ROWS = 262_144;
 /** Largest `threads` a search accepts. */
 const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
@@ -640,6 +659,8 @@ export class IvfVectorIndex {
   /** Made on first use (refine or stats): an open and a plain query never build it. */
   #rowCacheMade: IndexCache | undefined;
   readonly #rowCacheBytes: number;
+  /** Bytes of row groups being read that will enter the row cache (admission counts them as used). */
+  #pendingRowBytes = 0;
   #rowsPerGroup = 1;
   /** Search worker pool (started by the first threaded scan) and what the workers share. */
   #pool: SearchPool | undefined;
@@ -1100,8 +1121,11 @@ export class IvfVectorIndex {
       best.cost += job.entries[j]!.rows * (job.users[j]!.length >> 1) + 64;
       best.idx.push(j);
     }
-    this.#pool ??= new SearchPool(Math.max(1, threads - 1));
     this.#setup ??= makeSearchSetup(this.#state.quantizer, this.#state.centroids, this.dim);
+    if (this.#pool === undefined) {
+      this.#pool = new SearchPool(Math.max(1, threads - 1));
+      await this.#warmWorkers(this.#pool, job.parts[order[0]!]!, job.entries[order[0]!]!);
+    }
     const dim = this.dim;
     const qs = new Float32Array(job.queries.length * dim);
     job.queries.forEach((q, i) => qs.set(q, i * dim));
@@ -1163,7 +1187,18 @@ export class IvfVectorIndex {
       list.push(c);
     }
     const rowOf = new Array<Float32Array>(top.size);
-    await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf)));
+    const cold: ColdGroups = { parts: [], groups: [], insert: [], slots: [], offsets: [], of: [], reserved: 0 };
+    try {
+      await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
+      if (cold.groups.length > 0) {
+        // the cold groups of every probed partition in one multi-range read, each verified
+        const groups = await this.#readRowGroups(cold);
+        cold.slots.forEach((c, i) => (rowOf[c] = groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+      }
+    } finally {
+      // the room reserved for admitted groups is given back whether or not they arrived
+      this.#pendingRowBytes -= cold.reserved;
+    }
     const exact = new TopKCandidates(k);
     for (const c of order) {
       const d = exactDistance(query, rowOf[c]!, dim, distance);
@@ -1172,8 +1207,11 @@ export class IvfVectorIndex {
     return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
   }
 
-  /** Put the raw vector of row `rows[j]` of partition p into `out[slots[j]]`. */
-  async #candidateRows(p: number, rows: readonly number[], slots: readonly number[], out: Float32Array[]): Promise<void> {
+  /**
+   * Put the raw vector of row `rows[j]` of partition p into `out[slots[j]]` when its group is
+   * cached, else queue its group in `cold` (read by the caller, for every partition at once).
+   */
+  async #candidateRows(p: number, rows: readonly number[], slots: readonly number[], out: Float32Array[], cold: ColdGroups): Promise<void> {
     const dim = this.dim;
     const whole = await this.#cachedVectors(p);
     if (whole !== undefined) {
@@ -1181,11 +1219,99 @@ export class IvfVectorIndex {
       return;
     }
     const G = this.#rowsPerGroup;
-    const groups = await this.#rowGroups(p, [...new Set(rows.map((r) => Math.floor(r / G)))]);
+    const ids = [...new Set(rows.map((r) => Math.floor(r / G)))];
+    if (this.#state.rawRowGroups === undefined) {
+      const groups = await this.#rowGroups(p, ids);
+      rows.forEach((r, j) => {
+        const g = groups.get(Math.floor(r / G))!;
+        const at = (r % G) * dim;
+        out[slots[j]!] = g.subarray(at, at + dim);
+      });
+      return;
+    }
+    // Kind version 3: cached groups serve their rows. A cold group is read whole and verified
+    // against its CRC-32; it enters the row cache only while the cache has room for it, so a
+    // full row cache is never churned by one query's candidates (no eviction, no GC of evictees).
+    const hits = await this.#cachedRowGroups(p, ids);
+    const rowsOfP = this.#location(p).rows;
+    const at = new Map<number, number>();
+    for (const g of ids) {
+      if (hits.has(g)) continue;
+      const bytes = Math.max(0, Math.min(G, rowsOfP - g * G)) * dim * 4;
+      const room = this.#rowCacheBytes - this.#rowCache.backend.approxSizeBytes() - this.#pendingRowBytes;
+      const insert = room >= bytes;
+      if (insert) {
+        this.#pendingRowBytes += bytes;
+        cold.reserved += bytes;
+      }
+      at.set(g, cold.groups.length);
+      cold.parts.push(p);
+      cold.groups.push(g);
+      cold.insert.push(insert);
+    }
     rows.forEach((r, j) => {
-      const g = groups.get(Math.floor(r / G))!;
-      const at = (r % G) * dim;
-      out[slots[j]!] = g.subarray(at, at + dim);
+      const g = Math.floor(r / G);
+      const v = hits.get(g);
+      if (v !== undefined) out[slots[j]!] = v.subarray((r % G) * dim, (r % G + 1) * dim);
+      else {
+        cold.slots.push(slots[j]!);
+        cold.offsets.push(r % G);
+        cold.of.push(at.get(g)!);
+      }
+    });
+  }
+
+  /** Row groups of partition p that the row cache holds and that match the state (no load; a mismatch is a counted miss). */
+  async #cachedRowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
+    const out = new Map<number, Float32Array>();
+    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
+    groups.forEach((g, j) => {
+      const v = cached[j];
+      if (v === undefined) return;
+      if (this.#rowGroupMatches(v, p, g)) out.set(g, v.vectors);
+      else this.#rejects.rowGroups++;
+    });
+    return out;
+  }
+
+  /**
+   * Kind version 3: the row groups queued in `cold` (of any partitions) with one multi-range read
+   * (adjacent groups merged), each verified against its CRC-32 (RAW_ROW_GROUP_CHECKSUM_MISMATCH)
+   * before use; those flagged `insert` go into the row cache.
+   */
+  async #readRowGroups(cold: ColdGroups): Promise<Float32Array[]> {
+    const table = this.#state.rawRowGroups!;
+    const G = this.#rowsPerGroup;
+    const rowBytes = 4 * this.dim;
+    const ranges: ByteRange[] = cold.groups.map((g, j) => {
+      const p = cold.parts[j]!;
+      const loc = this.#location(p);
+      if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
+      if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
+      const first = g * G;
+      if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+      const length = Math.min(G, loc.rows - first) * rowBytes;
+      return { offset: loc.raw.offset + first * rowBytes, length };
+    });
+    let got: Uint8Array[];
+    try {
+      got = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 0 });
+    } catch (cause) {
+      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
+    }
+    return got.map((bytes, j) => {
+      const p = cold.parts[j]!;
+      const g = cold.groups[j]!;
+      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
+      verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
+      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
+      if (cold.insert[j]) {
+        const group: RawRowGroup = { partition: p, group: g, vectors };
+        this.#checked.set(group, `g${p}/${g}`);
+        void this.#rowCache.insert(this.#rowKey(p, g), group);
+      }
+      return vectors;
     });
   }
 
@@ -1213,66 +1339,23 @@ export class IvfVectorIndex {
   }
 
   /**
-   * Row groups `groups` of partition p's raw vectors, from the row cache or with one coalesced
-   * ranged read of the missing ones. Kind version 3: each group read is verified against its
-   * CRC-32 in the state's row-group table (RAW_ROW_GROUP_CHECKSUM_MISMATCH), and a cached group
-   * this index has not checked itself is checked against it too (a mismatch is a counted miss
-   * that reloads). Kind version 2 has one CRC per raw-vector section only, so refine there reads
-   * and verifies the whole raw-vector section, then serves its groups from the row cache.
+   * Kind version 2 (one CRC-32 per raw-vector section only): row groups `groups` of partition p
+   * from the row cache, or else the whole raw-vector section read and verified once, its groups
+   * then serving later refines from the row cache.
    */
   async #rowGroups(p: number, groups: readonly number[]): Promise<Map<number, Float32Array>> {
-    const out = new Map<number, Float32Array>();
-    const missing: number[] = [];
-    const table = this.#state.rawRowGroups;
-    // the lookups of one partition's groups run together (an in-memory cache answers each in a microtask)
-    const cached = await Promise.all(groups.map((g) => this.#rowCache.get(this.#rowKey(p, g))));
-    groups.forEach((g, j) => {
-      const v = cached[j];
-      if (v !== undefined && this.#rowGroupMatches(v, p, g)) out.set(g, v.vectors);
-      else {
-        if (v !== undefined) this.#rejects.rowGroups++;
-        missing.push(g);
-      }
-    });
+    const out = await this.#cachedRowGroups(p, groups);
+    const missing = groups.filter((g) => !out.has(g));
     if (missing.length === 0) return out;
     const loc = this.#location(p);
     if (loc.raw === undefined) throw formatError("MISSING_SECTION", `partition ${p} has no raw vectors`, "section");
     const G = this.#rowsPerGroup;
-    if (table === undefined) {
-      // Kind version 2: only the whole raw-vector section has a CRC-32, so read and verify all of
-      // it once; its groups then serve later refines from the row cache.
-      const whole = await this.readPartitionVectors(p);
-      for (const g of missing) {
-        if (g * G >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
-        out.set(g, whole.vectors.subarray(g * G * this.dim, Math.min(loc.rows, (g + 1) * G) * this.dim));
-      }
-      await this.#fillRowGroups(whole);
-      return out;
+    const whole = await this.readPartitionVectors(p);
+    for (const g of missing) {
+      if (g * G >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
+      out.set(g, whole.vectors.subarray(g * G * this.dim, Math.min(loc.rows, (g + 1) * G) * this.dim));
     }
-    const rowBytes = 4 * this.dim;
-    const ranges: ByteRange[] = missing.map((g) => {
-      const first = g * G;
-      if (first >= loc.rows) throw formatError("PARTITION_LENGTH_MISMATCH", `row group ${g} of partition ${p} is past its ${loc.rows} rows`, "section");
-      return { offset: loc.raw!.offset + first * rowBytes, length: Math.min(G, loc.rows - first) * rowBytes };
-    });
-    if (loc.raw.length !== loc.rows * rowBytes) throw formatError("PARTITION_LENGTH_MISMATCH", `raw vectors of partition ${p}: ${loc.raw.length} bytes for ${loc.rows} rows`, "section", loc.raw.offset);
-    let parts: Uint8Array[];
-    try {
-      parts = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 4 * RAW_ROW_GROUP_BYTES });
-    } catch (cause) {
-      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
-      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows of partition ${p} are past the end of the object`, { stage: "section", offset: loc.raw.offset, cause });
-    }
-    missing.forEach((g, j) => {
-      const bytes = parts[j]!;
-      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
-      if (table !== undefined) verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
-      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
-      const group: RawRowGroup = { partition: p, group: g, vectors };
-      this.#checked.set(group, `g${p}/${g}`);
-      out.set(g, vectors);
-      void this.#rowCache.insert(this.#rowKey(p, g), group);
-    });
+    await this.#fillRowGroups(whole);
     return out;
   }
 
@@ -1297,11 +1380,22 @@ export class IvfVectorIndex {
   async #fillRowGroups(v: IvfPartitionVectors): Promise<void> {
     const G = this.#rowsPerGroup;
     const dim = this.dim;
+    // Only what fits without evicting: a full row cache keeps its groups (no churn). When the
+    // cache cannot hold all raw vectors, each group is copied out, so the groups it keeps do not
+    // pin their whole partition's buffer (the budget counts group bytes only).
+    const copy = this.#rowCacheBytes < indexByteCounts(this.#state).raw;
     for (let g = 0; g * G < v.rows; g++) {
-      const group: RawRowGroup = { partition: v.partition, group: g, vectors: v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim) };
+      const view = v.vectors.subarray(g * G * dim, Math.min(v.rows, (g + 1) * G) * dim);
+      if (this.#rowCache.backend.approxSizeBytes() + view.byteLength > this.#rowCacheBytes) return;
+      const group: RawRowGroup = { partition: v.partition, group: g, vectors: copy ? view.slice() : view };
       this.#checked.set(group, `g${v.partition}/${g}`);
       await this.#rowCache.insert(this.#rowKey(v.partition, g), group);
     }
+  }
+
+  /** True when the row cache has no room for one more row. */
+  #rowCacheFull(): boolean {
+    return this.#rowCache.backend.approxSizeBytes() + this.dim * 4 > this.#rowCacheBytes;
   }
 
   /** Hit rates per entry type (the codes cache's counters are shared by every index on that cache) and the budgets. */
@@ -1339,7 +1433,7 @@ export class IvfVectorIndex {
     const jobs: (() => Promise<unknown>)[] = [];
     for (let p = 0; p < this.numPartitions; p++) {
       jobs.push(() => this.loadPartition(p));
-      if (withVectors) jobs.push(own ? async () => this.#fillRowGroups(await this.readPartitionVectors(p)) : () => this.loadPartitionVectors(p));
+      if (withVectors) jobs.push(own ? async () => (this.#rowCacheFull() ? undefined : this.#fillRowGroups(await this.readPartitionVectors(p))) : () => this.loadPartitionVectors(p));
     }
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -1348,6 +1442,25 @@ export class IvfVectorIndex {
     await Promise.all(Array.from({ length: concurrency }, worker));
     // Cache writes run in the background; prewarm promises they have landed.
     await this.cache.flush();
+  }
+
+  /**
+   * Run a few real scans (partition `part` for 8 queries at its centroid) on every worker of a
+   * new pool: module load and JIT happen once here, not in the batches that follow.
+   */
+  async #warmWorkers(pool: SearchPool, part: number, entry: ScanPartition): Promise<void> {
+    const dim = this.dim;
+    const nq = 8;
+    const queries = new Float32Array(nq * dim);
+    for (let i = 0; i < nq; i++) queries.set(this.#state.centroids.subarray(part * dim, (part + 1) * dim), i * dim);
+    const users = new Int32Array(2 * nq);
+    for (let i = 0; i < nq; i++) users[2 * i] = i;
+    const task: SearchTask = { setup: this.#setup!, queries, capacity: 10, parts: Int32Array.of(part), partitions: [this.#shared.of(entry)], users: [users] };
+    try {
+      for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: pool.workers }, () => pool.run(task)));
+    } catch {
+      // a worker that cannot start is found again (and counted) by the scan itself
+    }
   }
 }
 

@@ -10,11 +10,14 @@ export class TopKCandidates {
   /** Caller-defined tags (e.g. probe slot and row index), two per candidate. */
   readonly tagA: Int32Array;
   readonly tagB: Int32Array;
+  /** The row ids as u32 halves: the heap moves ids without making a BigInt per move. */
+  readonly #ids32: Uint32Array;
 
   constructor(capacity: number) {
     this.capacity = capacity;
     this.distances = new Float64Array(capacity);
     this.rowIds = new BigUint64Array(capacity);
+    this.#ids32 = new Uint32Array(this.rowIds.buffer);
     this.tagA = new Int32Array(capacity);
     this.tagB = new Int32Array(capacity);
   }
@@ -34,9 +37,13 @@ export class TopKCandidates {
     const d = this.distances[i]!;
     this.distances[i] = this.distances[j]!;
     this.distances[j] = d;
-    const r = this.rowIds[i]!;
-    this.rowIds[i] = this.rowIds[j]!;
-    this.rowIds[j] = r;
+    const w = this.#ids32;
+    const lo = w[2 * i]!;
+    const hi = w[2 * i + 1]!;
+    w[2 * i] = w[2 * j]!;
+    w[2 * i + 1] = w[2 * j + 1]!;
+    w[2 * j] = lo;
+    w[2 * j + 1] = hi;
     const a = this.tagA[i]!;
     this.tagA[i] = this.tagA[j]!;
     this.tagA[j] = a;

@@ -14,6 +14,7 @@ import {
   checkPrefix,
   checkRange,
   checkWritablePath,
+  coalesceRanges,
   getRangesViaCoalescing,
 } from "./object-store.js";
 import { type ObjectWriter, ObjectWriterBase, checkWriterArguments } from "./object-writer.js";
@@ -140,8 +141,27 @@ export class LocalDirectoryStore implements ObjectStore {
     });
   }
 
-  getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
-    return getRangesViaCoalescing(this, path, ranges, options);
+  async getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
+    for (const r of ranges) checkRange(path, r);
+    const requests = coalesceRanges(ranges, options);
+    if (requests.length <= 1) return getRangesViaCoalescing(this, path, ranges, options);
+    // Several merged requests share one open file (one open + fstat + close, not one per request).
+    return this.#withFile(path, async (fh, size) => {
+      const out: Uint8Array[] = ranges.map(() => new Uint8Array(0));
+      await Promise.all(
+        requests.map(async (req) => {
+          if (req.offset > size || req.length > size - req.offset) {
+            throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${req.offset}+${req.length} of a ${size}-byte object`);
+          }
+          const data = await readExactly(fh, path, req.offset, req.length);
+          for (const i of req.members) {
+            const r = ranges[i]!;
+            out[i] = req.members.length === 1 ? data : data.slice(r.offset - req.offset, r.offset - req.offset + r.length);
+          }
+        }),
+      );
+      return out;
+    });
   }
 
   async head(path: string): Promise<ObjectMeta> {
