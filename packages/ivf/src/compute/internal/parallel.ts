@@ -254,6 +254,8 @@ export async function trainKMeansParallel(
         }
       });
     }
+    // the refinement after the leaves is a few percent of a full-k pass: it runs here
+    if (plan !== undefined) return refineHierarchical(k, opts, plan);
     const started: boolean[] = [];
     for (let slot = 0; slot < workers; slot++) {
       const payload: WorkerPayload = {
@@ -304,7 +306,7 @@ export async function trainKMeansParallel(
     };
     const assigner: RowAssigner = { activeList, assign };
     try {
-      return plan === undefined ? runKMeans(x, n, dim, k, opts, assigner) : refineHierarchical(x, n, dim, k, opts, plan, assigner);
+      return runKMeans(x, n, dim, k, opts, assigner);
     } finally {
       // workers leave their serve loop and reply; a pool worker is then free for the next task
       Atomics.store(control, KM_GENERATION, -1);
