@@ -80,7 +80,8 @@ interface ThreadPlan {
 function threadPlan(opts: ParallelOptions): ThreadPlan {
   const useMain = opts.useMainThread ?? true;
   const threads = Math.max(1, Math.trunc(opts.threads ?? availableParallelism()));
-  const workers = opts.pool !== undefined ? opts.pool.size : useMain ? threads - 1 : threads;
+  // a pool's spare workers only take tasks this thread does not share
+  const workers = opts.pool !== undefined ? (useMain ? opts.pool.sharedSize : opts.pool.size) : useMain ? threads - 1 : threads;
   const alloc: Alloc = (b) => (workers > 0 ? new SharedArrayBuffer(b) : new ArrayBuffer(b));
   return { workers, useMain, alloc };
 }
