@@ -215,6 +215,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
     notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems, otherwise default settings on both sides.`);
     notes.push("ratio = Quiver build seconds / LanceDB build seconds (wall clock, run back to back); cpu ratio = the same for CPU seconds (LanceDB: this process during createIndex; Quiver: its build child, worker threads included), which the other work on a shared machine distorts less; 'load at start' is the 1-minute load average when the shape started.");
+    // the partial file gets the closing notes too (a BENCH_SHAPES run's only results file)
+    if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: wanted !== undefined, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");
     return { rows, notes };
   } finally {
     await rm(dir, { recursive: true, force: true });
