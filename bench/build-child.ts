@@ -17,6 +17,15 @@ const timer = setInterval(() => {
 const t = performance.now();
 const cpu0 = process.cpuUsage();
 const phaseRss: Record<string, number> = {};
+// CPU seconds per phase (this process, worker threads included): the CPU clock is read when the
+// first progress event of a phase arrives, so a phase's CPU runs from its first event to the next phase's
+const phaseCpuMs: Record<string, number> = {};
+let current: string | undefined;
+let mark = process.cpuUsage();
+const cpuMsSince = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+};
 const r = await buildIndex({
   input: input!,
   store: new LocalDirectoryStore(storeDir!),
@@ -24,10 +33,16 @@ const r = await buildIndex({
   ...options,
   onProgress: (e) => {
     phaseRss[e.phase] = Math.max(phaseRss[e.phase] ?? 0, process.memoryUsage().rss);
+    if (e.phase !== current) {
+      if (current !== undefined) phaseCpuMs[current] = (phaseCpuMs[current] ?? 0) + cpuMsSince(mark);
+      current = e.phase;
+      mark = process.cpuUsage();
+    }
   },
 });
 const totalMs = performance.now() - t;
 const cpu = process.cpuUsage(cpu0);
+if (current !== undefined) phaseCpuMs[current] = (phaseCpuMs[current] ?? 0) + cpuMsSince(mark);
 clearInterval(timer);
 process.stdout.write(
   `${JSON.stringify({
@@ -38,6 +53,7 @@ process.stdout.write(
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     vmHwmBytes: vmHwm(),
     cpuMs: (cpu.user + cpu.system) / 1000,
+    phaseCpuMs,
     sampledPeakRssBytes: peak,
     startRssBytes: baseRss,
     phaseRssMiB: Object.fromEntries(Object.entries(phaseRss).map(([k, v]) => [k, v >> 20])),

@@ -5,6 +5,8 @@
  * cluster sizes (Zipf weights) and per-dimension scales. Quiver builds run in a child process
  * (bench/build-child.ts) through `buildIndex` from an .npy file, so each RSS is its own. RSS by N
  * at a fixed budget is bench/build-scale.bench.ts. BENCH_QUICK=1 shrinks every size.
+ * BENCH_SHAPES=name,name selects shapes by their table name (e.g. "1000k x 128 cosine unequal";
+ * default all); a selected run writes bench/results/build.partial.json too.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -75,6 +77,7 @@ interface ChildReport {
   cpuMs: number;
   vmHwmBytes: number;
   phases: { phase: string; ms: number; status: string }[];
+  phaseCpuMs: Record<string, number>;
   fileBytes: number;
   maxRssBytes: number;
 }
@@ -108,7 +111,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const variants: { distance: DistanceType; data: "equal" | "unequal" }[] = [
     { distance: "l2", data: "equal" }, { distance: "cosine", data: "unequal" }, { distance: "l2", data: "unequal" }, { distance: "cosine", data: "equal" },
   ];
-  const shapes: Shape[] = variants.flatMap((v) => sizes.map(([n, dim]) => ({ n, dim, ...v })));
+  const labelOf = (sh: Shape): string => `${sh.n / 1000}k x ${sh.dim} ${sh.distance} ${sh.data}`;
+  const all: Shape[] = variants.flatMap((v) => sizes.map(([n, dim]) => ({ n, dim, ...v })));
+  const wanted = process.env.BENCH_SHAPES?.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const shapes = wanted === undefined ? all : wanted.flatMap((name) => all.filter((sh) => labelOf(sh) === name));
+  if (shapes.length === 0) throw new RangeError(`BENCH_SHAPES=${process.env.BENCH_SHAPES}: none of ${all.map(labelOf).join(", ")}`);
   const Q = q ? 30 : 100;
   const nprobes = 20;
   const refine = 10;
@@ -121,7 +128,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const P = n >= 1_000_000 ? 1024 : q ? 32 : 256;
       const m = dim / 16;
       const clusters = q ? 64 : 1024;
-      const label = `${n / 1000}k x ${dim} ${distance} ${sh.data}`;
+      const label = labelOf(sh);
       ctx.progress(`${label}: data + ground truth`);
       const load = machineLoad();
       const data = sh.data === "equal" ? gaussianMixture({ n, dim, clusters, seed: 1 }) : clusteredUnequal(n, dim, clusters, 1);
@@ -170,6 +177,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       await rm(storeDir, { recursive: true, force: true });
       await rm(input, { force: true });
       const ph = (name: string): number => s(rep.phases.find((p) => p.phase === name)?.ms ?? 0);
+      const pc = (name: string): number => s(rep.phaseCpuMs[name] ?? 0);
       rows.push({
         shape: label,
         P,
@@ -185,6 +193,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         "train pq s": ph("train-quantizer"),
         "assign+encode s": ph("assign-encode"),
         "finalize s": ph("finalize"),
+        "sample cpu s": pc("sample"),
+        "train ivf cpu s": pc("train-ivf"),
+        "train pq cpu s": pc("train-quantizer"),
+        "assign+encode cpu s": pc("assign-encode"),
+        "finalize cpu s": pc("finalize"),
         "lance recall": Number(lRecall.toFixed(3)),
         "quiver recall": Number(qRecall.toFixed(3)),
         "lance recall refine": Number(lRecallRefine.toFixed(3)),
@@ -197,9 +210,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     }
 
     notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    if (wanted !== undefined) notes.push(`BENCH_SHAPES selection: ${shapes.map(labelOf).join(", ")}`);
+    notes.push("Quiver phase CPU seconds: its build child's process CPU clock (worker threads included) from a phase's first progress event to the next phase's.");
     notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
     notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems, otherwise default settings on both sides.`);
     notes.push("ratio = Quiver build seconds / LanceDB build seconds (wall clock, run back to back); cpu ratio = the same for CPU seconds (LanceDB: this process during createIndex; Quiver: its build child, worker threads included), which the other work on a shared machine distorts less; 'load at start' is the 1-minute load average when the shape started.");
+    // the partial file gets the closing notes too (a BENCH_SHAPES run's only results file)
+    if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: wanted !== undefined, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");
     return { rows, notes };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -216,7 +216,11 @@ async function runPipeline(o: BuildIndexOptions, reader: VectorReader, given: Iv
   const stateDir = o.stateDir ?? `${o.path}.build`;
   // one persistent worker pool for every parallel phase: its threads load while the sample pass
   // runs, and no batch pays a thread start (that also kept RSS growing with the batch count)
-  const pool = createComputePool((tuning.threads ?? availableParallelism()) - 1);
+  // with two threads or more, one spare worker: assign + encode of batch i + 1 runs on every
+  // worker while this thread writes batch i to the artifact and reads batch i + 2 (the
+  // training phases, which this thread shares, use the others)
+  const threadCount = tuning.threads ?? availableParallelism();
+  const pool = threadCount > 1 ? createComputePool(threadCount, undefined, 1) : createComputePool(0);
   try {
     return await runPhases(o, reader, given, tuning, numRows, stateDir, pool, t0);
   } finally {
@@ -339,8 +343,10 @@ async function runPhases(
       if (!isQuiverFormatError(e) && !isStoreError(e)) throw e;
     }
   }
-  // A batch holds the reader's rows, a shared copy for the workers, codes and ids: about 2.5x raw.
-  const rowBytes = dim * 4 * 3 + cw * 2 + 16;
+  // Two batches are in flight (one computing, one being written): each holds the reader's rows,
+  // a shared copy for the workers, codes and ids; about 4x raw.
+  const overlap = pool.size > pool.sharedSize && o.partitionAssignments === undefined;
+  const rowBytes = overlap ? dim * 4 * 4 + cw * 3 + 24 : dim * 4 * 3 + cw * 2 + 16;
   const batch = Math.max(4096, Math.min(1 << 20, Math.floor(budget / 4 / rowBytes)));
   const writerBudget = Math.floor(budget / 4);
   let writerStats: { numBuckets: number; flushThresholdRows: number } | undefined;
@@ -359,27 +365,59 @@ async function runPhases(
     writerStats = { numBuckets: writer.numBuckets, flushThresholdRows: writer.flushThresholdRows };
     progress("assign-encode", 0, numRows);
     let done = 0;
+    const append = async (rows: number, firstRow: number, ids: BigUint64Array | undefined, vectors: Float32Array, partitions: Uint32Array, codes: Uint8Array): Promise<void> => {
+      const rowIds = ids ?? implicitIds(firstRow, rows);
+      const cols = [new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength), codes];
+      if (tuning.storeRawVectors) cols.push(new Uint8Array(vectors.buffer, vectors.byteOffset, rows * dim * 4));
+      await writer.appendRows(partitions, cols);
+      done += rows;
+      progress("assign-encode", done, numRows);
+    };
     try {
-      for await (const b of reader.batches(batch)) {
-        let partitions: Uint32Array;
-        let codes: Uint8Array;
-        if (o.partitionAssignments !== undefined) {
-          partitions = o.partitionAssignments.subarray(b.firstRow, b.firstRow + b.rows);
-          for (let i = 0; i < b.rows; i++) {
-            if (partitions[i]! >= tuning.numPartitions) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `options.partitionAssignments[${b.firstRow + i}]`, expected: `a partition in [0, ${tuning.numPartitions})`, given: partitions[i] });
-          }
-          codes = encodeWithAssignments(quantizer, b.vectors, b.rows, dim, tuning.distanceType, centroids, partitions);
-        } else {
-          const r = await encodeAndAssignParallel({ vectors: b.vectors, n: b.rows, dim, centroids, k: tuning.numPartitions, distance: tuning.distanceType, quantizer, ...threads });
-          partitions = r.partitions;
-          codes = r.codes;
+      if (overlap) {
+        // two shared input buffers, alternating: batch i's stays intact (its raw vectors are
+        // written from it) while batch i + 1 is copied into the other and computed
+        const shared = [new Float32Array(new SharedArrayBuffer(batch * dim * 4)), new Float32Array(new SharedArrayBuffer(batch * dim * 4))];
+        type InFlight = { rows: number; firstRow: number; ids: BigUint64Array | undefined; vectors: Float32Array; job: ReturnType<typeof encodeAndAssignParallel> };
+        let inFlight: InFlight | undefined;
+        let turn = 0;
+        const finish = async (f: InFlight): Promise<void> => {
+          const r = await f.job;
+          await append(f.rows, f.firstRow, f.ids, f.vectors, r.partitions, r.codes);
+        };
+        for await (const b of reader.batches(batch)) {
+          const vectors = shared[turn]!.subarray(0, b.rows * dim);
+          turn ^= 1;
+          vectors.set(b.vectors.subarray(0, b.rows * dim));
+          // the reader may reuse its batch buffers: ids are copied too
+          const ids = b.ids?.slice();
+          // the workers are free once the previous batch's job has resolved
+          const prev = inFlight;
+          const prevResult = prev === undefined ? undefined : await prev.job;
+          const job = encodeAndAssignParallel({ vectors, n: b.rows, dim, centroids, k: tuning.numPartitions, distance: tuning.distanceType, quantizer, pool, useMainThread: false });
+          // a rejected job is awaited (and thrown) by the next turn or after the loop
+          job.catch(() => undefined);
+          inFlight = { rows: b.rows, firstRow: b.firstRow, ids, vectors, job };
+          if (prev !== undefined) await append(prev.rows, prev.firstRow, prev.ids, prev.vectors, prevResult!.partitions, prevResult!.codes);
         }
-        const ids = b.ids ?? implicitIds(b.firstRow, b.rows);
-        const cols = [new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength), codes];
-        if (tuning.storeRawVectors) cols.push(new Uint8Array(b.vectors.buffer, b.vectors.byteOffset, b.rows * dim * 4));
-        await writer.appendRows(partitions, cols);
-        done += b.rows;
-        progress("assign-encode", done, numRows);
+        if (inFlight !== undefined) await finish(inFlight);
+      } else {
+        for await (const b of reader.batches(batch)) {
+          let partitions: Uint32Array;
+          let codes: Uint8Array;
+          if (o.partitionAssignments !== undefined) {
+            partitions = o.partitionAssignments.subarray(b.firstRow, b.firstRow + b.rows);
+            for (let i = 0; i < b.rows; i++) {
+              if (partitions[i]! >= tuning.numPartitions) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `options.partitionAssignments[${b.firstRow + i}]`, expected: `a partition in [0, ${tuning.numPartitions})`, given: partitions[i] });
+            }
+            codes = encodeWithAssignments(quantizer, b.vectors, b.rows, dim, tuning.distanceType, centroids, partitions);
+          } else {
+            const r = await encodeAndAssignParallel({ vectors: b.vectors, n: b.rows, dim, centroids, k: tuning.numPartitions, distance: tuning.distanceType, quantizer, ...threads });
+            partitions = r.partitions;
+            codes = r.codes;
+          }
+          await append(b.rows, b.firstRow, b.ids, b.vectors, partitions, codes);
+        }
       }
       await writer.finish();
     } catch (e) {

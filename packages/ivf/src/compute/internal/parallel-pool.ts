@@ -41,8 +41,13 @@ export class ComputePool {
   private readonly members: PoolWorker[];
   private closed = false;
 
-  /** Starts `workers` worker threads (0 is allowed: every task then runs on the calling thread). */
-  constructor(workers: number, readonly workerUrl: URL = DEFAULT_WORKER_URL) {
+  /**
+   * Starts `workers` worker threads (0 is allowed: every task then runs on the calling thread).
+   * `spare` of them sit out the tasks the calling thread takes a share of (see
+   * {@link sharedSize}): they are for work that overlaps the caller's own, such as assign +
+   * encode while the caller writes the previous batch.
+   */
+  constructor(workers: number, readonly workerUrl: URL = DEFAULT_WORKER_URL, readonly spare = 0) {
     this.members = [];
     for (let i = 0; i < workers; i++) this.members.push(startMember(workerUrl));
   }
@@ -50,6 +55,11 @@ export class ComputePool {
   /** Workers the pool was created with (dead ones included). */
   get size(): number {
     return this.members.length;
+  }
+
+  /** Workers used by a task the calling thread shares (size minus the spare ones). */
+  get sharedSize(): number {
+    return Math.max(0, this.members.length - this.spare);
   }
 
   /** Workers whose thread has not exited yet (0 after {@link close}). */
@@ -161,7 +171,11 @@ function isTaskReply(reply: unknown): boolean {
   return typeof reply === "object" && reply !== null && typeof (reply as { cancelled?: unknown }).cancelled === "boolean";
 }
 
-/** A pool of `workers` threads; close it when the work is done. */
-export function createComputePool(workers: number, workerUrl?: URL): ComputePool {
-  return new ComputePool(Math.max(0, Math.trunc(workers)), workerUrl);
+/**
+ * A pool of `workers` threads, `spare` of which only take tasks the calling thread does not
+ * share (see ComputePool); close it when the work is done.
+ */
+export function createComputePool(workers: number, workerUrl?: URL, spare = 0): ComputePool {
+  const w = Math.max(0, Math.trunc(workers));
+  return new ComputePool(w, workerUrl, Math.min(w, Math.max(0, Math.trunc(spare))));
 }

@@ -80,7 +80,8 @@ interface ThreadPlan {
 function threadPlan(opts: ParallelOptions): ThreadPlan {
   const useMain = opts.useMainThread ?? true;
   const threads = Math.max(1, Math.trunc(opts.threads ?? availableParallelism()));
-  const workers = opts.pool !== undefined ? opts.pool.size : useMain ? threads - 1 : threads;
+  // a pool's spare workers only take tasks this thread does not share
+  const workers = opts.pool !== undefined ? (useMain ? opts.pool.sharedSize : opts.pool.size) : useMain ? threads - 1 : threads;
   const alloc: Alloc = (b) => (workers > 0 ? new SharedArrayBuffer(b) : new ArrayBuffer(b));
   return { workers, useMain, alloc };
 }
@@ -254,6 +255,8 @@ export async function trainKMeansParallel(
         }
       });
     }
+    // the refinement after the leaves is a few percent of a full-k pass: it runs here
+    if (plan !== undefined) return refineHierarchical(k, opts, plan);
     const started: boolean[] = [];
     for (let slot = 0; slot < workers; slot++) {
       const payload: WorkerPayload = {
@@ -304,7 +307,7 @@ export async function trainKMeansParallel(
     };
     const assigner: RowAssigner = { activeList, assign };
     try {
-      return plan === undefined ? runKMeans(x, n, dim, k, opts, assigner) : refineHierarchical(x, n, dim, k, opts, plan, assigner);
+      return runKMeans(x, n, dim, k, opts, assigner);
     } finally {
       // workers leave their serve loop and reply; a pool worker is then free for the next task
       Atomics.store(control, KM_GENERATION, -1);
