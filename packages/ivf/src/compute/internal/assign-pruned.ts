@@ -17,7 +17,7 @@
 import type { DistanceType } from "../../quantizer.js";
 import { runKMeans } from "./kmeans.js";
 import { assignScored, assignmentTerms, copyRowsPadded, normalizeRows, squaredNorms } from "./vector-math.js";
-import { kernels, paddedDim } from "./wasm-kernels.js";
+import { centroidDistanceRows, kernels, paddedDim } from "./wasm-kernels.js";
 import type { WasmKernels } from "./wasm-kernels.js";
 
 /** Pruned assignment is used above this many centroids (below it the full scan is cheap). */
@@ -114,45 +114,32 @@ function buildIndex(raw: Float32Array, k: number, dim: number, type: DistanceTyp
   const nbrDist = new Float64Array(k * L);
   const keys = new Float64Array(k);
   const bits = new Uint32Array(1);
-  const w = kernels();
-  const mark = w.mark();
-  try {
-    // pairwise distances on the SIMD kernel (differences squared: no cancellation), rows resident
-    const pd = paddedDim(dim);
-    const cp = w.putRows(centroids, k, dim, pd);
-    const op = w.alloc(k * 4);
-    for (let j = 0; j < k; j++) {
-      w.exports.l2_batch(cp + j * pd * 4, cp, k, pd, op);
-      const d2 = w.f32(op, k);
-      const d2bits = w.u32(op, k);
-      for (let l = 0; l < k; l++) {
-        // sortable key: the f32 bits of the (non-negative) squared distance, then the index
-        bits[0] = (d2[l] as number) > 0 ? (d2bits[l] as number) : 0;
-        keys[l] = (bits[0] as number) * 65536 + l;
-      }
-      keys.sort();
-      for (let r = 0; r < L; r++) {
-        const key = keys[r] as number;
-        const l = key % 65536;
-        nbrIds[j * L + r] = l;
-        // the stored distance is the f32 one the list is sorted by (monotone); the prefix search
-        // widens its threshold by more than that value's rounding error
-        bits[0] = (key - l) / 65536;
-        nbrDist[j * L + r] = Math.sqrt(new Float32Array(bits.buffer)[0] as number);
-      }
-      // j itself first (distance 0; a duplicate centroid also at 0 may sort before it)
-      for (let r = 1; r < L; r++) {
-        if ((nbrIds[j * L + r] as number) === j) {
-          nbrIds[j * L + r] = nbrIds[j * L] as number;
-          nbrDist[j * L + r] = nbrDist[j * L] as number;
-          nbrIds[j * L] = j;
-          nbrDist[j * L] = 0;
-        }
+  centroidDistanceRows(centroids, k, dim, (j, d2, d2bits) => {
+    for (let l = 0; l < k; l++) {
+      // sortable key: the f32 bits of the (non-negative) squared distance, then the index
+      bits[0] = (d2[l] as number) > 0 ? (d2bits[l] as number) : 0;
+      keys[l] = (bits[0] as number) * 65536 + l;
+    }
+    keys.sort();
+    for (let r = 0; r < L; r++) {
+      const key = keys[r] as number;
+      const l = key % 65536;
+      nbrIds[j * L + r] = l;
+      // the stored distance is the f32 one the list is sorted by (monotone); the prefix search
+      // widens its threshold by more than that value's rounding error
+      bits[0] = (key - l) / 65536;
+      nbrDist[j * L + r] = Math.sqrt(new Float32Array(bits.buffer)[0] as number);
+    }
+    // j itself first (distance 0; a duplicate centroid also at 0 may sort before it)
+    for (let r = 1; r < L; r++) {
+      if ((nbrIds[j * L + r] as number) === j) {
+        nbrIds[j * L + r] = nbrIds[j * L] as number;
+        nbrDist[j * L + r] = nbrDist[j * L] as number;
+        nbrIds[j * L] = j;
+        nbrDist[j * L] = 0;
       }
     }
-  } finally {
-    w.release(mark);
-  }
+  });
   return {
     k, dim, type, centroids, bias, alpha, maxNorm2, groups, groupCentroids, groupBias: gTerms.bias,
     memberStart, memberIds, neighbours: L, nbrIds, nbrDist, skip: 0,

@@ -6,7 +6,7 @@ import type { DistanceType } from "../../quantizer.js";
 import { createRng } from "./rng.js";
 import type { Rng } from "./rng.js";
 import { assignScored, assignmentTerms, normalizeRows, squaredNorms } from "./vector-math.js";
-import { kernels, paddedDim } from "./wasm-kernels.js";
+import { centroidDistanceRows, kernels, paddedDim } from "./wasm-kernels.js";
 
 /** Options for k-means. */
 export interface KMeansOptions {
@@ -264,8 +264,13 @@ export function runKMeans(
     }
     prevLoss = loss;
   }
-  if (meanNorms !== undefined) for (let j = 0; j < k; j++) for (let t = 0; t < dim; t++) centroids[j * dim + t] = (centroids[j * dim + t] as number) * (meanNorms[j] as number);
+  if (meanNorms !== undefined) scaleRows(centroids, k, dim, meanNorms);
   return { centroids, iterations, loss, converged };
+}
+
+/** Row j of `rows` times `scale[j]`. */
+function scaleRows(rows: Float32Array, k: number, dim: number, scale: Float64Array): void {
+  for (let j = 0; j < k; j++) for (let t = 0; t < dim; t++) rows[j * dim + t] = (rows[j * dim + t] as number) * (scale[j] as number);
 }
 
 /** out[j] = length of centroid j (a member mean) when its cluster has rows and the length is usable; else 1. */
@@ -452,39 +457,27 @@ export const REFINE_NEIGHBOURS = 16;
 
 /** nbr[j * M ..] = the M centroids nearest centroid j (j first; ties by index), by squared l2 on the SIMD kernel. */
 function nearestCentroidLists(c: Float32Array, k: number, dim: number, M: number, nbr: Uint32Array): void {
-  const w = kernels();
-  const mark = w.mark();
   const keys = new Float64Array(M);
-  try {
-    const pd = paddedDim(dim);
-    const cp = w.putRows(c, k, dim, pd);
-    const op = w.alloc(k * 4);
-    for (let j = 0; j < k; j++) {
-      w.exports.l2_batch(cp + j * pd * 4, cp, k, pd, op);
-      const d2 = w.f32(op, k);
-      const bits = w.u32(op, k);
-      // (f32 bits of the non-negative distance, index) keys, exact in f64 for k <= 65,536: a
-      // total order, so the lists are deterministic; j itself sorts first
-      // the M - 1 smallest keys of the others, by insertion into a sorted list (k * M at worst, about k typically)
-      let have = 0;
-      for (let l = 0; l < k; l++) {
-        // a coincident centroid adds no reach (rows tie with j): duplicates must not crowd out real neighbours
-        if (l === j || !((d2[l] as number) > 0)) continue;
-        const key = (bits[l] as number) * 65536 + l;
-        if (have === M - 1 && key >= (keys[have - 1] as number)) continue;
-        let at = have < M - 1 ? have++ : have - 1;
-        while (at > 0 && (keys[at - 1] as number) > key) {
-          keys[at] = keys[at - 1] as number;
-          at--;
-        }
-        keys[at] = key;
+  centroidDistanceRows(c, k, dim, (j, d2, bits) => {
+    // (f32 bits of the non-negative distance, index) keys, exact in f64 for k <= 65,536: a
+    // total order, so the lists are deterministic; j itself sorts first
+    // the M - 1 smallest keys of the others, by insertion into a sorted list (k * M at worst, about k typically)
+    let have = 0;
+    for (let l = 0; l < k; l++) {
+      // a coincident centroid adds no reach (rows tie with j): duplicates must not crowd out real neighbours
+      if (l === j || !((d2[l] as number) > 0)) continue;
+      const key = (bits[l] as number) * 65536 + l;
+      if (have === M - 1 && key >= (keys[have - 1] as number)) continue;
+      let at = have < M - 1 ? have++ : have - 1;
+      while (at > 0 && (keys[at - 1] as number) > key) {
+        keys[at] = keys[at - 1] as number;
+        at--;
       }
-      nbr[j * M] = j;
-      for (let r = 1; r < M; r++) nbr[j * M + r] = r - 1 < have ? (keys[r - 1] as number) % 65536 : j;
+      keys[at] = key;
     }
-  } finally {
-    w.release(mark);
-  }
+    nbr[j * M] = j;
+    for (let r = 1; r < M; r++) nbr[j * M + r] = r - 1 < have ? (keys[r - 1] as number) % 65536 : j;
+  });
 }
 
 /** Whether k-means with these options runs hierarchically (k above HIERARCHICAL_MIN_K). */
@@ -532,7 +525,8 @@ export function planHierarchical(
   const rng = createRng(seed ^ 0x68696572);
   const topRows = Math.min(n, groups * HIERARCHICAL_TOP_ROWS_PER_GROUP);
   const topSample = topRows < n ? pickDistinctRows(x, n, dim, topRows, rng) : x;
-  const top = runKMeans(topSample, topRows, dim, groups, { ...opts, seed: seed + 7919, maxIters: opts.maxIters ?? 50 });
+  // unit top-level centres for cosine (rows are grouped by direction; only the stored leaves are means)
+  const top = runKMeans(topSample, topRows, dim, groups, { ...opts, cosineMeans: false, seed: seed + 7919, maxIters: opts.maxIters ?? 50 });
   const { bias, alpha } = assignmentTerms(top.centroids, groups, dim, type === "dot" ? "dot" : "l2");
   const group = new Uint32Array(n);
   const score = new Float32Array(n);
@@ -656,6 +650,8 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
   let markGen = 0;
   const cand = new Float32Array(k * dim);
   const candIds = new Uint32Array(k);
+  // cosine with cosineMeans: the stored centroids are their members' means, as in runKMeans
+  const meanNorms = type === "cosine" && opts.cosineMeans === true ? new Float64Array(k).fill(1) : undefined;
   let prevLoss = Infinity;
   let loss = Infinity;
   let iterations = 0;
@@ -708,6 +704,7 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
     iterations++;
     loss = total / n;
     updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
+    if (meanNorms !== undefined) memberMeanNorms(centroids, counts, k, dim, meanNorms);
     const repaired = repairEmpty(centroids, counts, k, dim, rng);
     if (type === "cosine") normalizeRows(centroids, k, dim);
     const change = Math.abs(prevLoss - loss);
@@ -717,5 +714,6 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
     }
     prevLoss = loss;
   }
+  if (meanNorms !== undefined) scaleRows(centroids, k, dim, meanNorms);
   return { centroids, iterations, loss, converged };
 }

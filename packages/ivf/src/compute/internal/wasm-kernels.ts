@@ -149,3 +149,24 @@ export function kernels(): WasmKernels {
 export function paddedDim(dim: number): number {
   return (dim + 3) & ~3;
 }
+
+/**
+ * Calls `row(j, d2, bits)` for each of the k centroids with its squared l2 distances to all k
+ * (differences squared on the SIMD kernel: no cancellation), as f32 values and their bit patterns;
+ * both views are valid only during the call.
+ */
+export function centroidDistanceRows(c: Float32Array, k: number, dim: number, row: (j: number, d2: Float32Array, bits: Uint32Array) => void): void {
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pd = paddedDim(dim);
+    const cp = w.putRows(c, k, dim, pd);
+    const op = w.alloc(k * 4);
+    for (let j = 0; j < k; j++) {
+      w.exports.l2_batch(cp + j * pd * 4, cp, k, pd, op);
+      row(j, w.f32(op, k), w.u32(op, k));
+    }
+  } finally {
+    w.release(mark);
+  }
+}
