@@ -409,8 +409,12 @@ export function writeLeaseName(artifactId: string): string {
   return `${DATA_DIR}/${artifactId}.write.json`;
 }
 
-/** Rows at least this wide are copied with one `set` (a byte loop beats making a subarray below it). */
-const SET_COPY_MIN_BYTES = 64;
+/**
+ * Rows at least this wide are copied with one `set`; narrower ones byte by byte, which is faster
+ * than making a subarray (Node 20, scattered rows: 158 vs 190 ns at 64 B, 372 vs 156 ns at 128 B,
+ * 1,239 vs 349 ns at 512 B).
+ */
+const SET_COPY_MIN_BYTES = 128;
 
 /** Copies one row value of `w` bytes from `src[s..]` to `dst[d..]`. */
 function copyRow(src: Uint8Array, s: number, dst: Uint8Array, d: number, w: number): void {
