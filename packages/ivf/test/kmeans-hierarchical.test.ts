@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { assignNearest, createRng, trainKMeans, trainKMeansParallel } from "../src/compute/index.js";
 import {
-  HIERARCHICAL_MIN_K, WARM_START_MIN_ROWS, WARM_START_ROWS_PER_CENTROID, kmeansRows, planHierarchical, runKMeans, splitProportionally, trainPrepared, useHierarchical, warmStartRows,
+  HIERARCHICAL_MIN_K, kmeansRows, planHierarchical, runKMeans, splitProportionally, trainPrepared, useHierarchical,
 } from "../src/compute/internal/kmeans.js";
 import { assignNearestPruned, prunedAssignApplies } from "../src/compute/internal/assign-pruned.js";
 import { assignRef } from "../src/compute/internal/reference.js";
@@ -234,33 +234,4 @@ describe("pruned exact assignment (assign+encode at k > 256)", () => {
       expect(d).toBeLessThanOrEqual(refScore[i]! + xn[i]! + 1e-3 * (1 + xn[i]!));
     }
   });
-});
-
-describe("warm start of the flat k-means (IVF training up to 256 partitions)", () => {
-  const n = 20_000;
-  const dim = 16;
-  const x = clustered(n, dim, 300, 11);
-
-  it("applies from WARM_START_MIN_ROWS rows when the subsample is at most half the rows, and not with warmStart: false", () => {
-    expect(warmStartRows(WARM_START_MIN_ROWS - 1, 64, {})).toBe(0);
-    expect(warmStartRows(n, 64, {})).toBe(Math.max(64 * WARM_START_ROWS_PER_CENTROID, Math.floor(n / 8)));
-    expect(warmStartRows(n, 256, {})).toBe(256 * WARM_START_ROWS_PER_CENTROID); // 8,192 <= n / 2
-    expect(warmStartRows(n, 400, {})).toBe(0); // 12,800 > n / 2
-    expect(warmStartRows(n, 64, { warmStart: false })).toBe(0);
-  });
-
-  it("is deterministic, identical on 1 and 2 threads, differs from the cold start and is at least as good", async () => {
-    const k = 128;
-    const warm = trainKMeans(x, n, dim, k, { seed: 4 });
-    const again = trainKMeans(x, n, dim, k, { seed: 4 });
-    const cold = trainKMeans(x, n, dim, k, { seed: 4, warmStart: false });
-    expect(same(warm.centroids, again.centroids)).toBe(true);
-    expect(same(warm.centroids, cold.centroids)).toBe(false);
-    const two = await trainKMeansParallel(x, n, dim, k, { seed: 4, threads: 2 });
-    expect(same(two.centroids, warm.centroids)).toBe(true);
-    // the same tolerance on all rows: no worse than the cold start beyond noise
-    expect(sse(x, n, dim, warm.centroids, k)).toBeLessThan(sse(x, n, dim, cold.centroids, k) * 1.02);
-    const coldTwo = await trainKMeansParallel(x, n, dim, k, { seed: 4, threads: 2, warmStart: false });
-    expect(same(coldTwo.centroids, cold.centroids)).toBe(true);
-  }, 60_000);
 });

@@ -30,12 +30,6 @@ export interface KMeansOptions {
    * (ranking normalises centroids); residuals against the mean are smaller (see ivf-model.ts).
    */
   readonly cosineMeans?: boolean;
-  /**
-   * Flat k-means on at least {@link WARM_START_MIN_ROWS} rows: converge on a seeded subsample
-   * first (see {@link warmStartRows}), then run on all rows from those centroids with the same
-   * tolerance (default true; false: all rows from the initialisation, as before).
-   */
-  readonly warmStart?: boolean;
 }
 
 /** Result of k-means training. */
@@ -108,38 +102,9 @@ export function trainKMeans(data: Float32Array, n: number, dim: number, k: numbe
   return trainPrepared(kmeansRows(data, n, dim, opts.distance ?? "l2"), n, dim, k, opts);
 }
 
-/**
- * Smallest row count a flat k-means warm-starts from a subsample. Below it the whole run is cheap,
- * and the fixtures' small trainings keep their models.
- */
-export const WARM_START_MIN_ROWS = 16_384;
-/** Subsample rows per centroid of a warm start (at least; an eighth of the rows when that is more). */
-export const WARM_START_ROWS_PER_CENTROID = 32;
-
-/** Rows of the warm-start subsample, or 0 when this training does not warm-start. */
-export function warmStartRows(n: number, k: number, opts: KMeansOptions): number {
-  if (opts.warmStart === false || n < WARM_START_MIN_ROWS) return 0;
-  const rows = Math.max(WARM_START_ROWS_PER_CENTROID * k, Math.floor(n / 8));
-  return 2 * rows <= n ? rows : 0;
-}
-
-/**
- * The warm start's centroids: k-means on a seeded subsample of `rows` rows (this thread), or
- * undefined without one. Measured on 65,536 x 128 clustered rows, k = 256: from k-means++ on all
- * rows 25 iterations to loss 379.28; warm 13 on 8,192 rows then 17 on all rows to 378.23, in 58%
- * of the time.
- */
-export function warmStartCentroids(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions): Float32Array | undefined {
-  const rows = warmStartRows(n, k, opts);
-  if (rows === 0) return undefined;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const small = pickDistinctRows(x, n, dim, rows, createRng(seed ^ 0x7761726d));
-  return runKMeans(small, rows, dim, k, { ...opts, cosineMeans: false }).centroids;
-}
-
 /** k-means on this thread over prepared rows (see kmeansRows): flat, or hierarchical above HIERARCHICAL_MIN_K. */
 export function trainPrepared(x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions): KMeansResult {
-  if (!useHierarchical(k, opts)) return runKMeans(x, n, dim, k, opts, undefined, true, warmStartCentroids(x, n, dim, k, opts));
+  if (!useHierarchical(k, opts)) return runKMeans(x, n, dim, k, opts);
   const plan = planHierarchical(x, n, dim, k, opts);
   for (let g = 0; g < plan.groups; g++) solveGroup(plan, g);
   return refineHierarchical(k, opts, plan);

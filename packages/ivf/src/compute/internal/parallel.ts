@@ -16,7 +16,7 @@ import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
 import type { QuantizerTrainOptions } from "./quantizers.js";
 import {
-  assignListed, checkKMeansShape, kmeansRows, planHierarchical, refineHierarchical, runKMeans, solveGroup, trainPrepared, useHierarchical, warmStartCentroids,
+  assignListed, checkKMeansShape, kmeansRows, planHierarchical, refineHierarchical, runKMeans, solveGroup, trainPrepared, useHierarchical,
 } from "./kmeans.js";
 import type { HierarchicalPlan, KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
@@ -307,7 +307,7 @@ export async function trainKMeansParallel(
     };
     const assigner: RowAssigner = { activeList, assign };
     try {
-      return runKMeans(x, n, dim, k, opts, assigner, true, warmStartCentroids(x, n, dim, k, opts));
+      return runKMeans(x, n, dim, k, opts, assigner);
     } finally {
       // workers leave their serve loop and reply; a pool worker is then free for the next task
       Atomics.store(control, KM_GENERATION, -1);
