@@ -256,9 +256,7 @@ export function runKMeans(
       }
       moved[j] = Math.sqrt(m2);
     }
-    const change = Math.abs(prevLoss - loss);
-    // an iteration that moved centroids for repair has not converged, whatever its loss did
-    if (loss === 0 || (repaired === 0 && change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE))) {
+    if (lloydConverged(loss, prevLoss, repaired, tolerance)) {
       converged = true;
       break;
     }
@@ -266,6 +264,15 @@ export function runKMeans(
   }
   if (meanNorms !== undefined) scaleRows(centroids, k, dim, meanNorms);
   return { centroids, iterations, loss, converged };
+}
+
+/**
+ * Lloyd's stop rule: zero loss, or a relative loss change within `tolerance` in an iteration that
+ * repaired no empty cluster (one that moved centroids for repair has not converged, whatever its
+ * loss did).
+ */
+function lloydConverged(loss: number, prevLoss: number, repaired: number, tolerance: number): boolean {
+  return loss === 0 || (repaired === 0 && Math.abs(prevLoss - loss) <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE));
 }
 
 /** Row j of `rows` times `scale[j]`. */
@@ -707,8 +714,7 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
     if (meanNorms !== undefined) memberMeanNorms(centroids, counts, k, dim, meanNorms);
     const repaired = repairEmpty(centroids, counts, k, dim, rng);
     if (type === "cosine") normalizeRows(centroids, k, dim);
-    const change = Math.abs(prevLoss - loss);
-    if (loss === 0 || (repaired === 0 && change <= tolerance * Math.max(Math.abs(loss), Number.MIN_VALUE))) {
+    if (lloydConverged(loss, prevLoss, repaired, tolerance)) {
       converged = true;
       break;
     }
