@@ -27,6 +27,7 @@ import {
   trainQuantizerParallel,
 } from "@quiver/ivf";
 import { type ObjectStore, getIfExists, isStoreError } from "@quiver/store";
+import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { type IvfTrainedModel, decodeModelFile, encodeModelFile } from "./model-file.js";
 import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
@@ -75,6 +76,12 @@ export interface BuildIndexOptions extends BuildTuning, OpenVectorFileOptions {
   readonly stateDir?: string;
   /** Keep the phase outputs after the index is committed (default false). */
   readonly keepState?: boolean;
+  /**
+   * Local directory of the finalize's spill file when `store` is not a local directory (default:
+   * the OS temp dir): the index is written there in one pass, then streamed to the store. It needs
+   * room for the whole index; see writeIvfIndexStreamed for how spill files are reclaimed.
+   */
+  readonly tempDir?: string;
   readonly onProgress?: (e: BuildProgressEvent) => void;
   /** Called after each phase's output is committed (tests kill the process here). */
   readonly onPhaseCommitted?: (phase: BuildPhase) => void | Promise<void>;
@@ -127,7 +134,7 @@ export interface BuildMemoryStats {
 export const BUILD_ERROR_CODES = ["BUILD_RESUME_MISMATCH"] as const;
 
 const OPTION_NAMES = [
-  ...TUNING_OPTIONS, "input", "store", "path", "model", "partitionAssignments", "resume", "stateDir", "keepState",
+  ...TUNING_OPTIONS, "input", "store", "path", "model", "partitionAssignments", "resume", "stateDir", "keepState", "tempDir",
   "onProgress", "onPhaseCommitted", "column", "idColumn", "idsFile",
 ] as const;
 
@@ -145,11 +152,18 @@ export async function buildIndex(options: BuildIndexOptions): Promise<BuildIndex
   if (typeof options.store !== "object" || options.store === null || typeof options.store.put !== "function") {
     throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options.store", expected: "an ObjectStore", given: options.store });
   }
+  if (options.tempDir !== undefined && (typeof options.tempDir !== "string" || options.tempDir === "")) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.tempDir", expected: "a directory path", given: options.tempDir });
+  }
   if (options.partitionAssignments !== undefined && !(options.partitionAssignments instanceof Uint32Array)) {
     throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.partitionAssignments", expected: "a Uint32Array", given: options.partitionAssignments });
   }
   if (options.partitionAssignments !== undefined && options.model === undefined) {
     throw new QuiverArgumentError("MISSING_ARGUMENT", { argument: "options.model", expected: "a trained model (precomputed assignments refer to its centroids)", given: undefined });
+  }
+  // a missing spill directory would otherwise fail the build at its last phase, after the training
+  if (options.tempDir !== undefined && !(await stat(options.tempDir).then((st) => st.isDirectory(), () => false))) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.tempDir", expected: "an existing directory", given: options.tempDir });
   }
   const given = options.model === undefined ? undefined : options.model instanceof Uint8Array ? decodeModelFile(options.model) : options.model;
   const reader = await openInput(options);
@@ -440,6 +454,7 @@ async function runPhases(
     o.path,
     { dim, distance: tuning.distanceType, centroids, quantizer: quantizer.metadata, codeWidth: cw, source },
     (d, total) => progress("finalize", d, total),
+    o.tempDir === undefined ? {} : { tempDir: o.tempDir },
   );
   await committed("finalize", t, "ran");
   if (o.keepState !== true) await deletePrefix(store, stateDir);

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readdirSync } from "node:fs";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isQuiverArgumentError } from "@quiver/format";
 import { encodeIvfIndex, openVectorIndex } from "@quiver/ivf";
@@ -22,6 +23,33 @@ describe("buildIndex (streaming pipeline)", () => {
     const b = await store.get("stream.qvr");
     expect(b.byteLength).toBe(a.byteLength);
     expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0);
+  });
+
+  it("spills the finalize of a non-local store into tempDir (removed after), and checks tempDir before any work", async () => {
+    const vectors = smallData(3000, DIM);
+    const spill = await tempDir("quiver-spill-");
+    try {
+      const store = new MemoryObjectStore();
+      const seen: string[][] = [];
+      await buildIndex({
+        input: { vectors, dim: DIM }, store, path: "spilled.qvr", ...FAST, tempDir: spill.dir,
+        // synchronously, while the finalize's spill file exists
+        onProgress: (e) => void (e.phase === "finalize" ? seen.push(readdirSync(spill.dir)) : undefined),
+      });
+      const reference = await buildIndex({ input: { vectors, dim: DIM }, store, path: "reference.qvr", ...FAST });
+      expect(Buffer.compare(Buffer.from(await store.get("spilled.qvr")), Buffer.from(await store.get("reference.qvr")))).toBe(0);
+      expect(seen.flat().some((f) => f.startsWith("quiver-index-spill-"))).toBe(true);
+      expect(await readdir(spill.dir)).toEqual([]);
+      const before = (await store.list("")).length;
+      const missing = join(spill.dir, "no-such-dir");
+      const err = await buildIndex({ input: { vectors, dim: DIM }, store, path: "never.qvr", ...FAST, tempDir: missing }).catch((e: unknown) => e);
+      expect(isQuiverArgumentError(err) && err.argument === "options.tempDir").toBe(true);
+      expect((await store.list("")).length).toBe(before);
+      const empty = await buildIndex({ input: { vectors, dim: DIM }, store, path: "never.qvr", ...FAST, tempDir: "" }).catch((e: unknown) => e);
+      expect(isQuiverArgumentError(empty) && empty.argument === "options.tempDir").toBe(true);
+    } finally {
+      await spill.cleanup();
+    }
   });
 
   it("trains when no model is given, with LanceDB defaults, and the index answers queries", async () => {
