@@ -394,13 +394,8 @@ export class DiskCacheBackend implements CacheBackend {
    */
   #readEntryFast(path: string, want: Uint8Array): Uint8Array | undefined | typeof RECHECK | typeof LARGE {
     if (this.syncReadMaxBytes === 0) return LARGE;
-    let fd: number;
-    try {
-      fd = openSync(path, "r");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const fd = openForReadSync(path);
+    if (fd === undefined) return undefined;
     let got: number;
     try {
       got = readSync(fd, readBuffer, 0, readBuffer.byteLength, 0);
@@ -427,13 +422,8 @@ export class DiskCacheBackend implements CacheBackend {
    */
   #readEntryFileSync(path: string, want: Uint8Array): Uint8Array | undefined | typeof LARGE {
     if (this.syncReadMaxBytes === 0) return LARGE;
-    let fd: number;
-    try {
-      fd = openSync(path, "r");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const fd = openForReadSync(path);
+    if (fd === undefined) return undefined;
     try {
       const st = fstatSync(fd);
       if (st.size > this.syncReadMaxBytes) return LARGE;
@@ -735,6 +725,16 @@ let readBuffer = new Uint8Array(64 * 1024);
 const namedKeys = new Map<string, { readonly relative: string; readonly keyBytes: Uint8Array }>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
+
+/** A read-only descriptor of `path`, or undefined when there is no such file (an absent entry). */
+function openForReadSync(path: string): number | undefined {
+  try {
+    return openSync(path, "r");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
 
 /** The key checks of an entry file: length, CRC-32 and bytes of the stored key against the expected one. */
 function checkEntryKey(h: DiskEntryHeader, head: Uint8Array, want: Uint8Array): void {
