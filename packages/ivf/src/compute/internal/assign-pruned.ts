@@ -101,12 +101,7 @@ function buildIndex(raw: Float32Array, k: number, dim: number, type: DistanceTyp
   const gTerms = assignmentTerms(groupCentroids, groups, dim, "l2");
   const member = new Uint32Array(k);
   assignScored(centroids, k, dim, dim, 0, groupCentroids, groups, gTerms.bias, gTerms.alpha, member);
-  const memberStart = new Uint32Array(groups + 1);
-  for (let j = 0; j < k; j++) memberStart[(member[j] as number) + 1]! += 1;
-  for (let g = 0; g < groups; g++) memberStart[g + 1]! += memberStart[g] as number;
-  const memberIds = new Uint32Array(k);
-  const fill = memberStart.slice(0, groups);
-  for (let j = 0; j < k; j++) memberIds[fill[member[j] as number]!++] = j;
+  const { rows: memberIds, start: memberStart } = orderBy(member, k, groups);
   // the guess is scored with the same ranking as the exact pass, so group centres for cosine
   // only steer; they need no normalisation
   const L = Math.min(k, PRUNED_NEIGHBOURS);
