@@ -14,6 +14,7 @@
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
  * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
+ * BENCH_BREAKDOWN=1 adds a per-query breakdown of Quiver's refine queries (GC, reads, bytes; median vs slowest 2%);
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
  * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
@@ -27,7 +28,7 @@ import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
-import { LocalDirectoryStore } from "@quiver/store";
+import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
 import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
@@ -54,13 +55,81 @@ interface Latency {
   results: number[][];
 }
 
+/** Per-query probe of engine 0 (Quiver) in {@link timeInterleaved}: before the query, and after it with its start time and latency. */
+interface QueryObserver {
+  before(): void;
+  after(start: number, ms: number): void;
+}
+
+/** What one Quiver query did (BENCH_BREAKDOWN=1): latency, GC pause time inside it, store reads. */
+interface QueryRecord {
+  ms: number;
+  cpuMs: number;
+  gcMs: number;
+  gcs: number;
+  reads: number;
+  bytes: number;
+}
+
+/**
+ * A per-query breakdown of Quiver's refine queries: GC pauses (PerformanceObserver 'gc' entries
+ * that start inside the query) and the store requests / bytes it made (counted at the store),
+ * so the tail queries can be told apart from the median ones.
+ */
+function breakdownObserver(io: IoStatsStore): { observer: QueryObserver; records: QueryRecord[]; stop(): void } {
+  const gcs: { start: number; ms: number }[] = [];
+  const po = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration });
+  });
+  po.observe({ entryTypes: ["gc"] });
+  const records: QueryRecord[] = [];
+  let before = io.snapshot().total;
+  let cpu = process.cpuUsage();
+  return {
+    records,
+    observer: {
+      before() {
+        before = io.snapshot().total;
+        cpu = process.cpuUsage();
+      },
+      after(start, ms) {
+        const used = process.cpuUsage(cpu);
+        const now = io.snapshot().total;
+        // GC entries are delivered asynchronously: matched to queries by time in stop()
+        records.push({ ms, cpuMs: (used.user + used.system) / 1000, gcMs: start, gcs: 0, reads: now.readRequests - before.readRequests, bytes: now.bytesRead - before.bytesRead });
+      },
+    },
+    stop() {
+      po.disconnect();
+      for (const r of records) {
+        const start = r.gcMs;
+        const mine = gcs.filter((g) => g.start >= start && g.start < start + r.ms);
+        r.gcMs = mine.reduce((a, g) => a + g.ms, 0);
+        r.gcs = mine.length;
+      }
+    },
+  };
+}
+
+/** Median query vs the slowest 2% of queries: mean latency, CPU, GC, reads and bytes of each set. */
+function breakdownNote(label: string, records: readonly QueryRecord[]): string {
+  const sorted = [...records].sort((a, b) => a.ms - b.ms);
+  const tail = sorted.slice(Math.floor(sorted.length * 0.98));
+  const mid = sorted.slice(Math.floor(sorted.length * 0.4), Math.ceil(sorted.length * 0.6));
+  const mean = (xs: readonly QueryRecord[], f: (r: QueryRecord) => number) => xs.reduce((a, r) => a + f(r), 0) / Math.max(1, xs.length);
+  const describe = (xs: readonly QueryRecord[]) =>
+    `${mean(xs, (r) => r.ms).toFixed(2)} ms (cpu ${mean(xs, (r) => r.cpuMs).toFixed(2)} ms, gc ${mean(xs, (r) => r.gcMs).toFixed(2)} ms in ${mean(xs, (r) => r.gcs).toFixed(1)} pauses, ${mean(xs, (r) => r.reads).toFixed(1)} reads, ${(mean(xs, (r) => r.bytes) / 1024).toFixed(0)} KiB)`;
+  const all = (f: (r: QueryRecord) => number) => records.reduce((a, r) => a + f(r), 0);
+  return `${label}: median 40-60% ${describe(mid)}; slowest 2% ${describe(tail)}; all ${records.length}: gc ${all((r) => r.gcMs).toFixed(1)} ms total, ${(all((r) => r.bytes) / records.length / 1024).toFixed(0)} KiB read per query`;
+}
+
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
 /**
  * Latency of several engines on the same queries, interleaved: query i runs on every engine
  * before query i + 1 (the order alternating per query), after `warm` warm-up queries each.
  */
-async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20): Promise<Latency[]> {
+async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20, observe?: QueryObserver): Promise<Latency[]> {
   for (let i = 0; i < Math.min(Q, warm); i++) for (const run of runs) await run(i);
   const lat = runs.map(() => [] as number[]);
   const cpu = runs.map(() => [] as number[]);
@@ -69,9 +138,12 @@ async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise
     for (let r = 0; r < runs.length; r++) {
       const e = i % 2 === 0 ? r : runs.length - 1 - r;
       const c = process.cpuUsage();
+      if (e === 0) observe?.before();
       const t = performance.now();
       results[e]!.push(await runs[e]!(i));
-      lat[e]!.push(performance.now() - t);
+      const ms = performance.now() - t;
+      lat[e]!.push(ms);
+      if (e === 0) observe?.after(t, ms);
       const used = process.cpuUsage(c);
       cpu[e]!.push((used.user + used.system) / 1000);
     }
@@ -121,6 +193,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const passes = (["defaults", "equal cache"] as const).filter((p) => process.env.BENCH_PASSES === undefined || process.env.BENCH_PASSES.split(",").some((w) => p.startsWith(w.trim())));
   if (passes.length === 0) throw new RangeError(`BENCH_PASSES ${process.env.BENCH_PASSES}: defaults, equal`);
   const throughput = process.env.BENCH_THROUGHPUT !== "0";
+  // BENCH_BREAKDOWN=1: Quiver's store is wrapped in an IoStatsStore and every refine query's GC / reads / bytes recorded
+  const breakdown = process.env.BENCH_BREAKDOWN === "1";
+  const breakdowns: string[] = [];
   const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-")));
   try {
     for (const shape of shapes) {
@@ -194,7 +269,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           return q;
         };
         const lanceRun = (withRefine: boolean) => async (i: number) => ((await lanceQuery(i, withRefine).toArray()) as { id: number }[]).map((r) => r.id);
-        const index = await openVectorIndex(store, "vectors/index.qvr", { identity, prewarm: true, ...(equal ? { cacheBytes: budget + (budget >> 3), onWarning: () => {} } : {}) });
+        const io = breakdown ? new IoStatsStore(store) : undefined;
+        const index = await openVectorIndex(io ?? store, "vectors/index.qvr", { identity, prewarm: true, ...(equal ? { cacheBytes: budget + (budget >> 3), onWarning: () => {} } : {}) });
         const quiverRun = (withRefine: boolean) => async (i: number) => (await index.search(query(i), withRefine ? { k: 10, nprobes, refineFactor: refine } : { k: 10, nprobes })).map((h) => Number(h.id));
         const suffix = equal ? `, equal cache ${budgetMib} MiB` : "";
         if (equal) {
@@ -204,7 +280,12 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
 
         ctx.progress(`${shape.name}: queries (${pass})`);
         const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)]);
-        const [qRefine, lRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true)]);
+        const probe = io === undefined ? undefined : breakdownObserver(io);
+        const [qRefine, lRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true)], 20, probe?.observer);
+        if (probe !== undefined) {
+          probe.stop();
+          breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}`, probe.records));
+        }
         for (const [tag, qv, lv] of [["", qPlain, lPlain], [` refine ${refine}`, qRefine, lRefine]] as const) {
           rows.push(row(`recall@10${tag}${suffix}`, recallAtK(qv!.results, truth, 10), recallAtK(lv!.results, truth, 10), 4));
           rows.push(row(`ms/query mean${tag}${suffix}`, qv!.mean, lv!.mean, 3));
@@ -248,6 +329,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1; each figure times whole passes over the 256 queries for at least 1 s (a single pass at 100k rows is under 0.1 s)",
       "load column: 1-minute load average at the start of the shape / when the row was written",
     ];
+    for (const b of breakdowns) notes.push(`per-query breakdown (Quiver, BENCH_BREAKDOWN=1): ${b}`);
     if (splits.length > 0) notes.push(`cache split (Quiver, equal cache): ${splits.join("; ")}`);
     if (scale !== 1) notes.push(`REDUCED RUN: every row count scaled by BENCH_SCALE=${scale} (the shape column says the size run)`);
     return { rows, notes };
