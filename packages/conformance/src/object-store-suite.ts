@@ -5,7 +5,8 @@
  * S3 and third-party stores in their own packages. vitest is an optional peer dependency, imported
  * lazily so that importing @quiver/conformance never loads it.
  */
-import { type ObjectStore, type StoreErrorCode, IoStatsStore, QuiverStoreError, RESERVED_TEMP_PREFIX, coalesceRanges, openObjectWriter } from "@quiver/store";
+import { QuiverArgumentError } from "@quiver/format";
+import { type ObjectStore, type StoreErrorCode, IoStatsStore, QuiverStoreError, RESERVED_TEMP_PREFIX, coalesceRanges, openObjectReader, openObjectWriter } from "@quiver/store";
 
 /** A fresh, empty store under test, with optional hooks for store-specific checks. */
 export interface ObjectStoreUnderTest {
@@ -395,6 +396,146 @@ export async function runObjectStoreConformance(name: string, factory: ObjectSto
         await store.delete("io/obj");
         expect(store.snapshot().total).toMatchObject({ writes: 2, deletes: 1, readRequests: 0 });
         expect(await inner.head("io/moved")).toEqual({ path: "io/moved", size: 50_000 });
+      }));
+  });
+
+  describe(`object store conformance: ${name}: object readers (openObjectReader)`, () => {
+    it("readRangesInto writes each range back to back into the caller's buffer, equal to getRanges, whatever the coalescing", () =>
+      withStore(async ({ store }) => {
+        const data = bytes(70_000, 3);
+        await store.put("r/obj", data);
+        const reader = await openObjectReader(store, "r/obj");
+        try {
+          expect(reader.size).toBe(70_000);
+          expect(reader.path).toBe("r/obj");
+          // adjacent (merged), out of order, overlapping, zero-length and far-apart ranges
+          const ranges = [
+            { offset: 100, length: 50 },
+            { offset: 150, length: 30 },
+            { offset: 60_000, length: 9_999 },
+            { offset: 10, length: 200 },
+            { offset: 40, length: 0 },
+            { offset: 69_990, length: 10 },
+            // 2 bytes, not 1: s3rver answers "bytes=0-0" with the whole object
+            { offset: 0, length: 2 },
+          ];
+          const total = ranges.reduce((a, r) => a + r.length, 0);
+          for (const options of [undefined, { coalesceGap: 0 }, { coalesceGap: -1 }, { coalesceGap: 100_000 }, { coalesceGap: 100_000, maxRequestBytes: 1000 }]) {
+            const target = new Uint8Array(total + 5).fill(0xee);
+            await reader.readRangesInto(ranges, target, options);
+            const expected = await store.getRanges("r/obj", ranges, options);
+            let at = 0;
+            for (let i = 0; i < ranges.length; i++) {
+              expect(target.subarray(at, at + ranges[i]!.length)).toEqual(expected[i]);
+              at += ranges[i]!.length;
+            }
+            // bytes past the ranges' total are not touched
+            expect([...target.subarray(total)]).toEqual([0xee, 0xee, 0xee, 0xee, 0xee]);
+          }
+          // a subarray target: only its own window is written
+          const backing = new Uint8Array(300).fill(1);
+          await reader.readRangesInto([{ offset: 1000, length: 100 }], backing.subarray(100, 200));
+          expect(backing.subarray(100, 200)).toEqual(data.subarray(1000, 1100));
+          expect(backing[99]).toBe(1);
+          expect(backing[200]).toBe(1);
+          await reader.readRangesInto([], new Uint8Array(0));
+        } finally {
+          await reader.close();
+        }
+      }));
+
+    it("bad calls are typed errors before any read: small or non-Uint8Array target, invalid or out-of-bounds ranges, absent object", () =>
+      withStore(async ({ store }) => {
+        await store.put("r/obj", bytes(1000));
+        const reader = await openObjectReader(store, "r/obj");
+        try {
+          const argError = async (p: Promise<unknown>) => {
+            const e = await p.then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+            expect(e).toBeInstanceOf(QuiverArgumentError);
+            expect((e as QuiverArgumentError).code).toBe("INVALID_ARGUMENT");
+          };
+          await argError(reader.readRangesInto([{ offset: 0, length: 10 }], new Uint8Array(9)));
+          await argError(reader.readRangesInto([{ offset: 0, length: 10 }], [] as unknown as Uint8Array));
+          await argError(reader.readRangesInto("0-10" as unknown as [], new Uint8Array(10)));
+          await expectStoreError(reader.readRangesInto([{ offset: -1, length: 10 }], new Uint8Array(10)), "INVALID_RANGE");
+          await expectStoreError(reader.readRangesInto([{ offset: 0, length: 1.5 }], new Uint8Array(10)), "INVALID_RANGE");
+          await expectStoreError(reader.readRangesInto([{ offset: 995, length: 10 }], new Uint8Array(10)), "RANGE_OUT_OF_BOUNDS");
+          await expectStoreError(reader.readRangesInto([{ offset: 1001, length: 0 }], new Uint8Array(0)), "RANGE_OUT_OF_BOUNDS");
+        } finally {
+          await reader.close();
+        }
+        await expectStoreError(openObjectReader(store, "r/absent"), "NOT_FOUND");
+        await expectStoreError(openObjectReader(store, "../r/obj"), "INVALID_PATH");
+      }));
+
+    it("close is idempotent and waits for reads in flight; a read after close is READER_CLOSED", () =>
+      withStore(async ({ store }) => {
+        const data = bytes(200_000, 5);
+        await store.put("r/obj", data);
+        const reader = await openObjectReader(store, "r/obj");
+        const target = new Uint8Array(200_000);
+        const inFlight = reader.readRangesInto([{ offset: 0, length: 200_000 }], target);
+        await Promise.all([reader.close(), reader.close()]);
+        // the read started before close either completed with the right bytes or failed with READER_CLOSED
+        const outcome = await inFlight.then(
+          () => "ok",
+          (e: unknown) => e,
+        );
+        if (outcome === "ok") expect(target).toEqual(data);
+        else expect((outcome as QuiverStoreError).code).toBe("READER_CLOSED");
+        await expectStoreError(reader.readRangesInto([{ offset: 0, length: 1 }], new Uint8Array(1)), "READER_CLOSED");
+        await reader.close();
+      }));
+
+    it("a pinned reader reads the version it opened after a replace or delete; an unpinned one reads the current object", () =>
+      withStore(async ({ store }) => {
+        const v1 = bytes(5000, 1);
+        const v2 = bytes(5000, 2);
+        await store.put("r/obj", v1);
+        const reader = await openObjectReader(store, "r/obj");
+        try {
+          await store.put("r/obj", v2);
+          const got = new Uint8Array(100);
+          await reader.readRangesInto([{ offset: 1000, length: 100 }], got);
+          expect(got).toEqual((reader.pinned ? v1 : v2).subarray(1000, 1100));
+          await store.delete("r/obj");
+          if (reader.pinned) {
+            await reader.readRangesInto([{ offset: 4900, length: 100 }], got);
+            expect(got).toEqual(v1.subarray(4900, 5000));
+          } else {
+            await expectStoreError(reader.readRangesInto([{ offset: 0, length: 100 }], got), "NOT_FOUND");
+          }
+        } finally {
+          await reader.close();
+        }
+      }));
+
+    it("IoStatsStore over it counts a reader's open as one head and each read as getRanges would (one request per coalesced request)", () =>
+      withStore(async ({ store: inner }) => {
+        const store = new IoStatsStore(inner);
+        await inner.put("io/obj", bytes(50_000));
+        const reader = await openObjectReader(store, "io/obj");
+        try {
+          expect(store.snapshot().total).toMatchObject({ heads: 1, readRequests: 0, bytesRead: 0 });
+          const ranges = [
+            { offset: 0, length: 10 },
+            { offset: 20, length: 10 },
+            { offset: 30_000, length: 100 },
+            { offset: 5, length: 0 },
+          ];
+          await reader.readRangesInto(ranges, new Uint8Array(120), { coalesceGap: 100 });
+          expect(store.snapshot().total).toMatchObject({ heads: 1, readRequests: 2, bytesRead: 30 + 100 });
+          await reader.readRangesInto(ranges, new Uint8Array(120), { coalesceGap: 0 });
+          expect(store.snapshot().total).toMatchObject({ heads: 1, readRequests: 5, bytesRead: 130 + 120 });
+          // a rejected call is not counted
+          await reader.readRangesInto([{ offset: 0, length: 10 }], new Uint8Array(1)).catch(() => undefined);
+          expect(store.snapshot().total).toMatchObject({ readRequests: 5 });
+        } finally {
+          await reader.close();
+        }
       }));
   });
 }

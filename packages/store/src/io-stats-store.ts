@@ -1,4 +1,15 @@
-import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
+import {
+  type ByteRange,
+  type GetRangesOptions,
+  type ObjectMeta,
+  type ObjectReader,
+  type ObjectStore,
+  type PutOptions,
+  checkReadInto,
+  coalesceRanges,
+  getRangesViaCoalescing,
+  openObjectReader,
+} from "./object-store.js";
 import { type ObjectWriter, ObjectWriterBase, checkWriterArguments, openObjectWriter } from "./object-writer.js";
 
 /** Request counters of an {@link IoStatsStore}, in total or for one path. */
@@ -79,6 +90,23 @@ export class IoStatsStore implements ObjectStore {
     return getRangesViaCoalescing(this, path, ranges, options);
   }
 
+  /**
+   * A reader over the inner store's (`openObjectReader`: its own, or the head + getRanges
+   * fallback). Opening counts as one head (an open + fstat, or a HEAD: a metadata request); each
+   * `readRangesInto` counts one read request per coalesced request and its bytes, as `getRanges` does.
+   */
+  async openReader(path: string): Promise<ObjectReader> {
+    this.#count(path, (c) => c.heads++);
+    const inner = await openObjectReader(this.inner, path);
+    return new ForwardingReader(inner, (ranges, options) => {
+      const requests = coalesceRanges(ranges, options);
+      this.#count(path, (c) => {
+        c.readRequests += requests.length;
+        for (const r of requests) c.bytesRead += r.length;
+      });
+    });
+  }
+
   async head(path: string): Promise<ObjectMeta> {
     this.#count(path, (c) => c.heads++);
     return this.inner.head(path);
@@ -123,6 +151,50 @@ export class IoStatsStore implements ObjectStore {
   async rename(from: string, to: string): Promise<void> {
     this.#count(to, (c) => c.writes++);
     return this.inner.rename(from, to);
+  }
+}
+
+/** A reader that forwards to another reader, calling `before` (after validation) and `after` each read (used by the IO-stats and latency wrappers). */
+export class ForwardingReader implements ObjectReader {
+  readonly inner: ObjectReader;
+  readonly #before: (ranges: readonly ByteRange[], options: GetRangesOptions | undefined) => void;
+  readonly #after: ((ranges: readonly ByteRange[], options: GetRangesOptions | undefined, started: number) => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(
+    inner: ObjectReader,
+    before: (ranges: readonly ByteRange[], options: GetRangesOptions | undefined) => void,
+    after?: (ranges: readonly ByteRange[], options: GetRangesOptions | undefined, started: number) => Promise<void>,
+  ) {
+    this.inner = inner;
+    this.#before = before;
+    this.#after = after;
+  }
+
+  get path(): string {
+    return this.inner.path;
+  }
+
+  get size(): number {
+    return this.inner.size;
+  }
+
+  get pinned(): boolean {
+    return this.inner.pinned;
+  }
+
+  async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+    // validated here too, so a bad call is never counted as requests
+    checkReadInto(this.path, this.size, this.#closed, ranges, target);
+    this.#before(ranges, options);
+    const started = performance.now();
+    await this.inner.readRangesInto(ranges, target, options);
+    await this.#after?.(ranges, options, started);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.inner.close();
   }
 }
 

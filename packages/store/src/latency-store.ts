@@ -1,5 +1,15 @@
-import { ForwardingWriter } from "./io-stats-store.js";
-import { type ByteRange, type GetRangesOptions, type ObjectMeta, type ObjectStore, type PutOptions, getRangesViaCoalescing } from "./object-store.js";
+import { ForwardingReader, ForwardingWriter } from "./io-stats-store.js";
+import {
+  type ByteRange,
+  type GetRangesOptions,
+  type ObjectMeta,
+  type ObjectReader,
+  type ObjectStore,
+  type PutOptions,
+  coalesceRanges,
+  getRangesViaCoalescing,
+  openObjectReader,
+} from "./object-store.js";
 import { type ObjectWriter, checkWriterArguments, openObjectWriter } from "./object-writer.js";
 
 /** How a {@link LatencyStore} delays requests. */
@@ -28,12 +38,15 @@ export class LatencyStore implements ObjectStore {
   async #delay<T>(p: Promise<T>, bytes: (v: T) => number, latencyMs = this.latencyMs): Promise<T> {
     const started = performance.now();
     const v = await p;
-    const wanted = latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000;
+    await this.#waitUntil(started, latencyMs + (bytes(v) / this.bandwidthBytesPerSecond) * 1000);
+    return v;
+  }
+
+  async #waitUntil(started: number, wanted: number): Promise<void> {
     // Timers run on a whole-millisecond clock and can fire a fraction early: wait until really due.
     for (let left = wanted - (performance.now() - started); left > 0; left = wanted - (performance.now() - started)) {
       await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(left))));
     }
-    return v;
   }
 
   get(path: string): Promise<Uint8Array> {
@@ -46,6 +59,24 @@ export class LatencyStore implements ObjectStore {
 
   getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
     return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  /**
+   * A reader over the inner store's: opening waits `latencyMs` (a metadata request, as `head`);
+   * each `readRangesInto` waits as `getRanges` does, its coalesced requests overlapping: `latencyMs`
+   * plus the largest request's bytes / bandwidth.
+   */
+  async openReader(path: string): Promise<ObjectReader> {
+    const inner = await this.#delay(openObjectReader(this.inner, path), () => 0);
+    return new ForwardingReader(
+      inner,
+      () => undefined,
+      async (ranges, options, started) => {
+        const largest = coalesceRanges(ranges, options).reduce((a, r) => Math.max(a, r.length), 0);
+        if (largest === 0) return;
+        await this.#waitUntil(started, this.latencyMs + (largest / this.bandwidthBytesPerSecond) * 1000);
+      },
+    );
   }
 
   head(path: string): Promise<ObjectMeta> {

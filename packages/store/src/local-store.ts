@@ -7,6 +7,7 @@ import {
   type ByteRange,
   type GetRangesOptions,
   type ObjectMeta,
+  type ObjectReader,
   type ObjectStore,
   type PutOptions,
   RESERVED_TEMP_PREFIX,
@@ -16,6 +17,7 @@ import {
   checkWritablePath,
   coalesceRanges,
   getRangesViaCoalescing,
+  readIntoViaCoalescing,
 } from "./object-store.js";
 import { type ObjectWriter, ObjectWriterBase, checkWriterArguments } from "./object-writer.js";
 
@@ -162,6 +164,29 @@ export class LocalDirectoryStore implements ObjectStore {
       );
       return out;
     });
+  }
+
+  /**
+   * A reader holding the object's file open (pinned: a later replace or delete of the path does
+   * not change what it reads, the open file keeps the old version's data until the reader is
+   * closed). The caller closes it; until then it holds one file descriptor.
+   */
+  async openReader(path: string): Promise<ObjectReader> {
+    const file = this.filePath(path);
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(file, "r");
+    } catch (e) {
+      throw mapError(e, path);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", path, "not a file");
+      return new LocalObjectReader(path, fh, st.size);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw mapError(e, path);
+    }
   }
 
   async head(path: string): Promise<ObjectMeta> {
@@ -393,6 +418,38 @@ export class LocalDirectoryStore implements ObjectStore {
   }
 }
 
+/** {@link LocalDirectoryStore.openReader}'s reader: positioned reads on one open file, straight into the caller's buffer. */
+class LocalObjectReader implements ObjectReader {
+  readonly pinned = true;
+  readonly #fh: fs.FileHandle;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    readonly path: string,
+    fh: fs.FileHandle,
+    readonly size: number,
+  ) {
+    this.#fh = fh;
+  }
+
+  async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+    if (this.#closed) throw new QuiverStoreError("READER_CLOSED", this.path, "read on an object reader that was closed");
+    try {
+      await readIntoViaCoalescing(this.path, this.size, ranges, target, options, (offset, length, dest) => readInto(this.#fh, this.path, offset, length, dest));
+    } catch (e) {
+      if (e instanceof QuiverStoreError || e instanceof QuiverArgumentError) throw e;
+      throw this.#closed ? new QuiverStoreError("READER_CLOSED", this.path, "the reader was closed during the read", { cause: e }) : mapError(e, this.path);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    // FileHandle.close waits for the reads in flight on it before the descriptor goes
+    return (this.#closing ??= this.#fh.close().catch(() => undefined));
+  }
+}
+
 class LocalObjectWriter extends ObjectWriterBase {
   readonly #fh: fs.FileHandle;
   readonly #tmp: string;
@@ -461,6 +518,15 @@ async function readExactly(fh: fs.FileHandle, path: string, offset: number, leng
     done += bytesRead;
   }
   return new Uint8Array(buf.buffer, 0, length);
+}
+
+async function readInto(fh: fs.FileHandle, path: string, offset: number, length: number, dest: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(dest, done, length - done, offset + done);
+    if (bytesRead === 0) throw new QuiverStoreError("IO_ERROR", path, `object shrank while reading (${done} of ${length} bytes)`);
+    done += bytesRead;
+  }
 }
 
 function mapError(e: unknown, path: string): Error {

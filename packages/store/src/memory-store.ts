@@ -3,6 +3,7 @@ import {
   type ByteRange,
   type GetRangesOptions,
   type ObjectMeta,
+  type ObjectReader,
   type ObjectStore,
   type PutOptions,
   checkPath,
@@ -10,6 +11,7 @@ import {
   checkWritablePath,
   checkRange,
   getRangesViaCoalescing,
+  readIntoViaCoalescing,
   ownedCopy,
 } from "./object-store.js";
 import { type ObjectWriter, ObjectWriterBase, checkWriterArguments, joinChunks } from "./object-writer.js";
@@ -33,6 +35,11 @@ export class MemoryObjectStore implements ObjectStore {
 
   getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
     return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  /** A reader pinned to the object's bytes at open (a later put or delete replaces the map entry, not these bytes). */
+  async openReader(path: string): Promise<ObjectReader> {
+    return new MemoryObjectReader(path, this.#object(path));
   }
 
   async head(path: string): Promise<ObjectMeta> {
@@ -108,5 +115,30 @@ class MemoryObjectWriter extends ObjectWriterBase {
 
   protected async discard(): Promise<void> {
     this.#chunks = [];
+  }
+}
+
+/** {@link MemoryObjectStore.openReader}'s reader: copies out of the bytes it pinned. */
+class MemoryObjectReader implements ObjectReader {
+  readonly pinned = true;
+  readonly size: number;
+  #bytes: Uint8Array | undefined;
+
+  constructor(
+    readonly path: string,
+    bytes: Uint8Array,
+  ) {
+    this.#bytes = bytes;
+    this.size = bytes.byteLength;
+  }
+
+  async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+    const bytes = this.#bytes;
+    if (bytes === undefined) throw new QuiverStoreError("READER_CLOSED", this.path, "read on an object reader that was closed");
+    await readIntoViaCoalescing(this.path, this.size, ranges, target, options, async (offset, length, dest) => dest.set(bytes.subarray(offset, offset + length)));
+  }
+
+  async close(): Promise<void> {
+    this.#bytes = undefined;
   }
 }

@@ -1,3 +1,4 @@
+import { QuiverArgumentError } from "@quiver/format";
 import { QuiverStoreError, isStoreError } from "./errors.js";
 import type { ObjectWriter } from "./object-writer.js";
 
@@ -83,6 +84,39 @@ export interface ObjectStore {
   copy(from: string, to: string): Promise<void>;
   /** Move `from` to `to` (atomic at `to`; `from` is gone afterwards). */
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Optional read handle on one object, kept open across calls (see {@link ObjectReader}). Call it
+   * through {@link openObjectReader}, which falls back to `head` + `getRanges` for stores without it.
+   */
+  openReader?(path: string): Promise<ObjectReader>;
+}
+
+/**
+ * A read handle on one object: ranged reads into caller-owned buffers, with no per-call open and
+ * no fresh allocation on the direct path. Whoever opens a reader closes it; `close` is idempotent,
+ * waits for reads in flight, and any read after it fails with READER_CLOSED.
+ *
+ * Versions: a `pinned` reader reads the object version it opened (local directory: the open file,
+ * which a replace or delete of the path does not change; memory: the bytes at open) until closed.
+ * An unpinned reader (the fallback for stores without `openReader`, e.g. S3) reads whatever object
+ * is at the path at each request: after a replace its bytes are the new version's (callers that
+ * verify checksums see a mismatch), after a delete reads fail with NOT_FOUND. `size` is the size
+ * at open either way; ranges are checked against it (RANGE_OUT_OF_BOUNDS).
+ */
+export interface ObjectReader {
+  readonly path: string;
+  /** Size of the object when the reader was opened. */
+  readonly size: number;
+  /** True when reads see the version opened, whatever later happens at the path. */
+  readonly pinned: boolean;
+  /**
+   * Read `ranges` into `target` back to back in input order (range i at the sum of the lengths
+   * before it), coalesced by the {@link getRanges} rule, counted and delayed as `getRanges` is by
+   * the wrappers. `target` must hold the sum of the lengths (INVALID_ARGUMENT otherwise).
+   */
+  readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void>;
+  /** Release the handle (idempotent; waits for reads in flight). */
+  close(): Promise<void>;
 }
 
 /** One coalesced request and the input ranges it serves. */
@@ -181,6 +215,98 @@ export async function getRangesViaCoalescing(
     }),
   );
   return out;
+}
+
+/**
+ * Validate a {@link ObjectReader.readRangesInto} call against a reader of a `size`-byte object:
+ * an open reader, a Uint8Array target, valid ranges inside the object, room for all of them.
+ * Returns each range's offset in the target.
+ */
+export function checkReadInto(path: string, size: number, closed: boolean, ranges: readonly ByteRange[], target: Uint8Array): number[] {
+  if (closed) throw new QuiverStoreError("READER_CLOSED", path, "read on an object reader that was closed");
+  if (!Array.isArray(ranges)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "ranges", expected: "an array of byte ranges", given: ranges });
+  if (!(target instanceof Uint8Array)) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "target", expected: "a Uint8Array", given: target });
+  const at: number[] = [];
+  let total = 0;
+  for (const r of ranges) {
+    if (typeof r !== "object" || r === null) throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "ranges", expected: "byte ranges { offset, length }", given: r });
+    checkRange(path, r);
+    if (r.offset > size || r.length > size - r.offset) throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${r.offset}+${r.length} of a ${size}-byte object`);
+    at.push(total);
+    total += r.length;
+  }
+  if (total > target.byteLength) {
+    throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "target", expected: `at least ${total} bytes (the ranges' total)`, given: `${target.byteLength} bytes` });
+  }
+  return at;
+}
+
+/**
+ * `readRangesInto` in terms of `readRange(offset, length, dest)` (which fills `dest` with the bytes
+ * at `offset`): one call per coalesced request, concurrently. A request whose members lie back to
+ * back both in the object and in the target is read straight into the target; any other (gaps,
+ * overlaps, out-of-order members) through one scratch buffer, then copied out.
+ */
+export async function readIntoViaCoalescing(
+  path: string,
+  size: number,
+  ranges: readonly ByteRange[],
+  target: Uint8Array,
+  options: GetRangesOptions | undefined,
+  readRange: (offset: number, length: number, dest: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const at = checkReadInto(path, size, false, ranges, target);
+  await Promise.all(
+    coalesceRanges(ranges, options).map(async (req) => {
+      const m = req.members;
+      let direct = true;
+      for (let j = 1; j < m.length && direct; j++) {
+        const a = ranges[m[j - 1]!]!;
+        const b = ranges[m[j]!]!;
+        direct = b.offset === a.offset + a.length && at[m[j]!] === at[m[j - 1]!]! + a.length;
+      }
+      if (direct) return readRange(req.offset, req.length, target.subarray(at[m[0]!]!, at[m[0]!]! + req.length));
+      const scratch = new Uint8Array(req.length);
+      await readRange(req.offset, req.length, scratch);
+      for (const i of m) target.set(scratch.subarray(ranges[i]!.offset - req.offset, ranges[i]!.offset - req.offset + ranges[i]!.length), at[i]!);
+    }),
+  );
+}
+
+/**
+ * The reader of stores without `openReader`: `head` at open (the size), then each
+ * `readRangesInto` is one `getRanges` copied into the target. Unpinned (see {@link ObjectReader}).
+ */
+class CoalescingObjectReader implements ObjectReader {
+  readonly pinned = false;
+  #closed = false;
+
+  constructor(
+    readonly store: Pick<ObjectStore, "getRanges">,
+    readonly path: string,
+    readonly size: number,
+  ) {}
+
+  async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+    const at = checkReadInto(this.path, this.size, this.#closed, ranges, target);
+    const got = await this.store.getRanges(this.path, ranges, options);
+    got.forEach((bytes, i) => {
+      if (bytes.byteLength !== ranges[i]!.length) throw new QuiverStoreError("IO_ERROR", this.path, `range ${ranges[i]!.offset}+${ranges[i]!.length} returned ${bytes.byteLength} bytes`);
+      target.set(bytes, at[i]!);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+/** A reader of `path`: the store's own `openReader`, or the `head` + `getRanges` fallback (unpinned). NOT_FOUND when absent. */
+export async function openObjectReader(store: Pick<ObjectStore, "head" | "getRanges" | "openReader">, path: string): Promise<ObjectReader> {
+  checkPath(path);
+  if (typeof store.openReader === "function") return store.openReader(path);
+  const meta = await store.head(path);
+  return new CoalescingObjectReader(store, path, meta.size);
 }
 
 /** Copy `data` into a fresh buffer that starts at byteOffset 0. */
