@@ -6,6 +6,7 @@
  * or whole raw-vector partitions are checked against the same table.
  */
 import { QuiverFormatError, crc32 } from "@quiver/format";
+import { type ByteRange, type ObjectReader, type ObjectStore, isStoreError, openObjectReader } from "@quiver/store";
 
 /** Target bytes of one raw-vector row group (refine's read and cache unit). */
 export const RAW_ROW_GROUP_TARGET_BYTES = 16 * 1024;
@@ -90,4 +91,95 @@ export function firstBadRawRowGroup(table: RawRowGroupTable, p: number, raw: Uin
     if (crc32(raw.subarray(g * groupBytes, Math.min(raw.byteLength, (g + 1) * groupBytes))) !== table.crcs[table.first[p]! + g]) return g;
   }
   return -1;
+}
+
+/** Largest scratch slab {@link RawRowGroupReads} keeps for reuse (bigger ones serve one query and are dropped). */
+export const MAX_KEPT_SLAB_BYTES = 4 * 1024 * 1024;
+/** Slabs kept for reuse (queries in flight at once beyond this allocate their own). */
+const KEPT_SLABS = 4;
+
+/**
+ * Refine's cold row-group reads of one index: one object reader on the index file, opened on the
+ * first cold read and kept open (no open / fstat / close per query), reading into reused scratch
+ * slabs (no fresh buffers per query). Reclaimed by {@link close} (the index's `close`; a
+ * finalizer of the index as a fallback); after it, each read opens and closes its own reader.
+ * A reader is tied to the state it was opened for: a new state (a healed index) gets a new one.
+ */
+export class RawRowGroupReads {
+  readonly #store: Pick<ObjectStore, "head" | "getRanges" | "openReader">;
+  #reader: Promise<ObjectReader> | undefined;
+  #for: object | undefined;
+  #closed = false;
+  readonly #slabs: Uint8Array[] = [];
+  /** Readers opened so far (the shared one and one-shot ones), for tests and stats. */
+  opens = 0;
+
+  constructor(store: Pick<ObjectStore, "head" | "getRanges" | "openReader">) {
+    this.#store = store;
+  }
+
+  /** A scratch buffer of at least `bytes` bytes (a kept one when one is big enough); give it back with {@link release}. */
+  acquire(bytes: number): Uint8Array {
+    for (let i = 0; i < this.#slabs.length; i++) {
+      if (this.#slabs[i]!.byteLength >= bytes) return this.#slabs.splice(i, 1)[0]!;
+    }
+    let size = 64 * 1024;
+    while (size < bytes) size *= 2;
+    return new Uint8Array(size > MAX_KEPT_SLAB_BYTES ? bytes : size);
+  }
+
+  /** Return a slab from {@link acquire}: nothing may use views of it afterwards. */
+  release(slab: Uint8Array): void {
+    if (!this.#closed && slab.byteLength <= MAX_KEPT_SLAB_BYTES && this.#slabs.length < KEPT_SLABS) this.#slabs.push(slab);
+  }
+
+  /** Read `ranges` of the file at `path` (described by `state`) back to back into `target`. */
+  async readInto(state: object, path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
+    if (this.#closed) return this.#oneShot(path, ranges, target);
+    if (this.#for !== state) {
+      const old = this.#reader;
+      this.#reader = undefined;
+      this.#for = state;
+      void old?.then((r) => r.close(), () => undefined);
+    }
+    let opening = this.#reader;
+    if (opening === undefined) {
+      this.opens++;
+      this.#reader = opening = openObjectReader(this.#store, path);
+    }
+    let reader: ObjectReader;
+    try {
+      reader = await opening;
+    } catch (e) {
+      // a failed open is not kept: the next read tries again
+      if (this.#reader === opening) this.#reader = undefined;
+      throw e;
+    }
+    try {
+      await reader.readRangesInto(ranges, target, { coalesceGap: 0 });
+    } catch (e) {
+      // closed under this read (index closed, or a new state): read once on a reader of its own
+      if (isStoreError(e, "READER_CLOSED")) return this.#oneShot(path, ranges, target);
+      throw e;
+    }
+  }
+
+  async #oneShot(path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
+    this.opens++;
+    const reader = await openObjectReader(this.#store, path);
+    try {
+      await reader.readRangesInto(ranges, target, { coalesceGap: 0 });
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /** Close the shared reader (idempotent) and drop the kept slabs. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#slabs.length = 0;
+    const r = this.#reader;
+    this.#reader = undefined;
+    await r?.then((x) => x.close(), () => undefined);
+  }
 }

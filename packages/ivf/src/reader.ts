@@ -40,7 +40,7 @@ import {
   parseIvfIndexMetadata,
   rowGroupMemberOf,
 } from "./index-format.js";
-import { firstBadRawRowGroup, rawRowGroupMatches, rawRowGroupMismatch, rawRowGroupRowsFor, verifyRawRowGroup } from "./raw-row-groups.js";
+import { RawRowGroupReads, firstBadRawRowGroup, rawRowGroupMatches, rawRowGroupMismatch, rawRowGroupRowsFor, verifyRawRowGroup } from "./raw-row-groups.js";
 import { isIndexIdentity } from "./identity.js";
 import {
   type IvfPartitionEntry,
@@ -632,6 +632,8 @@ async function insertQuietly<T>(cache: IndexCache, key: CacheKey<T>, value: T): 
 
 /** Budgets of the caches {@link openVectorIndex} made itself, by index. */
 const OWN_CACHE_BYTES = new WeakMap<IvfVectorIndex, number>();
+/** Closes the file reader of an index that was dropped without `close` (the fallback; `close` is the rule). */
+const RAW_READS_FINALIZER = new FinalizationRegistry<RawRowGroupReads>((reads) => void reads.close());
 
 /** Options of the {@link IvfVectorIndex} constructor. */
 export interface IndexLiveOptions {
@@ -662,6 +664,8 @@ export class IvfVectorIndex {
   /** Bytes of row groups being read that will enter the row cache (admission counts them as used). */
   #pendingRowBytes = 0;
   #rowsPerGroup = 1;
+  /** Refine's cold row-group reads: one file reader kept open and reused scratch slabs (made on the first cold read; closed by `close`). */
+  #rawReadsMade: RawRowGroupReads | undefined;
   /** Search worker pool (started by the first threaded scan) and what the workers share. */
   #pool: SearchPool | undefined;
   #setup: SearchSetup | undefined;
@@ -1170,7 +1174,25 @@ export class IvfVectorIndex {
     this.#closed = true;
     const pool = this.#pool;
     this.#pool = undefined;
-    await pool?.close();
+    const reads = this.#rawReadsMade;
+    if (reads !== undefined) RAW_READS_FINALIZER.unregister(reads);
+    // refine after close still works: each cold read then opens and closes its own reader
+    await Promise.all([pool?.close(), reads?.close()]);
+  }
+
+  /** Readers this index opened on its file for refine's cold row groups so far (the kept one and one-shot ones after close). */
+  get rawReaderOpens(): number {
+    return this.#rawReadsMade?.opens ?? 0;
+  }
+
+  get #rawReads(): RawRowGroupReads {
+    let reads = this.#rawReadsMade;
+    if (reads === undefined) {
+      this.#rawReadsMade = reads = new RawRowGroupReads(this.store);
+      if (this.#closed) void reads.close();
+      else RAW_READS_FINALIZER.register(this, reads, reads);
+    }
+    return reads;
   }
 
   async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
@@ -1188,23 +1210,30 @@ export class IvfVectorIndex {
     }
     const rowOf = new Array<Float32Array>(top.size);
     const cold: ColdGroups = { parts: [], groups: [], insert: [], slots: [], offsets: [], of: [], reserved: 0 };
+    let slab: Uint8Array | undefined;
     try {
-      await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
-      if (cold.groups.length > 0) {
-        // the cold groups of every probed partition in one multi-range read, each verified
-        const groups = await this.#readRowGroups(cold);
-        cold.slots.forEach((c, i) => (rowOf[c] = groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+      try {
+        await Promise.all([...bySlot].map(([slot, cands]) => this.#candidateRows(probes[slot]!, cands.map((c) => top.tagB[c]!), cands, rowOf, cold)));
+        if (cold.groups.length > 0) {
+          // the cold groups of every probed partition in one multi-range read into a scratch slab, each verified
+          const read = await this.#readRowGroups(cold);
+          slab = read.slab;
+          cold.slots.forEach((c, i) => (rowOf[c] = read.groups[cold.of[i]!]!.subarray(cold.offsets[i]! * dim, (cold.offsets[i]! + 1) * dim)));
+        }
+      } finally {
+        // the room reserved for admitted groups is given back whether or not they arrived
+        this.#pendingRowBytes -= cold.reserved;
       }
+      const exact = new TopKCandidates(k);
+      for (const c of order) {
+        const d = exactDistance(query, rowOf[c]!, dim, distance);
+        if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
+      }
+      return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
     } finally {
-      // the room reserved for admitted groups is given back whether or not they arrived
-      this.#pendingRowBytes -= cold.reserved;
+      // the rows viewed in the slab are used up: it serves the next query
+      if (slab !== undefined) this.#rawReads.release(slab);
     }
-    const exact = new TopKCandidates(k);
-    for (const c of order) {
-      const d = exactDistance(query, rowOf[c]!, dim, distance);
-      if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
-    }
-    return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
   }
 
   /**
@@ -1276,10 +1305,12 @@ export class IvfVectorIndex {
 
   /**
    * Kind version 3: the row groups queued in `cold` (of any partitions) with one multi-range read
-   * (adjacent groups merged), each verified against its CRC-32 (RAW_ROW_GROUP_CHECKSUM_MISMATCH)
-   * before use; those flagged `insert` go into the row cache.
+   * (adjacent groups merged) into a scratch slab, in file order (so merged groups land in one
+   * direct read), each verified in place against its CRC-32 (RAW_ROW_GROUP_CHECKSUM_MISMATCH)
+   * before use; only those flagged `insert` are copied out, into the row cache. The caller gives
+   * the slab back once it no longer uses the views.
    */
-  async #readRowGroups(cold: ColdGroups): Promise<Float32Array[]> {
+  async #readRowGroups(cold: ColdGroups): Promise<{ groups: Float32Array[]; slab: Uint8Array }> {
     const table = this.#state.rawRowGroups!;
     const G = this.#rowsPerGroup;
     const rowBytes = 4 * this.dim;
@@ -1293,26 +1324,42 @@ export class IvfVectorIndex {
       const length = Math.min(G, loc.rows - first) * rowBytes;
       return { offset: loc.raw.offset + first * rowBytes, length };
     });
-    let got: Uint8Array[];
-    try {
-      got = await this.store.getRanges(this.#state.path, ranges, { coalesceGap: 0 });
-    } catch (cause) {
-      if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
-      throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
+    // file order: adjacent groups are then back to back in the slab too (one read each run)
+    const order = ranges.map((_, j) => j).sort((a, b) => ranges[a]!.offset - ranges[b]!.offset);
+    const at = new Array<number>(ranges.length);
+    let total = 0;
+    for (const j of order) {
+      at[j] = total;
+      total += ranges[j]!.length;
     }
-    return got.map((bytes, j) => {
-      const p = cold.parts[j]!;
-      const g = cold.groups[j]!;
-      if (bytes.byteLength !== ranges[j]!.length) throw formatError("TRUNCATED", `raw rows of partition ${p}: ${bytes.byteLength} bytes, expected ${ranges[j]!.length}`, "section", ranges[j]!.offset);
-      verifyRawRowGroup(table, p, g, bytes, ranges[j]!.offset);
-      const vectors = typedView(bytes, "f32", ranges[j]!.offset);
-      if (cold.insert[j]) {
-        const group: RawRowGroup = { partition: p, group: g, vectors };
-        this.#checked.set(group, `g${p}/${g}`);
-        void this.#rowCache.insert(this.#rowKey(p, g), group);
+    const reads = this.#rawReads;
+    const slab = reads.acquire(total);
+    try {
+      try {
+        await reads.readInto(this.#state, this.#state.path, order.map((j) => ranges[j]!), slab);
+      } catch (cause) {
+        if (!isStoreError(cause, "RANGE_OUT_OF_BOUNDS")) throw cause;
+        throw new QuiverFormatError("TRUNCATED", `${this.#state.path}: raw rows are past the end of the object`, { stage: "section", offset: ranges[0]!.offset, cause });
       }
-      return vectors;
-    });
+      const groups = ranges.map((r, j) => {
+        const p = cold.parts[j]!;
+        const g = cold.groups[j]!;
+        const bytes = slab.subarray(at[j]!, at[j]! + r.length);
+        verifyRawRowGroup(table, p, g, bytes, r.offset);
+        const vectors = new Float32Array(slab.buffer, slab.byteOffset + at[j]!, r.length >> 2);
+        if (cold.insert[j]) {
+          // the cache keeps its own copy (the slab is reused by the next query)
+          const group: RawRowGroup = { partition: p, group: g, vectors: vectors.slice() };
+          this.#checked.set(group, `g${p}/${g}`);
+          void this.#rowCache.insert(this.#rowKey(p, g), group);
+        }
+        return vectors;
+      });
+      return { groups, slab };
+    } catch (e) {
+      reads.release(slab);
+      throw e;
+    }
   }
 
   /** Whole raw vectors of partition p when the main cache holds a matching entry (no load). */
