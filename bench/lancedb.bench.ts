@@ -14,6 +14,8 @@
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
  * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
+ * BENCH_AB=1 adds, in the equal-cache pass, a second Quiver index read through a store without openReader
+ * (refine's cold groups by getRanges: the path before the object reader), interleaved with the others ("A/B" rows);
  * BENCH_BREAKDOWN=1 adds a per-query breakdown of Quiver's refine queries (GC, reads, bytes; median vs slowest 2%);
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
@@ -28,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
-import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
+import { IoStatsStore, LocalDirectoryStore, type ObjectStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
 import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
@@ -53,6 +55,21 @@ interface Latency {
   cpuP50: number;
   cpuP99: number;
   results: number[][];
+}
+
+/** The store's ObjectStore methods without `openReader` (reads then take the `getRanges` fallback). */
+function withoutReader(s: ObjectStore): ObjectStore {
+  return {
+    get: (p) => s.get(p),
+    getRange: (p, r) => s.getRange(p, r),
+    getRanges: (p, r, o) => s.getRanges(p, r, o),
+    head: (p) => s.head(p),
+    put: (p, d, o) => s.put(p, d, o),
+    list: (p) => s.list(p),
+    delete: (p) => s.delete(p),
+    copy: (a, b) => s.copy(a, b),
+    rename: (a, b) => s.rename(a, b),
+  };
 }
 
 /** Per-query probe of engine 0 (Quiver) in {@link timeInterleaved}: before the query, and after it with its start time and latency. */
@@ -281,10 +298,22 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.progress(`${shape.name}: queries (${pass})`);
         const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)]);
         const probe = io === undefined ? undefined : breakdownObserver(io);
-        const [qRefine, lRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true)], 20, probe?.observer);
+        // BENCH_AB=1 (equal cache): a second Quiver index over the same files through a store without openReader
+        // (cold row groups by getRanges into fresh buffers, one open + close per read: the path before the object reader)
+        const ab = equal && process.env.BENCH_AB === "1" ? await openVectorIndex(withoutReader(store), "vectors/index.qvr", { identity, prewarm: true, cacheBytes: budget + (budget >> 3), onWarning: () => {} }) : undefined;
+        const abRun = async (i: number) => (await ab!.search(query(i), { k: 10, nprobes, refineFactor: refine })).map((h) => Number(h.id));
+        const [qRefine, lRefine, aRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true), ...(ab === undefined ? [] : [abRun])], 20, probe?.observer);
         if (probe !== undefined) {
           probe.stop();
           breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}`, probe.records));
+        }
+        if (aRefine !== undefined) {
+          const r = (metric: string, qv: number, av: number) => ({ shape: label, metric: `A/B ${metric} refine ${refine}${suffix}`, quiver: Number(qv.toFixed(3)), lancedb: Number(av.toFixed(3)), "quiver/lancedb": Number((qv / av).toFixed(3)), load: load() });
+          rows.push(r("ms/query p50 (lancedb column: Quiver via getRanges)", qRefine!.p50, aRefine.p50));
+          rows.push(r("ms/query p99 (lancedb column: Quiver via getRanges)", qRefine!.p99, aRefine.p99));
+          rows.push(r("p99/p50 (lancedb column: Quiver via getRanges)", qRefine!.p99 / qRefine!.p50, aRefine.p99 / aRefine.p50));
+          rows.push(r("cpu ms/query p50 (lancedb column: Quiver via getRanges)", qRefine!.cpuP50, aRefine.cpuP50));
+          await ab!.close();
         }
         for (const [tag, qv, lv] of [["", qPlain, lPlain], [` refine ${refine}`, qRefine, lRefine]] as const) {
           rows.push(row(`recall@10${tag}${suffix}`, recallAtK(qv!.results, truth, 10), recallAtK(lv!.results, truth, 10), 4));
