@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, readSync } from "node:fs";
 import * as nodePath from "node:path";
 import { QuiverArgumentError, checkInteger, checkOptions } from "@quiver/format";
 import { QuiverStoreError } from "./errors.js";
@@ -38,6 +38,14 @@ export interface LocalDirectoryStoreOptions {
    * progress keeps its temp file's mtime current. Default 1 hour.
    */
   readonly tempFileMaxAgeMs?: number;
+  /**
+   * Object readers (`openReader`) read with synchronous `pread` on the calling thread instead of
+   * the libuv thread pool (default false). For small reads of files in the page cache this costs
+   * several times less CPU and wall time per read (bench: 40 x 16 KiB reads, 0.2 ms vs 0.7 ms of
+   * CPU); the price is that a read which has to wait for the disk blocks the event loop meanwhile.
+   * Suits index files that are read often and stay in the page cache. Other methods are unaffected.
+   */
+  readonly syncReads?: boolean;
 }
 
 /** What {@link LocalDirectoryStore.gc} removed. */
@@ -63,16 +71,20 @@ export class LocalDirectoryStore implements ObjectStore {
   readonly root: string;
   readonly durable: boolean;
   readonly tempFileMaxAgeMs: number;
+  readonly syncReads: boolean;
   readonly #swept = new Map<string, number>();
 
   constructor(root: string, options: LocalDirectoryStoreOptions = {}) {
     if (typeof root !== "string" || root === "") {
       throw new QuiverArgumentError(root === undefined ? "MISSING_ARGUMENT" : "INVALID_ARGUMENT", { argument: "root", expected: "a directory path", given: root });
     }
-    checkOptions("LocalDirectoryStore options", options, ["durable", "tempFileMaxAgeMs"]);
-    if (options.durable !== undefined && typeof options.durable !== "boolean") {
-      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.durable", expected: "a boolean", given: options.durable });
+    checkOptions("LocalDirectoryStore options", options, ["durable", "tempFileMaxAgeMs", "syncReads"]);
+    for (const name of ["durable", "syncReads"] as const) {
+      if (options[name] !== undefined && typeof options[name] !== "boolean") {
+        throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: `options.${name}`, expected: "a boolean", given: options[name] });
+      }
     }
+    this.syncReads = options.syncReads ?? false;
     this.root = nodePath.resolve(root);
     this.durable = options.durable ?? false;
     this.tempFileMaxAgeMs = checkInteger("options.tempFileMaxAgeMs", options.tempFileMaxAgeMs ?? DEFAULT_TEMP_MAX_AGE_MS, 0, Number.MAX_SAFE_INTEGER);
@@ -182,7 +194,7 @@ export class LocalDirectoryStore implements ObjectStore {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", path, "not a file");
-      return new LocalObjectReader(path, fh, st.size);
+      return new LocalObjectReader(path, fh, st.size, this.syncReads);
     } catch (e) {
       await fh.close().catch(() => undefined);
       throw mapError(e, path);
@@ -422,6 +434,7 @@ export class LocalDirectoryStore implements ObjectStore {
 class LocalObjectReader implements ObjectReader {
   readonly pinned = true;
   readonly #fh: fs.FileHandle;
+  readonly #sync: boolean;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -429,14 +442,18 @@ class LocalObjectReader implements ObjectReader {
     readonly path: string,
     fh: fs.FileHandle,
     readonly size: number,
+    sync: boolean,
   ) {
     this.#fh = fh;
+    this.#sync = sync;
   }
 
   async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
     if (this.#closed) throw new QuiverStoreError("READER_CLOSED", this.path, "read on an object reader that was closed");
     try {
-      await readIntoViaCoalescing(this.path, this.size, ranges, target, options, (offset, length, dest) => readInto(this.#fh, this.path, offset, length, dest));
+      await readIntoViaCoalescing(this.path, this.size, ranges, target, options, (offset, length, dest) =>
+        this.#sync ? readIntoSync(this.#fh.fd, this.path, offset, length, dest) : readInto(this.#fh, this.path, offset, length, dest),
+      );
     } catch (e) {
       if (e instanceof QuiverStoreError || e instanceof QuiverArgumentError) throw e;
       throw this.#closed ? new QuiverStoreError("READER_CLOSED", this.path, "the reader was closed during the read", { cause: e }) : mapError(e, this.path);
@@ -526,6 +543,15 @@ async function readInto(fh: fs.FileHandle, path: string, offset: number, length:
     const { bytesRead } = await fh.read(dest, done, length - done, offset + done);
     if (bytesRead === 0) throw new QuiverStoreError("IO_ERROR", path, `object shrank while reading (${done} of ${length} bytes)`);
     done += bytesRead;
+  }
+}
+
+async function readIntoSync(fd: number, path: string, offset: number, length: number, dest: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, dest, done, length - done, offset + done);
+    if (n === 0) throw new QuiverStoreError("IO_ERROR", path, `object shrank while reading (${done} of ${length} bytes)`);
+    done += n;
   }
 }
 
