@@ -6,7 +6,7 @@
  * or whole raw-vector partitions are checked against the same table.
  */
 import { QuiverFormatError, crc32 } from "@quiver/format";
-import { type ByteRange, type ObjectReader, type ObjectStore, isStoreError, openObjectReader } from "@quiver/store";
+import { type ByteRange, type ObjectReader, type ObjectStore, QuiverStoreError, isStoreError, openObjectReader } from "@quiver/store";
 
 /** Target bytes of one raw-vector row group (refine's read and cache unit). */
 export const RAW_ROW_GROUP_TARGET_BYTES = 16 * 1024;
@@ -99,11 +99,12 @@ export const MAX_KEPT_SLAB_BYTES = 4 * 1024 * 1024;
 const KEPT_SLABS = 4;
 
 /**
- * Refine's cold row-group reads of one index: one object reader on the index file, opened on the
- * first cold read and kept open (no open / fstat / close per query), reading into reused scratch
+ * Refine's cold row-group reads of one index: on a store with `openReader` (local directory,
+ * memory, their wrappers), one object reader on the index file, opened on the first cold read and kept open (no open / fstat / close per query), reading into reused scratch
  * slabs (no fresh buffers per query). Reclaimed by {@link close} (the index's `close`; a
  * finalizer of the index as a fallback); after it, each read opens and closes its own reader.
  * A reader is tied to the state it was opened for: a new state (a healed index) gets a new one.
+ * A store without `openReader` (S3) is read by `getRanges`, copied into the slab (no extra HEAD).
  */
 export class RawRowGroupReads {
   readonly #store: Pick<ObjectStore, "head" | "getRanges" | "openReader">;
@@ -135,6 +136,8 @@ export class RawRowGroupReads {
 
   /** Read `ranges` of the file at `path` (described by `state`) back to back into `target`. */
   async readInto(state: object, path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
+    // a store without readers (S3 and other remote stores) keeps the getRanges path: no extra HEAD
+    if (typeof this.#store.openReader !== "function") return this.#viaGetRanges(path, ranges, target);
     if (this.#closed) return this.#oneShot(path, ranges, target);
     if (this.#for !== state) {
       const old = this.#reader;
@@ -162,6 +165,17 @@ export class RawRowGroupReads {
       if (isStoreError(e, "READER_CLOSED")) return this.#oneShot(path, ranges, target);
       throw e;
     }
+  }
+
+  async #viaGetRanges(path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
+    const got = await this.#store.getRanges(path, ranges, { coalesceGap: 0 });
+    let at = 0;
+    got.forEach((bytes, i) => {
+      const r = ranges[i]!;
+      if (bytes.byteLength !== r.length) throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${r.offset}+${r.length} came back with ${bytes.byteLength} bytes`);
+      target.set(bytes, at);
+      at += r.length;
+    });
   }
 
   async #oneShot(path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {

@@ -120,6 +120,23 @@ describe("refine's cold row groups through a kept-open reader and scratch slabs"
     await index.close();
   });
 
+  it("a store without openReader (as S3) keeps the getRanges path: no HEAD, no reader, same results", async () => {
+    const bytes = await indexBytes("pq", "cosine");
+    const mem = await memoryWith(bytes);
+    const want = await (await openVectorIndex(mem, "idx", { cache: IndexCache.inMemory(2 ** 28), prewarm: true })).searchBatch(batch(16), opts);
+    const plain: ObjectStore = { get: (p) => mem.get(p), getRange: (p, r) => mem.getRange(p, r), getRanges: (p, r, o) => mem.getRanges(p, r, o), head: (p) => mem.head(p), put: (p, d, o) => mem.put(p, d, o), list: (p) => mem.list(p), delete: (p) => mem.delete(p), copy: (a, b) => mem.copy(a, b), rename: (a, b) => mem.rename(a, b) };
+    const counted = new IoStatsStore(plain);
+    expect(counted.openReader).toBeUndefined();
+    const index = await openVectorIndex(counted, "idx", { rawVectorCacheBytes: 1, onWarning: () => {} });
+    await index.prewarm({ vectors: false });
+    counted.reset();
+    expect(await index.searchBatch(batch(16), opts)).toEqual(want);
+    expect(counted.snapshot().total.heads).toBe(0);
+    expect(counted.snapshot().total.readRequests).toBeGreaterThan(0);
+    expect(index.rawReaderOpens).toBe(0);
+    await index.close();
+  });
+
   it("a corrupt cold group (valid frame, flipped raw byte) read through the reader is RAW_ROW_GROUP_CHECKSUM_MISMATCH, cached or not", async () => {
     const good = await indexBytes("pq", "l2");
     const state = await readIvfIndexState(await memoryWith(good), "idx");

@@ -46,8 +46,29 @@ export class IoStatsStore implements ObjectStore {
   #total = zero();
   #perPath = new Map<string, IoCounters>();
 
+  /**
+   * Present when the inner store has one (so a wrapped store without readers keeps taking the
+   * `getRanges` path, with the same counts): a reader over the inner store's. Opening counts as one
+   * head (an open + fstat: a metadata request); each `readRangesInto` counts one read request per
+   * coalesced request and its bytes, exactly as `getRanges` does.
+   */
+  readonly openReader?: (path: string) => Promise<ObjectReader>;
+
   constructor(inner: ObjectStore) {
     this.inner = inner;
+    if (typeof inner.openReader === "function") {
+      this.openReader = async (path) => {
+        this.#count(path, (c) => c.heads++);
+        const reader = await openObjectReader(this.inner, path);
+        return new ForwardingReader(reader, (ranges, options) => {
+          const requests = coalesceRanges(ranges, options);
+          this.#count(path, (c) => {
+            c.readRequests += requests.length;
+            for (const r of requests) c.bytesRead += r.length;
+          });
+        });
+      };
+    }
   }
 
   /** Current counters (a copy). */
@@ -88,23 +109,6 @@ export class IoStatsStore implements ObjectStore {
 
   getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
     return getRangesViaCoalescing(this, path, ranges, options);
-  }
-
-  /**
-   * A reader over the inner store's (`openObjectReader`: its own, or the head + getRanges
-   * fallback). Opening counts as one head (an open + fstat, or a HEAD: a metadata request); each
-   * `readRangesInto` counts one read request per coalesced request and its bytes, as `getRanges` does.
-   */
-  async openReader(path: string): Promise<ObjectReader> {
-    this.#count(path, (c) => c.heads++);
-    const inner = await openObjectReader(this.inner, path);
-    return new ForwardingReader(inner, (ranges, options) => {
-      const requests = coalesceRanges(ranges, options);
-      this.#count(path, (c) => {
-        c.readRequests += requests.length;
-        for (const r of requests) c.bytesRead += r.length;
-      });
-    });
   }
 
   async head(path: string): Promise<ObjectMeta> {

@@ -33,7 +33,28 @@ export class LatencyStore implements ObjectStore {
     this.inner = inner;
     this.latencyMs = model.latencyMs ?? 20;
     this.bandwidthBytesPerSecond = model.bandwidthBytesPerSecond ?? Number.POSITIVE_INFINITY;
+    if (typeof inner.openReader === "function") {
+      this.openReader = async (path) => {
+        const reader = await this.#delay(openObjectReader(this.inner, path), () => 0);
+        return new ForwardingReader(
+          reader,
+          () => undefined,
+          async (ranges, options, started) => {
+            const largest = coalesceRanges(ranges, options).reduce((a, r) => Math.max(a, r.length), 0);
+            if (largest === 0) return;
+            await this.#waitUntil(started, this.latencyMs + (largest / this.bandwidthBytesPerSecond) * 1000);
+          },
+        );
+      };
+    }
   }
+
+  /**
+   * Present when the inner store has one: a reader over the inner store's; opening waits
+   * `latencyMs` (a metadata request, as `head`); each `readRangesInto` waits as `getRanges` does,
+   * its coalesced requests overlapping: `latencyMs` plus the largest request's bytes / bandwidth.
+   */
+  readonly openReader?: (path: string) => Promise<ObjectReader>;
 
   async #delay<T>(p: Promise<T>, bytes: (v: T) => number, latencyMs = this.latencyMs): Promise<T> {
     const started = performance.now();
@@ -59,24 +80,6 @@ export class LatencyStore implements ObjectStore {
 
   getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
     return getRangesViaCoalescing(this, path, ranges, options);
-  }
-
-  /**
-   * A reader over the inner store's: opening waits `latencyMs` (a metadata request, as `head`);
-   * each `readRangesInto` waits as `getRanges` does, its coalesced requests overlapping: `latencyMs`
-   * plus the largest request's bytes / bandwidth.
-   */
-  async openReader(path: string): Promise<ObjectReader> {
-    const inner = await this.#delay(openObjectReader(this.inner, path), () => 0);
-    return new ForwardingReader(
-      inner,
-      () => undefined,
-      async (ranges, options, started) => {
-        const largest = coalesceRanges(ranges, options).reduce((a, r) => Math.max(a, r.length), 0);
-        if (largest === 0) return;
-        await this.#waitUntil(started, this.latencyMs + (largest / this.bandwidthBytesPerSecond) * 1000);
-      },
-    );
   }
 
   head(path: string): Promise<ObjectMeta> {
