@@ -46,9 +46,13 @@ export const mutation = fc.record({
 
 export type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
+const BASE_FRAMES = new WeakMap<Uint8Array, ReturnType<typeof decodeFrame>>();
+
 /** Rebuild `entry` (a cache-entry frame) with one section's contents mutated; undefined if not encodable. */
 export function hostileEntry(entry: Uint8Array, m: Mutation): Uint8Array | undefined {
-  const f = decodeFrame(entry);
+  // the base frame is the same for every case of a run: decode (and verify) it once
+  let f = BASE_FRAMES.get(entry);
+  if (f === undefined) BASE_FRAMES.set(entry, (f = decodeFrame(entry)));
   if (f.sections.length === 0) return undefined;
   const target = f.sections[m.section % f.sections.length]!;
   let bytes: Uint8Array;

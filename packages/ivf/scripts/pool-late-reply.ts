@@ -7,7 +7,8 @@
  * `pnpm exec tsx --conditions=quiver-source packages/ivf/scripts/pool-late-reply.ts [rounds]`
  */
 import { ComputePool } from "../src/compute/internal/parallel-pool.js";
-import { KM_GENERATION, SLOT_IDLE, kmControlWords, kmSlotIndex } from "../src/compute/internal/parallel-protocol.js";
+import { KM_CONTROL_WORDS, KM_GENERATION } from "../src/compute/internal/parallel-protocol.js";
+import type { WorkerPayload } from "../src/compute/internal/parallel-protocol.js";
 import { createRng, trainKMeansParallel } from "../src/compute/index.js";
 
 const rounds = Number(process.argv[2] ?? "3");
@@ -17,17 +18,21 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 for (let round = 0; round < rounds; round++) {
   const pool = new ComputePool(1);
   const dim = 4;
-  const control = shared((b) => new Int32Array(b), kmControlWords(1) * 4);
-  // a k-means serve task nobody awaits, as trainKMeansParallel posts it
-  void pool.post(0, {
+  const control = shared((b) => new Int32Array(b), KM_CONTROL_WORDS * 4);
+  const task = (): WorkerPayload => ({
     task: "kmeans-assign", x: shared((b) => new Float32Array(b), 4 * dim * 4), active: shared((b) => new Uint32Array(b), 16),
     n: 4, dim, k: 1, centroids: shared((b) => new Float32Array(b), dim * 4), bias: shared((b) => new Float32Array(b), 4),
     alpha: shared((b) => new Float32Array(b), 4), assignment: shared((b) => new Uint32Array(b), 16),
     scores: shared((b) => new Float32Array(b), 16), second: shared((b) => new Float32Array(b), 16),
-    control, slot: 0, slots: 1, chunkRows: 4096,
+    control, slot: 0, slots: 1, chunkRows: 4096, chunks: shared((b) => new Int32Array(b), 4),
   });
-  // generous deadline: a worker that never loads turns into a failure, not a hang
-  if (Atomics.wait(control, kmSlotIndex(0), SLOT_IDLE, 120_000) === "timed-out") throw new Error("the worker never started");
+  // a first task that ends at once (generation -1) is answered once the worker has loaded
+  Atomics.store(control, KM_GENERATION, -1);
+  if (!(await pool.post(0, task())).ok) throw new Error("the worker never started");
+  Atomics.store(control, KM_GENERATION, 0);
+  // a k-means serve task nobody awaits, as trainKMeansParallel posts it; let the worker enter it
+  void pool.post(0, task());
+  Atomics.wait(pause, 0, 0, 50);
   Atomics.store(control, KM_GENERATION, -1);
   Atomics.notify(control, KM_GENERATION);
   // give the worker time to post its reply, so it is queued before close() starts

@@ -6,14 +6,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { WorkerPayload } from "./parallel-protocol.js";
 import {
-  CONTROL_NEXT_CHUNK, KM_COUNT, KM_DONE, KM_GENERATION, KM_NEXT, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING,
-  chunkCountIndex, kmSlotIndex, slotIndex,
+  CONTROL_NEXT_CHUNK, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, SLOT_RUNNING, chunkCountIndex, serveKMeans, slotIndex,
 } from "./parallel-protocol.js";
 import type { KMeansAssignPayload } from "./parallel-protocol.js";
-import { assignScored } from "./vector-math.js";
 import { assignEncodeRange, createScratch } from "./assign-encode.js";
 import { buildQuantizer, trainPqSubspace } from "./quantizers.js";
-import { assignListed, solveGroup } from "./kmeans.js";
+import { solveGroup } from "./kmeans.js";
 
 /** Runs the task's claim loop; returns the number of items this thread processed. */
 function runTask(d: Exclude<WorkerPayload, KMeansAssignPayload>): number {
@@ -47,47 +45,12 @@ function runTask(d: Exclude<WorkerPayload, KMeansAssignPayload>): number {
   }
 }
 
-/** Serves k-means assignment generations until the main thread sets generation -1. */
-function serveKMeans(d: KMeansAssignPayload): void {
-  const c = d.control;
-  let seen = 0;
-  let scratch: Float32Array | undefined;
-  for (;;) {
-    Atomics.wait(c, KM_GENERATION, seen);
-    const gen = Atomics.load(c, KM_GENERATION);
-    if (gen < 0) return;
-    if (gen === seen) continue;
-    seen = gen;
-    const alpha = d.alpha[0] as number;
-    const count = Atomics.load(c, KM_COUNT);
-    const listed = Atomics.load(c, KM_SOURCE) === 1;
-    for (;;) {
-      const start = Atomics.add(c, KM_NEXT, 1) * d.chunkRows;
-      if (start >= count) break;
-      const end = Math.min(count, start + d.chunkRows);
-      if (listed) {
-        scratch ??= new Float32Array(d.chunkRows * d.dim);
-        assignListed(d.x, d.dim, d.active, start, end, scratch, d.centroids, d.k, d.bias, alpha, d.assignment, d.scores, d.second);
-      } else {
-        assignScored(d.x.subarray(start * d.dim, end * d.dim), end - start, d.dim, d.dim, 0, d.centroids, d.k, d.bias, alpha,
-          d.assignment.subarray(start, end), d.scores.subarray(start, end), d.second.subarray(start, end));
-      }
-    }
-    Atomics.add(c, KM_DONE, 1);
-    Atomics.notify(c, KM_DONE);
-  }
-}
-
 /** Runs one task; returns the message posted back when it is over. */
 function runPayload(d: WorkerPayload): { cancelled: boolean } {
   if (d.task === "kmeans-assign") {
-    // claim the slot (and wake a main thread waiting for it) unless the main thread gave up on us
-    if (Atomics.compareExchange(d.control, kmSlotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) === SLOT_IDLE) {
-      Atomics.notify(d.control, kmSlotIndex(d.slot));
-      serveKMeans(d);
-      return { cancelled: false };
-    }
-    return { cancelled: true };
+    // the k-means protocol (claims, commits, the main thread's takeover) lives in parallel-protocol.ts
+    serveKMeans(d);
+    return { cancelled: false };
   }
   // claim the slot before the first item; the main thread cancels slots that never started
   if (Atomics.compareExchange(d.control, slotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) === SLOT_IDLE) {

@@ -17,6 +17,18 @@
 import { Worker } from "node:worker_threads";
 import type { WorkerPayload } from "./parallel-protocol.js";
 
+/**
+ * A compute worker died or stopped mid-task and its share could not be recovered; `slot` names
+ * the worker (its index in the pool). Code COMPUTE_WORKER_FAILED (spec/error-codes.csv).
+ */
+export class QuiverComputeWorkerError extends Error {
+  readonly code = "COMPUTE_WORKER_FAILED";
+  constructor(readonly slot: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "QuiverComputeWorkerError";
+  }
+}
+
 /** How a posted task ended on its worker. */
 export interface TaskOutcome {
   readonly ok: boolean;

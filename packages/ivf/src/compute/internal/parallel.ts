@@ -9,8 +9,9 @@ import type { DistanceType, QuantizerKind, TrainedQuantizer } from "../../quanti
 import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./assign-encode.js";
 import type { AssignEncodeJob } from "./assign-encode.js";
 import {
-  CONTROL_NEXT_CHUNK, KM_COUNT, KM_DONE, KM_GENERATION, KM_NEXT, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE,
-  chunkCountIndex, controlWords, kmControlWords, kmSlotIndex, slotIndex,
+  CONTROL_NEXT_CHUNK, KM_CHUNK_DONE, KM_CHUNK_FREE, KM_CHUNK_MAIN, KM_CONTROL_WORDS, KM_COUNT, KM_GENERATION, KM_MAX_SLOTS, KM_NEXT,
+  KM_PROGRESS, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, chunkCountIndex, controlWords, kmChunkWord, kmChunks, kmClaimed,
+  kmState, kmStateSlot, kmWriting, slotIndex,
 } from "./parallel-protocol.js";
 import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
@@ -20,7 +21,7 @@ import {
 } from "./kmeans.js";
 import type { HierarchicalPlan, KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
-import { ComputePool, DEFAULT_WORKER_URL } from "./parallel-pool.js";
+import { ComputePool, DEFAULT_WORKER_URL, QuiverComputeWorkerError } from "./parallel-pool.js";
 import { ivfModelFrom, ivfTrainingSample } from "./ivf-model.js";
 import type { IvfModel, IvfTrainOptions } from "./ivf-model.js";
 
@@ -130,7 +131,7 @@ async function spreadOverWorkers(
     const outcome = await outcomes[slot]!;
     const state = Atomics.load(control, slotIndex(slot));
     if (!outcome.ok && state !== SLOT_DONE) {
-      if (state !== SLOT_IDLE) throw new Error("a compute worker failed mid-run", { cause: outcome.error });
+      if (state !== SLOT_IDLE) throw new QuiverComputeWorkerError(slot, `compute worker ${slot} failed mid-run`, { cause: outcome.error });
       unavailable++;
     }
     chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
@@ -205,22 +206,45 @@ export async function trainQuantizerParallel(
 
 /** Rows per k-means assignment chunk claimed by a thread. */
 const KMEANS_CHUNK_ROWS = 4096;
-/** How long the first iteration waits for a still-loading worker before going on without it. */
-const WORKER_START_WAIT_MS = 3000;
-/** A generation that takes longer than this means a worker died: fail instead of hanging. */
-const GENERATION_TIMEOUT_MS = 600_000;
+/** The main thread, done with its own claims, re-checks unfinished chunks this often. */
+const KMEANS_WAIT_SLICE_MS = 50;
+/**
+ * A chunk claimed longer than max(this, KMEANS_STALE_FACTOR x the main thread's slowest chunk)
+ * is taken over by the main thread: its worker died, hangs or is descheduled. Only speed
+ * depends on it (a taken-over chunk is computed once more, from the same inputs).
+ */
+const KMEANS_STALE_FLOOR_MS = 2000;
+const KMEANS_STALE_FACTOR = 8;
+/**
+ * A worker copies a committed chunk (at most 48 KiB) between two state words; one that stays
+ * in between this long has died mid-copy, and its rows cannot be trusted (nor safely redone
+ * while it might still write): the training fails with an error naming it.
+ */
+const KMEANS_WRITE_TIMEOUT_MS = 30_000;
+
+/** How a flat parallel k-means spread its chunks (tests, diagnostics). */
+export interface KMeansSpread {
+  /** Generations (assignment passes) run. */
+  generations: number;
+  /** Chunks the main thread took over from a worker that held them too long. */
+  takenOver: number;
+  /** Chunks the main thread computed (its own claims and takeovers). */
+  mainChunks: number;
+}
 
 /**
  * `trainKMeans` with each iteration's assignment step spread over persistent worker threads
  * (they wait on a shared generation counter between iterations). Identical result to
- * `trainKMeans` for the same inputs: only the assignment is split, by rows.
+ * `trainKMeans` for the same inputs: only the assignment is split, by rows. A worker that dies
+ * or hangs mid-generation costs a bounded wait: the main thread takes its chunks over.
  */
 export async function trainKMeansParallel(
-  data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions & ParallelOptions = {},
+  data: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions & ParallelOptions = {}, spread?: KMeansSpread,
 ): Promise<KMeansResult> {
   checkKMeansShape(data, n, dim, k);
   const type = opts.distance ?? "l2";
-  const { workers } = threadPlan({ ...opts, useMainThread: true });
+  const { workers: planned } = threadPlan({ ...opts, useMainThread: true });
+  const workers = Math.min(planned, KM_MAX_SLOTS);
   if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return trainPrepared(kmeansRows(data, n, dim, type), n, dim, k, opts);
   const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
   // l2/dot use the rows in place when they already are shared memory (the build's sample is)
@@ -237,7 +261,8 @@ export async function trainKMeansParallel(
   const assignment = new Uint32Array(sab(n));
   const scores = new Float32Array(sab(n));
   const second = new Float32Array(sab(n));
-  const control = new Int32Array(sab(kmControlWords(workers)));
+  const control = new Int32Array(sab(KM_CONTROL_WORDS));
+  const chunkWords = new Int32Array(sab(kmChunks(n, KMEANS_CHUNK_ROWS)));
   return withPool(opts, workers, async (pool) => {
     let plan: HierarchicalPlan | undefined;
     if (useHierarchical(k, opts)) {
@@ -257,49 +282,94 @@ export async function trainKMeansParallel(
     }
     // the refinement after the leaves is a few percent of a full-k pass: it runs here
     if (plan !== undefined) return refineHierarchical(k, opts, plan);
-    const started: boolean[] = [];
     for (let slot = 0; slot < workers; slot++) {
-      const payload: WorkerPayload = {
-        task: "kmeans-assign", x, active: activeList, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
-        control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS,
-      };
-      // a worker that fails to load simply never claims its slot; it is cancelled below
-      started[slot] = !pool.isDead(slot);
-      if (started[slot]) void pool.post(slot, payload);
-    }
-    let active = -1;
-    const scratch = new Float32Array(KMEANS_CHUNK_ROWS * dim);
-    const assign: RowAssigner["assign"] = (list, count, c, b, alpha, outIdx, outScore, outSecond) => {
-      if (active < 0) {
-        // first iteration: k-means++ seeding gave workers time to load; wait a little more if not
-        active = 0;
-        for (let slot = 0; slot < workers; slot++) {
-          const word = kmSlotIndex(slot);
-          if (Atomics.load(control, word) === SLOT_IDLE && started[slot] === true) Atomics.wait(control, word, SLOT_IDLE, WORKER_START_WAIT_MS);
-          if (Atomics.compareExchange(control, word, SLOT_IDLE, SLOT_CANCELLED) !== SLOT_IDLE) active++;
-        }
+      // a worker still loading joins whichever generation is current when it is ready
+      if (!pool.isDead(slot)) {
+        void pool.post(slot, {
+          task: "kmeans-assign", x, active: activeList, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
+          control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS, chunks: chunkWords,
+        });
       }
-      if (list !== undefined && list !== activeList) throw new Error("k-means row lists must be the shared active list");
+    }
+    const stats: KMeansSpread = spread ?? { generations: 0, takenOver: 0, mainChunks: 0 };
+    let gen = 0;
+    let slowestChunkMs = 0;
+    const scratch = new Float32Array(KMEANS_CHUNK_ROWS * dim);
+    let list: Uint32Array | undefined;
+    let count = 0;
+    let alpha = 0;
+    const compute = (at: number): void => {
+      const start = at * KMEANS_CHUNK_ROWS;
+      const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
+      const t0 = performance.now();
+      if (list === undefined) {
+        assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
+          assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
+      } else assignListed(x, dim, list, start, end, scratch, centroids, k, bias, alpha, assignment, scores, second);
+      slowestChunkMs = Math.max(slowestChunkMs, performance.now() - t0);
+      Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_DONE));
+      stats.mainChunks++;
+    };
+    /** Claims chunk `at` for this thread if it still is in state `from`, and computes it. */
+    const takeOver = (at: number, from: number): boolean => {
+      if (Atomics.compareExchange(chunkWords, at, kmChunkWord(gen, from), kmChunkWord(gen, KM_CHUNK_MAIN)) !== kmChunkWord(gen, from)) return false;
+      compute(at);
+      return true;
+    };
+    const assign: RowAssigner["assign"] = (rows, rowCount, c, b, a, outIdx, outScore, outSecond) => {
+      if (rows !== undefined && rows !== activeList) throw new Error("k-means row lists must be the shared active list");
+      list = rows;
+      count = rowCount;
+      alpha = a;
+      gen++;
+      stats.generations++;
+      const chunks = kmChunks(count, KMEANS_CHUNK_ROWS);
       centroids.set(c.subarray(0, k * dim));
       bias.set(b.subarray(0, k));
       alphaBox[0] = alpha;
       Atomics.store(control, KM_COUNT, count);
       Atomics.store(control, KM_SOURCE, list === undefined ? 0 : 1);
+      // chunk words before the counter: a worker still in the last generation fails its claims
+      for (let at = 0; at < chunks; at++) Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_FREE));
       Atomics.store(control, KM_NEXT, 0);
-      Atomics.store(control, KM_DONE, 0);
-      Atomics.add(control, KM_GENERATION, 1);
+      Atomics.store(control, KM_GENERATION, gen);
       Atomics.notify(control, KM_GENERATION);
       for (;;) {
-        const start = Atomics.add(control, KM_NEXT, 1) * KMEANS_CHUNK_ROWS;
-        if (start >= count) break;
-        const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
-        if (list === undefined) {
-          assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
-            assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
-        } else assignListed(x, dim, list, start, end, scratch, centroids, k, bias, alpha, assignment, scores, second);
+        const at = Atomics.add(control, KM_NEXT, 1);
+        if (at >= chunks) break;
+        takeOver(at, KM_CHUNK_FREE);
       }
-      for (let done = Atomics.load(control, KM_DONE); done < active; done = Atomics.load(control, KM_DONE)) {
-        if (Atomics.wait(control, KM_DONE, done, GENERATION_TIMEOUT_MS) === "timed-out") throw new Error("a k-means worker stopped responding");
+      // the rest is workers' claims: wait in slices (a dead worker's exit event cannot reach this
+      // blocked thread), taking over chunks left unclaimed or claimed for too long
+      const claimedSince = new Map<number, number>();
+      for (;;) {
+        const progress = Atomics.load(control, KM_PROGRESS);
+        let pending = false;
+        for (let at = 0; at < chunks; at++) {
+          const state = kmState(Atomics.load(chunkWords, at));
+          if (state === KM_CHUNK_DONE) continue;
+          pending = true;
+          // a counter value taken by a worker that has not recorded its claim yet: ours now
+          if (state === KM_CHUNK_FREE) {
+            takeOver(at, KM_CHUNK_FREE);
+            continue;
+          }
+          const key = at * 0x10000 + state;
+          const now = performance.now();
+          const since = claimedSince.get(key);
+          if (since === undefined) {
+            claimedSince.set(key, now);
+            continue;
+          }
+          const slot = kmStateSlot(state);
+          if (state === kmClaimed(slot) && now - since > Math.max(KMEANS_STALE_FLOOR_MS, KMEANS_STALE_FACTOR * slowestChunkMs)) {
+            if (takeOver(at, state)) stats.takenOver++;
+          } else if (state === kmWriting(slot) && now - since > KMEANS_WRITE_TIMEOUT_MS) {
+            throw new QuiverComputeWorkerError(slot, `k-means worker ${slot} stopped while writing rows ${at * KMEANS_CHUNK_ROWS}..${Math.min(count, (at + 1) * KMEANS_CHUNK_ROWS)} of generation ${gen}`);
+          }
+        }
+        if (!pending) break;
+        Atomics.wait(control, KM_PROGRESS, progress, KMEANS_WAIT_SLICE_MS);
       }
       outIdx.set(assignment.subarray(0, count));
       outScore.set(scores.subarray(0, count));
