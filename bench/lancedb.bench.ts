@@ -16,7 +16,8 @@
  * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
  * BENCH_AB=1 adds, in the equal-cache pass, a second Quiver index read through a store without openReader
  * (refine's cold groups by getRanges: the path before the object reader), interleaved with the others ("A/B" rows);
- * BENCH_SYNC_READS=1 opens Quiver's local store with syncReads (refine's cold reads as synchronous preads);
+ * BENCH_SYNC_READS=1 / =0 opens Quiver's local store with syncReads true / false (every object-reader read as a
+ * synchronous pread / every one on the libuv thread pool); unset: the store's default (reads up to 256 KiB synchronous);
  * BENCH_BREAKDOWN=1 adds a per-query breakdown of Quiver's refine queries (GC, reads, bytes; median vs slowest 2%);
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
@@ -252,7 +253,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       }
       const quiverMeta = join(quiverDir, "bench-build.json");
       // BENCH_SYNC_READS=1: Quiver's local store reads through synchronous preads (LocalDirectoryStore syncReads)
-      const store = new LocalDirectoryStore(quiverDir, { syncReads: process.env.BENCH_SYNC_READS === "1" });
+      const sync = process.env.BENCH_SYNC_READS;
+      const store = new LocalDirectoryStore(quiverDir, sync === undefined ? {} : { syncReads: sync === "1" });
       let quiverBuild: number;
       let identity: string;
       if (existsSync(quiverMeta)) ({ ms: quiverBuild, identity } = JSON.parse(readFileSync(quiverMeta, "utf8")) as { ms: number; identity: string });
@@ -354,7 +356,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       `data: seeded mixtures of ${clusters} Gaussians (sigma 0.5); "skewed": cluster weights 1/(c+1) and per-dimension scales in [0.25, 2]; ${Q} queries from the same mixture after ${Math.min(Q, 20)} warm-up queries; IVF_PQ ${P} partitions, ${m} sub-vectors`,
       "LanceDB build = createIndex on an already written table; Quiver build = train + assign/encode + write of the index file (raw vectors stored for refine)",
       "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
-      `Quiver's local store: ${process.env.BENCH_SYNC_READS === "1" ? "syncReads (BENCH_SYNC_READS=1: refine's cold reads are synchronous preads)" : "default (reads on the libuv thread pool)"}`,
+      `Quiver's local store: ${process.env.BENCH_SYNC_READS === "1" ? "syncReads (BENCH_SYNC_READS=1: refine's cold reads are synchronous preads)" : process.env.BENCH_SYNC_READS === "0" ? "syncReads false (BENCH_SYNC_READS=0: reads on the libuv thread pool)" : "default (object-reader reads up to 256 KiB as synchronous preads, larger ones on the libuv thread pool)"}`,
       `equal cache rows: the same total on both sides. LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB), which holds its IVF_PQ index (codes, row ids) and file metadata; Quiver cacheBytes ${budgetMib * 1.125} MiB = codes + state cache, then the raw-vector row cache with the rest (the split per shape: "cache split" below), prewarm. Raw vectors refine needs beyond that are read from the files on both sides (through the OS page cache, which neither budget counts)`,
       "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
       "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",

@@ -1,10 +1,11 @@
 /**
  * Refine's cold row-group IO with a row cache smaller than the raw vectors (issue 13, the
  * lancedb bench's equal-cache setting: cacheBytes 144 MiB, prewarm, k 10, nprobes 20, refine 10),
- * three ways side by side on the same index file, queries interleaved one by one (order
+ * four ways side by side on the same index file, queries interleaved one by one (order
  * alternating): the path before object readers (a store without `openReader`: `getRanges` into
  * fresh buffers, one open + fstat + close per read), the kept-open object reader on the libuv
- * thread pool (today's default), and the same with `LocalDirectoryStore` `syncReads`. Per
+ * thread pool (`syncReads: false`), the store's default (reads up to 256 KiB as synchronous
+ * preads) and `syncReads: true` (every read synchronous). Per
  * variant: latency p50 / p99, process CPU per query, store reads and KiB per query, GC time.
  *
  * BENCH_SHAPES=name,name selects shapes (default 1m-128-l2,1m-128-l2-skewed,100k-768-l2; the names
@@ -72,8 +73,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         writeFileSync(meta, JSON.stringify({ ms: performance.now() - t, identity }));
       }
       const variants: [string, IoStatsStore][] = [
-        ["getRanges (before readers)", new IoStatsStore(withoutReader(new LocalDirectoryStore(quiverDir)))],
-        ["object reader, thread pool (default)", new IoStatsStore(new LocalDirectoryStore(quiverDir))],
+        ["getRanges (before readers)", new IoStatsStore(withoutReader(new LocalDirectoryStore(quiverDir, { syncReads: false })))],
+        ["object reader, thread pool", new IoStatsStore(new LocalDirectoryStore(quiverDir, { syncReads: false }))],
+        ["object reader, default (sync up to 256 KiB)", new IoStatsStore(new LocalDirectoryStore(quiverDir))],
         ["object reader, syncReads", new IoStatsStore(new LocalDirectoryStore(quiverDir, { syncReads: true }))],
       ];
       const loadBefore = machineLoad();

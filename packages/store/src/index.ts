@@ -23,7 +23,7 @@ export type { ObjectReader, ObjectStore, ByteRange, ObjectMeta, GetRangesOptions
 export { openObjectWriter, ObjectWriterBase, BufferingObjectWriter, checkWriterArguments, joinChunks } from "./object-writer.js";
 export type { ObjectWriter, StreamingObjectStore } from "./object-writer.js";
 export { MemoryObjectStore } from "./memory-store.js";
-export { LocalDirectoryStore, TEMP_FILE_PREFIX, DEFAULT_TEMP_MAX_AGE_MS } from "./local-store.js";
+export { LocalDirectoryStore, TEMP_FILE_PREFIX, DEFAULT_TEMP_MAX_AGE_MS, DEFAULT_SYNC_READ_MAX_BYTES } from "./local-store.js";
 export type { LocalDirectoryStoreOptions, TempReclaimResult } from "./local-store.js";
 export { IoStatsStore, ForwardingReader } from "./io-stats-store.js";
 export type { IoCounters, IoStatsSnapshot } from "./io-stats-store.js";

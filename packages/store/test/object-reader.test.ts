@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { QuiverArgumentError } from "@quiver/format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalDirectoryStore, openObjectReader } from "../src/index.js";
+import { DEFAULT_SYNC_READ_MAX_BYTES, LocalDirectoryStore, openObjectReader } from "../src/index.js";
 
 let root: string;
 beforeAll(async () => {
@@ -32,8 +32,10 @@ describe("LocalDirectoryStore object readers", () => {
     ];
     const total = ranges.reduce((a, r) => a + r.length, 0);
     const got: Uint8Array[] = [];
-    for (const syncReads of [false, true]) {
-      const store = new LocalDirectoryStore(join(root, `s${syncReads}`), { syncReads });
+    // all on the thread pool, all synchronous, the default (small ones synchronous), a limit between the sizes
+    const variants = [{ syncReads: false }, { syncReads: true }, {}, { syncReadMaxBytes: 20_000 }];
+    for (const [i, options] of variants.entries()) {
+      const store = new LocalDirectoryStore(join(root, `s${i}`), options);
       await store.put("obj", data);
       const before = openFds();
       const reader = await openObjectReader(store, "obj");
@@ -52,10 +54,16 @@ describe("LocalDirectoryStore object readers", () => {
       await reader.close();
       expect(openFds()).toBe(before);
     }
-    expect(got[1]).toEqual(got[0]);
+    for (const g of got.slice(1)) expect(g).toEqual(got[0]);
   });
 
-  it("syncReads must be a boolean", () => {
+  it("syncReads must be a boolean, syncReadMaxBytes a byte count, and not both", () => {
     expect(() => new LocalDirectoryStore(root, { syncReads: "yes" as unknown as boolean })).toThrow(QuiverArgumentError);
+    expect(() => new LocalDirectoryStore(root, { syncReadMaxBytes: -1 })).toThrow(/syncReadMaxBytes/);
+    expect(() => new LocalDirectoryStore(root, { syncReadMaxBytes: 1.5 })).toThrow(/syncReadMaxBytes/);
+    expect(() => new LocalDirectoryStore(root, { syncReads: true, syncReadMaxBytes: 10 })).toThrow(/syncReadMaxBytes/);
+    expect(new LocalDirectoryStore(root).syncReadMaxBytes).toBe(DEFAULT_SYNC_READ_MAX_BYTES);
+    expect(new LocalDirectoryStore(root, { syncReads: true }).syncReadMaxBytes).toBe(Infinity);
+    expect(new LocalDirectoryStore(root, { syncReads: false }).syncReadMaxBytes).toBe(0);
   });
 });
