@@ -11,7 +11,7 @@ import { IndexCache } from "@quiver/cache";
 import { MemoryObjectStore } from "@quiver/store";
 import { afterAll, describe, expect, it } from "vitest";
 import { type DistanceType, type IvfVectorIndex, type QuantizerKind, gaussianMixture, openVectorIndex } from "../src/index.js";
-import { planChunks, searchTestHooks } from "../src/search-pool.js";
+import { ThreadCostModel, planChunks, searchTestHooks } from "../src/search-pool.js";
 import { buildIvfIndex } from "./build-index-helper.js";
 
 const DIM = 16;
@@ -238,5 +238,25 @@ describe("planChunks", () => {
       const users = Array.from({ length: J }, (_, j) => 1 + ((t + j * 13) % 9));
       checkCover(rows, users, 2 + (t % 3));
     }
+  });
+});
+
+describe("ThreadCostModel", () => {
+  it("threads a scan only when the workers' expected work exceeds twice the measured overhead, probing now and then", () => {
+    const m = new ThreadCostModel(2);
+    for (let i = 0; i < 20; i++) m.scanned(1_000_000, 1); // 1 ns per row score
+    m.overheadMs = 0.5;
+    // workers expected to take half: 2M row scores gain 1 ms > 2 x 0.5 ms; 1M gain 0.5 ms does not
+    expect(m.worthThreading(4_000_000)).toBe(true);
+    // the workers took nothing in recent scans (a busy machine): declined, except every 16th
+    for (let i = 0; i < 40; i++) m.threaded(0.5, 0);
+    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_000_000));
+    expect(decisions.filter(Boolean).length).toBe(2);
+    // tiny scans are never probed
+    expect(Array.from({ length: 64 }, () => m.worthThreading(1000)).some(Boolean)).toBe(false);
+    // the workers take their share again: threaded
+    for (let i = 0; i < 40; i++) m.threaded(0.5, 0.5);
+    expect(m.worthThreading(4_000_000)).toBe(true);
+    expect(m.worthThreading(1_000_000)).toBe(false);
   });
 });
