@@ -360,6 +360,7 @@ async function shapeRowsOf(ctx: BenchContext, shape: Shape): Promise<BenchResult
           "cpu s 1 thread": Number(cpuS[1]!.toFixed(2)),
           "threaded batches": after.threadedScans - before.threadedScans,
           declined: after.declinedScans - before.declinedScans,
+          "tasks skipped (worker late)": after.skippedTasks - before.skippedTasks,
           "worker share": wScores + mScores === 0 ? 0 : Number((wScores / (wScores + mScores)).toFixed(3)),
           load: `${loadBefore}/${machineLoad()}`,
         });

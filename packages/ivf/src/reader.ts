@@ -156,6 +156,8 @@ export interface IvfSearchThreadStats {
   readonly workerTasks: number;
   /** Worker tasks that failed (their chunks were scored on this thread). */
   readonly workerFailures: number;
+  /** Worker tasks not posted because the worker had not answered an earlier batch's task yet. */
+  readonly skippedTasks: number;
   /** Chunks of threaded scans scored by this thread, by workers, and again here after a worker failed or gave one back. */
   readonly mainChunks: number;
   readonly workerChunks: number;
@@ -689,7 +691,7 @@ export class IvfVectorIndex {
   #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
   #closed = false;
-  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
+  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
   readonly #cost = new ThreadCostModel(defaultSearchThreads());
 
   /** Build a live index from a state (no IO). `rawVectorCacheBytes`: budget of refine's row cache (default: the raw vectors' size, capped at half of {@link DEFAULT_CACHE_MEMORY_SHARE} of memory). */
@@ -1171,7 +1173,11 @@ export class IvfVectorIndex {
     }
     const drop = this.#shared.takeDropped();
     const withSetup = pool.setupKnown(setup.id) ? undefined : setup;
-    const pending = Array.from({ length: workers }, (_, w) => {
+    if (!searchTestHooks.mainClaims) await pool.settle();
+    // workers still busy with (or not yet scheduled for) an earlier batch's task get no new one
+    const posted = Math.max(0, workers - pool.inFlight);
+    if (posted < workers) this.#threadStats.skippedTasks += workers - posted;
+    const pending = Array.from({ length: posted }, (_, w) => {
       const task: SearchTask = { setupId: setup.id, setup: withSetup, slot: w + 1, plan, partitions: handed, drop };
       return pool.run(task).then(
         (r) => {

@@ -129,6 +129,16 @@ export class SearchPool {
     return { partitions, bytes };
   }
 
+  /** Tasks posted and not answered yet: a batch posts no more than the idle workers can take (a late worker's queue must not grow). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Resolves when every task posted so far has been answered (or failed). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
   /** Runs a task on a worker (starting the pool on first use). */
   async run(task: SearchTask): Promise<SearchTaskResult> {
     if (this.#closed) throw new Error("the search pool is closed");

@@ -67,11 +67,16 @@ export default function searchTask(task: SearchTask): SearchTaskResult {
     }
     for (const sp of task.partitions) setup.parts.set(sp.part, sp);
   }
-  const dim = setup?.dim ?? 1;
-  const queries = Array.from({ length: setup === undefined ? 0 : plan.queries.length / dim }, (_, i) => plan.queries.subarray(i * dim, (i + 1) * dim));
+  // a task that arrives after the chunks ran out (this worker was late) answers at once
+  if (setup === undefined || Atomics.load(plan.control, CONTROL_NEXT) >= plan.chunks.length / CHUNK_INTS) {
+    const r = resident();
+    return { threadId, candidates: packCandidates([], plan.capacity), chunks: 0, residentPartitions: r.partitions, residentBytes: r.bytes };
+  }
+  const dim = setup.dim;
+  const queries = Array.from({ length: plan.queries.length / dim }, (_, i) => plan.queries.subarray(i * dim, (i + 1) * dim));
   const tops = queries.map(() => new TopKCandidates(plan.capacity));
   let claimed = 0;
-  if (setup !== undefined) {
+  {
     // announce before the first claim: the main thread waits only for workers that announced
     Atomics.store(plan.control, task.slot, 1);
     const J = plan.parts.length;
