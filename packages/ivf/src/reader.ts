@@ -1174,6 +1174,10 @@ export class IvfVectorIndex {
     const drop = this.#shared.takeDropped();
     const withSetup = pool.setupKnown(setup.id) ? undefined : setup;
     if (!searchTestHooks.mainClaims) await pool.settle();
+    // An earlier batch's answer may sit unread in the message queue (a caller whose awaits all
+    // resolve as microtasks never lets it in, and piscina counts that worker busy until it is
+    // read): one turn of the event loop lets it land before deciding whom to post to.
+    if (pool.inFlight > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     // workers still busy with (or not yet scheduled for) an earlier batch's task get no new one
     const posted = Math.max(0, workers - pool.inFlight);
     if (posted < workers) this.#threadStats.skippedTasks += workers - posted;
