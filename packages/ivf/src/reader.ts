@@ -1199,8 +1199,8 @@ export class IvfVectorIndex {
     });
     const t1 = performance.now();
     if (!searchTestHooks.mainClaims) await Promise.all(pending);
-    // this thread claims chunks like the workers
-    const scanner = new PartitionScanner(job, tops);
+    // this thread claims chunks like the workers (sharing the query terms it computes)
+    const scanner = new PartitionScanner(plan.terms === undefined ? job : { ...job, sharedTerms: plan.terms }, tops);
     let mainScores = 0;
     let mainMs = 0;
     try {
@@ -1271,7 +1271,10 @@ export class IvfVectorIndex {
     const owners = new Int32Array(sab(total), 0, total).fill(UNCLAIMED);
     const parts = new Int32Array(sab(J), 0, J);
     for (let j = 0; j < J; j++) parts[j] = job.parts[j]!;
-    return { queries, capacity, parts, serials: new Int32Array(sab(J), 0, J), userStart, users, chunks, control: new Int32Array(sab(threads + 1), 0, threads + 1), owners };
+    const nq = job.queries.length;
+    const size = job.pqTables === undefined ? 0 : job.pqTables.m * 256;
+    const terms = size === 0 ? undefined : { terms: new Float32Array(sab(nq * size), 0, nq * size), state: new Int32Array(sab(nq), 0, nq) };
+    return { terms, queries, capacity, parts, serials: new Int32Array(sab(J), 0, J), userStart, users, chunks, control: new Int32Array(sab(threads + 1), 0, threads + 1), owners };
   }
 
   /** How searches used worker threads so far: scans split over threads, worker tasks answered and failed, chunks and row scores per side, scans the cost model kept on this thread, and what the workers hold. */

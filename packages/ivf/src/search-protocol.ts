@@ -53,6 +53,8 @@ export interface SearchPlan {
   readonly control: Int32Array;
   /** Per chunk: who scored it. */
   readonly owners: Int32Array;
+  /** Residual PQ: query terms shared by the threads (see the scan's sharedTerms), else undefined. */
+  readonly terms: { readonly terms: Float32Array; readonly state: Int32Array } | undefined;
 }
 
 /** One worker's task: join the batch as worker slot `slot`. */

@@ -42,6 +42,12 @@ export interface ScanJob {
    * kept under (codeKey, partition) instead of the entry object.
    */
   readonly codeKey?: string | undefined;
+  /**
+   * Residual PQ query terms shared by the threads of one scan (nq x m x 256 floats and a state
+   * per query: 0 not computed, 1 being computed, 2 ready), so a query's terms are computed once
+   * per scan, not once per thread (at 768 dimensions they cost about as much as its scan).
+   */
+  readonly sharedTerms?: { readonly terms: Float32Array; readonly state: Int32Array } | undefined;
 }
 
 /** Distances of the largest partition scanned so far on this thread (reused: no allocation per partition). */
@@ -146,7 +152,18 @@ export class PartitionScanner {
     let at = this.#qOffset![qi]!;
     if (at !== 0) return at;
     const q = (this.#prepared[qi] = pq.prepareQuery(this.#job.queries[qi]!));
-    const t = pq.queryTerms(q);
+    let t: Float32Array;
+    const shared = this.#job.sharedTerms;
+    if (shared === undefined) t = pq.queryTerms(q);
+    else if (Atomics.load(shared.state, qi) === 2) t = shared.terms.subarray(qi * size, (qi + 1) * size);
+    else {
+      t = pq.queryTerms(q);
+      // the first thread to finish them publishes them (one being computed elsewhere: computed here too)
+      if (Atomics.compareExchange(shared.state, qi, 0, 1) === 0) {
+        shared.terms.set(t, qi * size);
+        Atomics.store(shared.state, qi, 2);
+      }
+    }
     if (this.#residentTerms) {
       at = this.#termsBase + this.#termsUsed++ * size * 4;
       w.f32(at, size).set(t);

@@ -83,7 +83,7 @@ export default function searchTask(task: SearchTask): SearchTaskResult {
     const entries: ScanPartition[] = new Array(J);
     const users: Int32Array[] = new Array(J);
     const scanner = new PartitionScanner(
-      { quantizer: setup.quantizer, pqTables: setup.pqTables, centroids: setup.centroids, dim, queries, parts: plan.parts, entries, users, codeKey: task.setupId },
+      { quantizer: setup.quantizer, pqTables: setup.pqTables, centroids: setup.centroids, dim, queries, parts: plan.parts, entries, users, codeKey: task.setupId, sharedTerms: setup.pqTables === undefined ? undefined : plan.terms },
       tops,
     );
     const total = plan.chunks.length / CHUNK_INTS;
