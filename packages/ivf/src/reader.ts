@@ -1153,6 +1153,8 @@ export class IvfVectorIndex {
       await this.#warmWorkers(this.#pool, job.parts[0]!, job.entries[0]!);
     }
     const pool = this.#pool;
+    // the clock of the cost model starts after a pool start (a one-off, not a cost of this scan)
+    const tPlan = performance.now();
     const workers = Math.min(pool.workers, threads - 1);
     const J = job.parts.length;
     const rows = new Int32Array(J);
@@ -1202,16 +1204,13 @@ export class IvfVectorIndex {
     // this thread claims chunks like the workers (sharing the query terms it computes)
     const scanner = new PartitionScanner(plan.terms === undefined ? job : { ...job, sharedTerms: plan.terms }, tops);
     let mainScores = 0;
-    let mainMs = 0;
     try {
       for (;;) {
         const c = Atomics.add(plan.control, CONTROL_NEXT, 1);
         if (c >= total) break;
         Atomics.store(plan.owners, c, 0);
         const at = c * CHUNK_INTS;
-        const s = performance.now();
         scanner.scan(plan.chunks[at]!, plan.chunks[at + 1]!, plan.chunks[at + 2]!, plan.chunks[at + 3]!, plan.chunks[at + 4]!);
-        mainMs += performance.now() - s;
         mainScores += (plan.chunks[at + 2]! - plan.chunks[at + 1]!) * (plan.chunks[at + 4]! - plan.chunks[at + 3]!);
         this.#threadStats.mainChunks++;
       }
@@ -1240,9 +1239,8 @@ export class IvfVectorIndex {
         scanner.scan(plan.chunks[at]!, plan.chunks[at + 1]!, plan.chunks[at + 2]!, plan.chunks[at + 3]!, plan.chunks[at + 4]!);
         this.#threadStats.rescannedChunks++;
       }
-      const overhead = t1 - t0 + (t3 - t2) + (performance.now() - t3);
-      this.#cost.scanned(mainScores, mainMs);
-      this.#cost.threaded(overhead, workerScores / Math.max(1, workerScores + mainScores));
+      const overhead = t1 - tPlan + (t3 - t2) + (performance.now() - t3);
+      this.#cost.threaded(overhead, workerScores / Math.max(1, workerScores + mainScores), workerScores + mainScores, performance.now() - tPlan);
       this.#threadStats.workerRowScores += workerScores;
       this.#threadStats.mainRowScores += mainScores;
     } finally {

@@ -232,45 +232,62 @@ export function planChunks(rows: ArrayLike<number>, userCounts: ArrayLike<number
 }
 
 /**
- * When a scan is worth threading, from what this process measured: ns per row score on this
- * thread (every scan), the main thread's extra time per threaded scan (posting, waiting for the
- * last chunk in flight, merging; first measured by round trips at pool start) and the share of
- * the work the workers actually took. A scan goes to the workers when the work they are
- * expected to take exceeds twice that extra time, so on a machine whose other cores are busy
- * (workers take little) scans stay on this thread; every 16th declined scan is threaded anyway
- * so the estimates follow the machine.
+ * When a scan is worth threading, from what this process measured, per size class of scan
+ * (powers of two of its row scores): wall-clock ns per row score of scans on this thread and of
+ * threaded scans (everything included: planning, posting, waiting for the last chunk in flight,
+ * merging, and the slowdown of this thread when the other core is busy). A scan goes to the
+ * workers when threaded scans of its class ran at least 10% faster; before a class has both
+ * figures, when the work the workers are expected to take (the share they took so far) exceeds
+ * twice the measured hand-off overhead. Every 16th declined scan of a class is threaded anyway,
+ * so the figures follow the machine (a busy machine: scans stay on this thread).
  */
 export class ThreadCostModel {
-  /** ns per row score (EWMA); a PQ16 scan is about 1 ns. */
+  /** ns per row score on this thread (EWMA over all classes); a PQ16 scan is about 1 ns. */
   rowNs = 1;
-  /** Main thread's extra ms per threaded scan (EWMA). */
+  /** Main thread's extra ms per threaded scan (EWMA; seeded by round trips at pool start). */
   overheadMs = 0.2;
   /** Share of a threaded scan's row scores the workers took (EWMA). */
   workerShare: number;
-  #declined = 0;
+  readonly #classes = new Map<number, { oneNs: number; threadedNs: number; declined: number }>();
 
   constructor(threads: number) {
     this.workerShare = (threads - 1) / threads;
   }
 
+  #classOf(rowScores: number): { oneNs: number; threadedNs: number; declined: number } {
+    const c = Math.floor(Math.log2(Math.max(1, rowScores)));
+    let v = this.#classes.get(c);
+    if (v === undefined) this.#classes.set(c, (v = { oneNs: Number.NaN, threadedNs: Number.NaN, declined: 0 }));
+    return v;
+  }
+
   /** Records a scan of `rowScores` row scores on this thread that took `ms`. */
   scanned(rowScores: number, ms: number): void {
     if (rowScores < MIN_CHUNK_COST_DEFAULT) return;
-    this.rowNs = 0.8 * this.rowNs + 0.2 * ((ms * 1e6) / rowScores);
+    const ns = (ms * 1e6) / rowScores;
+    this.rowNs = 0.8 * this.rowNs + 0.2 * ns;
+    const c = this.#classOf(rowScores);
+    c.oneNs = Number.isNaN(c.oneNs) ? ns : 0.7 * c.oneNs + 0.3 * ns;
   }
 
-  /** Records a threaded scan: the main thread's extra ms and the workers' share of the row scores. */
-  threaded(overheadMs: number, workerShare: number): void {
+  /** Records a threaded scan: the main thread's extra ms, the workers' share of the row scores, and (when given) its row scores and whole wall-clock ms. */
+  threaded(overheadMs: number, workerShare: number, rowScores = 0, wallMs = 0): void {
     this.overheadMs = 0.8 * this.overheadMs + 0.2 * overheadMs;
     this.workerShare = 0.8 * this.workerShare + 0.2 * workerShare;
+    if (rowScores < MIN_CHUNK_COST_DEFAULT) return;
+    const ns = (wallMs * 1e6) / rowScores;
+    const c = this.#classOf(rowScores);
+    c.threadedNs = Number.isNaN(c.threadedNs) ? ns : 0.7 * c.threadedNs + 0.3 * ns;
   }
 
   /** Whether a scan of `rowScores` row scores should use the workers. */
   worthThreading(rowScores: number): boolean {
-    const gainMs = (rowScores * this.rowNs * this.workerShare) / 1e6;
-    if (gainMs > 2 * this.overheadMs) return true;
+    const c = this.#classOf(rowScores);
+    let yes: boolean;
+    if (!Number.isNaN(c.oneNs) && !Number.isNaN(c.threadedNs)) yes = c.threadedNs < 0.9 * c.oneNs;
+    else yes = (rowScores * this.rowNs * this.workerShare) / 1e6 > 2 * this.overheadMs;
+    if (yes) return true;
     // probe now and then (only scans that could gain at all): estimates must follow the machine
-    if (rowScores >= 4 * MIN_CHUNK_COST_DEFAULT && ++this.#declined % 16 === 0) return true;
-    return false;
+    return rowScores >= 4 * MIN_CHUNK_COST_DEFAULT && ++c.declined % 16 === 0;
   }
 }

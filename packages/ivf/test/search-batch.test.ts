@@ -259,4 +259,19 @@ describe("ThreadCostModel", () => {
     expect(m.worthThreading(4_000_000)).toBe(true);
     expect(m.worthThreading(1_000_000)).toBe(false);
   });
+
+  it("once a size class has both figures, threads it only when threaded scans of that size ran >= 10% faster", () => {
+    const m = new ThreadCostModel(2);
+    m.overheadMs = 0.01;
+    // 2^22 row scores: 1 ns on this thread, threaded 2 ns (a busy machine): declined except probes
+    m.scanned(4_200_000, 4.2);
+    m.threaded(0.01, 0.5, 4_200_000, 8.4);
+    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_200_000));
+    expect(decisions.filter(Boolean).length).toBe(2);
+    // another size class is not affected: no figures there, the estimate (gain 4 ms vs 0.02) says thread
+    expect(m.worthThreading(33_000_000)).toBe(true);
+    // threaded scans of 2^22 get faster (0.5 ns): threaded again
+    for (let i = 0; i < 10; i++) m.threaded(0.01, 0.5, 4_200_000, 2.1);
+    expect(m.worthThreading(4_200_000)).toBe(true);
+  });
 });
