@@ -255,7 +255,9 @@ export const FIGURES: Readonly<Record<string, (results: Results) => string>> = {
       `decoding a ${n(dec["entry MiB"])} MiB PQ partition entry zero-copy took ${n(dec["zero-copy decode (ms)"])} ms against ${n(dec["Buffer.copy (ms)"])} ms for \`Buffer.copy\` ` +
       `of the same bytes (${n(dec["copy/zero-copy"])}×); with the section CRC-32 verification a backend performs on untrusted bytes, ${n(dec["decode incl. CRC-32 (ms)"])} ms. ` +
       `Open + first query (nprobes ${n(open.nprobes)}) took ${n(cold)} ms cold over a 20 ms-per-request store (2 state reads + ${n(open.nprobes)} concurrent partition reads) ` +
-      `and ${n(cached)} ms rebuilt from a disk cache with no store request (${ratio(cold, cached, 0)}×). ${source(r)}`
+      `and ${n(cached)} ms rebuilt from a disk cache with no store request (${ratio(cold, cached, 0)}×). ${source(r)}` +
+      // rows carried over from an earlier run by a partial rerun (BENCH_IVF_PARTS) say when they were measured
+      (typeof open.date === "string" || typeof dec.date === "string" ? ` These two rows were measured on ${String(open.date ?? dec.date)} and carried over by a partial rerun.` : "")
     );
   },
   "kernels/kmeans-init": (res) => {

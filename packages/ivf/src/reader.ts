@@ -53,11 +53,11 @@ import {
 } from "./partition-codecs.js";
 import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
 import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
-import type { SearchSetup, SearchTask } from "./search-protocol.js";
+import { CHUNK_INTS, CONTROL_NEXT, type SearchPlan, type SearchSetup, type SearchTask, type SharedPartition } from "./search-protocol.js";
 import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { rankCentroids } from "./search-kernels.js";
-import { SearchPool, SharedPartitions, defaultSearchThreads, makeSearchSetup } from "./search-pool.js";
-import { type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
+import { SearchPool, SharedPartitions, ThreadCostModel, defaultSearchThreads, makeSearchSetup, planChunks, searchTestHooks } from "./search-pool.js";
+import { PartitionScanner, type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
 import { TopKCandidates } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
@@ -154,8 +154,26 @@ export interface IvfSearchThreadStats {
   readonly threadedScans: number;
   /** Shares of those scans answered by worker threads. */
   readonly workerTasks: number;
-  /** Shares whose worker failed (this thread scored them instead). */
+  /** Worker tasks that failed (their chunks were scored on this thread). */
   readonly workerFailures: number;
+  /** Worker tasks not posted because the worker had not answered an earlier batch's task yet. */
+  readonly skippedTasks: number;
+  /** Chunks of threaded scans scored by this thread, by workers, and again here after a worker failed or gave one back. */
+  readonly mainChunks: number;
+  readonly workerChunks: number;
+  readonly rescannedChunks: number;
+  /** Row scores (rows x queries) of threaded scans done on this thread and on workers. */
+  readonly mainRowScores: number;
+  readonly workerRowScores: number;
+  /** Scans big enough for the default to consider threads that the cost model kept on this thread. */
+  readonly declinedScans: number;
+  /** Partitions the workers hold in shared memory (one copy each, shared with this thread), and their bytes; 0 after close(). */
+  readonly residentPartitions: number;
+  readonly residentBytes: number;
+  /** The cost model's estimates: ns per row score here, ms of extra main-thread time per threaded scan, the workers' share of the work. */
+  readonly rowNs: number;
+  readonly overheadMs: number;
+  readonly workerShare: number;
 }
 
 /** Hit rate of one kind of cache entry. */
@@ -240,6 +258,8 @@ const OPEN_OPTIONS = ["cache", "fileSize", "cacheKey", "identity", "prewarm", "c
 const SEARCH_OPTIONS = ["k", "limit", "nprobes", "refineFactor", "distanceType", "allowList", "prefilter", "idType", "threads"] as const;
 /** Rows scored by one call (rows of each probed partition x its queries) from which the default uses every core. */
 const MIN_THREADED_ROWS = 262_144;
+/** Owner of a threaded scan's chunk before anyone claimed it. */
+const UNCLAIMED = -2;
 /** Largest `threads` a search accepts. */
 const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
@@ -675,7 +695,8 @@ export class IvfVectorIndex {
   #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
   #closed = false;
-  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0 };
+  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
+  readonly #cost = new ThreadCostModel(defaultSearchThreads());
 
   /** Build a live index from a state (no IO). `rawVectorCacheBytes`: budget of refine's row cache (default: the raw vectors' size, capped at half of {@link DEFAULT_CACHE_MEMORY_SHARE} of memory). */
   constructor(store: ObjectStore, state: IvfIndexState, options: IndexLiveOptions = {}) {
@@ -1088,14 +1109,20 @@ export class IvfVectorIndex {
     const tops = queries.map(() => new TopKCandidates(capacity));
     if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = pqSearchTablesOf(state);
     const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
-    const threads = this.#threadsFor(opts, entries, users, queries.length);
+    let rowScores = 0;
+    for (let j = 0; j < entries.length; j++) rowScores += entries[j]!.rows * (users[j]!.length >> 1);
+    const threads = this.#threadsFor(opts, rowScores, queries.length);
     if (threads > 1) await this.#scanThreaded(job, tops, threads, capacity);
-    else scanPartitions(job, tops);
+    else {
+      const t = performance.now();
+      scanPartitions(job, tops);
+      this.#cost.scanned(rowScores, performance.now() - t);
+    }
     return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
   }
 
-  /** Threads for one scan: 1 (this thread only) unless asked for, or a batch big enough to gain from workers. */
-  #threadsFor(opts: Omit<CheckedSearch, "query">, entries: readonly IvfPartitionEntry[], users: readonly number[][], queryCount: number): number {
+  /** Threads for one scan: 1 (this thread only) unless asked for, or a batch whose work the cost model says gains from workers. */
+  #threadsFor(opts: Omit<CheckedSearch, "query">, rowScores: number, queryCount: number): number {
     // A filter is an arbitrary object of the caller's: it cannot cross to another thread.
     if (opts.allow !== undefined || opts.prefilter !== undefined || this.#closed) return 1;
     if (opts.threads !== undefined) return opts.threads;
@@ -1104,66 +1131,158 @@ export class IvfVectorIndex {
     if (queryCount === 1) return 1;
     const threads = defaultSearchThreads();
     if (threads < 2) return 1;
-    let scored = 0;
-    for (let j = 0; j < entries.length; j++) scored += entries[j]!.rows * (users[j]!.length >> 1);
-    return scored >= MIN_THREADED_ROWS ? threads : 1;
+    // before the pool exists (no hand-off measured yet) a fixed size decides whether to start it
+    if (this.#pool === undefined) return rowScores >= MIN_THREADED_ROWS ? threads : 1;
+    if (this.#cost.worthThreading(rowScores)) return threads;
+    this.#threadStats.declinedScans++;
+    return 1;
   }
 
   /**
-   * The scan split over `threads` threads (this one and pool workers): partitions are dealt out
-   * by cost (rows x queries, largest first, to the least loaded share); workers get the
-   * SharedArrayBuffer mirrors of the entries and return their best candidates per query, which
-   * are merged into `tops`. A worker that fails leaves its share to this thread.
+   * The scan split over `threads` threads (this one and pool workers) by work stealing: the
+   * partitions are cut into chunks of about equal row scores (a huge partition by its queries
+   * and row ranges), laid out in shared memory, and every thread claims the next chunk from one
+   * atomic counter until none are left. Workers get each partition's shared copy once (then its
+   * serial) and return their best candidates per query, merged into `tops`. This thread waits
+   * only for workers that joined before the chunks ran out (so at most for the chunks they are
+   * scoring); a chunk whose worker failed or could not score it is scored here.
    */
   async #scanThreaded(job: ScanJob, tops: TopKCandidates[], threads: number, capacity: number): Promise<void> {
+    const t0 = performance.now();
     this.#threadStats.threadedScans++;
-    const shares = Array.from({ length: threads }, () => ({ cost: 0, idx: [] as number[] }));
-    const order = Array.from(job.parts, (_, j) => j).sort((a, b) => job.entries[b]!.rows * job.users[b]!.length - job.entries[a]!.rows * job.users[a]!.length);
-    for (const j of order) {
-      let best = shares[0]!;
-      for (const sh of shares) if (sh.cost < best.cost) best = sh;
-      best.cost += job.entries[j]!.rows * (job.users[j]!.length >> 1) + 64;
-      best.idx.push(j);
-    }
     this.#setup ??= makeSearchSetup(this.#state.quantizer, this.#state.centroids, this.dim);
-    if (this.#pool === undefined) {
+    const setup = this.#setup;
+    if (this.#pool === undefined || this.#pool.closed) {
       this.#pool = new SearchPool(Math.max(1, threads - 1));
-      await this.#warmWorkers(this.#pool, job.parts[order[0]!]!, job.entries[order[0]!]!);
+      await this.#warmWorkers(this.#pool, job.parts[0]!, job.entries[0]!);
     }
-    const dim = this.dim;
-    const qs = new Float32Array(job.queries.length * dim);
-    job.queries.forEach((q, i) => qs.set(q, i * dim));
-    const sub = (idx: readonly number[]): ScanJob => ({ ...job, parts: idx.map((j) => job.parts[j]!), entries: idx.map((j) => job.entries[j]!), users: idx.map((j) => job.users[j]!) });
-    const pending = shares.slice(1).filter((sh) => sh.idx.length > 0).map((sh) => {
-      const task: SearchTask = {
-        setup: this.#setup!,
-        queries: qs,
-        capacity,
-        parts: Int32Array.from(sh.idx, (j) => job.parts[j]!),
-        partitions: sh.idx.map((j) => this.#shared.of(job.entries[j]!)),
-        users: sh.idx.map((j) => Int32Array.from(job.users[j]!)),
-      };
-      return this.#pool!.run(task).then(
-        (packed) => {
+    const pool = this.#pool;
+    // the clock of the cost model starts after a pool start (a one-off, not a cost of this scan)
+    const tPlan = performance.now();
+    const workers = Math.min(pool.workers, threads - 1);
+    const J = job.parts.length;
+    const rows = new Int32Array(J);
+    const userCounts = new Int32Array(J);
+    let userTotal = 0;
+    for (let j = 0; j < J; j++) {
+      rows[j] = job.entries[j]!.rows;
+      userCounts[j] = job.users[j]!.length >> 1;
+      userTotal += job.users[j]!.length;
+    }
+    const plan = this.#planOf(job, rows, userCounts, userTotal, threads, capacity);
+    const total = plan.chunks.length / CHUNK_INTS;
+    const handed: SharedPartition[] = [];
+    for (let j = 0; j < J; j++) {
+      const sp = this.#shared.of(job.parts[j]!, job.entries[j]!);
+      plan.serials[j] = sp.serial;
+      if (!this.#shared.heldByAll(sp.serial, workers)) handed.push(sp);
+    }
+    const drop = this.#shared.takeDropped();
+    const withSetup = pool.setupKnown(setup.id) ? undefined : setup;
+    if (!searchTestHooks.mainClaims) await pool.settle();
+    // An earlier batch's answer may sit unread in the message queue (a caller whose awaits all
+    // resolve as microtasks never lets it in, and piscina counts that worker busy until it is
+    // read): one turn of the event loop lets it land before deciding whom to post to.
+    if (pool.inFlight > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    // workers still busy with (or not yet scheduled for) an earlier batch's task get no new one
+    const posted = Math.max(0, workers - pool.inFlight);
+    if (posted < workers) this.#threadStats.skippedTasks += workers - posted;
+    const pending = Array.from({ length: posted }, (_, w) => {
+      const task: SearchTask = { setupId: setup.id, setup: withSetup, slot: w + 1, plan, partitions: handed, drop };
+      return pool.run(task).then(
+        (r) => {
           this.#threadStats.workerTasks++;
-          return { sh, packed };
+          this.#shared.held(r.threadId, handed);
+          return r;
         },
         () => {
           this.#threadStats.workerFailures++;
-          return { sh, packed: undefined };
+          pool.forget();
+          this.#shared.forget();
+          return undefined;
         },
       );
     });
-    scanPartitions(sub(shares[0]!.idx), tops);
-    for (const { sh, packed } of await Promise.all(pending)) {
-      if (packed !== undefined) mergeCandidates(tops, packed);
-      else scanPartitions(sub(sh.idx), tops);
+    const t1 = performance.now();
+    if (!searchTestHooks.mainClaims) await Promise.all(pending);
+    // this thread claims chunks like the workers (sharing the query terms it computes)
+    const scanner = new PartitionScanner(plan.terms === undefined ? job : { ...job, sharedTerms: plan.terms }, tops);
+    let mainScores = 0;
+    try {
+      for (;;) {
+        const c = Atomics.add(plan.control, CONTROL_NEXT, 1);
+        if (c >= total) break;
+        Atomics.store(plan.owners, c, 0);
+        const at = c * CHUNK_INTS;
+        scanner.scan(plan.chunks[at]!, plan.chunks[at + 1]!, plan.chunks[at + 2]!, plan.chunks[at + 3]!, plan.chunks[at + 4]!);
+        mainScores += (plan.chunks[at + 2]! - plan.chunks[at + 1]!) * (plan.chunks[at + 4]! - plan.chunks[at + 3]!);
+        this.#threadStats.mainChunks++;
+      }
+      const t2 = performance.now();
+      // a worker that had not joined when the chunks ran out claims none: do not wait for it
+      const joined = pending.filter((_, w) => Atomics.load(plan.control, w + 1) === 1);
+      const answers = await Promise.all(joined);
+      const failed = new Set<number>();
+      joined.forEach((_, i) => {
+        if (answers[i] === undefined) failed.add(pending.indexOf(joined[i]!) + 1);
+      });
+      const t3 = performance.now();
+      let workerScores = 0;
+      for (const r of answers) if (r !== undefined && r.chunks > 0) mergeCandidates(tops, r.candidates);
+      for (let c = 0; c < total; c++) {
+        const owner = plan.owners[c]!;
+        const at = c * CHUNK_INTS;
+        const scores = (plan.chunks[at + 2]! - plan.chunks[at + 1]!) * (plan.chunks[at + 4]! - plan.chunks[at + 3]!);
+        if (owner === 0) continue;
+        if (owner > 0 && !failed.has(owner)) {
+          workerScores += scores;
+          this.#threadStats.workerChunks++;
+          continue;
+        }
+        // given back, claimed by a worker that died before marking it, or owned by a failed worker
+        scanner.scan(plan.chunks[at]!, plan.chunks[at + 1]!, plan.chunks[at + 2]!, plan.chunks[at + 3]!, plan.chunks[at + 4]!);
+        this.#threadStats.rescannedChunks++;
+      }
+      const overhead = t1 - tPlan + (t3 - t2) + (performance.now() - t3);
+      this.#cost.threaded(overhead, workerScores / Math.max(1, workerScores + mainScores), workerScores + mainScores, performance.now() - tPlan);
+      this.#threadStats.workerRowScores += workerScores;
+      this.#threadStats.mainRowScores += mainScores;
+    } finally {
+      scanner.dispose();
     }
   }
 
-  /** How searches used worker threads so far: scans split over threads, worker tasks answered, and failed (their share ran on this thread). */
+  /** The shared-memory plan of a threaded scan. */
+  #planOf(job: ScanJob, rows: Int32Array, userCounts: Int32Array, userTotal: number, threads: number, capacity: number): SearchPlan {
+    const J = rows.length;
+    const dim = this.dim;
+    const sab = (n: number) => new SharedArrayBuffer(Math.max(4, n * 4));
+    const queries = new Float32Array(sab(job.queries.length * dim), 0, job.queries.length * dim);
+    job.queries.forEach((q, i) => queries.set(q, i * dim));
+    const userStart = new Int32Array(sab(J + 1), 0, J + 1);
+    const users = new Int32Array(sab(userTotal), 0, userTotal);
+    let at = 0;
+    for (let j = 0; j < J; j++) {
+      userStart[j] = at;
+      users.set(job.users[j]!, at);
+      at += job.users[j]!.length;
+    }
+    userStart[J] = at;
+    const chunks = planChunks(rows, userCounts, threads);
+    const total = chunks.length / CHUNK_INTS;
+    const owners = new Int32Array(sab(total), 0, total).fill(UNCLAIMED);
+    const parts = new Int32Array(sab(J), 0, J);
+    for (let j = 0; j < J; j++) parts[j] = job.parts[j]!;
+    const nq = job.queries.length;
+    const size = job.pqTables === undefined ? 0 : job.pqTables.m * 256;
+    const terms = size === 0 ? undefined : { terms: new Float32Array(sab(nq * size), 0, nq * size), state: new Int32Array(sab(nq), 0, nq) };
+    return { terms, queries, capacity, parts, serials: new Int32Array(sab(J), 0, J), userStart, users, chunks, control: new Int32Array(sab(threads + 1), 0, threads + 1), owners };
+  }
+
+  /** How searches used worker threads so far: scans split over threads, worker tasks answered and failed, chunks and row scores per side, scans the cost model kept on this thread, and what the workers hold. */
   searchThreadStats(): Readonly<IvfSearchThreadStats> {
-    return { ...this.#threadStats };
+    const resident = this.#pool?.resident() ?? { partitions: 0, bytes: 0 };
+    return { ...this.#threadStats, residentPartitions: resident.partitions, residentBytes: resident.bytes, rowNs: this.#cost.rowNs, overheadMs: this.#cost.overheadMs, workerShare: this.#cost.workerShare };
   }
 
   /**
@@ -1492,19 +1611,37 @@ export class IvfVectorIndex {
   }
 
   /**
-   * Run a few real scans (partition `part` for 8 queries at its centroid) on every worker of a
-   * new pool: module load and JIT happen once here, not in the batches that follow.
+   * Start a new pool's workers: a few real scans (partition `part` for 8 queries at its
+   * centroid) on every worker, so module load and JIT happen here, not in the batches that
+   * follow; then round trips of empty plans, whose median seeds the cost model's hand-off time.
    */
   async #warmWorkers(pool: SearchPool, part: number, entry: ScanPartition): Promise<void> {
     const dim = this.dim;
+    const setup = this.#setup!;
     const nq = 8;
-    const queries = new Float32Array(nq * dim);
-    for (let i = 0; i < nq; i++) queries.set(this.#state.centroids.subarray(part * dim, (part + 1) * dim), i * dim);
-    const users = new Int32Array(2 * nq);
-    for (let i = 0; i < nq; i++) users[2 * i] = i;
-    const task: SearchTask = { setup: this.#setup!, queries, capacity: 10, parts: Int32Array.of(part), partitions: [this.#shared.of(entry)], users: [users] };
+    const queries = Array.from({ length: nq }, () => this.#state.centroids.subarray(part * dim, (part + 1) * dim));
+    const users = Array.from({ length: nq }, (_, i) => [i, 0]).flat();
+    const job = { queries, entries: [entry], users: [users], parts: [part] } as unknown as ScanJob;
+    const sp = this.#shared.of(part, entry);
     try {
-      for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: pool.workers }, () => pool.run(task)));
+      for (let round = 0; round < 4; round++) {
+        await Promise.all(
+          Array.from({ length: pool.workers }, () => {
+            const plan = this.#planOf(job, Int32Array.of(entry.rows), Int32Array.of(nq), users.length, 2, 10);
+            plan.serials[0] = sp.serial;
+            return pool.run({ setupId: setup.id, setup: pool.setupKnown(setup.id) ? undefined : setup, slot: 1, plan, partitions: [sp], drop: new Int32Array(0) }).then((r) => this.#shared.held(r.threadId, [sp]));
+          }),
+        );
+      }
+      const trips: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        const plan = this.#planOf({ ...job, entries: [], users: [], parts: [] } as unknown as ScanJob, new Int32Array(0), new Int32Array(0), 0, 2, 10);
+        const t = performance.now();
+        await pool.run({ setupId: setup.id, setup: undefined, slot: 1, plan, partitions: [], drop: new Int32Array(0) });
+        trips.push(performance.now() - t);
+      }
+      trips.sort((a, b) => a - b);
+      this.#cost.overheadMs = trips[2]!;
     } catch {
       // a worker that cannot start is found again (and counted) by the scan itself
     }

@@ -42,6 +42,12 @@ export interface ScanJob {
    * kept under (codeKey, partition) instead of the entry object.
    */
   readonly codeKey?: string | undefined;
+  /**
+   * Residual PQ query terms shared by the threads of one scan (nq x m x 256 floats and a state
+   * per query: 0 not computed, 1 being computed, 2 ready), so a query's terms are computed once
+   * per scan, not once per thread (at 768 dimensions they cost about as much as its scan).
+   */
+  readonly sharedTerms?: { readonly terms: Float32Array; readonly state: Int32Array } | undefined;
 }
 
 /** Distances of the largest partition scanned so far on this thread (reused: no allocation per partition). */
@@ -49,41 +55,11 @@ let scratch = new Float32Array(4096);
 
 /** Scores `job` into `tops` (one per query); candidate tags are (probe slot, row index). */
 export function scanPartitions(job: ScanJob, tops: readonly TopKCandidates[]): void {
-  if (job.pqTables !== undefined) return scanPq(job, job.pqTables, tops);
-  const { quantizer, centroids, dim, queries, parts, entries, users, allow, prefilter } = job;
-  // Codes of a non-residual quantizer do not depend on the partition, so neither does the
-  // scorer: prepare it (e.g. SQ's dim x 256 table) once per query instead of once per probe.
-  const shared: (PartitionScorer | undefined)[] | undefined = quantizer.metadata.residual ? undefined : new Array(queries.length);
-  for (let j = 0; j < parts.length; j++) {
-    const p = parts[j]!;
-    const entry = entries[j]!;
-    const n = entry.rows;
-    if (n === 0) continue;
-    if (scratch.length < n) scratch = new Float32Array(Math.max(n, scratch.length * 2));
-    const out = scratch;
-    const ids = entry.rowIds;
-    const list = users[j]!;
-    for (let u = 0; u < list.length; u += 2) {
-      const qi = list[u]!;
-      const slot = list[u + 1]!;
-      const top = tops[qi]!;
-      let scorer: PartitionScorer;
-      if (shared !== undefined) scorer = shared[qi] ??= quantizer.scorer(queries[qi]!, centroids.subarray(0, dim));
-      else scorer = quantizer.scorer(queries[qi]!, centroids.subarray(p * dim, (p + 1) * dim));
-      scorer.score(entry.codes, n, out);
-      // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
-      let threshold = top.threshold();
-      for (let i = 0; i < n; i++) {
-        const d = out[i]!;
-        // NaN fails this comparison, so a NaN distance never becomes a result.
-        if (!(d <= threshold)) continue;
-        const id = ids[i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, i);
-        threshold = top.threshold();
-      }
-    }
+  const scanner = new PartitionScanner(job, tops);
+  try {
+    for (let j = 0; j < job.parts.length; j++) scanner.scan(j, 0, job.entries[j]!.rows);
+  } finally {
+    scanner.dispose();
   }
 }
 
@@ -94,131 +70,200 @@ const RESIDENT_SCAN_ROWS = 1 << 16;
 const RESIDENT_QUERY_TERM_BYTES = 16 * 1024 * 1024;
 
 /**
- * {@link scanPartitions} for residual PQ: query terms once per query, partition terms once per
- * partition. Codes stay resident in this thread's scan kernel memory between scans (copied in
- * once per cached partition), the query terms of the scan are placed there once, and a probe's
+ * Scores pieces of a job: rows [start, end) of partition j for the users `from..to` of that
+ * partition (pairs in `job.users[j]`), in any order and any split, into `tops`; candidate tags
+ * are (probe slot, row index in the partition), so any split gives the same candidates. Per-query
+ * state (a scorer, residual PQ query terms) is made on the first piece that needs it. For
+ * residual PQ the codes stay resident in this thread's scan kernel memory between scans (copied
+ * in once per cached partition), the query terms live there for the whole scan, and a probe's
  * table is one SIMD add of the two terms; distances are read in place (no copies per query).
+ * {@link dispose} gives the kernel memory back.
  */
-function scanPq(job: ScanJob, pq: PqSearchTables, tops: readonly TopKCandidates[]): void {
-  const { queries, parts, entries, users, allow, prefilter } = job;
-  const m = pq.m;
-  const size = m * 256;
-  // Every table is computed before any scan-kernel memory is used (they run on the shared
-  // instance, kept apart so its resident codebook and arena are not disturbed).
-  const prepared: (Float32Array | undefined)[] = new Array(queries.length);
-  const terms: (Float32Array | undefined)[] = new Array(queries.length);
-  const partTerms: (Float32Array | undefined)[] = new Array(parts.length);
-  let used = 0;
-  for (let j = 0; j < parts.length; j++) {
-    if (entries[j]!.rows === 0) continue;
-    partTerms[j] = pq.partitionTerms(parts[j]!);
-    const list = users[j]!;
-    for (let u = 0; u < list.length; u += 2) {
-      const qi = list[u]!;
-      if (prepared[qi] !== undefined) continue;
-      prepared[qi] = pq.prepareQuery(queries[qi]!);
-      terms[qi] = pq.queryTerms(prepared[qi]);
-      used++;
-    }
+export class PartitionScanner {
+  readonly #job: ScanJob;
+  readonly #tops: readonly TopKCandidates[];
+  readonly #pq: PqSearchTables | undefined;
+  /** Non-residual quantizers: one scorer per query (codes do not depend on the partition). */
+  readonly #shared: (PartitionScorer | undefined)[] | undefined;
+  readonly #codeWidth: number;
+  // residual PQ state
+  readonly #prepared: (Float32Array | undefined)[] = [];
+  /** Kernel offset of each query's terms (0: not placed yet). */
+  #qOffset: Int32Array | undefined;
+  #residentTerms = false;
+  #outer = -1;
+  #qtp = 0;
+  #ptp = 0;
+  #tp = 0;
+  #termsBase = 0;
+  #termsUsed = 0;
+
+  constructor(job: ScanJob, tops: readonly TopKCandidates[]) {
+    this.#job = job;
+    this.#tops = tops;
+    this.#pq = job.pqTables;
+    this.#shared = job.pqTables === undefined && !job.quantizer.metadata.residual ? new Array(job.queries.length) : undefined;
+    this.#codeWidth = job.quantizer.codeWidth;
   }
-  if (used === 0) return;
-  const sk = scanKernels();
-  const w = sk.w;
-  const x = sk.x;
-  // codes first: making them resident may reset the region, which needs an empty arena
-  const codeAt: (number | undefined)[] = new Array(parts.length);
-  for (let j = 0; j < parts.length; j++) {
+
+  /** Scores rows [start, end) of partition `j` for its users with indexes [from, to) (pairs; default all). */
+  scan(j: number, start: number, end: number, from = 0, to = this.#job.users[j]!.length >> 1): void {
+    if (end <= start || to <= from) return;
+    if (this.#pq !== undefined) this.#scanPq(this.#pq, j, start, end, from, to);
+    else this.#scanScorer(j, start, end, from, to);
+  }
+
+  #scanScorer(j: number, start: number, end: number, from: number, to: number): void {
+    const { quantizer, centroids, dim, queries, parts, entries, users, allow, prefilter } = this.#job;
+    const p = parts[j]!;
     const entry = entries[j]!;
-    const n = entry.rows;
-    if (n === 0 || n > RESIDENT_SCAN_ROWS) continue;
-    codeAt[j] = sk.resident(entry, job.codeKey === undefined ? undefined : `${job.codeKey}:${parts[j]!}`, entry.codes, n * m);
-  }
-  const outer = w.mark();
-  try {
-    const residentTerms = used * size * 4 <= RESIDENT_QUERY_TERM_BYTES;
-    const qOffset = new Int32Array(queries.length);
-    if (residentTerms) {
-      const qp = w.allocUninit(used * size * 4);
-      let at = 0;
-      for (let qi = 0; qi < queries.length; qi++) {
-        const t = terms[qi];
-        if (t === undefined) continue;
-        qOffset[qi] = qp + at * size * 4;
-        w.f32(qOffset[qi]!, size).set(t);
-        at++;
+    const n = end - start;
+    const out = scratchOf(n);
+    const ids = entry.rowIds;
+    const list = users[j]!;
+    const codes = entry.codes.subarray(start * this.#codeWidth, end * this.#codeWidth);
+    for (let u = 2 * from; u < 2 * to; u += 2) {
+      const qi = list[u]!;
+      const slot = list[u + 1]!;
+      const top = this.#tops[qi]!;
+      let scorer: PartitionScorer;
+      if (this.#shared !== undefined) scorer = this.#shared[qi] ??= quantizer.scorer(queries[qi]!, centroids.subarray(0, dim));
+      else scorer = quantizer.scorer(queries[qi]!, centroids.subarray(p * dim, (p + 1) * dim));
+      scorer.score(codes, n, out);
+      // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
+      let threshold = top.threshold();
+      for (let i = 0; i < n; i++) {
+        const d = out[i]!;
+        // NaN fails this comparison, so a NaN distance never becomes a result.
+        if (!(d <= threshold)) continue;
+        const id = ids[start + i]!;
+        if (allow !== undefined && !allow.has(id)) continue;
+        if (prefilter !== undefined && !prefilter.has(id)) continue;
+        top.offer(d, id, slot, start + i);
+        threshold = top.threshold();
       }
     }
-    const qtp = residentTerms ? 0 : w.allocUninit(size * 4);
-    const ptp = w.allocUninit(size * 4);
-    const tp = w.allocUninit(size * 4);
-    for (let j = 0; j < parts.length; j++) {
-      const p = parts[j]!;
-      const entry = entries[j]!;
-      const n = entry.rows;
-      if (n === 0) continue;
-      const ids = entry.rowIds;
-      const list = users[j]!;
-      w.f32(ptp, size).set(partTerms[j]!);
-      const mark = w.mark();
-      try {
-        const small = n <= RESIDENT_SCAN_ROWS;
-        let cp = codeAt[j];
-        if (small && cp === undefined) {
-          cp = w.allocUninit(n * m);
-          w.u8(cp, n * m).set(entry.codes.subarray(0, n * m));
-        }
-        const ip = w.allocUninit((small ? n : 0) * 4);
-        const dp = w.allocUninit((small ? n : 0) * 4);
-        for (let u = 0; u < list.length; u += 2) {
-          const qi = list[u]!;
-          const slot = list[u + 1]!;
-          const top = tops[qi]!;
-          const q = prepared[qi]!;
-          let qp = qOffset[qi]!;
-          if (!residentTerms) {
-            w.f32(qtp, size).set(terms[qi]!);
-            qp = qtp;
-          }
-          x.f32_add(qp, ptp, tp, size);
-          const qq = pq.residualNorm(q, p);
-          let threshold = top.threshold();
-          if (small) {
-            // the kernel finishes each distance and drops the rows above the current threshold
-            const count = m === 16 ? x.adc_select_m16(cp!, n, tp, qq, threshold, ip, dp) : m % 8 === 0 ? x.adc_select_m8(cp!, n, m, tp, qq, threshold, ip, dp) : x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
-            const rows = w.u32(ip, count);
-            const dist = w.f32(dp, count);
-            for (let c = 0; c < count; c++) {
-              const d = dist[c]!;
-              if (!(d <= threshold)) continue;
-              const i = rows[c]!;
-              const id = ids[i]!;
-              if (allow !== undefined && !allow.has(id)) continue;
-              if (prefilter !== undefined && !prefilter.has(id)) continue;
-              top.offer(d, id, slot, i);
-              threshold = top.threshold();
-            }
-            continue;
-          }
-          const out = scratchOf(n);
-          adcScan(entry.codes, n, m, m, w.f32(tp, size).slice(), out);
-          for (let i = 0; i < n; i++) {
-            // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
-            const v = out[i]! + qq;
-            const d = v > 0 ? Math.fround(v) : 0;
+  }
+
+  /** Kernel offset of query qi's terms for this scan (computed and placed on first use). */
+  #termsOf(pq: PqSearchTables, qi: number): number {
+    const w = scanKernels().w;
+    const size = pq.m * 256;
+    let at = this.#qOffset![qi]!;
+    if (at !== 0) return at;
+    const q = (this.#prepared[qi] = pq.prepareQuery(this.#job.queries[qi]!));
+    let t: Float32Array;
+    const shared = this.#job.sharedTerms;
+    if (shared === undefined) t = pq.queryTerms(q);
+    else if (Atomics.load(shared.state, qi) === 2) t = shared.terms.subarray(qi * size, (qi + 1) * size);
+    else {
+      t = pq.queryTerms(q);
+      // the first thread to finish them publishes them (one being computed elsewhere: computed here too)
+      if (Atomics.compareExchange(shared.state, qi, 0, 1) === 0) {
+        shared.terms.set(t, qi * size);
+        Atomics.store(shared.state, qi, 2);
+      }
+    }
+    if (this.#residentTerms) {
+      at = this.#termsBase + this.#termsUsed++ * size * 4;
+      w.f32(at, size).set(t);
+      this.#qOffset![qi] = at;
+      return at;
+    }
+    w.f32(this.#qtp, size).set(t);
+    return this.#qtp;
+  }
+
+  #scanPq(pq: PqSearchTables, j: number, start: number, end: number, from: number, to: number): void {
+    const { parts, entries, users, allow, prefilter, codeKey } = this.#job;
+    const m = pq.m;
+    const size = m * 256;
+    const sk = scanKernels();
+    const w = sk.w;
+    const x = sk.x;
+    const p = parts[j]!;
+    const entry = entries[j]!;
+    const rows = entry.rows;
+    const partTerms = pq.partitionTerms(p);
+    // the whole partition made resident (before any arena allocation of this piece: it may reset
+    // the region, which only invalidates offsets of earlier pieces, never used again)
+    const small = rows <= RESIDENT_SCAN_ROWS;
+    const resident = small ? sk.resident(entry, codeKey === undefined ? undefined : `${codeKey}:${p}`, entry.codes, rows * m) : undefined;
+    if (this.#outer < 0) {
+      this.#outer = w.mark();
+      const nq = this.#job.queries.length;
+      this.#qOffset = new Int32Array(nq);
+      this.#residentTerms = nq * size * 4 <= RESIDENT_QUERY_TERM_BYTES;
+      if (this.#residentTerms) this.#termsBase = w.allocUninit(nq * size * 4);
+      this.#qtp = this.#residentTerms ? 0 : w.allocUninit(size * 4);
+      this.#ptp = w.allocUninit(size * 4);
+      this.#tp = w.allocUninit(size * 4);
+    }
+    const ptp = this.#ptp;
+    const tp = this.#tp;
+    w.f32(ptp, size).set(partTerms);
+    const ids = entry.rowIds;
+    const list = users[j]!;
+    const n = end - start;
+    const mark = w.mark();
+    try {
+      let cp = resident === undefined ? undefined : resident + start * m;
+      if (small && cp === undefined) {
+        cp = w.allocUninit(n * m);
+        w.u8(cp, n * m).set(entry.codes.subarray(start * m, end * m));
+      }
+      const ip = w.allocUninit((small ? n : 0) * 4);
+      const dp = w.allocUninit((small ? n : 0) * 4);
+      for (let u = 2 * from; u < 2 * to; u += 2) {
+        const qi = list[u]!;
+        const slot = list[u + 1]!;
+        const top = this.#tops[qi]!;
+        const qp = this.#termsOf(pq, qi);
+        const q = this.#prepared[qi]!;
+        x.f32_add(qp, ptp, tp, size);
+        const qq = pq.residualNorm(q, p);
+        let threshold = top.threshold();
+        if (small) {
+          // the kernel finishes each distance and drops the rows above the current threshold
+          const count = m === 16 ? x.adc_select_m16(cp!, n, tp, qq, threshold, ip, dp) : m % 8 === 0 ? x.adc_select_m8(cp!, n, m, tp, qq, threshold, ip, dp) : x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
+          const found = w.u32(ip, count);
+          const dist = w.f32(dp, count);
+          for (let c = 0; c < count; c++) {
+            const d = dist[c]!;
             if (!(d <= threshold)) continue;
+            const i = start + found[c]!;
             const id = ids[i]!;
             if (allow !== undefined && !allow.has(id)) continue;
             if (prefilter !== undefined && !prefilter.has(id)) continue;
             top.offer(d, id, slot, i);
             threshold = top.threshold();
           }
+          continue;
         }
-      } finally {
-        w.release(mark);
+        const out = scratchOf(n);
+        adcScan(entry.codes.subarray(start * m, end * m), n, m, m, w.f32(tp, size).slice(), out);
+        for (let r = 0; r < n; r++) {
+          // the expanded form can dip below 0 by rounding: clamp, as the quantizer's scorer does
+          const v = out[r]! + qq;
+          const d = v > 0 ? Math.fround(v) : 0;
+          if (!(d <= threshold)) continue;
+          const i = start + r;
+          const id = ids[i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+          top.offer(d, id, slot, i);
+          threshold = top.threshold();
+        }
       }
+    } finally {
+      w.release(mark);
     }
-  } finally {
-    w.release(outer);
+  }
+
+  /** Gives back the kernel memory of the scan (the resident codes stay). */
+  dispose(): void {
+    if (this.#outer >= 0) scanKernels().w.release(this.#outer);
+    this.#outer = -1;
   }
 }
 

@@ -11,6 +11,7 @@ import { IndexCache } from "@quiver/cache";
 import { MemoryObjectStore } from "@quiver/store";
 import { afterAll, describe, expect, it } from "vitest";
 import { type DistanceType, type IvfVectorIndex, type QuantizerKind, gaussianMixture, openVectorIndex } from "../src/index.js";
+import { ThreadCostModel, planChunks, searchTestHooks } from "../src/search-pool.js";
 import { buildIvfIndex } from "./build-index-helper.js";
 
 const DIM = 16;
@@ -33,31 +34,55 @@ afterAll(async () => {
 const queries = gaussianMixture({ n: 256, dim: DIM, clusters: 12, seed: 8, centerSeed: 7 });
 const batch = (n: number) => Array.from({ length: n }, (_, i) => queries.subarray(i * DIM, (i + 1) * DIM));
 
+/** Runs `fn` with the search test hooks set (restored after). */
+async function withHooks<T>(hooks: Partial<typeof searchTestHooks>, fn: () => Promise<T>): Promise<T> {
+  const saved = { ...searchTestHooks };
+  Object.assign(searchTestHooks, hooks);
+  try {
+    return await fn();
+  } finally {
+    Object.assign(searchTestHooks, saved);
+  }
+}
+
+/** Chunks small enough that every partition is cut by queries and by row ranges. */
+const TINY_CHUNKS = { minChunkCost: 64, minChunkRows: 16 };
+
 describe("searchBatch on worker threads equals the one-thread path", () => {
   const kinds: QuantizerKind[] = ["flat", "sq", "pq", "rabitq"];
   const metrics: DistanceType[] = ["l2", "cosine", "dot"];
   for (const kind of kinds) {
     for (const distance of metrics) {
-      it(`${kind} / ${distance}: batches of 1, 16 and 256`, async () => {
+      it(`${kind} / ${distance}: batches of 1, 16 and 256, workers alone and with this thread, partitions cut by rows`, async () => {
         const index = await indexFor(kind, distance);
         for (const size of [1, 16, 256]) {
           const qs = batch(size);
           const one = await index.searchBatch(qs, { k: 7, nprobes: 5, threads: 1 });
-          const two = await index.searchBatch(qs, { k: 7, nprobes: 5, threads: 2 });
-          const three = await index.searchBatch(qs, { k: 7, nprobes: 5, threads: 3 });
-          expect(two).toEqual(one);
-          expect(three).toEqual(one);
+          // the workers score every chunk (this thread only merges)
+          const workersOnly = await withHooks({ mainClaims: false, ...TINY_CHUNKS }, () => index.searchBatch(qs, { k: 7, nprobes: 5, threads: 2 }));
+          // this thread and the worker claim chunks as they come
+          const mixed = await withHooks(TINY_CHUNKS, () => index.searchBatch(qs, { k: 7, nprobes: 5, threads: 3 }));
+          const whole = await index.searchBatch(qs, { k: 7, nprobes: 5, threads: 2 });
+          expect(workersOnly).toEqual(one);
+          expect(mixed).toEqual(one);
+          expect(whole).toEqual(one);
           expect(one.every((hits) => hits.length === 7)).toBe(true);
         }
-        // the threaded calls really ran on workers (a failed worker would fall back to this thread)
+        // the threaded calls really ran on workers (a failed worker would leave its chunks to this thread)
         const stats = index.searchThreadStats();
-        expect(stats.workerTasks).toBeGreaterThanOrEqual(6);
+        expect(stats.workerTasks).toBeGreaterThanOrEqual(3);
+        expect(stats.workerChunks).toBeGreaterThan(0);
+        expect(stats.workerRowScores).toBeGreaterThan(0);
         expect(stats.workerFailures).toBe(0);
+        expect(stats.rescannedChunks).toBe(0);
         // and a single search on threads equals the single search on one thread
-        expect(await index.search(queries.subarray(0, DIM), { k: 7, nprobes: 12, threads: 2 })).toEqual(await index.search(queries.subarray(0, DIM), { k: 7, nprobes: 12, threads: 1 }));
+        const q0 = queries.subarray(0, DIM);
+        expect(await withHooks({ mainClaims: false, ...TINY_CHUNKS }, () => index.search(q0, { k: 7, nprobes: 12, threads: 2 }))).toEqual(await index.search(q0, { k: 7, nprobes: 12, threads: 1 }));
         if (kind !== "flat") {
           const qs = batch(16);
-          expect(await index.searchBatch(qs, { k: 5, nprobes: 4, refineFactor: 3, threads: 2 })).toEqual(await index.searchBatch(qs, { k: 5, nprobes: 4, refineFactor: 3, threads: 1 }));
+          const ref = await index.searchBatch(qs, { k: 5, nprobes: 4, refineFactor: 3, threads: 1 });
+          expect(await withHooks({ mainClaims: false, ...TINY_CHUNKS }, () => index.searchBatch(qs, { k: 5, nprobes: 4, refineFactor: 3, threads: 2 }))).toEqual(ref);
+          expect(await withHooks(TINY_CHUNKS, () => index.searchBatch(qs, { k: 5, nprobes: 4, refineFactor: 3, threads: 2 }))).toEqual(ref);
         }
       });
     }
@@ -84,15 +109,73 @@ describe("threads option and the pool", () => {
     expect(a.flat().every((h) => (h.id as number) % 2 === 0)).toBe(true);
   });
 
-  it("close() stops the workers; later searches run on this thread with the same results", async () => {
+  it("close() stops the workers and frees the partitions they hold; later searches run on this thread with the same results", async () => {
     const index = await indexFor("sq", "cosine");
     const qs = batch(16);
-    const before = await index.searchBatch(qs, { threads: 2 });
-    expect(index.searchThreadStats().workerTasks).toBe(1);
+    const before = await withHooks({ mainClaims: false }, () => index.searchBatch(qs, { threads: 2 }));
+    const held = index.searchThreadStats();
+    expect(held.workerTasks).toBe(1);
+    expect(held.residentPartitions).toBeGreaterThan(0);
+    expect(held.residentBytes).toBeGreaterThan(0);
     await index.close();
+    expect(index.searchThreadStats()).toMatchObject({ residentPartitions: 0, residentBytes: 0 });
     expect(await index.searchBatch(qs, { threads: 2 })).toEqual(before);
-    expect(index.searchThreadStats()).toMatchObject({ threadedScans: 1, workerTasks: 1 });
+    expect(index.searchThreadStats()).toMatchObject({ threadedScans: 1, workerTasks: 1, residentPartitions: 0 });
     await index.close(); // idempotent
+  });
+
+  it("a second batch hands no partition over again (the workers keep them)", async () => {
+    const index = await indexFor("pq", "cosine");
+    const qs = batch(32);
+    await withHooks({ mainClaims: false }, () => index.searchBatch(qs, { threads: 2 }));
+    const first = index.searchThreadStats().residentPartitions;
+    await withHooks({ mainClaims: false }, () => index.searchBatch(qs, { threads: 2 }));
+    expect(index.searchThreadStats().residentPartitions).toBe(first);
+    await index.close();
+  });
+
+  it("a worker that dies mid-batch leaves its chunks to this thread: same results, no hang", async () => {
+    process.env.QUIVER_SEARCH_WORKER_FAULT = "exit";
+    let index: IvfVectorIndex;
+    try {
+      index = await indexFor("pq", "l2");
+      // the pool starts (workers read the variable) during the first threaded search
+      const qs = batch(64);
+      const one = await index.searchBatch(qs, { k: 7, nprobes: 5, threads: 1 });
+      const two = await withHooks({ mainClaims: false, ...TINY_CHUNKS }, () => index.searchBatch(qs, { k: 7, nprobes: 5, threads: 2 }));
+      expect(two).toEqual(one);
+      // and again with the replacement worker (which dies the same way)
+      expect(await withHooks({ mainClaims: false, ...TINY_CHUNKS }, () => index.searchBatch(qs, { k: 7, nprobes: 5, threads: 2 }))).toEqual(one);
+      const stats = index.searchThreadStats();
+      expect(stats.workerFailures).toBeGreaterThanOrEqual(2);
+      expect(stats.rescannedChunks).toBeGreaterThan(0);
+    } finally {
+      delete process.env.QUIVER_SEARCH_WORKER_FAULT;
+    }
+    await index.close();
+  }, 60_000);
+
+  it("skewed partitions (one holds most rows) are cut by row range; results equal one thread", async () => {
+    const store = new MemoryObjectStore();
+    // 5000 rows around one point and 1000 spread over 9 clusters: one partition of thousands of rows
+    const big = gaussianMixture({ n: 5000, dim: DIM, clusters: 1, seed: 11 });
+    const rest = gaussianMixture({ n: 1000, dim: DIM, clusters: 9, seed: 12 });
+    const data = new Float32Array(6000 * DIM);
+    data.set(big);
+    data.set(rest, big.length);
+    await buildIvfIndex(store, "idx", data, 6000, DIM, { quantizer: "pq", distance: "l2", numPartitions: 10, seed: 3, maxIters: 8, threads: 1, numSubVectors: 4 });
+    const index = await openVectorIndex(store, "idx", { cache: IndexCache.inMemory(64 * 1024 * 1024) });
+    opened.push(index);
+    const qs = Array.from({ length: 4 }, (_, i) => big.subarray(i * DIM, (i + 1) * DIM));
+    const one = await index.searchBatch(qs, { k: 10, nprobes: 3, threads: 1 });
+    const two = await withHooks({ mainClaims: false, minChunkCost: 1024, minChunkRows: 256 }, () => index.searchBatch(qs, { k: 10, nprobes: 3, threads: 2 }));
+    expect(two).toEqual(one);
+    // one query, one partition: every chunk past the first is a row range of it
+    const before = index.searchThreadStats().workerChunks;
+    const single = await withHooks({ mainClaims: false, minChunkCost: 64, minChunkRows: 64 }, () => index.searchBatch(qs.slice(0, 1), { k: 10, nprobes: 1, threads: 2 }));
+    expect(single).toEqual(await index.searchBatch(qs.slice(0, 1), { k: 10, nprobes: 1, threads: 1 }));
+    expect(index.searchThreadStats().workerChunks - before).toBeGreaterThan(4);
+    expect(index.searchThreadStats().rescannedChunks).toBe(0);
   });
 
   it("an unclosed pool does not keep the process alive", async () => {
@@ -114,5 +197,81 @@ describe("threads option and the pool", () => {
     });
     expect(code).toBe(0);
     expect(out).toContain("searched 32 queries on 2 threads");
+  });
+});
+
+describe("planChunks", () => {
+  /** Every (partition, user, row) exactly once, and chunk costs largest first. */
+  function checkCover(rows: number[], users: number[], threads: number): Int32Array {
+    const chunks = planChunks(rows, users, threads);
+    const seen = rows.map((n, j) => new Uint8Array(n * users[j]!));
+    let last = Number.POSITIVE_INFINITY;
+    for (let at = 0; at < chunks.length; at += 5) {
+      const [j, start, end, from, to] = Array.from(chunks.subarray(at, at + 5));
+      const cost = (end! - start!) * (to! - from!);
+      expect(cost).toBeGreaterThan(0);
+      expect(cost).toBeLessThanOrEqual(last);
+      last = cost;
+      for (let u = from!; u < to!; u++) for (let r = start!; r < end!; r++) seen[j!]![u * rows[j!]! + r]! += 1;
+    }
+    for (const s of seen) expect(s.every((v) => v === 1)).toBe(true);
+    return chunks;
+  }
+
+  it("cuts a huge partition of one query by row range, and covers every row of every user once", () => {
+    const chunks = checkCover([200_000, 300, 0, 5000], [1, 2, 3, 4], 2);
+    const ofBig = Array.from({ length: chunks.length / 5 }, (_, c) => chunks[c * 5]!).filter((j) => j === 0).length;
+    expect(ofBig).toBeGreaterThan(4);
+    expect(planChunks([0], [5], 2).length).toBe(0);
+  });
+
+  it("splits many users of one partition into query groups before row ranges", () => {
+    const chunks = checkCover([3000], [256], 2);
+    for (let at = 0; at < chunks.length; at += 5) expect(chunks[at + 2]! - chunks[at + 1]!).toBe(3000);
+    expect(chunks.length / 5).toBeGreaterThan(1);
+  });
+
+  it("covers random plans exactly once", () => {
+    for (let t = 0; t < 30; t++) {
+      const J = 1 + (t % 7);
+      const rows = Array.from({ length: J }, (_, j) => ((t * 7919 + j * 104729) % 40_000) + (j % 3 === 0 ? 0 : 1));
+      const users = Array.from({ length: J }, (_, j) => 1 + ((t + j * 13) % 9));
+      checkCover(rows, users, 2 + (t % 3));
+    }
+  });
+});
+
+describe("ThreadCostModel", () => {
+  it("threads a scan only when the workers' expected work exceeds twice the measured overhead, probing now and then", () => {
+    const m = new ThreadCostModel(2);
+    for (let i = 0; i < 20; i++) m.scanned(1_000_000, 1); // 1 ns per row score
+    m.overheadMs = 0.5;
+    // workers expected to take half: 2M row scores gain 1 ms > 2 x 0.5 ms; 1M gain 0.5 ms does not
+    expect(m.worthThreading(4_000_000)).toBe(true);
+    // the workers took nothing in recent scans (a busy machine): declined, except every 16th
+    for (let i = 0; i < 40; i++) m.threaded(0.5, 0);
+    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_000_000));
+    expect(decisions.filter(Boolean).length).toBe(2);
+    // tiny scans are never probed
+    expect(Array.from({ length: 64 }, () => m.worthThreading(1000)).some(Boolean)).toBe(false);
+    // the workers take their share again: threaded
+    for (let i = 0; i < 40; i++) m.threaded(0.5, 0.5);
+    expect(m.worthThreading(4_000_000)).toBe(true);
+    expect(m.worthThreading(1_000_000)).toBe(false);
+  });
+
+  it("once a size class has both figures, threads it only when threaded scans of that size ran >= 10% faster", () => {
+    const m = new ThreadCostModel(2);
+    m.overheadMs = 0.01;
+    // 2^22 row scores: 1 ns on this thread, threaded 2 ns (a busy machine): declined except probes
+    m.scanned(4_200_000, 4.2);
+    m.threaded(0.01, 0.5, 4_200_000, 8.4);
+    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_200_000));
+    expect(decisions.filter(Boolean).length).toBe(2);
+    // another size class is not affected: no figures there, the estimate (gain 4 ms vs 0.02) says thread
+    expect(m.worthThreading(33_000_000)).toBe(true);
+    // threaded scans of 2^22 get faster (0.5 ns): threaded again
+    for (let i = 0; i < 10; i++) m.threaded(0.01, 0.5, 4_200_000, 2.1);
+    expect(m.worthThreading(4_200_000)).toBe(true);
   });
 });
