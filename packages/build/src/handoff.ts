@@ -39,7 +39,7 @@ export async function trainModel(o: TrainModelOptions): Promise<{ model: IvfTrai
     const size = Math.min(numRows, Math.max(t.numPartitions * t.sampleRate, t.quantizerSampleSize));
     const s = await reservoirSample(reader, size, t.seed, sampleBatchRows(dim), (seen) => o.onProgress?.("sample", seen, numRows), numRows);
     o.onProgress?.("train-ivf", 0, 1);
-    const ivf = await trainIvfModelParallel(s.vectors, s.rows, dim, { numPartitions: t.numPartitions, distance: t.distanceType, seed: t.seed, sampleRate: t.sampleRate, maxIters: t.maxIterations, ...threads });
+    const ivf = await trainIvfModelParallel(s.vectors, s.rows, dim, { numPartitions: t.numPartitions, distance: t.distanceType, seed: t.seed, sampleRate: t.sampleRate, maxIters: t.ivfMaxIterations, ...threads });
     o.onProgress?.("train-quantizer", 0, 1);
     const q = await trainQuantizerParallel(t.quantizer, s.vectors, s.rows, dim, {
       ...threads, distance: t.distanceType, seed: t.seed, ivfCentroids: ivf.centroids, numPartitions: t.numPartitions,

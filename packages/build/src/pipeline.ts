@@ -323,7 +323,7 @@ async function runPhases(
     } else {
       progress("train-ivf", 0, 1);
       const m = await trainIvfModelParallel(sample!.vectors, sample!.rows, dim, {
-        numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.maxIterations, ...threads,
+        numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.ivfMaxIterations, ...threads,
       });
       centroids = m.centroids;
       await sampleCommitted();
