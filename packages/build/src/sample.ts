@@ -10,11 +10,12 @@
  * (or past it, should a reader yield more rows than it declared) it is a reservoir (Algorithm R),
  * which continues a uniform sample of the rows so far into a uniform sample of all rows.
  *
- * Speed (1M x 128 float32 .npy, 262,144-row sample, loaded 2-core machine): the reservoir's
- * random-slot replacements (about size x ln(N / size) = 350k row copies into random places of a
- * 128 MiB sample) cost 335-510 CPU ms against 190-230 for the sequential selection (the copy
- * loops alone); a subarray + set per kept row, one 32 MiB read at a time and a copy of the sample
- * into the .npy file made the pass 1.2-1.5 CPU s before.
+ * Speed (1M x 128 float32 .npy, 262,144-row sample, 2-core machine at load 17-22, same process,
+ * alternating, 4 runs each): 1.27-1.40 CPU s (7.7-8.9 s wall) for the reservoir with a subarray
+ * + set per kept row, a fresh 32 MiB array per read and a copy of the sample into the .npy file;
+ * 0.46-0.62 CPU s (3.1-3.6 s wall) now. Of the old pass, the reservoir's random-slot
+ * replacements (size x ln(N / size), about 350k row copies into random places of a 128 MiB
+ * sample) and the collector (run often by the external memory of fresh read arrays) were most.
  */
 import { createRng } from "@quiver/ivf";
 import { npyHeaderF32 } from "./readers/npy.js";
@@ -52,37 +53,44 @@ export async function reservoirSample(
   let kept = 0;
   const take = (b: VectorBatch): void => {
     const v = b.vectors;
+    const n = b.rows;
+    // the counters in locals: the loop below runs once per input row
+    let at = seen;
+    let have = kept;
     let r = 0;
     // rows that are all kept (a reservoir filling, or an input no larger than the sample): one block copy
-    const all = total < 0 || total <= size ? Math.min(b.rows, size - kept) : 0;
-    if (all > 0 && kept === seen) {
-      out.set(v.subarray(0, all * dim), kept * dim);
+    const all = total < 0 || total <= size ? Math.min(n, size - have) : 0;
+    if (all > 0 && have === at) {
+      out.set(v.subarray(0, all * dim), have * dim);
       r = all;
-      seen += all;
-      kept += all;
+      at += all;
+      have += all;
     }
-    for (; r < b.rows; r++) {
+    for (; r < n; r++) {
       let slot: number;
-      if (seen < total) {
+      if (at < total) {
         // Algorithm S: keep with probability (rows still wanted) / (rows left)
-        slot = rng.next() * (total - seen) < size - kept ? kept++ : -1;
-      } else if (kept < size) slot = kept++;
+        slot = rng.next() * (total - at) < size - have ? have++ : -1;
+      } else if (have < size) slot = have++;
       else {
         // Algorithm R: replace a random slot with probability size / (seen + 1)
-        slot = Math.floor(rng.next() * (seen + 1));
+        slot = Math.floor(rng.next() * (at + 1));
         if (slot >= size) slot = -1;
       }
-      seen++;
+      at++;
       if (slot < 0) continue;
       // a row copy without a subarray object per row (they were most of this pass's garbage)
       const src = r * dim;
       const dst = slot * dim;
       for (let t = 0; t < dim; t++) out[dst + t] = v[src + t]!;
     }
+    seen = at;
+    kept = have;
   };
-  // (the .npy reader reads small batches one ahead; a consumer reading ahead itself would break
-  // readers that reuse their batch buffers)
-  for await (const b of reader.batches(batchRows)) {
+  // rows are copied out of each batch before the next is asked for, so a reader may reuse its
+  // buffers (scanBatches: no fresh 8 MiB array per batch, whose external memory made the
+  // collector run often); the .npy reader reads one batch ahead
+  for await (const b of reader.scanBatches?.(batchRows) ?? reader.batches(batchRows)) {
     take(b);
     onRows?.(seen);
   }

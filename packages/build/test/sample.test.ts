@@ -3,8 +3,11 @@
  * rows, in row order, each row equally likely), a reservoir when it is not or when a reader
  * yields more rows than it declared, and the sample's `.npy` bytes decode to the sample.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type VectorReader, openNpyFromBytes, reservoirSample } from "../src/index.js";
+import { type VectorReader, encodeNpyF32, openNpy, openNpyFromBytes, reservoirSample } from "../src/index.js";
+import { tempDir } from "./helpers.js";
 import { memoryReader } from "../src/readers/memory.js";
 
 const DIM = 3;
@@ -86,6 +89,40 @@ describe("reservoirSample", () => {
       for await (const b of back.batches(1000)) got.push(...b.vectors);
       expect(got).toEqual(Array.from(s.vectors));
       if (s.rows === size) expect(s.npy.buffer).toBe(s.vectors.buffer);
+    }
+  });
+
+  it("over an .npy file (reused read buffers, one read ahead) equals the sample of the same rows in memory", async () => {
+    const { dir, cleanup } = await tempDir("quiver-sample-");
+    try {
+      const n = 5000;
+      const v = rowsOf(n);
+      const file = join(dir, "rows.npy");
+      await writeFile(file, encodeNpyF32(v, n, DIM));
+      for (const batch of [64, 333, 10_000]) {
+        const r = await openNpy(file);
+        try {
+          expect(typeof r.scanBatches).toBe("function");
+          const fromFile = await reservoirSample(r, 700, 2, batch, undefined, n);
+          const fromMemory = await reservoirSample(memoryReader(v, DIM), 700, 2, batch, undefined, n);
+          expect(Array.from(fromFile.vectors)).toEqual(Array.from(fromMemory.vectors));
+          // whole rows, not pieces of two batches' buffers: row i is (i, -i, 0.5)
+          for (let k = 0; k < fromFile.rows; k++) expect([fromFile.vectors[k * DIM + 1], fromFile.vectors[k * DIM + 2]]).toEqual([-fromFile.vectors[k * DIM]!, 0.5]);
+        } finally {
+          await r.close();
+        }
+      }
+      // a NaN in the file is still found by the scan
+      v[1234 * DIM + 2] = Number.NaN;
+      await writeFile(file, encodeNpyF32(v, n, DIM));
+      const r = await openNpy(file);
+      try {
+        await expect(reservoirSample(r, 700, 2, 64, undefined, n)).rejects.toMatchObject({ code: "INPUT_NON_FINITE", row: 1234 });
+      } finally {
+        await r.close();
+      }
+    } finally {
+      await cleanup();
     }
   });
 });

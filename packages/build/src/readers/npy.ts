@@ -135,6 +135,42 @@ class NpyReader implements VectorReader {
     return this.batchesInRange(0, this.numRows, maxRows);
   }
 
+  /** Float32 without ids: two read buffers, alternating (one yielded, one being read ahead); else `batches`. */
+  scanBatches(maxRows: number): AsyncIterable<VectorBatch> {
+    if (this.elem !== 4 || this.ids !== undefined) return this.batches(maxRows);
+    return this.scanF32(batchRows(maxRows));
+  }
+
+  private async *scanF32(per: number): AsyncIterable<VectorBatch> {
+    const { dim, numRows } = this;
+    const bytes = Math.min(per, numRows) * dim * 4;
+    const bufs = [new Uint8Array(bytes), new Uint8Array(bytes)];
+    const read = async (first: number, buf: Uint8Array): Promise<Uint8Array> => {
+      const want = Math.min(per, numRows - first) * dim * 4;
+      const view = buf.subarray(0, want);
+      const got = await this.f.readInto(view, this.dataOffset + first * dim * 4);
+      if (got < want) throw new QuiverInputError("INPUT_TRUNCATED", `the file ended inside row ${first + Math.floor(got / (dim * 4))} while being read`, { file: this.file, row: first + Math.floor(got / (dim * 4)) });
+      return view;
+    };
+    let turn = 0;
+    let pending: Promise<Uint8Array> | undefined;
+    try {
+      for (let first = 0; first < numRows; first += per) {
+        const rows = Math.min(per, numRows - first);
+        const view = await (pending ?? read(first, bufs[turn]!));
+        turn ^= 1;
+        // the consumer is done with the other buffer: it asked for this batch
+        pending = first + per < numRows ? read(first + per, bufs[turn]!) : undefined;
+        pending?.catch(() => undefined);
+        const vectors = new Float32Array(view.buffer, view.byteOffset, rows * dim);
+        checkFinite(vectors, rows, dim, first, this.file, this.column);
+        yield { vectors, rows, firstRow: first };
+      }
+    } finally {
+      if (pending !== undefined) await pending.catch(() => undefined);
+    }
+  }
+
   async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const { dim, elem } = this;
