@@ -6,7 +6,9 @@
  * (bench/build-child.ts) through `buildIndex` from an .npy file, so each RSS is its own. RSS by N
  * at a fixed budget is bench/build-scale.bench.ts. BENCH_QUICK=1 shrinks every size.
  * BENCH_SHAPES=name,name selects shapes by their table name (e.g. "1000k x 128 cosine unequal";
- * default all); a selected run writes bench/results/build.partial.json too.
+ * default all); a selected run writes bench/results/build.partial.json too. BENCH_QUERIES sets the
+ * recall queries; BENCH_QUIVER_VARIANTS (a JSON array of build options) runs several Quiver builds
+ * per shape side by side (e.g. '[{}, {"ivfMaxIterations": 50}]').
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -94,6 +96,14 @@ function quiverBuild(input: string, storeDir: string, options: Record<string, un
 
 const s = (ms: number): number => Number((ms / 1000).toFixed(2));
 
+/** Standard error of the mean per-query difference of recall@10 between two result lists (paired by query). */
+function pairedSe(a: readonly (readonly (number | bigint)[])[], b: readonly (readonly (number | bigint)[])[], truth: Int32Array): number {
+  const d = a.map((r, i) => recallAtK([r], truth.subarray(i * 10, i * 10 + 10), 10) - recallAtK([b[i]!], truth.subarray(i * 10, i * 10 + 10), 10));
+  const mean = d.reduce((x, y) => x + y, 0) / d.length;
+  const variance = d.reduce((x, y) => x + (y - mean) ** 2, 0) / Math.max(1, d.length - 1);
+  return Math.sqrt(variance / d.length);
+}
+
 /** The checked-out commit (so a results file says which code it measured). */
 function gitHead(): string {
   const r = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", cwd: here });
@@ -116,7 +126,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const wanted = process.env.BENCH_SHAPES?.split(",").map((x) => x.trim()).filter((x) => x !== "");
   const shapes = wanted === undefined ? all : wanted.flatMap((name) => all.filter((sh) => labelOf(sh) === name));
   if (shapes.length === 0) throw new RangeError(`BENCH_SHAPES=${process.env.BENCH_SHAPES}: none of ${all.map(labelOf).join(", ")}`);
-  const Q = q ? 30 : 100;
+  // recall's spread: with 100 queries the standard error of a recall difference was about 0.01-0.02
+  const queriesFor = (n: number): number => Number(process.env.BENCH_QUERIES ?? (q ? 30 : n >= 1_000_000 ? 100 : 300));
+  // BENCH_QUIVER_VARIANTS='[{}, {"ivfMaxIterations": 50}]': several Quiver builds per shape
+  // (options merged into the build's), each a row, beside one LanceDB build
+  const quiverVariants = JSON.parse(process.env.BENCH_QUIVER_VARIANTS ?? "[{}]") as Record<string, unknown>[];
   const nprobes = 20;
   const refine = 10;
   const rows: BenchResult["rows"] = [];
@@ -125,6 +139,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   try {
     for (const [si, sh] of shapes.entries()) {
       const { n, dim, distance } = sh;
+      const Q = queriesFor(n);
       const P = n >= 1_000_000 ? 1024 : q ? 32 : 256;
       const m = dim / 16;
       const clusters = q ? 64 : 1024;
@@ -155,57 +170,67 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         }
         return out;
       };
-      const lRecall = recallAtK(await lanceSearch(false), truth, 10);
-      const lRecallRefine = recallAtK(await lanceSearch(true), truth, 10);
+      const lPlain = await lanceSearch(false);
+      const lRefined = await lanceSearch(true);
+      const lRecall = recallAtK(lPlain, truth, 10);
+      const lRecallRefine = recallAtK(lRefined, truth, 10);
       table.close();
       db.close();
       await rm(join(dir, `lancedb-${si}`), { recursive: true, force: true });
 
-      ctx.progress(`${label}: Quiver`);
       const input = join(dir, `input-${si}.npy`);
       await writeFile(input, encodeNpyF32(data, n, dim));
-      const storeDir = join(dir, `quiver-${si}`);
-      const rep = quiverBuild(input, storeDir, { numPartitions: P, numSubVectors: m, distanceType: distance, quantizer: "pq", seed: 3 });
-      const index = await openVectorIndex(new LocalDirectoryStore(storeDir), "index.qvr");
-      const quiverSearch = async (withRefine: boolean): Promise<bigint[][]> => {
-        const out: bigint[][] = [];
-        for (let i = 0; i < Q; i++) out.push((await index.search(query(i), { k: 10, nprobes, ...(withRefine ? { refineFactor: refine } : {}), idType: "bigint" })).map((h) => h.id as bigint));
-        return out;
-      };
-      const qRecall = recallAtK(await quiverSearch(false), truth, 10);
-      const qRecallRefine = recallAtK(await quiverSearch(true), truth, 10);
-      await rm(storeDir, { recursive: true, force: true });
+      for (const variant of quiverVariants) {
+        ctx.progress(`${label}: Quiver ${JSON.stringify(variant)}`);
+        const storeDir = join(dir, `quiver-${si}`);
+        const rep = quiverBuild(input, storeDir, { numPartitions: P, numSubVectors: m, distanceType: distance, quantizer: "pq", seed: 3, ...variant });
+        const index = await openVectorIndex(new LocalDirectoryStore(storeDir), "index.qvr");
+        const quiverSearch = async (withRefine: boolean): Promise<bigint[][]> => {
+          const out: bigint[][] = [];
+          for (let i = 0; i < Q; i++) out.push((await index.search(query(i), { k: 10, nprobes, ...(withRefine ? { refineFactor: refine } : {}), idType: "bigint" })).map((h) => h.id as bigint));
+          return out;
+        };
+        const qPlain = await quiverSearch(false);
+        const qRefined = await quiverSearch(true);
+        const qRecall = recallAtK(qPlain, truth, 10);
+        const qRecallRefine = recallAtK(qRefined, truth, 10);
+        await rm(storeDir, { recursive: true, force: true });
+        const ph = (name: string): number => s(rep.phases.find((p) => p.phase === name)?.ms ?? 0);
+        const pc = (name: string): number => s(rep.phaseCpuMs[name] ?? 0);
+        rows.push({
+          shape: label,
+          ...(quiverVariants.length > 1 ? { variant: JSON.stringify(variant) } : {}),
+          P,
+          m,
+          "lance build s": s(lanceMs),
+          "quiver build s": s(rep.totalMs),
+          "ratio (<=0.4 target)": Number((rep.totalMs / lanceMs).toFixed(2)),
+          "lance cpu s": s(lanceCpuMs),
+          "quiver cpu s": s(rep.cpuMs),
+          "cpu ratio": Number((rep.cpuMs / lanceCpuMs).toFixed(2)),
+          "sample s": ph("sample"),
+          "train ivf s": ph("train-ivf"),
+          "train pq s": ph("train-quantizer"),
+          "assign+encode s": ph("assign-encode"),
+          "finalize s": ph("finalize"),
+          "sample cpu s": pc("sample"),
+          "train ivf cpu s": pc("train-ivf"),
+          "train pq cpu s": pc("train-quantizer"),
+          "assign+encode cpu s": pc("assign-encode"),
+          "finalize cpu s": pc("finalize"),
+          "lance recall": Number(lRecall.toFixed(3)),
+          "quiver recall": Number(qRecall.toFixed(3)),
+          "lance recall refine": Number(lRecallRefine.toFixed(3)),
+          "quiver recall refine": Number(qRecallRefine.toFixed(3)),
+          "plain diff se": Number(pairedSe(qPlain, lPlain, truth).toFixed(4)),
+          "refine diff se": Number(pairedSe(qRefined, lRefined, truth).toFixed(4)),
+          queries: Q,
+          "quiver peak RSS MiB": Math.round(Math.max(rep.maxRssBytes, rep.vmHwmBytes) / 2 ** 20),
+          "input MiB": Math.round((n * dim * 4) / 2 ** 20),
+          "load at start": load,
+        });
+      }
       await rm(input, { force: true });
-      const ph = (name: string): number => s(rep.phases.find((p) => p.phase === name)?.ms ?? 0);
-      const pc = (name: string): number => s(rep.phaseCpuMs[name] ?? 0);
-      rows.push({
-        shape: label,
-        P,
-        m,
-        "lance build s": s(lanceMs),
-        "quiver build s": s(rep.totalMs),
-        "ratio (<=0.4 target)": Number((rep.totalMs / lanceMs).toFixed(2)),
-        "lance cpu s": s(lanceCpuMs),
-        "quiver cpu s": s(rep.cpuMs),
-        "cpu ratio": Number((rep.cpuMs / lanceCpuMs).toFixed(2)),
-        "sample s": ph("sample"),
-        "train ivf s": ph("train-ivf"),
-        "train pq s": ph("train-quantizer"),
-        "assign+encode s": ph("assign-encode"),
-        "finalize s": ph("finalize"),
-        "sample cpu s": pc("sample"),
-        "train ivf cpu s": pc("train-ivf"),
-        "train pq cpu s": pc("train-quantizer"),
-        "assign+encode cpu s": pc("assign-encode"),
-        "finalize cpu s": pc("finalize"),
-        "lance recall": Number(lRecall.toFixed(3)),
-        "quiver recall": Number(qRecall.toFixed(3)),
-        "lance recall refine": Number(lRecallRefine.toFixed(3)),
-        "quiver recall refine": Number(qRecallRefine.toFixed(3)),
-        "quiver peak RSS MiB": Math.round(Math.max(rep.maxRssBytes, rep.vmHwmBytes) / 2 ** 20),
-        "input MiB": Math.round((n * dim * 4) / 2 ** 20),
-        "load at start": load,
-      });
       if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: true, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");
     }
 
@@ -213,7 +238,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     if (wanted !== undefined) notes.push(`BENCH_SHAPES selection: ${shapes.map(labelOf).join(", ")}`);
     notes.push("Quiver phase CPU seconds: its build child's process CPU clock (worker threads included) from a phase's first progress event to the next phase's.");
     notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
-    notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; ${Q} queries per shape; same P and m for both systems, otherwise default settings on both sides.`);
+    notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; 'queries' per shape (BENCH_QUERIES, default 300 at 100k rows, 100 at 1M); same P and m for both systems, otherwise default settings on both sides.`);
+    notes.push("'plain diff se' / 'refine diff se': standard error of the Quiver - LanceDB recall difference over the queries (paired per query); a difference within about 2 se of 0 is noise.");
     notes.push("ratio = Quiver build seconds / LanceDB build seconds (wall clock, run back to back); cpu ratio = the same for CPU seconds (LanceDB: this process during createIndex; Quiver: its build child, worker threads included), which the other work on a shared machine distorts less; 'load at start' is the 1-minute load average when the shape started.");
     // the partial file gets the closing notes too (a BENCH_SHAPES run's only results file)
     if (!q) writeFileSync(join(here, "results", "build.partial.json"), JSON.stringify({ name: "build", partial: wanted !== undefined, date: new Date().toISOString(), rows, notes }, null, 2) + "\n");

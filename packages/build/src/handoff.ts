@@ -12,7 +12,7 @@ import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
 import { type BuildTuning, type ResolvedTuning, TUNING_OPTIONS, checkTuning, resolveTuning } from "./options.js";
 import { memoryReader } from "./readers/memory.js";
 import type { VectorReader } from "./readers/types.js";
-import { reservoirSample } from "./sample.js";
+import { reservoirSample, sampleBatchRows } from "./sample.js";
 import { writeIvfIndexStreamed } from "./streamed-index.js";
 
 /** Options of {@link trainModel}. */
@@ -37,9 +37,9 @@ export async function trainModel(o: TrainModelOptions): Promise<{ model: IvfTrai
     const t = resolveTuning(o, numRows, dim);
     const threads = t.threads === undefined ? {} : { threads: t.threads };
     const size = Math.min(numRows, Math.max(t.numPartitions * t.sampleRate, t.quantizerSampleSize));
-    const s = await reservoirSample(reader, size, t.seed, 65_536, (seen) => o.onProgress?.("sample", seen, numRows));
+    const s = await reservoirSample(reader, size, t.seed, sampleBatchRows(dim), (seen) => o.onProgress?.("sample", seen, numRows), numRows);
     o.onProgress?.("train-ivf", 0, 1);
-    const ivf = await trainIvfModelParallel(s.vectors, s.rows, dim, { numPartitions: t.numPartitions, distance: t.distanceType, seed: t.seed, sampleRate: t.sampleRate, maxIters: t.maxIterations, ...threads });
+    const ivf = await trainIvfModelParallel(s.vectors, s.rows, dim, { numPartitions: t.numPartitions, distance: t.distanceType, seed: t.seed, sampleRate: t.sampleRate, maxIters: t.ivfMaxIterations, ...threads });
     o.onProgress?.("train-quantizer", 0, 1);
     const q = await trainQuantizerParallel(t.quantizer, s.vectors, s.rows, dim, {
       ...threads, distance: t.distanceType, seed: t.seed, ivfCentroids: ivf.centroids, numPartitions: t.numPartitions,

@@ -52,7 +52,7 @@ export async function buildIndexInMemory(o: InMemoryBuildOptions): Promise<InMem
   const threads = tuning.threads === undefined ? {} : { threads: tuning.threads };
   const t0 = performance.now();
   const centroids = o.model?.centroids ?? (await trainIvfModelParallel(vectors, n, dim, {
-    numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.maxIterations, ...threads,
+    numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.ivfMaxIterations, ...threads,
   })).centroids;
   const t1 = performance.now();
   let quantizer: TrainedQuantizer;

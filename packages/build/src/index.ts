@@ -17,6 +17,7 @@ export {
   DEFAULT_MEMORY_BUDGET_BYTES,
   MIN_MEMORY_BUDGET_BYTES,
   DEFAULT_QUANTIZER_SAMPLE,
+  DEFAULT_IVF_MAX_ITERATIONS,
   defaultNumPartitions,
   resolveTuning,
   checkTuning,

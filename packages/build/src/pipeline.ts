@@ -34,10 +34,10 @@ import { type OpenVectorFileOptions, openVectorFile } from "./open-input.js";
 import { arrowTableReader, isArrowTable } from "./readers/arrow-table.js";
 import type { Table } from "apache-arrow";
 import { type BuildTuning, type ResolvedTuning, TUNING_OPTIONS, checkTuning, resolveTuning } from "./options.js";
-import { encodeNpyF32, openNpyFromBytes } from "./readers/npy.js";
+import { openNpyFromBytes } from "./readers/npy.js";
 import { memoryReader } from "./readers/memory.js";
 import type { VectorReader } from "./readers/types.js";
-import { reservoirSample } from "./sample.js";
+import { reservoirSample, sampleBatchRows } from "./sample.js";
 import { writeIvfIndexStreamed } from "./streamed-index.js";
 
 /** Phases of a build, in order. */
@@ -248,7 +248,6 @@ async function runPhases(
 ): Promise<BuildIndexResult> {
   const { store, dim } = { store: o.store, dim: reader.dim };
   const threads = { pool };
-  const scanBatch = SCAN_BATCH_ROWS;
   const job = {
     version: 1,
     input: { file: reader.file, format: reader.format, dim, numRows, column: reader.column, hasIds: reader.hasIds },
@@ -280,6 +279,7 @@ async function runPhases(
   const needQuantizer = given?.quantizer === undefined;
   const sampleSize = Math.min(numRows, Math.max(needIvf ? tuning.numPartitions * tuning.sampleRate : 0, needQuantizer ? tuning.quantizerSampleSize : 0));
   let sample: { vectors: Float32Array; rows: number } | undefined;
+  let samplePut: Promise<void> | undefined;
   let t = performance.now();
   if (!needIvf && !needQuantizer) await committed("sample", t, "skipped");
   else {
@@ -289,12 +289,25 @@ async function runPhases(
       await committed("sample", t, "resumed");
     } else {
       progress("sample", 0, numRows);
-      const s = await reservoirSample(reader, sampleSize, tuning.seed, scanBatch, (seen) => progress("sample", seen, numRows));
+      const s = await reservoirSample(reader, sampleSize, tuning.seed, sampleBatchRows(dim), (seen) => progress("sample", seen, numRows), numRows);
       sample = s;
-      await store.put(joinPath(stateDir, STATE.sample), encodeNpyF32(s.vectors, s.rows, dim));
-      await committed("sample", t, "ran");
+      // the sample's commit (a 128 MiB write at 1M x 128) runs while the IVF trains on it (nothing
+      // writes the sample); it is awaited before any later phase commits, so the committed state
+      // is still a prefix of the phases. The phase's time is the pass; the write overlaps the next.
+      phases.push({ phase: "sample", ms: performance.now() - t, status: "ran" });
+      const put = (async () => {
+        await store.put(joinPath(stateDir, STATE.sample), s.npy);
+        await o.onPhaseCommitted?.("sample");
+      })();
+      put.catch(() => undefined);
+      samplePut = put;
     }
   }
+  const sampleCommitted = async (): Promise<void> => {
+    const p = samplePut;
+    samplePut = undefined;
+    if (p !== undefined) await p;
+  };
 
   // --- phase: train IVF ----------------------------------------------------------------------
   t = performance.now();
@@ -310,9 +323,10 @@ async function runPhases(
     } else {
       progress("train-ivf", 0, 1);
       const m = await trainIvfModelParallel(sample!.vectors, sample!.rows, dim, {
-        numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.maxIterations, ...threads,
+        numPartitions: tuning.numPartitions, distance: tuning.distanceType, seed: tuning.seed, sampleRate: tuning.sampleRate, maxIters: tuning.ivfMaxIterations, ...threads,
       });
       centroids = m.centroids;
+      await sampleCommitted();
       await store.put(joinPath(stateDir, STATE.ivf), encodeModelFile({ dim, distance: tuning.distanceType, numPartitions: tuning.numPartitions, centroids }));
       progress("train-ivf", 1, 1);
       await committed("train-ivf", t, "ran");
@@ -320,6 +334,7 @@ async function runPhases(
   }
 
   // --- phase: train quantizer ----------------------------------------------------------------
+  await sampleCommitted();
   t = performance.now();
   let quantizer: TrainedQuantizer;
   if (!needQuantizer) {

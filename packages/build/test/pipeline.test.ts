@@ -60,6 +60,8 @@ describe("buildIndex (streaming pipeline)", () => {
     expect(r.options.quantizer).toBe("pq");
     expect(r.options.numSubVectors).toBe(1); // dim 16 -> dim/16
     expect(r.options.numPartitions).toBe(1); // 3000 rows / 8192 target, at least 1
+    // IVF's own cap: the lower of maxIterations and 12 unless given
+    expect([r.options.maxIterations, r.options.ivfMaxIterations]).toEqual([8, 8]);
     expect(r.phases.map((p) => p.status)).toEqual(["ran", "ran", "ran", "ran", "ran"]);
     const index = await openVectorIndex(store, "i.qvr");
     const hits = await index.search(vectors.subarray(5 * DIM, 6 * DIM), { k: 3, nprobes: 1, refineFactor: 5 });

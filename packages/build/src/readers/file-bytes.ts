@@ -38,6 +38,18 @@ export class FileBytes {
     return got === n ? buf : buf.subarray(0, got);
   }
 
+  /** Read up to `buf.byteLength` bytes at `offset` into `buf` (fewer at the end of the file); the count read. */
+  async readInto(buf: Uint8Array, offset: number): Promise<number> {
+    const n = Math.max(0, Math.min(buf.byteLength, this.size - offset));
+    let got = 0;
+    while (got < n) {
+      const r = await this.readAt(buf, got, n - got, offset + got);
+      if (r === 0) break;
+      got += r;
+    }
+    return got;
+  }
+
   async close(): Promise<void> {
     await this.closeFn();
   }

@@ -9,6 +9,8 @@ import { FileBytes } from "./file-bytes.js";
 import type { VectorBatch, VectorReader } from "./types.js";
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** Batches up to this size are read one ahead (see NpyReader.batchesInRange). */
+export const NPY_READ_AHEAD_MAX_BYTES = 16 * 1024 * 1024;
 /** Longest header accepted (NumPy itself writes < 1 KiB; 64 KiB bounds a hostile one). */
 export const MAX_NPY_HEADER_BYTES = 65_536;
 
@@ -133,26 +135,76 @@ class NpyReader implements VectorReader {
     return this.batchesInRange(0, this.numRows, maxRows);
   }
 
+  /** Float32 without ids: two read buffers, alternating (one yielded, one being read ahead); else `batches`. */
+  scanBatches(maxRows: number): AsyncIterable<VectorBatch> {
+    if (this.elem !== 4 || this.ids !== undefined) return this.batches(maxRows);
+    return this.scanF32(batchRows(maxRows));
+  }
+
+  private async *scanF32(per: number): AsyncIterable<VectorBatch> {
+    const { dim, numRows } = this;
+    const bytes = Math.min(per, numRows) * dim * 4;
+    const bufs = [new Uint8Array(bytes), new Uint8Array(bytes)];
+    const read = async (first: number, buf: Uint8Array): Promise<Uint8Array> => {
+      const want = Math.min(per, numRows - first) * dim * 4;
+      const view = buf.subarray(0, want);
+      const got = await this.f.readInto(view, this.dataOffset + first * dim * 4);
+      if (got < want) throw new QuiverInputError("INPUT_TRUNCATED", `the file ended inside row ${first + Math.floor(got / (dim * 4))} while being read`, { file: this.file, row: first + Math.floor(got / (dim * 4)) });
+      return view;
+    };
+    let turn = 0;
+    let pending: Promise<Uint8Array> | undefined;
+    try {
+      for (let first = 0; first < numRows; first += per) {
+        const rows = Math.min(per, numRows - first);
+        const view = await (pending ?? read(first, bufs[turn]!));
+        turn ^= 1;
+        // the consumer is done with the other buffer: it asked for this batch
+        pending = first + per < numRows ? read(first + per, bufs[turn]!) : undefined;
+        pending?.catch(() => undefined);
+        const vectors = new Float32Array(view.buffer, view.byteOffset, rows * dim);
+        checkFinite(vectors, rows, dim, first, this.file, this.column);
+        yield { vectors, rows, firstRow: first };
+      }
+    } finally {
+      if (pending !== undefined) await pending.catch(() => undefined);
+    }
+  }
+
   async *batchesInRange(start: number, end: number, maxRows: number): AsyncIterable<VectorBatch> {
     const per = batchRows(maxRows);
     const { dim, elem } = this;
+    const stop = Math.min(end, this.numRows);
     // fixed-size rows: the range starts at a computed byte offset
-    for (let first = start; first < Math.min(end, this.numRows); first += per) {
-      const rows = Math.min(per, Math.min(end, this.numRows) - first);
-      const bytes = await this.f.read(this.dataOffset + first * dim * elem, rows * dim * elem);
-      let vectors: Float32Array;
-      if (elem === 4) vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);
-      else {
-        const half = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        vectors = new Float32Array(rows * dim);
-        for (let i = 0; i < vectors.length; i++) vectors[i] = halfToFloat(half.getUint16(i * 2, true));
+    const readRows = (first: number): Promise<Uint8Array> => this.f.read(this.dataOffset + first * dim * elem, Math.min(per, stop - first) * dim * elem);
+    // small batches read one ahead (the next read runs in the file system's threads while the
+    // consumer works on this one); large ones are not, so a batch's memory stays what it asked for
+    const ahead = per * dim * elem <= NPY_READ_AHEAD_MAX_BYTES;
+    let pending: Promise<Uint8Array> | undefined;
+    try {
+      for (let first = start; first < stop; first += per) {
+        const rows = Math.min(per, stop - first);
+        const bytes = await (pending ?? readRows(first));
+        pending = ahead && first + per < stop ? readRows(first + per) : undefined;
+        // a failed read-ahead is thrown when its turn comes, never unhandled meanwhile
+        pending?.catch(() => undefined);
+        let vectors: Float32Array;
+        if (elem === 4) vectors = new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim);
+        else {
+          const half = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          vectors = new Float32Array(rows * dim);
+          for (let i = 0; i < vectors.length; i++) vectors[i] = halfToFloat(half.getUint16(i * 2, true));
+        }
+        checkFinite(vectors, rows, dim, first, this.file, this.column);
+        if (this.ids === undefined) yield { vectors, rows, firstRow: first };
+        else {
+          const raw = await this.ids.f.read(this.ids.offset + first * 8, rows * 8);
+          yield { vectors, rows, firstRow: first, ids: new BigUint64Array(raw.buffer, raw.byteOffset, rows) };
+        }
       }
-      checkFinite(vectors, rows, dim, first, this.file, this.column);
-      if (this.ids === undefined) yield { vectors, rows, firstRow: first };
-      else {
-        const raw = await this.ids.f.read(this.ids.offset + first * 8, rows * 8);
-        yield { vectors, rows, firstRow: first, ids: new BigUint64Array(raw.buffer, raw.byteOffset, rows) };
-      }
+    } finally {
+      // a consumer that stops early: the read in flight finishes before the file may be closed
+      if (pending !== undefined) await pending.catch(() => undefined);
     }
   }
 
@@ -167,19 +219,31 @@ export function encodeNpyF32(vectors: Float32Array, rows: number, dim: number): 
   return encodeNpy("<f4", [rows, dim], new Uint8Array(vectors.buffer, vectors.byteOffset, rows * dim * 4));
 }
 
-/** Encode raw little-endian data with a `.npy` 1.0 header (descr and shape as given). */
-export function encodeNpy(descr: string, shape: readonly number[], data: Uint8Array): Uint8Array {
+/** The `.npy` 1.0 header of a float32 rows x dim matrix (its length is a multiple of 64, so the data after it is aligned). */
+export function npyHeaderF32(rows: number, dim: number): Uint8Array {
+  return npyHeader("<f4", [rows, dim]);
+}
+
+function npyHeader(descr: string, shape: readonly number[]): Uint8Array {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
   let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
   // total header (10 + dict + padding + \n) is a multiple of 64, as NumPy writes it
   const pad = 64 - ((10 + dict.length + 1) % 64);
   dict = dict + " ".repeat(pad % 64) + "\n";
-  const out = new Uint8Array(10 + dict.length + data.byteLength);
+  const out = new Uint8Array(10 + dict.length);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, dict.length, true);
   for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
-  out.set(data, 10 + dict.length);
+  return out;
+}
+
+/** Encode raw little-endian data with a `.npy` 1.0 header (descr and shape as given). */
+export function encodeNpy(descr: string, shape: readonly number[], data: Uint8Array): Uint8Array {
+  const header = npyHeader(descr, shape);
+  const out = new Uint8Array(header.byteLength + data.byteLength);
+  out.set(header, 0);
+  out.set(data, header.byteLength);
   return out;
 }

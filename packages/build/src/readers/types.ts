@@ -29,6 +29,12 @@ export interface VectorReader {
   readonly hasIds: boolean;
   batches(maxRows: number): AsyncIterable<VectorBatch>;
   /**
+   * `batches` for a consumer that is done with a batch when it asks for the next one: a batch's
+   * arrays may be overwritten after that (no fresh arrays per batch). Optional; a consumer falls
+   * back to `batches`.
+   */
+  scanBatches?(maxRows: number): AsyncIterable<VectorBatch>;
+  /**
    * Rows [start, end) only, seeking to `start` instead of reading the rows before it (formats
    * with a known row count; see `rowRangeReader`). Batches carry file row numbers (`firstRow`).
    */
