@@ -156,7 +156,9 @@ export function assignScored(
       const xv = w.f32(xp, count4 * pd);
       copyRowsPadded(xv, x, start, count, dim, stride, offset, pd);
       if (count4 !== count) xv.fill(0, count * pd);
-      w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp, s2p);
+      // without a runner-up request the kernel skips its bookkeeping (same winners and scores)
+      if (outSecond === undefined) w.exports.assign_idx(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp);
+      else w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp, s2p);
       outIdx.set(w.u32(ip, count), start);
       if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
       if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
@@ -192,7 +194,8 @@ function assignNarrow(
       const src = (start + i) * stride + offset;
       for (let t = 0; t < dim; t++) xt[dst + 4 * t] = x[src + t] as number;
     }
-    w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
+    if (outSecond === undefined) w.exports.assign_t8_idx(xp, count4, cp, k, bp, alpha, ip, sp);
+    else w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
     outIdx.set(w.u32(ip, count), start);
     if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
     if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
