@@ -9,7 +9,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assignLaneOrderRef, assignNarrowOrderRef } from "../src/compute/internal/reference.js";
-import { assignScored, copyRowsPadded } from "../src/compute/internal/vector-math.js";
+import { assignScored, copyRowsPadded, pqEncodeRows, squaredNorms } from "../src/compute/internal/vector-math.js";
+import { buildQuantizer } from "../src/compute/internal/quantizers.js";
+import { assignEncodeRange, createScratch } from "../src/compute/internal/assign-encode.js";
 import { kernels, paddedDim } from "../src/compute/internal/wasm-kernels.js";
 import { createRng } from "../src/compute/index.js";
 
@@ -130,5 +132,42 @@ describe("assignment kernels are bit-exact", () => {
         w.release(mark);
       }
     }), { numRuns: 300 });
+  });
+
+  it("the fused PQ encode gives the quantizer's own codes byte for byte (narrow, wide and odd sub-spaces; n < 4)", () => {
+    const cases = fc.record({
+      n: fc.integer({ min: 1, max: 21 }),
+      m: fc.integer({ min: 1, max: 4 }),
+      dsub: fc.constantFrom(1, 2, 3, 5, 7, 8, 10, 12, 16),
+      seed: fc.integer({ min: 0, max: 1 << 30 }),
+    });
+    fc.assert(fc.property(cases, ({ n, m, dsub, seed }) => {
+      const dim = m * dsub;
+      const codebook = randomArray(m * 256 * dsub, seed, 1);
+      const q = buildQuantizer({ kind: "pq", dim, distance: "l2", residual: false, params: { numSubVectors: m, nbits: 8 }, arrays: { codebook } });
+      const rows = randomArray(n * dim, seed + 1, 1);
+      const want = new Uint8Array(n * m);
+      q.encode(rows, n, want);
+      const got = new Uint8Array(n * m);
+      pqEncodeRows(rows, n, dim, m, codebook, squaredNorms(codebook, m * 256, dsub), got);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }), { numRuns: 120 });
+  });
+
+  it("assign+encode of a range takes the fused PQ path with the quantizer's codes", () => {
+    const n = 301;
+    const dim = 16;
+    const k = 5;
+    const vectors = randomArray(n * dim, 3, 2);
+    const centroids = randomArray(k * dim, 4, 2);
+    const codebook = randomArray(4 * 256 * 4, 5, 1);
+    const quantizer = buildQuantizer({ kind: "pq", dim, distance: "l2", residual: true, params: { numSubVectors: 4, nbits: 8 }, arrays: { codebook } });
+    const job = { vectors, n, dim, centroids, k, distance: "l2" as const, quantizer, partitions: new Uint32Array(n), codes: new Uint8Array(n * 4) };
+    assignEncodeRange(job, 0, n, createScratch(dim));
+    const prepared = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) prepared[i * dim + t] = vectors[i * dim + t]! - centroids[job.partitions[i]! * dim + t]!;
+    const want = new Uint8Array(n * 4);
+    quantizer.encode(prepared, n, want);
+    expect(Array.from(job.codes)).toEqual(Array.from(want));
   });
 });

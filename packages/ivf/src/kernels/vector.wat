@@ -407,6 +407,34 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
+  ;; The input of `assign_t8` from strided rows: rows i < n of dsub (<= 8) floats at x + i * xstride
+  ;; (a PQ sub-space of row-major vectors) into 4-row blocks at out (block b at out + 128 * b,
+  ;; dimension d of row 4b + r at offset 16 * d + 4 * r), dimensions dsub..7 zero. n is a multiple of 4.
+  (func (export "transpose_t8") (param $x i32) (param $xstride i32) (param $n i32) (param $dsub i32) (param $out i32)
+    (local $i i32) (local $d i32) (local $src i32) (local $dst i32)
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $xstride))))
+        (local.set $dst (i32.add (local.get $out)
+          (i32.add (i32.shl (i32.shr_u (local.get $i) (i32.const 2)) (i32.const 7)) (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2)))))
+        (local.set $d (i32.const 0))
+        (block $dims_done
+          (loop $dims
+            (br_if $dims_done (i32.ge_u (local.get $d) (local.get $dsub)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $d) (i32.const 4)))
+              (f32.load (i32.add (local.get $src) (i32.shl (local.get $d) (i32.const 2)))))
+            (local.set $d (i32.add (local.get $d) (i32.const 1)))
+            (br $dims)))
+        (block $pad_done
+          (loop $pad
+            (br_if $pad_done (i32.ge_u (local.get $d) (i32.const 8)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $d) (i32.const 4))) (f32.const 0))
+            (local.set $d (i32.add (local.get $d) (i32.const 1)))
+            (br $pad)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
   ;; ---- the previous assign / assign_t8, kept only so bench/kernels.bench.ts can show before / after ----
   ;; (same contract and results as `assign` / `assign_t8`; not used by any library code)
   (func (export "bench_assign_v0")

@@ -202,6 +202,69 @@ function assignNarrow(
   }
 }
 
+/** Codewords per PQ sub-space (8-bit codes). */
+const PQ_CODEWORDS = 256;
+
+/**
+ * PQ codes of `n` prepared rows (row-major, `dim` floats): for each of the `m` sub-spaces the
+ * nearest of 256 codewords by L2 (`codebook` laid out [s][j][dim / m], `bias` its squared norms),
+ * code of row i, sub-space s at out[i * m + s]. The same kernels on the same values as
+ * `assignScored` per sub-space (so the same codes), with each block of rows copied into kernel
+ * memory once for all sub-spaces and narrow sub-spaces transposed in wasm instead of in JS.
+ */
+export function pqEncodeRows(
+  rows: Float32Array, n: number, dim: number, m: number, codebook: Float32Array, bias: Float32Array, out: Uint8Array,
+): void {
+  const dsub = dim / m;
+  const K = PQ_CODEWORDS;
+  const narrow = dsub <= 8;
+  if (!narrow && dsub % 4 !== 0) {
+    // wide sub-spaces need a padded copy per sub-space: the general path does that
+    const idx = new Uint32Array(n);
+    for (let s = 0; s < m; s++) {
+      assignScored(rows, n, dsub, dim, s * dsub, codebook.subarray(s * K * dsub, (s + 1) * K * dsub), K, bias.subarray(s * K, (s + 1) * K), -2, idx);
+      for (let i = 0; i < n; i++) out[i * m + s] = idx[i] as number;
+    }
+    return;
+  }
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pitch = narrow ? 8 : dsub;
+    const cp = w.alloc(m * K * pitch * 4);
+    if (narrow) copyRowsPadded(w.f32(cp, m * K * 8), codebook, 0, m * K, dsub, dsub, 0, 8);
+    else w.f32(cp, m * K * dsub).set(codebook.subarray(0, m * K * dsub));
+    const bp = w.alloc(m * K * 4);
+    w.f32(bp, m * K).set(bias.subarray(0, m * K));
+    const block = Math.max(4, Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3));
+    const xp = w.alloc(block * dim * 4);
+    const tp = narrow ? w.alloc(block * 32) : 0;
+    const ip = w.alloc(block * 4);
+    const sp = w.alloc(block * 4);
+    for (let start = 0; start < n; start += block) {
+      const count = Math.min(block, n - start);
+      const count4 = (count + 3) & ~3;
+      const xv = w.f32(xp, count4 * dim);
+      xv.set(rows.subarray(start * dim, (start + count) * dim));
+      // padding rows of the last block: readable zeros (their results are dropped)
+      if (count4 !== count) xv.fill(0, count * dim);
+      for (let s = 0; s < m; s++) {
+        if (narrow) {
+          w.exports.transpose_t8(xp + s * dsub * 4, dim * 4, count4, dsub, tp);
+          w.exports.assign_t8_idx(tp, count4, cp + s * K * 32, K, bp + s * K * 4, -2, ip, sp);
+        } else {
+          w.exports.assign_idx(xp + s * dsub * 4, dim * 4, count4, cp + s * K * dsub * 4, K, dsub, bp + s * K * 4, -2, ip, sp);
+        }
+        const idx = w.u32(ip, count);
+        let o = start * m + s;
+        for (let i = 0; i < count; i++, o += m) out[o] = idx[i] as number;
+      }
+    }
+  } finally {
+    w.release(mark);
+  }
+}
+
 /** Bias and alpha making `assignScored` rank centroids by `type` (cosine expects unit centroids). */
 export function assignmentTerms(centroids: Float32Array, k: number, dim: number, type: DistanceType): { bias: Float32Array; alpha: number } {
   if (type === "l2") return { bias: squaredNorms(centroids, k, dim), alpha: -2 };

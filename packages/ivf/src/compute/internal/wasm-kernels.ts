@@ -35,6 +35,8 @@ interface KernelExports {
   ): void;
   /** `assign_t8` without the runner-up score (same winners and scores). */
   assign_t8_idx(xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number): void;
+  /** Strided rows of dsub <= 8 floats into the 4-row transposed blocks `assign_t8` reads. */
+  transpose_t8(x: number, xstride: number, n: number, dsub: number, out: number): void;
   /** The previous `assign` (bench only). */
   bench_assign_v0(
     x: number, xstride: number, n: number, c: number, k: number, dim: number,
