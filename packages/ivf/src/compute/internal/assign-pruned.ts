@@ -198,6 +198,8 @@ export function assignNearestPruned(
     const prefix = new Uint32Array(n);
     const L = ix.neighbours;
     const u = 2 ** -23;
+    // exact-pass work if every row were scored on its own prefix (the union per guess adds a little)
+    let planned = work;
     for (let i = 0; i < n; i++) {
       const gi = guess[i] as number;
       const s = guessScore[i] as number;
@@ -226,6 +228,16 @@ export function assignNearestPruned(
       while (p < L && (ix.nbrDist[base + p] as number) <= widened) p++;
       // a full list whose last entry is still inside the threshold may have more beyond it
       prefix[i] = p === L && L < k ? 0 : p;
+      planned += prefix[i] === 0 ? k : p;
+    }
+    // the candidate counts are known before any exact work: when pruning would save too little
+    // (the equal mixture at 128-d: most rows need most centroids), scan fully now rather than
+    // after the exact pass (measured: finishing a failed attempt cost 1.1-1.5x a full scan)
+    if (planned > PRUNE_WORTH * n * k) {
+      ix.skip = PRUNE_RETRY_CALLS;
+      w.release(mark);
+      assignScored(data, n, dim, dim, 0, ix.centroids, k, bias, alpha, out);
+      return out;
     }
     // 3. exact pass: rows grouped by guess, scored on the sorted union of their prefixes
     const byGuess = orderBy(guess, n, k);
