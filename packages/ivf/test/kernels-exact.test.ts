@@ -4,7 +4,7 @@
  * (the `_idx` kernels skip it), and bit for bit the previous kernels kept for the bench
  * (`bench_assign_v0` / `bench_assign_t8_v0`): same winners, scores and runner-ups, including
  * ties, odd k, n below the 4-row block, dims not a multiple of 4 or 8, strided rows, and scores
- * that overflow to Infinity / NaN.
+ * that overflow to Infinity / NaN, and a bias of -0 (where the fast runner-up kernel would differ).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -37,9 +37,11 @@ const shape = fc.record({
   scale: fc.constantFrom(1, 1, 1, 1e19),
   // copy some centroids / rows onto others: exact ties between centroids
   ties: fc.boolean(),
+  // a bias of -0 (the runner-up then needs the signed-zero-exact kernel)
+  negZero: fc.boolean(),
 });
 
-function inputs(s: { n: number; k: number; dim: number; extra: number; seed: number; scale: number; ties: boolean }) {
+function inputs(s: { n: number; k: number; dim: number; extra: number; seed: number; scale: number; ties: boolean; negZero: boolean }) {
   const stride = s.dim + s.extra;
   const offset = s.extra > 0 ? s.seed % (s.extra + 1) : 0;
   const x = randomArray(s.n * stride + offset, s.seed, 2 * s.scale);
@@ -51,6 +53,10 @@ function inputs(s: { n: number; k: number; dim: number; extra: number; seed: num
     let b = 0;
     for (let t = 0; t < s.dim; t++) b = Math.fround(b + Math.fround(c[j * s.dim + t]! * c[j * s.dim + t]!));
     bias[j] = b;
+  }
+  if (s.negZero) {
+    bias[0] = -0;
+    c.fill(0, 0, s.dim);
   }
   return { stride, offset, x, c, bias };
 }

@@ -407,6 +407,66 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
+  ;; `assign_t8` with the runner-up kept by f32x4.pmin / pmax (one instruction each instead of the
+  ;; NaN- and signed-zero-exact min / max sequences): the same output whenever no score is NaN and
+  ;; none is -0, which the caller guarantees before choosing it (finite inputs bounded so that no
+  ;; sum overflows, no bias of -0); otherwise it calls `assign_t8`.
+  (func (export "assign_t8_fast")
+    (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $bp i32) (local $xb i32) (local $second v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
+    (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
+    (local $best v128) (local $bidx v128) (local $al v128) (local $jv v128) (local $end i32)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.add (local.get $c) (i32.shl (local.get $k) (i32.const 5))))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $xb (i32.add (local.get $xt) (i32.shl (local.get $i) (i32.const 5))))
+        (local.set $x0 (v128.load (local.get $xb)))
+        (local.set $x1 (v128.load offset=16 (local.get $xb)))
+        (local.set $x2 (v128.load offset=32 (local.get $xb)))
+        (local.set $x3 (v128.load offset=48 (local.get $xb)))
+        (local.set $x4 (v128.load offset=64 (local.get $xb)))
+        (local.set $x5 (v128.load offset=80 (local.get $xb)))
+        (local.set $x6 (v128.load offset=96 (local.get $xb)))
+        (local.set $x7 (v128.load offset=112 (local.get $xb)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $cp (local.get $c))
+        (local.set $bp (local.get $bias))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $cp) (local.get $end)))
+            ;; two partial sums (even / odd dimensions) halve the dependency chain
+            (local.set $ea (f32x4.mul (local.get $x0) (v128.load32_splat (local.get $cp))))
+            (local.set $eb (f32x4.mul (local.get $x1) (v128.load32_splat offset=4 (local.get $cp))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x2) (v128.load32_splat offset=8 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x3) (v128.load32_splat offset=12 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x4) (v128.load32_splat offset=16 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x5) (v128.load32_splat offset=20 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x6) (v128.load32_splat offset=24 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x7) (v128.load32_splat offset=28 (local.get $cp)))))
+            (local.set $s (f32x4.add (v128.load32_splat (local.get $bp))
+              (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            (local.set $second (f32x4.pmin (local.get $second) (f32x4.pmax (local.get $s) (local.get $best))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 32)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 4)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
   ;; The input of `assign_t8` from strided rows: rows i < n of dsub (<= 8) floats at x + i * xstride
   ;; (a PQ sub-space of row-major vectors) into 4-row blocks at out (block b at out + 128 * b,
   ;; dimension d of row 4b + r at offset 16 * d + 4 * r), dimensions dsub..7 zero. n is a multiple of 4.

@@ -312,7 +312,6 @@ class KernelSpace {
   private readonly xp: number;
   private readonly ip: number;
   private readonly sp: number;
-  private readonly s2p: number;
   private readonly maxRows: number;
 
   constructor(private readonly w: WasmKernels, private readonly ix: PrunedIndex, private readonly pd: number, n: number) {
@@ -328,7 +327,6 @@ class KernelSpace {
     this.xp = w.alloc(this.maxRows * pd * 4);
     this.ip = w.alloc(this.maxRows * 4);
     this.sp = w.alloc(this.maxRows * 4);
-    this.s2p = w.alloc(this.maxRows * 4);
   }
 
   /** Scores rows list[r0..r1) of `x` against centroids ids[c0..c1) (ascending); writes global winners and scores at the rows' positions. */
@@ -363,7 +361,8 @@ class KernelSpace {
         }
       }
       if (rows4 !== rows) xv.fill(0, rows * pd, rows4 * pd);
-      w.exports.assign(this.xp, pd * 4, rows4, this.subC, kEven, pd, this.subB, ix.alpha, this.ip, this.sp, this.s2p);
+      // winners and scores only: the kernel without runner-up bookkeeping (same values)
+      w.exports.assign_idx(this.xp, pd * 4, rows4, this.subC, kEven, pd, this.subB, ix.alpha, this.ip, this.sp);
       const idx = w.u32(this.ip, rows);
       const sc = w.f32(this.sp, rows);
       for (let r = 0; r < rows; r++) {

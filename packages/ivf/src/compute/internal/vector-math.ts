@@ -178,6 +178,8 @@ function assignNarrow(
   copyRowsPadded(w.f32(cp, k * 8), centroids, 0, k, dim, dim, 0, 8);
   const bp = w.alloc(k * 4);
   w.f32(bp, k).set(bias.subarray(0, k));
+  // the runner-up may use pmin / pmax when no score can be NaN or -0 (see fastRunnerUpBound)
+  const bound = outSecond === undefined ? -1 : fastRunnerUpBound(centroids, k * dim, bias, k, alpha, dim);
   const block = Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3);
   const xp = w.alloc(Math.max(4, block) * 32);
   const ip = w.alloc(Math.max(4, block) * 4);
@@ -188,18 +190,52 @@ function assignNarrow(
     const count4 = (count + 3) & ~3;
     const xt = w.f32(xp, count4 * 8);
     xt.fill(0);
+    let maxX = 0;
     for (let i = 0; i < count; i++) {
       // row i goes to lane i % 4 of block i / 4; dimension t at float 4 * t of the block
       const dst = (i >> 2) * 32 + (i & 3);
       const src = (start + i) * stride + offset;
-      for (let t = 0; t < dim; t++) xt[dst + 4 * t] = x[src + t] as number;
+      for (let t = 0; t < dim; t++) {
+        const v = x[src + t] as number;
+        xt[dst + 4 * t] = v;
+        const a = Math.abs(v);
+        if (!(a <= maxX)) maxX = a; // a NaN sticks and fails the bound below
+      }
     }
     if (outSecond === undefined) w.exports.assign_t8_idx(xp, count4, cp, k, bp, alpha, ip, sp);
+    else if (maxX <= bound) w.exports.assign_t8_fast(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
     else w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
     outIdx.set(w.u32(ip, count), start);
     if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
     if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
   }
+}
+
+/**
+ * The largest |x| for which `assign_t8_fast` gives `assign_t8`'s output (-1: never). Its pmin /
+ * pmax differ from the exact min / max only on NaN and on a +0 / -0 pair. With every centroid
+ * value and bias finite, no bias -0, and 2 * |alpha| * 8 * max|x| * max|c| + max|bias| <= 1e38,
+ * each of the <= 8 products, partial sums (at most 8 terms, rounding growth far below 2x) and
+ * scores is finite, so no score is NaN; and a score bias + alpha * dot is -0 only when the bias
+ * is -0 (round to nearest: a sum is -0 only of two -0 terms), so none is -0.
+ */
+function fastRunnerUpBound(c: Float32Array, len: number, bias: Float32Array, k: number, alpha: number, dim: number): number {
+  if (dim > 8 || !Number.isFinite(alpha)) return -1;
+  let maxC = 0;
+  for (let i = 0; i < len; i++) {
+    const a = Math.abs(c[i] as number);
+    if (!(a <= maxC)) maxC = a;
+  }
+  let maxB = 0;
+  for (let j = 0; j < k; j++) {
+    const b = bias[j] as number;
+    if (Object.is(b, -0)) return -1;
+    const a = Math.abs(b);
+    if (!(a <= maxB)) maxB = a;
+  }
+  if (!Number.isFinite(maxC) || !Number.isFinite(maxB) || maxB > 1e38) return -1;
+  if (maxC === 0 || alpha === 0) return Number.MAX_VALUE;
+  return (1e38 - maxB) / (16 * Math.abs(alpha) * maxC);
 }
 
 /** Codewords per PQ sub-space (8-bit codes). */

@@ -35,6 +35,11 @@ interface KernelExports {
   ): void;
   /** `assign_t8` without the runner-up score (same winners and scores). */
   assign_t8_idx(xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number): void;
+  /** `assign_t8` with pmin / pmax for the runner-up: equal output when no score is NaN or -0 (caller-checked). */
+  assign_t8_fast(
+    xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
+    outSecond: number,
+  ): void;
   /** Strided rows of dsub <= 8 floats into the 4-row transposed blocks `assign_t8` reads. */
   transpose_t8(x: number, xstride: number, n: number, dsub: number, out: number): void;
   /** The previous `assign` (bench only). */
