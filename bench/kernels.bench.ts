@@ -113,6 +113,7 @@ function micro(quick: boolean, rows: Row[]): void {
       [`assign_idx (${n}x${dim} to ${k}, winner only: assignment)`, () => e.assign_idx(xp, dim * 4, n, cp, k, dim, bp, -2, ip, sp), flops],
       [`assign_t8, previous kernel (16 sub-spaces x ${n} rows x 8 dims to 256)`, () => { for (let s = 0; s < 16; s++) e.bench_assign_t8_v0(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
       [`assign_t8 (16 x ${n} x 8 to 256, with runner-up: PQ training)`, () => { for (let s = 0; s < 16; s++) e.assign_t8(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
+      [`assign_t8_fast (16 x ${n} x 8 to 256, runner-up by pmin / pmax: PQ training when inputs are bounded)`, () => { for (let s = 0; s < 16; s++) e.assign_t8_fast(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
       [`assign_t8_idx (16 x ${n} x 8 to 256, winner only: PQ encode)`, () => { for (let s = 0; s < 16; s++) e.assign_t8_idx(xt, n, cb, k, bp8, -2, ip, sp); }, flops],
     ];
     const bestMs = variants.map(() => Infinity);
