@@ -83,8 +83,421 @@
   ;; For L2 pass bias = ||c_j||^2 and alpha = -2 (the caller adds ||x_i||^2); for dot pass bias = 0
   ;; and alpha = -1. Rows start at x with a stride of xstride bytes (PQ sub-spaces are strided
   ;; views); centroids are contiguous with dim floats each. Writes the winning index (u32), its
-  ;; score (f32) and the runner-up score (f32, for k-means bounds) per row. A 4-row x 2-centroid register block: 6 loads feed 8 multiply-adds.
+  ;; score (f32) and the runner-up score (f32, for k-means bounds) per row. A 4-row x 2-centroid
+  ;; register block: 6 loads feed 8 multiply-adds. Every (row, centroid) dot product is summed in
+  ;; one fixed order (lane l of an f32x4 accumulator takes dimensions l, l + 4, ... in turn, then
+  ;; (l0 + l1) + (l2 + l3)), so a score never depends on the block it was computed in.
+  ;; The best score is kept with f32x4.pmin(best, s) = (s < best ? s : best): one instruction, and
+  ;; exactly the strict less-than select (NaN never wins, the first of equal minima stays).
   (func (export "assign")
+    (param $x i32) (param $xstride i32) (param $n i32) (param $c i32) (param $k i32) (param $dim i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $t i32) (local $bytes i32) (local $second v128)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $c0 i32) (local $c1 i32)
+    (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
+    (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
+    (local $cv0 v128) (local $cv1 v128) (local $xv v128) (local $p v128) (local $r v128)
+    (local $s v128) (local $m v128) (local $best v128) (local $bidx v128) (local $al v128)
+    (local $jv v128) (local $jv1 v128)
+    (local.set $bytes (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $xstride))))
+        (local.set $x1 (i32.add (local.get $x0) (local.get $xstride)))
+        (local.set $x2 (i32.add (local.get $x1) (local.get $xstride)))
+        (local.set $x3 (i32.add (local.get $x2) (local.get $xstride)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (local.set $c0 (local.get $c))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $j) (local.get $k)))
+            (local.set $c1 (i32.add (local.get $c0) (local.get $bytes)))
+            (local.set $a00 (v128.const i32x4 0 0 0 0))
+            (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a02 (v128.const i32x4 0 0 0 0))
+            (local.set $a03 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0))
+            (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $a12 (v128.const i32x4 0 0 0 0))
+            (local.set $a13 (v128.const i32x4 0 0 0 0))
+            (local.set $t (i32.const 0))
+            (block $cols_done
+              (loop $cols
+                (br_if $cols_done (i32.ge_u (local.get $t) (local.get $bytes)))
+                (local.set $cv0 (v128.load (i32.add (local.get $c0) (local.get $t))))
+                (local.set $cv1 (v128.load (i32.add (local.get $c1) (local.get $t))))
+                (local.set $xv (v128.load (i32.add (local.get $x0) (local.get $t))))
+                (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x1) (local.get $t))))
+                (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x2) (local.get $t))))
+                (local.set $a02 (f32x4.add (local.get $a02) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a12 (f32x4.add (local.get $a12) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x3) (local.get $t))))
+                (local.set $a03 (f32x4.add (local.get $a03) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a13 (f32x4.add (local.get $a13) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $t (i32.add (local.get $t) (i32.const 16)))
+                (br $cols)))
+            ;; transpose-add: [sum a00, sum a01, sum a02, sum a03] in 6 shuffles and 3 adds
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a00) (local.get $a01))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a00) (local.get $a01))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a02) (local.get $a03))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a02) (local.get $a03))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $jv1 (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $s (f32x4.add
+              (v128.load32_splat offset=0 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            ;; second centroid of the pair
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a10) (local.get $a11))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a10) (local.get $a11))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a12) (local.get $a13))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a12) (local.get $a13))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $s (f32x4.add
+              (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv1) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 2 2 2 2)))
+            (local.set $c0 (i32.add (local.get $c1) (local.get $bytes)))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; `assign` without the runner-up score (assignment and PQ encoding need only the winner): the
+  ;; same scores and winners, minus the two NaN-exact min / max sequences (~7 instructions each
+  ;; in V8) per (row block, centroid).
+  (func (export "assign_idx")
+    (param $x i32) (param $xstride i32) (param $n i32) (param $c i32) (param $k i32) (param $dim i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
+    (local $i i32) (local $j i32) (local $t i32) (local $bytes i32) (local $second v128)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $c0 i32) (local $c1 i32)
+    (local $a00 v128) (local $a01 v128) (local $a02 v128) (local $a03 v128)
+    (local $a10 v128) (local $a11 v128) (local $a12 v128) (local $a13 v128)
+    (local $cv0 v128) (local $cv1 v128) (local $xv v128) (local $p v128) (local $r v128)
+    (local $s v128) (local $m v128) (local $best v128) (local $bidx v128) (local $al v128)
+    (local $jv v128) (local $jv1 v128)
+    (local.set $bytes (i32.shl (local.get $dim) (i32.const 2)))
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $xstride))))
+        (local.set $x1 (i32.add (local.get $x0) (local.get $xstride)))
+        (local.set $x2 (i32.add (local.get $x1) (local.get $xstride)))
+        (local.set $x3 (i32.add (local.get $x2) (local.get $xstride)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $j (i32.const 0))
+        (local.set $c0 (local.get $c))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $j) (local.get $k)))
+            (local.set $c1 (i32.add (local.get $c0) (local.get $bytes)))
+            (local.set $a00 (v128.const i32x4 0 0 0 0))
+            (local.set $a01 (v128.const i32x4 0 0 0 0))
+            (local.set $a02 (v128.const i32x4 0 0 0 0))
+            (local.set $a03 (v128.const i32x4 0 0 0 0))
+            (local.set $a10 (v128.const i32x4 0 0 0 0))
+            (local.set $a11 (v128.const i32x4 0 0 0 0))
+            (local.set $a12 (v128.const i32x4 0 0 0 0))
+            (local.set $a13 (v128.const i32x4 0 0 0 0))
+            (local.set $t (i32.const 0))
+            (block $cols_done
+              (loop $cols
+                (br_if $cols_done (i32.ge_u (local.get $t) (local.get $bytes)))
+                (local.set $cv0 (v128.load (i32.add (local.get $c0) (local.get $t))))
+                (local.set $cv1 (v128.load (i32.add (local.get $c1) (local.get $t))))
+                (local.set $xv (v128.load (i32.add (local.get $x0) (local.get $t))))
+                (local.set $a00 (f32x4.add (local.get $a00) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a10 (f32x4.add (local.get $a10) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x1) (local.get $t))))
+                (local.set $a01 (f32x4.add (local.get $a01) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a11 (f32x4.add (local.get $a11) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x2) (local.get $t))))
+                (local.set $a02 (f32x4.add (local.get $a02) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a12 (f32x4.add (local.get $a12) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $xv (v128.load (i32.add (local.get $x3) (local.get $t))))
+                (local.set $a03 (f32x4.add (local.get $a03) (f32x4.mul (local.get $xv) (local.get $cv0))))
+                (local.set $a13 (f32x4.add (local.get $a13) (f32x4.mul (local.get $xv) (local.get $cv1))))
+                (local.set $t (i32.add (local.get $t) (i32.const 16)))
+                (br $cols)))
+            ;; transpose-add: [sum a00, sum a01, sum a02, sum a03] in 6 shuffles and 3 adds
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a00) (local.get $a01))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a00) (local.get $a01))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a02) (local.get $a03))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a02) (local.get $a03))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $jv1 (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $s (f32x4.add
+              (v128.load32_splat offset=0 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            ;; second centroid of the pair
+            (local.set $p (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a10) (local.get $a11))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a10) (local.get $a11))))
+            (local.set $r (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $a12) (local.get $a13))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $a12) (local.get $a13))))
+            (local.set $s (f32x4.add
+              (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $p) (local.get $r))
+              (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $p) (local.get $r))))
+            (local.set $s (f32x4.add
+              (v128.load32_splat offset=4 (i32.add (local.get $bias) (i32.shl (local.get $j) (i32.const 2))))
+              (f32x4.mul (local.get $al) (local.get $s))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv1) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 2 2 2 2)))
+            (local.set $c0 (i32.add (local.get $c1) (local.get $bytes)))
+            (local.set $j (i32.add (local.get $j) (i32.const 2)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; Nearest centroid for rows of at most 8 floats (PQ sub-vectors): same contract as `assign`
+  ;; with dim = 8, but rows arrive transposed in blocks of four, block b at xt + 128 * b holding
+  ;; dimension d of rows 4b..4b+3 at offset 16 * d. The eight row vectors stay in registers and
+  ;; each centroid coordinate is a broadcast load, so no horizontal sums are needed.
+  (func (export "assign_t8")
+    (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $bp i32) (local $xb i32) (local $second v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
+    (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
+    (local $best v128) (local $bidx v128) (local $al v128) (local $jv v128) (local $end i32)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.add (local.get $c) (i32.shl (local.get $k) (i32.const 5))))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $xb (i32.add (local.get $xt) (i32.shl (local.get $i) (i32.const 5))))
+        (local.set $x0 (v128.load (local.get $xb)))
+        (local.set $x1 (v128.load offset=16 (local.get $xb)))
+        (local.set $x2 (v128.load offset=32 (local.get $xb)))
+        (local.set $x3 (v128.load offset=48 (local.get $xb)))
+        (local.set $x4 (v128.load offset=64 (local.get $xb)))
+        (local.set $x5 (v128.load offset=80 (local.get $xb)))
+        (local.set $x6 (v128.load offset=96 (local.get $xb)))
+        (local.set $x7 (v128.load offset=112 (local.get $xb)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $cp (local.get $c))
+        (local.set $bp (local.get $bias))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $cp) (local.get $end)))
+            ;; two partial sums (even / odd dimensions) halve the dependency chain
+            (local.set $ea (f32x4.mul (local.get $x0) (v128.load32_splat (local.get $cp))))
+            (local.set $eb (f32x4.mul (local.get $x1) (v128.load32_splat offset=4 (local.get $cp))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x2) (v128.load32_splat offset=8 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x3) (v128.load32_splat offset=12 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x4) (v128.load32_splat offset=16 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x5) (v128.load32_splat offset=20 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x6) (v128.load32_splat offset=24 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x7) (v128.load32_splat offset=28 (local.get $cp)))))
+            (local.set $s (f32x4.add (v128.load32_splat (local.get $bp))
+              (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            (local.set $second (f32x4.min (local.get $second) (f32x4.max (local.get $s) (local.get $best))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 32)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 4)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; `assign_t8` without the runner-up score: same winners and scores. At this width the per-centroid
+  ;; bookkeeping is as large as the dot product, so dropping the min / max halves the work.
+  (func (export "assign_t8_idx")
+    (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $bp i32) (local $xb i32) (local $second v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
+    (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
+    (local $best v128) (local $bidx v128) (local $al v128) (local $jv v128) (local $end i32)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.add (local.get $c) (i32.shl (local.get $k) (i32.const 5))))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $xb (i32.add (local.get $xt) (i32.shl (local.get $i) (i32.const 5))))
+        (local.set $x0 (v128.load (local.get $xb)))
+        (local.set $x1 (v128.load offset=16 (local.get $xb)))
+        (local.set $x2 (v128.load offset=32 (local.get $xb)))
+        (local.set $x3 (v128.load offset=48 (local.get $xb)))
+        (local.set $x4 (v128.load offset=64 (local.get $xb)))
+        (local.set $x5 (v128.load offset=80 (local.get $xb)))
+        (local.set $x6 (v128.load offset=96 (local.get $xb)))
+        (local.set $x7 (v128.load offset=112 (local.get $xb)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $cp (local.get $c))
+        (local.set $bp (local.get $bias))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $cp) (local.get $end)))
+            ;; two partial sums (even / odd dimensions) halve the dependency chain
+            (local.set $ea (f32x4.mul (local.get $x0) (v128.load32_splat (local.get $cp))))
+            (local.set $eb (f32x4.mul (local.get $x1) (v128.load32_splat offset=4 (local.get $cp))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x2) (v128.load32_splat offset=8 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x3) (v128.load32_splat offset=12 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x4) (v128.load32_splat offset=16 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x5) (v128.load32_splat offset=20 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x6) (v128.load32_splat offset=24 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x7) (v128.load32_splat offset=28 (local.get $cp)))))
+            (local.set $s (f32x4.add (v128.load32_splat (local.get $bp))
+              (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 32)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 4)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; `assign_t8` with the runner-up kept by f32x4.pmin / pmax (one instruction each instead of the
+  ;; NaN- and signed-zero-exact min / max sequences): the same output whenever no score is NaN and
+  ;; none is -0, which the caller guarantees before choosing it (finite inputs bounded so that no
+  ;; sum overflows, no bias of -0); otherwise it calls `assign_t8`.
+  (func (export "assign_t8_fast")
+    (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
+    (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
+    (local $i i32) (local $j i32) (local $cp i32) (local $bp i32) (local $xb i32) (local $second v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $x4 v128) (local $x5 v128) (local $x6 v128) (local $x7 v128)
+    (local $ea v128) (local $eb v128) (local $s v128) (local $m v128)
+    (local $best v128) (local $bidx v128) (local $al v128) (local $jv v128) (local $end i32)
+    (local.set $al (f32x4.splat (local.get $alpha)))
+    (local.set $end (i32.add (local.get $c) (i32.shl (local.get $k) (i32.const 5))))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $xb (i32.add (local.get $xt) (i32.shl (local.get $i) (i32.const 5))))
+        (local.set $x0 (v128.load (local.get $xb)))
+        (local.set $x1 (v128.load offset=16 (local.get $xb)))
+        (local.set $x2 (v128.load offset=32 (local.get $xb)))
+        (local.set $x3 (v128.load offset=48 (local.get $xb)))
+        (local.set $x4 (v128.load offset=64 (local.get $xb)))
+        (local.set $x5 (v128.load offset=80 (local.get $xb)))
+        (local.set $x6 (v128.load offset=96 (local.get $xb)))
+        (local.set $x7 (v128.load offset=112 (local.get $xb)))
+        (local.set $best (f32x4.splat (f32.const inf)))
+        (local.set $second (f32x4.splat (f32.const inf)))
+        (local.set $bidx (v128.const i32x4 0 0 0 0))
+        (local.set $jv (v128.const i32x4 0 0 0 0))
+        (local.set $cp (local.get $c))
+        (local.set $bp (local.get $bias))
+        (block $cents_done
+          (loop $cents
+            (br_if $cents_done (i32.ge_u (local.get $cp) (local.get $end)))
+            ;; two partial sums (even / odd dimensions) halve the dependency chain
+            (local.set $ea (f32x4.mul (local.get $x0) (v128.load32_splat (local.get $cp))))
+            (local.set $eb (f32x4.mul (local.get $x1) (v128.load32_splat offset=4 (local.get $cp))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x2) (v128.load32_splat offset=8 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x3) (v128.load32_splat offset=12 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x4) (v128.load32_splat offset=16 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x5) (v128.load32_splat offset=20 (local.get $cp)))))
+            (local.set $ea (f32x4.add (local.get $ea) (f32x4.mul (local.get $x6) (v128.load32_splat offset=24 (local.get $cp)))))
+            (local.set $eb (f32x4.add (local.get $eb) (f32x4.mul (local.get $x7) (v128.load32_splat offset=28 (local.get $cp)))))
+            (local.set $s (f32x4.add (v128.load32_splat (local.get $bp))
+              (f32x4.mul (local.get $al) (f32x4.add (local.get $ea) (local.get $eb)))))
+            (local.set $second (f32x4.pmin (local.get $second) (f32x4.pmax (local.get $s) (local.get $best))))
+            (local.set $m (f32x4.lt (local.get $s) (local.get $best)))
+            (local.set $best (f32x4.pmin (local.get $best) (local.get $s)))
+            (local.set $bidx (v128.bitselect (local.get $jv) (local.get $bidx) (local.get $m)))
+            (local.set $jv (i32x4.add (local.get $jv) (v128.const i32x4 1 1 1 1)))
+            (local.set $cp (i32.add (local.get $cp) (i32.const 32)))
+            (local.set $bp (i32.add (local.get $bp) (i32.const 4)))
+            (br $cents)))
+        (v128.store (i32.add (local.get $out_idx) (i32.shl (local.get $i) (i32.const 2))) (local.get $bidx))
+        (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
+        (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $rows))))
+
+  ;; The input of `assign_t8` from strided rows: rows i < n of dsub (<= 8) floats at x + i * xstride
+  ;; (a PQ sub-space of row-major vectors) into 4-row blocks at out (block b at out + 128 * b,
+  ;; dimension d of row 4b + r at offset 16 * d + 4 * r), dimensions dsub..7 zero. n is a multiple of 4.
+  (func (export "transpose_t8") (param $x i32) (param $xstride i32) (param $n i32) (param $dsub i32) (param $out i32)
+    (local $i i32) (local $d i32) (local $src i32) (local $dst i32)
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $xstride))))
+        (local.set $dst (i32.add (local.get $out)
+          (i32.add (i32.shl (i32.shr_u (local.get $i) (i32.const 2)) (i32.const 7)) (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 2)))))
+        (local.set $d (i32.const 0))
+        (block $dims_done
+          (loop $dims
+            (br_if $dims_done (i32.ge_u (local.get $d) (local.get $dsub)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $d) (i32.const 4)))
+              (f32.load (i32.add (local.get $src) (i32.shl (local.get $d) (i32.const 2)))))
+            (local.set $d (i32.add (local.get $d) (i32.const 1)))
+            (br $dims)))
+        (block $pad_done
+          (loop $pad
+            (br_if $pad_done (i32.ge_u (local.get $d) (i32.const 8)))
+            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $d) (i32.const 4))) (f32.const 0))
+            (local.set $d (i32.add (local.get $d) (i32.const 1)))
+            (br $pad)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; ---- the previous assign / assign_t8, kept only so bench/kernels.bench.ts can show before / after ----
+  ;; (same contract and results as `assign` / `assign_t8`; not used by any library code)
+  (func (export "bench_assign_v0")
     (param $x i32) (param $xstride i32) (param $n i32) (param $c i32) (param $k i32) (param $dim i32)
     (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
     (local $i i32) (local $j i32) (local $t i32) (local $bytes i32) (local $second v128)
@@ -181,12 +594,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
 
-  ;; Nearest centroid for rows of at most 8 floats (PQ sub-vectors): same contract as `assign`
-  ;; with dim = 8, but rows arrive transposed in blocks of four, block b at xt + 128 * b holding
-  ;; dimension d of rows 4b..4b+3 at offset 16 * d. The eight row vectors stay in registers and
-  ;; each centroid coordinate is a broadcast load, so no horizontal sums are needed; `assign`
-  ;; spends half its time on them at this width.
-  (func (export "assign_t8")
+  (func (export "bench_assign_t8_v0")
     (param $xt i32) (param $n i32) (param $c i32) (param $k i32)
     (param $bias i32) (param $alpha f32) (param $out_idx i32) (param $out_score i32) (param $out_second i32)
     (local $i i32) (local $j i32) (local $cp i32) (local $xb i32) (local $second v128)
@@ -240,6 +648,35 @@
         (v128.store (i32.add (local.get $out_second) (i32.shl (local.get $i) (i32.const 2))) (local.get $second))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
+
+  ;; Peak estimate for the benches: `iters` steps of eight independent f32x4 multiply-then-add
+  ;; chains on registers (a_i += b_i * m: 64 flops per step, no loads, each add waiting only for
+  ;; its own chain's previous add); the sum of the chains is stored at out.
+  (func (export "bench_peak_muladd") (param $iters i32) (param $out i32)
+    (local $i i32) (local $m v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local.set $m (v128.load (local.get $out)))
+    (local.set $b0 (v128.load offset=16 (local.get $out)))
+    (local.set $b1 (f32x4.add (local.get $b0) (local.get $m)))
+    (local.set $b2 (f32x4.add (local.get $b1) (local.get $m)))
+    (local.set $b3 (f32x4.add (local.get $b2) (local.get $m)))
+    (block $done
+      (loop $steps
+        (br_if $done (i32.ge_u (local.get $i) (local.get $iters)))
+        (local.set $a0 (f32x4.add (local.get $a0) (f32x4.mul (local.get $b0) (local.get $m))))
+        (local.set $a1 (f32x4.add (local.get $a1) (f32x4.mul (local.get $b1) (local.get $m))))
+        (local.set $a2 (f32x4.add (local.get $a2) (f32x4.mul (local.get $b2) (local.get $m))))
+        (local.set $a3 (f32x4.add (local.get $a3) (f32x4.mul (local.get $b3) (local.get $m))))
+        (local.set $a4 (f32x4.add (local.get $a4) (f32x4.mul (local.get $b0) (local.get $b1))))
+        (local.set $a5 (f32x4.add (local.get $a5) (f32x4.mul (local.get $b1) (local.get $b2))))
+        (local.set $a6 (f32x4.add (local.get $a6) (f32x4.mul (local.get $b2) (local.get $b3))))
+        (local.set $a7 (f32x4.add (local.get $a7) (f32x4.mul (local.get $b3) (local.get $b0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $steps)))
+    (v128.store (local.get $out) (f32x4.add (f32x4.add (f32x4.add (local.get $a0) (local.get $a1)) (f32x4.add (local.get $a2) (local.get $a3)))
+                                            (f32x4.add (f32x4.add (local.get $a4) (local.get $a5)) (f32x4.add (local.get $a6) (local.get $a7))))))
 
   ;; PQ distance tables: out[s * 256 + j] = bias[s * 256 + j] + alpha * (q_s . y_sj) for m
   ;; sub-spaces of dsub floats (q_s = q[s * dsub ..]). The codebook arrives transposed in groups of

@@ -1,6 +1,6 @@
 /** Assign + encode of a row range: shared by the worker threads and the single-thread path. */
 import type { DistanceType, TrainedQuantizer } from "../../quantizer.js";
-import { assignNearest } from "./vector-math.js";
+import { assignNearest, pqEncodeRows, squaredNorms } from "./vector-math.js";
 import { assignNearestPruned, prunedAssignApplies } from "./assign-pruned.js";
 import { prepareRows } from "./quantizers.js";
 
@@ -42,5 +42,32 @@ export function assignEncodeRange(job: AssignEncodeJob, start: number, end: numb
   else assignNearest(rows, count, dim, job.centroids, job.k, job.distance, parts);
   job.partitions.set(parts, start);
   const prepared = prepareRows(rows, count, dim, meta.distance, meta.residual, job.centroids, parts, scratch.prepared.subarray(0, count * dim));
-  quantizer.encode(prepared, count, job.codes.subarray(start * quantizer.codeWidth, end * quantizer.codeWidth));
+  const codes = job.codes.subarray(start * quantizer.codeWidth, end * quantizer.codeWidth);
+  const pq = pqShape(quantizer);
+  if (pq !== undefined) pqEncodeRows(prepared, count, dim, pq.m, pq.codebook, pq.bias, codes);
+  else quantizer.encode(prepared, count, codes);
+}
+
+/** A PQ quantizer's codebook and its codeword norms, computed once per codebook. */
+const pqShapes = new WeakMap<Float32Array, { m: number; codebook: Float32Array; bias: Float32Array }>();
+
+/**
+ * The fused PQ encode's inputs when `quantizer` is 8-bit PQ with a well-formed codebook (else
+ * undefined: its own encode runs). The bias is computed as the quantizer computes it, so the
+ * codes are the same.
+ */
+function pqShape(quantizer: TrainedQuantizer): { m: number; codebook: Float32Array; bias: Float32Array } | undefined {
+  const meta = quantizer.metadata;
+  if (meta.kind !== "pq") return undefined;
+  const m = meta.params.numSubVectors;
+  const nbits = meta.params.nbits ?? 8;
+  const codebook = meta.arrays.codebook;
+  if (typeof m !== "number" || !Number.isInteger(m) || m < 1 || meta.dim % m !== 0 || nbits !== 8 || quantizer.codeWidth !== m) return undefined;
+  if (!(codebook instanceof Float32Array) || codebook.length !== m * 256 * (meta.dim / m)) return undefined;
+  let shape = pqShapes.get(codebook);
+  if (shape === undefined) {
+    shape = { m, codebook, bias: squaredNorms(codebook, m * 256, meta.dim / m) };
+    pqShapes.set(codebook, shape);
+  }
+  return shape;
 }

@@ -198,6 +198,8 @@ export function assignNearestPruned(
     const prefix = new Uint32Array(n);
     const L = ix.neighbours;
     const u = 2 ** -23;
+    // exact-pass work if every row were scored on its own prefix (the union per guess adds a little)
+    let planned = work;
     for (let i = 0; i < n; i++) {
       const gi = guess[i] as number;
       const s = guessScore[i] as number;
@@ -226,6 +228,16 @@ export function assignNearestPruned(
       while (p < L && (ix.nbrDist[base + p] as number) <= widened) p++;
       // a full list whose last entry is still inside the threshold may have more beyond it
       prefix[i] = p === L && L < k ? 0 : p;
+      planned += prefix[i] === 0 ? k : p;
+    }
+    // the candidate counts are known before any exact work: when pruning would save too little
+    // (the equal mixture at 128-d: most rows need most centroids), scan fully now rather than
+    // after the exact pass (measured: finishing a failed attempt cost 1.1-1.5x a full scan)
+    if (planned > PRUNE_WORTH * n * k) {
+      ix.skip = PRUNE_RETRY_CALLS;
+      w.release(mark);
+      assignScored(data, n, dim, dim, 0, ix.centroids, k, bias, alpha, out);
+      return out;
     }
     // 3. exact pass: rows grouped by guess, scored on the sorted union of their prefixes
     const byGuess = orderBy(guess, n, k);
@@ -300,7 +312,6 @@ class KernelSpace {
   private readonly xp: number;
   private readonly ip: number;
   private readonly sp: number;
-  private readonly s2p: number;
   private readonly maxRows: number;
 
   constructor(private readonly w: WasmKernels, private readonly ix: PrunedIndex, private readonly pd: number, n: number) {
@@ -316,7 +327,6 @@ class KernelSpace {
     this.xp = w.alloc(this.maxRows * pd * 4);
     this.ip = w.alloc(this.maxRows * 4);
     this.sp = w.alloc(this.maxRows * 4);
-    this.s2p = w.alloc(this.maxRows * 4);
   }
 
   /** Scores rows list[r0..r1) of `x` against centroids ids[c0..c1) (ascending); writes global winners and scores at the rows' positions. */
@@ -351,7 +361,8 @@ class KernelSpace {
         }
       }
       if (rows4 !== rows) xv.fill(0, rows * pd, rows4 * pd);
-      w.exports.assign(this.xp, pd * 4, rows4, this.subC, kEven, pd, this.subB, ix.alpha, this.ip, this.sp, this.s2p);
+      // winners and scores only: the kernel without runner-up bookkeeping (same values)
+      w.exports.assign_idx(this.xp, pd * 4, rows4, this.subC, kEven, pd, this.subB, ix.alpha, this.ip, this.sp);
       const idx = w.u32(this.ip, rows);
       const sc = w.f32(this.sp, rows);
       for (let r = 0; r < rows; r++) {

@@ -156,7 +156,9 @@ export function assignScored(
       const xv = w.f32(xp, count4 * pd);
       copyRowsPadded(xv, x, start, count, dim, stride, offset, pd);
       if (count4 !== count) xv.fill(0, count * pd);
-      w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp, s2p);
+      // without a runner-up request the kernel skips its bookkeeping (same winners and scores)
+      if (outSecond === undefined) w.exports.assign_idx(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp);
+      else w.exports.assign(xp, pd * 4, count4, cp, kEven, pd, bp, alpha, ip, sp, s2p);
       outIdx.set(w.u32(ip, count), start);
       if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
       if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
@@ -176,6 +178,8 @@ function assignNarrow(
   copyRowsPadded(w.f32(cp, k * 8), centroids, 0, k, dim, dim, 0, 8);
   const bp = w.alloc(k * 4);
   w.f32(bp, k).set(bias.subarray(0, k));
+  // the runner-up may use pmin / pmax when no score can be NaN or -0 (see fastRunnerUpBound)
+  const bound = outSecond === undefined ? -1 : fastRunnerUpBound(centroids, k * dim, bias, k, alpha, dim);
   const block = Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3);
   const xp = w.alloc(Math.max(4, block) * 32);
   const ip = w.alloc(Math.max(4, block) * 4);
@@ -186,16 +190,114 @@ function assignNarrow(
     const count4 = (count + 3) & ~3;
     const xt = w.f32(xp, count4 * 8);
     xt.fill(0);
+    let maxX = 0;
     for (let i = 0; i < count; i++) {
       // row i goes to lane i % 4 of block i / 4; dimension t at float 4 * t of the block
       const dst = (i >> 2) * 32 + (i & 3);
       const src = (start + i) * stride + offset;
-      for (let t = 0; t < dim; t++) xt[dst + 4 * t] = x[src + t] as number;
+      for (let t = 0; t < dim; t++) {
+        const v = x[src + t] as number;
+        xt[dst + 4 * t] = v;
+        const a = Math.abs(v);
+        if (!(a <= maxX)) maxX = a; // a NaN sticks and fails the bound below
+      }
     }
-    w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
+    if (outSecond === undefined) w.exports.assign_t8_idx(xp, count4, cp, k, bp, alpha, ip, sp);
+    else if (maxX <= bound) w.exports.assign_t8_fast(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
+    else w.exports.assign_t8(xp, count4, cp, k, bp, alpha, ip, sp, s2p);
     outIdx.set(w.u32(ip, count), start);
     if (outScore !== undefined) outScore.set(w.f32(sp, count), start);
     if (outSecond !== undefined) outSecond.set(w.f32(s2p, count), start);
+  }
+}
+
+/**
+ * The largest |x| for which `assign_t8_fast` gives `assign_t8`'s output (-1: never). Its pmin /
+ * pmax differ from the exact min / max only on NaN and on a +0 / -0 pair. With every centroid
+ * value and bias finite, no bias -0, and 2 * |alpha| * 8 * max|x| * max|c| + max|bias| <= 1e38,
+ * each of the <= 8 products, partial sums (at most 8 terms, rounding growth far below 2x) and
+ * scores is finite, so no score is NaN; and a score bias + alpha * dot is -0 only when the bias
+ * is -0 (round to nearest: a sum is -0 only of two -0 terms), so none is -0.
+ */
+function fastRunnerUpBound(c: Float32Array, len: number, bias: Float32Array, k: number, alpha: number, dim: number): number {
+  if (dim > 8 || !Number.isFinite(alpha)) return -1;
+  let maxC = 0;
+  for (let i = 0; i < len; i++) {
+    const a = Math.abs(c[i] as number);
+    if (!(a <= maxC)) maxC = a;
+  }
+  let maxB = 0;
+  for (let j = 0; j < k; j++) {
+    const b = bias[j] as number;
+    if (Object.is(b, -0)) return -1;
+    const a = Math.abs(b);
+    if (!(a <= maxB)) maxB = a;
+  }
+  if (!Number.isFinite(maxC) || !Number.isFinite(maxB) || maxB > 1e38) return -1;
+  if (maxC === 0 || alpha === 0) return Number.MAX_VALUE;
+  return (1e38 - maxB) / (16 * Math.abs(alpha) * maxC);
+}
+
+/** Codewords per PQ sub-space (8-bit codes). */
+const PQ_CODEWORDS = 256;
+
+/**
+ * PQ codes of `n` prepared rows (row-major, `dim` floats): for each of the `m` sub-spaces the
+ * nearest of 256 codewords by L2 (`codebook` laid out [s][j][dim / m], `bias` its squared norms),
+ * code of row i, sub-space s at out[i * m + s]. The same kernels on the same values as
+ * `assignScored` per sub-space (so the same codes), with each block of rows copied into kernel
+ * memory once for all sub-spaces and narrow sub-spaces transposed in wasm instead of in JS.
+ */
+export function pqEncodeRows(
+  rows: Float32Array, n: number, dim: number, m: number, codebook: Float32Array, bias: Float32Array, out: Uint8Array,
+): void {
+  const dsub = dim / m;
+  const K = PQ_CODEWORDS;
+  const narrow = dsub <= 8;
+  if (!narrow && dsub % 4 !== 0) {
+    // wide sub-spaces need a padded copy per sub-space: the general path does that
+    const idx = new Uint32Array(n);
+    for (let s = 0; s < m; s++) {
+      assignScored(rows, n, dsub, dim, s * dsub, codebook.subarray(s * K * dsub, (s + 1) * K * dsub), K, bias.subarray(s * K, (s + 1) * K), -2, idx);
+      for (let i = 0; i < n; i++) out[i * m + s] = idx[i] as number;
+    }
+    return;
+  }
+  const w = kernels();
+  const mark = w.mark();
+  try {
+    const pitch = narrow ? 8 : dsub;
+    const cp = w.alloc(m * K * pitch * 4);
+    if (narrow) copyRowsPadded(w.f32(cp, m * K * 8), codebook, 0, m * K, dsub, dsub, 0, 8);
+    else w.f32(cp, m * K * dsub).set(codebook.subarray(0, m * K * dsub));
+    const bp = w.alloc(m * K * 4);
+    w.f32(bp, m * K).set(bias.subarray(0, m * K));
+    const block = Math.max(4, Math.min(ASSIGN_BLOCK_ROWS, (n + 3) & ~3));
+    const xp = w.alloc(block * dim * 4);
+    const tp = narrow ? w.alloc(block * 32) : 0;
+    const ip = w.alloc(block * 4);
+    const sp = w.alloc(block * 4);
+    for (let start = 0; start < n; start += block) {
+      const count = Math.min(block, n - start);
+      const count4 = (count + 3) & ~3;
+      const xv = w.f32(xp, count4 * dim);
+      xv.set(rows.subarray(start * dim, (start + count) * dim));
+      // padding rows of the last block: readable zeros (their results are dropped)
+      if (count4 !== count) xv.fill(0, count * dim);
+      for (let s = 0; s < m; s++) {
+        if (narrow) {
+          w.exports.transpose_t8(xp + s * dsub * 4, dim * 4, count4, dsub, tp);
+          w.exports.assign_t8_idx(tp, count4, cp + s * K * 32, K, bp + s * K * 4, -2, ip, sp);
+        } else {
+          w.exports.assign_idx(xp + s * dsub * 4, dim * 4, count4, cp + s * K * dsub * 4, K, dsub, bp + s * K * 4, -2, ip, sp);
+        }
+        const idx = w.u32(ip, count);
+        let o = start * m + s;
+        for (let i = 0; i < count; i++, o += m) out[o] = idx[i] as number;
+      }
+    }
+  } finally {
+    w.release(mark);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Thin owner of one instance of the SIMD kernel module per thread: a bump allocator over its
- * memory and typed wrappers of the four exports. Callers copy inputs in, call, and read
+ * memory and typed wrappers of its exports. Callers copy inputs in, call, and read
  * outputs through fresh views (memory growth detaches old views).
  */
 import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
@@ -28,6 +28,32 @@ interface KernelExports {
     xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
     outSecond: number,
   ): void;
+  /** `assign` without the runner-up score (same winners and scores). */
+  assign_idx(
+    x: number, xstride: number, n: number, c: number, k: number, dim: number,
+    bias: number, alpha: number, outIdx: number, outScore: number,
+  ): void;
+  /** `assign_t8` without the runner-up score (same winners and scores). */
+  assign_t8_idx(xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number): void;
+  /** `assign_t8` with pmin / pmax for the runner-up: equal output when no score is NaN or -0 (caller-checked). */
+  assign_t8_fast(
+    xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
+    outSecond: number,
+  ): void;
+  /** Strided rows of dsub <= 8 floats into the 4-row transposed blocks `assign_t8` reads. */
+  transpose_t8(x: number, xstride: number, n: number, dsub: number, out: number): void;
+  /** The previous `assign` (bench only). */
+  bench_assign_v0(
+    x: number, xstride: number, n: number, c: number, k: number, dim: number,
+    bias: number, alpha: number, outIdx: number, outScore: number, outSecond: number,
+  ): void;
+  /** The previous `assign_t8` (bench only). */
+  bench_assign_t8_v0(
+    xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
+    outSecond: number,
+  ): void;
+  /** Peak estimate: `iters` steps of 8 independent f32x4 mul+add chains (bench only). */
+  bench_peak_muladd(iters: number, out: number): void;
   pq_table(q: number, cbt: number, m: number, dsub: number, bias: number, alpha: number, out: number): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
   /** `adc` + max(0, sum + bias), writing only rows with distance <= threshold (index, distance); returns their count. */

@@ -1,0 +1,179 @@
+/**
+ * The assignment kernels are exact: bit for bit the scalar statement of their f32 summation order
+ * (reference.ts `assignLaneOrderRef` / `assignNarrowOrderRef`), with and without the runner-up
+ * (the `_idx` kernels skip it), and bit for bit the previous kernels kept for the bench
+ * (`bench_assign_v0` / `bench_assign_t8_v0`): same winners, scores and runner-ups, including
+ * ties, odd k, n below the 4-row block, dims not a multiple of 4 or 8, strided rows, and scores
+ * that overflow to Infinity / NaN, and a bias of -0 (where the fast runner-up kernel would differ).
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { assignLaneOrderRef, assignNarrowOrderRef } from "../src/compute/internal/reference.js";
+import { assignScored, copyRowsPadded, pqEncodeRows, squaredNorms } from "../src/compute/internal/vector-math.js";
+import { buildQuantizer } from "../src/compute/internal/quantizers.js";
+import { assignEncodeRange, createScratch } from "../src/compute/internal/assign-encode.js";
+import { kernels, paddedDim } from "../src/compute/internal/wasm-kernels.js";
+import { createRng } from "../src/compute/index.js";
+
+function randomArray(len: number, seed: number, scale: number): Float32Array {
+  const rng = createRng(seed);
+  const a = new Float32Array(len);
+  for (let i = 0; i < len; i++) a[i] = rng.nextGaussian() * scale;
+  return a;
+}
+
+/** Float bits, so +0 / -0 and NaN payload-free comparisons are exact. */
+function bits(a: Float32Array): number[] {
+  return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? -1 : v));
+}
+
+const shape = fc.record({
+  n: fc.integer({ min: 1, max: 13 }),
+  k: fc.integer({ min: 1, max: 11 }),
+  dim: fc.integer({ min: 1, max: 40 }),
+  extra: fc.integer({ min: 0, max: 3 }),
+  seed: fc.integer({ min: 0, max: 1 << 30 }),
+  // 1e19: products near the f32 limit, sums and norms overflow (Infinity, NaN scores)
+  scale: fc.constantFrom(1, 1, 1, 1e19),
+  // copy some centroids / rows onto others: exact ties between centroids
+  ties: fc.boolean(),
+  // a bias of -0 (the runner-up then needs the signed-zero-exact kernel)
+  negZero: fc.boolean(),
+});
+
+function inputs(s: { n: number; k: number; dim: number; extra: number; seed: number; scale: number; ties: boolean; negZero: boolean }) {
+  const stride = s.dim + s.extra;
+  const offset = s.extra > 0 ? s.seed % (s.extra + 1) : 0;
+  const x = randomArray(s.n * stride + offset, s.seed, 2 * s.scale);
+  const c = randomArray(s.k * s.dim, s.seed + 7, 2 * s.scale);
+  if (s.ties && s.k > 1) c.copyWithin((s.k - 1) * s.dim, 0, s.dim);
+  if (s.ties && s.n > 1) x.copyWithin(offset + stride, offset, offset + s.dim);
+  const bias = new Float32Array(s.k);
+  for (let j = 0; j < s.k; j++) {
+    let b = 0;
+    for (let t = 0; t < s.dim; t++) b = Math.fround(b + Math.fround(c[j * s.dim + t]! * c[j * s.dim + t]!));
+    bias[j] = b;
+  }
+  if (s.negZero) {
+    bias[0] = -0;
+    c.fill(0, 0, s.dim);
+  }
+  return { stride, offset, x, c, bias };
+}
+
+describe("assignment kernels are bit-exact", () => {
+  it("assignScored equals the kernel-order reference (winner, score, runner-up; with and without the runner-up)", () => {
+    fc.assert(fc.property(shape, (s) => {
+      const { stride, offset, x, c, bias } = inputs(s);
+      const ref = s.dim <= 8 ? assignNarrowOrderRef : assignLaneOrderRef;
+      const wantI = new Uint32Array(s.n);
+      const wantS = new Float32Array(s.n);
+      const want2 = new Float32Array(s.n);
+      ref(x.subarray(offset), stride, s.n, c, s.k, s.dim, bias, -2, wantI, wantS, want2);
+      // the lane-order reference scans a padded odd k; its padding index maps back to k - 1
+      for (let i = 0; i < s.n; i++) wantI[i] = Math.min(wantI[i]!, s.k - 1);
+      const gotI = new Uint32Array(s.n);
+      const gotS = new Float32Array(s.n);
+      const got2 = new Float32Array(s.n);
+      assignScored(x, s.n, s.dim, stride, offset, c, s.k, bias, -2, gotI, gotS, got2);
+      expect(Array.from(gotI)).toEqual(Array.from(wantI));
+      expect(bits(gotS)).toEqual(bits(wantS));
+      expect(bits(got2)).toEqual(bits(want2));
+      const idxOnly = new Uint32Array(s.n);
+      const scoreOnly = new Float32Array(s.n);
+      assignScored(x, s.n, s.dim, stride, offset, c, s.k, bias, -2, idxOnly, scoreOnly);
+      expect(Array.from(idxOnly)).toEqual(Array.from(wantI));
+      expect(bits(scoreOnly)).toEqual(bits(wantS));
+    }), { numRuns: 300 });
+  });
+
+  it("the new kernels equal the previous ones bit for bit", () => {
+    const w = kernels();
+    fc.assert(fc.property(shape, fc.constantFrom(-2, -1), (s, alpha) => {
+      const { stride, offset, x, c, bias } = inputs(s);
+      const mark = w.mark();
+      try {
+        const n4 = (s.n + 3) & ~3;
+        const outs = () => [w.alloc(n4 * 4), w.alloc(n4 * 4), w.alloc(n4 * 4)] as const;
+        const read = (p: readonly [number, number, number]) => [Array.from(w.u32(p[0], s.n)), bits(w.f32(p[1], s.n)), bits(w.f32(p[2], s.n))];
+        if (s.dim <= 8) {
+          const cp = w.alloc(s.k * 32);
+          copyRowsPadded(w.f32(cp, s.k * 8), c, 0, s.k, s.dim, s.dim, 0, 8);
+          const bp = w.alloc(s.k * 4);
+          w.f32(bp, s.k).set(bias);
+          const xp = w.alloc(n4 * 32);
+          const xt = w.f32(xp, n4 * 8);
+          for (let i = 0; i < s.n; i++) for (let t = 0; t < s.dim; t++) xt[(i >> 2) * 32 + (i & 3) + 4 * t] = x[offset + i * stride + t]!;
+          const a = outs();
+          const b = outs();
+          const d = outs();
+          w.exports.bench_assign_t8_v0(xp, n4, cp, s.k, bp, alpha, ...a);
+          w.exports.assign_t8(xp, n4, cp, s.k, bp, alpha, ...b);
+          w.exports.assign_t8_idx(xp, n4, cp, s.k, bp, alpha, d[0], d[1]);
+          expect(read(b)).toEqual(read(a));
+          expect(read(d).slice(0, 2)).toEqual(read(a).slice(0, 2));
+        } else {
+          const pd = paddedDim(s.dim);
+          const kEven = s.k + (s.k & 1);
+          const cp = w.alloc(kEven * pd * 4);
+          copyRowsPadded(w.f32(cp, kEven * pd), c, 0, s.k, s.dim, s.dim, 0, pd);
+          const bp = w.alloc(kEven * 4);
+          w.f32(bp, kEven).set(bias);
+          if (kEven !== s.k) {
+            w.f32(cp, kEven * pd).copyWithin(s.k * pd, (s.k - 1) * pd, s.k * pd);
+            w.f32(bp, kEven)[s.k] = bias[s.k - 1]!;
+          }
+          const xp = w.alloc(n4 * pd * 4);
+          copyRowsPadded(w.f32(xp, n4 * pd), x, 0, s.n, s.dim, stride, offset, pd);
+          const a = outs();
+          const b = outs();
+          const d = outs();
+          w.exports.bench_assign_v0(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, ...a);
+          w.exports.assign(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, ...b);
+          w.exports.assign_idx(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, d[0], d[1]);
+          expect(read(b)).toEqual(read(a));
+          expect(read(d).slice(0, 2)).toEqual(read(a).slice(0, 2));
+        }
+      } finally {
+        w.release(mark);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it("the fused PQ encode gives the quantizer's own codes byte for byte (narrow, wide and odd sub-spaces; n < 4)", () => {
+    const cases = fc.record({
+      n: fc.integer({ min: 1, max: 21 }),
+      m: fc.integer({ min: 1, max: 4 }),
+      dsub: fc.constantFrom(1, 2, 3, 5, 7, 8, 10, 12, 16),
+      seed: fc.integer({ min: 0, max: 1 << 30 }),
+    });
+    fc.assert(fc.property(cases, ({ n, m, dsub, seed }) => {
+      const dim = m * dsub;
+      const codebook = randomArray(m * 256 * dsub, seed, 1);
+      const q = buildQuantizer({ kind: "pq", dim, distance: "l2", residual: false, params: { numSubVectors: m, nbits: 8 }, arrays: { codebook } });
+      const rows = randomArray(n * dim, seed + 1, 1);
+      const want = new Uint8Array(n * m);
+      q.encode(rows, n, want);
+      const got = new Uint8Array(n * m);
+      pqEncodeRows(rows, n, dim, m, codebook, squaredNorms(codebook, m * 256, dsub), got);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }), { numRuns: 120 });
+  });
+
+  it("assign+encode of a range takes the fused PQ path with the quantizer's codes", () => {
+    const n = 301;
+    const dim = 16;
+    const k = 5;
+    const vectors = randomArray(n * dim, 3, 2);
+    const centroids = randomArray(k * dim, 4, 2);
+    const codebook = randomArray(4 * 256 * 4, 5, 1);
+    const quantizer = buildQuantizer({ kind: "pq", dim, distance: "l2", residual: true, params: { numSubVectors: 4, nbits: 8 }, arrays: { codebook } });
+    const job = { vectors, n, dim, centroids, k, distance: "l2" as const, quantizer, partitions: new Uint32Array(n), codes: new Uint8Array(n * 4) };
+    assignEncodeRange(job, 0, n, createScratch(dim));
+    const prepared = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) for (let t = 0; t < dim; t++) prepared[i * dim + t] = vectors[i * dim + t]! - centroids[job.partitions[i]! * dim + t]!;
+    const want = new Uint8Array(n * 4);
+    quantizer.encode(prepared, n, want);
+    expect(Array.from(job.codes)).toEqual(Array.from(want));
+  });
+});
