@@ -137,8 +137,6 @@ export class DiskCacheBackend implements CacheBackend {
   #initialScanTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the directory set-up succeeded: reads then skip awaiting it. */
   #readyOk = false;
-  /** Entry path and UTF-8 bytes by key (a SHA-256 and an encode per read otherwise); cleared when full. */
-  readonly #keyInfo = new Map<string, KeyInfo>();
   /** Header + key buffer of synchronous reads (grown to the longest key read). */
   #head = new Uint8Array(DISK_ENTRY_HEADER_SIZE + 256);
 
@@ -366,22 +364,21 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   #infoFor(key: string): KeyInfo {
-    let info = this.#keyInfo.get(key);
-    if (info === undefined) {
-      // The file name (a SHA-256 of the key) is remembered per process: a backend made for one
-      // reopen does not hash every key again.
-      let named = namedKeys.get(key);
-      if (named === undefined) {
-        const h = createHash("sha256").update(key, "utf8").digest("hex");
-        named = { relative: join(h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
-        if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
-        namedKeys.set(key, named);
-      }
-      info = { path: `${this.#entriesDir}${sep}${named.relative}`, keyBytes: named.keyBytes };
-      if (this.#keyInfo.size >= KEY_INFO_MAX) this.#keyInfo.clear();
-      this.#keyInfo.set(key, info);
+    // One memo per process (a backend made for one reopen does not hash every key again): the
+    // file name by key, with the full path for the entries directory it was last used with
+    // (backends of one directory share it; another directory recomputes the path, not the hash).
+    let named = namedKeys.get(key);
+    if (named === undefined) {
+      const h = createHash("sha256").update(key, "utf8").digest("hex");
+      const relative = join(h.slice(0, 2), h + ENTRY_EXT);
+      named = { relative, keyBytes: utf8.encode(key), entriesDir: this.#entriesDir, path: `${this.#entriesDir}${sep}${relative}` };
+      if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
+      namedKeys.set(key, named);
+    } else if (named.entriesDir !== this.#entriesDir) {
+      named.entriesDir = this.#entriesDir;
+      named.path = `${this.#entriesDir}${sep}${named.relative}`;
     }
-    return info;
+    return named;
   }
 
   /**
@@ -707,6 +704,13 @@ interface KeyInfo {
   readonly keyBytes: Uint8Array;
 }
 
+/** A key's entry file name and UTF-8 bytes, with its path under the entries directory it was last resolved for. */
+interface NamedKey extends KeyInfo {
+  readonly relative: string;
+  entriesDir: string;
+  path: string;
+}
+
 /** Keys whose path a backend remembers before it starts over. */
 const KEY_INFO_MAX = 16_384;
 
@@ -721,8 +725,8 @@ const RECHECK = Symbol("recheck");
  * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (1 MiB by default).
  */
 let readBuffer = new Uint8Array(64 * 1024);
-/** Entry file names (relative to `entries/`) and key bytes by key, for every backend of the process (cleared when full). */
-const namedKeys = new Map<string, { readonly relative: string; readonly keyBytes: Uint8Array }>();
+/** Entry file names (relative to `entries/`), key bytes and last full path by key, for every backend of the process (cleared when full). */
+const namedKeys = new Map<string, NamedKey>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
 

@@ -131,4 +131,29 @@ describe("DiskCacheBackend fast reads into a reused buffer", () => {
     await disk.close();
     await t.cleanup();
   });
+
+  it("backends of two directories in one process read the same key from their own directory (the per-process path memo)", async () => {
+    const a = await tempDir();
+    const b = await tempDir();
+    const key = cacheKey("shared-key", testVectorsCodec);
+    const seed = (Date.now() % 100_000) * 16 + 7;
+    const wa = new IndexCache(await DiskCacheBackend.open({ directory: a.dir }));
+    await wa.insert(key, vectors("in-a", 3, 16, seed));
+    const wb = new IndexCache(await DiskCacheBackend.open({ directory: b.dir }));
+    await wb.insert(key, vectors("in-b", 5, 16, seed + 1));
+    // Alternate, each time through a fresh backend: the memo's path must follow the directory.
+    for (let round = 0; round < 3; round++) {
+      for (const [t, id, rows] of [[a, "in-a", 3], [b, "in-b", 5]] as const) {
+        const disk = await DiskCacheBackend.open({ directory: t.dir });
+        const got = await new IndexCache(disk).get(key);
+        expect(got?.id).toBe(id);
+        expect(got?.data.length).toBe(rows * 16);
+        await disk.close();
+      }
+    }
+    await wa.backend.close?.();
+    await wb.backend.close?.();
+    await a.cleanup();
+    await b.cleanup();
+  });
 });
