@@ -137,6 +137,8 @@ export class DiskCacheBackend implements CacheBackend {
   #initialScanTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the directory set-up succeeded: reads then skip awaiting it. */
   #readyOk = false;
+  /** True while a directory set-up runs (reads do not wait for it, see `get`). */
+  #settingUp = true;
   /** Header + key buffer of synchronous reads (grown to the longest key read). */
   #head = new Uint8Array(DISK_ENTRY_HEADER_SIZE + 256);
 
@@ -181,8 +183,11 @@ export class DiskCacheBackend implements CacheBackend {
     const pending = this.#loads.peek(key);
     if (pending !== undefined) return pending;
     if (codec === undefined) return undefined;
-    // The usual case (directory set up) awaits nothing before the synchronous read.
-    if (!this.#readyOk && !(await this.#available())) return undefined;
+    // The usual case (directory set up) awaits nothing before the synchronous read. While the
+    // set-up still runs (a backend just made), a read does not wait for its directory creations and
+    // heartbeat write: an entry file either exists or is a miss. Only a set-up known to have
+    // failed makes the read wait for (and retry) it.
+    if (!this.#readyOk && !this.#settingUp && !(await this.#available())) return undefined;
     const info = this.#infoFor(key);
     const path = info.path;
     let frame: Uint8Array | undefined;
@@ -324,6 +329,7 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   async #setUp(): Promise<boolean> {
+    this.#settingUp = true;
     try {
       await mkdir(this.#entriesDir, { recursive: true });
       await mkdir(this.#tmpDir, { recursive: true });
@@ -331,7 +337,9 @@ export class DiskCacheBackend implements CacheBackend {
       await writeFile(this.#heartbeat, "");
       this.#heartbeatAt = Date.now();
       this.#readyOk = true;
+      this.#settingUp = false;
     } catch (e) {
+      this.#settingUp = false;
       this.counters.directoryErrors++;
       this.#readyAt = Date.now();
       this.#logger.warn(`quiver cache: disk cache directory ${this.directory} is unusable, every operation is a miss: ${describeError(e)}`);
@@ -448,7 +456,7 @@ export class DiskCacheBackend implements CacheBackend {
     try {
       fh = await open(path, "r");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
       throw e;
     }
     try {
@@ -730,12 +738,17 @@ const namedKeys = new Map<string, NamedKey>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
 
-/** A read-only descriptor of `path`, or undefined when there is no such file (an absent entry). */
+/**
+ * A read-only descriptor of `path`, or undefined when there is no such file (an absent entry:
+ * ENOENT, or ENOTDIR when a directory on the path is missing or is a file, as while a backend's
+ * directory is still being set up or could not be).
+ */
 function openForReadSync(path: string): number | undefined {
   try {
     return openSync(path, "r");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw e;
   }
 }
