@@ -32,10 +32,13 @@ const DIRECTORY_RETRY_MS = 1000;
 /**
  * Default largest entry file read with synchronous calls. From the page cache a synchronous
  * open + fstat + readv + close costs ~6 µs against ~40-250 µs for the same four calls through
- * libuv's thread pool (bench/reopen.bench.ts), and a 1 MiB read blocks the event loop for about
- * as long as copying 1 MiB; larger entries are read asynchronously.
+ * libuv's thread pool (bench/reopen.bench.ts), and a 2 MiB read blocks the event loop for about
+ * as long as copying 2 MiB; larger entries are read asynchronously. 2 MiB, not 1: an entry of
+ * 1 MiB of values is a file just over 1 MiB (frame, header, key), which a 1 MiB bound sent through
+ * the thread pool (bench/cache-decode.bench.ts, disk backend rows: a repeat get of such an entry
+ * took 0.97 ms asynchronously against 0.15 ms synchronously, its bare read 0.08 ms).
  */
-export const DEFAULT_DISK_SYNC_READ_MAX_BYTES = 1024 * 1024;
+export const DEFAULT_DISK_SYNC_READ_MAX_BYTES = 2 * 1024 * 1024;
 /**
  * A backend made with `new` starts its directory scan (a stat per entry file, for the size count
  * and eviction) this long after opening, or at its first write, so that a reopen's first reads do
@@ -57,7 +60,7 @@ export interface DiskCacheBackendOptions {
   readonly logger?: CacheLogger;
   /**
    * Entry files up to this many bytes are read with synchronous file calls (no thread-pool round
-   * trips); larger ones asynchronously. 0 reads everything asynchronously. Default 1 MiB.
+   * trips); larger ones asynchronously. 0 reads everything asynchronously. Default 2 MiB.
    */
   readonly syncReadMaxBytes?: number;
 }
@@ -730,7 +733,7 @@ const RECHECK = Symbol("recheck");
 /**
  * The fast path's read buffer, shared by every backend of the process (reads and the decode of
  * what they read are synchronous, so they never interleave). It grows to one byte more than the
- * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (1 MiB by default).
+ * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (2 MiB by default).
  */
 let readBuffer = new Uint8Array(64 * 1024);
 /** Entry file names (relative to `entries/`), key bytes and last full path by key, for every backend of the process (cleared when full). */
