@@ -39,11 +39,19 @@ interface Round {
 }
 
 /** Open + first query from the disk cache in a new Node process (bench/reopen-child.ts), timed after its imports. */
-function newProcessReopen(args: { mode: "disk" | "cold"; dir: string; storeDir: string; identity: string; dim: number; clusters: number }): Promise<{ openQuery: number; importMs: number; cpu: number }> {
+/** One new-process run: open + first query (wall, CPU), the imports, and the piece-by-piece breakdown of the process. */
+interface ChildRun {
+  readonly openQuery: number;
+  readonly importMs: number;
+  readonly cpu: number;
+  readonly phases: readonly { piece: string; wall: number; cpu: number; gc: number }[];
+}
+
+function newProcessReopen(args: { mode: "disk" | "cold"; dir: string; storeDir: string; identity: string; dim: number; clusters: number }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ["--import", "tsx", "--conditions=quiver-source", join(here, "reopen-child.ts"), JSON.stringify(args)], { cwd: here, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`reopen child failed: ${err.message} ${stderr.slice(0, 2000)}`));
-      else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as { openQuery: number; importMs: number; cpu: number });
+      else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as ChildRun);
     });
   });
 }
@@ -268,8 +276,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     // nothing verified): what a user's restarted service sees.
     // The index file in a local directory, for the new-process cold opens.
     await new LocalDirectoryStore(storeDir).put("idx", await store.get("idx"));
-    const fresh: { openQuery: number; importMs: number; cpu: number }[] = [];
-    const freshCold: { openQuery: number; importMs: number; cpu: number }[] = [];
+    const fresh: ChildRun[] = [];
+    const freshCold: ChildRun[] = [];
     const processes = process.env.BENCH_REOPEN_PROCESSES !== undefined ? Number(process.env.BENCH_REOPEN_PROCESSES) : ctx.quick ? 2 : 5;
     if (!Number.isInteger(processes) || processes < 0) throw new Error(`BENCH_REOPEN_PROCESSES: a non-negative integer, got ${process.env.BENCH_REOPEN_PROCESSES}`);
     for (let i = 0; i < processes; i++) {
@@ -323,6 +331,14 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       rows.push({ bench: "reopen", series: "disk cache, new process (after imports)", rounds: fw.length, "median (ms)": r3(median(fw)), "p90 (ms)": r3(quantile(fw, 0.9)), "fastest (ms)": r3(Math.min(...fw)), "CPU median (ms)": r3(median(fresh.map((f) => f.cpu))), "cold/median": r2(coldMed / median(fw)), "new-process cold/median": r2(median(fc) / median(fw)), "imports (ms)": r2(median(fresh.map((f) => f.importMs))), load: machineLoad() });
     }
     for (const b of breakdown) rows.push({ bench: "reopen breakdown", ...b, load: machineLoad() });
+    // The new process piece by piece (medians over the processes of each mode, per piece).
+    for (const [mode, runs] of [["disk cache", fresh], ["cold", freshCold]] as const) {
+      if (runs.length === 0) continue;
+      for (const [i, ph] of runs[0]!.phases.entries()) {
+        const col = (f: (p: ChildRun["phases"][number]) => number): number => r3(median(runs.map((r) => f(r.phases[i]!))));
+        rows.push({ bench: "reopen new-process breakdown", mode, piece: ph.piece, processes: runs.length, "wall (ms)": col((p) => p.wall), "CPU (ms)": col((p) => p.cpu), "GC (ms)": col((p) => p.gc), load: machineLoad() });
+      }
+    }
     rows.push({ bench: "reopen", series: "store requests, every disk round", "store requests": storeRequests });
     rows.push({ bench: "reopen", series: "GCs while the rounds ran (cold opens included)", count: gcsDuringRounds.length, "ms": r2(gcsDuringRounds.reduce((a, g) => a + g.end - g.start, 0)) });
   } finally {
@@ -336,6 +352,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "reopen = openVectorIndex + the first search (k 10, nprobes 20); cold: in-memory cache over a LatencyStore of 20 ms per request; disk: a fresh DiskCacheBackend per round (made before the clock) over a directory an earlier open prewarmed (state + every partition), every open counted by IoStatsStore (must be 0 requests); memory: a prewarmed in-memory IndexCache",
       "disk series, interleaved per round: after a cold open (as a user alternating indexes would; its garbage may be collected inside the disk round), after a cold open and a forced full GC (gc() between them), and after another disk round (no cold open between), each with a fresh DiskCacheBackend whose directory set-up (3 mkdir + a heartbeat write, thread-pool calls) finished before the clock (the backend as process infrastructure); the 'backend made inside the round' series makes it inside the clock (reads do not wait for that set-up); 'after a cold open' skips round 1, which is reported as 'first in process' (every entry decoded with all its checks)",
       "GC columns: PerformanceObserver 'gc' entries matched to each round's window by start time and duration; 'median without GC' subtracts each round's GC time from its wall time",
+      "new-process breakdown: the child's whole life piece by piece (medians over its processes): each @quiver package's import in dependency order (tsx transpiling included; a compiled install pays only the evaluation), the disk backend's constructor and directory set-up, the open, the first query, a second query over other partitions and the first query again; GC from PerformanceObserver 'gc' matched by time; BENCH_REOPEN_CPU_PROF=<dir> writes a CPU profile of each child's open + first query there",
       "new process: a child Node process (bench/reopen-child.ts) opens the index from the same disk cache over an empty counted store (0 requests) and runs the first query; timed after its imports (the imports column, tsx transpiling included), so cold JIT and a full verify of every entry are inside",
       "CPU columns: process.cpuUsage (user + system, all threads) over the same window; wall times above ~1 ms pay a scheduler wait per preemption on a loaded machine",
       "breakdown rows: each piece timed alone in the warm process (medians); a later disk round compares each entry with bytes verified before in this process (memcmp) instead of re-hashing it; a value that died since (GC) is decoded and checked in full",
