@@ -10,7 +10,11 @@
  * so neither the frame nor the copy's destination is in any CPU cache). The machine is shared:
  * read the ratios and the load column.
  */
-import { type CacheCodec, type TestVectors, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
+import { closeSync, openSync, readSync, readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type CacheCodec, type TestVectors, DiskCacheBackend, IndexCache, cacheKey, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
 import { crc32, xxh3_64 } from "@quiver/format";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
@@ -130,6 +134,76 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "cold: decode/copy": r2(cold.decode / cold.copy),
       load: machineLoad(),
     });
+    // From a persistent backend: a DiskCacheBackend get of an entry never decoded before (read +
+    // every check), against the bare read of the same file (open + one read + close into a reused
+    // buffer: the floor of any disk hit) and the copy above. Distinct entries, so each is a first decode.
+    {
+      const dir = await mkdtemp(join(tmpdir(), "quiver-bench-decode-"));
+      try {
+        const count = Math.max(5, Math.min(41, Math.floor(256 / mib / (ctx.quick ? 8 : 1))));
+        const writer = new IndexCache(await DiskCacheBackend.open({ directory: dir, logger: { warn: () => undefined } }));
+        const base = 2_000_000 + mib * 1000;
+        // Two sets of distinct entries, one per reader configuration below (none decoded before).
+        for (let i = 0; i < 2 * count; i++) {
+          v.data[0] = base + i;
+          await writer.insert(cacheKey(`e${i}`, testVectorsCodec), v);
+        }
+        await writer.backend.close?.();
+        const files = readdirSync(join(dir, "entries"), { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+        const buf = new Uint8Array(frame.byteLength + 4096);
+        const reads: number[] = [];
+        for (const f of files) {
+          const t = performance.now();
+          const fd = openSync(f, "r");
+          readSync(fd, buf, 0, buf.byteLength, 0);
+          closeSync(fd);
+          reads.push(performance.now() - t);
+        }
+        // The default sync-read bound, and one that takes a frame of this size on the sync path.
+        for (const [set, syncReadMaxBytes] of [undefined, 2 * frame.byteLength + 4096].entries()) {
+          const first = set * count;
+          const reader = await DiskCacheBackend.open({ directory: dir, logger: { warn: () => undefined }, ...(syncReadMaxBytes === undefined ? {} : { syncReadMaxBytes }) });
+          const cache = new IndexCache(reader);
+          const gets: number[] = [];
+          const again: number[] = [];
+          const kept: unknown[] = [];
+          for (let i = 0; i < count; i++) {
+            const t = performance.now();
+            const got = await cache.get(cacheKey(`e${first + i}`, testVectorsCodec));
+            gets.push(performance.now() - t);
+            if (got?.data[0] !== base + first + i) throw new Error("disk get returned the wrong entry");
+            kept.push(got);
+          }
+          // The same entries again while their values are alive: compared with the verified bytes, not hashed.
+          for (let i = 0; i < count; i++) {
+            const t = performance.now();
+            await cache.get(cacheKey(`e${first + i}`, testVectorsCodec));
+            again.push(performance.now() - t);
+          }
+          await reader.close();
+          const read = median(reads.slice(1));
+          const get = median(gets.slice(1));
+          const hit = median(again.slice(1));
+          rows.push({
+            bench: "disk backend",
+            "entry MiB": mib,
+            syncReadMaxBytes: reader.syncReadMaxBytes,
+            "bare read (ms)": r3(read),
+            "first get, verified (ms)": r3(get),
+            "repeat get, compared (ms)": r3(hit),
+            "first get/bare read": r2(get / read),
+            "first get/copy": r2(get / copy),
+            "repeat get/bare read": r2(hit / read),
+            "bare read/copy": r2(read / copy),
+            path: frame.byteLength + 64 <= reader.syncReadMaxBytes ? "sync fast path" : "async read",
+            load: machineLoad(),
+          });
+          if (kept.length !== count) throw new Error("unreachable");
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
     rows.push({
       bench: "throughput",
       "entry MiB": mib,
@@ -150,6 +224,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "first decode = decodeCacheEntry of an entry never decoded before in this process, with every check (header CRC-32, section checksums, codec checks); repeat = the same bytes in a fresh buffer after an identical entry was decoded and is still alive (compared, not re-hashed)",
       "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxhash-addon, native, hashed in place)",
       "copy = Buffer.copy of the same bytes into a preallocated buffer (hot in cache at 1 MiB, so it runs at L2 speed)",
+      "disk backend rows: DiskCacheBackend.get of distinct entries never decoded before (first: read + XXH3-64 of every section + decode; entries up to syncReadMaxBytes are read synchronously into a reused buffer, then copied into a buffer of their own before they are hashed and decoded), then of the same entries while their values are alive (repeat: read + memcmp with the bytes verified before); bare read = open + one read + close of the same files into a reused buffer (the floor of any disk hit, itself a kernel copy)",
     ],
   };
 }

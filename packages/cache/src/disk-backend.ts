@@ -32,10 +32,13 @@ const DIRECTORY_RETRY_MS = 1000;
 /**
  * Default largest entry file read with synchronous calls. From the page cache a synchronous
  * open + fstat + readv + close costs ~6 µs against ~40-250 µs for the same four calls through
- * libuv's thread pool (bench/reopen.bench.ts), and a 1 MiB read blocks the event loop for about
- * as long as copying 1 MiB; larger entries are read asynchronously.
+ * libuv's thread pool (bench/reopen.bench.ts), and a 2 MiB read blocks the event loop for about
+ * as long as copying 2 MiB; larger entries are read asynchronously. 2 MiB, not 1: an entry of
+ * 1 MiB of values is a file just over 1 MiB (frame, header, key), which a 1 MiB bound sent through
+ * the thread pool (bench/cache-decode.bench.ts, disk backend rows: a repeat get of such an entry
+ * took 0.97 ms asynchronously against 0.15 ms synchronously, its bare read 0.08 ms).
  */
-export const DEFAULT_DISK_SYNC_READ_MAX_BYTES = 1024 * 1024;
+export const DEFAULT_DISK_SYNC_READ_MAX_BYTES = 2 * 1024 * 1024;
 /**
  * A backend made with `new` starts its directory scan (a stat per entry file, for the size count
  * and eviction) this long after opening, or at its first write, so that a reopen's first reads do
@@ -57,7 +60,7 @@ export interface DiskCacheBackendOptions {
   readonly logger?: CacheLogger;
   /**
    * Entry files up to this many bytes are read with synchronous file calls (no thread-pool round
-   * trips); larger ones asynchronously. 0 reads everything asynchronously. Default 1 MiB.
+   * trips); larger ones asynchronously. 0 reads everything asynchronously. Default 2 MiB.
    */
   readonly syncReadMaxBytes?: number;
 }
@@ -137,8 +140,8 @@ export class DiskCacheBackend implements CacheBackend {
   #initialScanTimer: ReturnType<typeof setTimeout> | undefined;
   /** Set once the directory set-up succeeded: reads then skip awaiting it. */
   #readyOk = false;
-  /** Entry path and UTF-8 bytes by key (a SHA-256 and an encode per read otherwise); cleared when full. */
-  readonly #keyInfo = new Map<string, KeyInfo>();
+  /** True while a directory set-up runs (reads do not wait for it, see `get`). */
+  #settingUp = true;
   /** Header + key buffer of synchronous reads (grown to the longest key read). */
   #head = new Uint8Array(DISK_ENTRY_HEADER_SIZE + 256);
 
@@ -183,8 +186,11 @@ export class DiskCacheBackend implements CacheBackend {
     const pending = this.#loads.peek(key);
     if (pending !== undefined) return pending;
     if (codec === undefined) return undefined;
-    // The usual case (directory set up) awaits nothing before the synchronous read.
-    if (!this.#readyOk && !(await this.#available())) return undefined;
+    // The usual case (directory set up) awaits nothing before the synchronous read. While the
+    // set-up still runs (a backend just made), a read does not wait for its directory creations and
+    // heartbeat write: an entry file either exists or is a miss. Only a set-up known to have
+    // failed makes the read wait for (and retry) it.
+    if (!this.#readyOk && !this.#settingUp && !(await this.#available())) return undefined;
     const info = this.#infoFor(key);
     const path = info.path;
     let frame: Uint8Array | undefined;
@@ -326,6 +332,7 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   async #setUp(): Promise<boolean> {
+    this.#settingUp = true;
     try {
       await mkdir(this.#entriesDir, { recursive: true });
       await mkdir(this.#tmpDir, { recursive: true });
@@ -333,7 +340,9 @@ export class DiskCacheBackend implements CacheBackend {
       await writeFile(this.#heartbeat, "");
       this.#heartbeatAt = Date.now();
       this.#readyOk = true;
+      this.#settingUp = false;
     } catch (e) {
+      this.#settingUp = false;
       this.counters.directoryErrors++;
       this.#readyAt = Date.now();
       this.#logger.warn(`quiver cache: disk cache directory ${this.directory} is unusable, every operation is a miss: ${describeError(e)}`);
@@ -366,22 +375,21 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   #infoFor(key: string): KeyInfo {
-    let info = this.#keyInfo.get(key);
-    if (info === undefined) {
-      // The file name (a SHA-256 of the key) is remembered per process: a backend made for one
-      // reopen does not hash every key again.
-      let named = namedKeys.get(key);
-      if (named === undefined) {
-        const h = createHash("sha256").update(key, "utf8").digest("hex");
-        named = { relative: join(h.slice(0, 2), h + ENTRY_EXT), keyBytes: utf8.encode(key) };
-        if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
-        namedKeys.set(key, named);
-      }
-      info = { path: `${this.#entriesDir}${sep}${named.relative}`, keyBytes: named.keyBytes };
-      if (this.#keyInfo.size >= KEY_INFO_MAX) this.#keyInfo.clear();
-      this.#keyInfo.set(key, info);
+    // One memo per process (a backend made for one reopen does not hash every key again): the
+    // file name by key, with the full path for the entries directory it was last used with
+    // (backends of one directory share it; another directory recomputes the path, not the hash).
+    let named = namedKeys.get(key);
+    if (named === undefined) {
+      const h = createHash("sha256").update(key, "utf8").digest("hex");
+      const relative = join(h.slice(0, 2), h + ENTRY_EXT);
+      named = { relative, keyBytes: utf8.encode(key), entriesDir: this.#entriesDir, path: `${this.#entriesDir}${sep}${relative}` };
+      if (namedKeys.size >= KEY_INFO_MAX) namedKeys.clear();
+      namedKeys.set(key, named);
+    } else if (named.entriesDir !== this.#entriesDir) {
+      named.entriesDir = this.#entriesDir;
+      named.path = `${this.#entriesDir}${sep}${named.relative}`;
     }
-    return info;
+    return named;
   }
 
   /**
@@ -451,7 +459,7 @@ export class DiskCacheBackend implements CacheBackend {
     try {
       fh = await open(path, "r");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ENOTDIR") return undefined;
       throw e;
     }
     try {
@@ -707,6 +715,13 @@ interface KeyInfo {
   readonly keyBytes: Uint8Array;
 }
 
+/** A key's entry file name and UTF-8 bytes, with its path under the entries directory it was last resolved for. */
+interface NamedKey extends KeyInfo {
+  readonly relative: string;
+  entriesDir: string;
+  path: string;
+}
+
 /** Keys whose path a backend remembers before it starts over. */
 const KEY_INFO_MAX = 16_384;
 
@@ -718,20 +733,25 @@ const RECHECK = Symbol("recheck");
 /**
  * The fast path's read buffer, shared by every backend of the process (reads and the decode of
  * what they read are synchronous, so they never interleave). It grows to one byte more than the
- * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (1 MiB by default).
+ * largest entry file read synchronously, so at most `syncReadMaxBytes + 1` bytes (2 MiB by default).
  */
 let readBuffer = new Uint8Array(64 * 1024);
-/** Entry file names (relative to `entries/`) and key bytes by key, for every backend of the process (cleared when full). */
-const namedKeys = new Map<string, { readonly relative: string; readonly keyBytes: Uint8Array }>();
+/** Entry file names (relative to `entries/`), key bytes and last full path by key, for every backend of the process (cleared when full). */
+const namedKeys = new Map<string, NamedKey>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
 
-/** A read-only descriptor of `path`, or undefined when there is no such file (an absent entry). */
+/**
+ * A read-only descriptor of `path`, or undefined when there is no such file (an absent entry:
+ * ENOENT, or ENOTDIR when a directory on the path is missing or is a file, as while a backend's
+ * directory is still being set up or could not be).
+ */
 function openForReadSync(path: string): number | undefined {
   try {
     return openSync(path, "r");
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw e;
   }
 }

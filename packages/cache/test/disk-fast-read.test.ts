@@ -131,4 +131,62 @@ describe("DiskCacheBackend fast reads into a reused buffer", () => {
     await disk.close();
     await t.cleanup();
   });
+
+  it("backends of two directories in one process read the same key from their own directory (the per-process path memo)", async () => {
+    const a = await tempDir();
+    const b = await tempDir();
+    const key = cacheKey("shared-key", testVectorsCodec);
+    const seed = (Date.now() % 100_000) * 16 + 7;
+    const wa = new IndexCache(await DiskCacheBackend.open({ directory: a.dir }));
+    await wa.insert(key, vectors("in-a", 3, 16, seed));
+    const wb = new IndexCache(await DiskCacheBackend.open({ directory: b.dir }));
+    await wb.insert(key, vectors("in-b", 5, 16, seed + 1));
+    // Alternate, each time through a fresh backend: the memo's path must follow the directory.
+    for (let round = 0; round < 3; round++) {
+      for (const [t, id, rows] of [[a, "in-a", 3], [b, "in-b", 5]] as const) {
+        const disk = await DiskCacheBackend.open({ directory: t.dir });
+        const got = await new IndexCache(disk).get(key);
+        expect(got?.id).toBe(id);
+        expect(got?.data.length).toBe(rows * 16);
+        await disk.close();
+      }
+    }
+    await wa.backend.close?.();
+    await wb.backend.close?.();
+    await a.cleanup();
+    await b.cleanup();
+  });
+
+  it("a backend just made answers a hit without waiting for its directory set-up (microtasks only, no IO callback)", async () => {
+    const t = await tempDir();
+    const key = cacheKey("ready-key", testVectorsCodec);
+    const seed = (Date.now() % 100_000) * 16 + 11;
+    const writer = await DiskCacheBackend.open({ directory: t.dir });
+    await new IndexCache(writer).insert(key, vectors("ready", 4, 16, seed));
+    await writer.close();
+    const disk = new DiskCacheBackend({ directory: t.dir });
+    let got: { id: string } | undefined;
+    void new IndexCache(disk).get(key).then((v) => (got = v));
+    // No event-loop turn happens here, so no thread-pool operation (mkdir, heartbeat write) can
+    // have completed: the hit must come from the synchronous read alone.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(got?.id).toBe("ready");
+    expect(await disk.isAvailable()).toBe(true);
+    await disk.close();
+    await t.cleanup();
+  });
+
+  it("a get while the set-up of an unusable directory still runs is a plain miss (no read error; the set-up reports the directory once)", async () => {
+    const t = await tempDir();
+    await writeFile(join(t.dir, "a-file"), "x");
+    const logger = recordingLogger();
+    const disk = new DiskCacheBackend({ directory: join(t.dir, "a-file", "cache"), logger });
+    expect(await new IndexCache(disk).get(cacheKey("x", testVectorsCodec))).toBeUndefined();
+    expect(await disk.isAvailable()).toBe(false);
+    expect(disk.counters.readErrors).toBe(0);
+    expect(disk.counters.directoryErrors).toBe(1);
+    expect(logger.lines.length).toBe(1);
+    await disk.close();
+    await t.cleanup();
+  });
 });

@@ -1,6 +1,5 @@
 import { createRequire } from "node:module";
 import { crc32 as zlibCrc32 } from "node:zlib";
-import { createXXHash3 } from "hash-wasm";
 
 /**
  * CRC-32 as used by zlib, PNG and Ethernet (CRC-32/ISO-HDLC): reflected polynomial 0xEDB88320,
@@ -25,9 +24,9 @@ function loadNative(): NativeXxh3 | undefined {
 }
 const native = process.env.QUIVER_XXH3 === "wasm" ? undefined : loadNative();
 // hash-wasm's XXH3 (seed 0, default secret) in WebAssembly: the same values, slower (it copies
-// the bytes into its memory), and available everywhere. Instantiated only when the native
-// hasher is missing.
-const wasm = native === undefined ? await createXXHash3(0, 0) : undefined;
+// the bytes into its memory), and available everywhere. Imported and instantiated only when the
+// native hasher is missing (its import alone cost every process ~25-90 ms otherwise).
+const wasm = native === undefined ? await (await import("hash-wasm")).createXXHash3(0, 0) : undefined;
 
 /** Which XXH3-64 implementation this process uses: "native" (xxhash-addon) or "wasm" (hash-wasm). */
 export const XXH3_IMPLEMENTATION: "native" | "wasm" = native === undefined ? "wasm" : "native";

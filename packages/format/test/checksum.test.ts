@@ -16,7 +16,7 @@ describe("section checksum algorithms (spec/container.md#checksums)", () => {
   it("the WebAssembly fallback (hash-wasm, used where xxhash-addon's binary does not load) gives the native values over every length class", () => {
     const child = fileURLToPath(new URL("./xxh3-child.ts", import.meta.url));
     const run = (env: Record<string, string>) =>
-      JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--conditions=quiver-source", child], { encoding: "utf8", env: { ...process.env, ...env }, cwd: fileURLToPath(new URL("../../..", import.meta.url)) })) as { implementation: string; hashes: string[] };
+      JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "--conditions=quiver-source", child], { encoding: "utf8", env: { ...process.env, ...env }, cwd: fileURLToPath(new URL("../../..", import.meta.url)) })) as { implementation: string; hashWasmLoaded: boolean; hashes: string[] };
     const wasm = run({ QUIVER_XXH3: "wasm" });
     const here = run({});
     expect(wasm.implementation).toBe("wasm");
@@ -25,6 +25,10 @@ describe("section checksum algorithms (spec/container.md#checksums)", () => {
     expect(wasm.hashes).toEqual(here.hashes);
     // and both are the spec's XXH3-64: the empty input's test vector
     expect(wasm.hashes[0]).toBe("2d06800538d394c2");
+    // hash-wasm is imported only when it is the implementation (its import cost every process
+    // tens of milliseconds while the native hasher did the work)
+    expect(wasm.hashWasmLoaded).toBe(true);
+    expect(here.hashWasmLoaded).toBe(XXH3_IMPLEMENTATION === "wasm");
   }, 60_000);
 
   it("XXH3-64 of a view equals XXH3-64 of a copy at every offset and length class", () => {

@@ -51,7 +51,7 @@ import {
   partitionEntryFromSection,
   partitionVectorsCodec,
 } from "./partition-codecs.js";
-import type { DistanceType, TrainedQuantizer } from "./quantizer.js";
+import type { DistanceType, PartitionScorer, QuantizerMetadata, TrainedQuantizer } from "./quantizer.js";
 import { IVF_INDEX_STATE_TYPE_NAME, type IvfIndexState, assembleState, isCheckedState, ivfIndexStateCodec } from "./state-codec.js";
 import { CHUNK_INTS, CONTROL_NEXT, type SearchPlan, type SearchSetup, type SearchTask, type SharedPartition } from "./search-protocol.js";
 import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
@@ -496,13 +496,55 @@ function twinOf(state: IvfIndexState): IvfIndexState | undefined {
   return twin === state ? undefined : twin;
 }
 
-/** The live quantizer of a state, built once per checked state object (or taken from a twin). */
+/** Live quantizers built from checked states so far in this process (a test hook: opens must not build them). */
+let deferredBuilds = 0;
+
+/** How many live quantizers of checked states this process has built (tests). */
+export function liveQuantizerBuildCount(): number {
+  return deferredBuilds;
+}
+
+/**
+ * The live quantizer of a checked state, built on first use: residual PQ search scores with the
+ * state's PqSearchTables and never calls it, so an open no longer builds one (the codebook's
+ * squared norms and a second validation of the arrays: ~4 ms on the first open in a new process,
+ * before the JIT has warmed up). The state's checks already validated its quantizer metadata and
+ * code width, so building it later cannot fail where the open would have succeeded.
+ */
+class DeferredQuantizer implements TrainedQuantizer {
+  readonly #state: IvfIndexState;
+  #built: TrainedQuantizer | undefined;
+  constructor(state: IvfIndexState) {
+    this.#state = state;
+  }
+  get metadata(): QuantizerMetadata {
+    return this.#state.quantizer;
+  }
+  get codeWidth(): number {
+    return this.#state.metadata.quantizer.codeWidth;
+  }
+  encode(vectors: Float32Array, n: number, out: Uint8Array): void {
+    this.#live().encode(vectors, n, out);
+  }
+  scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
+    return this.#live().scorer(query, centroid);
+  }
+  #live(): TrainedQuantizer {
+    if (this.#built === undefined) {
+      this.#built = liveQuantizer(this.#state);
+      deferredBuilds++;
+    }
+    return this.#built;
+  }
+}
+
+/** The live quantizer of a state: for a checked state one per state object (or taken from a twin), built on first use. */
 function liveQuantizerOf(state: IvfIndexState): TrainedQuantizer {
   if (!isCheckedState(state)) return liveQuantizer(state);
   let q = LIVE_QUANTIZERS.get(state);
   if (q === undefined) {
     const twin = twinOf(state);
-    LIVE_QUANTIZERS.set(state, (q = (twin === undefined ? undefined : LIVE_QUANTIZERS.get(twin)) ?? liveQuantizer(state)));
+    LIVE_QUANTIZERS.set(state, (q = (twin === undefined ? undefined : LIVE_QUANTIZERS.get(twin)) ?? new DeferredQuantizer(state)));
   }
   return q;
 }
