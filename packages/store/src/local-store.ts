@@ -199,21 +199,8 @@ export class LocalDirectoryStore implements ObjectStore {
    * closed). The caller closes it; until then it holds one file descriptor.
    */
   async openReader(path: string): Promise<ObjectReader> {
-    const file = this.filePath(path);
-    let fh: fs.FileHandle;
-    try {
-      fh = await fs.open(file, "r");
-    } catch (e) {
-      throw mapError(e, path);
-    }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", path, "not a file");
-      return new LocalObjectReader(path, fh, st.size, this.syncReadMaxBytes);
-    } catch (e) {
-      await fh.close().catch(() => undefined);
-      throw mapError(e, path);
-    }
+    const { fh, size } = await this.#openFile(path);
+    return new LocalObjectReader(path, fh, size, this.syncReadMaxBytes);
   }
 
   async head(path: string): Promise<ObjectMeta> {
@@ -425,6 +412,18 @@ export class LocalDirectoryStore implements ObjectStore {
 
   /** Open the object's file (size from the open descriptor, so a concurrent replace cannot change it). */
   async #withFile<T>(path: string, fn: (fh: fs.FileHandle, size: number) => Promise<T>): Promise<T> {
+    const { fh, size } = await this.#openFile(path);
+    try {
+      return await fn(fh, size);
+    } catch (e) {
+      throw mapError(e, path);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Open the object's file and take its size from the descriptor; the caller closes it. */
+  async #openFile(path: string): Promise<{ fh: fs.FileHandle; size: number }> {
     const file = this.filePath(path);
     let fh: fs.FileHandle;
     try {
@@ -436,11 +435,10 @@ export class LocalDirectoryStore implements ObjectStore {
       const st = await fh.stat();
       // open(2) succeeds on a directory; a directory is a prefix of objects, not an object.
       if (!st.isFile()) throw new QuiverStoreError("NOT_FOUND", path, "not a file");
-      return await fn(fh, st.size);
+      return { fh, size: st.size };
     } catch (e) {
+      await fh.close().catch(() => undefined);
       throw mapError(e, path);
-    } finally {
-      await fh.close();
     }
   }
 }
