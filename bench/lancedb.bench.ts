@@ -32,11 +32,12 @@ import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
-import { IoStatsStore, LocalDirectoryStore, type ObjectStore } from "@quiver/store";
+import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
 import { machineLoad } from "./machine.js";
 import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
+import { withoutReader } from "./store-views.js";
 
 function arrowTable(data: Float32Array, n: number, dim: number): Table {
   const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
@@ -59,20 +60,6 @@ interface Latency {
   results: number[][];
 }
 
-/** The store's ObjectStore methods without `openReader` (reads then take the `getRanges` fallback). */
-function withoutReader(s: ObjectStore): ObjectStore {
-  return {
-    get: (p) => s.get(p),
-    getRange: (p, r) => s.getRange(p, r),
-    getRanges: (p, r, o) => s.getRanges(p, r, o),
-    head: (p) => s.head(p),
-    put: (p, d, o) => s.put(p, d, o),
-    list: (p) => s.list(p),
-    delete: (p) => s.delete(p),
-    copy: (a, b) => s.copy(a, b),
-    rename: (a, b) => s.rename(a, b),
-  };
-}
 
 /** Per-query probe of engine 0 (Quiver) in {@link timeInterleaved}: before the query, and after it with its start time and latency. */
 interface QueryObserver {

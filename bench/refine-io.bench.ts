@@ -19,25 +19,12 @@ import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { buildIndexInMemory } from "@quiver/build";
 import { openVectorIndex } from "@quiver/ivf";
-import { IoStatsStore, LocalDirectoryStore, type ObjectStore } from "@quiver/store";
+import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { machineLoad } from "./machine.js";
 import { SHAPES, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
+import { withoutReader } from "./store-views.js";
 
-/** The store's methods without `openReader`: reads take the `getRanges` fallback (the path before readers). */
-function withoutReader(s: ObjectStore): ObjectStore {
-  return {
-    get: (p) => s.get(p),
-    getRange: (p, r) => s.getRange(p, r),
-    getRanges: (p, r, o) => s.getRanges(p, r, o),
-    head: (p) => s.head(p),
-    put: (p, d, o) => s.put(p, d, o),
-    list: (p) => s.list(p),
-    delete: (p) => s.delete(p),
-    copy: (a, b) => s.copy(a, b),
-    rename: (a, b) => s.rename(a, b),
-  };
-}
 
 const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
