@@ -6,7 +6,7 @@
  * or whole raw-vector partitions are checked against the same table.
  */
 import { QuiverFormatError, crc32 } from "@quiver/format";
-import { type ByteRange, type ObjectReader, type ObjectStore, QuiverStoreError, isStoreError, openObjectReader } from "@quiver/store";
+import { type ByteRange, type ObjectReader, type ObjectStore, getRangesInto, isStoreError, openObjectReader } from "@quiver/store";
 
 /** Target bytes of one raw-vector row group (refine's read and cache unit). */
 export const RAW_ROW_GROUP_TARGET_BYTES = 16 * 1024;
@@ -137,7 +137,7 @@ export class RawRowGroupReads {
   /** Read `ranges` of the file at `path` (described by `state`) back to back into `target`. */
   async readInto(state: object, path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
     // a store without readers (S3 and other remote stores) keeps the getRanges path: no extra HEAD
-    if (typeof this.#store.openReader !== "function") return this.#viaGetRanges(path, ranges, target);
+    if (typeof this.#store.openReader !== "function") return getRangesInto(this.#store, path, ranges, target, { coalesceGap: 0 });
     if (this.#closed) return this.#oneShot(path, ranges, target);
     if (this.#for !== state) {
       const old = this.#reader;
@@ -165,17 +165,6 @@ export class RawRowGroupReads {
       if (isStoreError(e, "READER_CLOSED")) return this.#oneShot(path, ranges, target);
       throw e;
     }
-  }
-
-  async #viaGetRanges(path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {
-    const got = await this.#store.getRanges(path, ranges, { coalesceGap: 0 });
-    let at = 0;
-    got.forEach((bytes, i) => {
-      const r = ranges[i]!;
-      if (bytes.byteLength !== r.length) throw new QuiverStoreError("RANGE_OUT_OF_BOUNDS", path, `range ${r.offset}+${r.length} came back with ${bytes.byteLength} bytes`);
-      target.set(bytes, at);
-      at += r.length;
-    });
   }
 
   async #oneShot(path: string, ranges: readonly ByteRange[], target: Uint8Array): Promise<void> {

@@ -18,6 +18,7 @@ export {
   openObjectReader,
   readIntoViaCoalescing,
   checkReadInto,
+  getRangesInto,
 } from "./object-store.js";
 export type { ObjectReader, ObjectStore, ByteRange, ObjectMeta, GetRangesOptions, CoalescedRequest, PutOptions } from "./object-store.js";
 export { openObjectWriter, ObjectWriterBase, BufferingObjectWriter, checkWriterArguments, joinChunks } from "./object-writer.js";

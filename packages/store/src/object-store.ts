@@ -288,17 +288,29 @@ class CoalescingObjectReader implements ObjectReader {
   ) {}
 
   async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
-    const at = checkReadInto(this.path, this.size, this.#closed, ranges, target);
-    const got = await this.store.getRanges(this.path, ranges, options);
-    got.forEach((bytes, i) => {
-      if (bytes.byteLength !== ranges[i]!.length) throw new QuiverStoreError("IO_ERROR", this.path, `range ${ranges[i]!.offset}+${ranges[i]!.length} returned ${bytes.byteLength} bytes`);
-      target.set(bytes, at[i]!);
-    });
+    checkReadInto(this.path, this.size, this.#closed, ranges, target);
+    await getRangesInto(this.store, this.path, ranges, target, options);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
   }
+}
+
+/**
+ * One `getRanges` of `ranges`, copied back to back into `target` (range i at the sum of the lengths
+ * before it); IO_ERROR when the store returns a range of another length. The caller has checked
+ * that `target` holds them all.
+ */
+export async function getRangesInto(store: Pick<ObjectStore, "getRanges">, path: string, ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+  const got = await store.getRanges(path, ranges, options);
+  let at = 0;
+  got.forEach((bytes, i) => {
+    const r = ranges[i]!;
+    if (bytes.byteLength !== r.length) throw new QuiverStoreError("IO_ERROR", path, `range ${r.offset}+${r.length} returned ${bytes.byteLength} bytes`);
+    target.set(bytes, at);
+    at += r.length;
+  });
 }
 
 /** A reader of `path`: the store's own `openReader`, or the `head` + `getRanges` fallback (unpinned). NOT_FOUND when absent. */
