@@ -43,10 +43,10 @@ export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): De
   const memoKey = verifiedKey(bytes);
   const seen = memoKey === undefined ? undefined : verifiedFrames.get(codec)?.get(memoKey);
   if (seen !== undefined) {
-    const value = seen.value.deref();
-    const before = seen.buffer.deref();
+    const before = seen.length === bytes.byteLength ? seen.buffer.deref() : undefined;
+    const value = before === undefined ? undefined : seen.value.deref();
     // Byte-identical to a frame that passed every check in this process: it passes them again.
-    if (value !== undefined && before !== undefined && before.byteLength === bytes.byteLength && Buffer.compare(new Uint8Array(before), bytes) === 0) return { value: value as T, version: seen.version, sizeBytes: seen.sizeBytes };
+    if (value !== undefined && before!.byteLength === bytes.byteLength && Buffer.compare(new Uint8Array(before!), bytes) === 0) return { value: value as T, version: seen.version, sizeBytes: seen.sizeBytes };
   }
   const own = bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : copyBytes(bytes);
   const frame = decodeFrame(own, { kind: CACHE_ENTRY_KIND, typeName: codec.typeName, maxKindVersion: codec.version, sectionChecksum: codec.sectionChecksum ?? CACHE_ENTRY_SECTION_CHECKSUM });
@@ -67,8 +67,9 @@ export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): De
 }
 
 /**
- * Frames this process verified and decoded, per codec, by frame length and header CRC-32 (which
- * covers the section table and so every section's checksum). A later input that is byte-identical
+ * Frames this process verified and decoded, per codec, by header CRC-32 (which covers the section
+ * table and so every section's checksum; a number key, not a string built per decode), with the
+ * frame length checked on a hit (two frames with one CRC: the later one replaces the earlier). A later input that is byte-identical
  * to one of them (one memcmp, several times faster than re-computing the checksums) gets the same
  * decoded value back: each entry is verified once per process while its value (and the bytes it
  * was decoded from) stay in memory. Only weak references are kept, so nothing is pinned.
@@ -76,11 +77,13 @@ export function decodeCacheEntry<T>(codec: CacheCodec<T>, bytes: Uint8Array): De
 interface VerifiedFrame {
   /** The whole buffer the frame was decoded from (zero-copy values keep it alive). */
   readonly buffer: WeakRef<ArrayBufferLike>;
+  /** Frame length in bytes. */
+  readonly length: number;
   readonly value: WeakRef<object>;
   readonly version: number;
   readonly sizeBytes: number;
 }
-const verifiedFrames = new WeakMap<object, Map<string, VerifiedFrame>>();
+const verifiedFrames = new WeakMap<object, Map<number, VerifiedFrame>>();
 /**
  * Bound on remembered frames per codec. Entries whose value died stay until the map is full and
  * is cleared (a few hundred bytes each): registering every decoded value with a
@@ -88,19 +91,19 @@ const verifiedFrames = new WeakMap<object, Map<string, VerifiedFrame>>();
  */
 const MAX_VERIFIED_PER_CODEC = 16_384;
 
-function verifiedKey(bytes: Uint8Array): string | undefined {
+/** The header CRC-32 (bytes 28..32, little-endian) of a frame-sized input, read without a DataView. */
+function verifiedKey(bytes: Uint8Array): number | undefined {
   if (bytes.byteLength < 64) return undefined;
-  const headerCrc = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(28, true);
-  return `${bytes.byteLength}:${headerCrc}`;
+  return (bytes[28]! | (bytes[29]! << 8) | (bytes[30]! << 16) | (bytes[31]! << 24)) >>> 0;
 }
 
-function rememberVerified(codec: object, key: string, bytes: Uint8Array, decoded: DecodedCacheEntry<unknown>): void {
+function rememberVerified(codec: object, key: number, bytes: Uint8Array, decoded: DecodedCacheEntry<unknown>): void {
   const value = decoded.value;
   if ((typeof value !== "object" && typeof value !== "function") || value === null) return;
   let map = verifiedFrames.get(codec);
   if (map === undefined) verifiedFrames.set(codec, (map = new Map()));
   if (map.size >= MAX_VERIFIED_PER_CODEC) map.clear();
-  map.set(key, { buffer: new WeakRef(bytes.buffer), value: new WeakRef(value), version: decoded.version, sizeBytes: decoded.sizeBytes });
+  map.set(key, { buffer: new WeakRef(bytes.buffer), length: bytes.byteLength, value: new WeakRef(value), version: decoded.version, sizeBytes: decoded.sizeBytes });
 }
 
 /** A copy in a fresh, exactly sized buffer (not `slice()`: on a Node Buffer that is a view). */

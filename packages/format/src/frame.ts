@@ -176,11 +176,20 @@ export function encodeFrame(input: FrameInput): Uint8Array {
 
 /** CRC-32 over `[0, tEnd)` with the header_crc32 field (bytes 28..32) read as zero. */
 function headerCrc(bytes: Uint8Array, tEnd: number): number {
+  if (tEnd <= HEADER_SCRATCH.byteLength) {
+    // One zlib call over a copy with the field zeroed: each call costs a native transition, and
+    // header and table of a typical frame are a few hundred bytes (cheaper to copy than to split).
+    HEADER_SCRATCH.set(bytes.subarray(0, tEnd));
+    HEADER_SCRATCH[28] = HEADER_SCRATCH[29] = HEADER_SCRATCH[30] = HEADER_SCRATCH[31] = 0;
+    return crc32(HEADER_SCRATCH.subarray(0, tEnd));
+  }
   let c = crc32(bytes.subarray(0, 28));
   c = crc32(ZERO4, c);
   return crc32(bytes.subarray(32, tEnd), c);
 }
 const ZERO4 = new Uint8Array(4);
+/** Reused by {@link headerCrc} (synchronous, so never shared by two calls at once). */
+const HEADER_SCRATCH = Buffer.allocUnsafeSlow(4096);
 
 function isU32(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
@@ -331,6 +340,14 @@ function readFixedHeader(c: ByteCursor): FixedHeader {
   };
 }
 
+/** Section counts up to this check duplicate ids by a scan instead of a Set. */
+const SMALL_SECTION_COUNT = 16;
+
+function hasId(entries: readonly { readonly id: number }[], id: number): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i]!.id === id) return true;
+  return false;
+}
+
 function readSectionTable(
   c: ByteCursor,
   tableStart: number,
@@ -341,7 +358,9 @@ function readSectionTable(
 ): Omit<FrameSection, "bytes">[] {
   const xxh3 = sectionChecksum === "xxh3-64";
   const out: Omit<FrameSection, "bytes">[] = [];
-  const ids = new Set<number>();
+  // Duplicate ids: a scan of the entries read so far for the few sections of a typical frame
+  // (no Set to allocate per decode), a Set above that so that hostile counts stay linear.
+  const ids = count > SMALL_SECTION_COUNT ? new Set<number>() : undefined;
   let prevEnd = tEnd;
   let prevOffset = -1;
   for (let i = 0; i < count; i++) {
@@ -357,8 +376,8 @@ function readSectionTable(
     if (encoding === undefined) {
       throw new QuiverFormatError("UNKNOWN_SECTION_ENCODING", `section ${i}: encoding ${code}`, { stage, offset: c.base + at + 4 });
     }
-    if (ids.has(id)) throw new QuiverFormatError("DUPLICATE_SECTION_ID", `section id ${id} appears twice`, { stage, offset: c.base + at });
-    ids.add(id);
+    if (ids === undefined ? hasId(out, id) : ids.has(id)) throw new QuiverFormatError("DUPLICATE_SECTION_ID", `section id ${id} appears twice`, { stage, offset: c.base + at });
+    ids?.add(id);
     const offset = c.u64(at + 8, stage, `section ${i} offset`);
     const length = c.u64(at + 16, stage, `section ${i} length`);
     // Bounds first, without forming offset + length (which could pass 2^53).
@@ -420,9 +439,10 @@ export function decodeFrame(bytes: Uint8Array, options: DecodeFrameOptions = {})
 export function decodeFirstFrame(bytes: Uint8Array, options: DecodeFrameOptions = {}): { frame: Frame; consumed: number } {
   const header = inspectFrameHeader(bytes, options);
   const base = options.baseOffset ?? 0;
-  const c0 = new ByteCursor(bytes, base);
-  c0.require(0, header.frameLength, "section", "frame body");
-  let input = bytes.subarray(0, header.frameLength);
+  if (header.frameLength > bytes.byteLength) {
+    throw new QuiverFormatError("TRUNCATED", `frame body: need bytes [0, ${header.frameLength}) but input has ${bytes.byteLength}`, { stage: "section", offset: base });
+  }
+  let input = header.frameLength === bytes.byteLength ? bytes : bytes.subarray(0, header.frameLength);
   let copied = false;
   if (input.byteOffset % 8 !== 0) {
     // Uint8Array.prototype.slice copies; Buffer#slice would return a view, so copy explicitly.
