@@ -499,14 +499,68 @@ export async function runObjectStoreConformance(name: string, factory: ObjectSto
         try {
           await store.put("r/obj", v2);
           const got = new Uint8Array(100);
-          await reader.readRangesInto([{ offset: 1000, length: 100 }], got);
-          expect(got).toEqual((reader.pinned ? v1 : v2).subarray(1000, 1100));
+          // a reader that fails on change is checked by the "replaced after open" case below
+          if (reader.failsOnChange === true && !reader.pinned) await expectStoreError(reader.readRangesInto([{ offset: 1000, length: 100 }], got), "OBJECT_CHANGED");
+          else {
+            await reader.readRangesInto([{ offset: 1000, length: 100 }], got);
+            expect(got).toEqual((reader.pinned ? v1 : v2).subarray(1000, 1100));
+          }
           await store.delete("r/obj");
           if (reader.pinned) {
             await reader.readRangesInto([{ offset: 4900, length: 100 }], got);
             expect(got).toEqual(v1.subarray(4900, 5000));
           } else {
             await expectStoreError(reader.readRangesInto([{ offset: 0, length: 100 }], got), "NOT_FOUND");
+          }
+        } finally {
+          await reader.close();
+        }
+      }));
+
+    it("object replaced after open: a pinned reader reads the old bytes, a reader that fails on change gives OBJECT_CHANGED, never bytes of both versions", () =>
+      withStore(async ({ store }) => {
+        // same size, different bytes: a reader checking only the size cannot tell them apart
+        const v1 = bytes(20_000, 7);
+        const v2 = bytes(20_000, 8);
+        await store.put("r/swap", v1);
+        const reader = await openObjectReader(store, "r/swap");
+        try {
+          const before = new Uint8Array(100);
+          await reader.readRangesInto([{ offset: 0, length: 100 }], before);
+          expect(before).toEqual(v1.subarray(0, 100));
+          await store.put("r/swap", v2);
+          // two far-apart ranges: two requests, each after the replace
+          const ranges = [
+            { offset: 10, length: 50 },
+            { offset: 15_000, length: 50 },
+          ];
+          const got = new Uint8Array(100).fill(0xee);
+          const outcome = await reader.readRangesInto(ranges, got, { coalesceGap: 0 }).then(
+            () => "ok",
+            (e: unknown) => e,
+          );
+          if (reader.pinned) {
+            expect(outcome).toBe("ok");
+            expect(got.subarray(0, 50)).toEqual(v1.subarray(10, 60));
+            expect(got.subarray(50)).toEqual(v1.subarray(15_000, 15_050));
+          } else if (reader.failsOnChange === true) {
+            expect(outcome).toBeInstanceOf(QuiverStoreError);
+            expect((outcome as QuiverStoreError).code).toBe("OBJECT_CHANGED");
+            // and it stays so: the reader does not quietly follow the new version
+            await expectStoreError(reader.readRangesInto([{ offset: 0, length: 10 }], new Uint8Array(10)), "OBJECT_CHANGED");
+            // a reader opened now reads the new version
+            const fresh = await openObjectReader(store, "r/swap");
+            try {
+              const now = new Uint8Array(100);
+              await fresh.readRangesInto([{ offset: 0, length: 100 }], now);
+              expect(now).toEqual(v2.subarray(0, 100));
+            } finally {
+              await fresh.close();
+            }
+          } else {
+            // unpinned and not change-detecting: it reads the current object (documented)
+            expect(outcome).toBe("ok");
+            expect(got.subarray(0, 50)).toEqual(v2.subarray(10, 60));
           }
         } finally {
           await reader.close();

@@ -17,6 +17,7 @@ import {
   type ByteRange,
   type GetRangesOptions,
   type ObjectMeta,
+  type ObjectReader,
   type ObjectStore,
   type PutOptions,
   QuiverStoreError,
@@ -27,6 +28,7 @@ import {
   checkWriterArguments,
   getRangesViaCoalescing,
   ObjectWriterBase,
+  readIntoViaCoalescing,
 } from "@quiver/store";
 
 /** How a create-only put (`ifAbsent`) is made. */
@@ -162,6 +164,51 @@ export class S3ObjectStore implements ObjectStore {
   getRanges(path: string, ranges: readonly ByteRange[], options?: GetRangesOptions): Promise<Uint8Array[]> {
     checkPath(path);
     return getRangesViaCoalescing(this, path, ranges, options);
+  }
+
+  /**
+   * A reader of the object version at `path` now: HEAD at open (size and ETag), then every ranged
+   * GET carries `If-Match: <that ETag>` and its response's ETag is compared with it too (for
+   * servers that ignore If-Match, e.g. s3rver). After a replace a read fails with OBJECT_CHANGED
+   * (412 or another ETag), after a delete with NOT_FOUND: a read never returns mixed bytes
+   * (`failsOnChange`). Not `pinned`: S3 keeps no old version to read. An object whose HEAD has no
+   * ETag gets the unpinned behaviour of the fallback reader (reads of the current object).
+   */
+  async openReader(path: string): Promise<ObjectReader> {
+    checkPath(path);
+    let size: number;
+    let etag: string | undefined;
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(path) }));
+      size = r.ContentLength ?? 0;
+      etag = r.ETag === undefined || r.ETag === "" ? undefined : r.ETag;
+    } catch (e) {
+      throw mapError(e, path);
+    }
+    return new S3ObjectReader(this, path, size, etag);
+  }
+
+  /** One ranged GET of `[offset, offset + length)` into `dest`, pinned to `etag` when given (see {@link openReader}). */
+  async readRangeInto(path: string, offset: number, length: number, dest: Uint8Array, etag: string | undefined): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(path), Range: `bytes=${offset}-${offset + length - 1}`, ...(etag === undefined ? {} : { IfMatch: etag }) }),
+      );
+      if (etag !== undefined && r.ETag !== etag) {
+        // Before the body is read: none of its bytes reach the caller.
+        await r.Body?.transformToByteArray().catch(() => undefined);
+        throw changed(path, `ETag ${String(r.ETag).slice(0, 80)}, opened at ${etag.slice(0, 80)}`);
+      }
+      bytes = await r.Body!.transformToByteArray();
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (etag !== undefined && (status === 412 || (e as Error).name === "PreconditionFailed")) throw changed(path, "If-Match failed (412)", e);
+      if (status === 416 || (e as Error).name === "InvalidRange") throw outOfBounds(path, { offset, length }, undefined);
+      throw mapError(e, path);
+    }
+    if (bytes.byteLength !== length) throw new QuiverStoreError("IO_ERROR", path, `range ${offset}+${length} returned ${bytes.byteLength} bytes`);
+    dest.set(bytes);
   }
 
   async head(path: string): Promise<ObjectMeta> {
@@ -537,6 +584,48 @@ function owned(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.byteLength);
   out.set(bytes);
   return out;
+}
+
+/** {@link S3ObjectStore.openReader}'s reader: ranged GETs into the caller's buffer, each conditional on the ETag from the open. */
+class S3ObjectReader implements ObjectReader {
+  readonly pinned = false;
+  readonly failsOnChange: boolean;
+  readonly #store: S3ObjectStore;
+  readonly #etag: string | undefined;
+  #closed = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    store: S3ObjectStore,
+    readonly path: string,
+    readonly size: number,
+    etag: string | undefined,
+  ) {
+    this.#store = store;
+    this.#etag = etag;
+    this.failsOnChange = etag !== undefined;
+  }
+
+  async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
+    if (this.#closed) throw new QuiverStoreError("READER_CLOSED", this.path, "read on an object reader that was closed");
+    const read = readIntoViaCoalescing(this.path, this.size, ranges, target, options, (offset, length, dest) => this.#store.readRangeInto(this.path, offset, length, dest, this.#etag));
+    this.#inFlight.add(read);
+    try {
+      await read;
+    } finally {
+      this.#inFlight.delete(read);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    // Waits for the reads in flight (their outcome is theirs to report).
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}
+
+function changed(path: string, why: string, cause?: unknown): QuiverStoreError {
+  return new QuiverStoreError("OBJECT_CHANGED", path, `the object was replaced after the reader was opened: ${why}`, cause === undefined ? undefined : { cause });
 }
 
 function totalOf(contentRange: string | undefined): number | undefined {

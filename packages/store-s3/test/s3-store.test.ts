@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import type { S3Client } from "@aws-sdk/client-s3";
-import { IoStatsStore, QuiverStoreError, isStoreError, openObjectWriter } from "@quiver/store";
+import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { IoStatsStore, QuiverStoreError, isStoreError, openObjectReader, openObjectWriter } from "@quiver/store";
 import { S3ObjectStore, S3ObjectWriter } from "@quiver/store-s3";
 import { countingClient as countingClientOf } from "./s3rver-server.js";
 import { useS3rver } from "./use-s3rver.js";
@@ -46,6 +46,45 @@ describe("S3ObjectStore specifics (real s3rver)", () => {
     ]);
     expect(Array.from(a!)).toEqual(Array.from(big.subarray(5 * 1024 * 1024 - 10, 5 * 1024 * 1024 + 10)));
     expect(Array.from(b!)).toEqual(Array.from(big.subarray(big.length - 7)));
+  });
+
+  it("an object reader keeps the ETag of its open: every ranged GET sends If-Match with it; a replace after open is OBJECT_CHANGED, a delete NOT_FOUND", async () => {
+    const server = s3rver();
+    const client = server.client();
+    // the If-Match header of each real GetObject request, as sent (SDK middleware, no mock)
+    const ifMatch: (string | undefined)[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName === "GetObjectCommand") {
+          ifMatch.push((args.request as { headers: Record<string, string> }).headers["if-match"]);
+        }
+        return next(args);
+      },
+      { step: "finalizeRequest", name: "quiverRecordIfMatch" },
+    );
+    const store = new S3ObjectStore({ bucket: server.bucket, prefix: `t${seq++}/`, client, conditionalCreate: "check-then-put" });
+    const v1 = Uint8Array.from({ length: 10_000 }, (_, i) => i & 0xff);
+    const v2 = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 3) & 0xff);
+    await store.put("pin/obj", v1);
+    const etag = (await client.send(new HeadObjectCommand({ Bucket: server.bucket, Key: store.keyOf("pin/obj") }))).ETag;
+    const reader = await openObjectReader(store, "pin/obj");
+    try {
+      expect({ pinned: reader.pinned, failsOnChange: reader.failsOnChange, size: reader.size }).toEqual({ pinned: false, failsOnChange: true, size: 10_000 });
+      const got = new Uint8Array(200);
+      await reader.readRangesInto([{ offset: 0, length: 100 }, { offset: 9000, length: 100 }], got, { coalesceGap: 0 });
+      expect(got).toEqual(Uint8Array.from([...v1.subarray(0, 100), ...v1.subarray(9000, 9100)]));
+      expect(ifMatch).toEqual([etag, etag]);
+      // same size, other bytes: s3rver ignores If-Match, so this is caught by the response's ETag
+      await store.put("pin/obj", v2);
+      const err = await reader.readRangesInto([{ offset: 0, length: 100 }], got).then(() => undefined, (e: unknown) => e);
+      expect(isStoreError(err, "OBJECT_CHANGED")).toBe(true);
+      expect(ifMatch.at(-1)).toBe(etag);
+      await store.delete("pin/obj");
+      await expect(reader.readRangesInto([{ offset: 0, length: 100 }], got)).rejects.toSatisfy((e) => isStoreError(e, "NOT_FOUND"));
+    } finally {
+      await reader.close();
+    }
+    await expect(reader.readRangesInto([{ offset: 0, length: 1 }], new Uint8Array(1))).rejects.toSatisfy((e) => isStoreError(e, "READER_CLOSED"));
   });
 
   it("conditional create: the first ifAbsent put wins, the second is ALREADY_EXISTS and changes nothing", async () => {

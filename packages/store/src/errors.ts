@@ -1,5 +1,5 @@
 /** Stable codes of object-store failures. */
-export type StoreErrorCode = "NOT_FOUND" | "RANGE_OUT_OF_BOUNDS" | "INVALID_PATH" | "INVALID_RANGE" | "IO_ERROR" | "ALREADY_EXISTS" | "WRITER_CLOSED" | "READER_CLOSED";
+export type StoreErrorCode = "NOT_FOUND" | "RANGE_OUT_OF_BOUNDS" | "INVALID_PATH" | "INVALID_RANGE" | "IO_ERROR" | "ALREADY_EXISTS" | "WRITER_CLOSED" | "READER_CLOSED" | "OBJECT_CHANGED";
 
 /** A failed object-store request, with a stable `code`. */
 export class QuiverStoreError extends Error {

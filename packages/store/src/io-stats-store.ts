@@ -187,6 +187,10 @@ export class ForwardingReader implements ObjectReader {
     return this.inner.pinned;
   }
 
+  get failsOnChange(): boolean {
+    return this.inner.failsOnChange === true;
+  }
+
   async readRangesInto(ranges: readonly ByteRange[], target: Uint8Array, options?: GetRangesOptions): Promise<void> {
     // validated here too, so a bad call is never counted as requests
     checkReadInto(this.path, this.size, this.#closed, ranges, target);

@@ -110,6 +110,12 @@ export interface ObjectReader {
   /** True when reads see the version opened, whatever later happens at the path. */
   readonly pinned: boolean;
   /**
+   * True when an unpinned reader still never returns bytes of another version: a read after the
+   * object at the path was replaced fails with OBJECT_CHANGED (after a delete: NOT_FOUND), so a
+   * read is never mixed (S3: `If-Match` with the ETag from the open on every ranged GET).
+   */
+  readonly failsOnChange?: boolean;
+  /**
    * Read `ranges` into `target` back to back in input order (range i at the sum of the lengths
    * before it), coalesced by the {@link getRanges} rule, counted and delayed as `getRanges` is by
    * the wrappers. `target` must hold the sum of the lengths (INVALID_ARGUMENT otherwise).
