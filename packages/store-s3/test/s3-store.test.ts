@@ -87,6 +87,26 @@ describe("S3ObjectStore specifics (real s3rver)", () => {
     await expect(reader.readRangesInto([{ offset: 0, length: 1 }], new Uint8Array(1))).rejects.toSatisfy((e) => isStoreError(e, "READER_CLOSED"));
   });
 
+  it("where the server enforces If-Match (as S3 does), a replace after open is its 412, reported as OBJECT_CHANGED", async () => {
+    const server = s3rver();
+    const store = new S3ObjectStore({ bucket: server.strictBucket, prefix: `t${seq++}/`, client: server.client(), conditionalCreate: "check-then-put" });
+    await store.put("pin/obj", Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff));
+    const reader = await openObjectReader(store, "pin/obj");
+    try {
+      const got = new Uint8Array(100);
+      await reader.readRangesInto([{ offset: 10, length: 100 }], got);
+      expect(got[0]).toBe(10);
+      await store.put("pin/obj", Uint8Array.from({ length: 5000 }, (_, i) => (i + 1) & 0xff));
+      const err = await reader.readRangesInto([{ offset: 10, length: 100 }], got).then(() => undefined, (e: unknown) => e);
+      expect(isStoreError(err, "OBJECT_CHANGED")).toBe(true);
+      // the server's 412, not the response-ETag check
+      expect(((err as QuiverStoreError).cause as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(412);
+      expect(got[0]).toBe(10);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it("conditional create: the first ifAbsent put wins, the second is ALREADY_EXISTS and changes nothing", async () => {
     const store = freshStore();
     await store.put("commit/manifest", Uint8Array.of(1), { ifAbsent: true });

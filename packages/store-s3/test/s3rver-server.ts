@@ -4,7 +4,8 @@
  * NODE_OPTIONS=--openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with
  * DES, which OpenSSL 3 only offers through the legacy provider (without it, pagination fails 500).
  * Known s3rver limits the tests never rely on: suffix ranges (`bytes=-N`) return the wrong bytes,
- * and `If-None-Match: *` is not enforced (a conditional create overwrites).
+ * and `If-None-Match: *` is not enforced (a conditional create overwrites). s3rver ignores
+ * `If-Match` on GET too; the second bucket (`strictBucket`) enforces it in front of s3rver.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +21,8 @@ const pkg = join(fileURLToPath(new URL(".", import.meta.url)), "..");
 export interface S3rverHandle {
   readonly endpoint: string;
   readonly bucket: string;
+  /** A second bucket where GETs honour If-Match (412 PreconditionFailed on another ETag), as S3 does. */
+  readonly strictBucket: string;
   readonly process: ChildProcess;
   client(): S3Client;
   stop(): Promise<void>;
@@ -37,10 +40,25 @@ async function freePort(): Promise<number> {
   });
 }
 
+// In the strict bucket a GET with If-Match whose object has another ETag is answered 412
+// PreconditionFailed, as S3 does (s3rver itself ignores If-Match): checked after s3rver has
+// answered, before anything is sent, by a Koa middleware put first in its chain.
 const SERVER = `
 const S3rver = require("s3rver");
-const [port, directory, bucket] = process.argv.slice(1);
-new S3rver({ port: Number(port), address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: bucket }] })
+const [port, directory, bucket, strict] = process.argv.slice(1);
+const server = new S3rver({ port: Number(port), address: "127.0.0.1", directory, silent: true, configureBuckets: [{ name: bucket }, { name: strict }] });
+server.middleware.unshift(async (ctx, next) => {
+  await next();
+  const want = ctx.get("if-match");
+  if (want === "" || ctx.method !== "GET" || !ctx.path.startsWith("/" + strict + "/") || (ctx.status !== 200 && ctx.status !== 206)) return;
+  if (ctx.response.get("ETag") === want) return;
+  if (ctx.body && typeof ctx.body.destroy === "function") ctx.body.destroy();
+  ctx.remove("Content-Range");
+  ctx.status = 412;
+  ctx.type = "application/xml";
+  ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>';
+});
+server
   .run()
   .then(() => process.stdout.write("ready\\n"), (e) => { console.error(e); process.exit(1); });
 `;
@@ -49,9 +67,10 @@ new S3rver({ port: Number(port), address: "127.0.0.1", directory, silent: true, 
 export async function startS3rver(): Promise<S3rverHandle> {
   const directory = mkdtempSync(join(tmpdir(), "quiver-s3rver-"));
   const bucket = "quiver-test";
+  const strictBucket = "quiver-strict";
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = spawn(process.execPath, ["-e", SERVER, String(port), directory, bucket], {
+    const child = spawn(process.execPath, ["-e", SERVER, String(port), directory, bucket, strictBucket], {
       cwd: pkg,
       env: { ...process.env, NODE_OPTIONS: "--openssl-legacy-provider" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -77,6 +96,7 @@ export async function startS3rver(): Promise<S3rverHandle> {
       return {
         endpoint,
         bucket,
+        strictBucket,
         process: child,
         client: () => {
           const c = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });

@@ -98,7 +98,7 @@ export interface ObjectStore {
  *
  * Versions: a `pinned` reader reads the object version it opened (local directory: the open file,
  * which a replace or delete of the path does not change; memory: the bytes at open) until closed.
- * An unpinned reader (the fallback for stores without `openReader`, e.g. S3) reads whatever object
+ * An unpinned reader (the fallback for stores without `openReader`) reads whatever object
  * is at the path at each request: after a replace its bytes are the new version's (callers that
  * verify checksums see a mismatch), after a delete reads fail with NOT_FOUND. `size` is the size
  * at open either way; ranges are checked against it (RANGE_OUT_OF_BOUNDS).
