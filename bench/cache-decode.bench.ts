@@ -8,14 +8,15 @@
  * sizes (MiB). The "cache state" rows time the copy and the first decode twice: with the bytes hot
  * (just written or copied, as in the rows above) and cold (after touching 128 MiB of other data,
  * so neither the frame nor the copy's destination is in any CPU cache). The machine is shared:
- * read the ratios and the load column.
+ * read the ratios and the load column. The "fixed cost" rows split one first decode of a 4 KiB
+ * entry into its steps (each row includes the ones above it).
  */
 import { closeSync, openSync, readSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CacheCodec, type TestVectors, DiskCacheBackend, IndexCache, cacheKey, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
-import { crc32, xxh3_64 } from "@quiver/format";
+import { crc32, decodeFrame, inspectFrameHeader, xxh3_64 } from "@quiver/format";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
@@ -26,6 +27,53 @@ const r3 = (x: number): number => Number(x.toFixed(3));
 
 /** The same codec writing and requiring CRC-32 sections: the cache-entry codec before container 1.1. */
 const crc32Codec: CacheCodec<TestVectors> = { ...testVectorsCodec, sectionChecksum: "crc32" };
+
+/**
+ * The fixed cost of one first decode, on entries small enough (4 KiB of data) that hashing is a
+ * small part: distinct frames in batches (each decoded once per codec object), median us per
+ * decode of each step alone, each step including the ones above it. Selected with the other rows.
+ */
+function fixedCostRows(quick: boolean): BenchResult["rows"][number][] {
+  const v: TestVectors = { id: "bench", dims: 16, data: new Float32Array(1024).map((_, i) => (i * 2654435761) % 1000) };
+  const n = quick ? 1000 : 4000;
+  const batch = 100;
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    v.data[0] = 3_000_000 + i;
+    frames.push(encodeCacheEntry(testVectorsCodec, v));
+  }
+  const opts = { kind: 16, typeName: testVectorsCodec.typeName, maxKindVersion: testVectorsCodec.version, sectionChecksum: "xxh3-64" as const };
+  const skip = { ...opts, skipSectionChecksums: true }; // built once: a spread per call would be timed too
+  const dst = Buffer.allocUnsafeSlow(frames[0]!.byteLength);
+  const steps: [string, (b: Uint8Array, codec: CacheCodec<TestVectors>) => unknown][] = [
+    ["Buffer.copy", (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(dst)],
+    ["XXH3-64 of the whole frame (one native call)", (b) => xxh3_64(b)],
+    ["header + section table (inspectFrameHeader)", (b) => inspectFrameHeader(b, opts)],
+    ["frame, no section checksums", (b) => decodeFrame(b, skip)],
+    ["frame with section XXH3-64 (decodeFrame)", (b) => decodeFrame(b, opts)],
+    ["+ codec decode + sizeOf", (b) => {
+      const f = decodeFrame(b, opts);
+      return testVectorsCodec.sizeOf(testVectorsCodec.decode(f));
+    }],
+    ["decodeCacheEntry (+ copy check, memo of verified frames)", (b, codec) => decodeCacheEntry(codec, b)],
+  ];
+  const times = steps.map(() => [] as number[]);
+  for (let round = 0; round < 3; round++) {
+    const codec = { ...testVectorsCodec }; // a fresh memo: every decode is a first decode
+    for (let at = 0; at < n; at += batch) {
+      // every other batch in reverse order, so that no step always runs after the same one
+      for (let k = 0; k < steps.length; k++) {
+        const s = (at / batch) % 2 === 0 ? k : steps.length - 1 - k;
+        const f = steps[s]![1];
+        const t = performance.now();
+        for (let i = at; i < at + batch; i++) f(frames[i]!, codec);
+        times[s]!.push(((performance.now() - t) / batch) * 1000);
+      }
+    }
+  }
+  const us = times.map(median);
+  return steps.map(([step], s) => ({ bench: "fixed cost", "entry bytes": frames[0]!.byteLength, step, "us per decode": r2(us[s]!), "x copy": r2(us[s]! / us[0]!), load: machineLoad() }));
+}
 
 /** Run the decode benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -216,6 +264,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       load: machineLoad(),
     });
   }
+  rows.push(...fixedCostRows(ctx.quick));
   if (sink < 0) throw new Error("unreachable"); // keeps the eviction loop observable
   return {
     rows,
@@ -224,6 +273,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "first decode = decodeCacheEntry of an entry never decoded before in this process, with every check (header CRC-32, section checksums, codec checks); repeat = the same bytes in a fresh buffer after an identical entry was decoded and is still alive (compared, not re-hashed)",
       "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxhash-addon, native, hashed in place)",
       "copy = Buffer.copy of the same bytes into a preallocated buffer (hot in cache at 1 MiB, so it runs at L2 speed)",
+      "fixed cost rows: distinct 4 KiB entries, each decoded once per fresh codec object (so decodeCacheEntry never hits its memo), batches of 100, median us per decode; each step includes the ones above it, every other batch runs the steps in reverse order",
       "disk backend rows: DiskCacheBackend.get of distinct entries never decoded before (first: read + XXH3-64 of every section + decode; entries up to syncReadMaxBytes are read synchronously into a reused buffer, then copied into a buffer of their own before they are hashed and decoded), then of the same entries while their values are alive (repeat: read + memcmp with the bytes verified before); bare read = open + one read + close of the same files into a reused buffer (the floor of any disk hit, itself a kernel copy)",
     ],
   };
