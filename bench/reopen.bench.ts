@@ -47,9 +47,10 @@ interface ChildRun {
   readonly phases: readonly { piece: string; wall: number; cpu: number; gc: number }[];
 }
 
-function newProcessReopen(args: { mode: "disk" | "cold"; dir: string; storeDir: string; identity: string; dim: number; clusters: number }): Promise<ChildRun> {
+/** `env`: extra environment of the child (the previous whole-region reservation is replayed with QUIVER_TEST_SCAN_REGION). */
+function newProcessReopen(args: { mode: "disk" | "cold"; dir: string; storeDir: string; identity: string; dim: number; clusters: number }, env: Record<string, string> = {}): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--import", "tsx", "--conditions=quiver-source", join(here, "reopen-child.ts"), JSON.stringify(args)], { cwd: here, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ["--import", "tsx", "--conditions=quiver-source", join(here, "reopen-child.ts"), JSON.stringify(args)], { cwd: here, timeout: 120_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`reopen child failed: ${err.message} ${stderr.slice(0, 2000)}`));
       else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as ChildRun);
     });
@@ -221,6 +222,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     setFlagsFromString("--expose-gc");
     const forceGc = runInNewContext("gc") as () => void;
     let storeRequests = 0;
+    // Entry gets served from a value decoded before from the same unchanged file (one stat, no read).
+    let rememberedHits = 0;
+    let diskRounds = 0;
     /** One disk round: a fresh DiskCacheBackend (set up before the clock unless `backendInside`), open + first query counted at the store. */
     const diskRound = async (backendInside = false): Promise<Round> => {
       let backend = backendInside ? undefined : new DiskCacheBackend({ directory: dir, logger: quiet });
@@ -235,6 +239,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const used = process.cpuUsage(c0);
       const io = counted.snapshot().total;
       storeRequests += io.readRequests + io.heads + io.lists;
+      rememberedHits += backend.counters.rememberedHits;
+      diskRounds++;
       await backend.close();
       return { start: t, end, cpu: (used.user + used.system) / 1000 };
     };
@@ -278,6 +284,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     await new LocalDirectoryStore(storeDir).put("idx", await store.get("idx"));
     const fresh: ChildRun[] = [];
     const freshCold: ChildRun[] = [];
+    // The same disk reopen with each thread's resident-codes region reserved whole (32 MiB) when
+    // the scan kernels are made, as before it grew on demand: side by side with today's.
+    const freshWhole: ChildRun[] = [];
+    const cap = 32 * 1024 * 1024; // RESIDENT_CODE_BYTES of packages/ivf/src/search-kernels.ts
+    const whole = { QUIVER_TEST_SCAN_REGION: `${cap},${cap}` };
     const processes = process.env.BENCH_REOPEN_PROCESSES !== undefined ? Number(process.env.BENCH_REOPEN_PROCESSES) : ctx.quick ? 2 : 5;
     if (!Number.isInteger(processes) || processes < 0) throw new Error(`BENCH_REOPEN_PROCESSES: a non-negative integer, got ${process.env.BENCH_REOPEN_PROCESSES}`);
     for (let i = 0; i < processes; i++) {
@@ -285,6 +296,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const args = { dir, storeDir, identity, dim, clusters: ctx.quick ? 64 : 1024 };
       fresh.push(await newProcessReopen({ mode: "disk", ...args }));
       freshCold.push(await newProcessReopen({ mode: "cold", ...args }));
+      freshWhole.push(await newProcessReopen({ mode: "disk", ...args }, whole));
     }
     const breakdown = await reopenBreakdown({ dir, store: slow, identity, q0, search, quiet, reps: ctx.quick ? 20 : 200, gc: forceGc });
     await new Promise((resolve) => setImmediate(resolve));
@@ -328,11 +340,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const fw = fresh.map((f) => f.openQuery);
       const fc = freshCold.map((f) => f.openQuery);
       rows.push({ bench: "reopen", series: "cold open, new process (after imports)", rounds: fc.length, "median (ms)": r3(median(fc)), "p90 (ms)": r3(quantile(fc, 0.9)), "fastest (ms)": r3(Math.min(...fc)), "CPU median (ms)": r3(median(freshCold.map((f) => f.cpu))), "imports (ms)": r2(median(freshCold.map((f) => f.importMs))), load: machineLoad() });
+      const fww = freshWhole.map((f) => f.openQuery);
+      rows.push({ bench: "reopen", series: "disk cache, new process, 32 MiB region reserved at once (before)", rounds: fww.length, "median (ms)": r3(median(fww)), "p90 (ms)": r3(quantile(fww, 0.9)), "fastest (ms)": r3(Math.min(...fww)), "CPU median (ms)": r3(median(freshWhole.map((f) => f.cpu))), "cold/median": r2(coldMed / median(fww)), "new-process cold/median": r2(median(fc) / median(fww)), "imports (ms)": r2(median(freshWhole.map((f) => f.importMs))), load: machineLoad() });
       rows.push({ bench: "reopen", series: "disk cache, new process (after imports)", rounds: fw.length, "median (ms)": r3(median(fw)), "p90 (ms)": r3(quantile(fw, 0.9)), "fastest (ms)": r3(Math.min(...fw)), "CPU median (ms)": r3(median(fresh.map((f) => f.cpu))), "cold/median": r2(coldMed / median(fw)), "new-process cold/median": r2(median(fc) / median(fw)), "imports (ms)": r2(median(fresh.map((f) => f.importMs))), load: machineLoad() });
     }
     for (const b of breakdown) rows.push({ bench: "reopen breakdown", ...b, load: machineLoad() });
     // The new process piece by piece (medians over the processes of each mode, per piece).
-    for (const [mode, runs] of [["disk cache", fresh], ["cold", freshCold]] as const) {
+    for (const [mode, runs] of [["disk cache", fresh], ["disk cache, 32 MiB region at once (before)", freshWhole], ["cold", freshCold]] as const) {
       if (runs.length === 0) continue;
       for (const [i, ph] of runs[0]!.phases.entries()) {
         const col = (f: (p: ChildRun["phases"][number]) => number): number => r3(median(runs.map((r) => f(r.phases[i]!))));
@@ -340,6 +354,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       }
     }
     rows.push({ bench: "reopen", series: "store requests, every disk round", "store requests": storeRequests });
+    rows.push({ bench: "reopen", series: "disk entry gets served from a remembered value (unchanged file, one stat), per disk round", count: r2(rememberedHits / diskRounds) });
     rows.push({ bench: "reopen", series: "GCs while the rounds ran (cold opens included)", count: gcsDuringRounds.length, "ms": r2(gcsDuringRounds.reduce((a, g) => a + g.end - g.start, 0)) });
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -353,6 +368,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "disk series, interleaved per round: after a cold open (as a user alternating indexes would; its garbage may be collected inside the disk round), after a cold open and a forced full GC (gc() between them), and after another disk round (no cold open between), each with a fresh DiskCacheBackend whose directory set-up (3 mkdir + a heartbeat write, thread-pool calls) finished before the clock (the backend as process infrastructure); the 'backend made inside the round' series makes it inside the clock (reads do not wait for that set-up); 'after a cold open' skips round 1, which is reported as 'first in process' (every entry decoded with all its checks)",
       "GC columns: PerformanceObserver 'gc' entries matched to each round's window by start time and duration; 'median without GC' subtracts each round's GC time from its wall time",
       "new-process breakdown: the child's whole life piece by piece (medians over its processes): each @quiver package's import in dependency order (tsx transpiling included; a compiled install pays only the evaluation), the disk backend's constructor and directory set-up, the open, the first query, a second query over other partitions and the first query again; GC from PerformanceObserver 'gc' matched by time; BENCH_REOPEN_CPU_PROF=<dir> writes a CPU profile of each child's open + first query there",
+      "new process, 32 MiB region reserved at once (before): the same child with QUIVER_TEST_SCAN_REGION set to the cap for both sizes, replaying the previous layout (each thread's resident-codes region reserved whole when its scan kernels were made) side by side with today's (1 MiB, doubling on demand)",
       "new process: a child Node process (bench/reopen-child.ts) opens the index from the same disk cache over an empty counted store (0 requests) and runs the first query; timed after its imports (the imports column, tsx transpiling included), so cold JIT and a full verify of every entry are inside",
       "CPU columns: process.cpuUsage (user + system, all threads) over the same window; wall times above ~1 ms pay a scheduler wait per preemption on a loaded machine",
       "breakdown rows: each piece timed alone in the warm process (medians); a later disk round compares each entry with bytes verified before in this process (memcmp) instead of re-hashing it; a value that died since (GC) is decoded and checked in full",

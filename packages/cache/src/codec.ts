@@ -119,6 +119,7 @@ export function frameCodec<T>(codec: CacheCodec<T>): ErasedCodec {
     typeName: codec.typeName,
     version: codec.version,
     copiesInput: true,
+    source: codec,
     encode: (value: unknown) => encodeCacheEntry(codec, value as T),
     decode: (bytes: Uint8Array): CacheEntry => {
       const d = decodeCacheEntry(codec, bytes);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync, readvSync } from "node:fs";
+import { type Stats, closeSync, fstatSync, openSync, readSync, readvSync, statSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile, type FileHandle } from "node:fs/promises";
 import { join, sep } from "node:path";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOptions, crc32 } from "@quiver/format";
@@ -69,6 +69,8 @@ export interface DiskCacheBackendOptions {
 export interface DiskCacheCounters {
   /** Inserts without a codec (values that cannot be persisted). */
   skippedWithoutCodec: number;
+  /** Hits served from a value this process decoded from the same, unchanged entry file (one stat, no read). */
+  rememberedHits: number;
   /** Corrupt, truncated or foreign entry files found, deleted and reported as misses. */
   corruptDeleted: number;
   /** Writes that failed (IO error, short write, full disk, no directory) and were dropped; the old entry is kept. */
@@ -116,6 +118,7 @@ export class DiskCacheBackend implements CacheBackend {
     directoryErrors: 0,
     evicted: 0,
     tempFilesRemoved: 0,
+    rememberedHits: 0,
   };
   readonly #entriesDir: string;
   readonly #tmpDir: string;
@@ -123,6 +126,8 @@ export class DiskCacheBackend implements CacheBackend {
   readonly #heartbeat: string;
   readonly #logger: CacheLogger;
   readonly #loads = new LoadDeduplicator();
+  /** The entry file's stat from the synchronous read of the current get (read and decode never interleave with another get). */
+  #readStat: Stats | undefined;
   readonly #keyWrites = new Map<string, Promise<void>>();
   #ready: Promise<boolean>;
   #readyAt = 0;
@@ -197,6 +202,9 @@ export class DiskCacheBackend implements CacheBackend {
     try {
       const held = this.#yieldIfHeld();
       if (held !== undefined) await held;
+      const remembered = this.#remembered(info, codec);
+      if (remembered !== undefined) return remembered;
+      this.#readStat = undefined;
       // A codec that copies what it keeps may get a view of the shared read buffer (no allocation
       // per hit; a verified-before entry is compared there and never copied). Nothing awaits
       // between that read and the decode below, so the buffer cannot be overwritten meanwhile.
@@ -214,7 +222,9 @@ export class DiskCacheBackend implements CacheBackend {
     }
     if (frame === undefined) return undefined;
     try {
-      return codec.decode(frame);
+      const entry = codec.decode(frame);
+      this.#remember(info, codec, entry);
+      return entry;
     } catch (e) {
       await this.#deleteCorrupt(path, e);
       return undefined;
@@ -374,7 +384,7 @@ export class DiskCacheBackend implements CacheBackend {
     return this.#infoFor(key).path;
   }
 
-  #infoFor(key: string): KeyInfo {
+  #infoFor(key: string): NamedKey {
     // One memo per process (a backend made for one reopen does not hash every key again): the
     // file name by key, with the full path for the entries directory it was last used with
     // (backends of one directory share it; another directory recomputes the path, not the hash).
@@ -393,6 +403,52 @@ export class DiskCacheBackend implements CacheBackend {
   }
 
   /**
+   * The value decoded before (by any backend of this process) from this key's entry file, when
+   * that file is provably the one it was decoded from: the same path, codec, inode, size, mtime
+   * and ctime, and the value still alive (held weakly). One stat instead of open + read + close +
+   * key check + compare: the fixed cost of a reopen's entry reads. A file changed in place gets a
+   * new ctime (no user-space call sets it), a replaced one a new inode; and a value is remembered
+   * only from a file whose ctime was older than {@link QUIET_MS} when it was read, so a change
+   * after the read cannot share its (coarse-clock) timestamp. Undefined: read the file.
+   */
+  #remembered(info: NamedKey, codec: ErasedCodec): CacheEntry | undefined {
+    const m = info.memo;
+    if (m === undefined) return undefined;
+    const value = m.path === info.path && m.codec === (codec.source ?? codec) ? m.value.deref() : undefined;
+    if (value === undefined) {
+      info.memo = undefined;
+      return undefined;
+    }
+    let st: Stats | undefined;
+    try {
+      st = statSync(info.path, { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    if (st === undefined || st.ino !== m.ino || st.size !== m.size || st.mtimeMs !== m.mtimeMs || st.ctimeMs !== m.ctimeMs) {
+      info.memo = undefined;
+      return undefined;
+    }
+    this.counters.rememberedHits++;
+    this.#touchOnce(info.path);
+    return { value, sizeBytes: m.sizeBytes };
+  }
+
+  /** Remembers `entry` as decoded from the file the synchronous read just read (see {@link #remembered}). */
+  #remember(info: NamedKey, codec: ErasedCodec, entry: CacheEntry): void {
+    const st = this.#readStat;
+    this.#readStat = undefined;
+    const value = entry.value;
+    if (st === undefined || typeof value !== "object" || value === null || Date.now() - st.ctimeMs <= QUIET_MS) {
+      info.memo = undefined;
+      return;
+    }
+    if (rememberedByPath.size >= KEY_INFO_MAX) rememberedByPath.clear();
+    rememberedByPath.set(info.path, info);
+    info.memo = { path: info.path, codec: codec.source ?? codec, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, value: new WeakRef(value), sizeBytes: entry.sizeBytes };
+  }
+
+  /**
    * The fast read of a hit: open, one read into the shared read buffer, close (no fstat, no
    * allocation). The read returns the whole file when it is shorter than the buffer; the header
    * must then declare exactly the bytes read and hold `want`. Anything else (a file as large as the
@@ -405,8 +461,10 @@ export class DiskCacheBackend implements CacheBackend {
     const fd = openForReadSync(path);
     if (fd === undefined) return undefined;
     let got: number;
+    let st: Stats;
     try {
       got = readSync(fd, readBuffer, 0, readBuffer.byteLength, 0);
+      st = fstatSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -418,6 +476,7 @@ export class DiskCacheBackend implements CacheBackend {
     } catch {
       return RECHECK;
     }
+    this.#readStat = st;
     this.#touchOnce(path);
     // Starts after the header and key: never the whole buffer, so a copying codec copies it.
     return readBuffer.subarray(headLength, got);
@@ -444,6 +503,7 @@ export class DiskCacheBackend implements CacheBackend {
       if (got !== st.size) throw new QuiverFormatError("TRUNCATED", `read ${got} of ${st.size} bytes`, { stage: "disk-entry", offset: got });
       const h = parseDiskEntryHeader(head, st.size);
       checkEntryKey(h, head, want);
+      this.#readStat = st;
       // Later hits of files this size fit the fast path's buffer (bounded by syncReadMaxBytes + 1).
       if (st.size >= readBuffer.byteLength) readBuffer = new Uint8Array(Math.max(st.size + 1, Math.min(2 * readBuffer.byteLength, this.syncReadMaxBytes + 1)));
       this.#touch(path, st.mtimeMs);
@@ -526,7 +586,7 @@ export class DiskCacheBackend implements CacheBackend {
       const paths = [...this.#touches];
       this.#touches.clear();
       const now = new Date();
-      await Promise.all(paths.map((p) => utimes(p, now, now).catch(() => undefined)));
+      await Promise.all(paths.map((p) => touchFile(p, now)));
       this.#touching = undefined;
       // Hits during the writes above wait for the next batch.
       if (this.#touches.size > 0) this.#queueTouch(this.#touches.values().next().value!);
@@ -720,7 +780,28 @@ interface NamedKey extends KeyInfo {
   readonly relative: string;
   entriesDir: string;
   path: string;
+  /** The value last decoded from the entry file and the file's identity then (see `#remembered`). */
+  memo?: RememberedEntry | undefined;
 }
+
+/** A decoded value (held weakly) and the stat of the file it was decoded from. */
+interface RememberedEntry {
+  readonly path: string;
+  readonly codec: object;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly value: WeakRef<object>;
+  readonly sizeBytes: number;
+}
+
+/**
+ * A value is remembered only from an entry file whose ctime was at least this old when it was
+ * read: far above the granularity of file timestamps (the kernel's coarse clock, a few ms), so any
+ * change after the read gets another ctime.
+ */
+const QUIET_MS = 100;
 
 /** Keys whose path a backend remembers before it starts over. */
 const KEY_INFO_MAX = 16_384;
@@ -738,8 +819,35 @@ const RECHECK = Symbol("recheck");
 let readBuffer = new Uint8Array(64 * 1024);
 /** Entry file names (relative to `entries/`), key bytes and last full path by key, for every backend of the process (cleared when full). */
 const namedKeys = new Map<string, NamedKey>();
+/** Keys with a remembered value, by entry file path (cleared when full), so a touch can carry the memo over. */
+const rememberedByPath = new Map<string, NamedKey>();
 /** When this process last refreshed an entry file's mtime, by path (cleared when full). */
 const touchedAt = new Map<string, number>();
+
+/**
+ * Refreshes an entry file's mtime (LRU by access). The file's ctime changes with it, which would
+ * end a remembered value's memo (see `#remembered`): when the file still matched the memo just
+ * before the touch and is the same file with the touch's mtime right after (to the ms: utimes takes seconds as a double), the memo takes the
+ * new times. (A change in place between those two stats within one timestamp tick is then noticed
+ * only once the remembered value dies; what is served meanwhile is the value verified before.)
+ */
+async function touchFile(path: string, now: Date): Promise<void> {
+  const named = rememberedByPath.get(path);
+  let m = named?.memo;
+  try {
+    if (m !== undefined && m.path === path) {
+      const before = await stat(path);
+      if (before.ino !== m.ino || before.size !== m.size || before.mtimeMs !== m.mtimeMs || before.ctimeMs !== m.ctimeMs) m = undefined;
+    } else m = undefined;
+    await utimes(path, now, now);
+    if (m !== undefined && named!.memo === m) {
+      const after = await stat(path);
+      named!.memo = after.ino === m.ino && after.size === m.size && Math.abs(after.mtimeMs - now.getTime()) < 1 ? { ...m, mtimeMs: after.mtimeMs, ctimeMs: after.ctimeMs } : undefined;
+    }
+  } catch {
+    if (named !== undefined && named.memo === m) named.memo = undefined;
+  }
+}
 
 /**
  * A read-only descriptor of `path`, or undefined when there is no such file (an absent entry:

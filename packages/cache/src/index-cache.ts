@@ -184,6 +184,7 @@ export class IndexCache {
         typeName: inner.typeName,
         version: inner.version,
         copiesInput: inner.copiesInput === true,
+        source: codec,
         encode: (v) => inner.encode(v),
         decode: (bytes) => {
           try {

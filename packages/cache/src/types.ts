@@ -27,6 +27,11 @@ export interface ErasedCodec {
    * a view of a buffer it reuses for the next read; without it a backend passes bytes it never reuses.
    */
   readonly copiesInput?: boolean;
+  /**
+   * The same object for every erased form of one codec (its source codec): a backend may key a
+   * per-process memo of decoded values on it (the disk backend's unchanged-file memo).
+   */
+  readonly source?: object;
   encode(value: unknown): Uint8Array;
   decode(bytes: Uint8Array): CacheEntry;
 }

@@ -8,8 +8,15 @@ import { nearestCentroids, normalize, normalizeRows } from "./compute/internal/v
 import { WasmKernels, kernelModuleBytes, paddedDim } from "./compute/internal/wasm-kernels.js";
 import type { DistanceType } from "./quantizer.js";
 
-/** Bytes of kernel memory per thread that keep partition codes resident (16 MiB = 1M rows at PQ16). */
+/** Most bytes of kernel memory per thread that keep partition codes resident (16 MiB = 1M rows at PQ16). */
 export const RESIDENT_CODE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Bytes the resident region starts with: it doubles on demand up to its cap, so a process that
+ * scans little never grows kernel memory by the whole cap (growing WebAssembly memory by 32 MiB at
+ * once made V8 run external-memory GCs inside the first query of a new process).
+ */
+export const RESIDENT_INITIAL_BYTES = 1024 * 1024;
 
 /** The search exports used here beyond the typed core set of wasm-kernels.ts. */
 interface SearchExports {
@@ -30,45 +37,87 @@ function kernelModule(): object {
   return compiled;
 }
 
-/** One thread's scan kernels with the resident-codes region. */
+const align16 = (x: number): number => (x + 15) & ~15;
+
+/**
+ * One thread's scan kernels with the resident-codes region: the region sits at a fixed offset
+ * below the arena and grows (doubling, up to its cap) by moving the arena's start up, which is
+ * possible only while no arena allocation is live; growing keeps every offset handed out valid
+ * (the bytes stay where they are). Only a reset (the region full at its cap) makes offsets stale,
+ * and it bumps the generation so a stale record is never returned.
+ */
 export class ScanKernels {
   readonly w: WasmKernels;
   readonly x: SearchExports;
   readonly #base: number;
   readonly #capacity: number;
+  /** Bytes of the region now (it grows up to #capacity). */
+  #size: number;
   #top = 0;
+  /** Bytes asked for while the region could not grow (arena live): added to the next growth. */
+  #shortfall = 0;
   /** Bumped when the region is reset: offsets recorded under an older generation are stale. */
   #generation = 0;
   readonly #byObject = new WeakMap<object, { generation: number; offset: number; bytes: number }>();
   readonly #byKey = new Map<string, { generation: number; offset: number; bytes: number }>();
   /** Copies of codes into the region (a test and stats hook). */
   uploads = 0;
+  /** Times the region grew (a test and stats hook). */
+  growths = 0;
+  /** Times the region was reset, full at its cap (a test and stats hook). */
+  resets = 0;
 
-  constructor(capacity = RESIDENT_CODE_BYTES) {
+  /** `capacity`: the region's cap; `initial`: its first size (both rounded up to 16 bytes). */
+  constructor(capacity = RESIDENT_CODE_BYTES, initial = RESIDENT_INITIAL_BYTES) {
     this.w = new WasmKernels(kernelModule());
     this.x = this.w.exports as unknown as SearchExports;
-    this.#capacity = capacity;
-    // Reserved up front, below the arena; pages never written stay untouched by the OS.
-    this.#base = this.w.allocUninit(capacity);
+    this.#capacity = align16(capacity);
+    this.#base = this.w.arenaStart();
+    this.#size = Math.min(this.#capacity, align16(initial));
+    this.w.reserveBelow(this.#size);
+  }
+
+  /** Bytes the region holds now (at most the cap). */
+  get regionBytes(): number {
+    return this.#size;
   }
 
   /**
    * Offset of `codes` (the first `bytes` bytes) in kernel memory, copied there on first use and
    * kept while the region has room: under `key` when given (a worker's mirrors are new objects
    * per task; the key names the index state and partition), else under the `owner` object.
-   * Returns undefined when the codes do not fit the region at all (the caller copies them into
-   * the arena itself). Must be called with no arena allocation live (it may reset the region).
+   * Returns undefined when the codes do not fit the region at all, or do not fit now and the
+   * region cannot grow because arena allocations are live (the caller copies them into the arena
+   * itself; the region grows for them at the next call with the arena idle). May reset the region
+   * (only when it is full at its cap), which makes offsets returned before stale: callers use an
+   * offset only until their next call.
    */
   resident(owner: object, key: string | undefined, codes: Uint8Array, bytes: number): number | undefined {
     if (bytes > this.#capacity) return undefined;
     const hit = key === undefined ? this.#byObject.get(owner) : this.#byKey.get(key);
     if (hit !== undefined && hit.generation === this.#generation && hit.bytes === bytes) return hit.offset;
     // 16-byte aligned like the arena
-    let offset = (this.#top + 15) & ~15;
-    if (offset + bytes > this.#capacity) {
-      // full: forget everything (cheap, and a scan touches few partitions compared to the region)
+    let offset = align16(this.#top);
+    if (offset + bytes > this.#size && this.#size < this.#capacity) {
+      if (!this.w.idle()) {
+        // cannot move the arena now: keep what is resident, serve this one from the arena
+        this.#shortfall = Math.min(this.#capacity, this.#shortfall + align16(bytes));
+        return undefined;
+      }
+      let size = this.#size;
+      const want = offset + bytes + this.#shortfall;
+      while (size < want && size < this.#capacity) size = Math.max(16, size * 2);
+      size = Math.min(size, this.#capacity);
+      this.w.reserveBelow(size - this.#size);
+      this.#size = size;
+      this.#shortfall = 0;
+      this.growths++;
+    }
+    if (offset + bytes > this.#size) {
+      // full at the cap: forget everything (cheap, and a scan touches few partitions compared to the region)
       this.#generation++;
       this.#byKey.clear();
+      this.resets++;
       offset = 0;
     }
     this.w.u8(this.#base + offset, bytes).set(codes.subarray(0, bytes));
@@ -83,10 +132,30 @@ export class ScanKernels {
 
 let shared: ScanKernels | undefined;
 
+/**
+ * The region's cap and first size for this thread: the defaults, or (a test hook, so tests force
+ * growth and resets on worker threads too, which inherit the environment) the two byte counts of
+ * QUIVER_TEST_SCAN_REGION="<cap>,<initial>".
+ */
+function regionSizes(): [number, number] {
+  const v = process.env.QUIVER_TEST_SCAN_REGION;
+  if (v === undefined) return [RESIDENT_CODE_BYTES, RESIDENT_INITIAL_BYTES];
+  const m = /^(\d{1,10}),(\d{1,10})$/.exec(v);
+  if (m === null) throw new RangeError(`QUIVER_TEST_SCAN_REGION: "<cap>,<initial>" in bytes, got ${JSON.stringify(v.slice(0, 40))}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 /** This thread's scan kernels (created on first use). */
 export function scanKernels(): ScanKernels {
-  shared ??= new ScanKernels();
+  shared ??= new ScanKernels(...regionSizes());
   return shared;
+}
+
+/** Test hook: makes `next` this thread's scan kernels and returns the previous ones (if made). */
+export function swapScanKernels(next: ScanKernels): ScanKernels | undefined {
+  const prev = shared;
+  shared = next;
+  return prev;
 }
 
 /** Centroids as the ranking kernel reads them (unit rows for cosine, rows padded to the lane width), per centroid array. */

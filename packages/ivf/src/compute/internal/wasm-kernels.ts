@@ -78,6 +78,8 @@ export class WasmKernels {
   private base = RESIDENT_START;
   private top = RESIDENT_START;
   private residentOwner: object | undefined;
+  /** Set once reserveBelow moved the arena's start for a caller's block. */
+  private reservedBelow = false;
 
   constructor(module?: object) {
     const mod = module ?? new WA.Module(kernelModuleBytes());
@@ -91,6 +93,7 @@ export class WasmKernels {
    */
   resident(owner: object, data: Float32Array): number {
     if (this.residentOwner === owner) return RESIDENT_START;
+    if (this.reservedBelow) throw new Error("reserveBelow and resident cannot share an instance");
     if (this.top !== this.base) throw new Error("resident data can only change between kernel calls");
     this.residentOwner = undefined;
     this.base = RESIDENT_START;
@@ -102,14 +105,39 @@ export class WasmKernels {
     return ptr;
   }
 
+  /** Whether no arena allocation is live (the arena is back at its start). */
+  idle(): boolean {
+    return this.top === this.base;
+  }
+
+  /** Start of the arena: bytes below it (from offset 16) are a caller's block (see {@link reserveBelow}). */
+  arenaStart(): number {
+    return this.base;
+  }
+
+  /**
+   * Moves the arena's start up by `bytes` (a multiple of 16), growing memory as needed, so the
+   * bytes below it stay a caller's block (ScanKernels' resident codes, grown on demand) that the
+   * arena never hands out. Only while no arena allocation is live, as {@link resident} (whose
+   * block it would overlap) must not be used on the same instance.
+   */
+  reserveBelow(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes % 16 !== 0) throw new RangeError(`reserveBelow: a non-negative multiple of 16, got ${bytes}`);
+    if (this.top !== this.base) throw new Error("the arena's start can only move while no arena allocation is live");
+    if (this.residentOwner !== undefined) throw new Error("reserveBelow and resident cannot share an instance");
+    this.allocUninit(bytes);
+    this.base = this.top;
+    this.reservedBelow = true;
+  }
+
   /** Current arena position, to pass to {@link release}. */
   mark(): number {
     return this.top;
   }
 
-  /** Frees everything allocated after `mark`. */
+  /** Frees everything allocated after `mark` (a mark taken before {@link reserveBelow} moved the start frees down to the new start only). */
   release(mark: number): void {
-    this.top = mark;
+    this.top = Math.max(mark, this.base);
   }
 
   /** Allocates `bytes` (16-byte aligned, zero-filled), growing memory as needed; returns the offset. */
