@@ -11,6 +11,7 @@
  * 4. The finalize phase of a local build at 1M x 128 (raw vectors kept): time, CPU, where it goes.
  * BENCH_QUICK=1 shrinks every size. Other work shares this 2-core machine: timings are indicative.
  * Selecting rows: BENCH_SECTIONS=write,manifest,read,rule,local (default all) runs only those sections;
+ * BENCH_RULE_ROWS=250000,1000000 (comma list) runs the bucket-rule section at those row counts only;
  * BENCH_PARTITIONS=32768 (comma list) runs the read/finalize section at those partition counts only,
  * e.g. `BENCH_SECTIONS=read BENCH_PARTITIONS=32768 pnpm bench artifact` for the 32k finalize rows.
  */
@@ -368,7 +369,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   // partitionsInOrder over LatencyStore(20 ms)) of the artifact written with 1 / 16 / 64 / 256
   // buckets and with the rule's pick, all under the same writer budget.
   const ruleP = ctx.quick ? 2048 : 8192;
-  for (const n of !want.has("rule") ? [] : ctx.quick ? [100_000, 400_000] : [250_000, 1_000_000, 4_000_000]) {
+  // BENCH_RULE_ROWS=100000,250000 picks the rule's sizes (default 100k, 250k, 1M, 4M)
+  const ruleSizes = (quick: boolean): number[] =>
+    process.env.BENCH_RULE_ROWS !== undefined ? process.env.BENCH_RULE_ROWS.split(",").map(Number) : quick ? [100_000, 400_000] : [100_000, 250_000, 1_000_000, 4_000_000];
+  for (const n of !want.has("rule") ? [] : ruleSizes(ctx.quick)) {
     const pick = adaptiveBucketCount({ kind: "hash-modulo", numPartitions: ruleP, rowBytes: 8 + M, estimatedRows: n, memoryBudgetBytes: readBudget });
     const measuredMs = new Map<number, number>();
     // Every bucket count written first, then read in ROUNDS interleaved rounds (1, 16, 64, 256,

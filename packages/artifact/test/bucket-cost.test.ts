@@ -17,8 +17,17 @@ describe("adaptive bucket count from the read cost model (spec/artifact.md#bucke
     expect(many.requests).toBeGreaterThan(one.requests);
   });
 
-  it("picks 1 bucket at 250k rows and 16 at 1M and 4M rows (8,192 partitions, 24 MiB): the bench's sizes", () => {
-    expect([250_000, 1_000_000, 4_000_000].map((n) => adaptiveBucketCount(input(n, 8192)))).toEqual([1, 16, 16]);
+  it("picks 16 buckets at 100k, 250k, 1M and 4M rows (8,192 partitions, 24 MiB): the bench's measured best at each size", () => {
+    // before the calibration (C = 16, 0.03 ms per range, no dependent footer round) 250k got 1
+    // bucket, measured 1.28x slower than 16
+    expect([100_000, 250_000, 1_000_000, 4_000_000].map((n) => adaptiveBucketCount(input(n, 8192)))).toEqual([16, 16, 16, 16]);
+  });
+
+  it("one bucket whose footer exceeds the 64 KiB probe costs a dependent request round", () => {
+    // 8,192 ranges x 24 B footer blocks = 192 KiB: probe, then the footer
+    const one = estimateBucketCost(250_000, 24, 8192, 1, budget, { ...DEFAULT_BUCKET_COST_MODEL, perRangeMs: 0 });
+    const fits = estimateBucketCost(250_000, 24, 1024, 1, budget, { ...DEFAULT_BUCKET_COST_MODEL, perRangeMs: 0 });
+    expect(one.ms - fits.ms).toBe(DEFAULT_BUCKET_COST_MODEL.latencyMs);
   });
 
   it("picks the candidate with the least predicted cost, keeping fewer buckets unless more are >5% cheaper", () => {
@@ -34,7 +43,7 @@ describe("adaptive bucket count from the read cost model (spec/artifact.md#bucke
   });
 
   it("one bucket for a small artifact, several where one bucket would mean many ranges per partition", () => {
-    expect(adaptiveBucketCount(input(250_000, 8192))).toBe(1);
+    expect(adaptiveBucketCount(input(250_000, 1024))).toBe(1);
     expect(adaptiveBucketCount(input(4_000_000, 8192))).toBeGreaterThan(1);
     expect(adaptiveBucketCount(input(1_000_000, 32_768))).toBeGreaterThan(1);
     // A slower store (more latency per request) pushes the pick towards fewer buckets.

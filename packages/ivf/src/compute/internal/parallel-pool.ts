@@ -51,6 +51,8 @@ interface PoolWorker {
 /** A fixed set of long-lived compute workers; see the module comment. */
 export class ComputePool {
   private readonly members: PoolWorker[];
+  /** Members replaced by {@link replace}: close() still waits for their threads to exit. */
+  private readonly retired: PoolWorker[] = [];
   private closed = false;
 
   /**
@@ -76,7 +78,7 @@ export class ComputePool {
 
   /** Workers whose thread has not exited yet (0 after {@link close}). */
   get liveThreads(): number {
-    return this.members.filter((m) => m.worker !== undefined && !m.exited).length;
+    return [...this.members, ...this.retired].filter((m) => m.worker !== undefined && !m.exited).length;
   }
 
   /** True once {@link close} was called. */
@@ -88,6 +90,28 @@ export class ComputePool {
   isDead(slot: number): boolean {
     const m = this.members[slot];
     return m === undefined || m.dead || this.closed;
+  }
+
+  /** Whether worker `slot`'s thread has exited (it can no longer touch shared memory). */
+  hasExited(slot: number): boolean {
+    const m = this.members[slot];
+    return m === undefined || m.exited;
+  }
+
+  /**
+   * Terminates worker `slot` (a hung one, or one that died mid-task) and starts a fresh worker in
+   * its place for the next task; its outstanding tasks settle with `ok: false`. No-op once closed.
+   */
+  replace(slot: number): void {
+    const old = this.members[slot];
+    if (old === undefined || this.closed) return;
+    old.closing = true;
+    if (old.worker !== undefined && !old.exited) {
+      old.worker.ref();
+      void old.worker.terminate();
+    }
+    this.retired.push(old);
+    this.members[slot] = startMember(this.workerUrl);
   }
 
   /** Posts one task to worker `slot`; resolves when the worker reports it finished (or died). */
@@ -129,7 +153,7 @@ export class ComputePool {
     this.closed = true;
     this.scratch.clear();
     await Promise.all(
-      this.members.map(async (m) => {
+      [...this.members, ...this.retired].map(async (m) => {
         m.closing = true;
         if (m.worker !== undefined && !m.exited) {
           // terminate() resolves on the exit event; a ref'd worker keeps the loop alive until then

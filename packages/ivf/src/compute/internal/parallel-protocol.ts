@@ -1,9 +1,11 @@
 /** Shared-memory protocol between the parallel entry points (parallel.ts) and their worker threads. */
 import type { DistanceType, QuantizerMetadata } from "../../quantizer.js";
 import type { PqTrainingPlan } from "./quantizers.js";
+import { PQ_CENTROIDS, buildQuantizer, trainPqSubspace } from "./quantizers.js";
 import type { HierarchicalPlan } from "./kmeans.js";
-import { assignListed } from "./kmeans.js";
+import { assignListed, solveGroup } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
+import { assignEncodeRange, createScratch } from "./assign-encode.js";
 
 /** control[0]: next chunk number to claim (Atomics.add). */
 export const CONTROL_NEXT_CHUNK = 0;
@@ -28,11 +30,38 @@ export function controlWords(slots: number): number {
   return 1 + 2 * slots;
 }
 
+/*
+ * Pooled item tasks (assign + encode chunks, PQ sub-spaces, hierarchical leaf groups): the
+ * control block is followed by one state word per item, with the k-means chunk states below
+ * (FREE / claimed by w / being written by w / taken by the main thread / DONE; no generation tag:
+ * every task has a fresh block). A worker claims an item (CAS FREE -> claimed), computes it into
+ * private buffers and commits by CAS claimed -> writing, copy, DONE; the main thread takes over
+ * FREE and stale or dead-held items (CAS -> MAIN) and writes those directly. So a dead, hung or
+ * late worker never writes an item someone else computed, and every item is computed from the
+ * same inputs whoever computes it.
+ */
+
+/** Int32 words of a pooled item task's control block: `controlWords(slots)` + one per item. */
+export function itemControlWords(slots: number, items: number): number {
+  return controlWords(slots) + items;
+}
+
+/** Index of item `at`'s state word in a pooled item task's control block. */
+export function itemIndex(slots: number, at: number): number {
+  return controlWords(slots) + at;
+}
+
 /** Fields every worker task carries. */
 interface PayloadBase {
   readonly control: Int32Array;
   readonly slot: number;
   readonly slots: number;
+}
+
+/** Fields of a pooled item task (its control block holds one state word per item). */
+interface ItemPayloadBase extends PayloadBase {
+  /** Items of the task (chunks, sub-spaces or groups). */
+  readonly items: number;
 }
 
 /** workerData of a worker: one task kind, typed arrays as views of SharedArrayBuffers. */
@@ -192,17 +221,17 @@ export function serveKMeans(d: KMeansAssignPayload, hooks: KMeansServeHooks = {}
 }
 
 /** Train PQ sub-spaces claimed from control[0] into the shared codebook. */
-export interface PqTrainPayload extends PayloadBase, PqTrainingPlan {
+export interface PqTrainPayload extends ItemPayloadBase, PqTrainingPlan {
   readonly task: "pq-train";
 }
 
 /** Leaf k-means of hierarchical k-means: groups claimed (in `order`) from control[0]. */
-export interface KMeansGroupsPayload extends PayloadBase, HierarchicalPlan {
+export interface KMeansGroupsPayload extends ItemPayloadBase, HierarchicalPlan {
   readonly task: "kmeans-groups";
 }
 
 /** Assign + encode row chunks claimed from control[0]. */
-export interface AssignEncodePayload extends PayloadBase {
+export interface AssignEncodePayload extends ItemPayloadBase {
   readonly task: "assign-encode";
   readonly vectors: Float32Array;
   readonly n: number;
@@ -214,4 +243,108 @@ export interface AssignEncodePayload extends PayloadBase {
   readonly partitions: Uint32Array;
   readonly codes: Uint8Array;
   readonly chunkRows: number;
+}
+
+/** A pooled item task: one of the payloads whose items are claimed through state words. */
+export type ItemPayload = AssignEncodePayload | PqTrainPayload | KMeansGroupsPayload;
+
+/** One thread's private computation of items and their commit into the shared outputs. */
+interface ItemKernel {
+  /** Computes item `at` into this thread's private buffers (nothing shared is written). */
+  compute(at: number): void;
+  /** Copies the private result of the item last computed into the shared outputs. */
+  commit(at: number): void;
+}
+
+/**
+ * What is recomputed when an item is taken over: assign + encode, one chunk of `chunkRows` rows
+ * (partitions and codes); PQ training, one sub-space's whole k-means (its 256 codewords); the
+ * hierarchical leaves, one group's whole leaf k-means (its centroids). Each from the task's
+ * shared inputs only, so any thread computes the same bytes.
+ */
+function itemKernel(d: ItemPayload): ItemKernel {
+  if (d.task === "pq-train") {
+    const span = PQ_CENTROIDS * d.dsub;
+    // trainPqSubspace writes sub-space s at s * span of the plan's codebook: a private one
+    const own = { ...d, codebook: new Float32Array(d.m * span) };
+    return {
+      compute: (s) => trainPqSubspace(own, s),
+      commit: (s) => d.codebook.set(own.codebook.subarray(s * span, (s + 1) * span), s * span),
+    };
+  }
+  if (d.task === "kmeans-groups") {
+    const own = { ...d, centroids: new Float32Array(d.centroids.length) };
+    const range = (at: number): [number, number] => {
+      const g = d.order[at] as number;
+      return [(d.centroidStart[g] as number) * d.dim, (d.centroidStart[g + 1] as number) * d.dim];
+    };
+    return {
+      compute: (at) => solveGroup(own, d.order[at] as number),
+      commit: (at) => {
+        const [from, to] = range(at);
+        d.centroids.set(own.centroids.subarray(from, to), from);
+      },
+    };
+  }
+  const quantizer = buildQuantizer(d.meta);
+  const cw = quantizer.codeWidth;
+  const rows = d.chunkRows;
+  const scratch = createScratch(d.dim);
+  const parts = new Uint32Array(rows);
+  const codes = new Uint8Array(rows * cw);
+  let len = 0;
+  return {
+    compute: (at) => {
+      const start = at * rows;
+      len = Math.min(d.n, start + rows) - start;
+      // the chunk as a job of its own rows, written to private buffers from row 0
+      const job = {
+        vectors: d.vectors.subarray(start * d.dim, (start + len) * d.dim), n: len, dim: d.dim, centroids: d.centroids, k: d.k,
+        distance: d.distance, quantizer, partitions: parts, codes,
+      };
+      assignEncodeRange(job, 0, len, scratch);
+    },
+    commit: (at) => {
+      d.partitions.set(parts.subarray(0, len), at * rows);
+      d.codes.set(codes.subarray(0, len * cw), at * rows * cw);
+    },
+  };
+}
+
+/** Test seam of {@link serveItems} (fault injection): called after a claim and inside a commit. */
+export interface ItemServeHooks {
+  readonly afterClaim?: (at: number) => void;
+  readonly duringCommit?: (at: number) => void;
+}
+
+/**
+ * Worker half of a pooled item task: claims the slot (the main thread cancels slots that never
+ * started), then claims, computes and commits items until the counter runs out. Returns the
+ * reply: whether the slot was cancelled before it started.
+ */
+export function serveItems(d: ItemPayload, hooks: ItemServeHooks = {}): { cancelled: boolean } {
+  const c = d.control;
+  if (Atomics.compareExchange(c, slotIndex(d.slot), SLOT_IDLE, SLOT_RUNNING) !== SLOT_IDLE) {
+    return { cancelled: Atomics.load(c, slotIndex(d.slot)) === SLOT_CANCELLED };
+  }
+  const kernel = itemKernel(d);
+  const claimed = kmClaimed(d.slot);
+  const writing = kmWriting(d.slot);
+  for (;;) {
+    const at = Atomics.add(c, CONTROL_NEXT_CHUNK, 1);
+    if (at >= d.items) break;
+    const word = itemIndex(d.slots, at);
+    // taken over by the main thread before this claim: go on
+    if (Atomics.compareExchange(c, word, KM_CHUNK_FREE, claimed) !== KM_CHUNK_FREE) continue;
+    hooks.afterClaim?.(at);
+    kernel.compute(at);
+    if (Atomics.compareExchange(c, word, claimed, writing) !== claimed) continue;
+    hooks.duringCommit?.(at);
+    kernel.commit(at);
+    Atomics.store(c, word, KM_CHUNK_DONE);
+    // counted per commit: a worker that dies later still reports the items it committed
+    Atomics.add(c, chunkCountIndex(d.slots, d.slot), 1);
+  }
+  Atomics.store(c, slotIndex(d.slot), SLOT_DONE);
+  return { cancelled: false };
 }

@@ -10,7 +10,7 @@ import { ASSIGN_ENCODE_CHUNK_ROWS, assignEncodeRange, createScratch } from "./as
 import type { AssignEncodeJob } from "./assign-encode.js";
 import {
   CONTROL_NEXT_CHUNK, KM_CHUNK_DONE, KM_CHUNK_FREE, KM_CHUNK_MAIN, KM_CONTROL_WORDS, KM_COUNT, KM_GENERATION, KM_MAX_SLOTS, KM_NEXT,
-  KM_PROGRESS, KM_SOURCE, SLOT_CANCELLED, SLOT_DONE, SLOT_IDLE, chunkCountIndex, controlWords, kmChunkWord, kmChunks, kmClaimed,
+  KM_PROGRESS, KM_SOURCE, SLOT_CANCELLED, SLOT_IDLE, SLOT_RUNNING, chunkCountIndex, itemControlWords, itemIndex, kmChunkWord, kmChunks, kmClaimed,
   kmState, kmStateSlot, kmWriting, slotIndex,
 } from "./parallel-protocol.js";
 import type { WorkerPayload } from "./parallel-protocol.js";
@@ -99,46 +99,211 @@ async function withPool<T>(opts: ParallelOptions, workers: number, fn: (pool: Co
 }
 
 /**
- * Posts a task (payloads from `payloadFor`) to the pool's `workers` workers, runs `mainLoop`
- * (which claims items from control[0] and returns how many it did) on this thread, then collects
- * the workers. A dead worker's slot is cancelled up front and counted unavailable.
+ * Timings of the pooled item tasks' recovery (see spreadOverWorkers). Only speed depends on the
+ * first two (a taken-over item is computed once more, from the same inputs). Internal: tests
+ * shorten them; not an option of the public entry points.
+ */
+export const spreadTimings = {
+  /** The main thread, out of items of its own, re-checks unfinished ones at least this often. */
+  waitSliceMs: 50,
+  /** An item claimed longer than max(this, staleFactor x the slowest item seen) is taken over. */
+  staleFloorMs: 2000,
+  staleFactor: 8,
+  /**
+   * A live worker that stays this long between its commit's two state words (a copy of at most
+   * a few hundred KiB) is stuck mid-copy: its item cannot be trusted nor safely redone while it
+   * might still write, so the task fails with COMPUTE_WORKER_FAILED naming it.
+   */
+  writeTimeoutMs: 30_000,
+  /** Without the main thread, items nobody claims while every worker still loads are computed here after this. */
+  startTimeoutMs: 60_000,
+};
+
+/** Running totals of the pooled item tasks' recovery in this thread (tests, diagnostics). */
+export const spreadCounters = {
+  /** Items the main thread took over from a worker that died or held them too long. */
+  takenOver: 0,
+  /** Workers terminated and replaced after a task (hung, or died mid-task). */
+  replaced: 0,
+};
+
+interface Outcome {
+  settled: boolean;
+  ok: boolean;
+  error?: unknown;
+}
+
+const sleep = (ms: number): { promise: Promise<void>; cancel: () => void } => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { promise, cancel: () => clearTimeout(timer) };
+};
+
+/**
+ * Runs a pooled item task: `items` items (chunks, sub-spaces, groups) over the pool's `workers`
+ * workers (payloads from `payloadFor`, given the task's control block) and, when `useMain`, this
+ * thread, which computes item `at` with `computeMain(at)` straight into the shared outputs.
+ * Items are claimed through per-item state words (parallel-protocol.ts): out of items of its
+ * own, this thread waits (asynchronously, so worker exits are seen) and takes over items left
+ * unclaimed, held by a worker that exited, or claimed for longer than the stale limit, so a
+ * worker that dies or hangs costs a bounded wait and the result is the undisturbed one byte for
+ * byte. Afterwards, a worker that hung (or died mid-task) is terminated and replaced, so the
+ * pool keeps its width for the next task. A live worker stuck mid-commit is COMPUTE_WORKER_FAILED.
  */
 async function spreadOverWorkers(
-  pool: ComputePool, workers: number, useMain: boolean, control: Int32Array,
-  payloadFor: (slot: number) => WorkerPayload, mainLoop: () => number,
+  pool: ComputePool, workers: number, useMain: boolean, items: number,
+  payloadFor: (slot: number, control: Int32Array) => WorkerPayload, computeMain: (at: number) => void,
 ): Promise<ParallelReport> {
-  const outcomes: Promise<{ ok: boolean; error?: unknown }>[] = [];
+  if (workers === 0) {
+    for (let at = 0; at < items; at++) computeMain(at);
+    return { chunksByThread: [items], workersUnavailable: 0 };
+  }
+  const control = new Int32Array(new SharedArrayBuffer(itemControlWords(workers, items) * 4));
+  const outcomes: Outcome[] = [];
+  const settledNow: Promise<void>[] = [];
   for (let slot = 0; slot < workers; slot++) {
+    const o: Outcome = { settled: false, ok: false };
+    outcomes.push(o);
     if (pool.isDead(slot)) {
       Atomics.store(control, slotIndex(slot), SLOT_CANCELLED);
-      outcomes.push(Promise.resolve({ ok: false }));
-    } else outcomes.push(pool.post(slot, payloadFor(slot)));
+      o.settled = true;
+      settledNow.push(Promise.resolve());
+    } else {
+      settledNow.push(pool.post(slot, payloadFor(slot, control)).then((r) => {
+        o.settled = true;
+        o.ok = r.ok;
+        o.error = r.error;
+      }));
+    }
   }
-  let mainItems = useMain ? mainLoop() : 0;
-  let unavailable = 0;
-  const chunksByThread = [0];
-  for (let slot = 0; slot < workers; slot++) {
-    if (Atomics.load(control, slotIndex(slot)) === SLOT_CANCELLED) {
-      unavailable++;
-      chunksByThread.push(0);
-      continue;
-    }
+  let mainItems = 0;
+  let takenOver = 0;
+  let slowestMs = 0;
+  const suspects = new Set<number>();
+  const take = (at: number, from: number): boolean => {
+    if (Atomics.compareExchange(control, itemIndex(workers, at), from, KM_CHUNK_MAIN) !== from) return false;
+    const t0 = performance.now();
+    computeMain(at);
+    slowestMs = Math.max(slowestMs, performance.now() - t0);
+    Atomics.store(control, itemIndex(workers, at), KM_CHUNK_DONE);
+    mainItems++;
+    return true;
+  };
+  const cancelIdle = (): void => {
     // a worker still loading when the work ran out is cancelled rather than waited for
-    if (useMain && Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED) === SLOT_IDLE) {
+    for (let slot = 0; slot < workers; slot++) Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED);
+  };
+  if (useMain) {
+    for (;;) {
+      const at = Atomics.add(control, CONTROL_NEXT_CHUNK, 1);
+      if (at >= items) break;
+      take(at, KM_CHUNK_FREE);
+    }
+    cancelIdle();
+  }
+  // first sighting of (item, state), for the stale limits; an item seen done gives a lower bound
+  // of a worker's item time
+  const since = new Map<number, number>();
+  const claimSeen = new Map<number, number>();
+  /** Whether a worker still on the task (not replied, exited or suspected of hanging) is in `state`. */
+  const workerState = (state: number): boolean =>
+    outcomes.some((o, slot) => !o.settled && !pool.hasExited(slot) && !suspects.has(slot) && Atomics.load(control, slotIndex(slot)) === state);
+  for (;;) {
+    let pending = false;
+    // no worker left on the task (each exited, cancelled or replied): whatever is left is ours
+    const orphaned = outcomes.every((o, slot) => o.settled || pool.hasExited(slot) || Atomics.load(control, slotIndex(slot)) === SLOT_CANCELLED);
+    const now = performance.now();
+    const stale = Math.max(spreadTimings.staleFloorMs, spreadTimings.staleFactor * slowestMs);
+    for (let at = 0; at < items; at++) {
+      const state = Atomics.load(control, itemIndex(workers, at));
+      if (state === KM_CHUNK_DONE) {
+        const claimedAt = claimSeen.get(at);
+        if (claimedAt !== undefined) {
+          slowestMs = Math.max(slowestMs, now - claimedAt);
+          claimSeen.delete(at);
+        }
+        continue;
+      }
+      pending = true;
+      if (state === KM_CHUNK_MAIN) continue;
+      const key = at * 0x10000 + state;
+      const first = since.get(key);
+      if (first === undefined) since.set(key, now);
+      const held = first === undefined ? 0 : now - first;
+      if (state === KM_CHUNK_FREE) {
+        // a counter value taken by a worker that has not recorded its claim yet (or never will),
+        // or, without the main thread, items no live worker is left to claim
+        const exhausted = Atomics.load(control, CONTROL_NEXT_CHUNK) >= items;
+        const idle = !exhausted && !workerState(SLOT_RUNNING) && (!workerState(SLOT_IDLE) || held > spreadTimings.startTimeoutMs);
+        if (useMain || orphaned || (held > stale && (exhausted || idle))) take(at, KM_CHUNK_FREE);
+        continue;
+      }
+      const slot = kmStateSlot(state);
+      const gone = pool.hasExited(slot) || outcomes[slot]?.settled === true;
+      if (!claimSeen.has(at)) claimSeen.set(at, now);
+      if (state === kmClaimed(slot)) {
+        if (gone || held > stale) {
+          if (take(at, state)) {
+            takenOver++;
+            if (!gone) suspects.add(slot);
+          }
+        }
+      } else if (state === kmWriting(slot)) {
+        // a worker that exited mid-copy can write no more: its item is redone here
+        if (pool.hasExited(slot)) {
+          if (take(at, state)) takenOver++;
+        } else if (held > spreadTimings.writeTimeoutMs) {
+          pool.replace(slot);
+          throw new QuiverComputeWorkerError(slot, `compute worker ${slot} stopped while writing item ${at} of ${items}`);
+        }
+      }
+    }
+    if (!pending) break;
+    // wake on a worker's reply (the usual end) or after a slice
+    const s = sleep(spreadTimings.waitSliceMs);
+    const open = settledNow.filter((_, slot) => !outcomes[slot]!.settled);
+    await Promise.race([s.promise, ...open]);
+    s.cancel();
+  }
+  // every item is done; workers that have not replied are either about to (their counter ran
+  // out) or hung: wait a stale limit for those not already suspected, then replace the rest.
+  // Without the main thread a worker still loading is waited for (it is the task's thread; it
+  // replies as soon as it has loaded), up to startTimeoutMs
+  let unavailable = 0;
+  let replaced = 0;
+  const chunksByThread = [mainItems];
+  const grace = Math.max(spreadTimings.staleFloorMs, spreadTimings.staleFactor * slowestMs);
+  for (let slot = 0; slot < workers; slot++) {
+    const o = outcomes[slot]!;
+    if (!useMain && !o.settled && Atomics.load(control, slotIndex(slot)) === SLOT_IDLE) {
+      const s = sleep(spreadTimings.startTimeoutMs);
+      await Promise.race([s.promise, settledNow[slot]]);
+      s.cancel();
+      Atomics.compareExchange(control, slotIndex(slot), SLOT_IDLE, SLOT_CANCELLED);
+    }
+    const state = Atomics.load(control, slotIndex(slot));
+    if (state === SLOT_CANCELLED || (state === SLOT_IDLE && o.settled && !o.ok)) {
+      // never started: cancelled, or its thread failed to load
+      unavailable++;
       chunksByThread.push(0);
       continue;
     }
-    const outcome = await outcomes[slot]!;
-    const state = Atomics.load(control, slotIndex(slot));
-    if (!outcome.ok && state !== SLOT_DONE) {
-      if (state !== SLOT_IDLE) throw new QuiverComputeWorkerError(slot, `compute worker ${slot} failed mid-run`, { cause: outcome.error });
-      unavailable++;
+    if (!o.settled && !suspects.has(slot)) {
+      const s = sleep(grace);
+      await Promise.race([s.promise, settledNow[slot]]);
+      s.cancel();
+    }
+    if (!o.settled || !o.ok) {
+      // hung, or died mid-task: a fresh worker takes its place for the next task
+      pool.replace(slot);
+      replaced++;
+      chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
+      continue;
     }
     chunksByThread.push(Atomics.load(control, chunkCountIndex(workers, slot)));
   }
-  // without the main thread, items left by workers that never started are finished here
-  if (!useMain) mainItems = mainLoop();
-  chunksByThread[0] = mainItems;
+  spreadCounters.takenOver += takenOver;
+  spreadCounters.replaced += replaced;
   return { chunksByThread, workersUnavailable: unavailable };
 }
 
@@ -152,7 +317,6 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
   const pool = small ? undefined : input.pool;
   const partitions = new Uint32Array(alloc(n * 4));
   const codes = new Uint8Array(alloc(n * cw));
-  const control = new Int32Array(alloc(controlWords(workers) * 4));
   let vectors = input.vectors.subarray(0, n * dim);
   if (workers > 0 && !(vectors.buffer instanceof SharedArrayBuffer)) {
     // a pool keeps one grow-only shared input buffer, so batches do not each allocate one
@@ -162,19 +326,13 @@ export async function encodeAndAssignParallel(input: AssignEncodeInput): Promise
   }
   const centroids = input.centroids.slice(0, k * dim);
   const job: AssignEncodeJob = { vectors, n, dim, centroids, k, distance: input.distance, quantizer, partitions, codes };
-  const report = await withPool(pool === undefined ? input : { ...input, pool }, workers, (p) => spreadOverWorkers(p, workers, useMain, control, (slot) => ({
-    task: "assign-encode", vectors, n, dim, centroids, k, distance: input.distance, meta: quantizer.metadata,
-    partitions, codes, control, slot, slots: workers, chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
-  }), () => {
+  const report = await withPool(pool === undefined ? input : { ...input, pool }, workers, (p) => {
     const scratch = createScratch(dim);
-    let items = 0;
-    for (;;) {
-      const start = Atomics.add(control, CONTROL_NEXT_CHUNK, 1) * ASSIGN_ENCODE_CHUNK_ROWS;
-      if (start >= n) return items;
-      assignEncodeRange(job, start, Math.min(n, start + ASSIGN_ENCODE_CHUNK_ROWS), scratch);
-      items++;
-    }
-  }));
+    return spreadOverWorkers(p, workers, useMain, Math.ceil(n / ASSIGN_ENCODE_CHUNK_ROWS), (slot, control) => ({
+      task: "assign-encode", vectors, n, dim, centroids, k, distance: input.distance, meta: quantizer.metadata,
+      partitions, codes, control, slot, slots: workers, items: Math.ceil(n / ASSIGN_ENCODE_CHUNK_ROWS), chunkRows: ASSIGN_ENCODE_CHUNK_ROWS,
+    }), (at) => assignEncodeRange(job, at * ASSIGN_ENCODE_CHUNK_ROWS, Math.min(n, (at + 1) * ASSIGN_ENCODE_CHUNK_ROWS), scratch));
+  });
   return { partitions, codes, codeWidth: cw, ...report };
 }
 
@@ -191,16 +349,8 @@ export async function trainQuantizerParallel(
   const sharedPrepared = new Float32Array(alloc(rows * dim * 4));
   sharedPrepared.set(prepared.subarray(0, rows * dim));
   const plan = planPqTraining(sharedPrepared, rows, dim, opts, alloc);
-  const control = new Int32Array(alloc(controlWords(workers) * 4));
-  await withPool(opts, workers, (pool) => spreadOverWorkers(pool, workers, useMain, control, (slot) => ({ task: "pq-train", ...plan, control, slot, slots: workers }), () => {
-    let items = 0;
-    for (;;) {
-      const s = Atomics.add(control, CONTROL_NEXT_CHUNK, 1);
-      if (s >= plan.m) return items;
-      trainPqSubspace(plan, s);
-      items++;
-    }
-  }));
+  await withPool(opts, workers, (pool) => spreadOverWorkers(pool, workers, useMain, plan.m,
+    (slot, control) => ({ task: "pq-train", ...plan, control, slot, slots: workers, items: plan.m }), (s) => trainPqSubspace(plan, s)));
   return pqFromPlan(plan);
 }
 
@@ -269,16 +419,8 @@ export async function trainKMeansParallel(
       // the leaves are independent seeded k-means: threads claim whole groups, most work first
       const p = planHierarchical(x, n, dim, k, opts, (b) => new SharedArrayBuffer(b));
       plan = p;
-      const groupControl = new Int32Array(sab(controlWords(workers)));
-      await spreadOverWorkers(pool, workers, true, groupControl, (slot) => ({ task: "kmeans-groups", ...p, control: groupControl, slot, slots: workers }), () => {
-        let items = 0;
-        for (;;) {
-          const at = Atomics.add(groupControl, CONTROL_NEXT_CHUNK, 1);
-          if (at >= p.groups) return items;
-          solveGroup(p, p.order[at] as number);
-          items++;
-        }
-      });
+      await spreadOverWorkers(pool, workers, true, p.groups,
+        (slot, control) => ({ task: "kmeans-groups", ...p, control, slot, slots: workers, items: p.groups }), (at) => solveGroup(p, p.order[at] as number));
     }
     // the refinement after the leaves is a few percent of a full-k pass: it runs here
     if (plan !== undefined) return refineHierarchical(k, opts, plan);
