@@ -266,6 +266,26 @@ const MAX_BATCH = 1_000_000;
 /** Queries of a batch searched together (sharing partition loads and scans). */
 const BATCH_CHUNK = 256;
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
+/** Candidate heaps an index keeps for reuse, and the largest capacity kept (k x refineFactor). */
+const MAX_FREE_TOPS = 16;
+const MAX_POOLED_CAPACITY = 4096;
+/** Bytes per candidate slot of a heap (distance f64, row id u64, two i32 tags). */
+const TOP_SLOT_BYTES = 24;
+
+/** The first k candidates of a heap sorted in place, as hits. */
+function hitsOf(top: TopKCandidates, k: number): { id: bigint; distance: number }[] {
+  const n = Math.min(k, top.size);
+  const out = new Array<{ id: bigint; distance: number }>(n);
+  for (let i = 0; i < n; i++) out[i] = { id: top.rowIds[i]!, distance: top.distances[i]! };
+  return out;
+}
+
+/** The (query 0, slot) user pair of a one-query scan, shared (never written). */
+const SINGLE_USERS: Int32Array[] = [];
+function singleUser(slot: number): Int32Array {
+  return (SINGLE_USERS[slot] ??= Int32Array.of(0, slot));
+}
+
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "RAW_ROW_GROUP_CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
 function formatError(code: string, message: string, stage: string, offset?: number): QuiverFormatError {
@@ -736,6 +756,8 @@ export class IvfVectorIndex {
   /** Row-cache key prefixes by partition (per state). */
   #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
+  /** Candidate heaps of finished searches, reused by later ones (each checked out by one search at a time). */
+  readonly #freeTops: TopKCandidates[] = [];
   #closed = false;
   readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
   readonly #cost = new ThreadCostModel(defaultSearchThreads());
@@ -1030,7 +1052,10 @@ export class IvfVectorIndex {
 
   #publicHits(raw: { id: bigint; distance: number }[], bigintIds: boolean): VectorSearchHit[] {
     if (bigintIds) return raw;
-    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
+    // the hits are this search's own objects: converted in place (no second array of hits)
+    const out = raw as VectorSearchHit[];
+    for (const h of out) if (typeof h.id === "bigint" && h.id <= MAX_SAFE_ID) (h as { id: number | bigint }).id = Number(h.id);
+    return out;
   }
 
   /**
@@ -1130,25 +1155,36 @@ export class IvfVectorIndex {
     const { dim, numPartitions, distance } = state.metadata;
     const probesOf = queries.map((query) => rankCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
     // partition -> [query, slot] pairs, flattened; partitions in first-probed order
-    const slotOf = new Int32Array(numPartitions).fill(-1);
     const parts: number[] = [];
-    const users: number[][] = [];
-    for (let qi = 0; qi < probesOf.length; qi++) {
-      const probes = probesOf[qi]!;
+    const users: ArrayLike<number>[] = [];
+    if (queries.length === 1) {
+      // one query probes each partition once: its pairs are the shared constants (0, slot)
+      const probes = probesOf[0]!;
       for (let slot = 0; slot < probes.length; slot++) {
-        const p = probes[slot]!;
-        let j = slotOf[p]!;
-        if (j < 0) {
-          j = slotOf[p] = parts.length;
-          parts.push(p);
-          users.push([]);
-        }
-        users[j]!.push(qi, slot);
+        parts.push(probes[slot]!);
+        users.push(singleUser(slot));
       }
+    } else {
+      const slotOf = new Int32Array(numPartitions).fill(-1);
+      const lists: number[][] = [];
+      for (let qi = 0; qi < probesOf.length; qi++) {
+        const probes = probesOf[qi]!;
+        for (let slot = 0; slot < probes.length; slot++) {
+          const p = probes[slot]!;
+          let j = slotOf[p]!;
+          if (j < 0) {
+            j = slotOf[p] = parts.length;
+            parts.push(p);
+            lists.push([]);
+          }
+          lists[j]!.push(qi, slot);
+        }
+      }
+      users.push(...lists);
     }
-    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
+    const entries = await this.#entriesOf(parts);
     const capacity = k * (refine ?? 1);
-    const tops = queries.map(() => new TopKCandidates(capacity));
+    const tops = queries.map(() => this.#takeTop(capacity));
     if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = pqSearchTablesOf(state);
     const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
     let rowScores = 0;
@@ -1160,7 +1196,75 @@ export class IvfVectorIndex {
       scanPartitions(job, tops);
       this.#cost.scanned(rowScores, performance.now() - t);
     }
-    return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+    const results = await Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+    // every finish is done with its heap (only now: a failed one drops them all, never reused while in use)
+    for (const t of tops) this.#giveTop(t);
+    return results;
+  }
+
+  /** A candidate heap of `capacity` checked out of this index's free list (or a new one); it belongs to one search until {@link giveTop}. */
+  #takeTop(capacity: number): TopKCandidates {
+    const free = this.#freeTops;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const t = free[i]!;
+      if (t.capacity !== capacity) continue;
+      free[i] = free[free.length - 1]!;
+      free.pop();
+      t.reset();
+      return t;
+    }
+    return new TopKCandidates(capacity);
+  }
+
+  /** Gives a heap back for reuse (a bounded number of bounded size; the rest are left to the GC). */
+  #giveTop(t: TopKCandidates): void {
+    if (this.#closed || t.capacity > MAX_POOLED_CAPACITY) return;
+    const free = this.#freeTops;
+    if (free.length >= MAX_FREE_TOPS) free.shift();
+    free.push(t);
+  }
+
+  /** Scratch this index keeps for reuse across searches (a test and diagnostics hook): pooled candidate heaps and their bytes. */
+  scratchStats(): { heaps: number; bytes: number } {
+    let bytes = 0;
+    for (const t of this.#freeTops) bytes += t.capacity * TOP_SLOT_BYTES;
+    return { heaps: this.#freeTops.length, bytes };
+  }
+
+  /**
+   * The entries of partitions `parts` for one scan. A partition the cache holds live (the
+   * in-memory backend) is taken synchronously; the rest go through {@link loadPartition}
+   * (`getOrInsert`, in parallel). The promises of `getOrInsert` for every probed partition were
+   * ~3 KB of garbage per partition and query, most of a warm query's allocation.
+   */
+  async #entriesOf(parts: readonly number[]): Promise<IvfPartitionEntry[]> {
+    const cache = this.cache;
+    const out = new Array<IvfPartitionEntry>(parts.length);
+    let missed: Promise<void>[] | undefined;
+    for (let j = 0; j < parts.length; j++) {
+      const p = parts[j]!;
+      let e: IvfPartitionEntry | undefined;
+      try {
+        e = cache?.peekLive(this.#entryKey(p));
+      } catch {
+        e = undefined; // a broken backend is a miss
+      }
+      if (e !== undefined && this.#entryMatches(e, p)) out[j] = e;
+      else if (e !== undefined) {
+        // a live entry that disagrees with the state: a counted reject, read again (as loadPartition does)
+        this.#rejects.partitions++;
+        (missed ??= []).push(this.#reread(p).then((fresh) => void (out[j] = fresh)));
+      } else (missed ??= []).push(this.loadPartition(p).then((fresh) => void (out[j] = fresh)));
+    }
+    if (missed !== undefined) await Promise.all(missed);
+    return out;
+  }
+
+  /** Partition p read from the store and put in the cache in place of a rejected entry. */
+  async #reread(p: number): Promise<IvfPartitionEntry> {
+    const fresh = await this.readPartition(p);
+    await insertQuietly(this.cache!, this.#entryKey(p), fresh);
+    return fresh;
   }
 
   /** Threads for one scan: 1 (this thread only) unless asked for, or a batch whose work the cost model says gains from workers. */
@@ -1333,6 +1437,8 @@ export class IvfVectorIndex {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    // the search scratch goes with the index (a search after close makes its own)
+    this.#freeTops.length = 0;
     const pool = this.#pool;
     this.#pool = undefined;
     const reads = this.#rawReadsMade;
@@ -1358,12 +1464,13 @@ export class IvfVectorIndex {
 
   async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
     const { dim, distance } = this.#state.metadata;
-    const order = top.sortedOrder();
-    if (refine === undefined) return order.slice(0, k).map((c) => ({ id: top.rowIds[c]!, distance: top.distances[c]! }));
+    // slot i is then the i-th best candidate
+    top.sortInPlace();
+    if (refine === undefined) return hitsOf(top, k);
     // Refine: exact distances on the raw vectors of the candidates only (whole cached partitions
     // when present, else the row groups holding them), so its cost follows k x refineFactor.
     const bySlot = new Map<number, number[]>();
-    for (const c of order) {
+    for (let c = 0; c < top.size; c++) {
       const slot = top.tagA[c]!;
       let list = bySlot.get(slot);
       if (list === undefined) bySlot.set(slot, (list = []));
@@ -1385,12 +1492,15 @@ export class IvfVectorIndex {
         // the room reserved for admitted groups is given back whether or not they arrived
         this.#pendingRowBytes -= cold.reserved;
       }
-      const exact = new TopKCandidates(k);
-      for (const c of order) {
+      const exact = this.#takeTop(k);
+      for (let c = 0; c < top.size; c++) {
         const d = exactDistance(query, rowOf[c]!, dim, distance);
         if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
       }
-      return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
+      exact.sortInPlace();
+      const hits = hitsOf(exact, k);
+      this.#giveTop(exact);
+      return hits;
     } finally {
       // the rows viewed in the slab are used up: it serves the next query
       if (slab !== undefined) this.#rawReads.release(slab);

@@ -75,17 +75,38 @@ export class TopKCandidates {
     this.rowIds[0] = rowId;
     this.tagA[0] = a;
     this.tagB[0] = b;
-    let i = 0;
+    this.#siftDown(0, this.size);
+  }
+
+  /** Restores the heap below slot i within the first n slots. */
+  #siftDown(i: number, n: number): void {
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let w = i;
-      if (l < this.size && this.#worse(l, w)) w = l;
-      if (r < this.size && this.#worse(r, w)) w = r;
+      if (l < n && this.#worse(l, w)) w = l;
+      if (r < n && this.#worse(r, w)) w = r;
       if (w === i) break;
       this.#swap(i, w);
       i = w;
     }
+  }
+
+  /**
+   * Sorts the kept candidates in place, best first (by distance, then row id): slot i is then
+   * the i-th best. Heap sort, so no allocation; no candidate may be offered afterwards until
+   * {@link reset}.
+   */
+  sortInPlace(): void {
+    for (let end = this.size - 1; end > 0; end--) {
+      this.#swap(0, end);
+      this.#siftDown(0, end);
+    }
+  }
+
+  /** Empties the candidates (the storage is kept for reuse). */
+  reset(): void {
+    this.size = 0;
   }
 
   /** Indexes of the kept candidates, best first (sorted by distance, then row id). */
