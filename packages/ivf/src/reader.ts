@@ -8,7 +8,7 @@
  * store is read and the entry replaced); a state that leads to failing reads is replaced by a
  * fresh cold open, so the index heals itself.
  */
-import { type CacheKey, IndexCache, cacheKey } from "@quiver/cache";
+import { type CacheKey, IndexCache, cacheKey, formatCacheKey } from "@quiver/cache";
 import {
   type FrameSection,
   QuiverArgumentError,
@@ -58,7 +58,7 @@ import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { rankCentroids } from "./search-kernels.js";
 import { SearchPool, SharedPartitions, ThreadCostModel, defaultSearchThreads, makeSearchSetup, planChunks, searchTestHooks } from "./search-pool.js";
 import { PartitionScanner, type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
-import { TopKCandidates } from "./top-k.js";
+import { TopKCandidates, idHalves } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
 export interface OpenVectorIndexOptions {
@@ -271,6 +271,43 @@ const MAX_FREE_TOPS = 16;
 const MAX_POOLED_CAPACITY = 4096;
 /** Bytes per candidate slot of a heap (distance f64, row id u64, two i32 tags). */
 const TOP_SLOT_BYTES = 24;
+
+/** Candidates per query of the all-live refine path, and the row groups per partition it can key (p x 2^20 + g, times this, stays below 2^53). */
+const LIVE_REFINE_MAX = 8192;
+const GROUP_SPAN = 1 << 20;
+
+/**
+ * The exact distance of `query` and the dim floats of `b` at offset `bo`: the same operations in
+ * the same order as the compute package's vector distance (refine's results do not depend on
+ * which path read the row).
+ */
+function distanceAt(a: Float32Array, b: Float32Array, bo: number, dim: number, type: DistanceType): number {
+  if (type === "cosine") {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = a[t]!;
+      const y = b[bo + t]!;
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const na = aa > 0 ? Math.sqrt(aa) : 1;
+    const nb = bb > 0 ? Math.sqrt(bb) : 1;
+    return aa / (na * na) + bb / (nb * nb) - (2 * ab) / (na * nb);
+  }
+  let s = 0;
+  if (type === "dot") {
+    for (let t = 0; t < dim; t++) s += a[t]! * b[bo + t]!;
+    return -s;
+  }
+  for (let t = 0; t < dim; t++) {
+    const d = a[t]! - b[bo + t]!;
+    s += d * d;
+  }
+  return s;
+}
 
 /** The first k candidates of a heap sorted in place, as hits. */
 function hitsOf(top: TopKCandidates, k: number): { id: bigint; distance: number }[] {
@@ -756,6 +793,12 @@ export class IvfVectorIndex {
   /** Row-cache key prefixes by partition (per state). */
   #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
+  /** Scratch of {@link #refineLive} (synchronous: one per index). */
+  #liveKeys = new Float64Array(0);
+  #liveAt = new Int32Array(0);
+  #liveBufs: (Float32Array | undefined)[] = [];
+  #rowKeys: { key: CacheKey<RawRowGroup>; byteKey: string; tag: string }[][] = [];
+  #rowKeysState: IvfIndexState | undefined;
   /** Candidate heaps of finished searches, reused by later ones (each checked out by one search at a time). */
   readonly #freeTops: TopKCandidates[] = [];
   #closed = false;
@@ -1467,6 +1510,8 @@ export class IvfVectorIndex {
     // slot i is then the i-th best candidate
     top.sortInPlace();
     if (refine === undefined) return hitsOf(top, k);
+    const live = this.#refineLive(query, top, probes, k);
+    if (live !== undefined) return live;
     // Refine: exact distances on the raw vectors of the candidates only (whole cached partitions
     // when present, else the row groups holding them), so its cost follows k x refineFactor.
     const bySlot = new Map<number, number[]>();
@@ -1505,6 +1550,94 @@ export class IvfVectorIndex {
       // the rows viewed in the slab are used up: it serves the next query
       if (slab !== undefined) this.#rawReads.release(slab);
     }
+  }
+
+  /**
+   * Refine without a promise or a copy when every candidate's row group is live in this index's
+   * own row cache (the warm case): candidates keyed by (partition, group) and sorted (a typed
+   * array sort, no comparator), each distinct group looked up once, exact distances read in
+   * place from the groups. Returns undefined (nothing counted, nothing changed) when some group
+   * is not live or the index has no own row cache: the general path then does the work. Runs
+   * synchronously, so this index's scratch serves every search in turn.
+   */
+  #refineLive(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number): { id: bigint; distance: number }[] | undefined {
+    const n = top.size;
+    if (this.#state.rawRowGroups === undefined || !OWN_CACHE_BYTES.has(this) || n === 0 || n >= LIVE_REFINE_MAX) return undefined;
+    const rc = this.#rowCache;
+    const peek = rc.backend.peekLive;
+    if (peek === undefined) return undefined;
+    const G = this.#rowsPerGroup;
+    const { dim, distance } = this.#state.metadata;
+    if (this.#liveKeys.length < n) {
+      const size = Math.max(n, 2 * this.#liveKeys.length, 64);
+      this.#liveKeys = new Float64Array(size);
+      this.#liveAt = new Int32Array(size);
+      this.#liveBufs = new Array(size);
+    }
+    const keys = this.#liveKeys;
+    for (let c = 0; c < n; c++) keys[c] = (probes[top.tagA[c]!]! * GROUP_SPAN + Math.floor(top.tagB[c]! / G)) * LIVE_REFINE_MAX + c;
+    const sorted = keys.subarray(0, n).sort();
+    const bufs = this.#liveBufs;
+    const at = this.#liveAt;
+    // pass 1: every group live and matching, through the backend (nothing counted yet)
+    let prev = -1;
+    let v: Float32Array | undefined;
+    for (let i = 0; i < n; i++) {
+      const key = sorted[i]!;
+      const c = key % LIVE_REFINE_MAX;
+      const gk = (key - c) / LIVE_REFINE_MAX;
+      if (gk !== prev) {
+        prev = gk;
+        const p = Math.floor(gk / GROUP_SPAN);
+        const g = gk - p * GROUP_SPAN;
+        const rk = this.#rowKeyOf(p, g);
+        const e = peek.call(rc.backend, rk.byteKey)?.value as RawRowGroup | undefined;
+        v = e !== undefined && this.#rowGroupMatches(e, p, g, rk.tag) ? e.vectors : undefined;
+        if (v === undefined) {
+          bufs.fill(undefined, 0, n);
+          return undefined;
+        }
+      }
+      bufs[c] = v;
+      at[c] = (top.tagB[c]! % G) * dim;
+    }
+    // pass 2: one counted hit per distinct group, as the general path counts them
+    prev = -1;
+    for (let i = 0; i < n; i++) {
+      const key = sorted[i]!;
+      const gk = (key - (key % LIVE_REFINE_MAX)) / LIVE_REFINE_MAX;
+      if (gk === prev) continue;
+      prev = gk;
+      const p = Math.floor(gk / GROUP_SPAN);
+      rc.peekLive(this.#rowKeyOf(p, gk - p * GROUP_SPAN).key);
+    }
+    const exact = this.#takeTop(k);
+    const ids32 = idHalves(top.rowIds);
+    for (let c = 0; c < n; c++) {
+      const d = distanceAt(query, bufs[c]!, at[c]!, dim, distance);
+      if (d <= exact.threshold()) exact.offerAt(d, ids32, c, 0, 0);
+    }
+    // no group stays referenced by the scratch (the cache may evict it)
+    bufs.fill(undefined, 0, n);
+    exact.sortInPlace();
+    const hits = hitsOf(exact, k);
+    this.#giveTop(exact);
+    return hits;
+  }
+
+  /** Row group g of partition p's cache key and byte key, made once per state. */
+  #rowKeyOf(p: number, g: number): { key: CacheKey<RawRowGroup>; byteKey: string; tag: string } {
+    if (this.#rowKeysState !== this.#state) {
+      this.#rowKeysState = this.#state;
+      this.#rowKeys = [];
+    }
+    const perPart = (this.#rowKeys[p] ??= []);
+    let r = perPart[g];
+    if (r === undefined) {
+      const key = this.#rowKey(p, g);
+      r = perPart[g] = { key, byteKey: formatCacheKey(this.#rowCache.prefix, key.key, key.typeName), tag: `g${p}/${g}` };
+    }
+    return r;
   }
 
   /**
@@ -1678,10 +1811,10 @@ export class IvfVectorIndex {
   }
 
   /** True when a cached row group is group g of partition p as the state records it (checked by this process, or its CRC-32 matches the row-group table). */
-  #rowGroupMatches(v: RawRowGroup, p: number, g: number): boolean {
+  #rowGroupMatches(v: RawRowGroup, p: number, g: number, tag?: string): boolean {
     try {
       if (typeof v !== "object" || v === null || v.partition !== p || v.group !== g) return false;
-      if (this.#checked.get(v) === `g${p}/${g}`) return true;
+      if (this.#checked.get(v) === (tag ?? `g${p}/${g}`)) return true;
       const table = this.#state.rawRowGroups;
       const loc = this.#state.partitions[p]!;
       const G = this.#rowsPerGroup;

@@ -9,7 +9,7 @@ import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
 import type { WasmKernels } from "./compute/internal/wasm-kernels.js";
 import { scanKernels } from "./search-kernels.js";
 import type { PqSearchTables } from "./search-pq.js";
-import type { TopKCandidates } from "./top-k.js";
+import { type TopKCandidates, idHalves } from "./top-k.js";
 
 /** The row ids and codes of one partition (a cache entry, or its shared-memory mirror). */
 export interface ScanPartition {
@@ -123,6 +123,8 @@ export class PartitionScanner {
     const ids = entry.rowIds;
     const list = users[j]!;
     const codes = entry.codes.subarray(start * this.#codeWidth, end * this.#codeWidth);
+    const ids32 = idHalves(ids);
+    const filtered = allow !== undefined || prefilter !== undefined;
     for (let u = 2 * from; u < 2 * to; u += 2) {
       const qi = list[u]!;
       const slot = list[u + 1]!;
@@ -137,10 +139,12 @@ export class PartitionScanner {
         const d = out[i]!;
         // NaN fails this comparison, so a NaN distance never becomes a result.
         if (!(d <= threshold)) continue;
-        const id = ids[start + i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, start + i);
+        if (filtered) {
+          const id = ids[start + i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+        }
+        top.offerAt(d, ids32, start + i, slot, start + i);
         threshold = top.threshold();
       }
     }
@@ -204,6 +208,8 @@ export class PartitionScanner {
     const tp = this.#tp;
     memoryViews(w).f32.set(partTerms, ptp >> 2);
     const ids = entry.rowIds;
+    const ids32 = idHalves(ids);
+    const filtered = allow !== undefined || prefilter !== undefined;
     const list = users[j]!;
     const n = end - start;
     const mark = w.mark();
@@ -235,10 +241,12 @@ export class PartitionScanner {
             const d = mf32[dp4 + c]!;
             if (!(d <= threshold)) continue;
             const i = start + mu32[ip4 + c]!;
-            const id = ids[i]!;
-            if (allow !== undefined && !allow.has(id)) continue;
-            if (prefilter !== undefined && !prefilter.has(id)) continue;
-            top.offer(d, id, slot, i);
+            if (filtered) {
+              const id = ids[i]!;
+              if (allow !== undefined && !allow.has(id)) continue;
+              if (prefilter !== undefined && !prefilter.has(id)) continue;
+            }
+            top.offerAt(d, ids32, i, slot, i);
             threshold = top.threshold();
           }
           continue;
@@ -251,10 +259,12 @@ export class PartitionScanner {
           const d = v > 0 ? Math.fround(v) : 0;
           if (!(d <= threshold)) continue;
           const i = start + r;
-          const id = ids[i]!;
-          if (allow !== undefined && !allow.has(id)) continue;
-          if (prefilter !== undefined && !prefilter.has(id)) continue;
-          top.offer(d, id, slot, i);
+          if (filtered) {
+            const id = ids[i]!;
+            if (allow !== undefined && !allow.has(id)) continue;
+            if (prefilter !== undefined && !prefilter.has(id)) continue;
+          }
+          top.offerAt(d, ids32, i, slot, i);
           threshold = top.threshold();
         }
       }
