@@ -265,7 +265,6 @@ const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
 /** Queries of a batch searched together (sharing partition loads and scans). */
 const BATCH_CHUNK = 256;
-/** Read failures that may come from a stale or wrong cached state rather than from the file. */
 /** Candidate heaps an index keeps for reuse, and the largest capacity kept (k x refineFactor). */
 const MAX_FREE_TOPS = 16;
 const MAX_POOLED_CAPACITY = 4096;
@@ -323,6 +322,7 @@ function singleUser(slot: number): Int32Array {
   return (SINGLE_USERS[slot] ??= Int32Array.of(0, slot));
 }
 
+/** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "RAW_ROW_GROUP_CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
 function formatError(code: string, message: string, stage: string, offset?: number): QuiverFormatError {
@@ -1223,7 +1223,7 @@ export class IvfVectorIndex {
           lists[j]!.push(qi, slot);
         }
       }
-      users.push(...lists);
+      for (const list of lists) users.push(list);
     }
     const entries = await this.#entriesOf(parts);
     const capacity = k * (refine ?? 1);
@@ -1575,7 +1575,12 @@ export class IvfVectorIndex {
       this.#liveBufs = new Array(size);
     }
     const keys = this.#liveKeys;
-    for (let c = 0; c < n; c++) keys[c] = (probes[top.tagA[c]!]! * GROUP_SPAN + Math.floor(top.tagB[c]! / G)) * LIVE_REFINE_MAX + c;
+    for (let c = 0; c < n; c++) {
+      const g = Math.floor(top.tagB[c]! / G);
+      // a partition of over 2^20 groups (only at dim >= 4096: one row per group) does not fit the key
+      if (g >= GROUP_SPAN) return undefined;
+      keys[c] = (probes[top.tagA[c]!]! * GROUP_SPAN + g) * LIVE_REFINE_MAX + c;
+    }
     const sorted = keys.subarray(0, n).sort();
     const bufs = this.#liveBufs;
     const at = this.#liveAt;
