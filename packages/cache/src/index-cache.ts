@@ -56,6 +56,7 @@ export class IndexCache {
   readonly prefix: string;
   #stats: StatsRecorder;
   #codecs: Map<CacheCodec<unknown>, ErasedCodec>;
+  readonly #peekKeys = new WeakMap<object, { key: string; typeName: string; byteKey: string }>();
 
   constructor(backend: CacheBackend, options: IndexCacheOptions = {}) {
     this.backend = backend;
@@ -92,6 +93,26 @@ export class IndexCache {
       return undefined;
     }
     stats.hits++;
+    return entry.value as T;
+  }
+
+  /**
+   * The value when the backend holds it live and answers synchronously (counted as a hit), else
+   * undefined and nothing counted: the caller then goes through `get` / `getOrInsert`, which
+   * count the miss. No promise on a hit (a search's per-partition lookups).
+   */
+  peekLive<T>(key: CacheKey<T>): T | undefined {
+    const peek = this.backend.peekLive;
+    if (peek === undefined) return undefined;
+    // the byte key of a key object is remembered (callers keep their key objects): no string per lookup
+    let known = this.#peekKeys.get(key);
+    if (known === undefined || known.key !== key.key || known.typeName !== key.typeName) {
+      known = { key: key.key, typeName: key.typeName, byteKey: this.#resolve(key).byteKey };
+      this.#peekKeys.set(key, known);
+    }
+    const entry = peek.call(this.backend, known.byteKey);
+    if (entry === undefined) return undefined;
+    this.#stats.of(key.typeName).hits++;
     return entry.value as T;
   }
 

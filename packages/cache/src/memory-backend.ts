@@ -36,6 +36,11 @@ export class MemoryCacheBackend implements CacheBackend {
     return this.#loads.peek(key) ?? this.#lru.get(key);
   }
 
+  /** `get` without the promise: the live entry or undefined (the same lookup, recency updated the same way). */
+  peekLive(key: string): CacheEntry | undefined {
+    return this.#loads.peek(key) ?? this.#lru.get(key);
+  }
+
   /** Store the live entry (not stored when larger than the capacity). */
   async insert(key: string, entry: CacheEntry, _codec?: ErasedCodec): Promise<void> {
     this.#insertSync(key, entry);

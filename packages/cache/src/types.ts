@@ -76,6 +76,12 @@ export interface CacheBackend {
   flush?(): Promise<void>;
   /** Wait for background writes, then release connections / handles. */
   close?(): Promise<void>;
+  /**
+   * The live entry when the backend can answer synchronously (an in-memory backend: exactly
+   * what `get` would resolve to on a hit), else undefined; never loads. Optional: a hot lookup
+   * without the promises of `get` (those were most of a warm search query's garbage).
+   */
+  peekLive?(key: string): CacheEntry | undefined;
 }
 
 /**

@@ -8,7 +8,7 @@
  * store is read and the entry replaced); a state that leads to failing reads is replaced by a
  * fresh cold open, so the index heals itself.
  */
-import { type CacheKey, IndexCache, cacheKey } from "@quiver/cache";
+import { type CacheKey, IndexCache, cacheKey, formatCacheKey } from "@quiver/cache";
 import {
   type FrameSection,
   QuiverArgumentError,
@@ -58,7 +58,7 @@ import { PqSearchTables, usesPqSearchTables } from "./search-pq.js";
 import { rankCentroids } from "./search-kernels.js";
 import { SearchPool, SharedPartitions, ThreadCostModel, defaultSearchThreads, makeSearchSetup, planChunks, searchTestHooks } from "./search-pool.js";
 import { PartitionScanner, type ScanJob, type ScanPartition, mergeCandidates, scanPartitions } from "./search-scan.js";
-import { TopKCandidates } from "./top-k.js";
+import { TopKCandidates, idHalves } from "./top-k.js";
 
 /** Options of {@link openVectorIndex}. */
 export interface OpenVectorIndexOptions {
@@ -265,6 +265,63 @@ const MAX_SEARCH_THREADS = 256;
 const MAX_BATCH = 1_000_000;
 /** Queries of a batch searched together (sharing partition loads and scans). */
 const BATCH_CHUNK = 256;
+/** Candidate heaps an index keeps for reuse, and the largest capacity kept (k x refineFactor). */
+const MAX_FREE_TOPS = 16;
+const MAX_POOLED_CAPACITY = 4096;
+/** Bytes per candidate slot of a heap (distance f64, row id u64, two i32 tags). */
+const TOP_SLOT_BYTES = 24;
+
+/** Candidates per query of the all-live refine path, and the row groups per partition it can key (p x 2^20 + g, times this, stays below 2^53). */
+const LIVE_REFINE_MAX = 8192;
+const GROUP_SPAN = 1 << 20;
+
+/**
+ * The exact distance of `query` and the dim floats of `b` at offset `bo`: the same operations in
+ * the same order as the compute package's vector distance (refine's results do not depend on
+ * which path read the row).
+ */
+function distanceAt(a: Float32Array, b: Float32Array, bo: number, dim: number, type: DistanceType): number {
+  if (type === "cosine") {
+    let ab = 0;
+    let aa = 0;
+    let bb = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = a[t]!;
+      const y = b[bo + t]!;
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const na = aa > 0 ? Math.sqrt(aa) : 1;
+    const nb = bb > 0 ? Math.sqrt(bb) : 1;
+    return aa / (na * na) + bb / (nb * nb) - (2 * ab) / (na * nb);
+  }
+  let s = 0;
+  if (type === "dot") {
+    for (let t = 0; t < dim; t++) s += a[t]! * b[bo + t]!;
+    return -s;
+  }
+  for (let t = 0; t < dim; t++) {
+    const d = a[t]! - b[bo + t]!;
+    s += d * d;
+  }
+  return s;
+}
+
+/** The first k candidates of a heap sorted in place, as hits. */
+function hitsOf(top: TopKCandidates, k: number): { id: bigint; distance: number }[] {
+  const n = Math.min(k, top.size);
+  const out = new Array<{ id: bigint; distance: number }>(n);
+  for (let i = 0; i < n; i++) out[i] = { id: top.rowIds[i]!, distance: top.distances[i]! };
+  return out;
+}
+
+/** The (query 0, slot) user pair of a one-query scan, shared (never written). */
+const SINGLE_USERS: Int32Array[] = [];
+function singleUser(slot: number): Int32Array {
+  return (SINGLE_USERS[slot] ??= Int32Array.of(0, slot));
+}
+
 /** Read failures that may come from a stale or wrong cached state rather than from the file. */
 const HEALABLE = new Set(["CHECKSUM_MISMATCH", "RAW_ROW_GROUP_CHECKSUM_MISMATCH", "TRUNCATED", "PARTITION_LENGTH_MISMATCH", "SECTION_OUT_OF_BOUNDS"]);
 
@@ -736,6 +793,14 @@ export class IvfVectorIndex {
   /** Row-cache key prefixes by partition (per state). */
   #rowKeyPrefix: (string | undefined)[] = [];
   readonly #shared = new SharedPartitions();
+  /** Scratch of {@link #refineLive} (synchronous: one per index). */
+  #liveKeys = new Float64Array(0);
+  #liveAt = new Int32Array(0);
+  #liveBufs: (Float32Array | undefined)[] = [];
+  #rowKeys: { key: CacheKey<RawRowGroup>; byteKey: string; tag: string }[][] = [];
+  #rowKeysState: IvfIndexState | undefined;
+  /** Candidate heaps of finished searches, reused by later ones (each checked out by one search at a time). */
+  readonly #freeTops: TopKCandidates[] = [];
   #closed = false;
   readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
   readonly #cost = new ThreadCostModel(defaultSearchThreads());
@@ -1030,7 +1095,10 @@ export class IvfVectorIndex {
 
   #publicHits(raw: { id: bigint; distance: number }[], bigintIds: boolean): VectorSearchHit[] {
     if (bigintIds) return raw;
-    return raw.map((h) => ({ id: h.id <= MAX_SAFE_ID ? Number(h.id) : h.id, distance: h.distance }));
+    // the hits are this search's own objects: converted in place (no second array of hits)
+    const out = raw as VectorSearchHit[];
+    for (const h of out) if (typeof h.id === "bigint" && h.id <= MAX_SAFE_ID) (h as { id: number | bigint }).id = Number(h.id);
+    return out;
   }
 
   /**
@@ -1130,25 +1198,36 @@ export class IvfVectorIndex {
     const { dim, numPartitions, distance } = state.metadata;
     const probesOf = queries.map((query) => rankCentroids(query, state.centroids, numPartitions, dim, distance, nprobes));
     // partition -> [query, slot] pairs, flattened; partitions in first-probed order
-    const slotOf = new Int32Array(numPartitions).fill(-1);
     const parts: number[] = [];
-    const users: number[][] = [];
-    for (let qi = 0; qi < probesOf.length; qi++) {
-      const probes = probesOf[qi]!;
+    const users: ArrayLike<number>[] = [];
+    if (queries.length === 1) {
+      // one query probes each partition once: its pairs are the shared constants (0, slot)
+      const probes = probesOf[0]!;
       for (let slot = 0; slot < probes.length; slot++) {
-        const p = probes[slot]!;
-        let j = slotOf[p]!;
-        if (j < 0) {
-          j = slotOf[p] = parts.length;
-          parts.push(p);
-          users.push([]);
-        }
-        users[j]!.push(qi, slot);
+        parts.push(probes[slot]!);
+        users.push(singleUser(slot));
       }
+    } else {
+      const slotOf = new Int32Array(numPartitions).fill(-1);
+      const lists: number[][] = [];
+      for (let qi = 0; qi < probesOf.length; qi++) {
+        const probes = probesOf[qi]!;
+        for (let slot = 0; slot < probes.length; slot++) {
+          const p = probes[slot]!;
+          let j = slotOf[p]!;
+          if (j < 0) {
+            j = slotOf[p] = parts.length;
+            parts.push(p);
+            lists.push([]);
+          }
+          lists[j]!.push(qi, slot);
+        }
+      }
+      for (const list of lists) users.push(list);
     }
-    const entries = await Promise.all(parts.map((p) => this.loadPartition(p)));
+    const entries = await this.#entriesOf(parts);
     const capacity = k * (refine ?? 1);
-    const tops = queries.map(() => new TopKCandidates(capacity));
+    const tops = queries.map(() => this.#takeTop(capacity));
     if (this.#pqTables === undefined && usesPqSearchTables(state.quantizer)) this.#pqTables = pqSearchTablesOf(state);
     const job: ScanJob = { quantizer: this.#quantizer, centroids: state.centroids, dim, queries, parts, entries, users, allow, prefilter, pqTables: this.#pqTables };
     let rowScores = 0;
@@ -1160,7 +1239,75 @@ export class IvfVectorIndex {
       scanPartitions(job, tops);
       this.#cost.scanned(rowScores, performance.now() - t);
     }
-    return Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+    const results = await Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
+    // every finish is done with its heap (only now: a failed one drops them all, never reused while in use)
+    for (const t of tops) this.#giveTop(t);
+    return results;
+  }
+
+  /** A candidate heap of `capacity` checked out of this index's free list (or a new one); it belongs to one search until {@link giveTop}. */
+  #takeTop(capacity: number): TopKCandidates {
+    const free = this.#freeTops;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const t = free[i]!;
+      if (t.capacity !== capacity) continue;
+      free[i] = free[free.length - 1]!;
+      free.pop();
+      t.reset();
+      return t;
+    }
+    return new TopKCandidates(capacity);
+  }
+
+  /** Gives a heap back for reuse (a bounded number of bounded size; the rest are left to the GC). */
+  #giveTop(t: TopKCandidates): void {
+    if (this.#closed || t.capacity > MAX_POOLED_CAPACITY) return;
+    const free = this.#freeTops;
+    if (free.length >= MAX_FREE_TOPS) free.shift();
+    free.push(t);
+  }
+
+  /** Scratch this index keeps for reuse across searches (a test and diagnostics hook): pooled candidate heaps and their bytes. */
+  scratchStats(): { heaps: number; bytes: number } {
+    let bytes = 0;
+    for (const t of this.#freeTops) bytes += t.capacity * TOP_SLOT_BYTES;
+    return { heaps: this.#freeTops.length, bytes };
+  }
+
+  /**
+   * The entries of partitions `parts` for one scan. A partition the cache holds live (the
+   * in-memory backend) is taken synchronously; the rest go through {@link loadPartition}
+   * (`getOrInsert`, in parallel). The promises of `getOrInsert` for every probed partition were
+   * ~3 KB of garbage per partition and query, most of a warm query's allocation.
+   */
+  async #entriesOf(parts: readonly number[]): Promise<IvfPartitionEntry[]> {
+    const cache = this.cache;
+    const out = new Array<IvfPartitionEntry>(parts.length);
+    let missed: Promise<void>[] | undefined;
+    for (let j = 0; j < parts.length; j++) {
+      const p = parts[j]!;
+      let e: IvfPartitionEntry | undefined;
+      try {
+        e = cache?.peekLive(this.#entryKey(p));
+      } catch {
+        e = undefined; // a broken backend is a miss
+      }
+      if (e !== undefined && this.#entryMatches(e, p)) out[j] = e;
+      else if (e !== undefined) {
+        // a live entry that disagrees with the state: a counted reject, read again (as loadPartition does)
+        this.#rejects.partitions++;
+        (missed ??= []).push(this.#reread(p).then((fresh) => void (out[j] = fresh)));
+      } else (missed ??= []).push(this.loadPartition(p).then((fresh) => void (out[j] = fresh)));
+    }
+    if (missed !== undefined) await Promise.all(missed);
+    return out;
+  }
+
+  /** Partition p read from the store and put in the cache in place of a rejected entry. */
+  async #reread(p: number): Promise<IvfPartitionEntry> {
+    const fresh = await this.readPartition(p);
+    await insertQuietly(this.cache!, this.#entryKey(p), fresh);
+    return fresh;
   }
 
   /** Threads for one scan: 1 (this thread only) unless asked for, or a batch whose work the cost model says gains from workers. */
@@ -1333,6 +1480,8 @@ export class IvfVectorIndex {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    // the search scratch goes with the index (a search after close makes its own)
+    this.#freeTops.length = 0;
     const pool = this.#pool;
     this.#pool = undefined;
     const reads = this.#rawReadsMade;
@@ -1358,12 +1507,15 @@ export class IvfVectorIndex {
 
   async #finish(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number, refine: number | undefined): Promise<{ id: bigint; distance: number }[]> {
     const { dim, distance } = this.#state.metadata;
-    const order = top.sortedOrder();
-    if (refine === undefined) return order.slice(0, k).map((c) => ({ id: top.rowIds[c]!, distance: top.distances[c]! }));
+    // slot i is then the i-th best candidate
+    top.sortInPlace();
+    if (refine === undefined) return hitsOf(top, k);
+    const live = this.#refineLive(query, top, probes, k);
+    if (live !== undefined) return live;
     // Refine: exact distances on the raw vectors of the candidates only (whole cached partitions
     // when present, else the row groups holding them), so its cost follows k x refineFactor.
     const bySlot = new Map<number, number[]>();
-    for (const c of order) {
+    for (let c = 0; c < top.size; c++) {
       const slot = top.tagA[c]!;
       let list = bySlot.get(slot);
       if (list === undefined) bySlot.set(slot, (list = []));
@@ -1385,16 +1537,112 @@ export class IvfVectorIndex {
         // the room reserved for admitted groups is given back whether or not they arrived
         this.#pendingRowBytes -= cold.reserved;
       }
-      const exact = new TopKCandidates(k);
-      for (const c of order) {
+      const exact = this.#takeTop(k);
+      for (let c = 0; c < top.size; c++) {
         const d = exactDistance(query, rowOf[c]!, dim, distance);
         if (d <= exact.threshold()) exact.offer(d, top.rowIds[c]!, 0, 0);
       }
-      return exact.sortedOrder().map((c) => ({ id: exact.rowIds[c]!, distance: exact.distances[c]! }));
+      exact.sortInPlace();
+      const hits = hitsOf(exact, k);
+      this.#giveTop(exact);
+      return hits;
     } finally {
       // the rows viewed in the slab are used up: it serves the next query
       if (slab !== undefined) this.#rawReads.release(slab);
     }
+  }
+
+  /**
+   * Refine without a promise or a copy when every candidate's row group is live in this index's
+   * own row cache (the warm case): candidates keyed by (partition, group) and sorted (a typed
+   * array sort, no comparator), each distinct group looked up once, exact distances read in
+   * place from the groups. Returns undefined (nothing counted, nothing changed) when some group
+   * is not live or the index has no own row cache: the general path then does the work. Runs
+   * synchronously, so this index's scratch serves every search in turn.
+   */
+  #refineLive(query: Float32Array, top: TopKCandidates, probes: Uint32Array, k: number): { id: bigint; distance: number }[] | undefined {
+    const n = top.size;
+    if (this.#state.rawRowGroups === undefined || !OWN_CACHE_BYTES.has(this) || n === 0 || n >= LIVE_REFINE_MAX) return undefined;
+    const rc = this.#rowCache;
+    const peek = rc.backend.peekLive;
+    if (peek === undefined) return undefined;
+    const G = this.#rowsPerGroup;
+    const { dim, distance } = this.#state.metadata;
+    if (this.#liveKeys.length < n) {
+      const size = Math.max(n, 2 * this.#liveKeys.length, 64);
+      this.#liveKeys = new Float64Array(size);
+      this.#liveAt = new Int32Array(size);
+      this.#liveBufs = new Array(size);
+    }
+    const keys = this.#liveKeys;
+    for (let c = 0; c < n; c++) {
+      const g = Math.floor(top.tagB[c]! / G);
+      // a partition of over 2^20 groups (only at dim >= 4096: one row per group) does not fit the key
+      if (g >= GROUP_SPAN) return undefined;
+      keys[c] = (probes[top.tagA[c]!]! * GROUP_SPAN + g) * LIVE_REFINE_MAX + c;
+    }
+    const sorted = keys.subarray(0, n).sort();
+    const bufs = this.#liveBufs;
+    const at = this.#liveAt;
+    // pass 1: every group live and matching, through the backend (nothing counted yet)
+    let prev = -1;
+    let v: Float32Array | undefined;
+    for (let i = 0; i < n; i++) {
+      const key = sorted[i]!;
+      const c = key % LIVE_REFINE_MAX;
+      const gk = (key - c) / LIVE_REFINE_MAX;
+      if (gk !== prev) {
+        prev = gk;
+        const p = Math.floor(gk / GROUP_SPAN);
+        const g = gk - p * GROUP_SPAN;
+        const rk = this.#rowKeyOf(p, g);
+        const e = peek.call(rc.backend, rk.byteKey)?.value as RawRowGroup | undefined;
+        v = e !== undefined && this.#rowGroupMatches(e, p, g, rk.tag) ? e.vectors : undefined;
+        if (v === undefined) {
+          bufs.fill(undefined, 0, n);
+          return undefined;
+        }
+      }
+      bufs[c] = v;
+      at[c] = (top.tagB[c]! % G) * dim;
+    }
+    // pass 2: one counted hit per distinct group, as the general path counts them
+    prev = -1;
+    for (let i = 0; i < n; i++) {
+      const key = sorted[i]!;
+      const gk = (key - (key % LIVE_REFINE_MAX)) / LIVE_REFINE_MAX;
+      if (gk === prev) continue;
+      prev = gk;
+      const p = Math.floor(gk / GROUP_SPAN);
+      rc.peekLive(this.#rowKeyOf(p, gk - p * GROUP_SPAN).key);
+    }
+    const exact = this.#takeTop(k);
+    const ids32 = idHalves(top.rowIds);
+    for (let c = 0; c < n; c++) {
+      const d = distanceAt(query, bufs[c]!, at[c]!, dim, distance);
+      if (d <= exact.threshold()) exact.offerAt(d, ids32, c, 0, 0);
+    }
+    // no group stays referenced by the scratch (the cache may evict it)
+    bufs.fill(undefined, 0, n);
+    exact.sortInPlace();
+    const hits = hitsOf(exact, k);
+    this.#giveTop(exact);
+    return hits;
+  }
+
+  /** Row group g of partition p's cache key and byte key, made once per state. */
+  #rowKeyOf(p: number, g: number): { key: CacheKey<RawRowGroup>; byteKey: string; tag: string } {
+    if (this.#rowKeysState !== this.#state) {
+      this.#rowKeysState = this.#state;
+      this.#rowKeys = [];
+    }
+    const perPart = (this.#rowKeys[p] ??= []);
+    let r = perPart[g];
+    if (r === undefined) {
+      const key = this.#rowKey(p, g);
+      r = perPart[g] = { key, byteKey: formatCacheKey(this.#rowCache.prefix, key.key, key.typeName), tag: `g${p}/${g}` };
+    }
+    return r;
   }
 
   /**
@@ -1568,10 +1816,10 @@ export class IvfVectorIndex {
   }
 
   /** True when a cached row group is group g of partition p as the state records it (checked by this process, or its CRC-32 matches the row-group table). */
-  #rowGroupMatches(v: RawRowGroup, p: number, g: number): boolean {
+  #rowGroupMatches(v: RawRowGroup, p: number, g: number, tag?: string): boolean {
     try {
       if (typeof v !== "object" || v === null || v.partition !== p || v.group !== g) return false;
-      if (this.#checked.get(v) === `g${p}/${g}`) return true;
+      if (this.#checked.get(v) === (tag ?? `g${p}/${g}`)) return true;
       const table = this.#state.rawRowGroups;
       const loc = this.#state.partitions[p]!;
       const G = this.#rowsPerGroup;

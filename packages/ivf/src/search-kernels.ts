@@ -178,11 +178,21 @@ function rankRowsOf(centroids: Float32Array, k: number, dim: number, cosine: boo
   return out;
 }
 
+/** Per-thread scratch of {@link rankCentroids} (rankCentroids is synchronous, so one per thread is enough). */
+let rankScores = new Float32Array(256);
+let rankQuery = new Float32Array(128);
+let rankBest = new Float32Array(64);
+
+/** Probe counts up to which the nearest centroids are picked by insertion (no sort, no allocation). */
+const INSERTION_PROBES = 64;
+
 /**
  * The `nprobes` centroids nearest to `query`, closest first (ties by index): the same scores and
  * order as the quantizers' `nearestCentroids`, but the centroids stay resident in this thread's
  * scan kernel memory instead of being copied (and zero-filled first) for every query: at 256 x 768
- * that was 1.5 MiB of memory traffic per query.
+ * that was 1.5 MiB of memory traffic per query. Up to 64 probes are picked by insertion into
+ * per-thread scratch (a sort with a comparator allocated a heap number per comparison, ~30 KB per
+ * query at 256 partitions); only the returned probe list is allocated.
  */
 export function rankCentroids(query: Float32Array, centroids: Float32Array, k: number, dim: number, type: DistanceType, nprobes: number): Uint32Array {
   const sk = scanKernels();
@@ -191,10 +201,17 @@ export function rankCentroids(query: Float32Array, centroids: Float32Array, k: n
   const rows = rankRowsOf(centroids, k, dim, type === "cosine");
   const cp = sk.resident(rows, undefined, new Uint8Array(rows.buffer, rows.byteOffset, k * pd * 4), k * pd * 4);
   if (cp === undefined) return nearestCentroids(query, centroids, k, dim, type, nprobes);
-  const scores = new Float32Array(k);
+  if (rankScores.length < k) rankScores = new Float32Array(Math.max(k, rankScores.length * 2));
+  const scores = rankScores;
   const mark = w.mark();
   try {
-    const q = type === "cosine" ? normalize(query.slice(0, dim)) : query;
+    let q = query;
+    if (type === "cosine") {
+      if (rankQuery.length < dim) rankQuery = new Float32Array(Math.max(dim, rankQuery.length * 2));
+      q = rankQuery.subarray(0, dim);
+      q.set(query.subarray(0, dim));
+      normalize(q);
+    }
     const qp = w.alloc(pd * 4);
     w.f32(qp, dim).set(q.subarray(0, dim));
     const op = w.allocUninit(k * 4);
@@ -206,8 +223,38 @@ export function rankCentroids(query: Float32Array, centroids: Float32Array, k: n
   }
   if (type === "dot") for (let j = 0; j < k; j++) scores[j] = -scores[j]!;
   const p = Math.max(0, Math.min(k, Math.trunc(nprobes)));
-  const order = new Uint32Array(k);
-  for (let j = 0; j < k; j++) order[j] = j;
-  order.sort((a, b) => scores[a]! - scores[b]! || a - b);
-  return order.slice(0, p);
+  if (p > INSERTION_PROBES) {
+    const order = new Uint32Array(k);
+    for (let j = 0; j < k; j++) order[j] = j;
+    order.sort((a, b) => scores[a]! - scores[b]! || a - b);
+    return order.slice(0, p);
+  }
+  return nearestByInsertion(scores, k, p);
+}
+
+/**
+ * The p smallest of scores[0..k) by (score, index), closest first. NaN ranks after every number
+ * (the sort's comparator left it unordered; only hostile centroids can produce one).
+ */
+function nearestByInsertion(scores: Float32Array, k: number, p: number): Uint32Array {
+  const out = new Uint32Array(p);
+  if (p === 0) return out;
+  if (rankBest.length < p) rankBest = new Float32Array(Math.max(p, rankBest.length * 2));
+  const best = rankBest;
+  let n = 0;
+  for (let j = 0; j < k; j++) {
+    const raw = scores[j]!;
+    const s = raw !== raw ? Number.POSITIVE_INFINITY : raw;
+    // equal scores keep index order: a later index goes after them (strict comparisons)
+    if (n === p && !(s < best[p - 1]!)) continue;
+    let i = n < p ? n++ : p - 1;
+    while (i > 0 && best[i - 1]! > s) {
+      best[i] = best[i - 1]!;
+      out[i] = out[i - 1]!;
+      i--;
+    }
+    best[i] = s;
+    out[i] = j;
+  }
+  return out;
 }

@@ -44,6 +44,7 @@ export class PqSearchTables {
     this.#cosine = meta.distance === "cosine";
     this.#centroids = centroids;
     this.#partition = new Array(numPartitions);
+    this.#terms = new Float32Array(m * CODEWORDS);
     const cb = meta.arrays.codebook as Float32Array;
     const dsub = this.dsub;
     const block = new Float32Array(m * CODEWORDS * (dsub + 2));
@@ -88,11 +89,17 @@ export class PqSearchTables {
     return q;
   }
 
-  /** The query term -2 q_s.y of a prepared query. */
+  /** Scratch of {@link queryTerms} (the caller copies the terms out before the next call). */
+  readonly #terms: Float32Array;
+
+  /**
+   * The query term -2 q_s.y of a prepared query, in this object's scratch: valid until the next
+   * call (the scan copies it into kernel memory at once; a fresh m x 256 array per query was
+   * 16 KB of garbage at m = 16).
+   */
   queryTerms(q: Float32Array): Float32Array {
-    const out = new Float32Array(this.m * CODEWORDS);
-    this.#table(q, false, -2, out);
-    return out;
+    this.#table(q, false, -2, this.#terms);
+    return this.#terms;
   }
 
   /** The partition term ||y||² + 2 c_s.y of partition p (computed once). */

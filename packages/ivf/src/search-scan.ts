@@ -6,9 +6,10 @@
  */
 import { adcScan } from "./compute/internal/adc.js";
 import type { PartitionScorer, TrainedQuantizer } from "./quantizer.js";
+import type { WasmKernels } from "./compute/internal/wasm-kernels.js";
 import { scanKernels } from "./search-kernels.js";
 import type { PqSearchTables } from "./search-pq.js";
-import type { TopKCandidates } from "./top-k.js";
+import { type TopKCandidates, idHalves } from "./top-k.js";
 
 /** The row ids and codes of one partition (a cache entry, or its shared-memory mirror). */
 export interface ScanPartition {
@@ -122,6 +123,8 @@ export class PartitionScanner {
     const ids = entry.rowIds;
     const list = users[j]!;
     const codes = entry.codes.subarray(start * this.#codeWidth, end * this.#codeWidth);
+    const ids32 = idHalves(ids);
+    const filtered = allow !== undefined || prefilter !== undefined;
     for (let u = 2 * from; u < 2 * to; u += 2) {
       const qi = list[u]!;
       const slot = list[u + 1]!;
@@ -136,10 +139,12 @@ export class PartitionScanner {
         const d = out[i]!;
         // NaN fails this comparison, so a NaN distance never becomes a result.
         if (!(d <= threshold)) continue;
-        const id = ids[start + i]!;
-        if (allow !== undefined && !allow.has(id)) continue;
-        if (prefilter !== undefined && !prefilter.has(id)) continue;
-        top.offer(d, id, slot, start + i);
+        if (filtered) {
+          const id = ids[start + i]!;
+          if (allow !== undefined && !allow.has(id)) continue;
+          if (prefilter !== undefined && !prefilter.has(id)) continue;
+        }
+        top.offerAt(d, ids32, start + i, slot, start + i);
         threshold = top.threshold();
       }
     }
@@ -166,11 +171,11 @@ export class PartitionScanner {
     }
     if (this.#residentTerms) {
       at = this.#termsBase + this.#termsUsed++ * size * 4;
-      w.f32(at, size).set(t);
+      memoryViews(w).f32.set(t, at >> 2);
       this.#qOffset![qi] = at;
       return at;
     }
-    w.f32(this.#qtp, size).set(t);
+    memoryViews(w).f32.set(t, this.#qtp >> 2);
     return this.#qtp;
   }
 
@@ -201,8 +206,10 @@ export class PartitionScanner {
     }
     const ptp = this.#ptp;
     const tp = this.#tp;
-    w.f32(ptp, size).set(partTerms);
+    memoryViews(w).f32.set(partTerms, ptp >> 2);
     const ids = entry.rowIds;
+    const ids32 = idHalves(ids);
+    const filtered = allow !== undefined || prefilter !== undefined;
     const list = users[j]!;
     const n = end - start;
     const mark = w.mark();
@@ -214,6 +221,10 @@ export class PartitionScanner {
       }
       const ip = w.allocUninit((small ? n : 0) * 4);
       const dp = w.allocUninit((small ? n : 0) * 4);
+      // whole-memory views (no allocation grows the memory below: they stay valid for this piece)
+      const { f32: mf32, u32: mu32 } = memoryViews(w);
+      const ip4 = ip >> 2;
+      const dp4 = dp >> 2;
       for (let u = 2 * from; u < 2 * to; u += 2) {
         const qi = list[u]!;
         const slot = list[u + 1]!;
@@ -226,16 +237,16 @@ export class PartitionScanner {
         if (small) {
           // the kernel finishes each distance and drops the rows above the current threshold
           const count = m === 16 ? x.adc_select_m16(cp!, n, tp, qq, threshold, ip, dp) : m % 8 === 0 ? x.adc_select_m8(cp!, n, m, tp, qq, threshold, ip, dp) : x.adc_select(cp!, n, m, m, tp, qq, threshold, ip, dp);
-          const found = w.u32(ip, count);
-          const dist = w.f32(dp, count);
           for (let c = 0; c < count; c++) {
-            const d = dist[c]!;
+            const d = mf32[dp4 + c]!;
             if (!(d <= threshold)) continue;
-            const i = start + found[c]!;
-            const id = ids[i]!;
-            if (allow !== undefined && !allow.has(id)) continue;
-            if (prefilter !== undefined && !prefilter.has(id)) continue;
-            top.offer(d, id, slot, i);
+            const i = start + mu32[ip4 + c]!;
+            if (filtered) {
+              const id = ids[i]!;
+              if (allow !== undefined && !allow.has(id)) continue;
+              if (prefilter !== undefined && !prefilter.has(id)) continue;
+            }
+            top.offerAt(d, ids32, i, slot, i);
             threshold = top.threshold();
           }
           continue;
@@ -248,10 +259,12 @@ export class PartitionScanner {
           const d = v > 0 ? Math.fround(v) : 0;
           if (!(d <= threshold)) continue;
           const i = start + r;
-          const id = ids[i]!;
-          if (allow !== undefined && !allow.has(id)) continue;
-          if (prefilter !== undefined && !prefilter.has(id)) continue;
-          top.offer(d, id, slot, i);
+          if (filtered) {
+            const id = ids[i]!;
+            if (allow !== undefined && !allow.has(id)) continue;
+            if (prefilter !== undefined && !prefilter.has(id)) continue;
+          }
+          top.offerAt(d, ids32, i, slot, i);
           threshold = top.threshold();
         }
       }
@@ -265,6 +278,16 @@ export class PartitionScanner {
     if (this.#outer >= 0) scanKernels().w.release(this.#outer);
     this.#outer = -1;
   }
+}
+
+/** Views of a kernel instance's whole memory, made again only when the memory grew (a view per read made garbage per probe). */
+const views = new WeakMap<WasmKernels, { buffer: ArrayBuffer; f32: Float32Array; u32: Uint32Array }>();
+
+function memoryViews(w: WasmKernels): { f32: Float32Array; u32: Uint32Array } {
+  const buffer = w.exports.memory.buffer;
+  let v = views.get(w);
+  if (v === undefined || v.buffer !== buffer) views.set(w, (v = { buffer, f32: new Float32Array(buffer), u32: new Uint32Array(buffer) }));
+  return v;
 }
 
 function scratchOf(n: number): Float32Array {
