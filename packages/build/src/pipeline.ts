@@ -492,6 +492,12 @@ async function runPhases(
 
 function implicitIds(first: number, rows: number): BigUint64Array {
   const ids = new BigUint64Array(rows);
+  if (first + rows <= 2 ** 32 && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) {
+    // little-endian: low words i, high words 0 (no BigInt per row on the thread writing the artifact)
+    const words = new Uint32Array(ids.buffer, ids.byteOffset, rows * 2);
+    for (let i = 0; i < rows; i++) words[2 * i] = first + i;
+    return ids;
+  }
   for (let i = 0; i < rows; i++) ids[i] = BigInt(first + i);
   return ids;
 }

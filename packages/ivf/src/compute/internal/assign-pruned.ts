@@ -33,7 +33,7 @@ export function prunedAssignApplies(k: number, dim: number, type: DistanceType):
 }
 
 /** Per-centroid-set search structure (built once per thread and centroid set). */
-interface PrunedIndex {
+export interface PrunedIndex {
   readonly k: number;
   readonly dim: number;
   readonly type: DistanceType;
@@ -54,12 +54,27 @@ interface PrunedIndex {
   readonly nbrDist: Float64Array;
   /** Calls left that take the full scan directly (after one where pruning saved too little). */
   skip: number;
+  /** Consecutive attempts that saved too little (each doubles the next skip, up to a cap). */
+  failures: number;
 }
 
 /** A call whose pruned work exceeds this share of the full scan's makes the next calls scan fully. */
 const PRUNE_WORTH = 0.6;
-/** How many calls then skip pruning before it is tried again. */
+/** How many calls then skip pruning before it is tried again (after the first failed attempt). */
 const PRUNE_RETRY_CALLS = 15;
+/**
+ * Consecutive failed attempts double the skip up to PRUNE_RETRY_CALLS << this: on data where
+ * pruning never pays (the equal mixture at 128-d, where each attempt's guess alone cost ~half a
+ * full scan), an attempt every 16 calls wasted ~3% of the assignment, one every 64 ~1%.
+ */
+const PRUNE_BACKOFF_MAX_SHIFT = 2;
+
+/** After a call whose pruning saved too little: the next calls take the full scan directly. */
+function backOff(ix: PrunedIndex): void {
+  // 15, 31, then 63 calls: an attempt every 16, 32, 64 calls
+  ix.skip = (PRUNE_RETRY_CALLS + 1) * 2 ** Math.min(ix.failures, PRUNE_BACKOFF_MAX_SHIFT) - 1;
+  ix.failures++;
+}
 
 let cached: { key: string; hash: number; index: PrunedIndex } | undefined;
 
@@ -69,6 +84,15 @@ function contentHash(c: Float32Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < u.length; i++) h = Math.imul(h ^ (u[i] as number), 0x01000193);
   return h >>> 0;
+}
+
+/**
+ * The search structure for a centroid set, cached per thread by content (a hash and a full
+ * comparison per call). A caller that assigns many chunks against one unchanging centroid array
+ * fetches it once and passes it to `assignNearestPruned`, skipping that per-call check.
+ */
+export function prunedIndexFor(centroids: Float32Array, k: number, dim: number, type: DistanceType): PrunedIndex {
+  return indexFor(centroids, k, dim, type);
 }
 
 function indexFor(centroids: Float32Array, k: number, dim: number, type: DistanceType): PrunedIndex {
@@ -137,19 +161,20 @@ function buildIndex(raw: Float32Array, k: number, dim: number, type: DistanceTyp
   });
   return {
     k, dim, type, centroids, bias, alpha, maxNorm2, groups, groupCentroids, groupBias: gTerms.bias,
-    memberStart, memberIds, neighbours: L, nbrIds, nbrDist, skip: 0,
+    memberStart, memberIds, neighbours: L, nbrIds, nbrDist, skip: 0, failures: 0,
   };
 }
 
 /**
  * `assignNearest` for k > 256 centroids under l2 or cosine (see the module comment); other
- * shapes take the full scan. Same output as `assignNearest` for every input.
+ * shapes take the full scan. Same output as `assignNearest` for every input. `index`, when
+ * given, is `prunedIndexFor` of these same centroids (the caller vouches they did not change).
  */
 export function assignNearestPruned(
   data: Float32Array, n: number, dim: number, centroids: Float32Array, k: number, type: DistanceType,
-  out: Uint32Array = new Uint32Array(n),
+  out: Uint32Array = new Uint32Array(n), index?: PrunedIndex,
 ): Uint32Array {
-  const ix = indexFor(centroids, k, dim, type);
+  const ix = index !== undefined && index.k === k && index.dim === dim && index.type === type ? index : indexFor(centroids, k, dim, type);
   const { alpha, bias } = ix;
   // on data far from its centroids pruning saves little: scan fully for a while (same result)
   if (ix.skip > 0) {
@@ -234,7 +259,7 @@ export function assignNearestPruned(
     // (the equal mixture at 128-d: most rows need most centroids), scan fully now rather than
     // after the exact pass (measured: finishing a failed attempt cost 1.1-1.5x a full scan)
     if (planned > PRUNE_WORTH * n * k) {
-      ix.skip = PRUNE_RETRY_CALLS;
+      backOff(ix);
       w.release(mark);
       assignScored(data, n, dim, dim, 0, ix.centroids, k, bias, alpha, out);
       return out;
@@ -271,7 +296,8 @@ export function assignNearestPruned(
       work += ((list.length + 3) & ~3) * p;
     }
     work += full.length * k;
-    if (work > PRUNE_WORTH * n * k) ix.skip = PRUNE_RETRY_CALLS;
+    if (work > PRUNE_WORTH * n * k) backOff(ix);
+    else ix.failures = 0;
     if (full.length > 0) {
       const list = Uint32Array.from(full);
       const gathered = new Float32Array(list.length * dim);

@@ -81,6 +81,16 @@ export function prepareRows(
   vectors: Float32Array, n: number, dim: number, distance: DistanceType, residual: boolean,
   ivfCentroids: Float32Array | undefined, partitions: Uint32Array | undefined, out: Float32Array = new Float32Array(n * dim),
 ): Float32Array {
+  if (residual && (ivfCentroids === undefined || partitions === undefined)) throw new RangeError("residual encoding needs IVF centroids and assignments");
+  if (residual && distance !== "cosine") {
+    // one pass (the same f32 values as copying first and subtracting in place)
+    for (let i = 0; i < n; i++) {
+      const cb = (partitions![i] as number) * dim;
+      const b = i * dim;
+      for (let t = 0; t < dim; t++) out[b + t] = (vectors[b + t] as number) - (ivfCentroids![cb + t] as number);
+    }
+    return out;
+  }
   out.set(vectors.subarray(0, n * dim));
   if (distance === "cosine") normalizeRows(out, n, dim);
   if (residual) {
