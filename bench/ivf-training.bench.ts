@@ -7,14 +7,16 @@
  * quantizer in the way). The sample is the pipeline's (P x 256 rows, seed 3, the build bench's).
  *
  * BENCH_IVF_SHAPES=name,name selects shapes (default all; names as in the table, e.g.
- * "100k x 128 l2 unequal"); BENCH_IVF_ITERS=10,20,50 the caps (default 10,20,30,50);
+ * "100k x 128 l2 unequal"; "1000k x 128 l2 skewed" is the search bench's 1M skewed data at its 256 partitions); BENCH_IVF_ITERS=10,20,50 the caps (default 10,20,30,50);
  * BENCH_QUICK=1 runs tiny versions.
  */
+import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { memoryReader, reservoirSample } from "@quiver/build";
 import { type DistanceType, bruteForceKnn, createComputePool, gaussianMixture, trainIvfModelParallel } from "@quiver/ivf";
 import { clusteredUnequal } from "./build.bench.js";
 import { machineLoad } from "./machine.js";
+import { skewedMixture } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 interface Shape {
@@ -22,7 +24,7 @@ interface Shape {
   readonly dim: number;
   readonly P: number;
   readonly distance: DistanceType;
-  readonly data: "equal" | "unequal";
+  readonly data: "equal" | "unequal" | "skewed";
 }
 
 const label = (s: Shape): string => `${s.n / 1000}k x ${s.dim} ${s.distance} ${s.data}`;
@@ -81,6 +83,16 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
+/** CPU ms of the main thread alone (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), or NaN elsewhere. */
+function mainThreadCpuMs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;
@@ -90,6 +102,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         { n: 100_000, dim: 128, P: 256, distance: "l2", data: "unequal" },
         { n: 100_000, dim: 128, P: 256, distance: "l2", data: "equal" },
         { n: 1_000_000, dim: 128, P: 1024, distance: "l2", data: "equal" },
+        // the search bench's 1M skewed shape (bench/shapes.ts, 256 partitions: flat k-means)
+        { n: 1_000_000, dim: 128, P: 256, distance: "l2", data: "skewed" },
         { n: 100_000, dim: 768, P: 256, distance: "cosine", data: "unequal" },
       ];
   const wanted = process.env.BENCH_IVF_SHAPES?.split(",").map((x) => x.trim()).filter((x) => x !== "");
@@ -105,8 +119,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const { n, dim, P, distance } = sh;
       ctx.progress(`${label(sh)}: data + truth`);
       const clusters = q ? 64 : 1024;
-      const data = sh.data === "equal" ? gaussianMixture({ n, dim, clusters, seed: 1 }) : clusteredUnequal(n, dim, clusters, 1);
-      const queries = sh.data === "equal" ? gaussianMixture({ n: Q, dim, clusters, seed: 2, centerSeed: 1 }) : clusteredUnequal(Q, dim, clusters, 2, 1);
+      const gen = (count: number, seed: number): Float32Array =>
+        sh.data === "equal" ? gaussianMixture({ n: count, dim, clusters, seed, centerSeed: 1 })
+          : sh.data === "skewed" ? skewedMixture(count, dim, clusters, seed, 1) : clusteredUnequal(count, dim, clusters, seed, 1);
+      const data = gen(n, 1);
+      const queries = gen(Q, 2);
       const flat = bruteForceKnn(data, n, dim, queries, Q, 10, distance);
       const truth = Array.from({ length: Q }, (_, i) => Array.from(flat.subarray(i * 10, i * 10 + 10)));
       const sample = await reservoirSample(memoryReader(data, dim), Math.min(n, P * 256), 3, 65_536, undefined, n);
@@ -116,13 +133,16 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         ctx.progress(`${label(sh)}: maxIters ${maxIters}`);
         const load = machineLoad();
         const c0 = cpuMs();
+        const m0 = mainThreadCpuMs();
         const t0 = performance.now();
         const m = await trainIvfModelParallel(sample.vectors, sample.rows, dim, { numPartitions: P, distance, seed: 3, maxIters, pool });
         const wall = performance.now() - t0;
         const cpu = cpuMs() - c0;
+        const mainCpu = mainThreadCpuMs() - m0;
         rows.push({
           shape: label(sh), P, "max iters": maxIters, iterations: m.iterations, converged: m.converged,
           "wall s": Number((wall / 1000).toFixed(2)), "cpu s": Number((cpu / 1000).toFixed(2)),
+          "main thread cpu s": Number((mainCpu / 1000).toFixed(2)),
           "training loss": Number(m.loss.toPrecision(5)),
           "partition recall@20": Number(partitionRecall(scoreData, queries, truth, m.centroids, P, dim, 20, distance).toFixed(4)),
           "load at start": load,
@@ -134,6 +154,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   }
   notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   notes.push(`partition recall@20: share of the true top-10 of ${Q} queries whose nearest centroid is among the query's 20 nearest (the IVF ceiling of recall@10 at nprobes 20).`);
-  notes.push("CPU seconds: this process, worker threads included (2-thread pool with one spare worker, as the build's).");
+  notes.push("CPU seconds: this process, worker threads included (2-thread pool with one spare worker, as the build's); main thread cpu s: the main thread alone (what the workers did not take).");
   return { rows, notes };
 }

@@ -11,6 +11,7 @@ import {
 import { assignNearestPruned, prunedAssignApplies } from "../src/compute/internal/assign-pruned.js";
 import { assignRef } from "../src/compute/internal/reference.js";
 import { squaredNorms } from "../src/compute/internal/vector-math.js";
+import type { KMeansSpread } from "../src/compute/internal/parallel.js";
 
 /** n rows around `clusters` centres (Zipf-like sizes, per-cluster widths), seeded. */
 function clustered(n: number, dim: number, clusters: number, seed: number, width = 0.3): Float32Array {
@@ -75,6 +76,23 @@ describe("hierarchical k-means", () => {
       let s = 0;
       for (let t = 0; t < dim; t++) s += cos.centroids[j * dim + t]! ** 2;
       expect(s).toBeCloseTo(1, 4);
+    }
+  }, 60_000);
+
+  it("spreads the top level (Lloyd steps and the grouping of all rows) and the refinement over workers with the single-thread model bit for bit", async () => {
+    const k = 600; // 38 groups: the top level trains on 9,728 rows, enough for chunk claims
+    for (const distance of ["l2", "cosine"] as const) {
+      const opts = { seed: 9, distance, maxIters: 6, ...(distance === "cosine" ? { cosineMeans: true } : {}) };
+      const one = trainKMeans(x, n, dim, k, opts);
+      for (const threads of [2, 3]) {
+        const spread: KMeansSpread = { generations: 0, takenOver: 0, mainChunks: 0 };
+        const many = await trainKMeansParallel(x, n, dim, k, { ...opts, threads }, spread);
+        expect(same(many.centroids, one.centroids)).toBe(true);
+        expect(many.loss).toBe(one.loss);
+        expect(many.iterations).toBe(one.iterations);
+        // the top level's Lloyd steps and the one grouping pass ran as chunk generations
+        expect(spread.generations).toBeGreaterThanOrEqual(2);
+      }
     }
   }, 60_000);
 

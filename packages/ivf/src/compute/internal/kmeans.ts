@@ -110,6 +110,24 @@ export function trainPrepared(x: Float32Array, n: number, dim: number, k: number
   return refineHierarchical(k, opts, plan);
 }
 
+/**
+ * The steps of hierarchical k-means that are passes over rows, pluggable so the parallel trainer
+ * can spread them over workers; every implementation gives the same per-row results, so the
+ * model does not depend on which one ran.
+ */
+export interface HierarchicalSteps {
+  /** The top level's k-means over its subsample (`sample`, rows * dim). */
+  topKMeans(sample: Float32Array, rows: number, dim: number, groups: number, opts: KMeansOptions): KMeansResult;
+  /** Nearest of the `groups` top centres for each of the n rows of `x`: index and score (bias + alpha * x.c). */
+  assignRows(x: Float32Array, n: number, dim: number, top: Float32Array, groups: number, bias: Float32Array, alpha: number, group: Uint32Array, score: Float32Array): void;
+}
+
+/** The steps on this thread. */
+export const SERIAL_STEPS: HierarchicalSteps = {
+  topKMeans: (sample, rows, dim, groups, opts) => runKMeans(sample, rows, dim, groups, opts),
+  assignRows: (x, n, dim, top, groups, bias, alpha, group, score) => assignScored(x, n, dim, dim, 0, top, groups, bias, alpha, group, score),
+};
+
 /** Throws RangeError unless k >= 1, n >= k and data holds n * dim floats. */
 export function checkKMeansShape(data: Float32Array, n: number, dim: number, k: number): void {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`k must be a positive integer, got ${k}`);
@@ -514,6 +532,25 @@ export interface HierarchicalPlan {
   readonly seed: number;
   readonly maxIters: number;
   readonly tolerance: number;
+  /** Set when the task is a refinement pass instead of the leaves (workers get the plan with it). */
+  readonly refine?: RefinePass;
+}
+
+/**
+ * Shared state of one refinement pass over a plan's group-sorted rows: the current k centroids,
+ * each centroid's M nearest (nbr), the rows' assignment going in (read) and coming out (written
+ * per group: `next`, with each row's score). Groups are independent given these.
+ */
+export interface RefinePass {
+  readonly k: number;
+  readonly centroids: Float32Array;
+  readonly nbr: Uint32Array;
+  readonly M: number;
+  /** The pass number (the first adds no current centroids: rows have none yet). */
+  readonly iteration: number;
+  readonly assignment: Uint32Array;
+  readonly next: Uint32Array;
+  readonly score: Float32Array;
 }
 
 /**
@@ -524,7 +561,7 @@ export interface HierarchicalPlan {
  */
 export function planHierarchical(
   x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions,
-  alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b),
+  alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b), steps: HierarchicalSteps = SERIAL_STEPS,
 ): HierarchicalPlan {
   const type = opts.distance ?? "l2";
   const seed = opts.seed ?? DEFAULT_SEED;
@@ -533,11 +570,11 @@ export function planHierarchical(
   const topRows = Math.min(n, groups * HIERARCHICAL_TOP_ROWS_PER_GROUP);
   const topSample = topRows < n ? pickDistinctRows(x, n, dim, topRows, rng) : x;
   // unit top-level centres for cosine (rows are grouped by direction; only the stored leaves are means)
-  const top = runKMeans(topSample, topRows, dim, groups, { ...opts, cosineMeans: false, seed: seed + 7919, maxIters: opts.maxIters ?? 50 });
+  const top = steps.topKMeans(topSample, topRows, dim, groups, { ...opts, cosineMeans: false, seed: seed + 7919, maxIters: opts.maxIters ?? 50 });
   const { bias, alpha } = assignmentTerms(top.centroids, groups, dim, type === "dot" ? "dot" : "l2");
   const group = new Uint32Array(n);
   const score = new Float32Array(n);
-  assignScored(x, n, dim, dim, 0, top.centroids, groups, bias, alpha, group, score);
+  steps.assignRows(x, n, dim, top.centroids, groups, bias, alpha, group, score);
   const counts = new Float64Array(groups);
   const sse = new Float64Array(groups);
   const norms = type === "dot" ? undefined : squaredNorms(x, n, dim);
@@ -617,8 +654,16 @@ export function splitProportionally(weight: Float64Array, counts: Float64Array, 
   return out;
 }
 
-/** Leaf k-means of group `g` (seeded by the group number) into the plan's centroids. */
+/**
+ * Work item `g` of a hierarchical plan: the leaf k-means of group `g` (seeded by the group
+ * number) into the plan's centroids, or, when the plan carries a refinement pass, that pass's
+ * assignment of group g's rows.
+ */
 export function solveGroup(plan: HierarchicalPlan, g: number): void {
+  if (plan.refine !== undefined) {
+    refineGroup(plan, plan.refine, g);
+    return;
+  }
   const r0 = plan.rowStart[g] as number;
   const r1 = plan.rowStart[g + 1] as number;
   const c0 = plan.centroidStart[g] as number;
@@ -632,31 +677,47 @@ export function solveGroup(plan: HierarchicalPlan, g: number): void {
 
 /**
  * Last step of hierarchical k-means: a few Lloyd iterations of the full k from the leaves'
- * centroids, each row scored against its group's candidate centroids (see HIERARCHICAL_REFINE_ITERS). Runs on the plan's group-sorted rows on this
- * thread (a few percent of a full-k pass), so one and two threads give the same model.
+ * centroids, each row scored against its group's candidate centroids (see
+ * HIERARCHICAL_REFINE_ITERS), on this thread. The parallel trainer runs the passes of
+ * refinePasses over workers instead; the loss is summed and the centroids updated in row order
+ * either way, so any thread count gives the same model.
  */
-export function refineHierarchical(k: number, opts: KMeansOptions, plan: HierarchicalPlan): KMeansResult {
-  const { dim, groups, rowStart, centroidStart } = plan;
+export function refineHierarchical(
+  k: number, opts: KMeansOptions, plan: HierarchicalPlan, alloc: (bytes: number) => ArrayBufferLike = (b) => new ArrayBuffer(b),
+): KMeansResult {
+  const passes = refinePasses(k, opts, plan, alloc);
+  for (let step = passes.next(); ; step = passes.next()) {
+    if (step.done === true) return step.value;
+    for (let g = 0; g < plan.groups; g++) refineGroup(plan, step.value, g);
+  }
+}
+
+/**
+ * The refinement as a generator: it yields each pass for the caller to run refineGroup over
+ * every group (on any threads, synchronously or not), then sums the loss and updates the
+ * centroids; it returns the result.
+ */
+export function* refinePasses(
+  k: number, opts: KMeansOptions, plan: HierarchicalPlan, alloc: (bytes: number) => ArrayBufferLike,
+): Generator<RefinePass, KMeansResult, void> {
+  const { dim, groups, rowStart } = plan;
   const x = plan.rows;
   const n = rowStart[groups] as number;
   const type = plan.distance;
   const maxIters = Math.min(opts.maxIters ?? 50, HIERARCHICAL_REFINE_ITERS);
   const tolerance = opts.tolerance ?? 1e-4;
   const rng = createRng(plan.seed ^ 0x72656669);
-  const centroids = plan.centroids.slice(0, k * dim);
+  const centroids = new Float32Array(alloc(k * dim * 4));
+  centroids.set(plan.centroids.subarray(0, k * dim));
   if (type === "cosine") normalizeRows(centroids, k, dim);
   const norms = type === "dot" ? undefined : squaredNorms(x, n, dim);
-  const assignment = new Uint32Array(n);
-  const local = new Uint32Array(n);
-  const score = new Float32Array(n);
+  let assignment = new Uint32Array(alloc(n * 4));
+  let next = new Uint32Array(alloc(n * 4));
+  const score = new Float32Array(alloc(n * 4));
   const sums = new Float64Array(k * dim);
   const counts = new Float64Array(k);
   const M = Math.min(k, REFINE_NEIGHBOURS);
-  const nbr = new Uint32Array(k * M);
-  const mark = new Uint32Array(k);
-  let markGen = 0;
-  const cand = new Float32Array(k * dim);
-  const candIds = new Uint32Array(k);
+  const nbr = new Uint32Array(alloc(k * M * 4));
   // cosine with cosineMeans: the stored centroids are their members' means, as in runKMeans
   const meanNorms = type === "cosine" && opts.cosineMeans === true ? new Float64Array(k).fill(1) : undefined;
   let prevLoss = Infinity;
@@ -666,48 +727,9 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
   while (iterations < maxIters) {
     let total = 0;
     nearestCentroidLists(centroids, k, dim, M, nbr);
-    for (let g = 0; g < groups; g++) {
-      const r0 = rowStart[g] as number;
-      const r1 = rowStart[g + 1] as number;
-      if (r0 === r1) continue;
-      // candidates: the union of the M nearest centroids of each of the group's own centroids, ascending
-      markGen++;
-      let c = 0;
-      for (let j = centroidStart[g] as number; j < (centroidStart[g + 1] as number); j++) {
-        for (let r = 0; r < M; r++) {
-          const l = nbr[j * M + r] as number;
-          if (mark[l] === markGen) continue;
-          mark[l] = markGen;
-          candIds[c++] = l;
-        }
-      }
-      // and every row's current centroid, so that no row loses the centroid it has (the loss of a
-      // step cannot rise but by empty-cluster repair)
-      if (iterations > 0) {
-        for (let i = r0; i < r1; i++) {
-          const l = assignment[i] as number;
-          if (mark[l] === markGen) continue;
-          mark[l] = markGen;
-          candIds[c++] = l;
-        }
-      }
-      candIds.subarray(0, c).sort();
-      for (let r = 0; r < c; r++) {
-        const l = candIds[r] as number;
-        cand.set(centroids.subarray(l * dim, l * dim + dim), r * dim);
-      }
-      if (c === 0) {
-        // no centroid near this group (every candidate group got none): score against all k
-        const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
-        assignScored(x.subarray(r0 * dim, r1 * dim), r1 - r0, dim, dim, 0, centroids, k, bias, alpha, assignment.subarray(r0, r1), score.subarray(r0, r1));
-      } else {
-        const sub = cand.subarray(0, c * dim);
-        const { bias, alpha } = assignmentTerms(sub, c, dim, type === "dot" ? "dot" : "l2");
-        assignScored(x.subarray(r0 * dim, r1 * dim), r1 - r0, dim, dim, 0, sub, c, bias, alpha, local.subarray(r0, r1), score.subarray(r0, r1));
-        for (let i = r0; i < r1; i++) assignment[i] = candIds[local[i] as number] as number;
-      }
-      for (let i = r0; i < r1; i++) total += norms === undefined ? (score[i] as number) : Math.max(0, (score[i] as number) + (norms[i] as number));
-    }
+    yield { k, centroids, nbr, M, iteration: iterations, assignment, next, score };
+    [assignment, next] = [next, assignment];
+    for (let i = 0; i < n; i++) total += norms === undefined ? (score[i] as number) : Math.max(0, (score[i] as number) + (norms[i] as number));
     iterations++;
     loss = total / n;
     updateCentroids(x, n, dim, k, assignment, centroids, sums, counts);
@@ -721,5 +743,58 @@ export function refineHierarchical(k: number, opts: KMeansOptions, plan: Hierarc
     prevLoss = loss;
   }
   if (meanNorms !== undefined) scaleRows(centroids, k, dim, meanNorms);
-  return { centroids, iterations, loss, converged };
+  return { centroids: centroids.slice(), iterations, loss, converged };
+}
+
+/**
+ * One refinement pass over group `g`'s rows: each scored against the union of the M nearest
+ * centroids of each of the group's own centroids (and, after the first pass, every row's current
+ * centroid, so that no row loses the centroid it has: the loss of a step cannot rise but by
+ * empty-cluster repair); the winner into `pass.next`, its score into `pass.score`.
+ */
+export function refineGroup(plan: HierarchicalPlan, pass: RefinePass, g: number): void {
+  const { dim, rowStart, centroidStart } = plan;
+  const { k, centroids, nbr, M, assignment, next, score } = pass;
+  const x = plan.rows;
+  const type = plan.distance;
+  const r0 = rowStart[g] as number;
+  const r1 = rowStart[g + 1] as number;
+  if (r0 === r1) return;
+  // candidates, ascending; marked in a per-call list (k bytes: small beside the scoring)
+  const mark = new Uint8Array(k);
+  const candIds = new Uint32Array(k);
+  let c = 0;
+  for (let j = centroidStart[g] as number; j < (centroidStart[g + 1] as number); j++) {
+    for (let r = 0; r < M; r++) {
+      const l = nbr[j * M + r] as number;
+      if (mark[l] === 1) continue;
+      mark[l] = 1;
+      candIds[c++] = l;
+    }
+  }
+  if (pass.iteration > 0) {
+    for (let i = r0; i < r1; i++) {
+      const l = assignment[i] as number;
+      if (mark[l] === 1) continue;
+      mark[l] = 1;
+      candIds[c++] = l;
+    }
+  }
+  const out = next.subarray(r0, r1);
+  const rows = x.subarray(r0 * dim, r1 * dim);
+  if (c === 0) {
+    // no centroid near this group (every candidate group got none): score against all k
+    const { bias, alpha } = assignmentTerms(centroids, k, dim, type === "dot" ? "dot" : "l2");
+    assignScored(rows, r1 - r0, dim, dim, 0, centroids, k, bias, alpha, out, score.subarray(r0, r1));
+    return;
+  }
+  candIds.subarray(0, c).sort();
+  const cand = new Float32Array(c * dim);
+  for (let r = 0; r < c; r++) {
+    const l = candIds[r] as number;
+    cand.set(centroids.subarray(l * dim, l * dim + dim), r * dim);
+  }
+  const { bias, alpha } = assignmentTerms(cand, c, dim, type === "dot" ? "dot" : "l2");
+  assignScored(rows, r1 - r0, dim, dim, 0, cand, c, bias, alpha, out, score.subarray(r0, r1));
+  for (let i = 0; i < r1 - r0; i++) out[i] = candIds[out[i] as number] as number;
 }

@@ -3,7 +3,7 @@ import type { DistanceType, QuantizerMetadata } from "../../quantizer.js";
 import type { PqTrainingPlan } from "./quantizers.js";
 import { PQ_CENTROIDS, buildQuantizer, trainPqSubspace } from "./quantizers.js";
 import type { HierarchicalPlan } from "./kmeans.js";
-import { assignListed, solveGroup } from "./kmeans.js";
+import { assignListed, refineGroup, solveGroup } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
 import { assignEncodeRange, createScratch } from "./assign-encode.js";
 
@@ -259,7 +259,8 @@ interface ItemKernel {
 /**
  * What is recomputed when an item is taken over: assign + encode, one chunk of `chunkRows` rows
  * (partitions and codes); PQ training, one sub-space's whole k-means (its 256 codewords); the
- * hierarchical leaves, one group's whole leaf k-means (its centroids). Each from the task's
+ * hierarchical leaves, one group's whole leaf k-means (its centroids), and in a refinement pass
+ * one group's rows (their winners and scores). Each from the task's
  * shared inputs only, so any thread computes the same bytes.
  */
 function itemKernel(d: ItemPayload): ItemKernel {
@@ -270,6 +271,21 @@ function itemKernel(d: ItemPayload): ItemKernel {
     return {
       compute: (s) => trainPqSubspace(own, s),
       commit: (s) => d.codebook.set(own.codebook.subarray(s * span, (s + 1) * span), s * span),
+    };
+  }
+  if (d.task === "kmeans-groups" && d.refine !== undefined) {
+    // a refinement pass writes each group's rows' winners and scores, not centroids
+    const pass = d.refine;
+    const own = { ...pass, next: new Uint32Array(pass.next.length), score: new Float32Array(pass.score.length) };
+    return {
+      compute: (at) => refineGroup(d, own, d.order[at] as number),
+      commit: (at) => {
+        const g = d.order[at] as number;
+        const r0 = d.rowStart[g] as number;
+        const r1 = d.rowStart[g + 1] as number;
+        pass.next.set(own.next.subarray(r0, r1), r0);
+        pass.score.set(own.score.subarray(r0, r1), r0);
+      },
     };
   }
   if (d.task === "kmeans-groups") {

@@ -17,9 +17,9 @@ import type { WorkerPayload } from "./parallel-protocol.js";
 import { planPqTraining, pqFromPlan, prepareTrainingSample, trainPqSubspace, trainQuantizer } from "./quantizers.js";
 import type { QuantizerTrainOptions } from "./quantizers.js";
 import {
-  assignListed, checkKMeansShape, kmeansRows, planHierarchical, refineHierarchical, runKMeans, solveGroup, trainPrepared, useHierarchical,
+  assignListed, checkKMeansShape, kmeansRows, planHierarchical, refinePasses, runKMeans, solveGroup, trainPrepared, useHierarchical,
 } from "./kmeans.js";
-import type { HierarchicalPlan, KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
+import type { HierarchicalPlan, HierarchicalSteps, KMeansOptions, KMeansResult, RowAssigner } from "./kmeans.js";
 import { assignScored } from "./vector-math.js";
 import { ComputePool, DEFAULT_WORKER_URL, QuiverComputeWorkerError } from "./parallel-pool.js";
 import { ivfModelFrom, ivfTrainingSample } from "./ivf-model.js";
@@ -372,7 +372,7 @@ const KMEANS_STALE_FACTOR = 8;
  */
 const KMEANS_WRITE_TIMEOUT_MS = 30_000;
 
-/** How a flat parallel k-means spread its chunks (tests, diagnostics). */
+/** How a parallel k-means spread its assignment chunks (the flat Lloyd steps; hierarchical: the top level's) (tests, diagnostics). */
 export interface KMeansSpread {
   /** Generations (assignment passes) run. */
   generations: number;
@@ -396,14 +396,88 @@ export async function trainKMeansParallel(
   const { workers: planned } = threadPlan({ ...opts, useMainThread: true });
   const workers = Math.min(planned, KM_MAX_SLOTS);
   if (workers === 0 || n < 2 * KMEANS_CHUNK_ROWS) return trainPrepared(kmeansRows(data, n, dim, type), n, dim, k, opts);
-  const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
   // l2/dot use the rows in place when they already are shared memory (the build's sample is)
-  let x = kmeansRows(data, n, dim, type, type === "cosine" ? new Float32Array(sab(n * dim)) : undefined);
-  if (!(x.buffer instanceof SharedArrayBuffer)) {
-    const copy = new Float32Array(sab(n * dim));
-    copy.set(x.subarray(0, n * dim));
-    x = copy;
+  let x = kmeansRows(data, n, dim, type, type === "cosine" ? new Float32Array(new SharedArrayBuffer(n * dim * 4)) : undefined);
+  if (!(x.buffer instanceof SharedArrayBuffer)) x = sharedCopy(x, n * dim);
+  const stats: KMeansSpread = spread ?? { generations: 0, takenOver: 0, mainChunks: 0 };
+  return withPool(opts, workers, async (pool) => {
+    if (useHierarchical(k, opts)) return trainHierarchicalOnPool(pool, workers, x, n, dim, k, opts, stats);
+    const session = startAssignSession(pool, workers, x, n, dim, k, stats);
+    try {
+      return runKMeans(x, n, dim, k, opts, session.assigner);
+    } finally {
+      session.close();
+    }
+  });
+}
+
+function sharedCopy(x: Float32Array, floats: number): Float32Array {
+  const copy = new Float32Array(new SharedArrayBuffer(floats * 4));
+  copy.set(x.subarray(0, floats));
+  return copy;
+}
+
+/**
+ * Hierarchical k-means with every pass over rows on the pool: the top level's Lloyd steps and
+ * the assignment of all rows to the top centres by chunk claims (a dead or hung worker's chunks
+ * are taken over), the leaves and the refinement passes by group claims. Each pass gives the
+ * same per-row results as on one thread, and the sums and updates run here in row order, so the
+ * model is byte-identical to trainKMeans' for any thread count.
+ */
+async function trainHierarchicalOnPool(
+  pool: ComputePool, workers: number, x: Float32Array, n: number, dim: number, k: number, opts: KMeansOptions, stats: KMeansSpread,
+): Promise<KMeansResult> {
+  const sab = (b: number): SharedArrayBuffer => new SharedArrayBuffer(b);
+  const steps: HierarchicalSteps = {
+    topKMeans: (sample, rows, d, groups, o) => {
+      if (rows < 2 * KMEANS_CHUNK_ROWS) return runKMeans(sample, rows, d, groups, o);
+      const shared = sample.buffer instanceof SharedArrayBuffer ? sample : sharedCopy(sample, rows * d);
+      const session = startAssignSession(pool, workers, shared, rows, d, groups, stats);
+      try {
+        return runKMeans(shared, rows, d, groups, o, session.assigner);
+      } finally {
+        session.close();
+      }
+    },
+    assignRows: (rows, count, d, top, groups, bias, alpha, group, score) => {
+      const session = startAssignSession(pool, workers, rows, count, d, groups, stats);
+      try {
+        session.assigner.assign(undefined, count, top, bias, alpha, group, score, new Float32Array(count));
+      } finally {
+        session.close();
+      }
+    },
+  };
+  const plan = planHierarchical(x, n, dim, k, opts, sab, steps);
+  const claimGroups = async (p: HierarchicalPlan): Promise<void> => {
+    await spreadOverWorkers(pool, workers, true, p.groups,
+      (slot, control) => ({ task: "kmeans-groups", ...p, control, slot, slots: workers, items: p.groups }), (at) => solveGroup(p, p.order[at] as number));
+  };
+  // the leaves are independent seeded k-means: threads claim whole groups, most work first
+  await claimGroups(plan);
+  // each refinement pass: groups claimed the same way (a group's rows against its candidates)
+  const passes = refinePasses(k, opts, plan, sab);
+  for (let step = passes.next(); ; step = passes.next()) {
+    if (step.done === true) return step.value;
+    await claimGroups({ ...plan, refine: step.value });
   }
+}
+
+/** A running chunked k-means assignment over fixed rows and k on the pool's workers; close() releases them. */
+interface AssignSession {
+  readonly assigner: RowAssigner;
+  close(): void;
+}
+
+/**
+ * Posts the persistent k-means assignment task (rows `x` in shared memory, k centroids) to the
+ * workers; each assign() call is one generation of chunk claims, the main thread claiming too and
+ * taking over chunks a worker held too long (see KMEANS_STALE_FLOOR_MS).
+ */
+function startAssignSession(
+  pool: ComputePool, workers: number, x: Float32Array, n: number, dim: number, k: number, stats: KMeansSpread,
+): AssignSession {
+  const sab = (len: number): SharedArrayBuffer => new SharedArrayBuffer(len * 4);
   const centroids = new Float32Array(sab(k * dim));
   const bias = new Float32Array(sab(k));
   const alphaBox = new Float32Array(sab(1));
@@ -413,119 +487,106 @@ export async function trainKMeansParallel(
   const second = new Float32Array(sab(n));
   const control = new Int32Array(sab(KM_CONTROL_WORDS));
   const chunkWords = new Int32Array(sab(kmChunks(n, KMEANS_CHUNK_ROWS)));
-  return withPool(opts, workers, async (pool) => {
-    let plan: HierarchicalPlan | undefined;
-    if (useHierarchical(k, opts)) {
-      // the leaves are independent seeded k-means: threads claim whole groups, most work first
-      const p = planHierarchical(x, n, dim, k, opts, (b) => new SharedArrayBuffer(b));
-      plan = p;
-      await spreadOverWorkers(pool, workers, true, p.groups,
-        (slot, control) => ({ task: "kmeans-groups", ...p, control, slot, slots: workers, items: p.groups }), (at) => solveGroup(p, p.order[at] as number));
+  for (let slot = 0; slot < workers; slot++) {
+    // a worker still loading joins whichever generation is current when it is ready
+    if (!pool.isDead(slot)) {
+      void pool.post(slot, {
+        task: "kmeans-assign", x, active: activeList, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
+        control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS, chunks: chunkWords,
+      });
     }
-    // the refinement after the leaves is a few percent of a full-k pass: it runs here
-    if (plan !== undefined) return refineHierarchical(k, opts, plan);
-    for (let slot = 0; slot < workers; slot++) {
-      // a worker still loading joins whichever generation is current when it is ready
-      if (!pool.isDead(slot)) {
-        void pool.post(slot, {
-          task: "kmeans-assign", x, active: activeList, n, dim, k, centroids, bias, alpha: alphaBox, assignment, scores, second,
-          control, slot, slots: workers, chunkRows: KMEANS_CHUNK_ROWS, chunks: chunkWords,
-        });
-      }
+  }
+  let gen = 0;
+  let slowestChunkMs = 0;
+  const scratch = new Float32Array(KMEANS_CHUNK_ROWS * dim);
+  let list: Uint32Array | undefined;
+  let count = 0;
+  let alpha = 0;
+  const compute = (at: number): void => {
+    const start = at * KMEANS_CHUNK_ROWS;
+    const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
+    const t0 = performance.now();
+    if (list === undefined) {
+      assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
+        assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
+    } else assignListed(x, dim, list, start, end, scratch, centroids, k, bias, alpha, assignment, scores, second);
+    slowestChunkMs = Math.max(slowestChunkMs, performance.now() - t0);
+    Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_DONE));
+    stats.mainChunks++;
+  };
+  /** Claims chunk `at` for this thread if it still is in state `from`, and computes it. */
+  const takeOver = (at: number, from: number): boolean => {
+    if (Atomics.compareExchange(chunkWords, at, kmChunkWord(gen, from), kmChunkWord(gen, KM_CHUNK_MAIN)) !== kmChunkWord(gen, from)) return false;
+    compute(at);
+    return true;
+  };
+  const assign: RowAssigner["assign"] = (rows, rowCount, c, b, a, outIdx, outScore, outSecond) => {
+    if (rows !== undefined && rows !== activeList) throw new Error("k-means row lists must be the shared active list");
+    list = rows;
+    count = rowCount;
+    alpha = a;
+    gen++;
+    stats.generations++;
+    const chunks = kmChunks(count, KMEANS_CHUNK_ROWS);
+    centroids.set(c.subarray(0, k * dim));
+    bias.set(b.subarray(0, k));
+    alphaBox[0] = alpha;
+    Atomics.store(control, KM_COUNT, count);
+    Atomics.store(control, KM_SOURCE, list === undefined ? 0 : 1);
+    // chunk words before the counter: a worker still in the last generation fails its claims
+    for (let at = 0; at < chunks; at++) Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_FREE));
+    Atomics.store(control, KM_NEXT, 0);
+    Atomics.store(control, KM_GENERATION, gen);
+    Atomics.notify(control, KM_GENERATION);
+    for (;;) {
+      const at = Atomics.add(control, KM_NEXT, 1);
+      if (at >= chunks) break;
+      takeOver(at, KM_CHUNK_FREE);
     }
-    const stats: KMeansSpread = spread ?? { generations: 0, takenOver: 0, mainChunks: 0 };
-    let gen = 0;
-    let slowestChunkMs = 0;
-    const scratch = new Float32Array(KMEANS_CHUNK_ROWS * dim);
-    let list: Uint32Array | undefined;
-    let count = 0;
-    let alpha = 0;
-    const compute = (at: number): void => {
-      const start = at * KMEANS_CHUNK_ROWS;
-      const end = Math.min(count, start + KMEANS_CHUNK_ROWS);
-      const t0 = performance.now();
-      if (list === undefined) {
-        assignScored(x.subarray(start * dim, end * dim), end - start, dim, dim, 0, centroids, k, bias, alpha,
-          assignment.subarray(start, end), scores.subarray(start, end), second.subarray(start, end));
-      } else assignListed(x, dim, list, start, end, scratch, centroids, k, bias, alpha, assignment, scores, second);
-      slowestChunkMs = Math.max(slowestChunkMs, performance.now() - t0);
-      Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_DONE));
-      stats.mainChunks++;
-    };
-    /** Claims chunk `at` for this thread if it still is in state `from`, and computes it. */
-    const takeOver = (at: number, from: number): boolean => {
-      if (Atomics.compareExchange(chunkWords, at, kmChunkWord(gen, from), kmChunkWord(gen, KM_CHUNK_MAIN)) !== kmChunkWord(gen, from)) return false;
-      compute(at);
-      return true;
-    };
-    const assign: RowAssigner["assign"] = (rows, rowCount, c, b, a, outIdx, outScore, outSecond) => {
-      if (rows !== undefined && rows !== activeList) throw new Error("k-means row lists must be the shared active list");
-      list = rows;
-      count = rowCount;
-      alpha = a;
-      gen++;
-      stats.generations++;
-      const chunks = kmChunks(count, KMEANS_CHUNK_ROWS);
-      centroids.set(c.subarray(0, k * dim));
-      bias.set(b.subarray(0, k));
-      alphaBox[0] = alpha;
-      Atomics.store(control, KM_COUNT, count);
-      Atomics.store(control, KM_SOURCE, list === undefined ? 0 : 1);
-      // chunk words before the counter: a worker still in the last generation fails its claims
-      for (let at = 0; at < chunks; at++) Atomics.store(chunkWords, at, kmChunkWord(gen, KM_CHUNK_FREE));
-      Atomics.store(control, KM_NEXT, 0);
-      Atomics.store(control, KM_GENERATION, gen);
-      Atomics.notify(control, KM_GENERATION);
-      for (;;) {
-        const at = Atomics.add(control, KM_NEXT, 1);
-        if (at >= chunks) break;
-        takeOver(at, KM_CHUNK_FREE);
-      }
-      // the rest is workers' claims: wait in slices (a dead worker's exit event cannot reach this
-      // blocked thread), taking over chunks left unclaimed or claimed for too long
-      const claimedSince = new Map<number, number>();
-      for (;;) {
-        const progress = Atomics.load(control, KM_PROGRESS);
-        let pending = false;
-        for (let at = 0; at < chunks; at++) {
-          const state = kmState(Atomics.load(chunkWords, at));
-          if (state === KM_CHUNK_DONE) continue;
-          pending = true;
-          // a counter value taken by a worker that has not recorded its claim yet: ours now
-          if (state === KM_CHUNK_FREE) {
-            takeOver(at, KM_CHUNK_FREE);
-            continue;
-          }
-          const key = at * 0x10000 + state;
-          const now = performance.now();
-          const since = claimedSince.get(key);
-          if (since === undefined) {
-            claimedSince.set(key, now);
-            continue;
-          }
-          const slot = kmStateSlot(state);
-          if (state === kmClaimed(slot) && now - since > Math.max(KMEANS_STALE_FLOOR_MS, KMEANS_STALE_FACTOR * slowestChunkMs)) {
-            if (takeOver(at, state)) stats.takenOver++;
-          } else if (state === kmWriting(slot) && now - since > KMEANS_WRITE_TIMEOUT_MS) {
-            throw new QuiverComputeWorkerError(slot, `k-means worker ${slot} stopped while writing rows ${at * KMEANS_CHUNK_ROWS}..${Math.min(count, (at + 1) * KMEANS_CHUNK_ROWS)} of generation ${gen}`);
-          }
+    // the rest is workers' claims: wait in slices (a dead worker's exit event cannot reach this
+    // blocked thread), taking over chunks left unclaimed or claimed for too long
+    const claimedSince = new Map<number, number>();
+    for (;;) {
+      const progress = Atomics.load(control, KM_PROGRESS);
+      let pending = false;
+      for (let at = 0; at < chunks; at++) {
+        const state = kmState(Atomics.load(chunkWords, at));
+        if (state === KM_CHUNK_DONE) continue;
+        pending = true;
+        // a counter value taken by a worker that has not recorded its claim yet: ours now
+        if (state === KM_CHUNK_FREE) {
+          takeOver(at, KM_CHUNK_FREE);
+          continue;
         }
-        if (!pending) break;
-        Atomics.wait(control, KM_PROGRESS, progress, KMEANS_WAIT_SLICE_MS);
+        const key = at * 0x10000 + state;
+        const now = performance.now();
+        const since = claimedSince.get(key);
+        if (since === undefined) {
+          claimedSince.set(key, now);
+          continue;
+        }
+        const slot = kmStateSlot(state);
+        if (state === kmClaimed(slot) && now - since > Math.max(KMEANS_STALE_FLOOR_MS, KMEANS_STALE_FACTOR * slowestChunkMs)) {
+          if (takeOver(at, state)) stats.takenOver++;
+        } else if (state === kmWriting(slot) && now - since > KMEANS_WRITE_TIMEOUT_MS) {
+          throw new QuiverComputeWorkerError(slot, `k-means worker ${slot} stopped while writing rows ${at * KMEANS_CHUNK_ROWS}..${Math.min(count, (at + 1) * KMEANS_CHUNK_ROWS)} of generation ${gen}`);
+        }
       }
-      outIdx.set(assignment.subarray(0, count));
-      outScore.set(scores.subarray(0, count));
-      outSecond.set(second.subarray(0, count));
-    };
-    const assigner: RowAssigner = { activeList, assign };
-    try {
-      return runKMeans(x, n, dim, k, opts, assigner);
-    } finally {
+      if (!pending) break;
+      Atomics.wait(control, KM_PROGRESS, progress, KMEANS_WAIT_SLICE_MS);
+    }
+    outIdx.set(assignment.subarray(0, count));
+    outScore.set(scores.subarray(0, count));
+    outSecond.set(second.subarray(0, count));
+  };
+  return {
+    assigner: { activeList, assign },
+    close: () => {
       // workers leave their serve loop and reply; a pool worker is then free for the next task
       Atomics.store(control, KM_GENERATION, -1);
       Atomics.notify(control, KM_GENERATION);
-    }
-  });
+    },
+  };
 }
 
 /** `trainIvfModel` with the k-means assignment spread over worker threads (same result). */
