@@ -1,7 +1,8 @@
 // Fault-injecting compute worker for parallel-items-fault.test.ts: serves every task with the real
 // protocol code (parallel-protocol.ts). The plan comes from QUIVER_TEST_ITEM_FAULTS in the
 // environment the worker was started with (JSON: { "exit": [slots], "hang": [slots],
-// "hangCommit": [slots] }): on its first claim in its first task that has items, a slot in `exit`
+// "hangCommit": [slots], "refineOnly": true }): on its first claim in its first task that has items
+// (with refineOnly, its first hierarchical refinement pass), a slot in `exit`
 // ends its thread, one in `hang` blocks forever; one in `hangCommit` blocks forever inside its
 // first commit. Workers started without the variable (a pool's replacements) are healthy.
 import { parentPort } from "node:worker_threads";
@@ -19,8 +20,10 @@ parentPort?.on("message", (task) => {
     parentPort?.postMessage({ cancelled: false });
     return;
   }
-  const fault = armed && task.items > 0;
-  if (task.items > 0) armed = false;
+  // "refineOnly": the faults wait for a hierarchical refinement pass (a groups task with `refine`)
+  const eligible = task.items > 0 && (plan.refineOnly !== true || task.refine !== undefined);
+  const fault = armed && eligible;
+  if (eligible) armed = false;
   const has = (name) => fault && (plan[name] ?? []).includes(task.slot);
   const reply = serveItems(task, {
     afterClaim: () => {

@@ -30,7 +30,7 @@ beforeAll(() => {
 afterAll(() => Object.assign(spreadTimings, saved));
 
 /** A pool of 2 fault-injecting workers, each loaded (an empty item task answered) before the test's task. */
-async function faultyPool(plan: Record<string, number[]>): Promise<ComputePool> {
+async function faultyPool(plan: Record<string, unknown>): Promise<ComputePool> {
   process.env.QUIVER_TEST_ITEM_FAULTS = JSON.stringify(plan);
   const pool = new ComputePool(2, faultWorker);
   delete process.env.QUIVER_TEST_ITEM_FAULTS;
@@ -47,7 +47,7 @@ const ivf = trainKMeans(data, n, dim, 16, { seed: 2, maxIters: 4 }).centroids;
 const pqOpts = { distance: "l2" as const, ivfCentroids: ivf, numPartitions: 16, maxIters: 6, numSubVectors: 4, sampleSize: 4096 };
 
 /** The three task kinds: a one-thread reference and a run on a pool. */
-const kinds: { name: string; again?: boolean; one: () => Promise<Buffer[]>; pooled: (pool: ComputePool) => Promise<Buffer[]> }[] = [
+const kinds: { name: string; again?: boolean; refineOnly?: boolean; one: () => Promise<Buffer[]>; pooled: (pool: ComputePool) => Promise<Buffer[]> }[] = [
   {
     name: "assign + encode",
     again: true,
@@ -74,13 +74,20 @@ const kinds: { name: string; again?: boolean; one: () => Promise<Buffer[]>; pool
     one: async () => [bytes(trainKMeans(data, n, dim, 400, { seed: 9, maxIters: 3 }).centroids)],
     pooled: async (pool) => [bytes((await trainKMeansParallel(data, n, dim, 400, { seed: 9, maxIters: 3, pool })).centroids)],
   },
+  {
+    // the faults wait for the first refinement pass, whose groups commit rows' winners, not centroids
+    name: "hierarchical k-means refinement pass",
+    refineOnly: true,
+    one: async () => [bytes(trainKMeans(data, n, dim, 400, { seed: 9, maxIters: 3 }).centroids)],
+    pooled: async (pool) => [bytes((await trainKMeansParallel(data, n, dim, 400, { seed: 9, maxIters: 3, pool })).centroids)],
+  },
 ];
 
 describe("pooled item tasks with failing workers", () => {
   for (const kind of kinds) {
     it(`${kind.name}: a worker that exits and one that hangs, each holding a claim, give the one-thread result; the hung one is replaced`, async () => {
       const reference = await kind.one();
-      const pool = await faultyPool({ exit: [0], hang: [1] });
+      const pool = await faultyPool({ exit: [0], hang: [1], refineOnly: kind.refineOnly === true });
       try {
         const before = { ...spreadCounters };
         const got = await kind.pooled(pool);
