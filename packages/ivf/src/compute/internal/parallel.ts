@@ -104,6 +104,8 @@ async function withPool<T>(opts: ParallelOptions, workers: number, fn: (pool: Co
  * shorten them; not an option of the public entry points.
  */
 export const spreadTimings = {
+  /** Whether the main thread claims items itself when its caller lets it (tests set false so workers surely hold claims). */
+  mainJoins: true,
   /** The main thread, out of items of its own, re-checks unfinished ones at least this often. */
   waitSliceMs: 50,
   /** An item claimed longer than max(this, staleFactor x the slowest item seen) is taken over. */
@@ -154,6 +156,7 @@ async function spreadOverWorkers(
   pool: ComputePool, workers: number, useMain: boolean, items: number,
   payloadFor: (slot: number, control: Int32Array) => WorkerPayload, computeMain: (at: number) => void,
 ): Promise<ParallelReport> {
+  if (!spreadTimings.mainJoins) useMain = false;
   if (workers === 0) {
     for (let at = 0; at < items; at++) computeMain(at);
     return { chunksByThread: [items], workersUnavailable: 0 };
