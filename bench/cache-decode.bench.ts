@@ -27,6 +27,9 @@ const r3 = (x: number): number => Number(x.toFixed(3));
 /** The same codec writing and requiring CRC-32 sections: the cache-entry codec before container 1.1. */
 const crc32Codec: CacheCodec<TestVectors> = { ...testVectorsCodec, sectionChecksum: "crc32" };
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes cache-decode.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_DECODE_MIB"];
+
 /** Run the decode benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"][number][] = [];

@@ -81,6 +81,9 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes ivf-training.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_IVF_SHAPES", "BENCH_IVF_ITERS"];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;

@@ -185,6 +185,9 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number, number]> 
 
 const load = machineLoad;
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes kernels.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_KERNELS"];
+
 /** Runs the kernel benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: Row[] = [];
