@@ -253,6 +253,9 @@ function cpuSeconds(from: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1e6;
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes artifact.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SECTIONS", "BENCH_PARTITIONS", "BENCH_RULE_ROWS"];
+
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const child = process.env.ARTIFACT_BENCH_CHILD;
   if (child !== undefined) throw new Error(`child mode ${child} runs as a script`);

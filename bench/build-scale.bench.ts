@@ -87,6 +87,9 @@ function quiverBuild(input: string, storeDir: string, options: Record<string, un
 
 const s = (ms: number): number => Number((ms / 1000).toFixed(1));
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes build-scale.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the scale bench. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;

@@ -110,6 +110,9 @@ function gitHead(): string {
   return r.status === 0 ? r.stdout.trim() : "unknown";
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes build.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_QUERIES", "BENCH_QUIVER_VARIANTS"];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;

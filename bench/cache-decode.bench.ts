@@ -74,6 +74,8 @@ function fixedCostRows(quick: boolean): BenchResult["rows"][number][] {
   const us = times.map(median);
   return steps.map(([step], s) => ({ bench: "fixed cost", "entry bytes": frames[0]!.byteLength, step, "us per decode": r2(us[s]!), "x copy": r2(us[s]! / us[0]!), load: machineLoad() }));
 }
+/** Variables that select part of this bench or change what it measures: a run with any set writes cache-decode.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_DECODE_MIB"];
 
 /** Run the decode benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {

@@ -17,6 +17,9 @@ function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes cache-faults.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const skip = redisServerUnavailable();
   if (skip !== undefined) return { rows: [], notes: [skip] };

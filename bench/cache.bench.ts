@@ -128,6 +128,9 @@ function codecRows(ctx: BenchContext, size: SizeCase): Record<string, string | n
   ];
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes cache.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the cache benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const sizes: SizeCase[] = ctx.quick

@@ -23,6 +23,9 @@ function time(fn: () => void, runs = 5): number {
   return median(out);
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes container.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Runs the container benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const mib = ctx.quick ? 4 : 64;

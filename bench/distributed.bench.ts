@@ -34,6 +34,9 @@ function peakRssMiB(p: QuiverProcess): number {
   }
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes distributed.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_DIST_ROWS"];
+
 /** Run the distributed bench. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const N = ctx.quick ? 20_000 : Number(process.env.BENCH_DIST_ROWS ?? 1_000_000);

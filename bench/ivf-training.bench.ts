@@ -83,6 +83,8 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes ivf-training.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_IVF_SHAPES", "BENCH_IVF_ITERS"];
 /** CPU ms of the main thread alone (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), or NaN elsewhere. */
 function mainThreadCpuMs(): number {
   try {

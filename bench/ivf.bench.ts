@@ -58,6 +58,9 @@ function wantedSections(): Set<Section> {
   return new Set(names as Section[]);
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes ivf.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_IVF_PARTS", "BENCH_CACHE_MIB", "BENCH_PASSES", "BENCH_THROUGHPUT"];
+
 /** Run the IVF benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const want = wantedSections();

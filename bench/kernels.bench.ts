@@ -20,6 +20,7 @@ import { adcScan } from "../packages/ivf/src/compute/internal/adc.js";
 import { assignScored, batchKernel, pqEncodeRows, squaredNorms } from "../packages/ivf/src/compute/internal/vector-math.js";
 import { kernels } from "../packages/ivf/src/compute/internal/wasm-kernels.js";
 import { buildQuantizer } from "../packages/ivf/src/compute/internal/quantizers.js";
+import { benchKernels } from "./kernels/bench-kernels.js";
 
 type Row = Record<string, string | number | boolean | null>;
 
@@ -103,15 +104,17 @@ async function micro(quick: boolean, rows: Row[]): Promise<void> {
     const pk = w.alloc(32);
     w.f32(pk, 8).set([0.5, 0.5, 0.5, 0.5, 1e-3, 1e-3, 1e-3, 1e-3]);
     const e = w.exports;
+    // the previous kernels and the peak estimate live in a bench-only module on the same memory
+    const old = benchKernels(e.memory);
     const flops = 2 * n * k * dim;
     const iters = quick ? 2_000_000 : 20_000_000;
     // interleaved rounds: every variant sees the same machine state; best per variant kept
     const variants: [string, () => void, number][] = [
-      ["peak: 8 independent f32x4 mul+add chains", () => e.bench_peak_muladd(iters, pk), iters * 64],
-      [`assign, previous kernel (${n}x${dim} to ${k}, with runner-up)`, () => e.bench_assign_v0(xp, dim * 4, n, cp, k, dim, bp, -2, ip, sp, s2p), flops],
+      ["peak: 8 independent f32x4 mul+add chains", () => old.bench_peak_muladd(iters, pk), iters * 64],
+      [`assign, previous kernel (${n}x${dim} to ${k}, with runner-up)`, () => old.bench_assign_v0(xp, dim * 4, n, cp, k, dim, bp, -2, ip, sp, s2p), flops],
       [`assign (${n}x${dim} to ${k}, with runner-up)`, () => e.assign(xp, dim * 4, n, cp, k, dim, bp, -2, ip, sp, s2p), flops],
       [`assign_idx (${n}x${dim} to ${k}, winner only: assignment)`, () => e.assign_idx(xp, dim * 4, n, cp, k, dim, bp, -2, ip, sp), flops],
-      [`assign_t8, previous kernel (16 sub-spaces x ${n} rows x 8 dims to 256)`, () => { for (let s = 0; s < 16; s++) e.bench_assign_t8_v0(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
+      [`assign_t8, previous kernel (16 sub-spaces x ${n} rows x 8 dims to 256)`, () => { for (let s = 0; s < 16; s++) old.bench_assign_t8_v0(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
       [`assign_t8 (16 x ${n} x 8 to 256, with runner-up: PQ training)`, () => { for (let s = 0; s < 16; s++) e.assign_t8(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
       [`assign_t8_fast (16 x ${n} x 8 to 256, runner-up by pmin / pmax: PQ training when inputs are bounded)`, () => { for (let s = 0; s < 16; s++) e.assign_t8_fast(xt, n, cb, k, bp8, -2, ip, sp, s2p); }, flops],
       [`assign_t8_idx (16 x ${n} x 8 to 256, winner only: PQ encode)`, () => { for (let s = 0; s < 16; s++) e.assign_t8_idx(xt, n, cb, k, bp8, -2, ip, sp); }, flops],
@@ -119,11 +122,11 @@ async function micro(quick: boolean, rows: Row[]): Promise<void> {
     // warm-up: V8 runs wasm in its baseline tier first and swaps in the optimised code compiled on
     // a background thread; call every variant on a few rows for a while, then let that thread run
     const few: [() => void][] = [
-      [() => e.bench_peak_muladd(1000, pk)],
-      [() => e.bench_assign_v0(xp, dim * 4, 64, cp, k, dim, bp, -2, ip, sp, s2p)],
+      [() => old.bench_peak_muladd(1000, pk)],
+      [() => old.bench_assign_v0(xp, dim * 4, 64, cp, k, dim, bp, -2, ip, sp, s2p)],
       [() => e.assign(xp, dim * 4, 64, cp, k, dim, bp, -2, ip, sp, s2p)],
       [() => e.assign_idx(xp, dim * 4, 64, cp, k, dim, bp, -2, ip, sp)],
-      [() => e.bench_assign_t8_v0(xt, 64, cb, k, bp8, -2, ip, sp, s2p)],
+      [() => old.bench_assign_t8_v0(xt, 64, cb, k, bp8, -2, ip, sp, s2p)],
       [() => e.assign_t8(xt, 64, cb, k, bp8, -2, ip, sp, s2p)],
       [() => e.assign_t8_fast(xt, 64, cb, k, bp8, -2, ip, sp, s2p)],
       [() => e.assign_t8_idx(xt, 64, cb, k, bp8, -2, ip, sp)],
@@ -184,6 +187,9 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number, number]> 
 }
 
 const load = machineLoad;
+
+/** Variables that select part of this bench or change what it measures: a run with any set writes kernels.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_KERNELS"];
 
 /** Runs the kernel benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -295,7 +301,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "`load` is the 1-minute load average when the row finished (bench/machine.ts); above the core count the wall-clock numbers are pessimistic and 2-thread rows may not beat 1-thread rows. `cpu_ms` is this process's CPU time over all its threads, which load does not inflate much.",
       "TS = the plain TypeScript reference kernels (straight loops), WASM = the f32x4 SIMD kernels from packages/ivf/src/kernels/vector.wat.",
       "Stage rows: IVF k-means on 256 x 256 sample rows, PQ k-means per sub-space on 65,536 residuals, then every row assigned and PQ-encoded.",
-      "`kernel only` rows: the assignment kernels on inputs already in kernel memory, best process CPU time of interleaved rounds; `of_peak` = GFLOP/s over the peak row's (mul + add chains without loads: wasm SIMD without relaxed-simd FMA, which Node 20 has only behind a flag); `vs_previous` = over the previous kernel's GFLOP/s (kept in the module as bench_assign_v0 / bench_assign_t8_v0 for this comparison). `_idx` kernels skip the runner-up score (assignment, PQ encode); the runner-up variants serve k-means.",
+      "`kernel only` rows: the assignment kernels on inputs already in kernel memory, best process CPU time of interleaved rounds; `of_peak` = GFLOP/s over the peak row's (mul + add chains without loads: wasm SIMD without relaxed-simd FMA, which Node 20 has only behind a flag); `vs_previous` = over the previous kernel's GFLOP/s (kept for this comparison as bench_assign_v0 / bench_assign_t8_v0 in the bench-only module bench/kernels/bench-kernels.wat, not in the shipped one). `_idx` kernels skip the runner-up score (assignment, PQ encode); the runner-up variants serve k-means.",
     ],
   };
 }

@@ -178,6 +178,9 @@ async function queriesPerSecond(total: number, batch: number, run: (first: numbe
   return answered / ((performance.now() - t) / 1000);
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes lancedb.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_SCALE", "BENCH_CACHE_MIB", "BENCH_PASSES", "BENCH_THROUGHPUT", "BENCH_AB", "BENCH_BREAKDOWN", "BENCH_SYNC_READS"];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);

@@ -56,6 +56,9 @@ async function child(role: string, file: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ ms: performance.now() - t, rows, checksum, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes parquet-readers.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const n = ctx.quick ? 100_000 : 1_000_000;

@@ -57,6 +57,9 @@ const cpuMs = (): number => {
   return (c.user + c.system) / 1000;
 };
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes pq-training.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_PQ_SHAPES", "BENCH_SCALE"];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);

@@ -31,6 +31,9 @@ const quantile = (xs: readonly number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.floor(s.length * q))]!;
 };
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes refine-io.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES"];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const shapes = selectShapes(process.env.BENCH_SHAPES ?? "1m-128-l2,1m-128-l2-skewed,100k-768-l2", SHAPES);

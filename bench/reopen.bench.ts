@@ -182,6 +182,9 @@ async function reopenBreakdown(o: { dir: string; store: ObjectStore; identity: s
   ];
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes reopen.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_REOPEN_ROUNDS", "BENCH_REOPEN_PROCESSES", "BENCH_REOPEN_CPU_PROF"];
+
 /** Run the reopen and decode benchmarks. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"][number][] = [];

@@ -3,8 +3,10 @@
  * each one's table and writes its rows to bench/results/<name>.json. A bench module exports
  * `run(ctx)` returning `{ rows, notes? }`; timing targets live here, never in unit tests. The
  * harness adds the measured machine load (bench/machine.ts) to every results file, and regenerates
- * the figures that spec/ and the READMEs quote from bench/results (bench/figures.ts). A
- * BENCH_QUICK=1 run writes `<name>.quick.json` and leaves the quoted results alone.
+ * the figures that spec/ and the READMEs quote from bench/results (bench/figures.ts). Only a full
+ * run writes `<name>.json`: a BENCH_QUICK=1 run writes `<name>.quick.json`, and a run with any of
+ * the bench's selecting variables set (its `selectEnv` export: BENCH_SHAPES, BENCH_KERNELS, ...)
+ * writes `<name>.partial.json` (bench/selection.ts), so neither replaces the quoted results.
  */
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { cpus } from "node:os";
 import { writeFigures } from "./figures.js";
 import { loadNote, sampleLoad } from "./machine.js";
+import { classifyRun, resultsFileName } from "./selection.js";
 
 /** What a bench module gets from the harness. */
 export interface BenchContext {
@@ -21,6 +24,17 @@ export interface BenchContext {
   progress(message: string): void;
   /** BENCH_QUICK=1 asks for a reduced-size run (smoke test of the bench itself). */
   readonly quick: boolean;
+}
+
+/** What a bench module exports. */
+export interface BenchModule {
+  run(ctx: BenchContext): Promise<BenchResult>;
+  /**
+   * The environment variables that select part of the bench or change what it measures (sizes,
+   * sections, shapes, options): a run with any of them set writes `<name>.partial.json`. Variables
+   * that only say where data is kept are not listed (bench/selection.ts NEUTRAL_ENV).
+   */
+  readonly selectEnv?: readonly string[];
 }
 
 /** What a bench module returns: table rows (also written as JSON) and free-text notes. */
@@ -48,8 +62,10 @@ async function main(): Promise<void> {
     },
   };
   mkdirSync(join(here, "results"), { recursive: true });
+  let wroteFull = false;
   for (const name of names) {
-    const mod = (await import(join(here, `${name}.bench.ts`))) as { run(ctx: BenchContext): Promise<BenchResult> };
+    const mod = (await import(join(here, `${name}.bench.ts`))) as BenchModule;
+    const selection = classifyRun(process.env, mod.selectEnv);
     const started = performance.now();
     const [result, load] = await sampleLoad(() => mod.run(ctx));
     const notes = [...(result.notes ?? []), loadNote(load)];
@@ -62,15 +78,18 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version, loadBefore: load.loadBefore, loadAfter: load.loadAfter },
       quick: ctx.quick,
+      ...(selection.kind === "full" ? {} : { partial: selection.kind === "partial", selected: selection.selected }),
       rows: result.rows,
       notes,
     };
-    // A quick run is a smoke test of the bench: it never replaces the results the docs quote.
-    const file = ctx.quick ? `${name}.quick.json` : `${name}.json`;
+    // A quick or selected run never replaces the full results the docs quote.
+    const file = resultsFileName(name, selection.kind);
     writeFileSync(join(here, "results", file), JSON.stringify(out, null, 2) + "\n");
+    if (selection.kind === "partial") console.log(`partial run (${Object.entries(selection.selected).map(([k, v]) => `${k}=${v}`).join(", ")}): rows in bench/results/${file}; bench/results/${name}.json left as it was`);
+    wroteFull ||= selection.kind === "full";
   }
-  // The figures quoted in spec/ and READMEs are generated from bench/results (bench/figures.ts).
-  if (!ctx.quick) {
+  // The figures quoted in spec/ and READMEs are generated from the full bench/results files.
+  if (wroteFull) {
     const changed = writeFigures(join(here, ".."));
     for (const f of changed) console.log(`figures regenerated in ${f}`);
   }

@@ -90,6 +90,9 @@ async function perQuery<T>(Q: number, run: (i: number) => Promise<T>, warm = 10)
   return { ms: (performance.now() - t) / Q, results };
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes scalar.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const n = ctx.quick ? 50_000 : 1_000_000;

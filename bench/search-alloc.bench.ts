@@ -62,6 +62,9 @@ async function openConfig(c: Config, quick: boolean): Promise<{ index: IvfVector
   return { index, queries: shapeRows(shape, 200, dim, 256, 2), dim, note: `${c.name}: in-memory build ${n} x ${dim}, ${P} partitions` };
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes search-alloc.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_ALLOC_QUERIES"];
+
 /** Runs `count` queries: heap / ArrayBuffer bytes per query (GC-free intervals only), scavenges, latencies. */
 async function measure(count: number, run: (i: number) => Promise<unknown>): Promise<{ heap: number; buffers: number; scavenges: number; p50: number; p99: number }> {
   let minor = 0;

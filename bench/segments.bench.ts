@@ -42,6 +42,9 @@ async function median(times: number, f: () => Promise<unknown>): Promise<number>
 
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes segments.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the bench. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"] = [];

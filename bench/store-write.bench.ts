@@ -57,6 +57,9 @@ function buildChild(args: string[]): ChildReport {
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildReport;
 }
 
+/** Variables that select part of this bench or change what it measures: a run with any set writes store-write.partial.json (bench/selection.ts). */
+export const selectEnv: readonly string[] = [];
+
 /** Run the bench. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const q = ctx.quick;

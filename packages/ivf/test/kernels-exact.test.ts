@@ -2,17 +2,17 @@
  * The assignment kernels are exact: bit for bit the scalar statement of their f32 summation order
  * (reference.ts `assignLaneOrderRef` / `assignNarrowOrderRef`), with and without the runner-up
  * (the `_idx` kernels skip it), and bit for bit the previous kernels kept for the bench
- * (`bench_assign_v0` / `bench_assign_t8_v0`): same winners, scores and runner-ups, including
+ * (`bench_assign_v0` / `bench_assign_t8_v0`, in the bench-only module: that comparison is
+ * bench/test/bench-kernels.test.ts): same winners, scores and runner-ups, including
  * ties, odd k, n below the 4-row block, dims not a multiple of 4 or 8, strided rows, and scores
  * that overflow to Infinity / NaN, and a bias of -0 (where the fast runner-up kernel would differ).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assignLaneOrderRef, assignNarrowOrderRef } from "../src/compute/internal/reference.js";
-import { assignScored, copyRowsPadded, pqEncodeRows, squaredNorms } from "../src/compute/internal/vector-math.js";
+import { assignScored, pqEncodeRows, squaredNorms } from "../src/compute/internal/vector-math.js";
 import { buildQuantizer } from "../src/compute/internal/quantizers.js";
 import { assignEncodeRange, createScratch } from "../src/compute/internal/assign-encode.js";
-import { kernels, paddedDim } from "../src/compute/internal/wasm-kernels.js";
 import { createRng } from "../src/compute/index.js";
 
 function randomArray(len: number, seed: number, scale: number): Float32Array {
@@ -84,59 +84,6 @@ describe("assignment kernels are bit-exact", () => {
       assignScored(x, s.n, s.dim, stride, offset, c, s.k, bias, -2, idxOnly, scoreOnly);
       expect(Array.from(idxOnly)).toEqual(Array.from(wantI));
       expect(bits(scoreOnly)).toEqual(bits(wantS));
-    }), { numRuns: 300 });
-  });
-
-  it("the new kernels equal the previous ones bit for bit", () => {
-    const w = kernels();
-    fc.assert(fc.property(shape, fc.constantFrom(-2, -1), (s, alpha) => {
-      const { stride, offset, x, c, bias } = inputs(s);
-      const mark = w.mark();
-      try {
-        const n4 = (s.n + 3) & ~3;
-        const outs = () => [w.alloc(n4 * 4), w.alloc(n4 * 4), w.alloc(n4 * 4)] as const;
-        const read = (p: readonly [number, number, number]) => [Array.from(w.u32(p[0], s.n)), bits(w.f32(p[1], s.n)), bits(w.f32(p[2], s.n))];
-        if (s.dim <= 8) {
-          const cp = w.alloc(s.k * 32);
-          copyRowsPadded(w.f32(cp, s.k * 8), c, 0, s.k, s.dim, s.dim, 0, 8);
-          const bp = w.alloc(s.k * 4);
-          w.f32(bp, s.k).set(bias);
-          const xp = w.alloc(n4 * 32);
-          const xt = w.f32(xp, n4 * 8);
-          for (let i = 0; i < s.n; i++) for (let t = 0; t < s.dim; t++) xt[(i >> 2) * 32 + (i & 3) + 4 * t] = x[offset + i * stride + t]!;
-          const a = outs();
-          const b = outs();
-          const d = outs();
-          w.exports.bench_assign_t8_v0(xp, n4, cp, s.k, bp, alpha, ...a);
-          w.exports.assign_t8(xp, n4, cp, s.k, bp, alpha, ...b);
-          w.exports.assign_t8_idx(xp, n4, cp, s.k, bp, alpha, d[0], d[1]);
-          expect(read(b)).toEqual(read(a));
-          expect(read(d).slice(0, 2)).toEqual(read(a).slice(0, 2));
-        } else {
-          const pd = paddedDim(s.dim);
-          const kEven = s.k + (s.k & 1);
-          const cp = w.alloc(kEven * pd * 4);
-          copyRowsPadded(w.f32(cp, kEven * pd), c, 0, s.k, s.dim, s.dim, 0, pd);
-          const bp = w.alloc(kEven * 4);
-          w.f32(bp, kEven).set(bias);
-          if (kEven !== s.k) {
-            w.f32(cp, kEven * pd).copyWithin(s.k * pd, (s.k - 1) * pd, s.k * pd);
-            w.f32(bp, kEven)[s.k] = bias[s.k - 1]!;
-          }
-          const xp = w.alloc(n4 * pd * 4);
-          copyRowsPadded(w.f32(xp, n4 * pd), x, 0, s.n, s.dim, stride, offset, pd);
-          const a = outs();
-          const b = outs();
-          const d = outs();
-          w.exports.bench_assign_v0(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, ...a);
-          w.exports.assign(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, ...b);
-          w.exports.assign_idx(xp, pd * 4, n4, cp, kEven, pd, bp, alpha, d[0], d[1]);
-          expect(read(b)).toEqual(read(a));
-          expect(read(d).slice(0, 2)).toEqual(read(a).slice(0, 2));
-        }
-      } finally {
-        w.release(mark);
-      }
     }), { numRuns: 300 });
   });
 

@@ -42,18 +42,6 @@ interface KernelExports {
   ): void;
   /** Strided rows of dsub <= 8 floats into the 4-row transposed blocks `assign_t8` reads. */
   transpose_t8(x: number, xstride: number, n: number, dsub: number, out: number): void;
-  /** The previous `assign` (bench only). */
-  bench_assign_v0(
-    x: number, xstride: number, n: number, c: number, k: number, dim: number,
-    bias: number, alpha: number, outIdx: number, outScore: number, outSecond: number,
-  ): void;
-  /** The previous `assign_t8` (bench only). */
-  bench_assign_t8_v0(
-    xt: number, n: number, c: number, k: number, bias: number, alpha: number, outIdx: number, outScore: number,
-    outSecond: number,
-  ): void;
-  /** Peak estimate: `iters` steps of 8 independent f32x4 mul+add chains (bench only). */
-  bench_peak_muladd(iters: number, out: number): void;
   pq_table(q: number, cbt: number, m: number, dsub: number, bias: number, alpha: number, out: number): void;
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
   /** `adc` + max(0, sum + bias), writing only rows with distance <= threshold (index, distance); returns their count. */
