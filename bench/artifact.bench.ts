@@ -82,16 +82,22 @@ async function writeRows(kind: "artifact" | "two-file", store: ObjectStore, uri:
     };
   }
   let seconds = 0;
+  // CPU of the writer alone (appendRows + finish; the synthetic rows are made outside it)
+  let cpu = 0;
   for (let r = 0; r < rows; r += CHUNK) {
     const { parts, cols } = chunk(r, Math.min(CHUNK, rows - r), P);
     const t = performance.now();
+    const c0 = process.cpuUsage();
     await append(parts, cols);
+    cpu += cpuSeconds(c0);
     seconds += (performance.now() - t) / 1000;
   }
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const info = await finish();
+  cpu += cpuSeconds(c0);
   seconds += (performance.now() - t) / 1000;
-  return { seconds, info };
+  return { seconds, info: { ...info, cpuSeconds: cpu } };
 }
 
 /** Child process entry: one measurement, printed as JSON on stdout. */
@@ -264,7 +270,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       ctx.progress(`write ${kind} ${n}`);
       const r = runChild(`write:${kind}:${n}:1024`);
       const mb = (n * (8 + M)) / 1e6;
-      rows.push({ bench: "write", layout: kind, rows: n, partitions: 1024, budgetMiB: BUDGET / 1048576, buckets: r.buckets!, flushes: r.flushes!, seconds: +r.seconds!.toFixed(2), rowsPerSec: Math.round(n / r.seconds!), payloadMBps: +(mb / r.seconds!).toFixed(1), peakRssMiB: Math.round(r.maxRssMiB!) });
+      rows.push({ bench: "write", layout: kind, rows: n, partitions: 1024, budgetMiB: BUDGET / 1048576, buckets: r.buckets!, flushes: r.flushes!, seconds: +r.seconds!.toFixed(2), cpuSeconds: +r.cpuSeconds!.toFixed(2), rowsPerSec: Math.round(n / r.seconds!), payloadMBps: +(mb / r.seconds!).toFixed(1), peakRssMiB: Math.round(r.maxRssMiB!) });
     }
   }
   const P0 = ctx.quick ? 4096 : 32_768;
