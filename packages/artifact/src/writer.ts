@@ -174,7 +174,8 @@ export class PartitionArtifactWriter {
       ...(o.maxBuckets !== undefined ? { maxBuckets: o.maxBuckets } : {}),
     });
     const budget = o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    // Budget = B bucket buffers + one sorted scratch copy + the encoded flush (about one more copy).
+    // Budget = B bucket buffers + the reused encode buffer of a flush + one more copy: the sorted
+    // scratch of layouts encoded through apache-arrow, or the sink's copy in flight.
     const threshold = Math.max(1, Math.min(MAX_BUCKET_ROWS, Math.floor(budget / ((policy.num_buckets + 2) * rowBytes))));
     if (o.artifactId !== undefined && !ARTIFACT_ID_RE.test(o.artifactId)) throw new QuiverFormatError("INVALID_VALUE", "artifactId is not 32 lowercase hex digits", { stage: "write" });
     const id = o.artifactId ?? randomBytes(16).toString("hex");
@@ -362,12 +363,27 @@ export class PartitionArtifactWriter {
     let crcs: number[];
     if (heads.includes(undefined)) crcs = await this.#appendViaArrow(bs, start, dstRows, n, k);
     else {
-      const out = new Uint8Array(total);
-      const out32 = new Uint32Array(out.buffer, 0, total >>> 2);
+      // One encode buffer for every flush (the sink lets a chunk be reused once its write resolved):
+      // heads and the zero padding after each value buffer are written here, the values below.
+      if (this.#out.byteLength < total) {
+        this.#out = new Uint8Array(total);
+        this.#out32 = new Uint32Array(this.#out.buffer, 0, total >>> 2);
+      }
+      const out = this.#out.subarray(0, total);
+      const out32 = this.#out32;
       let at = 0;
-      for (const h of heads) {
-        out.set(h!.head, at);
-        at += h!.head.byteLength + h!.bodyLength;
+      let r = 0;
+      for (let l = 0; l < k; l++) {
+        const cnt = start[l + 1]! - start[l]!;
+        if (cnt === 0) continue;
+        const h = heads[r++]!;
+        out.set(h.head, at);
+        const body = at + h.head.byteLength;
+        for (let c = 0; c < C; c++) {
+          const end = body + h.dataOffsets[c]! + cnt * widths[c]!;
+          out.fill(0, end, Math.ceil(end / 8) * 8);
+        }
+        at = body + h.bodyLength;
       }
       for (let c = 0; c < C; c++) {
         const w = widths[c]!;
@@ -456,6 +472,8 @@ export class PartitionArtifactWriter {
   }
 
   readonly #heads = new Map<number, MessageHead | undefined>();
+  #out = new Uint8Array(0);
+  #out32 = new Uint32Array(0);
   readonly #u32 = [new Uint32Array(0), new Uint32Array(0)];
   /** Reused Uint32Array scratch number `which` of at least n entries. */
   #scratchU32(which: number, n: number): Uint32Array {
