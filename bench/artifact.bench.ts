@@ -44,6 +44,13 @@ const payload = payloadSchemaOf([
   { name: "row_id", type: "uint64" },
   { name: "code", type: `fixed_size_list<uint8>[${M}]` },
 ]);
+/** The build's payload with raw vectors kept (1M x 128 l2): row_id, 16-byte code, 512-byte float32 vector. */
+const VECTOR_DIM = 128;
+const payloadWithVectors = payloadSchemaOf([
+  { name: "row_id", type: "uint64" },
+  { name: "code", type: `fixed_size_list<uint8>[${M}]` },
+  { name: "vector", type: `fixed_size_list<float32>[${VECTOR_DIM}]` },
+]);
 const CHUNK = 65_536;
 const BUDGET = 32 * 1024 * 1024;
 
@@ -64,11 +71,12 @@ function chunk(from: number, n: number, P: number): { parts: Uint32Array; cols: 
 }
 
 
-async function writeRows(kind: "artifact" | "two-file", store: ObjectStore, uri: string, rows: number, P: number, budget: number, buckets?: number): Promise<{ seconds: number; info: Record<string, number> }> {
+async function writeRows(kind: "artifact" | "artifact+vectors" | "two-file", store: ObjectStore, uri: string, rows: number, P: number, budget: number, buckets?: number): Promise<{ seconds: number; info: Record<string, number> }> {
   let append: (p: Uint32Array, c: Uint8Array[]) => Promise<void>;
   let finish: () => Promise<Record<string, number>>;
-  if (kind === "artifact") {
-    const w = await PartitionArtifactWriter.create({ store, uri, numPartitions: P, payloadSchema: payload, memoryBudgetBytes: budget, estimatedRows: rows, ...(buckets !== undefined ? { numBuckets: buckets } : {}) });
+  const vectors = kind === "artifact+vectors";
+  if (kind !== "two-file") {
+    const w = await PartitionArtifactWriter.create({ store, uri, numPartitions: P, payloadSchema: vectors ? payloadWithVectors : payload, memoryBudgetBytes: budget, estimatedRows: rows, ...(buckets !== undefined ? { numBuckets: buckets } : {}) });
     append = (p, c) => w.appendRows(p, c);
     finish = async () => {
       const m = await w.finish();
@@ -83,29 +91,53 @@ async function writeRows(kind: "artifact" | "two-file", store: ObjectStore, uri:
     };
   }
   let seconds = 0;
+  // CPU of the writer alone (appendRows + finish; the synthetic rows are made outside it)
+  let cpu = 0;
   for (let r = 0; r < rows; r += CHUNK) {
     const { parts, cols } = chunk(r, Math.min(CHUNK, rows - r), P);
+    if (vectors) {
+      const v = new Float32Array(parts.length * VECTOR_DIM);
+      for (let i = 0; i < v.length; i++) v[i] = ((r * VECTOR_DIM + i) % 997) / 997;
+      cols.push(new Uint8Array(v.buffer));
+    }
     const t = performance.now();
+    const c0 = process.cpuUsage();
     await append(parts, cols);
+    cpu += cpuSeconds(c0);
     seconds += (performance.now() - t) / 1000;
   }
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const info = await finish();
+  cpu += cpuSeconds(c0);
   seconds += (performance.now() - t) / 1000;
-  return { seconds, info };
+  return { seconds, info: { ...info, cpuSeconds: cpu } };
 }
 
 /** Child process entry: one measurement, printed as JSON on stdout. */
 async function child(spec: string): Promise<void> {
   const [what, a, b, c] = spec.split(":");
   if (what === "write") {
-    const kind = a as "artifact" | "two-file";
+    const kind = a as "artifact" | "artifact+vectors" | "two-file";
     const rows = Number(b);
     const P = Number(c);
     const dir = mkdtempSync(join(tmpdir(), "quiver-artifact-bench-"));
     try {
-      const { seconds, info } = await writeRows(kind, new LocalDirectoryStore(dir), "a", rows, P, BUDGET);
-      process.stdout.write(JSON.stringify({ seconds, ...info, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + "\n");
+      const store = new LocalDirectoryStore(dir);
+      const { seconds, info } = await writeRows(kind, store, "a", rows, P, BUDGET);
+      const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+      let read: Record<string, number> = {};
+      if (kind === "artifact+vectors") {
+        // finalize's read: every partition once in partition order (what sequentialSource serves)
+        const c0 = process.cpuUsage();
+        const t = performance.now();
+        const reader = await PartitionArtifactReader.open(store, "a");
+        let seen = 0;
+        for await (const part of reader.partitionsInOrder({ order: "partition" })) seen += part.rows;
+        if (seen !== rows) throw new Error(`ordered read saw ${seen} rows`);
+        read = { readSeconds: (performance.now() - t) / 1000, readCpuSeconds: cpuSeconds(c0) };
+      }
+      process.stdout.write(JSON.stringify({ seconds, ...info, ...read, maxRssMiB }) + "\n");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -263,12 +295,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const notes: string[] = [];
   const want = sections();
   const writeSizes = ctx.quick ? [100_000, 400_000] : [1_000_000, 4_000_000];
-  for (const kind of want.has("write") ? (["artifact", "two-file"] as const) : []) {
-    for (const n of writeSizes) {
+  for (const kind of want.has("write") ? (["artifact", "artifact+vectors", "two-file"] as const) : []) {
+    // the build's payload with raw vectors at the 1M size only (issue 10: the writer's main-thread CPU)
+    for (const n of kind === "artifact+vectors" ? writeSizes.slice(0, 1) : writeSizes) {
       ctx.progress(`write ${kind} ${n}`);
       const r = runChild(`write:${kind}:${n}:1024`);
-      const mb = (n * (8 + M)) / 1e6;
-      rows.push({ bench: "write", layout: kind, rows: n, partitions: 1024, budgetMiB: BUDGET / 1048576, buckets: r.buckets!, flushes: r.flushes!, seconds: +r.seconds!.toFixed(2), rowsPerSec: Math.round(n / r.seconds!), payloadMBps: +(mb / r.seconds!).toFixed(1), peakRssMiB: Math.round(r.maxRssMiB!) });
+      const mb = (n * (8 + M + (kind === "artifact+vectors" ? VECTOR_DIM * 4 : 0))) / 1e6;
+      rows.push({ bench: "write", layout: kind, rows: n, partitions: 1024, budgetMiB: BUDGET / 1048576, buckets: r.buckets!, flushes: r.flushes!, seconds: +r.seconds!.toFixed(2), cpuSeconds: +r.cpuSeconds!.toFixed(2), rowsPerSec: Math.round(n / r.seconds!), payloadMBps: +(mb / r.seconds!).toFixed(1), peakRssMiB: Math.round(r.maxRssMiB!), ...(r.readCpuSeconds === undefined ? {} : { orderedReadSeconds: +r.readSeconds!.toFixed(2), orderedReadCpuSeconds: +r.readCpuSeconds.toFixed(2) }) });
     }
   }
   const P0 = ctx.quick ? 4096 : 32_768;
@@ -506,7 +539,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     }
   }
   notes.push(`bucket rule: ${ruleP} partitions, writer budget ${readBudget / 1048576} MiB, payload 24 B/row; pick = adaptiveBucketCount (cost model DEFAULT_BUCKET_COST_MODEL, spec/artifact.md#bucket-cost-model); measured = open + partitionsInOrder over LatencyStore(20 ms), the best of 3 interleaved rounds (roundSpread: the largest max/min - 1 between one count's rounds, the noise); pickVsBest = pick's measured time / the best of 1, 16, 64, 256 (<= 1: the pick is at least as fast)`);
-  notes.push(`write: ${BUDGET / 1048576} MiB budget (artifact) / ${BUDGET / 1048576} MiB flush groups (two-file), LocalDirectoryStore in a temp dir, one child process per row; payload = row_id u64 + 16-byte code (24 B/row)`);
+  notes.push(`write: ${BUDGET / 1048576} MiB budget (artifact) / ${BUDGET / 1048576} MiB flush groups (two-file), LocalDirectoryStore in a temp dir, one child process per row; payload = row_id u64 + 16-byte code (24 B/row), 'artifact+vectors' adds the 512-byte float32 vector a build with raw vectors writes (536 B/row) and reads it back as finalize does (partitionsInOrder, partition order: orderedRead*); cpuSeconds = the writer's CPU (appendRows + finish, data generation excluded)`);
   notes.push("finalize: the new path. 'ordered read' = PartitionArtifactReader.partitionsInOrder (bucket order, default 8 MiB requests, 64 MiB buffered, 16 requests in flight); 'finalize' = writeIvfIndexStreamed fed by reader.sequentialSource() (partition order) into an in-memory index store; both include opening the artifact (manifest, ranges table, bucket footers) over LatencyStore(20 ms); timeVsTwoFile / speedupVsTwoFile against the two-file shuffle's per-partition read of the same P (64 in flight)");
   notes.push(`read: ${readRows} rows; artifact budget ${readBudget / 1048576} MiB, two-file flush groups ${groupBytes / 1048576} MiB (same working memory); MemoryObjectStore behind LatencyStore(20 ms); ${concurrency} partitions in flight; coalescing only of touching ranges (gap 0), so bytes read = bytes needed`);
   return { rows, notes };

@@ -3,7 +3,9 @@ import { type RecordBatch, type Schema, Type } from "apache-arrow";
 import { QuiverArgumentError, QuiverFormatError } from "@quiver/format";
 import type { ObjectStore } from "@quiver/store";
 import { ArrowFileAppender } from "./internal/arrow-file.js";
-import { batchOf, fixedWidthBytes, singleChunk } from "./internal/columns.js";
+import { Message, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import { VectorAssembler } from "apache-arrow/visitor/vectorassembler";
+import { type PayloadLayout, batchOf, fixedWidthBytes, payloadLayout, singleChunk } from "./internal/columns.js";
 import { type PendingFile, artifactPath, openPendingFile } from "./internal/output.js";
 import { encodeCompactRanges, encodeRangesTable } from "./internal/ranges-table.js";
 import {
@@ -69,6 +71,16 @@ export interface PartitionArtifactWriterStats {
   readonly bytesWritten: number;
 }
 
+/** A record batch message head of {@link PartitionArtifactWriter}'s flush: see its `#messageHead`. */
+interface MessageHead {
+  readonly head: Uint8Array;
+  readonly bodyLength: number;
+  /** Offset in the body of each payload column's values. */
+  readonly dataOffsets: readonly number[];
+}
+/** Message heads a writer remembers (by row count; cleared when full). */
+const HEAD_MEMO_LIMIT = 65536;
+
 class GrowableU32 {
   data = new Uint32Array(1024);
   length = 0;
@@ -90,6 +102,8 @@ interface BucketState {
   readonly appender: ArrowFileAppender;
   part: Uint32Array | undefined;
   cols: Uint8Array[] | undefined;
+  /** Uint32 views of `cols` (for columns whose width is a multiple of 4; else undefined). */
+  lanes: (Uint32Array | undefined)[] | undefined;
   fill: number;
 }
 
@@ -109,7 +123,12 @@ export class PartitionArtifactWriter {
   readonly #policy: ReturnType<typeof planBucketPolicy>;
   readonly #widths: number[];
   readonly #buckets: BucketState[];
-  readonly #scratch: Uint8Array[];
+  /** The sorted copy of a flush, only for layouts whose messages are not encoded here (allocated on first use). */
+  #scratch: Uint8Array[] | undefined;
+  readonly #layout: PayloadLayout;
+  /** Per input row of the current segment: its bucket and its slot there (reused across calls). */
+  #rowBucket = new Uint32Array(0);
+  #rowSlot = new Uint32Array(0);
   readonly #rangePart = new GrowableU32();
   readonly #rangeBucket = new GrowableU32();
   readonly #rangeOffset = new GrowableU32();
@@ -133,7 +152,7 @@ export class PartitionArtifactWriter {
     this.#widths = widths;
     this.#buckets = buckets;
     this.flushThresholdRows = threshold;
-    this.#scratch = widths.map((w) => new Uint8Array(threshold * w));
+    this.#layout = payloadLayout(o.payloadSchema);
   }
 
   /** Plan buckets, open every bucket file and write its header. */
@@ -155,7 +174,8 @@ export class PartitionArtifactWriter {
       ...(o.maxBuckets !== undefined ? { maxBuckets: o.maxBuckets } : {}),
     });
     const budget = o.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET_BYTES;
-    // Budget = B bucket buffers + one sorted scratch copy + the encoded flush (about one more copy).
+    // Budget = B bucket buffers + the reused encode buffer of a flush + one more copy: the sorted
+    // scratch of layouts encoded through apache-arrow, or the sink's copy in flight.
     const threshold = Math.max(1, Math.min(MAX_BUCKET_ROWS, Math.floor(budget / ((policy.num_buckets + 2) * rowBytes))));
     if (o.artifactId !== undefined && !ARTIFACT_ID_RE.test(o.artifactId)) throw new QuiverFormatError("INVALID_VALUE", "artifactId is not 32 lowercase hex digits", { stage: "write" });
     const id = o.artifactId ?? randomBytes(16).toString("hex");
@@ -166,7 +186,7 @@ export class PartitionArtifactWriter {
       for (let b = 0; b < policy.num_buckets; b++) {
         const file = await openPendingFile(o.store, artifactPath(o.uri, bucketFileName(b, id)));
         const appender = new ArrowFileAppender(o.payloadSchema, file);
-        buckets.push({ file, appender, part: undefined, cols: undefined, fill: 0 });
+        buckets.push({ file, appender, part: undefined, cols: undefined, lanes: undefined, fill: 0 });
         await appender.start();
       }
     } catch (e) {
@@ -230,32 +250,78 @@ export class PartitionArtifactWriter {
     const P = this.#o.numPartitions;
     const bucketOf = this.#assign.bucketOf;
     const T = this.flushThresholdRows;
-    for (let i = 0; i < n; i++) {
-      const p = Number(partitionIds[i]);
-      if (!(p >= 0 && p < P) || !Number.isInteger(p)) {
+    if (this.#rowBucket.length < n) {
+      this.#rowBucket = new Uint32Array(n);
+      this.#rowSlot = new Uint32Array(n);
+    }
+    const rowBucket = this.#rowBucket;
+    const rowSlot = this.#rowSlot;
+    const srcLanes = columns.map((col, c) => lanesOf(col, widths[c]!));
+    // Segments of rows: the first pass gives each row its bucket slot and stops after the row that
+    // fills a bucket (or before a bad id); the segment's rows are copied column by column, then
+    // that bucket is flushed. The same flushes at the same rows as one row at a time.
+    let i = 0;
+    while (i < n) {
+      const from = i;
+      let full = -1;
+      let bad = -1;
+      for (; i < n; i++) {
+        const p = Number(partitionIds[i]);
+        if (!(p >= 0 && p < P) || !Number.isInteger(p)) {
+          bad = i;
+          break;
+        }
+        const b = bucketOf[p]!;
+        const bs = this.#buckets[b]!;
+        if (bs.part === undefined) {
+          bs.part = new Uint32Array(T);
+          bs.cols = widths.map((w) => new Uint8Array(T * w));
+          bs.lanes = bs.cols.map((col, c) => lanesOf(col, widths[c]!));
+        }
+        const slot = bs.fill++;
+        bs.part[slot] = p;
+        rowBucket[i] = b;
+        rowSlot[i] = slot;
+        if (bs.fill === T) {
+          full = b;
+          i++;
+          break;
+        }
+      }
+      for (let c = 0; c < widths.length; c++) this.#scatter(c, columns[c]!, srcLanes[c], from, i);
+      if (bad >= 0) {
         this.#state = "failed";
-        throw new QuiverFormatError("INVALID_VALUE", `row ${i}: partition id ${String(partitionIds[i])} is not in [0, ${P})`, { stage: "write" });
+        throw new QuiverFormatError("INVALID_VALUE", `row ${bad}: partition id ${String(partitionIds[bad])} is not in [0, ${P})`, { stage: "write" });
       }
-      const bs = this.#buckets[bucketOf[p]!]!;
-      if (bs.part === undefined) {
-        bs.part = new Uint32Array(T);
-        bs.cols = widths.map((w) => new Uint8Array(T * w));
-      }
-      const slot = bs.fill++;
-      bs.part[slot] = p;
-      for (let c = 0; c < widths.length; c++) {
-        const w = widths[c]!;
-        copyRow(columns[c]!, i * w, bs.cols![c]!, slot * w, w);
-      }
-      if (bs.fill === T) {
+      if (full >= 0) {
         try {
-          await this.#flush(bucketOf[p]!);
+          await this.#flush(full);
         } catch (e) {
-          await this.#poison(e, `append (row ${i})`);
+          await this.#poison(e, `append (row ${i - 1})`);
         }
       }
     }
     this.#rows += n;
+  }
+
+  /** Copy column c of input rows [from, to) into their bucket slots (`#rowBucket`, `#rowSlot`). */
+  #scatter(c: number, src: Uint8Array, src32: Uint32Array | undefined, from: number, to: number): void {
+    const w = this.#widths[c]!;
+    const rowBucket = this.#rowBucket;
+    const rowSlot = this.#rowSlot;
+    const buckets = this.#buckets;
+    if (src32 !== undefined) {
+      const L = w >>> 2;
+      for (let i = from; i < to; i++) {
+        const dst = buckets[rowBucket[i]!]!.lanes![c]!;
+        let d = rowSlot[i]! * L;
+        let s = i * L;
+        const end = s + L;
+        while (s < end) dst[d++] = src32[s++]!;
+      }
+      return;
+    }
+    for (let i = from; i < to; i++) copyRow(src, i * w, buckets[rowBucket[i]!]!.cols![c]!, rowSlot[i]! * w, w);
   }
 
   async #flush(b: number): Promise<void> {
@@ -267,33 +333,152 @@ export class PartitionArtifactWriter {
     const k = a.partitionsIn(b);
     // Counting sort by local partition index: O(rows + partitions in the bucket), stable.
     const start = new Uint32Array(k + 1);
-    for (let i = 0; i < n; i++) start[a.localIndex(bs.part[i]!) + 1]!++;
+    const local = this.#scratchU32(0, n);
+    for (let i = 0; i < n; i++) start[(local[i] = a.localIndex(bs.part[i]!)) + 1]!++;
     for (let l = 0; l < k; l++) start[l + 1]! += start[l]!;
     const next = start.slice(0, k);
+    // Each row's place in the sorted order.
+    const dstRows = this.#scratchU32(1, n);
+    for (let i = 0; i < n; i++) dstRows[i] = next[local[i]!]!++;
     const widths = this.#widths;
-    for (let i = 0; i < n; i++) {
-      const dstRow = next[a.localIndex(bs.part[i]!)]!++;
-      for (let c = 0; c < widths.length; c++) {
-        const w = widths[c]!;
-        copyRow(bs.cols[c]!, i * w, this.#scratch[c]!, dstRow * w, w);
-      }
-    }
-    const base = bs.appender.numRows;
-    const batches: RecordBatch[] = [];
+    const C = widths.length;
+    // The flush's record batch messages are encoded here, each row's bytes copied once, straight
+    // into its place in the message bodies: the bytes apache-arrow's stream writer gives (the
+    // message heads come from its own metadata encoder), without a sorted copy and a stream copy.
+    const messages: { metaDataLength: number; bodyLength: number; rows: number }[] = [];
+    const heads: (MessageHead | undefined)[] = [];
+    // where column c of range l puts its sorted row 0 (may be negative: rows are indexed from the flush start)
+    const colBase = new Float64Array(k * C);
+    let total = 0;
     for (let l = 0; l < k; l++) {
-      const s = start[l]!;
-      const cnt = start[l + 1]! - s;
+      const cnt = start[l + 1]! - start[l]!;
+      if (cnt === 0) continue;
+      const h = this.#messageHead(cnt, bs.cols);
+      heads.push(h);
+      if (h === undefined) break;
+      messages.push({ metaDataLength: h.head.byteLength, bodyLength: h.bodyLength, rows: cnt });
+      for (let c = 0; c < C; c++) colBase[l * C + c] = total + h.head.byteLength + h.dataOffsets[c]! - start[l]! * widths[c]!;
+      total += h.head.byteLength + h.bodyLength;
+    }
+    let crcs: number[];
+    if (heads.includes(undefined)) crcs = await this.#appendViaArrow(bs, start, dstRows, n, k);
+    else {
+      // One encode buffer for every flush (the sink lets a chunk be reused once its write resolved):
+      // heads and the zero padding after each value buffer are written here, the values below.
+      if (this.#out.byteLength < total) {
+        this.#out = new Uint8Array(total);
+        this.#out32 = new Uint32Array(this.#out.buffer, 0, total >>> 2);
+      }
+      const out = this.#out.subarray(0, total);
+      const out32 = this.#out32;
+      let at = 0;
+      let r = 0;
+      for (let l = 0; l < k; l++) {
+        const cnt = start[l + 1]! - start[l]!;
+        if (cnt === 0) continue;
+        const h = heads[r++]!;
+        out.set(h.head, at);
+        const body = at + h.head.byteLength;
+        for (let c = 0; c < C; c++) {
+          const end = body + h.dataOffsets[c]! + cnt * widths[c]!;
+          out.fill(0, end, Math.ceil(end / 8) * 8);
+        }
+        at = body + h.bodyLength;
+      }
+      for (let c = 0; c < C; c++) {
+        const w = widths[c]!;
+        const src = bs.cols[c]!;
+        const src32 = bs.lanes?.[c];
+        if (src32 !== undefined) {
+          // 4-byte lanes: message bodies and value buffers are 8-aligned, rows a multiple of 4 wide
+          const L = w >>> 2;
+          for (let i = 0; i < n; i++) {
+            let d = (colBase[local[i]! * C + c]! + dstRows[i]! * w) / 4;
+            let s0 = i * L;
+            const end = s0 + L;
+            while (s0 < end) out32[d++] = src32[s0++]!;
+          }
+        } else {
+          for (let i = 0; i < n; i++) copyRow(src, i * w, out, colBase[local[i]! * C + c]! + dstRows[i]! * w, w);
+        }
+      }
+      crcs = await bs.appender.appendEncoded(out, messages);
+    }
+    const base = bs.appender.numRows - n;
+    for (let l = 0; l < k; l++) {
+      const s0 = start[l]!;
+      const cnt = start[l + 1]! - s0;
       if (cnt === 0) continue;
       this.#rangePart.push(a.partitionAt(b, l));
       this.#rangeBucket.push(b);
-      this.#rangeOffset.push(base + s);
+      this.#rangeOffset.push(base + s0);
       this.#rangeCount.push(cnt);
-      batches.push(batchOf(this.#o.payloadSchema, this.#scratch.map((col, c) => col.subarray(s * widths[c]!, (s + cnt) * widths[c]!)), cnt));
     }
-    // One record batch per range, in the order the ranges were pushed: the CRCs line up.
-    for (const c of await bs.appender.append(batches)) this.#rangeCrc.push(c);
+    // One record batch per non-empty range, in range order: the CRCs line up.
+    for (const c of crcs) this.#rangeCrc.push(c);
     bs.fill = 0;
     this.#flushes++;
+  }
+
+  /**
+   * The head (continuation marker, metadata length, flatbuffer metadata, padding) of a record batch
+   * message of `cnt` rows as apache-arrow's stream writer encodes it, with its body length and where
+   * each column's values start in the body; memoised by row count. Undefined when the layout has
+   * a non-empty buffer besides the value buffers (then the flush goes through apache-arrow).
+   */
+  #messageHead(cnt: number, cols: readonly Uint8Array[]): MessageHead | undefined {
+    const memo = this.#heads.get(cnt);
+    if (memo !== undefined || this.#heads.has(cnt)) return memo;
+    const widths = this.#widths;
+    const batch = batchOf(this.#o.payloadSchema, cols.map((col, c) => col.subarray(0, cnt * widths[c]!)), cnt);
+    const asm = VectorAssembler.assemble(batch);
+    const dataBuffer = this.#layout.dataBuffer;
+    let head: MessageHead | undefined;
+    const ok = asm.buffers.length === this.#layout.bufferCount && asm.buffers.every((buf, j) => {
+      const c = dataBuffer.indexOf(j);
+      return c >= 0 ? buf.byteLength === cnt * widths[c]! && asm.bufferRegions[j]!.offset % 8 === 0 : buf.byteLength === 0;
+    });
+    if (ok) {
+      const fb = Message.encode(Message.from(new RecordBatchHeader(cnt, asm.nodes, asm.bufferRegions, null, asm.variadicBufferCounts, batch.metadata), asm.byteLength));
+      const aligned = (fb.byteLength + 8 + 7) & ~7;
+      const bytes = new Uint8Array(aligned);
+      const view = new DataView(bytes.buffer);
+      view.setInt32(0, -1, true);
+      view.setInt32(4, aligned - 8, true);
+      bytes.set(fb, 8);
+      head = { head: bytes, bodyLength: asm.byteLength, dataOffsets: dataBuffer.map((j) => asm.bufferRegions[j]!.offset) };
+    }
+    if (this.#heads.size >= HEAD_MEMO_LIMIT) this.#heads.clear();
+    this.#heads.set(cnt, head);
+    return head;
+  }
+
+  /** The sorted copy and apache-arrow's stream writer: the flush for layouts {@link #messageHead} does not encode. */
+  async #appendViaArrow(bs: BucketState, start: Uint32Array, dstRows: Uint32Array, n: number, k: number): Promise<number[]> {
+    const widths = this.#widths;
+    const scratch = (this.#scratch ??= widths.map((w) => new Uint8Array(this.flushThresholdRows * w)));
+    for (let c = 0; c < widths.length; c++) {
+      const w = widths[c]!;
+      for (let i = 0; i < n; i++) copyRow(bs.cols![c]!, i * w, scratch[c]!, dstRows[i]! * w, w);
+    }
+    const batches: RecordBatch[] = [];
+    for (let l = 0; l < k; l++) {
+      const s0 = start[l]!;
+      const cnt = start[l + 1]! - s0;
+      if (cnt === 0) continue;
+      batches.push(batchOf(this.#o.payloadSchema, scratch.map((col, c) => col.subarray(s0 * widths[c]!, (s0 + cnt) * widths[c]!)), cnt));
+    }
+    return bs.appender.append(batches);
+  }
+
+  readonly #heads = new Map<number, MessageHead | undefined>();
+  #out = new Uint8Array(0);
+  #out32 = new Uint32Array(0);
+  readonly #u32 = [new Uint32Array(0), new Uint32Array(0)];
+  /** Reused Uint32Array scratch number `which` of at least n entries. */
+  #scratchU32(which: number, n: number): Uint32Array {
+    if (this.#u32[which]!.length < n) this.#u32[which] = new Uint32Array(n);
+    return this.#u32[which]!;
   }
 
   /** Flush every buffer, finish the bucket files, write the ranges table, then commit the manifest. */
@@ -336,6 +521,7 @@ export class PartitionArtifactWriter {
       const bs = this.#buckets[b]!;
       bs.part = undefined;
       bs.cols = undefined;
+      bs.lanes = undefined;
       await bs.appender.finish();
       await bs.file.commit();
       buckets.push({ path: bucketFileName(b, this.artifactId), num_rows: bs.appender.numRows, byte_size: bs.appender.byteSize, crc32: bs.appender.crc32 });
@@ -415,6 +601,13 @@ export function writeLeaseName(artifactId: string): string {
  * 1,239 vs 349 ns at 512 B).
  */
 const SET_COPY_MIN_BYTES = 128;
+
+/** A Uint32Array view of `col` when its width is a multiple of 4 below SET_COPY_MIN_BYTES and it is 4-aligned (little-endian lanes copy bytes exactly), else undefined. */
+function lanesOf(col: Uint8Array, w: number): Uint32Array | undefined {
+  // wide rows: one `set` (a memcpy) beats a lane loop
+  if (w % 4 !== 0 || w >= SET_COPY_MIN_BYTES || col.byteOffset % 4 !== 0) return undefined;
+  return new Uint32Array(col.buffer, col.byteOffset, col.byteLength >>> 2);
+}
 
 /** Copies one row value of `w` bytes from `src[s..]` to `dst[d..]`. */
 function copyRow(src: Uint8Array, s: number, dst: Uint8Array, d: number, w: number): void {

@@ -10,6 +10,46 @@ export function crc32(bytes: Uint8Array, previous = 0): number {
   return zlibCrc32(bytes, previous) >>> 0;
 }
 
+// CRC-32 combination (the GF(2) polynomial arithmetic of zlib's crc32_combine): the CRC of a
+// concatenation from the parts' CRCs, so bytes whose pieces were already checksummed are not
+// run through the CRC a second time.
+const CRC_POLY = 0xedb88320;
+/** a(x) * b(x) modulo the CRC polynomial, bit-reflected. */
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if ((a & m) !== 0) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = (b & 1) !== 0 ? (b >>> 1) ^ CRC_POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+/** x^(2^k) modulo the polynomial, k = 0..31. */
+const X2N = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  for (let k = 0; k < 32; k++) {
+    t[k] = p;
+    p = multModP(p, p);
+  }
+  return t;
+})();
+
+/**
+ * The CRC-32 of `A ‖ B` from `crcA = crc32(A)`, `crcB = crc32(B)` and B's length in bytes:
+ * `crc32Combine(crc32(a), crc32(b), b.length) === crc32(concat(a, b))`. O(log length).
+ */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  let p = 0x80000000; // x^0
+  let k = 3; // 8 bits per byte
+  for (let n = lengthB; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) p = multModP(X2N[k & 31]!, p);
+  return (multModP(p, crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
+}
+
 /** The native XXH3 of `xxhash-addon` (an optional dependency with prebuilt binaries), when it loads. */
 interface NativeXxh3 {
   readonly XXHash3: { hash(bytes: Buffer): Buffer };

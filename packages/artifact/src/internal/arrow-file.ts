@@ -1,7 +1,7 @@
 import { type RecordBatch, RecordBatchStreamWriter, type Schema, Table, tableToIPC } from "apache-arrow";
 import { Footer, FileBlock } from "apache-arrow/ipc/metadata/file";
 import { MetadataVersion } from "apache-arrow/enum";
-import { type ArrowSchemaInfo, QuiverFormatError, arrowTypeString, crc32, decodeArrowFooter, decodeArrowMessage, readMessageFrame } from "@quiver/format";
+import { type ArrowSchemaInfo, QuiverFormatError, arrowTypeString, crc32, crc32Combine, decodeArrowFooter, decodeArrowMessage, readMessageFrame } from "@quiver/format";
 
 /** "ARROW1" plus two padding bytes: the Arrow IPC file's leading magic. */
 const LEADING_MAGIC = new Uint8Array([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31, 0, 0]);
@@ -107,15 +107,49 @@ export class ArrowFileAppender {
     const base = this.#size - this.#schemaLen;
     const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
     const crcs: number[] = [];
+    // The written bytes are exactly the messages back to back: the file's running CRC is combined
+    // from theirs, so each byte goes through the CRC once.
+    let crc = this.#crc;
     for (const b of batches) {
       const end = messageEnd(stream, pos, bodyEnd);
       const metaLen = 8 + view.getInt32(pos + 4, true);
       this.#blocks.push(new FileBlock(metaLen, end - pos - metaLen, base + pos));
-      crcs.push(crc32(stream.subarray(pos, end)));
+      const c = crc32(stream.subarray(pos, end));
+      crcs.push(c);
+      crc = crc32Combine(crc, c, end - pos);
       this.#rows += b.numRows;
       pos = end;
     }
-    await this.#write(stream.subarray(this.#schemaLen, bodyEnd));
+    this.#crc = crc;
+    this.#size += bodyEnd - this.#schemaLen;
+    await this.#sink.write(stream.subarray(this.#schemaLen, bodyEnd));
+    return crcs;
+  }
+
+  /**
+   * Append record batch messages already encoded back to back in `bytes` (each as `append` would
+   * write it: continuation marker, padded metadata, 8-aligned body), with each message's metadata
+   * and body lengths and row count. Returns each message's CRC-32, as `append` does.
+   */
+  async appendEncoded(bytes: Uint8Array, messages: readonly { readonly metaDataLength: number; readonly bodyLength: number; readonly rows: number }[]): Promise<number[]> {
+    let total = 0;
+    for (const m of messages) total += m.metaDataLength + m.bodyLength;
+    if (total !== bytes.byteLength) throw new QuiverFormatError("INVALID_VALUE", `${messages.length} messages of ${total} bytes in ${bytes.byteLength} bytes`, { stage: "write" });
+    const crcs: number[] = [];
+    let crc = this.#crc;
+    let pos = 0;
+    for (const m of messages) {
+      const len = m.metaDataLength + m.bodyLength;
+      this.#blocks.push(new FileBlock(m.metaDataLength, m.bodyLength, this.#size + pos));
+      const c = crc32(bytes.subarray(pos, pos + len));
+      crcs.push(c);
+      crc = crc32Combine(crc, c, len);
+      this.#rows += m.rows;
+      pos += len;
+    }
+    this.#crc = crc;
+    this.#size += total;
+    await this.#sink.write(bytes);
     return crcs;
   }
 
