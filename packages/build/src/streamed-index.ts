@@ -54,6 +54,7 @@ import {
   type SectionEncoding,
   alignUp,
   crc32,
+  crc32Combine,
   jsonSection,
   tableEnd,
   typedSection,
@@ -75,7 +76,6 @@ import {
   parseIvfIndexMetadata,
   partitionSectionLength,
 } from "@quiver/ivf";
-import { crc32Combine } from "./crc-combine.js";
 import { LocalDirectoryStore, type ObjectStore, type ObjectWriter, TEMP_FILE_PREFIX, openObjectWriter } from "@quiver/store";
 import type { Data, RecordBatch } from "apache-arrow";
 

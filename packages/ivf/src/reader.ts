@@ -28,6 +28,7 @@ import { type ByteRange, type ObjectStore, isStoreError } from "@quiver/store";
 import { totalmem } from "node:os";
 import { type Table, tableFromArrays } from "apache-arrow";
 import { quantizerFromMetadata, vectorDistance as exactDistance } from "./compute/index.js";
+import { distanceFrom } from "./compute/internal/vector-math.js";
 import {
   COLD_OPEN_PREFIX_BYTES,
   IVF_INDEX_KIND,
@@ -274,39 +275,6 @@ const TOP_SLOT_BYTES = 24;
 /** Candidates per query of the all-live refine path, and the row groups per partition it can key (p x 2^20 + g, times this, stays below 2^53). */
 const LIVE_REFINE_MAX = 8192;
 const GROUP_SPAN = 1 << 20;
-
-/**
- * The exact distance of `query` and the dim floats of `b` at offset `bo`: the same operations in
- * the same order as the compute package's vector distance (refine's results do not depend on
- * which path read the row).
- */
-function distanceAt(a: Float32Array, b: Float32Array, bo: number, dim: number, type: DistanceType): number {
-  if (type === "cosine") {
-    let ab = 0;
-    let aa = 0;
-    let bb = 0;
-    for (let t = 0; t < dim; t++) {
-      const x = a[t]!;
-      const y = b[bo + t]!;
-      ab += x * y;
-      aa += x * x;
-      bb += y * y;
-    }
-    const na = aa > 0 ? Math.sqrt(aa) : 1;
-    const nb = bb > 0 ? Math.sqrt(bb) : 1;
-    return aa / (na * na) + bb / (nb * nb) - (2 * ab) / (na * nb);
-  }
-  let s = 0;
-  if (type === "dot") {
-    for (let t = 0; t < dim; t++) s += a[t]! * b[bo + t]!;
-    return -s;
-  }
-  for (let t = 0; t < dim; t++) {
-    const d = a[t]! - b[bo + t]!;
-    s += d * d;
-  }
-  return s;
-}
 
 /** The first k candidates of a heap sorted in place, as hits. */
 function hitsOf(top: TopKCandidates, k: number): { id: bigint; distance: number }[] {
@@ -1619,7 +1587,7 @@ export class IvfVectorIndex {
     const exact = this.#takeTop(k);
     const ids32 = idHalves(top.rowIds);
     for (let c = 0; c < n; c++) {
-      const d = distanceAt(query, bufs[c]!, at[c]!, dim, distance);
+      const d = distanceFrom(query, bufs[c]!, at[c]!, dim, distance);
       if (d <= exact.threshold()) exact.offerAt(d, ids32, c, 0, 0);
     }
     // no group stays referenced by the scratch (the cache may evict it)

@@ -33,13 +33,18 @@ export function normalizeRows(data: Float32Array, n: number, dim: number): Float
 
 /** Distance between `a` and `b` (first `dim` floats) under `type`. */
 export function distance(a: Float32Array, b: Float32Array, dim: number, type: DistanceType): number {
+  return distanceFrom(a, b, 0, dim, type);
+}
+
+/** `distance` of `a` and the `dim` floats of `b` from offset `bo` (refine reads rows in place). */
+export function distanceFrom(a: Float32Array, b: Float32Array, bo: number, dim: number, type: DistanceType): number {
   if (type === "cosine") {
     let ab = 0;
     let aa = 0;
     let bb = 0;
     for (let t = 0; t < dim; t++) {
       const x = a[t] as number;
-      const y = b[t] as number;
+      const y = b[bo + t] as number;
       ab += x * y;
       aa += x * x;
       bb += y * y;
@@ -51,11 +56,11 @@ export function distance(a: Float32Array, b: Float32Array, dim: number, type: Di
   }
   let s = 0;
   if (type === "dot") {
-    for (let t = 0; t < dim; t++) s += (a[t] as number) * (b[t] as number);
+    for (let t = 0; t < dim; t++) s += (a[t] as number) * (b[bo + t] as number);
     return -s;
   }
   for (let t = 0; t < dim; t++) {
-    const d = (a[t] as number) - (b[t] as number);
+    const d = (a[t] as number) - (b[bo + t] as number);
     s += d * d;
   }
   return s;

@@ -1,7 +1,6 @@
 import fc from "fast-check";
-import { crc32 } from "@quiver/format";
+import { crc32, crc32Combine } from "../src/index.js";
 import { describe, expect, it } from "vitest";
-import { crc32Combine } from "../src/crc-combine.js";
 
 describe("crc32Combine", () => {
   it("gives the CRC-32 of the concatenation", () => {
