@@ -8,59 +8,13 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BENCH_KERNELS_GENERATED_PATH, BENCH_KERNELS_WAT_PATH, assembleKernels, renderKernelsModule } from "../../packages/ivf/scripts/build-kernels.js";
-import { createRng } from "../../packages/ivf/src/compute/index.js";
+import { bits, inputs, randomArray, shape } from "../../packages/ivf/test/kernel-inputs.js";
 import { copyRowsPadded } from "../../packages/ivf/src/compute/internal/vector-math.js";
 import { kernelModuleBytes, kernels, paddedDim } from "../../packages/ivf/src/compute/internal/wasm-kernels.js";
 import { KERNELS_WASM_BASE64, KERNELS_WAT_SHA256 } from "../kernels/bench-kernels.wasm.js";
 import { benchKernels } from "../kernels/bench-kernels.js";
 
 const WA = (globalThis as unknown as { WebAssembly: { Module: { new (b: Uint8Array): object; exports(m: object): { name: string }[] } } }).WebAssembly;
-
-function randomArray(len: number, seed: number, scale: number): Float32Array {
-  const rng = createRng(seed);
-  const a = new Float32Array(len);
-  for (let i = 0; i < len; i++) a[i] = rng.nextGaussian() * scale;
-  return a;
-}
-
-/** Float bits, so +0 / -0 and NaN payload-free comparisons are exact. */
-function bits(a: Float32Array): number[] {
-  return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length), (v, i) => (Number.isNaN(a[i]) ? -1 : v));
-}
-
-const shape = fc.record({
-  n: fc.integer({ min: 1, max: 13 }),
-  k: fc.integer({ min: 1, max: 11 }),
-  dim: fc.integer({ min: 1, max: 40 }),
-  extra: fc.integer({ min: 0, max: 3 }),
-  seed: fc.integer({ min: 0, max: 1 << 30 }),
-  // 1e19: products near the f32 limit, sums and norms overflow (Infinity, NaN scores)
-  scale: fc.constantFrom(1, 1, 1, 1e19),
-  // copy some centroids / rows onto others: exact ties between centroids
-  ties: fc.boolean(),
-  // a bias of -0 (the runner-up then needs the signed-zero-exact kernel)
-  negZero: fc.boolean(),
-});
-
-function inputs(s: { n: number; k: number; dim: number; extra: number; seed: number; scale: number; ties: boolean; negZero: boolean }) {
-  const stride = s.dim + s.extra;
-  const offset = s.extra > 0 ? s.seed % (s.extra + 1) : 0;
-  const x = randomArray(s.n * stride + offset, s.seed, 2 * s.scale);
-  const c = randomArray(s.k * s.dim, s.seed + 7, 2 * s.scale);
-  if (s.ties && s.k > 1) c.copyWithin((s.k - 1) * s.dim, 0, s.dim);
-  if (s.ties && s.n > 1) x.copyWithin(offset + stride, offset, offset + s.dim);
-  const bias = new Float32Array(s.k);
-  for (let j = 0; j < s.k; j++) {
-    let b = 0;
-    for (let t = 0; t < s.dim; t++) b = Math.fround(b + Math.fround(c[j * s.dim + t]! * c[j * s.dim + t]!));
-    bias[j] = b;
-  }
-  if (s.negZero) {
-    bias[0] = -0;
-    c.fill(0, 0, s.dim);
-  }
-  return { stride, offset, x, c, bias };
-}
 
 describe("bench-only kernels", () => {
   it("re-assembling bench-kernels.wat gives exactly the committed bytes and module text", async () => {
