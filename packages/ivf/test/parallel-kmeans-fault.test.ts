@@ -10,8 +10,7 @@ import { createRng, trainKMeans } from "../src/compute/index.js";
 import { trainKMeansParallel } from "../src/compute/internal/parallel.js";
 import type { KMeansSpread } from "../src/compute/internal/parallel.js";
 import { ComputePool } from "../src/compute/internal/parallel-pool.js";
-import { KM_CONTROL_WORDS, KM_GENERATION } from "../src/compute/internal/parallel-protocol.js";
-import type { WorkerPayload } from "../src/compute/internal/parallel-protocol.js";
+import { sameModel, stoppedTask } from "./kmeans-fault-helpers.js";
 
 // 16 chunks of 4,096 rows: enough that both workers claim chunks in every generation
 const n = 16 * 4096;
@@ -21,25 +20,6 @@ const rng = createRng(11);
 const data = new Float32Array(n * dim).map(() => rng.nextGaussian());
 const opts = { maxIters: 4, seed: 5 } as const;
 const faultWorker = new URL("./parallel-fault-worker.mjs", import.meta.url);
-
-function sameModel(a: { centroids: Float32Array; iterations: number; loss: number }, b: typeof a): void {
-  expect(a.iterations).toBe(b.iterations);
-  expect(a.loss).toBe(b.loss);
-  expect(Buffer.from(a.centroids.buffer, a.centroids.byteOffset, a.centroids.byteLength)
-    .equals(Buffer.from(b.centroids.buffer, b.centroids.byteOffset, b.centroids.byteLength))).toBe(true);
-}
-
-/** A k-means task whose generation is already -1: the worker replies as soon as it runs it. */
-function stoppedTask(slot: number): WorkerPayload {
-  const control = new Int32Array(new SharedArrayBuffer(KM_CONTROL_WORDS * 4));
-  Atomics.store(control, KM_GENERATION, -1);
-  const f = new Float32Array(new SharedArrayBuffer(4));
-  const u = new Uint32Array(new SharedArrayBuffer(4));
-  return {
-    task: "kmeans-assign", x: f, active: u, n: 1, dim: 1, k: 1, centroids: f, bias: f, alpha: f, assignment: u, scores: f, second: f,
-    control, slot, slots: 3, chunkRows: 1, chunks: new Int32Array(new SharedArrayBuffer(4)),
-  };
-}
 
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
