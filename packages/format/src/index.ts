@@ -5,7 +5,7 @@
  */
 export { QuiverFormatError, FORMAT_ERROR_CODES, isQuiverFormatError } from "./errors.js";
 export type { FormatErrorCode, DecodeStage, QuiverFormatErrorOptions } from "./errors.js";
-export { crc32, crc32Combine, xxh3_64, XXH3_IMPLEMENTATION } from "./checksum.js";
+export { crc32, crc32Combine, xxh3_64, XXH3_IMPLEMENTATION, XXH3_KERNEL_MAX_BYTES } from "./checksum.js";
 export {
   QuiverArgumentError,
   ARGUMENT_ERROR_CODES,
