@@ -9,14 +9,19 @@
  * (just written or copied, as in the rows above) and cold (after touching 128 MiB of other data,
  * so neither the frame nor the copy's destination is in any CPU cache). The machine is shared:
  * read the ratios and the load column. The "fixed cost" rows split one first decode of a 4 KiB
- * entry into its steps (each row includes the ones above it).
+ * entry into its steps (each row includes the ones above it). The cache state rows also time one
+ * XXH3-64 pass over the same frame in the same state: the floor of any verified first decode. The
+ * "hash per call" rows time copy, format's WebAssembly XXH3 kernel and the native addon per call
+ * by input size (where the kernel's cut-over belongs). BENCH_DECODE_PARTS selects parts.
  */
 import { closeSync, openSync, readSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CacheCodec, type TestVectors, DiskCacheBackend, IndexCache, cacheKey, decodeCacheEntry, encodeCacheEntry, testVectorsCodec } from "@quiver/cache";
-import { crc32, decodeFrame, inspectFrameHeader, xxh3_64 } from "@quiver/format";
+import { XXH3_KERNEL_MAX_BYTES, crc32, decodeFrame, inspectFrameHeader, xxh3_64 } from "@quiver/format";
+import { XXH3_WASM_BASE64 } from "../packages/format/src/internal/xxh3-kernel.wasm.js";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
@@ -47,7 +52,7 @@ function fixedCostRows(quick: boolean): BenchResult["rows"][number][] {
   const dst = Buffer.allocUnsafeSlow(frames[0]!.byteLength);
   const steps: [string, (b: Uint8Array, codec: CacheCodec<TestVectors>) => unknown][] = [
     ["Buffer.copy", (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(dst)],
-    ["XXH3-64 of the whole frame (one native call)", (b) => xxh3_64(b)],
+    ["XXH3-64 of the whole frame (one xxh3_64 call)", (b) => xxh3_64(b)],
     ["header + section table (inspectFrameHeader)", (b) => inspectFrameHeader(b, opts)],
     ["frame, no section checksums", (b) => decodeFrame(b, skip)],
     ["frame with section XXH3-64 (decodeFrame)", (b) => decodeFrame(b, opts)],
@@ -74,14 +79,95 @@ function fixedCostRows(quick: boolean): BenchResult["rows"][number][] {
   const us = times.map(median);
   return steps.map(([step], s) => ({ bench: "fixed cost", "entry bytes": frames[0]!.byteLength, step, "us per decode": r2(us[s]!), "x copy": r2(us[s]! / us[0]!), load: machineLoad() }));
 }
+/** The slice of the WebAssembly JS API used here (the repo's TS lib set has no WebAssembly types). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: { readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number }; xxh3(at: number, length: number): bigint } };
+}
+
+/** The two XXH3-64 implementations xxh3_64 chooses between, callable at any length: format's kernel (own instance) and the native addon. */
+function hashers(maxBytes: number): { kernel: (b: Uint8Array) => bigint; native: ((b: Buffer) => bigint) | undefined } {
+  const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  const { exports } = new WA.Instance(new WA.Module(Buffer.from(XXH3_WASM_BASE64, "base64")), {});
+  exports.memory.grow(Math.ceil((256 + maxBytes) / 65536));
+  const mem = new Uint8Array(exports.memory.buffer);
+  let native: ((b: Buffer) => bigint) | undefined;
+  try {
+    // format's optional dependency, resolved from format's package (the bench does not depend on it)
+    const addon = createRequire(new URL("../packages/format/package.json", import.meta.url))("xxhash-addon") as { XXHash3: { hash(b: Buffer): Buffer } };
+    native = (b) => addon.XXHash3.hash(b).readBigUInt64BE(0);
+  } catch {
+    native = undefined;
+  }
+  return {
+    kernel: (b) => {
+      mem.set(b, 256);
+      return BigInt.asUintN(64, exports.xxh3(256, b.byteLength));
+    },
+    native,
+  };
+}
+
+/**
+ * Per call, by input size: Buffer.copy, format's WebAssembly kernel (copy into its memory + call)
+ * and the native addon (one call, hashed in place), in one process, the three alternating per
+ * round (median of rounds of many calls; CPU-independent ratios). Where the kernel stops winning
+ * is where XXH3_KERNEL_MAX_BYTES belongs; at the large sizes "native x copy" is the floor of any
+ * first decode (it must hash every byte once).
+ */
+function hashPerCallRows(quick: boolean): BenchResult["rows"][number][] {
+  const sizes = [64, 1024, 4096, 8192, 16384, 65536, 262144, MiB, 4 * MiB];
+  const { kernel, native } = hashers(sizes[sizes.length - 1]!);
+  const rows: BenchResult["rows"][number][] = [];
+  for (const n of sizes) {
+    const ab = new ArrayBuffer(n + 64);
+    const src = Buffer.from(ab, 64, n).fill(0x5a);
+    for (let i = 0; i < n; i += 97) src[i] = i & 0xff;
+    const dst = Buffer.allocUnsafeSlow(n);
+    if (native !== undefined && kernel(src) !== native(src)) throw new Error(`kernel and native XXH3 differ at ${n} bytes`);
+    const calls = Math.max(4, Math.min(20_000, Math.floor((quick ? 1 << 23 : 1 << 25) / n)));
+    const fns: [string, () => unknown][] = [["copy", () => src.copy(dst)], ["kernel", () => kernel(src)], ...(native === undefined ? [] : [["native", () => native(src)] as [string, () => unknown]])];
+    const t = fns.map(() => [] as number[]);
+    for (let round = 0; round < (quick ? 5 : 9); round++) {
+      for (let k = 0; k < fns.length; k++) {
+        const j = round % 2 === 0 ? k : fns.length - 1 - k;
+        const f = fns[j]![1];
+        const start = performance.now();
+        for (let i = 0; i < calls; i++) f();
+        t[j]!.push(((performance.now() - start) / calls) * 1000);
+      }
+    }
+    const [copy, wasmUs, nativeUs] = t.map(median) as [number, number, number | undefined];
+    rows.push({
+      bench: "hash per call",
+      "input bytes": n,
+      "Buffer.copy (us)": r3(copy),
+      "kernel (us)": r3(wasmUs),
+      "native (us)": nativeUs === undefined ? "n/a" : r3(nativeUs),
+      "kernel x copy": r2(wasmUs / copy),
+      "native x copy": nativeUs === undefined ? "n/a" : r2(nativeUs / copy),
+      "kernel/native": nativeUs === undefined ? "n/a" : r2(wasmUs / nativeUs),
+      "xxh3_64 uses": n <= XXH3_KERNEL_MAX_BYTES ? "kernel" : "native",
+      load: machineLoad(),
+    });
+  }
+  return rows;
+}
+
 /** Variables that select part of this bench or change what it measures: a run with any set writes cache-decode.partial.json (bench/selection.ts). */
-export const selectEnv: readonly string[] = ["BENCH_DECODE_MIB"];
+export const selectEnv: readonly string[] = ["BENCH_DECODE_MIB", "BENCH_DECODE_PARTS"];
+
+/** Parts of this bench, selectable with BENCH_DECODE_PARTS (comma-separated; default all). */
+const PARTS = ["verified", "state", "disk", "throughput", "fixed", "hash"] as const;
 
 /** Run the decode benchmark. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
   const rows: BenchResult["rows"][number][] = [];
   const sizes = process.env.BENCH_DECODE_MIB !== undefined ? process.env.BENCH_DECODE_MIB.split(",").map(Number) : ctx.quick ? [1, 4] : [1, 16, 64];
   if (sizes.some((x) => !Number.isInteger(x) || x < 1 || x > 256)) throw new Error(`BENCH_DECODE_MIB: integers 1..256, got ${process.env.BENCH_DECODE_MIB}`);
+  const parts = new Set(process.env.BENCH_DECODE_PARTS !== undefined ? process.env.BENCH_DECODE_PARTS.split(",") : PARTS);
+  for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`BENCH_DECODE_PARTS: some of ${PARTS.join(",")}, got ${p}`);
+  const sized = parts.has("verified") || parts.has("state") || parts.has("disk") || parts.has("throughput");
   // Touched between cold runs: larger than any L3 of this machine class, so nothing stays cached.
   const evictor = new Float64Array((ctx.quick ? 32 : 128) * MiB / 8);
   let sink = 0;
@@ -89,7 +175,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     for (let i = 0; i < evictor.length; i += 8) evictor[i] = evictor[i]! + 1;
     sink += evictor[0]!;
   };
-  for (const mib of sizes) {
+  for (const mib of sized ? sizes : []) {
     ctx.progress(`decode ${mib} MiB`);
     const v: TestVectors = { id: "bench", dims: 16, data: new Float32Array((mib * MiB) / 4).map((_, i) => (i * 2654435761) % 1000) };
     const reps = Math.max(5, Math.min(200, Math.floor(256 / mib / (ctx.quick ? 8 : 1))));
@@ -127,10 +213,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       if (keep.value.data.length !== v.data.length) throw new Error("decode lost data");
       return { first, again };
     };
+    if (parts.has("verified")) {
     const before = codecRow(crc32Codec);
     const now = codecRow(testVectorsCodec);
-    const crc = time(same, (b) => crc32(b));
-    const xxh = time(same, (b) => xxh3_64(b));
     rows.push({
       bench: "verified decode",
       "entry MiB": mib,
@@ -144,11 +229,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "first-decode speedup": r2(before.first / now.first),
       load: machineLoad(),
     });
+    }
     // Hot and cold, side by side: one copy and one first decode per run, each of a frame never decoded before.
     const coldReps = ctx.quick ? 5 : Math.max(9, Math.min(41, Math.floor(512 / mib)));
-    const state = (cold: boolean): { copy: number; decode: number } => {
+    const state = (cold: boolean): { copy: number; decode: number; hash: number } => {
       const cp: number[] = [];
       const dec: number[] = [];
+      const hs: number[] = [];
       let nth = 1_000_000;
       for (let i = 0; i <= coldReps; i++) {
         v.data[0] = ++nth;
@@ -164,13 +251,21 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         t = performance.now();
         decodeCacheEntry(testVectorsCodec, f);
         const d = performance.now() - t;
+        // The floor of any first decode: one XXH3-64 pass over the same bytes, in the same state.
+        if (cold) evict();
+        else dst2.set(f);
+        t = performance.now();
+        xxh3_64(f);
+        const h = performance.now() - t;
         if (i > 0) {
           cp.push(c);
           dec.push(d);
+          hs.push(h);
         }
       }
-      return { copy: median(cp), decode: median(dec) };
+      return { copy: median(cp), decode: median(dec), hash: median(hs) };
     };
+    if (parts.has("state")) {
     const hot = state(false);
     const cold = state(true);
     rows.push({
@@ -179,15 +274,20 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "hot: Buffer.copy (ms)": r3(hot.copy),
       "hot: XXH3-64 first decode (ms)": r3(hot.decode),
       "hot: decode/copy": r2(hot.decode / hot.copy),
+      "hot: XXH3-64 of the frame (ms)": r3(hot.hash),
+      "hot: hash/copy (floor)": r2(hot.hash / hot.copy),
+      "hot: decode - hash (us)": r2((hot.decode - hot.hash) * 1000),
       "cold: Buffer.copy (ms)": r3(cold.copy),
       "cold: XXH3-64 first decode (ms)": r3(cold.decode),
       "cold: decode/copy": r2(cold.decode / cold.copy),
+      "cold: hash/copy (floor)": r2(cold.hash / cold.copy),
       load: machineLoad(),
     });
+    }
     // From a persistent backend: a DiskCacheBackend get of an entry never decoded before (read +
     // every check), against the bare read of the same file (open + one read + close into a reused
     // buffer: the floor of any disk hit) and the copy above. Distinct entries, so each is a first decode.
-    {
+    if (parts.has("disk")) {
       const dir = await mkdtemp(join(tmpdir(), "quiver-bench-decode-"));
       try {
         const count = Math.max(5, Math.min(41, Math.floor(256 / mib / (ctx.quick ? 8 : 1))));
@@ -254,7 +354,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         await rm(dir, { recursive: true, force: true });
       }
     }
-    rows.push({
+    const crc = parts.has("throughput") ? time(same, (b) => crc32(b)) : 0;
+    const xxh = parts.has("throughput") ? time(same, (b) => xxh3_64(b)) : 0;
+    if (parts.has("throughput")) rows.push({
       bench: "throughput",
       "entry MiB": mib,
       "Buffer.copy GB/s": r2(frame.byteLength / copy / 1e6),
@@ -266,15 +368,19 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       load: machineLoad(),
     });
   }
-  rows.push(...fixedCostRows(ctx.quick));
+  if (parts.has("fixed")) rows.push(...fixedCostRows(ctx.quick));
+  if (parts.has("hash")) rows.push(...hashPerCallRows(ctx.quick));
   if (sink < 0) throw new Error("unreachable"); // keeps the eviction loop observable
   return {
     rows,
     notes: [
       "cache state rows: one Buffer.copy and one first decode (an entry never decoded before) per run, medians; hot = the frame was just written and copied once (it sits in L2/L3 as after a read), cold = 128 MiB of other data touched before each timed call (frame and destination in memory only)",
       "first decode = decodeCacheEntry of an entry never decoded before in this process, with every check (header CRC-32, section checksums, codec checks); repeat = the same bytes in a fresh buffer after an identical entry was decoded and is still alive (compared, not re-hashed)",
-      "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxhash-addon, native, hashed in place)",
+      "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxh3_64: native xxhash-addon above XXH3_KERNEL_MAX_BYTES, format's WebAssembly kernel below)",
       "copy = Buffer.copy of the same bytes into a preallocated buffer (hot in cache at 1 MiB, so it runs at L2 speed)",
+      "cache state rows, floor: one XXH3-64 pass over the same frame in the same state (hot or cold), timed in the same run; no first decode can be cheaper, so decode/copy <= 1 needs hash/copy < 1; decode - hash = the fixed cost of the decode (header, table, codec, memo)",
+      "hash per call rows: per call by input size, Buffer.copy vs format's WebAssembly XXH3 kernel (copy into its memory + call; xxh3_64 uses it up to XXH3_KERNEL_MAX_BYTES) vs the native addon (hashed in place; allocates its result), alternating rounds, medians",
+      "BENCH_DECODE_PARTS=verified,state,disk,throughput,fixed,hash selects parts (default all); BENCH_DECODE_MIB=1,16 selects entry sizes of the first four",
       "fixed cost rows: distinct 4 KiB entries, each decoded once per fresh codec object (so decodeCacheEntry never hits its memo), batches of 100, median us per decode; each step includes the ones above it, every other batch runs the steps in reverse order",
       "disk backend rows: DiskCacheBackend.get of distinct entries never decoded before (first: read + XXH3-64 of every section + decode; entries up to syncReadMaxBytes are read synchronously into a reused buffer, then copied into a buffer of their own before they are hashed and decoded), then of the same entries while their values are alive (repeat: read + memcmp with the bytes verified before); bare read = open + one read + close of the same files into a reused buffer (the floor of any disk hit, itself a kernel copy)",
     ],
