@@ -50,11 +50,18 @@ function fixedCostRows(quick: boolean): BenchResult["rows"][number][] {
   const opts = { kind: 16, typeName: testVectorsCodec.typeName, maxKindVersion: testVectorsCodec.version, sectionChecksum: "xxh3-64" as const };
   const skip = { ...opts, skipSectionChecksums: true }; // built once: a spread per call would be timed too
   const dst = Buffer.allocUnsafeSlow(frames[0]!.byteLength);
+  const { native } = hashers(0);
   const steps: [string, (b: Uint8Array, codec: CacheCodec<TestVectors>) => unknown][] = [
     ["Buffer.copy", (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(dst)],
     ["XXH3-64 of the whole frame (one xxh3_64 call)", (b) => xxh3_64(b)],
     ["header + section table (inspectFrameHeader)", (b) => inspectFrameHeader(b, opts)],
     ["frame, no section checksums", (b) => decodeFrame(b, skip)],
+    // The same checks with every section hashed by one native call each, as before format's kernel took the small ones (side by side with the next row).
+    ...(native === undefined ? [] : [["frame, section XXH3-64 all native (before the kernel)", (b: Uint8Array) => {
+      const f = decodeFrame(b, skip);
+      for (const s of f.sections) if (native(Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength)) !== s.xxh3) throw new Error("checksum");
+      return f;
+    }] as [string, (b: Uint8Array, codec: CacheCodec<TestVectors>) => unknown]]),
     ["frame with section XXH3-64 (decodeFrame)", (b) => decodeFrame(b, opts)],
     ["+ codec decode + sizeOf", (b) => {
       const f = decodeFrame(b, opts);
@@ -125,16 +132,19 @@ function hashPerCallRows(quick: boolean): BenchResult["rows"][number][] {
     for (let i = 0; i < n; i += 97) src[i] = i & 0xff;
     const dst = Buffer.allocUnsafeSlow(n);
     if (native !== undefined && kernel(src) !== native(src)) throw new Error(`kernel and native XXH3 differ at ${n} bytes`);
-    const calls = Math.max(4, Math.min(20_000, Math.floor((quick ? 1 << 23 : 1 << 25) / n)));
+    // Rounds of a few milliseconds timed in CPU time (user + system): a round preempted by other
+    // work on a loaded machine does not count the time it waited.
+    const calls = Math.max(4, Math.min(20_000, Math.floor((quick ? 1 << 21 : 1 << 23) / n)));
     const fns: [string, () => unknown][] = [["copy", () => src.copy(dst)], ["kernel", () => kernel(src)], ...(native === undefined ? [] : [["native", () => native(src)] as [string, () => unknown]])];
     const t = fns.map(() => [] as number[]);
-    for (let round = 0; round < (quick ? 5 : 9); round++) {
+    for (let round = 0; round < (quick ? 7 : 15); round++) {
       for (let k = 0; k < fns.length; k++) {
         const j = round % 2 === 0 ? k : fns.length - 1 - k;
         const f = fns[j]![1];
-        const start = performance.now();
+        const start = process.cpuUsage();
         for (let i = 0; i < calls; i++) f();
-        t[j]!.push(((performance.now() - start) / calls) * 1000);
+        const used = process.cpuUsage(start);
+        t[j]!.push((used.user + used.system) / calls);
       }
     }
     const [copy, wasmUs, nativeUs] = t.map(median) as [number, number, number | undefined];
@@ -379,7 +389,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "CRC-32 codec = the test-vectors codec with sectionChecksum crc32 (cache entries before container 1.1); XXH3-64 codec = the default since 1.1 (xxh3_64: native xxhash-addon above XXH3_KERNEL_MAX_BYTES, format's WebAssembly kernel below)",
       "copy = Buffer.copy of the same bytes into a preallocated buffer (hot in cache at 1 MiB, so it runs at L2 speed)",
       "cache state rows, floor: one XXH3-64 pass over the same frame in the same state (hot or cold), timed in the same run; no first decode can be cheaper, so decode/copy <= 1 needs hash/copy < 1; decode - hash = the fixed cost of the decode (header, table, codec, memo)",
-      "hash per call rows: per call by input size, Buffer.copy vs format's WebAssembly XXH3 kernel (copy into its memory + call; xxh3_64 uses it up to XXH3_KERNEL_MAX_BYTES) vs the native addon (hashed in place; allocates its result), alternating rounds, medians",
+      "hash per call rows: CPU time (user + system) per call by input size, Buffer.copy vs format's WebAssembly XXH3 kernel (copy into its memory + call; xxh3_64 uses it up to XXH3_KERNEL_MAX_BYTES) vs the native addon (hashed in place; allocates its result), alternating rounds of a few ms, medians",
       "BENCH_DECODE_PARTS=verified,state,disk,throughput,fixed,hash selects parts (default all); BENCH_DECODE_MIB=1,16 selects entry sizes of the first four",
       "fixed cost rows: distinct 4 KiB entries, each decoded once per fresh codec object (so decodeCacheEntry never hits its memo), batches of 100, median us per decode; each step includes the ones above it, every other batch runs the steps in reverse order",
       "disk backend rows: DiskCacheBackend.get of distinct entries never decoded before (first: read + XXH3-64 of every section + decode; entries up to syncReadMaxBytes are read synchronously into a reused buffer, then copied into a buffer of their own before they are hashed and decoded), then of the same entries while their values are alive (repeat: read + memcmp with the bytes verified before); bare read = open + one read + close of the same files into a reused buffer (the floor of any disk hit, itself a kernel copy)",

@@ -78,9 +78,11 @@ export const XXH3_IMPLEMENTATION: "native" | "wasm" = native === undefined ? "wa
  * (src/kernels/xxh3.wat): a copy into its memory and one call, a fraction of a microsecond,
  * where one native call costs microseconds whatever the length (it allocates its result).
  * Above it the native hasher's wider SIMD wins; the crossover is measured in
- * bench/cache-decode.bench.ts ("hash per call" rows).
+ * bench/cache-decode.bench.ts ("hash per call" rows): near 8 KiB once V8 has optimised the
+ * kernel, lower while it still runs baseline (Liftoff) code, which on a loaded machine lasts long
+ * (the optimising compile runs on a background thread); 4 KiB is below both.
  */
-export const XXH3_KERNEL_MAX_BYTES = 8192;
+export const XXH3_KERNEL_MAX_BYTES = 4096;
 /** Where the kernel reads its input (the default secret sits below it). */
 const KERNEL_INPUT = 256;
 /** The slice of the WebAssembly JS API used here (the repo's TS lib set has no WebAssembly types). */

@@ -13,6 +13,8 @@ describe("section checksum algorithms (spec/container.md#checksums)", () => {
     expect(xxh3_64(ascii('{"dims":8,"id":""}'))).toBe(0x7a5863b9e3dce4c3n);
   });
 
+  // Inputs up to XXH3_KERNEL_MAX_BYTES go to format's own kernel in both processes (compared with
+  // hash-wasm and the addon directly in xxh3-kernel.test.ts); the long inputs here reach hash-wasm.
   it("the WebAssembly fallback (hash-wasm, used where xxhash-addon's binary does not load) gives the native values over every length class", () => {
     const child = fileURLToPath(new URL("./xxh3-child.ts", import.meta.url));
     const run = (env: Record<string, string>) =>
