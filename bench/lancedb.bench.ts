@@ -18,7 +18,12 @@
  * (refine's cold groups by getRanges: the path before the object reader), interleaved with the others ("A/B" rows);
  * BENCH_SYNC_READS=1 / =0 opens Quiver's local store with syncReads true / false (every object-reader read as a
  * synchronous pread / every one on the libuv thread pool); unset: the store's default (reads up to 256 KiB synchronous);
- * BENCH_BREAKDOWN=1 adds a per-query breakdown of Quiver's refine queries (GC, reads, bytes; median vs slowest 2%);
+ * BENCH_BREAKDOWN=1 adds a per-query breakdown of Quiver's refine queries (GC pauses, store reads and bytes, cache
+ * misses, event-loop delay, process CPU beside the query; median vs slowest 2%), then runs the same refine queries
+ * again interleaved under the other settle rule and on Quiver alone (no LanceDB query issued), each with its breakdown;
+ * BENCH_SETTLE=0 times each query right after the other engine's; by default (settle rule) every timed query of either
+ * engine first waits until the process's other threads are idle (2 ms windows under 10% of a core, at most 50 ms):
+ * LanceDB's runtime threads keep working after its query's promise resolved, inside the next Quiver query otherwise;
  * BENCH_INDEX_DIR=dir keeps both engines' built indexes there and reuses them on the next run
  * (build times are then those recorded when they were built). After every shape the rows so far
  * are written to bench/results/lancedb.partial.json (lancedb.partial.quick.json when quick), so a
@@ -28,6 +33,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
@@ -67,75 +73,176 @@ interface QueryObserver {
   after(start: number, ms: number): void;
 }
 
-/** What one Quiver query did (BENCH_BREAKDOWN=1): latency, GC pause time inside it, store reads. */
+/** What one Quiver query did (BENCH_BREAKDOWN=1). */
 interface QueryRecord {
   ms: number;
+  /** Process CPU (every thread) during the query; above `ms` only when other threads ran beside it (Quiver's query is single-threaded). */
   cpuMs: number;
+  /** GC pause time that started inside the query, and the pauses (minor = scavenges). */
   gcMs: number;
   gcs: number;
+  minorGcs: number;
+  /** Store requests and bytes of the query (counted at the store: refine's cold row groups). */
   reads: number;
   bytes: number;
+  /** Cache misses of the query: code partitions, raw-vector row groups. */
+  codeMisses: number;
+  rowMisses: number;
+  /** Longest event-loop delay sampled while the query ran (monitorEventLoopDelay, 1 ms resolution), ms. */
+  loopDelayMs: number;
+  /** Process CPU in the settle window right before the query (other threads still running), ms per ms. */
+  busyBefore: number;
+  /** This (main) thread's CPU and run-queue wait during the query (/proc schedstat; NaN where unavailable), ms. */
+  mainCpuMs: number;
+  waitMs: number;
+  /** True when the query ran right after a LanceDB query (odd i: the order alternates), false after a Quiver one. */
+  afterLance: boolean;
+}
+
+/** This thread's [CPU ns, run-queue wait ns] from /proc (Linux), or undefined. */
+function mainThreadSched(): [number, number] | undefined {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/schedstat`, "utf8").split(" ");
+    return [Number(f[0]), Number(f[1])];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * A per-query breakdown of Quiver's refine queries: GC pauses (PerformanceObserver 'gc' entries
- * that start inside the query) and the store requests / bytes it made (counted at the store),
+ * that start inside the query), the store requests / bytes it made (counted at the store), its
+ * cache misses (index.cacheStats deltas), the event-loop delay, and the process CPU beside it,
  * so the tail queries can be told apart from the median ones.
  */
-function breakdownObserver(io: IoStatsStore): { observer: QueryObserver; records: QueryRecord[]; stop(): void } {
-  const gcs: { start: number; ms: number }[] = [];
+function breakdownObserver(io: IoStatsStore, index: { cacheStats(): { codes: { misses: number }; rawRows: { misses: number } } }): { observer: QueryObserver; records: QueryRecord[]; stop(): void } {
+  const gcs: { start: number; ms: number; minor: boolean }[] = [];
   const po = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration });
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration, minor: (e as unknown as { detail?: { kind?: number } }).detail?.kind === 1 });
   });
   po.observe({ entryTypes: ["gc"] });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   const records: QueryRecord[] = [];
   let before = io.snapshot().total;
+  let stats = index.cacheStats();
   let cpu = process.cpuUsage();
+  let sched = mainThreadSched();
+  let calls = 0;
+  // the probe's own CPU between its two schedstat reads (two /proc reads, counters), measured on empty intervals and subtracted
+  const empty: number[] = [];
+  for (let i = 0; i < 21 && sched !== undefined; i++) {
+    const a = mainThreadSched()!;
+    void process.cpuUsage();
+    void performance.now();
+    const b = mainThreadSched()!;
+    empty.push((b[0] - a[0]) / 1e6);
+  }
+  const overheadMs = empty.length === 0 ? 0 : [...empty].sort((x, y) => x - y)[empty.length >> 1]!;
   return {
     records,
     observer: {
       before() {
         before = io.snapshot().total;
+        stats = index.cacheStats();
+        loop.reset();
+        sched = mainThreadSched();
         cpu = process.cpuUsage();
       },
       after(start, ms) {
         const used = process.cpuUsage(cpu);
+        const sNow = mainThreadSched();
+        const delay = loop.max / 1e6;
         const now = io.snapshot().total;
+        const st = index.cacheStats();
         // GC entries are delivered asynchronously: matched to queries by time in stop()
-        records.push({ ms, cpuMs: (used.user + used.system) / 1000, gcMs: start, gcs: 0, reads: now.readRequests - before.readRequests, bytes: now.bytesRead - before.bytesRead });
+        records.push({
+          ms, cpuMs: (used.user + used.system) / 1000, gcMs: start, gcs: 0, minorGcs: 0,
+          reads: now.readRequests - before.readRequests, bytes: now.bytesRead - before.bytesRead,
+          codeMisses: st.codes.misses - stats.codes.misses, rowMisses: st.rawRows.misses - stats.rawRows.misses,
+          loopDelayMs: Number.isFinite(delay) ? delay : 0, busyBefore: lastSettleBusy,
+          mainCpuMs: sNow === undefined || sched === undefined ? Number.NaN : Math.max(0, (sNow[0] - sched[0]) / 1e6 - overheadMs),
+          waitMs: sNow === undefined || sched === undefined ? Number.NaN : (sNow[1] - sched[1]) / 1e6,
+          afterLance: calls++ % 2 === 1,
+        });
       },
     },
     stop() {
       po.disconnect();
+      loop.disable();
       for (const r of records) {
         const start = r.gcMs;
         const mine = gcs.filter((g) => g.start >= start && g.start < start + r.ms);
         r.gcMs = mine.reduce((a, g) => a + g.ms, 0);
         r.gcs = mine.length;
+        r.minorGcs = mine.filter((g) => g.minor).length;
       }
     },
   };
 }
 
-/** Median query vs the slowest 2% of queries: mean latency, CPU, GC, reads and bytes of each set. */
+/** Median query vs the slowest 2% of queries: mean latency, CPU, GC, reads, misses, loop delay of each set. */
 function breakdownNote(label: string, records: readonly QueryRecord[]): string {
   const sorted = [...records].sort((a, b) => a.ms - b.ms);
   const tail = sorted.slice(Math.floor(sorted.length * 0.98));
   const mid = sorted.slice(Math.floor(sorted.length * 0.4), Math.ceil(sorted.length * 0.6));
   const mean = (xs: readonly QueryRecord[], f: (r: QueryRecord) => number) => xs.reduce((a, r) => a + f(r), 0) / Math.max(1, xs.length);
   const describe = (xs: readonly QueryRecord[]) =>
-    `${mean(xs, (r) => r.ms).toFixed(2)} ms (cpu ${mean(xs, (r) => r.cpuMs).toFixed(2)} ms, gc ${mean(xs, (r) => r.gcMs).toFixed(2)} ms in ${mean(xs, (r) => r.gcs).toFixed(1)} pauses, ${mean(xs, (r) => r.reads).toFixed(1)} reads, ${(mean(xs, (r) => r.bytes) / 1024).toFixed(0)} KiB)`;
+    `${mean(xs, (r) => r.ms).toFixed(2)} ms (cpu ${mean(xs, (r) => r.cpuMs).toFixed(2)} ms, gc ${mean(xs, (r) => r.gcMs).toFixed(2)} ms in ${mean(xs, (r) => r.gcs).toFixed(1)} pauses (${mean(xs, (r) => r.minorGcs).toFixed(1)} minor), ` +
+    `${mean(xs, (r) => r.reads).toFixed(1)} reads, ${(mean(xs, (r) => r.bytes) / 1024).toFixed(0)} KiB, misses ${mean(xs, (r) => r.codeMisses).toFixed(1)} codes / ${mean(xs, (r) => r.rowMisses).toFixed(1)} row groups, ` +
+    `loop delay max ${mean(xs, (r) => r.loopDelayMs).toFixed(2)} ms, cpu beside it ${mean(xs, (r) => Math.max(0, r.cpuMs - r.ms)).toFixed(2)} ms, busy before ${mean(xs, (r) => r.busyBefore).toFixed(2)})`;
   const all = (f: (r: QueryRecord) => number) => records.reduce((a, r) => a + f(r), 0);
-  return `${label}: median 40-60% ${describe(mid)}; slowest 2% ${describe(tail)}; all ${records.length}: gc ${all((r) => r.gcMs).toFixed(1)} ms total, ${(all((r) => r.bytes) / records.length / 1024).toFixed(0)} KiB read per query`;
+  const tailRatio = (xs: readonly QueryRecord[], f: (r: QueryRecord) => number) => {
+    const v = xs.map(f).sort((a, b) => a - b);
+    return `p50 ${quantile(v, 0.5).toFixed(3)} p99 ${quantile(v, 0.99).toFixed(3)} (${(quantile(v, 0.99) / quantile(v, 0.5)).toFixed(2)})`;
+  };
+  const ratio = quantile(sorted.map((r) => r.ms), 0.99) / quantile(sorted.map((r) => r.ms), 0.5);
+  const busy = (xs: readonly QueryRecord[]) => xs.filter((r) => r.cpuMs - r.mainCpuMs > 0.25).length;
+  const afterL = records.filter((r) => r.afterLance);
+  const afterQ = records.filter((r) => !r.afterLance);
+  return (
+    `${label}: p99/p50 ${ratio.toFixed(2)}; median 40-60% ${describe(mid)}; slowest 2% ${describe(tail)}; all ${records.length}: gc ${all((r) => r.gcMs).toFixed(1)} ms total, ${(all((r) => r.bytes) / records.length / 1024).toFixed(0)} KiB read per query; ` +
+    `this thread's CPU ms ${tailRatio(records, (r) => r.mainCpuMs)}, run-queue wait ms ${tailRatio(records, (r) => r.waitMs)}, other threads' CPU ms ${tailRatio(records, (r) => Math.max(0, r.cpuMs - r.mainCpuMs))}; ` +
+    `right after a LanceDB query (${afterL.length}): wall ${tailRatio(afterL, (r) => r.ms)}, other threads' CPU mean ${mean(afterL, (r) => Math.max(0, r.cpuMs - r.mainCpuMs)).toFixed(3)} ms, ${busy(afterL)} queries with over 0.25 ms of it; ` +
+    `right after a Quiver query (${afterQ.length}): wall ${tailRatio(afterQ, (r) => r.ms)}, other threads' CPU mean ${mean(afterQ, (r) => Math.max(0, r.cpuMs - r.mainCpuMs)).toFixed(3)} ms, ${busy(afterQ)} queries with over 0.25 ms of it`
+  );
 }
 
 const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 
+/** Process CPU per wall ms in the last settle window (read by the breakdown). */
+let lastSettleBusy = 0;
+
+/**
+ * The settle rule applied before every timed query of either engine (BENCH_SETTLE, default on):
+ * wait in 2 ms windows until one shows the process's other threads (LanceDB's runtime: this
+ * thread only sleeps in a window) using under 10% of a core, at most 50 ms. The engine that ran
+ * before may otherwise still be working on its threads inside the next engine's timed interval.
+ */
+async function settle(on: boolean): Promise<void> {
+  lastSettleBusy = Number.NaN;
+  if (!on) return;
+  const deadline = performance.now() + SETTLE_MAX_MS;
+  for (;;) {
+    const c = process.cpuUsage();
+    const t = performance.now();
+    await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
+    const used = process.cpuUsage(c);
+    const wall = performance.now() - t;
+    lastSettleBusy = (used.user + used.system) / 1000 / wall;
+    if (lastSettleBusy < SETTLE_IDLE_SHARE || performance.now() > deadline) return;
+  }
+}
+const SETTLE_WINDOW_MS = 2;
+const SETTLE_IDLE_SHARE = 0.1;
+const SETTLE_MAX_MS = 50;
+
 /**
  * Latency of several engines on the same queries, interleaved: query i runs on every engine
- * before query i + 1 (the order alternating per query), after `warm` warm-up queries each.
+ * before query i + 1 (the order alternating per query), after `warm` warm-up queries each; with
+ * `settleFirst`, every timed query waits for the settle rule first (the same rule for each engine).
  */
-async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20, observe?: QueryObserver): Promise<Latency[]> {
+async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise<number[]>)[], warm = 20, observe?: QueryObserver, settleFirst = false): Promise<Latency[]> {
   for (let i = 0; i < Math.min(Q, warm); i++) for (const run of runs) await run(i);
   const lat = runs.map(() => [] as number[]);
   const cpu = runs.map(() => [] as number[]);
@@ -143,14 +250,15 @@ async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise
   for (let i = 0; i < Q; i++) {
     for (let r = 0; r < runs.length; r++) {
       const e = i % 2 === 0 ? r : runs.length - 1 - r;
-      const c = process.cpuUsage();
+      await settle(settleFirst);
       if (e === 0) observe?.before();
+      const c = process.cpuUsage();
       const t = performance.now();
       results[e]!.push(await runs[e]!(i));
       const ms = performance.now() - t;
+      const used = process.cpuUsage(c);
       lat[e]!.push(ms);
       if (e === 0) observe?.after(t, ms);
-      const used = process.cpuUsage(c);
       cpu[e]!.push((used.user + used.system) / 1000);
     }
   }
@@ -179,7 +287,7 @@ async function queriesPerSecond(total: number, batch: number, run: (first: numbe
 }
 
 /** Variables that select part of this bench or change what it measures: a run with any set writes lancedb.partial.json (bench/selection.ts). */
-export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_SCALE", "BENCH_CACHE_MIB", "BENCH_PASSES", "BENCH_THROUGHPUT", "BENCH_AB", "BENCH_BREAKDOWN", "BENCH_SYNC_READS"];
+export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_SCALE", "BENCH_CACHE_MIB", "BENCH_PASSES", "BENCH_THROUGHPUT", "BENCH_AB", "BENCH_BREAKDOWN", "BENCH_SYNC_READS", "BENCH_SETTLE"];
 
 /** Run the comparison. */
 export async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -205,6 +313,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   // BENCH_BREAKDOWN=1: Quiver's store is wrapped in an IoStatsStore and every refine query's GC / reads / bytes recorded
   const breakdown = process.env.BENCH_BREAKDOWN === "1";
   const breakdowns: string[] = [];
+  // BENCH_SETTLE=0: time each query right after the previous engine's (no settle wait; the runs before this session)
+  const settleOn = process.env.BENCH_SETTLE !== "0";
   const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-lancedb-")));
   try {
     for (const shape of shapes) {
@@ -290,16 +400,25 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
         }
 
         ctx.progress(`${shape.name}: queries (${pass})`);
-        const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)]);
-        const probe = io === undefined ? undefined : breakdownObserver(io);
+        const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)], 20, undefined, settleOn);
+        const probe = io === undefined ? undefined : breakdownObserver(io, index);
         // BENCH_AB=1 (equal cache): a second Quiver index over the same files through a store without openReader
         // (cold row groups by getRanges into fresh buffers, one open + close per read: the path before the object reader)
         const ab = equal && process.env.BENCH_AB === "1" ? await openVectorIndex(withoutReader(store), "vectors/index.qvr", { identity, prewarm: true, cacheBytes: budget + (budget >> 3), onWarning: () => {} }) : undefined;
         const abRun = async (i: number) => (await ab!.search(query(i), { k: 10, nprobes, refineFactor: refine })).map((h) => Number(h.id));
-        const [qRefine, lRefine, aRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true), ...(ab === undefined ? [] : [abRun])], 20, probe?.observer);
+        const [qRefine, lRefine, aRefine] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true), ...(ab === undefined ? [] : [abRun])], 20, probe?.observer, settleOn);
         if (probe !== undefined) {
           probe.stop();
-          breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}`, probe.records));
+          breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}, interleaved with LanceDB, ${settleOn ? "settled" : "not settled"}`, probe.records));
+          // the same queries again: interleaved under the other settle rule, then Quiver alone (no LanceDB query issued)
+          const other = breakdownObserver(io!, index);
+          const [oq, ol] = await timeInterleaved(Q, [quiverRun(true), lanceRun(true)], 20, other.observer, !settleOn);
+          other.stop();
+          breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}, interleaved with LanceDB, ${settleOn ? "not settled" : "settled"} (LanceDB p99/p50 ${(ol!.p99 / ol!.p50).toFixed(2)}, Quiver ${(oq!.p99 / oq!.p50).toFixed(2)})`, other.records));
+          const alone = breakdownObserver(io!, index);
+          await timeInterleaved(Q, [quiverRun(true)], 20, alone.observer, settleOn);
+          alone.stop();
+          breakdowns.push(breakdownNote(`${label} refine ${refine}${suffix}, Quiver alone`, alone.records));
         }
         if (aRefine !== undefined) {
           const r = (metric: string, qv: number, av: number) => ({ shape: label, metric: `A/B ${metric} refine ${refine}${suffix}`, quiver: Number(qv.toFixed(3)), lancedb: Number(av.toFixed(3)), "quiver/lancedb": Number((qv / av).toFixed(3)), load: load() });
@@ -348,7 +467,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       "defaults on both sides: Quiver opens without a cache (the index sizes its own) with prewarm; LanceDB: local directory with its default caches (6 GiB index cache)",
       `Quiver's local store: ${process.env.BENCH_SYNC_READS === "1" ? "syncReads (BENCH_SYNC_READS=1: refine's cold reads are synchronous preads)" : process.env.BENCH_SYNC_READS === "0" ? "syncReads false (BENCH_SYNC_READS=0: reads on the libuv thread pool)" : "default (object-reader reads up to 256 KiB as synchronous preads, larger ones on the libuv thread pool)"}`,
       `equal cache rows: the same total on both sides. LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB), which holds its IVF_PQ index (codes, row ids) and file metadata; Quiver cacheBytes ${budgetMib * 1.125} MiB = codes + state cache, then the raw-vector row cache with the rest (the split per shape: "cache split" below), prewarm. Raw vectors refine needs beyond that are read from the files on both sides (through the OS page cache, which neither budget counts)`,
-      "latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine",
+      `latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine; ${settleOn ? "settle rule: before every timed query of either engine the bench waits until the process's other threads are idle (2 ms windows, under 10% of a core, at most 50 ms), so neither engine's leftover background work runs inside the other's timed query" : "BENCH_SETTLE=0: each query timed right after the other engine's returned (no settle wait)"}`,
       "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",
       "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1; each figure times whole passes over the 256 queries for at least 1 s (a single pass at 100k rows is under 0.1 s)",
       "load column: 1-minute load average at the start of the shape / when the row was written",

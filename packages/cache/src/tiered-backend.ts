@@ -44,6 +44,19 @@ export class TieredCacheBackend implements CacheBackend {
     return p;
   }
 
+  /**
+   * The memory tier's live entry (or a finished load whose store is still running), else
+   * undefined: a synchronous hit for the search path. Never touches the persistent tier; a key
+   * held only there comes back through `get` / `getOrInsert` (promoted into memory).
+   */
+  peekLive(key: string): CacheEntry | undefined {
+    const pending = this.#loads.peek(key);
+    if (pending !== undefined) return pending;
+    const m = this.memory.peekLive?.(key);
+    if (m !== undefined) this.counters.memoryHits++;
+    return m;
+  }
+
   /** Write to both tiers. */
   async insert(key: string, entry: CacheEntry, codec?: ErasedCodec): Promise<void> {
     await Promise.all([this.memory.insert(key, entry, codec), this.lower.insert(key, entry, codec)]);

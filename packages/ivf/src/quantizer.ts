@@ -33,6 +33,11 @@ export interface PartitionScorer {
    * no allocation per row.
    */
   score(codes: Uint8Array, n: number, out: Float32Array): void;
+  /**
+   * Optional: the caller is done with this scorer; its tables go back to the quantizer for the
+   * next scorer (no table allocated per query or probe). `score` must not be called after it.
+   */
+  release?(): void;
 }
 
 /** A trained quantizer. */

@@ -129,10 +129,16 @@ export class PartitionScanner {
       const qi = list[u]!;
       const slot = list[u + 1]!;
       const top = this.#tops[qi]!;
-      let scorer: PartitionScorer;
-      if (this.#shared !== undefined) scorer = this.#shared[qi] ??= quantizer.scorer(queries[qi]!, centroids.subarray(0, dim));
-      else scorer = quantizer.scorer(queries[qi]!, centroids.subarray(p * dim, (p + 1) * dim));
-      scorer.score(codes, n, out);
+      if (this.#shared !== undefined) (this.#shared[qi] ??= quantizer.scorer(queries[qi]!, centroids.subarray(0, dim))).score(codes, n, out);
+      else {
+        // a residual scorer serves this (query, partition) only: its table goes back at once
+        const scorer: PartitionScorer = quantizer.scorer(queries[qi]!, centroids.subarray(p * dim, (p + 1) * dim));
+        try {
+          scorer.score(codes, n, out);
+        } finally {
+          scorer.release?.();
+        }
+      }
       // The threshold only changes when a candidate is offered: keep it in a local (most rows fail it).
       let threshold = top.threshold();
       for (let i = 0; i < n; i++) {
@@ -277,6 +283,14 @@ export class PartitionScanner {
   dispose(): void {
     if (this.#outer >= 0) scanKernels().w.release(this.#outer);
     this.#outer = -1;
+    // the per-query scorers of a non-residual quantizer give their tables back (the next scan reuses them)
+    const shared = this.#shared;
+    if (shared !== undefined) {
+      for (let i = 0; i < shared.length; i++) {
+        shared[i]?.release?.();
+        shared[i] = undefined;
+      }
+    }
   }
 }
 

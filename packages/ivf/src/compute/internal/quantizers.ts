@@ -104,9 +104,14 @@ export function prepareRows(
   return out;
 }
 
-/** The query as the scorer needs it: normalised for cosine, minus `centroid` when residual. */
-function prepareQuery(query: Float32Array, centroid: Float32Array, dim: number, distance: DistanceType, residual: boolean): Float32Array {
-  const q = query.slice(0, dim);
+/** The query as the scorer needs it: normalised for cosine, minus `centroid` when residual (into `out` when given: a scorer's reused scratch). */
+function prepareQuery(query: Float32Array, centroid: Float32Array, dim: number, distance: DistanceType, residual: boolean, out?: Float32Array): Float32Array {
+  let q: Float32Array;
+  if (out === undefined) q = query.slice(0, dim);
+  else {
+    q = out;
+    q.set(query.subarray(0, dim));
+  }
   if (distance === "cosine") normalizeRows(q, 1, dim);
   if (residual) for (let t = 0; t < dim; t++) q[t] = (q[t] as number) - (centroid[t] as number);
   return q;
@@ -320,6 +325,20 @@ export function randomRotation(dim: number, seed: number): Float32Array {
   return Float32Array.from(m);
 }
 
+/** sum of a[t] * b[t] over t < dim, in index order. */
+function dotOf(a: Float32Array, b: Float32Array, dim: number): number {
+  let s = 0;
+  for (let t = 0; t < dim; t++) s += (a[t] as number) * (b[t] as number);
+  return s;
+}
+
+/** sum of v[t] over t < dim, in index order. */
+function sumOf(v: Float32Array, dim: number): number {
+  let s = 0;
+  for (let t = 0; t < dim; t++) s += v[t] as number;
+  return s;
+}
+
 function sumSquares(v: Float32Array): number {
   let s = 0;
   for (let t = 0; t < v.length; t++) s += (v[t] as number) ** 2;
@@ -382,6 +401,39 @@ class FlatQuantizer implements TrainedQuantizer {
   }
 }
 
+/** Free tables a quantizer keeps for its next scorers (a batch holds one per query; more are left to the GC). */
+const MAX_FREE_TABLES = 4;
+
+/**
+ * Scoring tables of one quantizer, handed to its scorers and given back by `release` (the scan
+ * releases each scorer once it is done with it), so a warm search allocates no table per query
+ * or probe. A quantizer object lives on one thread, so its pool does too.
+ */
+class TablePool {
+  readonly #free: Float32Array[] = [];
+  constructor(readonly length: number) {}
+  /** A table of `length` floats; its contents are whatever the last user left (callers overwrite every entry they read). */
+  take(): Float32Array {
+    return this.#free.pop() ?? new Float32Array(this.length);
+  }
+  give(table: Float32Array): void {
+    if (this.#free.length < MAX_FREE_TABLES) this.#free.push(table);
+  }
+}
+
+/** A DataView over the whole buffer of `codes`, remembered for the last buffer seen (one per partition scan was garbage per probe). */
+class ViewOfBuffer {
+  #buffer: ArrayBufferLike | undefined;
+  #view: DataView | undefined;
+  of(codes: Uint8Array): DataView {
+    if (this.#buffer !== codes.buffer) {
+      this.#buffer = codes.buffer;
+      this.#view = new DataView(codes.buffer);
+    }
+    return this.#view!;
+  }
+}
+
 /** 8-bit scalar quantization with per-dimension [lower, upper] bounds. */
 class ScalarQuantizer implements TrainedQuantizer {
   readonly codeWidth: number;
@@ -415,10 +467,12 @@ class ScalarQuantizer implements TrainedQuantizer {
   }
   scorer(query: Float32Array, centroid: Float32Array): PartitionScorer {
     const { dim, distance, residual } = this.metadata;
-    const q = prepareQuery(query, centroid, dim, distance, residual);
+    const q = prepareQuery(query, centroid, dim, distance, residual, (this.queryScratch ??= new Float32Array(dim)));
     // per-dimension tables turn scoring into the same byte-lookup scan as PQ; they are built by
-    // the PQ table kernel with one-float "codewords" (the 256 decoded values of each dimension)
-    const table = new Float32Array(dim * 256);
+    // the PQ table kernel with one-float "codewords" (the 256 decoded values of each dimension).
+    // The table comes from the pool and is overwritten whole below.
+    const pool = (this.tables ??= new TablePool(dim * 256));
+    let table: Float32Array | undefined = pool.take();
     const w = kernels();
     const block = w.resident(this.residentToken, this.tableInputs());
     const mark = w.mark();
@@ -436,14 +490,22 @@ class ScalarQuantizer implements TrainedQuantizer {
     const qq = distance === "dot" ? 0 : sumSquares(q);
     return {
       score(codes: Uint8Array, n: number, out: Float32Array): void {
+        if (table === undefined) throw new RangeError("score after release");
         adcScan(codes, n, dim, dim, table, out);
         if (distance !== "dot") addClamped(out, n, qq);
+      },
+      release(): void {
+        if (table !== undefined) pool.give(table);
+        table = undefined;
       },
     };
   }
 
   private readonly residentToken = {};
   private tableBlock: Float32Array | undefined;
+  /** Scratch of {@link scorer}: the prepared query (used while the scorer is made only) and the scorers' tables. */
+  private queryScratch: Float32Array | undefined;
+  private tables: TablePool | undefined;
 
   /** [decoded value of (t, c) | its square (0 for dot)], t-major: the pq_table inputs with dsub = 1. */
   private tableInputs(): Float32Array {
@@ -562,8 +624,14 @@ class RaBitQuantizer implements TrainedQuantizer {
   private readonly residentToken = {};
   private paddedRotation: Float32Array | undefined;
 
-  /** P v (dim floats) on the SIMD kernel, with P resident in kernel memory across scorers. */
-  private rotate(v: Float32Array): Float32Array {
+  /** Scratch of {@link scorer}: the prepared and the rotated query (used while the scorer is made only), the scorers' tables, the codes' view. */
+  private queryScratch: Float32Array | undefined;
+  private rotatedScratch: Float32Array | undefined;
+  private tables: TablePool | undefined;
+  private readonly codesView = new ViewOfBuffer();
+
+  /** P v (dim floats) on the SIMD kernel into `out` (a new array without it), with P resident in kernel memory across scorers. */
+  private rotate(v: Float32Array, out?: Float32Array): Float32Array {
     const dim = this.metadata.dim;
     const pd = paddedDim(dim);
     if (this.paddedRotation === undefined) {
@@ -579,7 +647,9 @@ class RaBitQuantizer implements TrainedQuantizer {
       w.f32(vp, dim).set(v.subarray(0, dim));
       const op = w.alloc(dim * 4);
       w.exports.dot_batch(vp, pp, dim, pd, op);
-      return w.f32(op, dim).slice();
+      if (out === undefined) return w.f32(op, dim).slice();
+      out.set(w.f32(op, dim));
+      return out;
     } finally {
       w.release(mark);
     }
@@ -633,34 +703,44 @@ class RaBitQuantizer implements TrainedQuantizer {
     const cw = this.codeWidth;
     const sqrtD = Math.sqrt(dim);
     const isDot = distance === "dot";
-    const q = prepareQuery(query, centroid, dim, distance, !isDot);
-    let cdot = 0;
-    if (isDot) for (let t = 0; t < dim; t++) cdot += (q[t] as number) * (centroid[t] as number);
-    let qn2 = 0;
-    for (let t = 0; t < dim; t++) qn2 += (q[t] as number) ** 2;
-    const rq = this.rotate(q);
-    let sumAll = 0;
-    for (let i = 0; i < dim; i++) sumAll += rq[i] as number;
-    // table[j][v] = sum of rotated query coordinates 8j+t whose bit t is set in v
-    const table = new Float32Array(nb * 256);
+    const q = prepareQuery(query, centroid, dim, distance, !isDot, (this.queryScratch ??= new Float32Array(dim)));
+    // the sums the scorer's closure keeps are computed by functions and kept as constants: a
+    // captured variable summed in a loop boxed a heap number per step (~5 KB per scorer)
+    const cdot = isDot ? dotOf(q, centroid, dim) : 0;
+    const qn2 = sumSquares(q);
+    const rq = this.rotate(q, (this.rotatedScratch ??= new Float32Array(dim)));
+    const sumAll = sumOf(rq, dim);
+    // table[j][v] = sum of rotated query coordinates 8j+t whose bit t is set in v (a pooled
+    // table: every entry is written, entry 0 of each byte included)
+    const pool = (this.tables ??= new TablePool(nb * 256));
+    let table: Float32Array | undefined = pool.take();
     for (let j = 0; j < nb; j++) {
+      table[j * 256] = 0;
       for (let v = 1; v < 256; v++) {
         const low = 31 - Math.clz32(v & -v);
         const d = j * 8 + low;
         table[j * 256 + v] = (table[j * 256 + (v & (v - 1))] as number) + (d < dim ? (rq[d] as number) : 0);
       }
     }
+    const codesView = this.codesView;
     return {
       score(codes: Uint8Array, n: number, out: Float32Array): void {
+        if (table === undefined) throw new RangeError("score after release");
+        if (codes.byteLength < n * cw) throw new RangeError(`codes has ${codes.byteLength} bytes for ${n} rows of ${cw}`);
         adcScan(codes, n, nb, cw, table, out);
-        const dv = new DataView(codes.buffer, codes.byteOffset, codes.byteLength);
+        const dv = codesView.of(codes);
+        const base = codes.byteOffset + nb;
         for (let i = 0; i < n; i++) {
-          const norm = dv.getFloat32(i * cw + nb, true);
-          const ip = dv.getFloat32(i * cw + nb + 4, true);
+          const norm = dv.getFloat32(base + i * cw, true);
+          const ip = dv.getFloat32(base + i * cw + 4, true);
           const xq = (2 * (out[i] as number) - sumAll) / sqrtD;
           const est = ip > 0 ? xq / ip : 0;
           out[i] = isDot ? -(cdot + norm * est) : norm * norm + qn2 - 2 * norm * est;
         }
+      },
+      release(): void {
+        if (table !== undefined) pool.give(table);
+        table = undefined;
       },
     };
   }
