@@ -170,6 +170,11 @@ describe("threads option and the pool", () => {
     const one = await index.searchBatch(qs, { k: 10, nprobes: 3, threads: 1 });
     const two = await withHooks({ mainClaims: false, minChunkCost: 1024, minChunkRows: 256 }, () => index.searchBatch(qs, { k: 10, nprobes: 3, threads: 2 }));
     expect(two).toEqual(one);
+    // refine after a threaded scan whose big partition was cut by row range: the same ids and distances
+    for (const hooks of [{ mainClaims: false, minChunkCost: 1024, minChunkRows: 256 }, { minChunkCost: 512, minChunkRows: 128 }]) {
+      const refined = await withHooks(hooks, () => index.searchBatch(qs, { k: 10, nprobes: 3, refineFactor: 4, threads: 2 }));
+      expect(refined).toEqual(await index.searchBatch(qs, { k: 10, nprobes: 3, refineFactor: 4, threads: 1 }));
+    }
     // one query, one partition: every chunk past the first is a row range of it
     const before = index.searchThreadStats().workerChunks;
     const single = await withHooks({ mainClaims: false, minChunkCost: 64, minChunkRows: 64 }, () => index.searchBatch(qs.slice(0, 1), { k: 10, nprobes: 1, threads: 2 }));
