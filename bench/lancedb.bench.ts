@@ -13,7 +13,8 @@
  *
  * BENCH_SHAPES=name,name selects shapes (default all); BENCH_SCALE=0.2 shrinks every row count
  * (a reduced run says so in its notes); BENCH_QUICK=1 runs tiny versions of every shape;
- * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows;
+ * BENCH_PASSES=defaults or =equal runs one of the two passes; BENCH_THROUGHPUT=0 skips the queries/s rows, =only runs
+ * nothing else (the defaults pass's queries/s rows, engines taking turns in rounds, with all cores / 1 thread ratios);
  * BENCH_AB=1 adds, in the equal-cache pass, a second Quiver index read through a store without openReader
  * (refine's cold groups by getRanges: the path before the object reader), interleaved with the others ("A/B" rows);
  * BENCH_SYNC_READS=1 / =0 opens Quiver's local store with syncReads true / false (every object-reader read as a
@@ -269,21 +270,60 @@ async function timeInterleaved(Q: number, runs: readonly ((i: number) => Promise
   });
 }
 
-/** Shortest timed span of a queries/s figure: one pass over 256 queries takes under 0.1 s at 100k rows, where one GC or JIT tier-up decided the figure. */
+/** Shortest timed span of a queries/s figure (over its rounds: twice this per engine): one pass over 256 queries takes under 0.1 s at 100k rows, where one GC or JIT tier-up decided the figure. */
 const MIN_THROUGHPUT_MS = 1000;
 
-async function queriesPerSecond(total: number, batch: number, run: (first: number, count: number) => Promise<unknown>): Promise<number> {
-  // let the previous measurement's background threads (LanceDB's runtime) go idle first
-  await new Promise((r) => setTimeout(r, 250));
-  await run(0, Math.min(batch, total));
-  const t = performance.now();
-  let answered = 0;
-  // whole passes over the same queries until the span is long enough
-  do {
-    for (let at = 0; at < total; at += batch) await run(at, Math.min(batch, total - at));
-    answered += total;
-  } while (performance.now() - t < MIN_THROUGHPUT_MS);
-  return answered / ((performance.now() - t) / 1000);
+/** Rounds of each throughput figure: the engines take turns (order alternating per round), so a change of machine load hits all of them. */
+const THROUGHPUT_ROUNDS = 12;
+
+/** queries/s (median over rounds), each round's queries/s and process CPU ms per query, of one engine in {@link throughputRounds}. */
+interface Throughput {
+  qps: number;
+  rounds: number[];
+  cpuMs: number;
+}
+
+/**
+ * queries/s of several engines measured side by side: `rounds` rounds in which every engine
+ * (the first one first, the others in an order alternating per round) answers batches of `batch` queries (walking through the
+ * `total` queries; every engine starts a round at the same query) for at least
+ * 2 x MIN_THROUGHPUT_MS / rounds, after one warm-up batch each.
+ */
+async function throughputRounds(total: number, batch: number, runs: readonly ((first: number, count: number) => Promise<unknown>)[], rounds: number): Promise<Throughput[]> {
+  for (const run of runs) await run(0, Math.min(batch, total));
+  const qps = runs.map(() => [] as number[]);
+  const cpu = runs.map(() => 0);
+  const answered = runs.map(() => 0);
+  // every engine starts a round at the same query (per-round ratios compare the same queries)
+  let start = 0;
+  for (let r = 0; r < rounds; r++) {
+    let next = start;
+    // engine 0 (LanceDB) first, the others in an order alternating per round: each of them follows
+    // LanceDB (whose runtime threads may still be winding down) equally often
+    const rest = Array.from({ length: runs.length - 1 }, (_, i) => i + 1);
+    for (const e of [0, ...(r % 2 === 0 ? rest : rest.reverse())]) {
+      // let the previous engine's background threads go idle first
+      await new Promise((resolve) => setTimeout(resolve, e === 0 ? 20 : 100));
+      const c = process.cpuUsage();
+      const t = performance.now();
+      let n = 0;
+      let at = start;
+      do {
+        const count = Math.min(batch, total - at);
+        await runs[e]!(at, count);
+        n += count;
+        at = (at + count) % total;
+      } while (performance.now() - t < (2 * MIN_THROUGHPUT_MS) / rounds);
+      next = Math.max(next, at);
+      const ms = performance.now() - t;
+      const used = process.cpuUsage(c);
+      qps[e]!.push(n / (ms / 1000));
+      cpu[e]! += (used.user + used.system) / 1000;
+      answered[e]! += n;
+    }
+    start = next;
+  }
+  return runs.map((_, e) => ({ qps: quantile([...qps[e]!].sort((a, b) => a - b), 0.5), rounds: qps[e]!, cpuMs: cpu[e]! / answered[e]! }));
 }
 
 /** Variables that select part of this bench or change what it measures: a run with any set writes lancedb.partial.json (bench/selection.ts). */
@@ -307,9 +347,13 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const budget = budgetMib * 1024 * 1024;
   const keep = process.env.BENCH_INDEX_DIR;
   // BENCH_PASSES=defaults|equal selects one pass (default both); BENCH_THROUGHPUT=0 skips the queries/s rows
-  const passes = (["defaults", "equal cache"] as const).filter((p) => process.env.BENCH_PASSES === undefined || process.env.BENCH_PASSES.split(",").some((w) => p.startsWith(w.trim())));
+  const passes = (["defaults", "equal cache"] as const).filter((p) => (process.env.BENCH_PASSES === undefined ? process.env.BENCH_THROUGHPUT !== "only" || p === "defaults" : process.env.BENCH_PASSES.split(",").some((w) => p.startsWith(w.trim()))));
   if (passes.length === 0) throw new RangeError(`BENCH_PASSES ${process.env.BENCH_PASSES}: defaults, equal`);
+  // BENCH_THROUGHPUT=only: the queries/s rows alone (defaults pass, no latency, recall or equal-cache rows)
+  const throughputOnly = process.env.BENCH_THROUGHPUT === "only";
   const throughput = process.env.BENCH_THROUGHPUT !== "0";
+  if (throughputOnly && process.env.BENCH_PASSES !== undefined) throw new RangeError("BENCH_THROUGHPUT=only runs the defaults pass: leave BENCH_PASSES unset");
+  const threadNotes: string[] = [];
   // BENCH_BREAKDOWN=1: Quiver's store is wrapped in an IoStatsStore and every refine query's GC / reads / bytes recorded
   const breakdown = process.env.BENCH_BREAKDOWN === "1";
   const breakdowns: string[] = [];
@@ -399,6 +443,36 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           splits.push(`${label}: codes + state cache ${((st.cacheBytes ?? 0) / 2 ** 20).toFixed(1)} MiB, raw-vector row cache ${(st.rawVectorCacheBytes / 2 ** 20).toFixed(1)} MiB (filled by prewarm: ${(st.rawVectorCacheUsedBytes / 2 ** 20).toFixed(1)} MiB)`);
         }
 
+        if (!equal && throughput) {
+          ctx.progress(`${shape.name}: throughput`);
+          const total = ctx.quick ? 32 : 256;
+          const batchOf = (first: number, count: number) => Array.from({ length: count }, (_, j) => query(first + j));
+          const arms = [
+            (first: number, count: number) => Promise.all(Array.from({ length: count }, (_, j) => lanceQuery(first + j, false).toArray())),
+            (first: number, count: number) => index.searchBatch(batchOf(first, count), { k: 10, nprobes }),
+            (first: number, count: number) => index.searchBatch(batchOf(first, count), { k: 10, nprobes, threads: 1 }),
+          ];
+          for (const batch of [1, 16, 256]) {
+            const before = index.searchThreadStats();
+            const [lance, quiver, quiver1] = await throughputRounds(total, batch, arms, ctx.quick ? 2 : THROUGHPUT_ROUNDS);
+            const after = index.searchThreadStats();
+            rows.push(row(`queries/s batch ${batch}`, quiver!.qps, lance!.qps, 1));
+            rows.push(row(`queries/s batch ${batch}, Quiver 1 thread`, quiver1!.qps, lance!.qps, 1));
+            rows.push(row(`cpu ms/query batch ${batch}`, quiver!.cpuMs, lance!.cpuMs, 4));
+            rows.push(row(`cpu ms/query batch ${batch}, Quiver 1 thread`, quiver1!.cpuMs, lance!.cpuMs, 4));
+            // all cores / one thread per round (the two measured back to back): median, and the spread
+            const ratios = quiver!.rounds.map((q, r) => q / quiver1!.rounds[r]!).sort((a, b) => a - b);
+            const t = (k: keyof typeof after) => (after[k] as number) - (before[k] as number);
+            rows.push({ ...row(`Quiver all cores / 1 thread batch ${batch} (median of ${ratios.length} rounds; lancedb column: 1)`, quantile(ratios, 0.5), 1, 3), spread: `${ratios[0]!.toFixed(2)}-${ratios.at(-1)!.toFixed(2)}` });
+            threadNotes.push(`${label} batch ${batch}: all cores / 1 thread per round ${ratios.map((x) => x.toFixed(2)).join(" ")}; default threaded ${t("threadedScans")} scans (${t("probeScans")} probes of either kind), declined ${t("declinedScans")}, worker share ${(t("workerRowScores") / Math.max(1, t("workerRowScores") + t("mainRowScores"))).toFixed(2)}`);
+          }
+        }
+        if (throughputOnly) {
+          await index.close();
+          table.close();
+          db.close();
+          continue;
+        }
         ctx.progress(`${shape.name}: queries (${pass})`);
         const [qPlain, lPlain] = await timeInterleaved(Q, [quiverRun(false), lanceRun(false)], 20, undefined, settleOn);
         const probe = io === undefined ? undefined : breakdownObserver(io, index);
@@ -438,18 +512,6 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           rows.push(row(`cpu ms/query p99${tag}${suffix}`, qv!.cpuP99, lv!.cpuP99, 3));
           rows.push(row(`cpu p99/p50${tag}${suffix}`, qv!.cpuP99 / qv!.cpuP50, lv!.cpuP99 / lv!.cpuP50, 2));
         }
-        if (!equal && throughput) {
-          ctx.progress(`${shape.name}: throughput`);
-          for (const batch of [1, 16, 256]) {
-            const total = ctx.quick ? 32 : 256;
-            const batchOf = (first: number, count: number) => Array.from({ length: count }, (_, j) => query(first + j));
-            const lance = await queriesPerSecond(total, batch, (first, count) => Promise.all(Array.from({ length: count }, (_, j) => lanceQuery(first + j, false).toArray())));
-            const quiver = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(batchOf(first, count), { k: 10, nprobes }));
-            const quiver1 = await queriesPerSecond(total, batch, (first, count) => index.searchBatch(batchOf(first, count), { k: 10, nprobes, threads: 1 }));
-            rows.push(row(`queries/s batch ${batch}`, quiver, lance, 1));
-            rows.push(row(`queries/s batch ${batch}, Quiver 1 thread`, quiver1, lance, 1));
-          }
-        }
         await index.close();
         table.close();
         db.close();
@@ -469,9 +531,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       `equal cache rows: the same total on both sides. LanceDB Session(index cache ${budgetMib} MiB, metadata cache ${budgetMib / 8} MiB), which holds its IVF_PQ index (codes, row ids) and file metadata; Quiver cacheBytes ${budgetMib * 1.125} MiB = codes + state cache, then the raw-vector row cache with the rest (the split per shape: "cache split" below), prewarm. Raw vectors refine needs beyond that are read from the files on both sides (through the OS page cache, which neither budget counts)`,
       `latency: the two engines' queries interleaved one by one (order alternating), after 20 warm-up queries each; p99/p50 is the tail ratio of each engine; ${settleOn ? "settle rule: before every timed query of either engine the bench waits until the process's other threads are idle (2 ms windows, under 10% of a core, at most 50 ms), so neither engine's leftover background work runs inside the other's timed query" : "BENCH_SETTLE=0: each query timed right after the other engine's returned (no settle wait)"}`,
       "cpu ms/query: process CPU time (user + system, every thread of the process) while the query ran; on a loaded machine the wall-clock tail is mostly time spent descheduled, the CPU tail is the engine's own work (LanceDB's background threads may run into the next query's interval)",
-      "queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1; each figure times whole passes over the 256 queries for at least 1 s (a single pass at 100k rows is under 0.1 s)",
+      `queries/s: LanceDB issues the batch as concurrent queries; Quiver answers it with one searchBatch call on all cores (default threads) and, in the '1 thread' rows, with threads: 1; the three take turns in ${THROUGHPUT_ROUNDS} rounds (LanceDB first, then Quiver all cores and 1 thread in an order alternating per round, 100 ms idle before each Quiver turn), each answering batches (walking through the 256 queries) for at least ${(2 * MIN_THROUGHPUT_MS) / THROUGHPUT_ROUNDS} ms per round; a figure is the median round; 'all cores / 1 thread' is the median of the per-round ratios (spread column: lowest-highest); cpu ms/query: process CPU (every thread) per query over all rounds`,
       "load column: 1-minute load average at the start of the shape / when the row was written",
     ];
+    for (const t of threadNotes) notes.push(`threads (Quiver default): ${t}`);
     for (const b of breakdowns) notes.push(`per-query breakdown (Quiver, BENCH_BREAKDOWN=1): ${b}`);
     if (splits.length > 0) notes.push(`cache split (Quiver, equal cache): ${splits.join("; ")}`);
     if (scale !== 1) notes.push(`REDUCED RUN: every row count scaled by BENCH_SCALE=${scale} (the shape column says the size run)`);

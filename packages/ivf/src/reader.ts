@@ -168,6 +168,16 @@ export interface IvfSearchThreadStats {
   readonly workerRowScores: number;
   /** Scans big enough for the default to consider threads that the cost model kept on this thread. */
   readonly declinedScans: number;
+  /** Scans the cost model ran the way its figures did not choose (threaded or on this thread), to keep both figures current. */
+  readonly probeScans: number;
+  /** Wall-clock ms of threaded scans, split: plan + hand-off (posting the tasks), this thread's own chunks, waiting for the workers' last chunks, merging their candidates (and rescans). */
+  readonly handoffMs: number;
+  readonly mainScanMs: number;
+  readonly waitMs: number;
+  readonly mergeMs: number;
+  /** Wall-clock ms of the default's scans kept on this thread (threads not forced), and their row scores. */
+  readonly oneThreadMs: number;
+  readonly oneThreadRowScores: number;
   /** Partitions the workers hold in shared memory (one copy each, shared with this thread), and their bytes; 0 after close(). */
   readonly residentPartitions: number;
   readonly residentBytes: number;
@@ -770,7 +780,7 @@ export class IvfVectorIndex {
   /** Candidate heaps of finished searches, reused by later ones (each checked out by one search at a time). */
   readonly #freeTops: TopKCandidates[] = [];
   #closed = false;
-  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0 };
+  readonly #threadStats = { threadedScans: 0, workerTasks: 0, workerFailures: 0, skippedTasks: 0, mainChunks: 0, workerChunks: 0, rescannedChunks: 0, mainRowScores: 0, workerRowScores: 0, declinedScans: 0, handoffMs: 0, mainScanMs: 0, waitMs: 0, mergeMs: 0, oneThreadMs: 0, oneThreadRowScores: 0 };
   readonly #cost = new ThreadCostModel(defaultSearchThreads());
 
   /** Build a live index from a state (no IO). `rawVectorCacheBytes`: budget of refine's row cache (default: the raw vectors' size, capped at half of {@link DEFAULT_CACHE_MEMORY_SHARE} of memory). */
@@ -1205,7 +1215,12 @@ export class IvfVectorIndex {
     else {
       const t = performance.now();
       scanPartitions(job, tops);
-      this.#cost.scanned(rowScores, performance.now() - t);
+      const ms = performance.now() - t;
+      this.#cost.scanned(rowScores, ms);
+      if (opts.threads === undefined) {
+        this.#threadStats.oneThreadMs += ms;
+        this.#threadStats.oneThreadRowScores += rowScores;
+      }
     }
     const results = await Promise.all(queries.map((query, qi) => this.#finish(query, tops[qi]!, probesOf[qi]!, k, refine)));
     // every finish is done with its heap (only now: a failed one drops them all, never reused while in use)
@@ -1329,11 +1344,14 @@ export class IvfVectorIndex {
     const plan = this.#planOf(job, rows, userCounts, userTotal, threads, capacity);
     const total = plan.chunks.length / CHUNK_INTS;
     const handed: SharedPartition[] = [];
+    const tCopy = performance.now();
     for (let j = 0; j < J; j++) {
       const sp = this.#shared.of(job.parts[j]!, job.entries[j]!);
       plan.serials[j] = sp.serial;
       if (!this.#shared.heldByAll(sp.serial, workers)) handed.push(sp);
     }
+    // shared copies are made once per cache entry: a one-off the cost model does not charge to this scan
+    const copyMs = handed.length === 0 ? 0 : performance.now() - tCopy;
     const drop = this.#shared.takeDropped();
     const withSetup = pool.setupKnown(setup.id) ? undefined : setup;
     if (!searchTestHooks.mainClaims) await pool.settle();
@@ -1400,8 +1418,14 @@ export class IvfVectorIndex {
         scanner.scan(plan.chunks[at]!, plan.chunks[at + 1]!, plan.chunks[at + 2]!, plan.chunks[at + 3]!, plan.chunks[at + 4]!);
         this.#threadStats.rescannedChunks++;
       }
-      const overhead = t1 - tPlan + (t3 - t2) + (performance.now() - t3);
-      this.#cost.threaded(overhead, workerScores / Math.max(1, workerScores + mainScores), workerScores + mainScores, performance.now() - tPlan);
+      const t4 = performance.now();
+      const overhead = t1 - tPlan - copyMs + (t3 - t2) + (t4 - t3);
+      this.#cost.threaded(overhead, workerScores / Math.max(1, workerScores + mainScores), workerScores + mainScores, t4 - tPlan - copyMs);
+      const st = this.#threadStats;
+      st.handoffMs += t1 - tPlan;
+      st.mainScanMs += t2 - t1;
+      st.waitMs += t3 - t2;
+      st.mergeMs += t4 - t3;
       this.#threadStats.workerRowScores += workerScores;
       this.#threadStats.mainRowScores += mainScores;
     } finally {
@@ -1439,7 +1463,7 @@ export class IvfVectorIndex {
   /** How searches used worker threads so far: scans split over threads, worker tasks answered and failed, chunks and row scores per side, scans the cost model kept on this thread, and what the workers hold. */
   searchThreadStats(): Readonly<IvfSearchThreadStats> {
     const resident = this.#pool?.resident() ?? { partitions: 0, bytes: 0 };
-    return { ...this.#threadStats, residentPartitions: resident.partitions, residentBytes: resident.bytes, rowNs: this.#cost.rowNs, overheadMs: this.#cost.overheadMs, workerShare: this.#cost.workerShare };
+    return { ...this.#threadStats, probeScans: this.#cost.probes, residentPartitions: resident.partitions, residentBytes: resident.bytes, rowNs: this.#cost.rowNs, overheadMs: this.#cost.overheadMs, workerShare: this.#cost.workerShare };
   }
 
   /**

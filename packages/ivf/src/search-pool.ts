@@ -231,15 +231,46 @@ export function planChunks(rows: ArrayLike<number>, userCounts: ArrayLike<number
   return chunks;
 }
 
+/** Size class of a scan: powers of two of its row scores. */
+function classOf(rowScores: number): number {
+  return Math.floor(Math.log2(Math.max(1, rowScores)));
+}
+
+/** Figures of one size class of scans. */
+interface ScanClass {
+  /** Wall-clock ns per row score on this thread / threaded (NaN until measured). */
+  oneNs: number;
+  threadedNs: number;
+  /** Scans of each kind measured. */
+  ones: number;
+  threadeds: number;
+  /** Scans decided since the other kind last ran, and how many decisions a probe of the other kind waits for. */
+  since: number;
+  probeEvery: number;
+  /** The choice before the last probe (a probe that flips it starts probing often again). */
+  lastChoice: boolean | undefined;
+}
+
+/** Decisions between probes of the kind not chosen: right after a change of choice, and at most (when the choice keeps holding). */
+export const PROBE_EVERY_MIN = 8;
+export const PROBE_EVERY_MAX = 128;
+/** Scans of each kind a class measures (alternating) before its figures decide: one sample is mostly JIT and cache warm-up. */
+const SAMPLES_BEFORE_DECIDING = 2;
+/** Row scores below which a scan is never threaded (a chunk's fixed costs would dominate). */
+const MIN_THREADED_SCORES = 4 * MIN_CHUNK_COST_DEFAULT;
+
 /**
  * When a scan is worth threading, from what this process measured, per size class of scan
  * (powers of two of its row scores): wall-clock ns per row score of scans on this thread and of
- * threaded scans (everything included: planning, posting, waiting for the last chunk in flight,
- * merging, and the slowdown of this thread when the other core is busy). A scan goes to the
- * workers when threaded scans of its class ran at least 10% faster; before a class has both
- * figures, when the work the workers are expected to take (the share they took so far) exceeds
- * twice the measured hand-off overhead. Every 16th declined scan of a class is threaded anyway,
- * so the figures follow the machine (a busy machine: scans stay on this thread).
+ * threaded scans (planning, posting, waiting for the last chunk in flight and merging included;
+ * copying partitions into shared memory, a one-off per cache entry, excluded). A class first
+ * measures both kinds (alternating, two scans each; the first scan follows the estimate: the work
+ * the workers are expected to take must exceed twice the measured hand-off overhead); then a scan
+ * is threaded when threaded scans of its class ran at least 10% faster. Both choices are probed:
+ * the kind not chosen runs again after {@link PROBE_EVERY_MIN} decisions, the gap doubling up to
+ * {@link PROBE_EVERY_MAX} while the choice holds and shrinking back when a probe flips it, and a
+ * probe's figure replaces the stale one, so a class that ran on one thread while the machine was
+ * busy goes back to the workers within one probe of the machine freeing up (and the reverse).
  */
 export class ThreadCostModel {
   /** ns per row score on this thread (EWMA over all classes); a PQ16 scan is about 1 ns. */
@@ -248,17 +279,30 @@ export class ThreadCostModel {
   overheadMs = 0.2;
   /** Share of a threaded scan's row scores the workers took (EWMA). */
   workerShare: number;
-  readonly #classes = new Map<number, { oneNs: number; threadedNs: number; declined: number }>();
+  /** Decisions that ran the kind the figures did not choose (to keep them current), threaded and one-thread. */
+  probes = 0;
+  readonly #classes = new Map<number, ScanClass>();
+  /** The kind each class's last decision was a probe of (its next measurement is a probe sample). */
+  readonly #probing = new Map<number, boolean>();
 
   constructor(threads: number) {
     this.workerShare = (threads - 1) / threads;
   }
 
-  #classOf(rowScores: number): { oneNs: number; threadedNs: number; declined: number } {
-    const c = Math.floor(Math.log2(Math.max(1, rowScores)));
+  #classOf(rowScores: number): ScanClass {
+    const c = classOf(rowScores);
     let v = this.#classes.get(c);
-    if (v === undefined) this.#classes.set(c, (v = { oneNs: Number.NaN, threadedNs: Number.NaN, declined: 0 }));
+    if (v === undefined) this.#classes.set(c, (v = { oneNs: Number.NaN, threadedNs: Number.NaN, ones: 0, threadeds: 0, since: 0, probeEvery: PROBE_EVERY_MIN, lastChoice: undefined }));
     return v;
+  }
+
+  /** A class's figure after a new sample: a probe's sample replaces a stale figure, others average in. */
+  #sample(key: number, threaded: boolean, old: number, ns: number): number {
+    if (this.#probing.get(key) === threaded) {
+      this.#probing.delete(key);
+      return ns;
+    }
+    return Number.isNaN(old) ? ns : 0.7 * old + 0.3 * ns;
   }
 
   /** Records a scan of `rowScores` row scores on this thread that took `ms`. */
@@ -267,7 +311,8 @@ export class ThreadCostModel {
     const ns = (ms * 1e6) / rowScores;
     this.rowNs = 0.8 * this.rowNs + 0.2 * ns;
     const c = this.#classOf(rowScores);
-    c.oneNs = Number.isNaN(c.oneNs) ? ns : 0.7 * c.oneNs + 0.3 * ns;
+    c.oneNs = this.#sample(classOf(rowScores), false, c.oneNs, ns);
+    c.ones++;
   }
 
   /** Records a threaded scan: the main thread's extra ms, the workers' share of the row scores, and (when given) its row scores and whole wall-clock ms. */
@@ -277,17 +322,39 @@ export class ThreadCostModel {
     if (rowScores < MIN_CHUNK_COST_DEFAULT) return;
     const ns = (wallMs * 1e6) / rowScores;
     const c = this.#classOf(rowScores);
-    c.threadedNs = Number.isNaN(c.threadedNs) ? ns : 0.7 * c.threadedNs + 0.3 * ns;
+    c.threadedNs = this.#sample(classOf(rowScores), true, c.threadedNs, ns);
+    c.threadeds++;
+  }
+
+  /** Whether the figures (or, before a class has them, the estimate) choose threads for a scan of `rowScores`. */
+  #choice(c: ScanClass, rowScores: number): boolean {
+    if (c.ones >= SAMPLES_BEFORE_DECIDING && c.threadeds >= SAMPLES_BEFORE_DECIDING) return c.threadedNs < 0.9 * c.oneNs;
+    return (rowScores * this.rowNs * this.workerShare) / 1e6 > 2 * this.overheadMs;
   }
 
   /** Whether a scan of `rowScores` row scores should use the workers. */
   worthThreading(rowScores: number): boolean {
+    if (rowScores < MIN_THREADED_SCORES) return false;
+    const key = classOf(rowScores);
     const c = this.#classOf(rowScores);
-    let yes: boolean;
-    if (!Number.isNaN(c.oneNs) && !Number.isNaN(c.threadedNs)) yes = c.threadedNs < 0.9 * c.oneNs;
-    else yes = (rowScores * this.rowNs * this.workerShare) / 1e6 > 2 * this.overheadMs;
-    if (yes) return true;
-    // probe now and then (only scans that could gain at all): estimates must follow the machine
-    return rowScores >= 4 * MIN_CHUNK_COST_DEFAULT && ++c.declined % 16 === 0;
+    // a new class measures both kinds first: the kind it has fewer samples of (the estimate breaks ties)
+    if (c.ones < SAMPLES_BEFORE_DECIDING || c.threadeds < SAMPLES_BEFORE_DECIDING) {
+      if (c.ones !== c.threadeds) return c.threadeds < c.ones;
+      return this.#choice(c, rowScores);
+    }
+    const choice = this.#choice(c, rowScores);
+    if (c.lastChoice !== undefined && c.lastChoice !== choice) {
+      // the figures changed their mind: check the kind just left again soon
+      c.probeEvery = PROBE_EVERY_MIN;
+      c.since = 0;
+    }
+    c.lastChoice = choice;
+    if (++c.since < c.probeEvery) return choice;
+    // probe the other kind; while the choice holds, probe half as often next time
+    c.since = 0;
+    c.probeEvery = Math.min(PROBE_EVERY_MAX, c.probeEvery * 2);
+    this.probes++;
+    this.#probing.set(key, !choice);
+    return !choice;
   }
 }

@@ -11,7 +11,7 @@ import { IndexCache } from "@quiver/cache";
 import { MemoryObjectStore } from "@quiver/store";
 import { afterAll, describe, expect, it } from "vitest";
 import { type DistanceType, type IvfVectorIndex, type QuantizerKind, gaussianMixture, openVectorIndex } from "../src/index.js";
-import { ThreadCostModel, planChunks, searchTestHooks } from "../src/search-pool.js";
+import { PROBE_EVERY_MAX, ThreadCostModel, planChunks, searchTestHooks } from "../src/search-pool.js";
 import { buildIvfIndex } from "./build-index-helper.js";
 
 const DIM = 16;
@@ -170,6 +170,11 @@ describe("threads option and the pool", () => {
     const one = await index.searchBatch(qs, { k: 10, nprobes: 3, threads: 1 });
     const two = await withHooks({ mainClaims: false, minChunkCost: 1024, minChunkRows: 256 }, () => index.searchBatch(qs, { k: 10, nprobes: 3, threads: 2 }));
     expect(two).toEqual(one);
+    // refine after a threaded scan whose big partition was cut by row range: the same ids and distances
+    for (const hooks of [{ mainClaims: false, minChunkCost: 1024, minChunkRows: 256 }, { minChunkCost: 512, minChunkRows: 128 }]) {
+      const refined = await withHooks(hooks, () => index.searchBatch(qs, { k: 10, nprobes: 3, refineFactor: 4, threads: 2 }));
+      expect(refined).toEqual(await index.searchBatch(qs, { k: 10, nprobes: 3, refineFactor: 4, threads: 1 }));
+    }
     // one query, one partition: every chunk past the first is a row range of it
     const before = index.searchThreadStats().workerChunks;
     const single = await withHooks({ mainClaims: false, minChunkCost: 64, minChunkRows: 64 }, () => index.searchBatch(qs.slice(0, 1), { k: 10, nprobes: 1, threads: 2 }));
@@ -241,37 +246,77 @@ describe("planChunks", () => {
   });
 });
 
-describe("ThreadCostModel", () => {
-  it("threads a scan only when the workers' expected work exceeds twice the measured overhead, probing now and then", () => {
-    const m = new ThreadCostModel(2);
-    for (let i = 0; i < 20; i++) m.scanned(1_000_000, 1); // 1 ns per row score
-    m.overheadMs = 0.5;
-    // workers expected to take half: 2M row scores gain 1 ms > 2 x 0.5 ms; 1M gain 0.5 ms does not
-    expect(m.worthThreading(4_000_000)).toBe(true);
-    // the workers took nothing in recent scans (a busy machine): declined, except every 16th
-    for (let i = 0; i < 40; i++) m.threaded(0.5, 0);
-    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_000_000));
-    expect(decisions.filter(Boolean).length).toBe(2);
-    // tiny scans are never probed
-    expect(Array.from({ length: 64 }, () => m.worthThreading(1000)).some(Boolean)).toBe(false);
-    // the workers take their share again: threaded
-    for (let i = 0; i < 40; i++) m.threaded(0.5, 0.5);
-    expect(m.worthThreading(4_000_000)).toBe(true);
-    expect(m.worthThreading(1_000_000)).toBe(false);
-  });
+/**
+ * Drives `m` like the reader does: `n` decisions for scans of `rowScores`, each followed by the
+ * measurement of the kind chosen, taken from `ns` (ns per row score of each kind at decision i).
+ */
+function drive(m: ThreadCostModel, rowScores: number, n: number, ns: (i: number) => { one: number; threaded: number }): boolean[] {
+  const out: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const yes = m.worthThreading(rowScores);
+    out.push(yes);
+    const f = ns(i);
+    if (yes) m.threaded(0.05, 0.5, rowScores, (f.threaded * rowScores) / 1e6);
+    else m.scanned(rowScores, (f.one * rowScores) / 1e6);
+  }
+  return out;
+}
 
-  it("once a size class has both figures, threads it only when threaded scans of that size ran >= 10% faster", () => {
+describe("ThreadCostModel", () => {
+  const S = 4_200_000;
+  it("a new size class follows the estimate first, then measures both kinds twice before its figures decide", () => {
     const m = new ThreadCostModel(2);
     m.overheadMs = 0.01;
-    // 2^22 row scores: 1 ns on this thread, threaded 2 ns (a busy machine): declined except probes
-    m.scanned(4_200_000, 4.2);
-    m.threaded(0.01, 0.5, 4_200_000, 8.4);
-    const decisions = Array.from({ length: 32 }, () => m.worthThreading(4_200_000));
-    expect(decisions.filter(Boolean).length).toBe(2);
-    // another size class is not affected: no figures there, the estimate (gain 4 ms vs 0.02) says thread
+    // estimate: 4.2M x 1 ns x 0.5 = 2.1 ms of worker work > 2 x 0.01 ms: thread first, then alternate
+    expect(drive(m, S, 4, () => ({ one: 1, threaded: 0.6 }))).toEqual([true, false, true, false]);
+    // the figures now say threaded (0.6 < 0.9 x 1): threaded, apart from probes of one thread
+    const next = drive(m, S, 200, () => ({ one: 1, threaded: 0.6 }));
+    expect(next.filter(Boolean).length).toBeGreaterThan(190);
+    // with a high overhead the estimate keeps the first scan of a new class on this thread
+    const m2 = new ThreadCostModel(2);
+    m2.overheadMs = 50;
+    expect(m2.worthThreading(S)).toBe(false);
+  });
+
+  it("keeps a class on this thread when threaded scans are not >= 10% faster, probing with gaps that grow to PROBE_EVERY_MAX", () => {
+    for (const threaded of [2, 0.95]) {
+      const m = new ThreadCostModel(2);
+      const d = drive(m, S, 1000, () => ({ one: 1, threaded }));
+      const after = d.slice(4);
+      const probes = after.filter(Boolean).length;
+      // gaps 8, 16, 32, 64, then 128: about 12 probes in ~1000 decisions, never one in 16
+      expect(probes).toBeGreaterThanOrEqual(4);
+      expect(probes).toBeLessThanOrEqual(16);
+      const at = after.flatMap((y, i) => (y ? [i] : []));
+      for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeLessThanOrEqual(PROBE_EVERY_MAX);
+      expect(at.at(-1)! - at.at(-2)!).toBe(PROBE_EVERY_MAX);
+      expect(m.probes).toBe(probes);
+    }
+  });
+
+  it("never gets stuck: a class declined while the machine was busy goes back to threads within one probe gap once it frees up, and back again when it is busy", () => {
+    const m = new ThreadCostModel(2);
+    // busy: threaded scans take 3x as long as on one thread
+    const busy = drive(m, S, 600, () => ({ one: 1, threaded: 3 }));
+    expect(busy.slice(-200).filter(Boolean).length).toBeLessThanOrEqual(2);
+    // the machine frees up at decision 600: threaded is now 0.55 ns
+    const free = drive(m, S, PROBE_EVERY_MAX + 20, () => ({ one: 1, threaded: 0.55 }));
+    const first = free.indexOf(true);
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(first).toBeLessThanOrEqual(PROBE_EVERY_MAX);
+    // from the first probe on, the class is threaded (apart from probes of one thread)
+    expect(free.slice(first).filter((y) => !y).length).toBeLessThanOrEqual(3);
+    // busy again: threaded scans are measured each time, so within a few scans it leaves them
+    const again = drive(m, S, 50, () => ({ one: 1, threaded: 3 }));
+    expect(again.slice(10).filter(Boolean).length).toBeLessThanOrEqual(2);
+  });
+
+  it("keeps classes apart and never threads a scan below the smallest threaded size", () => {
+    const m = new ThreadCostModel(2);
+    drive(m, S, 300, () => ({ one: 1, threaded: 3 }));
+    // another class has no figures: the estimate (4 ms of worker work vs 2 x 0.2 ms) says thread
     expect(m.worthThreading(33_000_000)).toBe(true);
-    // threaded scans of 2^22 get faster (0.5 ns): threaded again
-    for (let i = 0; i < 10; i++) m.threaded(0.01, 0.5, 4_200_000, 2.1);
-    expect(m.worthThreading(4_200_000)).toBe(true);
+    m.overheadMs = 0;
+    expect(Array.from({ length: 300 }, () => m.worthThreading(60_000)).some(Boolean)).toBe(false);
   });
 });
