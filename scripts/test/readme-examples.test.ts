@@ -2,11 +2,12 @@
  * Every package README's example, and the root README's "Use Quiver in your project" program,
  * run as written (the same extraction the registry round trip uses, against the workspace sources
  * here and against the published tarballs there). JavaScript blocks run in a child `node` with
- * tsx's loader and the `quiver-source` condition (no build needed); `npx quiver ...` lines of shell
- * blocks run the CLI from source. A block passes when it exits 0; the examples assert what they show.
+ * tsx's loader and the `quiver-source` condition (no build needed); the `npx quiver ...` lines of a
+ * shell block run the CLI from source, in order, in one child process (run-cli-lines.ts), and one
+ * command runs through the CLI's own bin.ts. A block passes when it exits 0; the examples assert what they show.
  */
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,8 +18,17 @@ const repo = fileURLToPath(new URL("../../", import.meta.url));
 const tsx = join(repo, "node_modules", ".bin", "tsx");
 // Inside the repository so the example's `@quiver/*` imports resolve to the workspace packages.
 const scratch = join(repo, ".quiver-tmp", `readme-examples-${process.pid}`);
+// tsx keeps its transform cache in $TMPDIR/tsx-<euid>: an example's TMPDIR links it to this
+// process's one (shared with the suite's other tsx children), so no example starts with an empty cache
+function shareTsxCache(dir: string): string {
+  const name = `tsx-${process.geteuid?.() ?? "user"}`;
+  mkdirSync(join(tmpdir(), name), { recursive: true });
+  symlinkSync(join(tmpdir(), name), join(dir, name));
+  return dir;
+}
+
 // the examples' working directory and TMPDIR (their mkdtemp folders), removed afterwards
-const cwd = mkdtempSync(join(tmpdir(), "quiver-readme-cwd-"));
+const cwd = shareTsxCache(mkdtempSync(join(tmpdir(), "quiver-readme-cwd-")));
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
   rmSync(cwd, { recursive: true, force: true });
@@ -27,25 +37,25 @@ afterAll(() => {
 // at most two example processes at once (2-core machines)
 let running = 0;
 const waiting: (() => void)[] = [];
-async function run(command: string, args: string[], dir = cwd): Promise<{ status: number | null; output: string }> {
+async function run(command: string, args: string[], dir = cwd, deadlineMs = 120_000): Promise<{ status: number | null; output: string }> {
   if (running >= 2) await new Promise<void>((r) => waiting.push(r));
   running++;
   try {
-    return await spawnOnce(command, args, dir);
+    return await spawnOnce(command, args, dir, deadlineMs);
   } finally {
     running--;
     waiting.shift()?.();
   }
 }
 
-function spawnOnce(command: string, args: string[], dir: string): Promise<{ status: number | null; output: string }> {
+function spawnOnce(command: string, args: string[], dir: string, deadlineMs: number): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: dir, env: { ...process.env, NODE_OPTIONS: "", TMPDIR: dir }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => void (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => void (output += d.toString()));
     // a generous deadline only turns a hang into a failure
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), deadlineMs);
     child.on("error", reject);
     child.on("close", (status) => {
       clearTimeout(timer);
@@ -65,15 +75,16 @@ async function runBlock(name: string, block: { lang: string; code: string }, dir
     return r.output;
   }
   expect(block.lang, `${name}: an example block is js or sh`).toBe("sh");
-  let output = "";
-  for (const line of block.code.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim())) {
-    if (line === "") continue;
-    expect(line, `${name}: shell examples run the quiver command`).toMatch(/^npx quiver /);
-    const r = await runCli(line.slice("npx quiver ".length).split(/\s+/), dir);
-    expect(r.status, `${line}\n${r.output}`).toBe(0);
-    output += r.output;
-  }
-  return output;
+  const lines = block.code
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim())
+    .filter((l) => l !== "");
+  for (const line of lines) expect(line, `${name}: shell examples run the quiver command`).toMatch(/^npx quiver /);
+  // the block's lines in order in one process (run-cli-lines.ts: each through the CLI's entry, stops at the first non-zero exit)
+  const argvs = lines.map((line) => line.slice("npx quiver ".length).split(/\s+/));
+  const r = await run(tsx, ["--conditions=quiver-source", join(repo, "scripts", "test", "run-cli-lines.ts"), JSON.stringify(argvs)], dir, 120_000 * argvs.length);
+  expect(r.status, `${lines.join("\n")}\n${r.output}`).toBe(0);
+  return r.output;
 }
 
 /** The CLI from source, as `npx quiver <args>` runs the installed one. */
@@ -96,7 +107,8 @@ describe("package READMEs", () => {
   // two at a time: each is a child process, most of it waiting on its own workers or subprocesses
   // a package whose example needs a server (cache-redis) runs it in its own test/readme-example.test.ts
   const ownRunner = (dir: string) => existsSync(join(repo, "packages", dir, "test", "readme-example.test.ts"));
-  it.concurrent.each(packages.filter((d) => !ownRunner(d)))("%s: the example runs as written", async (dir) => {
+  // the deadline includes the wait for a free slot of the two; each child has its own (120 s a command line)
+  it.concurrent.each(packages.filter((d) => !ownRunner(d)))("%s: the example runs as written", { timeout: 600_000 }, async (dir) => {
     const text = readFileSync(join(repo, "packages", dir, "README.md"), "utf8");
     await runBlock(dir, readmeBlock(text, "example"));
   });
@@ -105,24 +117,24 @@ describe("package READMEs", () => {
 describe("root README", () => {
   const text = readFileSync(join(repo, "README.md"), "utf8");
   // the steps of "Use Quiver in your project" share one folder, in order, as a user's project does
-  const project = mkdtempSync(join(tmpdir(), "quiver-readme-project-"));
+  const project = shareTsxCache(mkdtempSync(join(tmpdir(), "quiver-readme-project-")));
   afterAll(() => rmSync(project, { recursive: true, force: true }));
 
-  it("step 1: the quickstart builds over a file, queries, and reopens with 0 store requests", async () => {
+  it("step 1: the quickstart builds over a file, queries, and reopens with 0 store requests", { timeout: 600_000 }, async () => {
     const out = await runBlock("quickstart", readmeBlock(text, "program"), project);
     expect(existsSync(join(project, "vectors.npy"))).toBe(true);
     expect(out).toContain("built 5000 rows");
     expect(out).toContain("reopen + query: 0 reads, 0 HEADs");
   });
 
-  it("step 2: the CLI lines build over the same file, search it (JSON) and inspect the index", async () => {
+  it("step 2: the CLI lines build over the same file, search it (JSON) and inspect the index", { timeout: 600_000 }, async () => {
     const block = readmeBlock(text, "cli");
     const out = await runBlock("cli", block, project);
     expect(existsSync(join(project, "cli-index.qvr"))).toBe(true);
     expect(out).toMatch(/"distance"/);
   });
 
-  it("step 3: engine.mjs writes an artifact that validates (exit 0); a corrupted copy exits 1 with its problems", async () => {
+  it("step 3: engine.mjs writes an artifact that validates (exit 0); a corrupted copy exits 1 with its problems", { timeout: 600_000 }, async () => {
     await runBlock("engine", readmeBlock(text, "engine"), project);
     const out = await runBlock("validate", readmeBlock(text, "validate"), project);
     expect(out).toMatch(/"valid": *true/);

@@ -6,18 +6,13 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { DISTANCE_TYPES, QUANTIZERS, parseByteSize } from "@quiver/build";
-import { ConformanceRootError } from "@quiver/conformance";
-import { QuiverArgumentError } from "@quiver/format";
-import { adapterCommand } from "./commands/adapter.js";
-import { artifactValidateCommand } from "./commands/artifact.js";
-import { conformanceCommand } from "./commands/conformance.js";
-import { fixturesCommand } from "./commands/fixtures.js";
-import { inspectCommand } from "./commands/inspect.js";
-import { mainCommand } from "./commands/main.js";
-import { buildCommand, finalizeCommand, searchCommand, trainCommand } from "./commands/pipeline-commands.js";
-import { distributedBuildCommand, gcCommand, workerCommand } from "./commands/distributed.js";
-import { reportFailure } from "./errors-output.js";
+// Type-only: each command's module (and the packages it needs) is imported when that command runs,
+// so `quiver --help` and every command start without loading the others' packages.
+import type { artifactValidateCommand } from "./commands/artifact.js";
+import type { inspectCommand } from "./commands/inspect.js";
+import type { mainCommand } from "./commands/main.js";
+import type { buildCommand, finalizeCommand, searchCommand, trainCommand } from "./commands/pipeline-commands.js";
+import type { distributedBuildCommand, gcCommand, workerCommand } from "./commands/distributed.js";
 import { type CliIo, UsageError } from "./io.js";
 
 /** Exit codes of the `quiver` command. */
@@ -28,10 +23,13 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json
 
 /** Commands whose flags their own handlers parse (their logic lives in @quiver/conformance). */
 const PASS_THROUGH: Readonly<Record<string, (args: readonly string[], io: CliIo) => Promise<number>>> = {
-  conformance: conformanceCommand,
-  adapter: adapterCommand,
-  fixtures: fixturesCommand,
+  conformance: async (args, io) => (await import("./commands/conformance.js")).conformanceCommand(args, io),
+  adapter: async (args, io) => (await import("./commands/adapter.js")).adapterCommand(args, io),
+  fixtures: async (args, io) => (await import("./commands/fixtures.js")).fixturesCommand(args, io),
 };
+
+/** The option constants of `build` / `train` (their `--metric` / `--quantizer` choices, the `--budget` syntax). */
+type BuildConstants = Pick<typeof import("@quiver/build"), "DISTANCE_TYPES" | "QUANTIZERS" | "parseByteSize">;
 
 /** Short usage text (also `quiver --help`'s first lines). */
 export const USAGE = `usage: quiver <command> [options]   (quiver <command> --help for each)
@@ -66,22 +64,26 @@ function intIn(min: number, max: number): (v: string) => number {
   };
 }
 
-function byteSize(v: string): string {
-  try {
-    parseByteSize(v);
-  } catch {
-    throw new InvalidArgumentError("expected a size such as 1GiB, 512MiB or 1073741824");
-  }
-  return v;
+function byteSize(build: BuildConstants): (v: string) => string {
+  return (v) => {
+    try {
+      build.parseByteSize(v);
+    } catch {
+      throw new InvalidArgumentError("expected a size such as 1GiB, 512MiB or 1073741824");
+    }
+    return v;
+  };
 }
 
-function tuningOptions(cmd: Command): Command {
+/** The tuning flags of `build` and `train`; without `build` (an invocation that can reach neither) the command is left as is. */
+function tuningOptions(cmd: Command, build: BuildConstants | undefined): Command {
+  if (build === undefined) return cmd;
   return cmd
-    .addOption(new Option("--metric <type>", "distance type (default l2)").choices(DISTANCE_TYPES as string[]))
-    .addOption(new Option("--quantizer <kind>", "quantizer (default pq)").choices(QUANTIZERS as string[]))
+    .addOption(new Option("--metric <type>", "distance type (default l2)").choices(build.DISTANCE_TYPES as string[]))
+    .addOption(new Option("--quantizer <kind>", "quantizer (default pq)").choices(build.QUANTIZERS as string[]))
     .option("--partitions <n>", "IVF partitions (default: rows / target partition size, at most 4096)", intIn(1, 65_536))
     .option("--sub-vectors <m>", "PQ sub-vectors (default dim/16)", intIn(1, 65_536))
-    .option("--budget <size>", "memory budget, e.g. 1GiB (default 1GiB)", byteSize)
+    .option("--budget <size>", "memory budget, e.g. 1GiB (default 1GiB)", byteSize(build))
     .option("--seed <n>", "seed of sampling and training (default 42)", intIn(0, 0xffff_ffff))
     .option("--threads <n>", "worker threads (default: all cores)", intIn(1, 256))
     .option("--column <name>", "vector column of an Arrow / Parquet input (default vector)")
@@ -99,6 +101,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (name !== undefined && Object.hasOwn(PASS_THROUGH, name) && !rest.slice(1).some((a) => a === "--help" || a === "-h")) {
     return guarded(name, () => PASS_THROUGH[name]!(rest.slice(1), io), io, debug);
   }
+  // Only `build`, `train` and `help <command>` can parse or print the tuning flags, and each needs its
+  // word in argv; every other invocation starts without @quiver/build.
+  const build: BuildConstants | undefined = rest.some((a) => a === "build" || a === "train" || a === "help") ? await import("@quiver/build") : undefined;
   let code = 0;
   const run = (cmd: string, f: () => Promise<number>) => async () => {
     code = await guarded(cmd, f, io, debug);
@@ -128,8 +133,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .option("--queue-prefix <p>", "with --distributed: queue name prefix (default quiver)")
       .option("--lock-duration <ms>", "with --distributed: job lock of the merge worker (stalled after this long without renewal)", intIn(500, 3_600_000))
       .option("--timeout <s>", "with --distributed: give up after this many seconds", intIn(1, 10_000_000)),
+    build,
   ).action((input: string, opts: Parameters<typeof buildCommand>[1] & Parameters<typeof distributedBuildCommand>[1] & { distributed?: boolean }, _c: Command) =>
-    run("build", () => (opts.distributed === true ? distributedBuildCommand(input, opts, io) : buildCommand(input, opts, io)))(),
+    run("build", async () =>
+      opts.distributed === true ? (await import("./commands/distributed.js")).distributedBuildCommand(input, opts, io) : (await import("./commands/pipeline-commands.js")).buildCommand(input, opts, io),
+    )(),
   );
 
   program
@@ -142,7 +150,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--threads <n>", "worker threads per shard (default: all cores)", intIn(1, 256))
     .option("--lock-duration <ms>", "job lock (a killed worker's job is retried after this long; default 30000)", intIn(500, 3_600_000))
     .option("--quiet", "no event lines")
-    .action((opts: Parameters<typeof workerCommand>[0]) => run("worker", () => workerCommand(opts, io))());
+    .action((opts: Parameters<typeof workerCommand>[0]) => run("worker", async () => (await import("./commands/distributed.js")).workerCommand(opts, io))());
 
   program
     .command("gc")
@@ -153,7 +161,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--keep-versions <n>", "manifest versions whose segments are kept (default: the segments package's)", intIn(1, 1_000_000))
     .option("--dry-run", "list what would be deleted")
     .option("--json", "print JSON")
-    .action((root: string, opts: Parameters<typeof gcCommand>[1]) => run("gc", () => gcCommand(root, opts, io))());
+    .action((root: string, opts: Parameters<typeof gcCommand>[1]) => run("gc", async () => (await import("./commands/distributed.js")).gcCommand(root, opts, io))());
 
   tuningOptions(
     program
@@ -161,7 +169,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       .description("sample the input in one pass and train the IVF centroids and the quantizer into a model file (spec/model.md)")
       .argument("<input>", ".npy (float32/float16), .fvecs, .bvecs, Arrow IPC .arrow / .arrows (--column, --id-column)")
       .requiredOption("--out <model>", "model file to write"),
-  ).action((input: string, opts: Parameters<typeof trainCommand>[1]) => run("train", () => trainCommand(input, opts, io))());
+    build,
+  ).action((input: string, opts: Parameters<typeof trainCommand>[1]) => run("train", async () => (await import("./commands/pipeline-commands.js")).trainCommand(input, opts, io))());
 
   program
     .command("finalize")
@@ -171,7 +180,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .requiredOption("--out <index>", "index file to write")
     .option("--json", "print a JSON summary")
     .option("--quiet", "no progress output")
-    .action((dir: string, opts: Parameters<typeof finalizeCommand>[1]) => run("finalize", () => finalizeCommand(dir, opts, io))());
+    .action((dir: string, opts: Parameters<typeof finalizeCommand>[1]) => run("finalize", async () => (await import("./commands/pipeline-commands.js")).finalizeCommand(dir, opts, io))());
 
   program
     .command("search")
@@ -183,7 +192,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--refine <factor>", "re-rank k x factor candidates exactly (needs raw vectors)", intIn(1, 1000))
     .option("--cache <dir>", "a disk cache directory (warm reopens read nothing from the index file)")
     .option("--json", "print JSON (ids are numbers below 2^53, decimal strings above)")
-    .action((index: string, opts: Parameters<typeof searchCommand>[1]) => run("search", () => searchCommand(index, opts, io))());
+    .action((index: string, opts: Parameters<typeof searchCommand>[1]) => run("search", async () => (await import("./commands/pipeline-commands.js")).searchCommand(index, opts, io))());
 
   program
     .command("artifact")
@@ -192,7 +201,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .description("check a whole partition artifact and print every problem with its code; exit 1 when invalid")
     .argument("<dir>", "artifact directory")
     .option("--json", "print JSON")
-    .action((dir: string, opts: { json?: boolean }) => run("artifact validate", () => artifactValidateCommand(dir, opts, io))());
+    .action((dir: string, opts: { json?: boolean }) => run("artifact validate", async () => (await import("./commands/artifact.js")).artifactValidateCommand(dir, opts, io))());
 
   program
     .command("inspect")
@@ -200,7 +209,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .argument("<file>", "file or artifact directory")
     .option("--sections", "also print the container section table (CRC of every section checked)")
     .option("--json", "print everything as JSON")
-    .action((file: string, opts: { json?: boolean; sections?: boolean }) => run("inspect", () => inspectCommand(file, opts, io))());
+    .action((file: string, opts: { json?: boolean; sections?: boolean }) => run("inspect", async () => (await import("./commands/inspect.js")).inspectCommand(file, opts, io))());
 
   program
     .command("main")
@@ -210,7 +219,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--partitions <n>", "IVF partitions (default 256)", intIn(1, 65_536))
     .option("--work-dir <dir>", "where the store and cache go (default: a temp dir, removed)")
     .option("--keep", "keep the work directory")
-    .action((opts: Parameters<typeof mainCommand>[0]) => run("main", () => mainCommand(opts, io))());
+    .action((opts: Parameters<typeof mainCommand>[0]) => run("main", async () => (await import("./commands/main.js")).mainCommand(opts, io))());
 
   for (const [cmd, description] of [
     ["conformance", "run the conformance catalog against an adapter (flags: see @quiver/conformance: --json --adapter-cmd --area --concurrency ...)"],
@@ -241,12 +250,16 @@ async function guarded(name: string, f: () => Promise<number>, io: CliIo, debug:
       io.stderr(`quiver ${name}: ${e.message.split("\n")[0]}\n`);
       return EXIT_CODES.usage;
     }
+    // the modules of typed errors and of their printing are loaded when a command failed (a command
+    // that can throw them has loaded them already)
+    const [{ QuiverArgumentError }, { reportFailure }] = await Promise.all([import("@quiver/format"), import("./errors-output.js")]);
     if (e instanceof QuiverArgumentError && e.argument.startsWith("--")) {
       reportFailure(io, name, e, debug);
       return EXIT_CODES.usage;
     }
     // No catalog where --root (or the installed package) points: the caller's setup, one line, exit 2.
-    if (e instanceof ConformanceRootError) {
+    // Only @quiver/conformance throws it, so it is loaded whenever the name matches.
+    if (e instanceof Error && e.name === "ConformanceRootError" && e instanceof (await import("@quiver/conformance")).ConformanceRootError) {
       io.stderr(`quiver ${name}: ${e.code}: ${e.message} (${e.hint})\n`);
       return EXIT_CODES.usage;
     }

@@ -99,9 +99,10 @@ describe("quiver adapter (the CLI contract over the reference implementation)", 
     expect(JSON.parse(rejected.out)).toEqual({ error: sidecarOf(bad.sidecar).error });
   });
 
-  it("passes a sample of the catalog when driven as a subprocess by CliAdapter", async () => {
+  // each case is a `quiver adapter` child process; the deadline only turns a hang into a failure
+  it("passes a sample of the catalog when driven as a subprocess by CliAdapter", { timeout: 240_000 }, async () => {
     const sample = new Set([...containerValid.slice(0, 2), ...containerInvalid.slice(0, 2)].map((c) => c.id));
-    const adapter = new CliAdapter(["node", "--import", "tsx", "--conditions=quiver-source", join(root, "packages/cli/src/bin.ts"), "adapter"], { cwd: root });
+    const adapter = new CliAdapter(["node", "--import", "tsx", "--conditions=quiver-source", join(root, "packages/cli/src/bin.ts"), "adapter"], { cwd: root, timeoutMs: 180_000 });
     const report = await runConformance(adapter, { root, filter: (c) => sample.has(c.id), concurrency: 2 });
     expect(report.cases.map((c) => `${c.id} ${c.status} ${c.reason ?? ""}`.trim())).toEqual([...sample].sort().map((id) => `${id} passed`));
     expect(report.cases.filter((c) => c.checks.includes("re-encode")).length).toBe(2);
@@ -117,7 +118,7 @@ describe("quiver conformance and main", () => {
     expect(report).toMatchObject({ failed: 0, skipped: 0, passed: containerValid.length + containerInvalid.length });
   });
 
-  it("conformance with --adapter-cmd runs an external adapter and exits 1 when it fails", async () => {
+  it("conformance with --adapter-cmd runs an external adapter and exits 1 when it fails", { timeout: 240_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "quiver-cli-test-"));
     try {
       const script = join(dir, "liar.mjs");
@@ -136,7 +137,7 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     }
   });
 
-  it("conformance: unknown area/operation exit 2; nothing executed exits 1; --require-all and --root pass a full run", async () => {
+  it("conformance: unknown area/operation exit 2; nothing executed exits 1; --require-all and --root pass a full run", { timeout: 240_000 }, async () => {
     const typo = await cli(["conformance", "--area", "containr"]);
     expect(typo.code).toBe(2);
     expect(typo.err).toMatch(/unknown area "containr"/);
@@ -150,7 +151,7 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     expect(JSON.parse(strict.out)).toMatchObject({ requireAll: true, verdict: { pass: true }, skipped: 0 });
   });
 
-  it("conformance runs the whole reference suite and exits 0 when it passes", async () => {
+  it("conformance runs the whole reference suite and exits 0 when it passes", { timeout: 240_000 }, async () => {
     const r = await cli(["conformance"]);
     expect(r.out).toMatch(/total\s+\d+\s+0\s+0/);
     expect(r.code).toBe(0);
@@ -164,7 +165,7 @@ else console.log(JSON.stringify({ error: { code: "NOPE", stage: "header" } }));`
     expect(recall).toHaveLength(2);
     // With refine 10 on clustered data the job must find nearly every true neighbour.
     expect(recall[1]).toBeGreaterThan(0.8);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe("quiver fixtures check", () => {

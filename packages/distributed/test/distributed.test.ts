@@ -31,6 +31,10 @@ import {
 const N = 8000;
 const DIM = 16;
 const SEARCH = { k: 10, nprobes: 3 } as const;
+// Each case waits on worker / coordinator processes whose own deadlines are 60-90 s (build timeoutMs,
+// waitFor): the test's deadline sits above them, so a slow machine fails with their message, and a
+// hang still fails.
+const TEST_DEADLINE = 240_000;
 
 function queriesOf(vectors: Float32Array, count: number): Float32Array[] {
   return Array.from({ length: count }, (_, i) => vectors.slice(((i * 97) % N) * DIM, ((i * 97) % N) * DIM + DIM).map((v, j) => v + ((i + j) % 3) * 0.01));
@@ -76,7 +80,7 @@ describe.skipIf(redisServerUnavailable() !== undefined)("distributed build over 
     await Promise.all([redis?.stop(), s3?.stop(), data?.cleanup()]);
   });
 
-  it("a 4-shard build on 2 worker processes answers like the single-process build (4 segments, and merged into one)", async () => {
+  it("a 4-shard build on 2 worker processes answers like the single-process build (4 segments, and merged into one)", { timeout: TEST_DEADLINE }, async () => {
     clean = await runDistributedBuild({ input: data.input, store, root: "clean", redis: redis.url, shards: 4, model, queuePrefix: prefix, ...STALL, threads: 1, timeoutMs: 90_000 });
     expect(clean.version).toBe(1);
     expect(clean.modelStatus).toBe("given");
@@ -106,7 +110,7 @@ describe.skipIf(redisServerUnavailable() !== undefined)("distributed build over 
     expect(plain(await one.searchBatch(queries, SEARCH))).toEqual(single);
   });
 
-  it("a worker SIGKILLed mid-shard: the job is stalled, retried by another worker, and the published index equals the clean one", async () => {
+  it("a worker SIGKILLed mid-shard: the job is stalled, retried by another worker, and the published index equals the clean one", { timeout: TEST_DEADLINE }, async () => {
     expect(clean).toBeDefined();
     const kp = "t3";
     const [paused] = await startWorkers(1, redis.url, uri, kp, { QUIVER_DIST_TEST_PAUSE_IN_SHARD: "1" });
@@ -148,7 +152,7 @@ describe.skipIf(redisServerUnavailable() !== undefined)("distributed build over 
     }
   });
 
-  it("a coordinator SIGKILLed between merge validation and publish: the restarted one publishes exactly one version", async () => {
+  it("a coordinator SIGKILLed between merge validation and publish: the restarted one publishes exactly one version", { timeout: TEST_DEADLINE }, async () => {
     const args = ["build", data.input, "--distributed", "--redis", redis.url, "--store", uri, "--shards", "4", "--out", "resumed", "--model", modelFile, "--threads", "1", "--queue-prefix", prefix, "--lock-duration", String(STALL.lockDurationMs), "--json", "--timeout", "90"];
     const first = spawnQuiver(args, { QUIVER_DIST_TEST_PAUSE_BEFORE_PUBLISH: "1" });
     await first.waitFor(/paused before publish/, 90_000);
@@ -175,7 +179,7 @@ describe.skipIf(redisServerUnavailable() !== undefined)("distributed build over 
     expect(await store.list("resumed/_versions/")).toHaveLength(1);
   });
 
-  it("an input rewritten after planning fails its shards (DIST_INPUT_CHANGED) and nothing is published", async () => {
+  it("an input rewritten after planning fails its shards (DIST_INPUT_CHANGED) and nothing is published", { timeout: TEST_DEADLINE }, async () => {
     const copy = join(data.dir, "changing.npy");
     await copyFile(data.input, copy);
     const cp = "t4";
