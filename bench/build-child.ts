@@ -4,10 +4,11 @@
  * own. Prints one JSON line.
  *
  * CPU per phase and per thread kind (Linux /proc/self/task/<tid>/stat, 10 ms ticks): "main" is
- * this process's main thread; "workers" are the threads born during the build (the compute
- * pool's worker threads); "other" is every thread alive before the build (libuv's file-system
- * pool, V8's platform threads: concurrent marking and GC helpers, tsx's loader thread). A phase's
- * CPU runs from its first progress event to the next phase's first event. The RSS sampler and
+ * this process's main thread; "other" is every thread alive before the build (libuv's file-system
+ * pool, V8's platform threads: concurrent marking and GC helpers, tsx's loader thread); "workers"
+ * is the rest of the process's CPU clock: the threads born during the build (the compute pool's
+ * workers, the artifact reader's CRC thread), including those that exited between two readings.
+ * A phase's CPU runs from its first progress event to the next phase's first event. The RSS sampler and
  * the per-event RSS use `process.memoryUsage.rss()` (one read of the RSS): the full
  * `process.memoryUsage()` gathers heap statistics on every call, which was measured at about 1 s
  * of the main thread's CPU per 1M-row build (one call per progress event and every 50 ms).
@@ -87,10 +88,14 @@ const cpuMsSince = (from: NodeJS.CpuUsage): number => {
 };
 const closePhase = (): void => {
   if (current === undefined) return;
-  phaseCpuMs[current] = (phaseCpuMs[current] ?? 0) + cpuMsSince(mark);
+  const phaseMs = cpuMsSince(mark);
+  phaseCpuMs[current] = (phaseCpuMs[current] ?? 0) + phaseMs;
   const k = readKinds();
   const prev = phaseThreadCpuMs[current] ?? { main: 0, workers: 0, other: 0 };
-  phaseThreadCpuMs[current] = { main: prev.main + k.main - markKinds.main, workers: prev.workers + k.workers - markKinds.workers, other: prev.other + k.other - markKinds.other };
+  const main = k.main - markKinds.main;
+  const other = k.other - markKinds.other;
+  // workers as the remainder of the process clock: a thread that started and exited inside the phase counts too
+  phaseThreadCpuMs[current] = { main: prev.main + main, workers: prev.workers + Math.max(0, phaseMs - main - other), other: prev.other + other };
   markKinds = k;
 };
 const r = await buildIndex({
@@ -123,7 +128,11 @@ process.stdout.write(
     cpuMs: (cpu.user + cpu.system) / 1000,
     phaseCpuMs,
     phaseThreadCpuMs,
-    threadCpuMs: { main: kinds1.main - kinds0.main, workers: kinds1.workers - kinds0.workers, other: kinds1.other - kinds0.other },
+    threadCpuMs: {
+      main: kinds1.main - kinds0.main,
+      workers: Math.max(0, (cpu.user + cpu.system) / 1000 - (kinds1.main - kinds0.main) - (kinds1.other - kinds0.other)),
+      other: kinds1.other - kinds0.other,
+    },
     memory: r.memory,
     sampledPeakRssBytes: peak,
     startRssBytes: baseRss,
