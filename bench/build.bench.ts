@@ -80,6 +80,9 @@ interface ChildReport {
   vmHwmBytes: number;
   phases: { phase: string; ms: number; status: string }[];
   phaseCpuMs: Record<string, number>;
+  /** CPU per phase and thread kind (bench/build-child.ts: main thread, the build's worker threads, every other thread). */
+  phaseThreadCpuMs: Record<string, { main: number; workers: number; other: number }>;
+  threadCpuMs: { main: number; workers: number; other: number };
   fileBytes: number;
   maxRssBytes: number;
 }
@@ -95,6 +98,14 @@ function quiverBuild(input: string, storeDir: string, options: Record<string, un
 }
 
 const s = (ms: number): number => Number((ms / 1000).toFixed(2));
+
+/** Phase names of the build and their column labels. */
+const PHASE_COLUMNS: readonly (readonly [string, string])[] = [["sample", "sample"], ["train-ivf", "train ivf"], ["train-quantizer", "train pq"], ["assign-encode", "assign+encode"], ["finalize", "finalize"]];
+
+/** "main/workers/other" CPU seconds (10 ms ticks of /proc/self/task), or "-" when not measured. */
+function kindsText(k: { main: number; workers: number; other: number } | undefined): string {
+  return k === undefined ? "-" : `${(k.main / 1000).toFixed(2)}/${(k.workers / 1000).toFixed(2)}/${(k.other / 1000).toFixed(2)}`;
+}
 
 /** Standard error of the mean per-query difference of recall@10 between two result lists (paired by query). */
 function pairedSe(a: readonly (readonly (number | bigint)[])[], b: readonly (readonly (number | bigint)[])[], truth: Int32Array): number {
@@ -221,6 +232,9 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
           "train pq cpu s": pc("train-quantizer"),
           "assign+encode cpu s": pc("assign-encode"),
           "finalize cpu s": pc("finalize"),
+          // per phase: main thread / worker threads / other threads (libuv fs pool, V8 GC helpers) CPU seconds
+          ...Object.fromEntries(PHASE_COLUMNS.map(([name, col]) => [`${col} main/workers/other cpu s`, kindsText(rep.phaseThreadCpuMs[name])])),
+          "main/workers/other cpu s": kindsText(rep.threadCpuMs),
           "lance recall": Number(lRecall.toFixed(3)),
           "quiver recall": Number(qRecall.toFixed(3)),
           "lance recall refine": Number(lRecallRefine.toFixed(3)),
@@ -240,6 +254,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     notes.push(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
     if (wanted !== undefined) notes.push(`BENCH_SHAPES selection: ${shapes.map(labelOf).join(", ")}`);
     notes.push("Quiver phase CPU seconds: its build child's process CPU clock (worker threads included) from a phase's first progress event to the next phase's.");
+    notes.push("'<phase> main/workers/other cpu s': the same window split by thread (/proc/self/task, 10 ms ticks): the build child's main thread / the rest of the process clock, i.e. the threads born during the build (the compute pool's workers, the artifact reader's CRC thread) / every thread alive before it (libuv's fs pool, V8's GC and compiler helpers, tsx's loader thread). A phase whose wall clock is well above main + workers left a core idle.");
     notes.push("Quiver: buildIndex from an .npy file in a child process (tsx, TypeScript sources); its RSS includes the Node + tsx baseline (~100 MiB).");
     notes.push(`recall@10 at nprobes ${nprobes}; refine factor ${refine}; 'queries' per shape (BENCH_QUERIES, default 300 at 100k rows, 100 at 1M); same P and m for both systems, otherwise default settings on both sides.`);
     notes.push("'plain diff se' / 'refine diff se': standard error of the Quiver - LanceDB recall difference over the queries (paired per query); a difference within about 2 se of 0 is noise.");

@@ -1,9 +1,10 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { QuiverArgumentError, QuiverFormatError, checkInteger, checkOneOf, checkOptions, crc32 } from "@quiver/format";
-import { type GetRangesOptions, type ObjectStore, coalesceRanges, isStoreError } from "@quiver/store";
+import { type GetRangesOptions, type ObjectReader, type ObjectStore, coalesceRanges, isStoreError, openObjectReader } from "@quiver/store";
 import { type BatchBlock, FILE_TRAILER_SIZE, MAX_HEAD_EXTRA_BYTES, checkFileFrame, decodeFileFooter, fileHeadEnd, footerLength } from "./internal/arrow-file.js";
 import { type PayloadLayout, PayloadMessageDecoder, batchOf, decodePayloadMessage, fixedWidthBytes, payloadLayout, singleChunk } from "./internal/columns.js";
 import { artifactPath } from "./internal/output.js";
+import { CrcWorker, crcWorkerMinBytes } from "./internal/crc-worker.js";
 import { ProblemList } from "./internal/problems.js";
 import { type RangesIndex, indexRangesBytes, partitionOrder } from "./internal/ranges-table.js";
 import { type ArtifactManifest, MANIFEST_FILE, RANGES_STAGE, parseManifest } from "./manifest.js";
@@ -43,6 +44,14 @@ export interface PartitionsInOrderOptions {
    * max(maxBufferedBytes, 2 x the largest single range's bytes) whatever the partition sizes.
    */
   readonly splitPartitions?: boolean;
+  /**
+   * Recycle the read buffers (default false): two window buffers and two decode slabs are reused
+   * in turn instead of fresh arrays per window (fresh ones were most of a bulk read's garbage and
+   * their external memory set off full collections). An entry's `columns` (and its `batches`) are
+   * then valid only until the next entry is asked for: for a consumer that is done with an entry
+   * when it asks for the next, such as the streamed index writer.
+   */
+  readonly reuseBuffers?: boolean;
 }
 
 /**
@@ -389,7 +398,7 @@ export class PartitionArtifactReader implements PartitionSource {
    * partition, which then comes as several consecutive pieces (see {@link PartitionsInOrderOptions.splitPartitions}).
    */
   partitionsInOrder(options: PartitionsInOrderOptions = {}): AsyncIterable<OrderedPartition> & { readonly cost: OrderedReadCost } {
-    checkOptions("options", options, ["order", "maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
+    checkOptions("options", options, ["order", "maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions", "reuseBuffers"]);
     const order = options.order === undefined ? "bucket" : checkOneOf("options.order", options.order, ["bucket", "partition"] as const);
     const maxRequestBytes = options.maxRequestBytes === undefined ? DEFAULT_ORDERED_MAX_REQUEST_BYTES : checkInteger("options.maxRequestBytes", options.maxRequestBytes, 1, 2 ** 31);
     const maxBuffered = options.maxBufferedBytes === undefined ? DEFAULT_ORDERED_MAX_BUFFERED_BYTES : checkInteger("options.maxBufferedBytes", options.maxBufferedBytes, 2, 2 ** 40);
@@ -399,15 +408,21 @@ export class PartitionArtifactReader implements PartitionSource {
       throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.splitPartitions", expected: "a boolean", given: options.splitPartitions });
     }
     const split = options.splitPartitions === true;
+    if (options.reuseBuffers !== undefined && typeof options.reuseBuffers !== "boolean") {
+      throw new QuiverArgumentError("INVALID_ARGUMENT", { argument: "options.reuseBuffers", expected: "a boolean", given: options.reuseBuffers });
+    }
+    const reuse = options.reuseBuffers === true;
     const cost: OrderedReadCost = { requests: 0, bytes: 0, windows: 0, peakBufferedBytes: 0, peakPieceBytes: 0 };
     const reader = this;
     return {
       cost,
-      [Symbol.asyncIterator]: () => reader.#ordered(order, maxRequestBytes, maxBuffered, concurrency, gap, split, cost)[Symbol.asyncIterator](),
+      [Symbol.asyncIterator]: () => reader.#ordered(order, maxRequestBytes, maxBuffered, concurrency, gap, split, reuse, cost)[Symbol.asyncIterator](),
     };
   }
 
-  async *#ordered(order: "bucket" | "partition", maxRequestBytes: number, maxBuffered: number, concurrency: number, gap: number, split: boolean, cost: OrderedReadCost): AsyncGenerator<OrderedPartition> {
+  async *#ordered(
+    order: "bucket" | "partition", maxRequestBytes: number, maxBuffered: number, concurrency: number, gap: number, split: boolean, reuse: boolean, cost: OrderedReadCost,
+  ): AsyncGenerator<OrderedPartition> {
     const ix = this.#index;
     const { partStart, byPartition } = partitionOrder(ix);
     const seq = this.#sequence(order);
@@ -422,16 +437,68 @@ export class PartitionArtifactReader implements PartitionSource {
       const b = ix.bucket[i]!;
       return footers[b]![i - ix.bucketStart[b]!]!;
     };
+    const rangeBytesOf = (i: number): number => {
+      const blk = blockOf(i);
+      return blk.metaDataLength + blk.bodyLength;
+    };
     const decoder = new PayloadMessageDecoder(this.#layout);
+    // One reader per bucket file for the whole read (no open per request; reads go straight into
+    // the window's buffer), closed when the read ends.
+    const readers = new Map<number, Promise<ObjectReader>>();
+    const closeReaders = async (): Promise<void> => {
+      const open = [...readers.values()];
+      readers.clear();
+      for (const r of open) await r.then((x) => x.close(), () => undefined);
+    };
+    const readerOf = (b: number): Promise<ObjectReader> => {
+      let r = readers.get(b);
+      if (r === undefined) {
+        r = openObjectReader(this.#store, artifactPath(this.#uri, this.manifest.buckets[b]!.path));
+        r.catch(() => undefined); // reported by the read that awaits it
+        readers.set(b, r);
+      }
+      return r;
+    };
+    // A large read checks its range CRCs on a worker thread: window w + 1's while window w is
+    // decoded and consumed here (its buffers are then shared memory). Smaller reads, or a worker
+    // that cannot start, check them on this thread.
+    let totalBytes = 0;
+    for (let i = 0; i < ix.bucket.length; i++) totalBytes += rangeBytesOf(i);
+    let crcWorker: CrcWorker | undefined;
+    if (totalBytes >= crcWorkerMinBytes()) {
+      try {
+        crcWorker = new CrcWorker();
+      } catch {
+        crcWorker = undefined;
+      }
+    }
+    const allocate = (bytes: number): Uint8Array => (crcWorker === undefined ? new Uint8Array(bytes) : new Uint8Array(new SharedArrayBuffer(bytes)));
+    // reuseBuffers: window w reads into buffer w % 2 and decodes into slab w % 2; window w + 2 is
+    // fetched only once every entry of window w was yielded and the next one asked for
+    const buffers: Uint8Array[] = [new Uint8Array(0), new Uint8Array(0)];
+    const slabs = [new Uint8Array(0), new Uint8Array(0)];
+    let bufferTurn = 0;
+    let slabTurn = 0;
+    const windowBuffer = (bytes: number): Uint8Array => {
+      if (!reuse) return allocate(bytes);
+      const t = bufferTurn;
+      bufferTurn ^= 1;
+      if (buffers[t]!.byteLength < bytes) buffers[t] = allocate(bytes);
+      return buffers[t]!.subarray(0, bytes);
+    };
+    const slabOf = (bytes: number): Uint8Array => {
+      if (!reuse) return new Uint8Array(bytes);
+      const t = slabTurn;
+      slabTurn ^= 1;
+      if (slabs[t]!.byteLength < bytes) slabs[t] = new Uint8Array(bytes);
+      return slabs[t]!.subarray(0, bytes);
+    };
     // the message text of an error only: built when one is thrown
     const whereOf = (i: number): string => {
       const b = ix.bucket[i]!;
       return `record batch ${i - ix.bucketStart[b]!} of bucket ${this.manifest.buckets[b]!.path}`;
     };
-    const rangeBytes = (i: number): number => {
-      const blk = blockOf(i);
-      return blk.metaDataLength + blk.bodyLength;
-    };
+    const rangeBytes = rangeBytesOf;
     /** A run of one partition's ranges, positions [from, to) of `byPartition` (the whole partition unless split). */
     interface Piece {
       readonly partition: number;
@@ -441,8 +508,8 @@ export class PartitionArtifactReader implements PartitionSource {
     interface Window {
       readonly pieces: readonly Piece[];
       readonly bytes: number;
-      /** Message bytes of every range of the window, by table row. */
-      readonly fetched: Promise<Map<number, Uint8Array>>;
+      /** Message bytes of every range of the window, by table row, and their CRC-32s when a worker took them. */
+      readonly fetched: Promise<{ messages: Map<number, Uint8Array>; crcs: Map<number, number> | undefined }>;
     }
     // cursor: partition seq[k], next range position r within it (r = partStart[p] when it starts)
     let k = 0;
@@ -478,82 +545,117 @@ export class PartitionArtifactReader implements PartitionSource {
       }
       const rows: number[] = [];
       for (const pc of pieces) for (let q = pc.from; q < pc.to; q++) rows.push(byPartition[q]!);
-      const fetched = this.#fetchWindow(rows, blockOf, maxRequestBytes, concurrency, gap, cost);
+      const w = crcWorker;
+      const fetched = this.#fetchWindow(rows, blockOf, maxRequestBytes, concurrency, gap, cost, readerOf, windowBuffer).then(async (messages) => {
+        if (w === undefined || messages.size === 0) return { messages, crcs: undefined };
+        const keys = [...messages.keys()];
+        const spans = new Float64Array(keys.length * 2);
+        let sab: SharedArrayBuffer | undefined;
+        keys.forEach((i, j) => {
+          const m = messages.get(i)!;
+          sab = m.buffer as SharedArrayBuffer;
+          spans[2 * j] = m.byteOffset;
+          spans[2 * j + 1] = m.byteLength;
+        });
+        const got = await w.crcs(sab!, spans);
+        const crcs = new Map<number, number>();
+        keys.forEach((i, j) => crcs.set(i, got[j]!));
+        return { messages, crcs };
+      });
       // A prefetch that fails while the previous window is yielded is reported when it is awaited, not as an unhandled rejection.
       fetched.catch(() => undefined);
       return { pieces, bytes, fetched };
     };
-    let current = nextWindow();
-    while (current !== undefined) {
-      buffered += current.bytes;
-      const ahead = nextWindow();
-      if (ahead !== undefined) buffered += ahead.bytes;
-      cost.peakBufferedBytes = Math.max(cost.peakBufferedBytes, buffered);
-      cost.windows++;
-      const messages = await current.fetched;
-      const widths = this.#layout.widths;
-      // One scratch slab per window for the pieces of several ranges (their rows copied together,
-      // column by column); a piece of one range is yielded as views of the fetched bytes. Either
-      // way no allocation per range or per partition (the read was allocation- and GC-bound).
-      let slabBytes = 0;
-      for (const pc of current.pieces) {
-        if (pc.to - pc.from < 2) continue;
-        let rows = 0;
-        for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
-        for (const w of widths) slabBytes += rows * w;
-      }
-      const slab = new Uint8Array(slabBytes);
-      let slabAt = 0;
-      for (const pc of current.pieces) {
-        const p = pc.partition;
-        let rows = 0;
-        let cols: Uint8Array[] | undefined;
-        for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
-        if (rows > 0) {
-          let size = 0;
-          for (const w of widths) size += Math.ceil((rows * w) / 8) * 8;
-          cost.peakPieceBytes = Math.max(cost.peakPieceBytes, size);
+    let current: Window | undefined;
+    let ahead: Window | undefined;
+    try {
+      current = nextWindow();
+      while (current !== undefined) {
+        buffered += current.bytes;
+        ahead = nextWindow();
+        if (ahead !== undefined) buffered += ahead.bytes;
+        cost.peakBufferedBytes = Math.max(cost.peakBufferedBytes, buffered);
+        cost.windows++;
+        const { messages, crcs } = await current.fetched;
+        // the last window is in: the files are closed (and the worker stopped) now, not when (or
+        // if) the consumer asks past the last entry
+        if (ahead === undefined) {
+          await closeReaders();
+          await crcWorker?.close();
+          crcWorker = undefined;
         }
-        const multi = pc.to - pc.from > 1;
-        const at: number[] = [];
-        if (multi) {
-          cols = widths.map((w) => {
-            const c = slab.subarray(slabAt, slabAt + rows * w);
-            slabAt += rows * w;
-            return c;
-          });
-          for (let c = 0; c < widths.length; c++) at.push(0);
+        const widths = this.#layout.widths;
+        // One scratch slab per window for the pieces of several ranges (their rows copied together,
+        // column by column); a piece of one range is yielded as views of the fetched bytes. Either
+        // way no allocation per range or per partition (the read was allocation- and GC-bound).
+        let slabBytes = 0;
+        for (const pc of current.pieces) {
+          if (pc.to - pc.from < 2) continue;
+          let rows = 0;
+          for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
+          for (const w of widths) slabBytes += rows * w;
         }
-        for (let q = pc.from; q < pc.to; q++) {
-          const i = byPartition[q]!;
-          const msg = messages.get(i)!;
-          // The range CRC covers exactly the fetched message: checked before any byte is decoded.
-          const crc = crc32(msg);
-          if (crc !== ix.crc32[i]) {
-            const b = ix.bucket[i]!;
-            throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${b}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
+        const slab = slabOf(slabBytes);
+        let slabAt = 0;
+        for (const pc of current.pieces) {
+          const p = pc.partition;
+          let rows = 0;
+          let cols: Uint8Array[] | undefined;
+          for (let q = pc.from; q < pc.to; q++) rows += ix.rowCount[byPartition[q]!]!;
+          if (rows > 0) {
+            let size = 0;
+            for (const w of widths) size += Math.ceil((rows * w) / 8) * 8;
+            cost.peakPieceBytes = Math.max(cost.peakPieceBytes, size);
           }
-          const part = decoder.columns(msg, blockOf(i).metaDataLength, ix.rowCount[i]!, () => whereOf(i));
-          messages.delete(i);
-          if (!multi) cols = part;
-          else {
-            for (let c = 0; c < part.length; c++) {
-              cols![c]!.set(part[c]!, at[c]!);
-              at[c]! += part[c]!.byteLength;
+          const multi = pc.to - pc.from > 1;
+          const at: number[] = [];
+          if (multi) {
+            cols = widths.map((w) => {
+              const c = slab.subarray(slabAt, slabAt + rows * w);
+              slabAt += rows * w;
+              return c;
+            });
+            for (let c = 0; c < widths.length; c++) at.push(0);
+          }
+          for (let q = pc.from; q < pc.to; q++) {
+            const i = byPartition[q]!;
+            const msg = messages.get(i)!;
+            // The range CRC covers exactly the fetched message: checked before any byte is decoded.
+            const crc = crcs?.get(i) ?? crc32(msg);
+            if (crc !== ix.crc32[i]) {
+              const b = ix.bucket[i]!;
+              throw new QuiverFormatError("ARTIFACT_RANGE_CHECKSUM_MISMATCH", `range ${i} (partition ${p}, bucket ${b}, row ${ix.rowOffset[i]}): record batch CRC-32 ${crc}, ranges table says ${ix.crc32[i]}`, { stage: "bucket" });
+            }
+            const part = decoder.columns(msg, blockOf(i).metaDataLength, ix.rowCount[i]!, () => whereOf(i));
+            messages.delete(i);
+            if (!multi) cols = part;
+            else {
+              for (let c = 0; c < part.length; c++) {
+                cols![c]!.set(part[c]!, at[c]!);
+                at[c]! += part[c]!.byteLength;
+              }
             }
           }
+          yield new OrderedEntry(this.payloadSchema, p, rows, cols ?? widths.map(() => new Uint8Array(0)));
         }
-        yield new OrderedEntry(this.payloadSchema, p, rows, cols ?? widths.map(() => new Uint8Array(0)));
+        buffered -= current.bytes;
+        if (ahead !== undefined) buffered -= ahead.bytes;
+        current = ahead;
+        ahead = undefined;
       }
-      buffered -= current.bytes;
-      if (ahead !== undefined) buffered -= ahead.bytes;
-      current = ahead;
+    } finally {
+      // reads in flight finish before their files are closed
+      await current?.fetched.catch(() => undefined);
+      await ahead?.fetched.catch(() => undefined);
+      await closeReaders();
+      await crcWorker?.close();
     }
   }
 
-  /** Fetch the given ranges (table rows) with merged requests per bucket file. */
+  /** Fetch the given ranges (table rows) with merged requests per bucket file, into one buffer of `take`. */
   async #fetchWindow(
     rows: readonly number[], blockOf: (i: number) => BatchBlock, maxRequestBytes: number, concurrency: number, gap: number, cost: OrderedReadCost,
+    readerOf: (b: number) => Promise<ObjectReader>, take: (bytes: number) => Uint8Array,
   ): Promise<Map<number, Uint8Array>> {
     const ix = this.#index;
     const perBucket = new Map<number, { offset: number; length: number; i: number }[]>();
@@ -564,30 +666,42 @@ export class PartitionArtifactReader implements PartitionSource {
       if (list === undefined) perBucket.set(b, (list = []));
       list.push({ offset: blk.offset, length: blk.metaDataLength + blk.bodyLength, i });
     }
-    const out = new Map<number, Uint8Array>();
-    const tasks: (() => Promise<void>)[] = [];
+    const plans: { b: number; list: { offset: number; length: number; i: number }[]; req: ReturnType<typeof coalesceRanges>[number]; at: number }[] = [];
+    let total = 0;
     for (const [b, list] of perBucket) {
-      const path = artifactPath(this.#uri, this.manifest.buckets[b]!.path);
       for (const req of coalesceRanges(list, { coalesceGap: gap, maxRequestBytes })) {
-        tasks.push(async () => {
-          let data: Uint8Array;
-          try {
-            data = await this.#store.getRange(path, { offset: req.offset, length: req.length });
-          } catch (e) {
-            if (isStoreError(e, "NOT_FOUND")) throw new QuiverFormatError("ARTIFACT_MISSING_FILE", `bucket file ${this.manifest.buckets[b]!.path} is missing`, { stage: "bucket" });
-            if (isStoreError(e, "RANGE_OUT_OF_BOUNDS")) throw new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `bucket file ${this.manifest.buckets[b]!.path} is shorter than its footer says`, { stage: "bucket" });
-            throw e;
-          }
-          cost.requests++;
-          cost.bytes += data.byteLength;
-          // Views into the request's buffer: decoding copies the columns out, so the buffer goes with the window.
-          for (const m of req.members) {
-            const r = list[m]!;
-            out.set(r.i, data.subarray(r.offset - req.offset, r.offset - req.offset + r.length));
-          }
-        });
+        plans.push({ b, list, req, at: total });
+        total += req.length;
       }
     }
+    const target = take(total);
+    const out = new Map<number, Uint8Array>();
+    const missing = (b: number): QuiverFormatError => new QuiverFormatError("ARTIFACT_MISSING_FILE", `bucket file ${this.manifest.buckets[b]!.path} is missing`, { stage: "bucket" });
+    const short = (b: number): QuiverFormatError => new QuiverFormatError("ARTIFACT_SIZE_MISMATCH", `bucket file ${this.manifest.buckets[b]!.path} is shorter than its footer says`, { stage: "bucket" });
+    const tasks = plans.map(({ b, list, req, at }) => async () => {
+      const data = target.subarray(at, at + req.length);
+      let r: ObjectReader;
+      try {
+        r = await readerOf(b);
+      } catch (e) {
+        if (isStoreError(e, "NOT_FOUND")) throw missing(b);
+        throw e;
+      }
+      try {
+        // one range: one request, read straight into the window's buffer
+        await r.readRangesInto([{ offset: req.offset, length: req.length }], data);
+      } catch (e) {
+        if (isStoreError(e, "NOT_FOUND")) throw missing(b);
+        if (isStoreError(e, "RANGE_OUT_OF_BOUNDS")) throw short(b);
+        throw e;
+      }
+      cost.requests++;
+      cost.bytes += data.byteLength;
+      for (const m of req.members) {
+        const x = list[m]!;
+        out.set(x.i, data.subarray(x.offset - req.offset, x.offset - req.offset + x.length));
+      }
+    });
     await runLimited(tasks, concurrency);
     return out;
   }
@@ -600,7 +714,7 @@ export class PartitionArtifactReader implements PartitionSource {
    * may come as several record batches, and each must be read to its end before the next is asked for.
    */
   sequentialSource(options: Omit<PartitionsInOrderOptions, "order"> = {}): PartitionSource & { readonly cost: OrderedReadCost; readPartitionColumns(p: number): AsyncIterable<PartitionColumns> } {
-    checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
+    checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions", "reuseBuffers"]);
     const ordered = this.partitionsInOrder({ ...options, order: "partition" });
     let it: AsyncIterator<OrderedPartition> | undefined;
     let next = 0;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { isQuiverArgumentError, isQuiverFormatError } from "@quiver/format";
-import { IoStatsStore, MemoryObjectStore } from "@quiver/store";
+import { IoStatsStore, MemoryObjectStore, type ObjectReader } from "@quiver/store";
 import { type BucketPolicyKind, PartitionArtifactReader, PartitionArtifactWriter, canonicalPayloadRows, decodeRangesTable } from "../src/index.js";
+import { setCrcWorkerMinBytes } from "../src/internal/crc-worker.js";
 import { checkExactRoundTrip, inputBatch, partitionOfRow, pqSchema } from "./helpers.js";
 
 const POLICIES: BucketPolicyKind[] = ["hash-modulo", "range-by-partition-id", "size-balanced-range"];
@@ -17,6 +18,26 @@ async function write(store: MemoryObjectStore, uri: string, policy: BucketPolicy
   });
   for (let r = 0; r < ROWS; r += 10_000) await w.append(inputBatch(r, Math.min(10_000, ROWS - r), P));
   await w.finish();
+}
+
+/** A memory store that counts the object readers opened and closed. */
+class ReaderCountingStore extends MemoryObjectStore {
+  opened = 0;
+  closed = 0;
+  override async openReader(path: string): Promise<ObjectReader> {
+    const r = await super.openReader(path);
+    this.opened++;
+    return {
+      path: r.path,
+      size: r.size,
+      pinned: r.pinned,
+      readRangesInto: (ranges, target, options) => r.readRangesInto(ranges, target, options),
+      close: async () => {
+        this.closed++;
+        await r.close();
+      },
+    };
+  }
 }
 
 /** Every partition's rows as canonical JSON-able rows, through readPartition (the reference path). */
@@ -117,6 +138,71 @@ describe("PartitionArtifactReader.partitionsInOrder (bulk read for finalize)", (
       for await (const _ of reader.partitionsInOrder()) void _;
     })().catch((e: unknown) => e);
     expect(isQuiverFormatError(err, "ARTIFACT_RANGE_CHECKSUM_MISMATCH")).toBe(true);
+  });
+
+  it("reuseBuffers: the same bytes as fresh buffers from at most two window buffers and two slabs; one reader per bucket file, all closed once the last window is in", async () => {
+    const mem = new ReaderCountingStore();
+    await write(mem, "a", "hash-modulo", 4);
+    const reader = await PartitionArtifactReader.open(mem, "a");
+    const read = async (reuseBuffers: boolean): Promise<{ bytes: Map<number, Buffer[]>; buffers: Set<ArrayBufferLike>; windows: number }> => {
+      const bytes = new Map<number, Buffer[]>();
+      const buffers = new Set<ArrayBufferLike>();
+      const it = reader.partitionsInOrder({ order: "partition", maxBufferedBytes: 256 * 1024, splitPartitions: true, reuseBuffers });
+      for await (const part of it) {
+        // copied before the next entry is asked for: what the reuse contract allows
+        const prev = bytes.get(part.partition) ?? [];
+        bytes.set(part.partition, [...prev, ...part.columns.map((c) => Buffer.from(c))]);
+        for (const c of part.columns) if (c.byteLength > 0) buffers.add(c.buffer);
+      }
+      return { bytes, buffers, windows: it.cost.windows };
+    };
+    const fresh = await read(false);
+    const opensAfterFresh = mem.opened;
+    expect(mem.closed).toBe(mem.opened);
+    const reused = await read(true);
+    expect(reused.windows).toBeGreaterThan(8);
+    expect(fresh.buffers.size).toBeGreaterThan(8);
+    expect(reused.buffers.size).toBeLessThanOrEqual(4);
+    expect([...reused.bytes.keys()]).toEqual([...fresh.bytes.keys()]);
+    for (const [p, cols] of fresh.bytes) expect(Buffer.concat(reused.bytes.get(p)!).equals(Buffer.concat(cols))).toBe(true);
+    // one open per bucket file per read (not one per request), every reader closed
+    expect(opensAfterFresh).toBe(4);
+    expect(mem.opened).toBe(8);
+    expect(mem.closed).toBe(8);
+    // a 0..P-1 consumer that never asks past the last partition still leaves no reader open
+    const source = reader.sequentialSource({ maxBufferedBytes: 256 * 1024, splitPartitions: true, reuseBuffers: true });
+    await checkExactRoundTrip(source, ROWS);
+    expect(mem.closed).toBe(mem.opened);
+    expect(() => reader.partitionsInOrder({ reuseBuffers: "yes" as never })).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }) as unknown as Error);
+  });
+
+  it("range CRCs checked on the worker thread (a large read): the same rows, and a flipped byte is still ARTIFACT_RANGE_CHECKSUM_MISMATCH", async () => {
+    const mem = new MemoryObjectStore();
+    await write(mem, "a", "range-by-partition-id", 2);
+    const prev = setCrcWorkerMinBytes(0);
+    try {
+      const reader = await PartitionArtifactReader.open(mem, "a");
+      for (const reuseBuffers of [false, true]) {
+        const source = reader.sequentialSource({ maxBufferedBytes: 256 * 1024, splitPartitions: true, reuseBuffers });
+        await checkExactRoundTrip(source, ROWS);
+        expect(source.cost.windows).toBeGreaterThan(4);
+      }
+      // flip the last payload byte of a bucket file (as above): the worker's CRC of that range no longer matches
+      const path = `a/${reader.manifest.buckets[1]!.path}`;
+      const file = await mem.get(path);
+      const bad = file.slice();
+      const footerLen = new DataView(file.buffer, file.byteOffset).getInt32(file.byteLength - 10, true);
+      const at = file.byteLength - 10 - footerLen - 8 - 9;
+      bad[at] = bad[at]! ^ 0x01;
+      await mem.put(path, bad);
+      const reopened = await PartitionArtifactReader.open(mem, "a");
+      const err = await (async () => {
+        for await (const _ of reopened.partitionsInOrder({ maxBufferedBytes: 256 * 1024, reuseBuffers: true })) void _;
+      })().catch((e: unknown) => e);
+      expect(isQuiverFormatError(err, "ARTIFACT_RANGE_CHECKSUM_MISMATCH")).toBe(true);
+    } finally {
+      setCrcWorkerMinBytes(prev);
+    }
   });
 
   it("rejects unknown and out-of-range options before any read", async () => {

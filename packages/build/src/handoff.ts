@@ -72,7 +72,7 @@ export async function openArtifactForFinalize(
   uri: string,
   options: Omit<PartitionsInOrderOptions, "order"> = {},
 ): Promise<PartitionSource & { readonly reader: PartitionArtifactReader; readonly cost: OrderedReadCost }> {
-  checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions"]);
+  checkOptions("options", options, ["maxRequestBytes", "maxBufferedBytes", "maxConcurrentRequests", "coalesceGap", "splitPartitions", "reuseBuffers"]);
   const reader = await PartitionArtifactReader.open(store, uri);
   const source = reader.sequentialSource(options);
   return Object.assign(source, { reader });
@@ -107,8 +107,9 @@ export async function finalizeFromArtifact(o: FinalizeOptions): Promise<IvfIndex
   const quantizer = quantizerFromMetadata(model.quantizer);
   const problems = await validateArtifact(o.store, o.artifact);
   if (problems.length > 0) throw new ArtifactInvalidError(o.artifact, problems);
-  // large partitions come in pieces: the read holds bounded windows whatever the partition sizes
-  const source = await openArtifactForFinalize(o.store, o.artifact, { splitPartitions: true });
+  // large partitions come in pieces: the read holds bounded windows whatever the partition sizes;
+  // the streamed writer is done with a piece when it asks for the next, so read buffers are recycled
+  const source = await openArtifactForFinalize(o.store, o.artifact, { splitPartitions: true, reuseBuffers: true });
   const fields = source.reader.manifest.payload_schema;
   const want = [
     { name: "row_id", type: "uint64" },

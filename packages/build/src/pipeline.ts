@@ -394,8 +394,11 @@ async function runPhases(
     writerStats = { numBuckets: writer.numBuckets, flushThresholdRows: writer.flushThresholdRows };
     progress("assign-encode", 0, numRows);
     let done = 0;
+    // implicit row ids go through one reused buffer: the writer holds no input after appendRows resolves
+    let idScratch = new BigUint64Array(0);
     const append = async (rows: number, firstRow: number, ids: BigUint64Array | undefined, vectors: Float32Array, partitions: Uint32Array, codes: Uint8Array): Promise<void> => {
-      const rowIds = ids ?? implicitIds(firstRow, rows);
+      if (ids === undefined && idScratch.length < rows) idScratch = new BigUint64Array(rows);
+      const rowIds = ids ?? implicitIds(firstRow, rows, idScratch);
       const cols = [new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength), codes];
       if (tuning.storeRawVectors) cols.push(new Uint8Array(vectors.buffer, vectors.byteOffset, rows * dim * 4));
       await writer.appendRows(partitions, cols);
@@ -414,7 +417,9 @@ async function runPhases(
           const r = await f.job;
           await append(f.rows, f.firstRow, f.ids, f.vectors, r.partitions, r.codes);
         };
-        for await (const b of reader.batches(batch)) {
+        // scanBatches: the reader's own buffers are reused (each batch is copied out below before
+        // the next is asked for), so no fresh array per batch whose external memory sets off collections
+        for await (const b of reader.scanBatches?.(batch) ?? reader.batches(batch)) {
           const vectors = shared[turn]!.subarray(0, b.rows * dim);
           turn ^= 1;
           vectors.set(b.vectors.subarray(0, b.rows * dim));
@@ -463,7 +468,8 @@ async function runPhases(
   // partition's size grows with the rows at a fixed partition count, the window does not.
   const finalizeBuffered = Math.floor(budget / 4);
   const artifact = await PartitionArtifactReader.open(store, artifactUri);
-  const source = artifact.sequentialSource({ maxBufferedBytes: finalizeBuffered, splitPartitions: true });
+  // the streamed writer is done with a piece when it asks for the next: read buffers are recycled
+  const source = artifact.sequentialSource({ maxBufferedBytes: finalizeBuffered, splitPartitions: true, reuseBuffers: true });
   const written = await writeIvfIndexStreamed(
     store,
     o.path,
@@ -490,12 +496,16 @@ async function runPhases(
   return { ...written, model, options: tuning, phases, totalMs: performance.now() - t0, memory };
 }
 
-function implicitIds(first: number, rows: number): BigUint64Array {
-  const ids = new BigUint64Array(rows);
+/** Row numbers first .. first + rows - 1 as uint64 ids, written into `into` (at least `rows` long); returns that view. */
+function implicitIds(first: number, rows: number, into: BigUint64Array): BigUint64Array {
+  const ids = into.subarray(0, rows);
   if (first + rows <= 2 ** 32 && new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) {
     // little-endian: low words i, high words 0 (no BigInt per row on the thread writing the artifact)
     const words = new Uint32Array(ids.buffer, ids.byteOffset, rows * 2);
-    for (let i = 0; i < rows; i++) words[2 * i] = first + i;
+    for (let i = 0; i < rows; i++) {
+      words[2 * i] = first + i;
+      words[2 * i + 1] = 0; // the buffer is reused
+    }
     return ids;
   }
   for (let i = 0; i < rows; i++) ids[i] = BigInt(first + i);
