@@ -1,8 +1,8 @@
 /** Assign + encode of a row range: shared by the worker threads and the single-thread path. */
 import type { DistanceType, TrainedQuantizer } from "../../quantizer.js";
 import { assignNearest, pqEncodeRows, squaredNorms } from "./vector-math.js";
-import { assignNearestPruned, prunedAssignApplies, prunedIndexFor } from "./assign-pruned.js";
-import type { PrunedIndex } from "./assign-pruned.js";
+import { assignNearestScreened, buildScreenIndex, screenedAssignApplies } from "./assign-screened.js";
+import type { ScreenIndex } from "./assign-screened.js";
 import { prepareRows } from "./quantizers.js";
 
 /** Rows per claimed chunk: large enough to amortise kernel calls, small enough to balance two threads. */
@@ -32,8 +32,8 @@ export function createScratch(dim: number): AssignEncodeScratch {
   return { prepared: new Float32Array(ASSIGN_ENCODE_CHUNK_ROWS * dim), parts: new Uint32Array(ASSIGN_ENCODE_CHUNK_ROWS) };
 }
 
-/** The pruned assignment's search structure per job (see assignEncodeRange). */
-const prunedIndexes = new WeakMap<AssignEncodeJob, PrunedIndex>();
+/** The screened assignment's structure per job and thread (see assignEncodeRange). */
+const screenIndexes = new WeakMap<AssignEncodeJob, ScreenIndex>();
 
 /** Assigns rows [start, end) to partitions and encodes them into the job's shared outputs. */
 export function assignEncodeRange(job: AssignEncodeJob, start: number, end: number, scratch: AssignEncodeScratch): void {
@@ -42,15 +42,15 @@ export function assignEncodeRange(job: AssignEncodeJob, start: number, end: numb
   const count = end - start;
   const rows = job.vectors.subarray(start * dim, end * dim);
   const parts = scratch.parts.subarray(0, count);
-  if (prunedAssignApplies(job.k, dim, job.distance)) {
-    // a job's centroids do not change while it runs: look the search structure up once per job
-    // (per call it hashed and compared all k * dim floats: ~1.5% of a worker's time at 1M x 1024)
-    let ix = prunedIndexes.get(job);
+  if (screenedAssignApplies(job.k, dim)) {
+    // a job's centroids do not change while it runs: build the screen once per job and thread
+    // (exact: the same partitions as the full scan, so every thread count gives the same index)
+    let ix = screenIndexes.get(job);
     if (ix === undefined) {
-      ix = prunedIndexFor(job.centroids, job.k, dim, job.distance);
-      prunedIndexes.set(job, ix);
+      ix = buildScreenIndex(job.centroids, job.k, dim, job.distance);
+      screenIndexes.set(job, ix);
     }
-    assignNearestPruned(rows, count, dim, job.centroids, job.k, job.distance, parts, ix);
+    assignNearestScreened(rows, count, ix, parts);
   }
   else assignNearest(rows, count, dim, job.centroids, job.k, job.distance, parts);
   job.partitions.set(parts, start);
