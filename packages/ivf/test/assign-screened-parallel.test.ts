@@ -1,0 +1,40 @@
+/**
+ * Assign + encode at k >= 512 (the screened assignment) gives the full scan's partitions and
+ * byte-identical output for one thread and for two workers (each builds its own screen and may
+ * choose another head width: the screen is exact, so the output cannot differ).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { createComputePool, createRng, encodeAndAssignParallel, trainQuantizer } from "../src/compute/index.js";
+import { screenedAssignApplies } from "../src/compute/internal/assign-screened.js";
+import { assignNearest } from "../src/compute/internal/vector-math.js";
+
+describe("screened assign + encode", () => {
+  // one pool of two workers for both metrics (a worker start loads TypeScript sources: seconds)
+  const pool = createComputePool(2);
+  afterAll(async () => {
+    await pool.close();
+  });
+  for (const distance of ["l2", "cosine"] as const) {
+    it(`one thread and two workers give the full scan's partitions and the same codes (${distance})`, async () => {
+      const n = 9000;
+      const dim = 32;
+      const k = 512;
+      expect(screenedAssignApplies(k, dim)).toBe(true);
+      const rng = createRng(7);
+      const centroids = new Float32Array(k * dim).map(() => rng.nextGaussian());
+      const data = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        const j = rng.nextInt(k);
+        for (let t = 0; t < dim; t++) data[i * dim + t] = (centroids[j * dim + t] as number) + 0.3 * rng.nextGaussian();
+      }
+      const quantizer = trainQuantizer("pq", data, 2000, dim, { distance, ivfCentroids: centroids, numPartitions: k, maxIters: 2, numSubVectors: 4 });
+      const input = { vectors: data, n, dim, centroids, k, distance, quantizer };
+      const one = await encodeAndAssignParallel({ ...input, threads: 1 });
+      const two = await encodeAndAssignParallel({ ...input, pool, useMainThread: false });
+      expect(two.workersUnavailable).toBe(0);
+      expect(Array.from(one.partitions)).toEqual(Array.from(assignNearest(data, n, dim, centroids, k, distance)));
+      expect(Buffer.from(two.partitions.buffer, two.partitions.byteOffset, two.partitions.byteLength).equals(Buffer.from(one.partitions.buffer, one.partitions.byteOffset, one.partitions.byteLength))).toBe(true);
+      expect(Buffer.from(two.codes.buffer, two.codes.byteOffset, two.codes.byteLength).equals(Buffer.from(one.codes.buffer, one.codes.byteOffset, one.codes.byteLength))).toBe(true);
+    });
+  }
+});
