@@ -7,7 +7,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { assignNearestScreened, buildScreenIndex, screenedAssignApplies } from "../src/compute/internal/assign-screened.js";
-import { assignNearest } from "../src/compute/internal/vector-math.js";
+import { assignNearest, squaredNorms } from "../src/compute/internal/vector-math.js";
+import { kmeansRows, runKMeans } from "../src/compute/internal/kmeans.js";
+import { assignRef } from "../src/compute/internal/reference.js";
 import { createRng } from "../src/compute/index.js";
 import type { DistanceType } from "../src/index.js";
 
@@ -135,5 +137,84 @@ describe("screened assignment", () => {
     expect(Array.from(got)).toEqual(Array.from(assignNearest(x, n, dim, c, k, "l2")));
     expect(stats.rows).toBe(n);
     expect(stats.exact / n).toBeLessThan(k / 4);
+  });
+});
+
+/** n rows around `clusters` centres (Zipf-like sizes, per-cluster widths), seeded. */
+function zipfClustered(n: number, dim: number, clusters: number, seed: number, width = 0.3): Float32Array {
+  const rng = createRng(seed);
+  const centres = Float32Array.from({ length: clusters * dim }, () => rng.nextGaussian() * 2);
+  const cum: number[] = [];
+  let s = 0;
+  for (let c = 0; c < clusters; c++) cum.push((s += 1 / (c + 1)));
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const u = rng.next() * s;
+    let c = cum.findIndex((v) => v >= u);
+    if (c < 0) c = clusters - 1;
+    const w = width * (0.5 + (c % 5) / 5);
+    for (let t = 0; t < dim; t++) x[i * dim + t] = centres[c * dim + t]! + rng.nextGaussian() * w;
+  }
+  return x;
+}
+
+// the cases the pruned assignment (which the screen replaced) was tested on, at k = 512
+describe("screened assignment on trained centroids and degenerate inputs", () => {
+  const k = 512;
+  const n = 3000;
+  const check = (x: Float32Array, dim: number, c: Float32Array, type: "l2" | "cosine"): void => {
+    const want = assignNearest(x, n, dim, c, k, type);
+    // chunks of 1000 on one screen: the first chunks try every head width, later ones use one
+    const ix = buildScreenIndex(c, k, dim, type);
+    const got = new Uint32Array(n);
+    for (let s = 0; s < n; s += 1000) assignNearestScreened(x.subarray(s * dim, (s + 1000) * dim), 1000, ix, got.subarray(s, s + 1000));
+    expect(ix.chosen).toBeGreaterThanOrEqual(0);
+    expect(Array.from(got)).toEqual(Array.from(want));
+  };
+
+  for (const dim of [32, 37]) {
+    for (const type of ["l2", "cosine"] as const) {
+      it(`gives the full scan's assignment bit for bit: k-means centroids, ${type}, dim ${dim}`, () => {
+        const x = zipfClustered(n, dim, 300, 11 + dim);
+        const c = runKMeans(kmeansRows(x, n, dim, type), n, dim, k, { seed: 2, maxIters: 4, distance: type }).centroids;
+        check(x, dim, c, type);
+      });
+    }
+  }
+
+  it("matches on spread-out data, duplicate centroids and rows on centroids", () => {
+    const dim = 32;
+    const rng = createRng(9);
+    const x = Float32Array.from({ length: n * dim }, () => rng.next());
+    const c = Float32Array.from({ length: k * dim }, () => rng.next());
+    for (let j = 0; j < 40; j++) c.copyWithin((j + 200) * dim, j * dim, (j + 1) * dim);
+    for (let i = 0; i < 500; i++) x.set(c.subarray((i % k) * dim, (i % k + 1) * dim), i * dim);
+    check(x, dim, c, "l2");
+    check(x, dim, c, "cosine");
+  });
+
+  it("cosine: zero rows assign like the full scan", () => {
+    const dim = 32;
+    const x = zipfClustered(n, dim, 100, 21);
+    x.fill(0, 0, 50 * dim);
+    const c = runKMeans(kmeansRows(x.subarray(50 * dim), n - 50, dim, "cosine"), n - 50, dim, k, { seed: 2, maxIters: 3, distance: "cosine" }).centroids;
+    check(x, dim, c, "cosine");
+  });
+
+  it("agrees with the scalar reference up to f32 rounding", () => {
+    const dim = 32;
+    const x = zipfClustered(n, dim, 300, 31);
+    const c = runKMeans(x, n, dim, k, { seed: 3, maxIters: 3 }).centroids;
+    const got = assignNearestScreened(x, n, buildScreenIndex(c, k, dim, "l2"));
+    const bias = squaredNorms(c, k, dim);
+    const refIdx = new Uint32Array(n);
+    const refScore = new Float32Array(n);
+    assignRef(x, dim, n, c, k, dim, bias, -2, refIdx, refScore);
+    const xn = squaredNorms(x, n, dim);
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let t = 0; t < dim; t++) d += (x[i * dim + t]! - c[got[i]! * dim + t]!) ** 2;
+      expect(d).toBeLessThanOrEqual(refScore[i]! + xn[i]! + 1e-3 * (1 + xn[i]!));
+    }
   });
 });
