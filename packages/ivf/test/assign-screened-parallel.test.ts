@@ -1,5 +1,5 @@
 /**
- * Assign + encode at k >= 512 (the screened assignment) gives the full scan's partitions and
+ * Assign + encode at k >= 1,024 (the screened assignment) gives the full scan's partitions and
  * byte-identical output for one thread and for two workers (each builds its own screen and may
  * choose another head width: the screen is exact, so the output cannot differ).
  */
@@ -18,7 +18,7 @@ describe("screened assign + encode", () => {
     it(`one thread and two workers give the full scan's partitions and the same codes (${distance})`, async () => {
       const n = 9000;
       const dim = 32;
-      const k = 512;
+      const k = 1024;
       expect(screenedAssignApplies(k, dim)).toBe(true);
       const rng = createRng(7);
       const centroids = new Float32Array(k * dim).map(() => rng.nextGaussian());

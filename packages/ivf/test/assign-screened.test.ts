@@ -115,9 +115,9 @@ describe("screened assignment", () => {
     for (const type of ["l2", "dot"] as const) check("lowrank", type, 1024, 64, 2000, 11, 0);
   });
 
-  it("screens only from 512 centroids and 32 dims on", () => {
+  it("screens only from 1,024 centroids and 32 dims on", () => {
     expect(screenedAssignApplies(1024, 128)).toBe(true);
-    expect(screenedAssignApplies(256, 128)).toBe(false);
+    expect(screenedAssignApplies(1023, 128)).toBe(false);
     expect(screenedAssignApplies(1024, 16)).toBe(false);
   });
 

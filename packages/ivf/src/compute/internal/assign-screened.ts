@@ -27,8 +27,13 @@ import type { DistanceType } from "../../quantizer.js";
 import { assignScored, assignmentTerms, copyRowsPadded, normalizeRows } from "./vector-math.js";
 import { kernels, paddedDim } from "./wasm-kernels.js";
 
-/** The screen is used from this many centroids on (measured: see bench/assign.bench.ts). */
-export const SCREENED_ASSIGN_MIN_K = 512;
+/**
+ * The screen is used from this many centroids on. Its per-row cost has a large fixed part
+ * (projection, quantization, two exact calls): measured one thread, 128-d, loaded machine, CPU
+ * full scan / screened: k 256 0.49-0.67x, 384 0.59-0.70x, 512 0.73-0.85x, 768 0.96-1.30x,
+ * 1,024 1.25-1.55x (equal / unequal mixtures).
+ */
+export const SCREENED_ASSIGN_MIN_K = 1024;
 /** Rows per GEMM pass of the bound (its score block, rows x k floats, stays in cache). */
 const BLOCK_ROWS = 32;
 const U = 2 ** -24;
