@@ -38,3 +38,25 @@ describe("screened assign + encode", () => {
     });
   }
 });
+
+describe("assign + encode's screen cache", () => {
+  it("rebuilds the screen when the same centroid array changes content (never a stale screen)", async () => {
+    const { assignEncodeRange, createScratch } = await import("../src/compute/internal/assign-encode.js");
+    const n = 600;
+    const dim = 32;
+    const k = 1024;
+    const rng = createRng(8);
+    const centroids = new Float32Array(k * dim).map(() => rng.nextGaussian());
+    const data = new Float32Array(n * dim).map(() => rng.nextGaussian());
+    const quantizer = trainQuantizer("pq", data, n, dim, { distance: "l2", ivfCentroids: centroids, numPartitions: k, maxIters: 1, numSubVectors: 4 });
+    const run = (): Uint32Array => {
+      // a new job object per call, as a worker makes one per chunk, over the same centroid array
+      const job = { vectors: data, n, dim, centroids, k, distance: "l2" as const, quantizer, partitions: new Uint32Array(n), codes: new Uint8Array(n * 4) };
+      assignEncodeRange(job, 0, n, createScratch(dim));
+      return job.partitions;
+    };
+    expect(Array.from(run())).toEqual(Array.from(assignNearest(data, n, dim, centroids, k, "l2")));
+    centroids.reverse();
+    expect(Array.from(run())).toEqual(Array.from(assignNearest(data, n, dim, centroids, k, "l2")));
+  });
+});
