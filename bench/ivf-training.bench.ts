@@ -7,7 +7,8 @@
  * quantizer in the way). The sample is the pipeline's (P x 256 rows, seed 3, the build bench's).
  *
  * BENCH_IVF_SHAPES=name,name selects shapes (default all; names as in the table, e.g.
- * "100k x 128 l2 unequal"; "1000k x 128 l2 skewed" is the search bench's 1M skewed data at its 256 partitions); BENCH_IVF_ITERS=10,20,50 the caps (default 10,20,30,50);
+ * "100k x 128 l2 unequal", "1000k x 128 cosine unequal", "100k x 768 l2 equal"; "1000k x 128 l2 skewed" is the search bench's 1M skewed data at its 256 partitions); BENCH_IVF_ITERS=10,20,50 the caps (default 10,20,30,50);
+ * BENCH_IVF_THREADS=1,2 the thread counts (default 2: the build's pool; 1: this thread alone);
  * BENCH_QUICK=1 runs tiny versions.
  */
 import { readFileSync } from "node:fs";
@@ -84,7 +85,7 @@ const cpuMs = (): number => {
 };
 
 /** Variables that select part of this bench or change what it measures: a run with any set writes ivf-training.partial.json (bench/selection.ts). */
-export const selectEnv: readonly string[] = ["BENCH_IVF_SHAPES", "BENCH_IVF_ITERS"];
+export const selectEnv: readonly string[] = ["BENCH_IVF_SHAPES", "BENCH_IVF_ITERS", "BENCH_IVF_THREADS"];
 /** CPU ms of the main thread alone (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), or NaN elsewhere. */
 function mainThreadCpuMs(): number {
   try {
@@ -103,15 +104,22 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     : [
         { n: 100_000, dim: 128, P: 256, distance: "l2", data: "unequal" },
         { n: 100_000, dim: 128, P: 256, distance: "l2", data: "equal" },
+        // the build bench's 1M x 128 shapes (1,024 partitions: hierarchical k-means)
         { n: 1_000_000, dim: 128, P: 1024, distance: "l2", data: "equal" },
+        { n: 1_000_000, dim: 128, P: 1024, distance: "l2", data: "unequal" },
+        { n: 1_000_000, dim: 128, P: 1024, distance: "cosine", data: "equal" },
+        { n: 1_000_000, dim: 128, P: 1024, distance: "cosine", data: "unequal" },
         // the search bench's 1M skewed shape (bench/shapes.ts, 256 partitions: flat k-means)
         { n: 1_000_000, dim: 128, P: 256, distance: "l2", data: "skewed" },
         { n: 100_000, dim: 768, P: 256, distance: "cosine", data: "unequal" },
+        { n: 100_000, dim: 768, P: 256, distance: "l2", data: "equal" },
       ];
   const wanted = process.env.BENCH_IVF_SHAPES?.split(",").map((x) => x.trim()).filter((x) => x !== "");
   const shapes = wanted === undefined ? all : all.filter((s) => wanted.includes(label(s)));
   if (shapes.length === 0) throw new RangeError(`BENCH_IVF_SHAPES: none of ${all.map(label).join(", ")}`);
   const iters = (process.env.BENCH_IVF_ITERS ?? "10,20,30,50").split(",").map(Number);
+  const threadCounts = (process.env.BENCH_IVF_THREADS ?? "2").split(",").map(Number);
+  if (threadCounts.some((t) => t !== 1 && t !== 2)) throw new RangeError(`BENCH_IVF_THREADS: 1 and/or 2, got ${process.env.BENCH_IVF_THREADS}`);
   const Q = q ? 30 : 200;
   const rows: BenchResult["rows"] = [];
   const notes = [`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`];
@@ -131,18 +139,18 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
       const sample = await reservoirSample(memoryReader(data, dim), Math.min(n, P * 256), 3, 65_536, undefined, n);
       // partitions of cosine rows are by direction: score unit rows against the centroids
       const scoreData = distance === "cosine" ? unitRows(data, n, dim) : data;
-      for (const maxIters of iters) {
-        ctx.progress(`${label(sh)}: maxIters ${maxIters}`);
+      for (const maxIters of iters) for (const threads of threadCounts) {
+        ctx.progress(`${label(sh)}: maxIters ${maxIters}, ${threads} thread(s)`);
         const load = machineLoad();
         const c0 = cpuMs();
         const m0 = mainThreadCpuMs();
         const t0 = performance.now();
-        const m = await trainIvfModelParallel(sample.vectors, sample.rows, dim, { numPartitions: P, distance, seed: 3, maxIters, pool });
+        const m = await trainIvfModelParallel(sample.vectors, sample.rows, dim, { numPartitions: P, distance, seed: 3, maxIters, ...(threads === 1 ? { threads: 1 } : { pool }) });
         const wall = performance.now() - t0;
         const cpu = cpuMs() - c0;
         const mainCpu = mainThreadCpuMs() - m0;
         rows.push({
-          shape: label(sh), P, "max iters": maxIters, iterations: m.iterations, converged: m.converged,
+          shape: label(sh), P, "max iters": maxIters, threads, iterations: m.iterations, converged: m.converged,
           "wall s": Number((wall / 1000).toFixed(2)), "cpu s": Number((cpu / 1000).toFixed(2)),
           "main thread cpu s": Number((mainCpu / 1000).toFixed(2)),
           "training loss": Number(m.loss.toPrecision(5)),

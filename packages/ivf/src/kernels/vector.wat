@@ -1068,4 +1068,75 @@
         (v128.store (i32.add (local.get $out_score) (i32.shl (local.get $i) (i32.const 2))) (local.get $best))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $rows))))
+
+  ;; --- ivffast ---
+  ;; k-means centroid sums: for each of n contiguous rows of dim floats, sums[assign[i]] += row
+  ;; and counts[assign[i]] += 1, in f64 and in row order. Each (centroid, dimension) sum takes the
+  ;; same f64 additions in the same order as a scalar loop (lanes are different dimensions), so
+  ;; the sums are bit-identical to one.
+  (func (export "km_accumulate")
+    (param $x i32) (param $n i32) (param $dim i32) (param $assign i32) (param $sums i32) (param $counts i32)
+    (local $i i32) (local $t i32) (local $xp i32) (local $sp i32) (local $j i32) (local $cp i32)
+    (local $dim4 i32) (local $v v128)
+    (local.set $dim4 (i32.and (local.get $dim) (i32.const -4)))
+    (local.set $xp (local.get $x))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $j (i32.load (i32.add (local.get $assign) (i32.shl (local.get $i) (i32.const 2)))))
+        (local.set $cp (i32.add (local.get $counts) (i32.shl (local.get $j) (i32.const 3))))
+        (f64.store (local.get $cp) (f64.add (f64.load (local.get $cp)) (f64.const 1)))
+        (local.set $sp (i32.add (local.get $sums) (i32.shl (i32.mul (local.get $j) (local.get $dim)) (i32.const 3))))
+        (local.set $t (i32.const 0))
+        (block $vec_done
+          (loop $vec
+            (br_if $vec_done (i32.ge_u (local.get $t) (local.get $dim4)))
+            (local.set $v (v128.load (i32.add (local.get $xp) (i32.shl (local.get $t) (i32.const 2)))))
+            (v128.store (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3)))
+              (f64x2.add (v128.load (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3))))
+                (f64x2.promote_low_f32x4 (local.get $v))))
+            (v128.store offset=16 (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3)))
+              (f64x2.add (v128.load offset=16 (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3))))
+                (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v)))))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br $vec)))
+        (block $tail_done
+          (loop $tail
+            (br_if $tail_done (i32.ge_u (local.get $t) (local.get $dim)))
+            (f64.store (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3)))
+              (f64.add (f64.load (i32.add (local.get $sp) (i32.shl (local.get $t) (i32.const 3))))
+                (f64.promote_f32 (f32.load (i32.add (local.get $xp) (i32.shl (local.get $t) (i32.const 2)))))))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $tail)))
+        (local.set $xp (i32.add (local.get $xp) (i32.shl (local.get $dim) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+
+  ;; Squared l2 distance of each of n contiguous rows of dim floats to its assigned centroid
+  ;; (c: k rows of dim floats, assign: u32 per row), in f64: each difference, its square and the
+  ;; sum in f64, a scalar sum per dimension in order, so the result is bit-identical to a scalar
+  ;; loop's (d = x - c; d2 += d * d) in f64.
+  (func (export "km_dist_assigned")
+    (param $x i32) (param $n i32) (param $dim i32) (param $c i32) (param $assign i32) (param $out i32)
+    (local $i i32) (local $t i32) (local $xp i32) (local $cp i32) (local $d f64) (local $s f64)
+    (local.set $xp (local.get $x))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $cp (i32.add (local.get $c) (i32.shl (i32.mul (i32.load (i32.add (local.get $assign) (i32.shl (local.get $i) (i32.const 2)))) (local.get $dim)) (i32.const 2))))
+        (local.set $s (f64.const 0))
+        (local.set $t (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $t) (local.get $dim)))
+            (local.set $d (f64.sub
+              (f64.promote_f32 (f32.load (i32.add (local.get $xp) (i32.shl (local.get $t) (i32.const 2)))))
+              (f64.promote_f32 (f32.load (i32.add (local.get $cp) (i32.shl (local.get $t) (i32.const 2)))))))
+            (local.set $s (f64.add (local.get $s) (f64.mul (local.get $d) (local.get $d))))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br $cols)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $i) (i32.const 3))) (local.get $s))
+        (local.set $xp (i32.add (local.get $xp) (i32.shl (local.get $dim) (i32.const 2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
 )

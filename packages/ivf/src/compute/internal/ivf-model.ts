@@ -39,7 +39,7 @@ export interface IvfModel {
   readonly sampleRows: number;
 }
 
-/** Trains the IVF centroids on a sample of the `n` rows (rows with non-finite values are skipped). */
+/** Trains the IVF centroids on a sample of the `n` rows (any non-finite value is rejected first: QuiverArgumentError). */
 export function trainIvfModel(vectors: Float32Array, n: number, dim: number, opts: IvfTrainOptions): IvfModel {
   const { rows, sample, kmeansOptions } = ivfTrainingSample(vectors, n, dim, opts);
   return ivfModelFrom(opts, dim, rows, trainKMeans(sample, rows, dim, opts.numPartitions, kmeansOptions));
@@ -75,20 +75,12 @@ export function ivfTrainingSample(
   const k = opts.numPartitions;
   const seed = opts.seed ?? 42;
   const want = Math.min(n, k * (opts.sampleRate ?? 256));
-  // all rows: used in place (the checks above rejected non-finite values; nothing below writes)
-  let picked = want < n ? sampleRows(vectors, n, dim, want, seed) : vectors.subarray(0, n * dim);
-  let finiteRows = true;
-  for (let i = 0; i < want * dim && finiteRows; i++) finiteRows = Number.isFinite(picked[i]);
-  if (!finiteRows && picked.buffer === vectors.buffer) picked = picked.slice();
-  // drop rows with NaN/Inf (as the modelled system does) by compacting in place
-  let rows = 0;
-  for (let i = 0; i < want; i++) {
-    let finite = true;
-    for (let t = 0; t < dim && finite; t++) finite = Number.isFinite(picked[i * dim + t]);
-    if (!finite) continue;
-    if (rows !== i) picked.copyWithin(rows * dim, i * dim, i * dim + dim);
-    rows++;
-  }
+  // checkIvfTraining rejected any non-finite value, so every sampled row is finite (the modelled
+  // system drops NaN/Inf rows; here they never get this far): all rows are used in place (nothing
+  // below writes), and a second and third finite scan of the sample (~0.2 s of main-thread time
+  // at 262,144 x 128) would find nothing
+  const picked = want < n ? sampleRows(vectors, n, dim, want, seed) : vectors.subarray(0, n * dim);
+  const rows = want;
   // dot trains with L2: maximum-inner-product k-means lets large-norm centroids absorb every row
   const kmeansOptions: KMeansOptions = {
     maxIters: opts.maxIters ?? 50,
