@@ -1,13 +1,16 @@
 /**
- * Hierarchical k-means (k > 256): determinism under the seed and across thread counts, group
- * sizing, empty and degenerate clusters, and quality against flat k-means. (The exact
- * assignment used by assign+encode at many centroids is tested in assign-screened.test.ts.)
+ * Hierarchical k-means (k > 256) and the pruned exact assignment used by assign+encode at many
+ * centroids: determinism under the seed and across thread counts, group sizing, empty and
+ * degenerate clusters, quality against flat k-means, and bit-identical assignments.
  */
 import { describe, expect, it } from "vitest";
 import { assignNearest, createRng, trainKMeans, trainKMeansParallel } from "../src/compute/index.js";
 import {
   HIERARCHICAL_MIN_K, kmeansRows, planHierarchical, runKMeans, splitProportionally, trainPrepared, useHierarchical,
 } from "../src/compute/internal/kmeans.js";
+import { assignNearestPruned, prunedAssignApplies } from "../src/compute/internal/assign-pruned.js";
+import { assignRef } from "../src/compute/internal/reference.js";
+import { squaredNorms } from "../src/compute/internal/vector-math.js";
 import type { KMeansSpread } from "../src/compute/internal/parallel.js";
 
 /** n rows around `clusters` centres (Zipf-like sizes, per-cluster widths), seeded. */
@@ -179,5 +182,74 @@ describe("hierarchical k-means", () => {
     expect(r.centroids.every(Number.isFinite)).toBe(true);
     // every distinct row has a centroid on it: the loss is (close to) zero
     expect(r.loss).toBeLessThan(1e-3);
+  });
+});
+
+describe("pruned exact assignment (assign+encode at k > 256)", () => {
+  const k = 320;
+  const n = 6000;
+
+  const check = (x: Float32Array, dim: number, c: Float32Array, type: "l2" | "cosine"): void => {
+    const want = assignNearest(x, n, dim, c, k, type);
+    // twice: the second call reuses the per-thread centroid index
+    for (let round = 0; round < 2; round++) {
+      const got = new Uint32Array(n);
+      for (let s = 0; s < n; s += 1000) assignNearestPruned(x.subarray(s * dim, (s + 1000) * dim), 1000, dim, c, k, type, got.subarray(s, s + 1000));
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  };
+
+  it("applies to l2 and cosine above 256 centroids and dim > 8 only", () => {
+    expect(prunedAssignApplies(320, 16, "l2")).toBe(true);
+    expect(prunedAssignApplies(320, 16, "dot")).toBe(false);
+    expect(prunedAssignApplies(256, 16, "l2")).toBe(false);
+    expect(prunedAssignApplies(320, 8, "cosine")).toBe(false);
+  });
+
+  for (const dim of [16, 13]) {
+    for (const type of ["l2", "cosine"] as const) {
+      it(`gives the full scan's assignment bit for bit: clustered data, ${type}, dim ${dim}`, () => {
+        const x = clustered(n, dim, 300, 11 + dim);
+        const c = runKMeans(kmeansRows(x, n, dim, type), n, dim, k, { seed: 2, maxIters: 6, distance: type }).centroids;
+        check(x, dim, c, type);
+      });
+    }
+  }
+
+  it("matches on spread-out data (most rows take the full scan), duplicate centroids and rows on centroids", () => {
+    const dim = 16;
+    const rng = createRng(9);
+    const x = Float32Array.from({ length: n * dim }, () => rng.next());
+    const c = Float32Array.from({ length: k * dim }, () => rng.next());
+    // duplicated centroids (ties go to the lower index) and rows equal to centroids
+    for (let j = 0; j < 40; j++) c.copyWithin((j + 200) * dim, j * dim, (j + 1) * dim);
+    for (let i = 0; i < 500; i++) x.set(c.subarray((i % k) * dim, (i % k + 1) * dim), i * dim);
+    check(x, dim, c, "l2");
+    check(x, dim, c, "cosine");
+  });
+
+  it("cosine: zero rows assign like the full scan", () => {
+    const dim = 16;
+    const x = clustered(n, dim, 100, 21);
+    x.fill(0, 0, 50 * dim);
+    const c = runKMeans(kmeansRows(x.subarray(50 * dim), n - 50, dim, "cosine"), n - 50, dim, k, { seed: 2, maxIters: 4, distance: "cosine" }).centroids;
+    check(x, dim, c, "cosine");
+  });
+
+  it("agrees with the scalar reference up to f32 rounding", () => {
+    const dim = 16;
+    const x = clustered(n, dim, 300, 31);
+    const c = runKMeans(x, n, dim, k, { seed: 3, maxIters: 5 }).centroids;
+    const got = assignNearestPruned(x, n, dim, c, k, "l2");
+    const bias = squaredNorms(c, k, dim);
+    const refIdx = new Uint32Array(n);
+    const refScore = new Float32Array(n);
+    assignRef(x, dim, n, c, k, dim, bias, -2, refIdx, refScore);
+    const xn = squaredNorms(x, n, dim);
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let t = 0; t < dim; t++) d += (x[i * dim + t]! - c[got[i]! * dim + t]!) ** 2;
+      expect(d).toBeLessThanOrEqual(refScore[i]! + xn[i]! + 1e-3 * (1 + xn[i]!));
+    }
   });
 });

@@ -46,20 +46,6 @@ interface KernelExports {
   adc(codes: number, n: number, m: number, stride: number, table: number, out: number): void;
   /** `adc` + max(0, sum + bias), writing only rows with distance <= threshold (index, distance); returns their count. */
   adc_select(codes: number, n: number, m: number, stride: number, table: number, bias: number, threshold: number, outIdx: number, outDist: number): number;
-  /** `assign_idx` that also stores every score: row i, centroid j at out + i * ostride + 4 * j. */
-  screen_scores(
-    x: number, xstride: number, n: number, c: number, k: number, dim: number,
-    bias: number, alpha: number, outIdx: number, outScore: number, out: number, ostride: number,
-  ): void;
-  /** Indices j < k with s[j] <= thr, ascending, written to out; returns their count. */
-  screen_select(s: number, k: number, thr: number, out: number): number;
-  /** Winner (first strict minimum) of one row against listed centroids, scored as `assign` scores; its score at outScore. */
-  screen_exact(x: number, c: number, dim: number, ids: number, count: number, bias: number, alpha: number, outScore: number): number;
-  /** Scores bias[j] + rscale[i] * (x_i . c_j) over i16 rows and centroids (exact integer dots): all stored, least per row. */
-  screen_bounds_i16(
-    x: number, n: number, c: number, k: number, dim: number, bias: number, rscale: number,
-    out: number, ostride: number, outIdx: number, outScore: number,
-  ): void;
 }
 
 const PAGE = 65536;
