@@ -20,7 +20,7 @@ import * as lancedb from "@lancedb/lancedb";
 import { encodeNpyF32 } from "@quiver/build";
 import { type DistanceType, bruteForceKnn, gaussianMixture, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { LocalDirectoryStore } from "@quiver/store";
-import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
+import { arrowTable } from "./lance-table.js";
 import { machineLoad } from "./machine.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
@@ -62,16 +62,6 @@ export function clusteredUnequal(n: number, dim: number, clusters: number, seed:
     }
   }
   return out;
-}
-
-function arrowTable(data: Float32Array, n: number, dim: number): Table {
-  const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
-  const schema = new Schema([new Field("id", new Int32(), false), new Field("vector", vecType, false)]);
-  const children = [
-    makeData({ type: new Int32(), length: n, data: Int32Array.from({ length: n }, (_, i) => i) }),
-    makeData({ type: vecType, length: n, child: makeData({ type: new Float32(), length: n * dim, data }) }),
-  ];
-  return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children })));
 }
 
 interface ChildReport {

@@ -32,24 +32,13 @@ import * as lancedb from "@lancedb/lancedb";
 import { buildIndexInMemory } from "@quiver/build";
 import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
-import { Field, FixedSizeList, Float32, Int32, RecordBatch, Schema, Struct, Table, makeData } from "apache-arrow";
+import { arrowTable } from "./lance-table.js";
 import { machineLoad } from "./machine.js";
 import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 /** Variables that select part of this bench: a run with any set writes recall-seeds.partial.json. */
 export const selectEnv: readonly string[] = ["BENCH_SHAPES", "BENCH_SEEDS"];
-
-function arrowTable(data: Float32Array, n: number, dim: number): Table {
-  const vecType = new FixedSizeList(dim, new Field("item", new Float32(), true));
-  const schema = new Schema([new Field("id", new Int32(), false), new Field("vector", vecType, false)]);
-  const ids = Int32Array.from({ length: n }, (_, i) => i);
-  const children = [
-    makeData({ type: new Int32(), length: n, data: ids }),
-    makeData({ type: vecType, length: n, child: makeData({ type: new Float32(), length: n * dim, data }) }),
-  ];
-  return new Table(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children })));
-}
 
 /** Mean, sample standard deviation and standard error of the mean. */
 export function summarize(xs: readonly number[]): { mean: number; sd: number; se: number } {
