@@ -42,7 +42,7 @@ import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { IoStatsStore, LocalDirectoryStore } from "@quiver/store";
 import { arrowTable } from "./lance-table.js";
 import { machineLoad } from "./machine.js";
-import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { keptTruth, searchBenchSettings, selectShapes, shapeKey, shapeRows, SHAPES } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 import { withoutReader } from "./store-views.js";
 
@@ -323,12 +323,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const scale = ctx.quick ? 1 : Number(process.env.BENCH_SCALE ?? 1);
   if (!(scale > 0 && scale <= 1)) throw new RangeError(`BENCH_SCALE ${process.env.BENCH_SCALE}`);
   const shapes = selectShapes(process.env.BENCH_SHAPES, SHAPES);
-  const P = ctx.quick ? 32 : 256;
-  const m = ctx.quick ? 4 : 16;
-  const Q = ctx.quick ? 30 : 200;
-  const clusters = ctx.quick ? 64 : 1024;
-  const nprobes = 20;
-  const refine = 10;
+  const { P, m, Q, clusters, nprobes, refine } = searchBenchSettings(ctx.quick);
   const rows: BenchResult["rows"][number][] = [];
   const splits: string[] = [];
   const budgetMib = Number(process.env.BENCH_CACHE_MIB ?? (ctx.quick ? 8 : 128));

@@ -34,7 +34,7 @@ import { bruteForceKnn, openVectorIndex, recallAtK } from "@quiver/ivf";
 import { MemoryObjectStore } from "@quiver/store";
 import { arrowTable } from "./lance-table.js";
 import { machineLoad } from "./machine.js";
-import { SHAPES, keptTruth, selectShapes, shapeKey, shapeRows } from "./shapes.js";
+import { keptTruth, searchBenchSettings, selectShapes, shapeKey, shapeRows, SHAPES } from "./shapes.js";
 import type { BenchContext, BenchResult } from "./run.js";
 
 /** Variables that select part of this bench: a run with any set writes recall-seeds.partial.json. */
@@ -66,12 +66,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const shapes = selectShapes(process.env.BENCH_SHAPES, SHAPES);
   const S = Number(process.env.BENCH_SEEDS ?? (ctx.quick ? 2 : 3));
   if (!(Number.isInteger(S) && S >= 1 && S <= 100)) throw new RangeError(`BENCH_SEEDS ${process.env.BENCH_SEEDS}: an integer 1..100`);
-  const P = ctx.quick ? 32 : 256;
-  const m = ctx.quick ? 4 : 16;
-  const Q = ctx.quick ? 30 : 200;
-  const clusters = ctx.quick ? 64 : 1024;
-  const nprobes = 20;
-  const refine = 10;
+  const { P, m, Q, clusters, nprobes, refine } = searchBenchSettings(ctx.quick);
   const keep = process.env.BENCH_INDEX_DIR;
   const dir = keep ?? (await mkdtemp(join(tmpdir(), "quiver-bench-recall-seeds-")));
   const rows: BenchResult["rows"][number][] = [];

@@ -95,3 +95,8 @@ export function keptTruth(dir: string | undefined, key: string, Q: number, compu
   renameSync(`${file}.tmp`, file);
   return truth;
 }
+
+/** The search bench's index and query settings (bench/lancedb.bench.ts); other benches that reuse its data, queries and ground truth take them from here so they cannot drift apart. */
+export function searchBenchSettings(quick: boolean): { P: number; m: number; Q: number; clusters: number; nprobes: number; refine: number } {
+  return { P: quick ? 32 : 256, m: quick ? 4 : 16, Q: quick ? 30 : 200, clusters: quick ? 64 : 1024, nprobes: 20, refine: 10 };
+}
