@@ -41,6 +41,20 @@ class ReaderCountingStore extends MemoryObjectStore {
 }
 
 /** Every partition's rows as canonical JSON-able rows, through readPartition (the reference path). */
+/**
+ * Flips the last payload byte of the bucket file at `path`: the last record batch body byte
+ * before the end-of-stream marker and the footer, so the file still parses and only that range's
+ * CRC-32 no longer matches.
+ */
+async function flipLastPayloadByte(mem: MemoryObjectStore, path: string): Promise<void> {
+  const file = await mem.get(path);
+  const bad = file.slice();
+  const footerLen = new DataView(file.buffer, file.byteOffset).getInt32(file.byteLength - 10, true);
+  const at = file.byteLength - 10 - footerLen - 8 - 9;
+  bad[at] = bad[at]! ^ 0x01;
+  await mem.put(path, bad);
+}
+
 async function perPartition(reader: PartitionArtifactReader): Promise<unknown[][]> {
   const out: unknown[][] = [];
   for (let p = 0; p < reader.numPartitions; p++) out.push((await reader.readPartitionBatches(p)).flatMap((b) => canonicalPayloadRows(b)));
@@ -126,13 +140,7 @@ describe("PartitionArtifactReader.partitionsInOrder (bulk read for finalize)", (
     const path = `a/${reader0.manifest.buckets[1]!.path}`;
     const ranges = decodeRangesTable(await mem.get(`a/${reader0.manifest.ranges.path}`));
     expect(ranges.bucket.indexOf(1)).toBeGreaterThan(0);
-    const file = await mem.get(path);
-    // The last record batch body byte before the end-of-stream marker and footer is payload.
-    const bad = file.slice();
-    const footerLen = new DataView(file.buffer, file.byteOffset).getInt32(file.byteLength - 10, true);
-    const at = file.byteLength - 10 - footerLen - 8 - 9;
-    bad[at] = bad[at]! ^ 0x01;
-    await mem.put(path, bad);
+    await flipLastPayloadByte(mem, path);
     const reader = await PartitionArtifactReader.open(mem, "a");
     const err = await (async () => {
       for await (const _ of reader.partitionsInOrder()) void _;
@@ -189,12 +197,7 @@ describe("PartitionArtifactReader.partitionsInOrder (bulk read for finalize)", (
       }
       // flip the last payload byte of a bucket file (as above): the worker's CRC of that range no longer matches
       const path = `a/${reader.manifest.buckets[1]!.path}`;
-      const file = await mem.get(path);
-      const bad = file.slice();
-      const footerLen = new DataView(file.buffer, file.byteOffset).getInt32(file.byteLength - 10, true);
-      const at = file.byteLength - 10 - footerLen - 8 - 9;
-      bad[at] = bad[at]! ^ 0x01;
-      await mem.put(path, bad);
+      await flipLastPayloadByte(mem, path);
       const reopened = await PartitionArtifactReader.open(mem, "a");
       const err = await (async () => {
         for await (const _ of reopened.partitionsInOrder({ maxBufferedBytes: 256 * 1024, reuseBuffers: true })) void _;
